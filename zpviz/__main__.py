@@ -1,0 +1,3 @@
+from zpviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,6 @@
+"""The simulation engine: pure Python and numpy, no Qt. See run.simulate and report.run_report."""
+
+from zpviz.engine.kernels import VARIANTS, policy
+from zpviz.engine.run import simulate
+
+__all__ = ["VARIANTS", "policy", "simulate"]

@@ -1,0 +1,382 @@
+"""The machine's core: processes, vmas, page tables, the event builder and the CPU scheduler.
+
+The kernel paths themselves live in faults.py, walks.py, teardown.py and forking.py as mixins of
+Machine; this module owns the state they share and the one place where an event is recorded
+(`emit`), so timing, cache lines, deltas and counters can never drift apart.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from zpviz.engine import cache as L
+from zpviz.engine import constants as C
+from zpviz.engine.cache import CacheModel
+from zpviz.engine.costs import Costs
+from zpviz.engine.events import FAULT_NONE, Kind
+from zpviz.engine.kernels import KernelPolicy
+from zpviz.engine.memory import HZERO_PFN, ZERO_PFN, Frames, Slots
+from zpviz.engine.record import Recorder
+
+VPAGE_BASE = 0x7F0000000  # first user page number: address 0x7f0000000000
+VMA_GAP = C.PTRS_PER_PTE  # a 2 MiB hole between vmas keeps every vma in page tables of its own
+
+
+@dataclass
+class Vma:
+    index: int  # global, stable over the run
+    name: str
+    proc: int
+    base: int  # first slot
+    npages: int
+    vpage0: int  # virtual page number of page 0
+    backing: str  # "anon" | "file"
+    file_key: str | None  # page-cache object (file vmas)
+    shmem_key: int | None  # shmem object (shared anonymous vmas)
+    anon_vma: bool = False  # anon_vma_prepare has run: fork copies this vma's PTEs
+    shared: bool = False  # MAP_SHARED
+
+    def vaddr(self, page: int) -> int:
+        return (self.vpage0 + page) << 12
+
+
+@dataclass
+class Proc:
+    index: int
+    name: str
+    vmas: dict[str, Vma] = field(default_factory=dict)
+    alive: bool = True
+    pte_tables: dict[int, int] = field(default_factory=dict)  # vpage // 512 -> pt frame
+    upper_tables: dict[tuple[int, int], int] = field(default_factory=dict)  # (level, index) -> frame
+    huge_pmds: dict[int, int] = field(default_factory=dict)  # vpage // 512 -> head pfn (THP or HZP)
+    hzp_ref: bool = False  # MMF_HUGE_ZERO_PAGE: this mm holds one reference on the huge zero page
+    gup_refs: list[int] = field(default_factory=list)  # pages a GUP/pin step still holds
+    pins: list[int] = field(default_factory=list)
+    created_event: int = -1  # the fork event that made it (-1: from the start)
+    exit_event: int | None = None
+
+
+@dataclass
+class Ev:
+    """An event being built: the code path taken, the lines touched, the work done."""
+
+    cpu: int
+    proc: int = -1
+    slot: int = -1
+    kind: Kind = Kind.IDLE
+    fault: int = FAULT_NONE
+    in_gup: bool = False
+    functions: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    lines: list[tuple[int, bool]] = field(default_factory=list)
+    cost: int = 0
+    misses: int = 0  # extra cold-line misses (a cleared or copied page's 64 lines)
+    flags: int = 0
+    dirty_slots: list[int] = field(default_factory=list)
+    dirty_frames: list[int] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    def call(self, *fns: str) -> None:
+        self.functions.extend(fns)
+
+    def decide(self, why: str) -> None:
+        self.decisions.append(why)
+
+    def write(self, line: int) -> None:
+        self.lines.append((line, True))
+
+    def read(self, line: int) -> None:
+        self.lines.append((line, False))
+
+
+class Core:
+    """State and bookkeeping shared by every kernel path."""
+
+    k: KernelPolicy
+
+    def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
+                 thp_use_zero_page: bool = True):
+        self.k = policy
+        self.ncpus = ncpus
+        self.costs = costs
+        self.thp_use_zero_page = thp_use_zero_page
+        self.slots = Slots()
+        self.frames = Frames()
+        self.cache = CacheModel(ncpus, sockets, costs)
+        self.rec = Recorder()
+        self.procs: list[Proc] = []
+        self.vmas: list[Vma] = []
+        self.slot_vma: list[int] = []  # slot -> global vma index
+        self.page_cache: dict[str, dict[int, int]] = {}  # file -> page -> pfn
+        self.shmem: dict[int, dict[int, int]] = {}  # shmem object -> page -> pfn
+        self.clock = [0] * ncpus
+        self.now = 0
+        self.step_index = -1
+        self.rss_pages = 0
+        self.zp_ref = 0  # change of the zero page's refcount since boot
+        self.zp_map = 0
+        self.hzp_ref = 0
+        self.bad_pages = 0
+        self.bad_shown = 0  # print_bad_pte's ratelimit: 60 reports a minute
+        self.bad_suppressed = 0
+        self.bad_resume_ns = 0
+        self.kernel_log: list[str] = []
+        self.notes: list[str] = []
+        self.pcp = [0] * ncpus  # pages on each CPU's per-cpu free list
+        self.ev: Ev = Ev(0)
+
+    # ----------------------------------------------------------------- processes and vmas
+    def new_proc(self, name: str) -> Proc:
+        p = Proc(len(self.procs), name)
+        self.procs.append(p)
+        return p
+
+    def add_vma(self, p: Proc, name: str, npages: int, vmf: int, vpage0: int, backing: str,
+                file_key: str | None, shmem_key: int | None) -> Vma:
+        base = self.slots.extend(npages, vmf)
+        v = Vma(len(self.vmas), name, p.index, base, npages, vpage0, backing, file_key, shmem_key,
+                shared=bool(vmf & C.VM_SHARED))
+        self.vmas.append(v)
+        self.slot_vma.extend([v.index] * npages)
+        p.vmas[name] = v
+        return v
+
+    def next_vpage(self, p: Proc) -> int:
+        end = VPAGE_BASE
+        for v in p.vmas.values():
+            end = max(end, v.vpage0 + v.npages)
+        end += VMA_GAP
+        return -(-end // C.HPAGE_PAGES) * C.HPAGE_PAGES
+
+    def vpage(self, slot: int) -> int:
+        v = self.vmas[self.slot_vma[slot]]
+        return v.vpage0 + slot - v.base
+
+    # ----------------------------------------------------------------- events
+    def begin(self, cpu: int, proc: int = -1, slot: int = -1) -> Ev:
+        self.ev = Ev(cpu, proc, slot)
+        return self.ev
+
+    def emit(self) -> None:
+        """Record the event being built: timing through the cache model, deltas, counters, log."""
+        ev = self.ev
+        rec = self.rec
+        e = rec.n_events
+        cpu = ev.cpu
+        t0 = self.clock[cpu]
+        out: dict[tuple[int, int], int] = {}
+        t = self.cache.access(cpu, t0, ev.lines, out) + ev.cost
+        if ev.misses:
+            out[(cpu, C.C_MISSES)] = out.get((cpu, C.C_MISSES), 0) + ev.misses
+        self.clock[cpu] = t
+        if t > self.now:
+            self.now = t
+        decision = "; ".join(ev.decisions)
+        path = rec.path_id(tuple(ev.functions), decision)
+        pfn = self.slots.pfn[ev.slot] if ev.slot >= 0 else -1
+        cols = rec.ev
+        for name, val in (("step", self.step_index), ("cpu", cpu), ("kind", int(ev.kind)), ("path", path),
+                          ("proc", ev.proc), ("slot", ev.slot), ("pfn", pfn), ("fault", ev.fault),
+                          ("t0", t0), ("t1", t), ("flags", ev.flags)):
+            cols[name].append(val)
+        slots = self.slots
+        for s in dict.fromkeys(ev.dirty_slots):
+            rec.sd_ev.append(e)
+            rec.sd_slot.append(s)
+            rec.sd_pte.append(slots.pte[s])
+            rec.sd_pfn.append(slots.pfn[s])
+            rec.sd_vmf.append(slots.vmf[s])
+        fr = self.frames
+        for f in dict.fromkeys(ev.dirty_frames):
+            rec.fd_ev.append(e)
+            rec.fd_pfn.append(f)
+            rec.fd_ref.append(fr.refcount[f])
+            rec.fd_map.append(fr.mapcount[f])
+            rec.fd_flags.append(fr.flags[f])
+            rec.fd_kind.append(fr.kind[f])
+        for (c, counter), n in out.items():
+            rec.cd_ev.append(e)
+            rec.cd_cpu.append(c)
+            rec.cd_counter.append(counter)
+            rec.cd_value.append(n)
+        cm = self.cache
+        rec.scalars.extend((self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers,
+                            self.hzp_ref, cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt,
+                            self.rss_pages, self.bad_pages))
+        if ev.log:
+            rec.logs[e] = list(ev.log)
+            self.kernel_log.extend(ev.log)
+
+    def emit_idle(self, kind: Kind, cpu: int, why: str) -> None:
+        self.begin(cpu)
+        self.ev.kind = kind
+        self.ev.decide(why)
+        self.emit()
+
+    # ----------------------------------------------------------------- state helpers
+    def set_slot(self, slot: int, pte: int, pfn: int | None = None) -> None:
+        self.slots.pte[slot] = pte
+        if pfn is not None:
+            self.slots.pfn[slot] = pfn
+        self.ev.dirty_slots.append(slot)
+
+    def set_vmf(self, slot: int, vmf: int) -> None:
+        self.slots.vmf[slot] = vmf
+        self.ev.dirty_slots.append(slot)
+
+    def touch_frame(self, pfn: int) -> None:
+        self.ev.dirty_frames.append(pfn)
+        self.ev.write(L.struct_page_line(pfn))
+
+    def get_page(self, pfn: int, n: int = 1) -> None:
+        """Take (or with n<0 drop) references. The zero page's are counted for the report."""
+        fr = self.frames
+        if pfn == ZERO_PFN:
+            self.zp_ref += n
+            fr.refcount[pfn] += n
+            self.ev.dirty_frames.append(pfn)
+            self.ev.write(L.ZERO_LINE)
+            return
+        if HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES:
+            self.hzp_ref += n
+            fr.refcount[HZERO_PFN] += n
+            self.ev.dirty_frames.append(HZERO_PFN)
+            self.ev.write(L.HZERO_LINE)
+            return
+        fr.refcount[pfn] += n
+        self.touch_frame(pfn)
+        if fr.refcount[pfn] <= 0:
+            self.free_frame(pfn)
+
+    def add_map(self, pfn: int, n: int = 1) -> None:
+        fr = self.frames
+        if pfn == ZERO_PFN:
+            self.zp_map += n
+            fr.mapcount[pfn] += n
+            self.ev.dirty_frames.append(pfn)
+            self.ev.write(L.ZERO_LINE)
+            return
+        fr.mapcount[pfn] += n
+        self.touch_frame(pfn)
+
+    def alloc_frame(self, kind: int) -> int:
+        """The page allocator: per-cpu lists, refilled in batches under the zone lock."""
+        cpu = self.ev.cpu
+        if self.pcp[cpu] == 0:
+            self.ev.write(L.ZONE_LOCK)
+            self.pcp[cpu] = 31
+        self.pcp[cpu] -= 1
+        pfn = self.frames.alloc(kind)
+        self.ev.cost += self.costs.alloc_page_ns
+        self.touch_frame(pfn)
+        return pfn
+
+    def free_frame(self, pfn: int) -> None:
+        cpu = self.ev.cpu
+        self.pcp[cpu] += 1
+        if self.pcp[cpu] >= 186:
+            self.ev.write(L.ZONE_LOCK)
+            self.pcp[cpu] -= 31
+        self.frames.release(pfn)
+        self.ev.cost += self.costs.free_page_ns
+        self.ev.dirty_frames.append(pfn)
+
+    def ensure_table(self, p: Proc, vpage: int) -> None:
+        """Allocate the PTE table (and PMD/PUD tables above it) covering vpage, as __pte_alloc does."""
+        t = vpage // C.PTRS_PER_PTE
+        if t in p.pte_tables:
+            return
+        for level, idx in ((3, vpage >> 27), (2, vpage >> 18)):
+            if (level, idx) not in p.upper_tables:
+                p.upper_tables[(level, idx)] = self._alloc_pt()
+        p.pte_tables[t] = self._alloc_pt()
+
+    def _alloc_pt(self) -> int:
+        pfn = self.alloc_frame(C.FK_PT)
+        self.ev.cost += self.costs.clear_page_ns // 2
+        return pfn
+
+    def free_tables(self, p: Proc, tables: list[int]) -> None:
+        for t in tables:
+            pfn = p.pte_tables.pop(t, None)
+            if pfn is not None:
+                self.free_frame(pfn)
+                self.cache.forget(L.ptl_line(p.index, t * C.PTRS_PER_PTE))
+
+    def free_all_tables(self, p: Proc) -> None:
+        self.free_tables(p, list(p.pte_tables))
+        for key in list(p.upper_tables):
+            self.free_frame(p.upper_tables.pop(key))
+
+    def rss(self, n: int) -> None:
+        self.rss_pages += n
+        if self.k.rss_counter == "atomic":
+            self.ev.write(L.mm_counter_line(self.ev.proc))
+
+    def fault_lock(self, p: Proc, v: Vma) -> None:
+        if self.k.fault_lock == "mmap_sem":
+            self.ev.write(L.mmap_lock_line(p.index))
+        else:
+            self.ev.write(L.vma_lock_line(p.index, v.index))
+
+    def pte_lock(self, p: Proc, slot: int) -> None:
+        vp = self.vpage(slot)
+        self.ev.write(L.ptl_line(p.index, vp))
+        self.ev.write(L.pte_line(p.index, vp))
+
+    # ----------------------------------------------------------------- Bad page map
+    def print_bad_pte(self, p: Proc, slot: int, where: str) -> None:
+        """What vm_normal_page prints for a special PTE it does not expect; ratelimited like the kernel."""
+        self.bad_pages += 1
+        self.ev.flags |= 1
+        self.ev.call("print_bad_pte")
+        k = self.costs
+        now = self.clock[self.ev.cpu]
+        if self.bad_shown == 60:
+            if now < self.bad_resume_ns:
+                self.bad_suppressed += 1
+                return
+            if self.bad_suppressed:
+                self.ev.log.append(f"BUG: Bad page map: {self.bad_suppressed} messages suppressed")
+                self.bad_suppressed = 0
+            self.bad_shown = 0
+        if self.bad_shown == 0:
+            self.bad_resume_ns = now + 60 * 1_000_000_000
+        self.bad_shown += 1
+        v = self.vmas[self.slot_vma[slot]]
+        pte = (self.slots.pfn[slot] << 12) | 0x225  # present, user, accessed, special
+        vmf = self.slots.vmf[slot]
+        flags = 0x70 | (1 if vmf & C.VM_READ else 0) | (2 if vmf & C.VM_WRITE else 0)
+        flags |= (0x2000 if vmf & C.VM_LOCKED else 0) | 0x100000
+        pmd = (p.pte_tables.get(self.vpage(slot) // C.PTRS_PER_PTE, 0) << 12) | 0x67
+        self.ev.log.append(f"BUG: Bad page map in process {p.name}  pte:{pte:08x} pmd:{pmd:08x}")
+        self.ev.log.append(f"addr:{v.vaddr(slot - v.base):016x} vm_flags:{flags:08x} anon_vma:"
+                           f"{'ffff88003e1c2a50' if v.anon_vma else '(null)'} mapping:(null) index:"
+                           f"{v.vaddr(slot - v.base) >> 12:x} ({where})")
+        del k
+
+    # ----------------------------------------------------------------- scheduling
+    def run_units(self, cpus: list[int], work: dict[int, Iterator[None]]) -> int:
+        """Run per-CPU work to completion, earliest clock first (ties: lowest CPU).
+
+        Each iterator performs one event per `next()`. All CPUs of the step start together at
+        the machine's current time (the barrier) and the step ends when the last one is done.
+        Returns the step's makespan in ns.
+        """
+        start = self.now
+        for c in cpus:
+            self.clock[c] = start
+        heap = [(start, c) for c in cpus if c in work]
+        heapq.heapify(heap)
+        while heap:
+            _, c = heapq.heappop(heap)
+            try:
+                next(work[c])
+            except StopIteration:
+                continue
+            heapq.heappush(heap, (self.clock[c], c))
+        end = max([self.clock[c] for c in cpus] + [start])
+        self.now = max(self.now, end)
+        return end - start

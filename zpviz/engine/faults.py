@@ -1,0 +1,354 @@
+"""handle_mm_fault and what hangs off it: anonymous, zero-page, page-cache, COW and huge faults.
+
+Every branch records the function it stands for and, where a test decides the outcome, the
+test and its answer, so the app can show the path of each event.
+"""
+
+from __future__ import annotations
+
+from zpviz.engine import cache as L
+from zpviz.engine import constants as C
+from zpviz.engine.core import Core, Proc, Vma
+from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
+
+P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
+
+
+def use_zero_page_why(vmf: int) -> str | None:
+    """The v5 patch's use_zero_page(vma): None when true, else the flag that makes it false."""
+    for flag, name in ((C.VM_LOCKED, "VM_LOCKED"), (C.VM_SHARED, "VM_SHARED"), (C.VM_MAYSHARE, "VM_MAYSHARE"),
+                       (C.VM_FILE, "vm_ops->fault")):
+        if vmf & flag:
+            return name
+    return None
+
+
+class Faults(Core):
+    # ------------------------------------------------------------------ entry
+    def handle_mm_fault(self, p: Proc, v: Vma, slot: int, write: bool, unshare: bool = False) -> None:
+        ev = self.ev
+        ev.call("handle_mm_fault")
+        ev.cost += self.costs.fault_entry_ns
+        self.fault_lock(p, v)
+        vmf = self.slots.vmf[slot]
+        vp = v.vpage0 + slot - v.base
+        block = vp // C.PTRS_PER_PTE
+        if self._thp_eligible(p, v, slot, vmf) and block not in p.pte_tables:
+            if block not in p.huge_pmds:
+                return self.do_huge_pmd_anonymous_page(p, v, slot, write)
+            if write and not self.slots.pte[slot] & W:
+                return self.do_huge_pmd_wp_page(p, v, slot)
+            return None
+        if block in p.huge_pmds and write and not self.slots.pte[slot] & W:
+            return self.do_huge_pmd_wp_page(p, v, slot)
+        if block in p.huge_pmds:
+            return None
+        ev.call("handle_pte_fault")
+        self.ensure_table(p, vp)
+        pte = self.slots.pte[slot]
+        if not pte & P:
+            if vmf & C.VM_FILE or vmf & C.VM_SHARED:
+                return self.do_fault(p, v, slot, write)
+            return self.do_anonymous_page(p, v, slot, write)
+        if (write or unshare) and not pte & W:
+            return self.do_wp_page(p, v, slot, unshare=unshare and not write)
+        ev.decide("PTE already present: spurious fault")
+        return None
+
+    def _fault_kind(self, kind: int) -> int:
+        return FAULT_GUP if self.ev.in_gup else kind
+
+    # ------------------------------------------------------------------ anonymous
+    def do_anonymous_page(self, p: Proc, v: Vma, slot: int, write: bool) -> None:
+        ev = self.ev
+        ev.call("do_anonymous_page")
+        vmf = self.slots.vmf[slot]
+        if write:
+            ev.fault = self._fault_kind(FAULT_WRITE)
+            ev.decide("write fault on an empty PTE: a new page")
+            self.map_new_anon(p, v, slot, writable=True)
+            ev.kind = Kind.WRITE_ALLOC
+            return
+        ev.fault = self._fault_kind(FAULT_READ)
+        mode = self.k.read_fault_zero
+        if mode == "refcounted":
+            ev.decide("read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page")
+            self.pte_lock(p, slot)
+            self.get_page(ZERO_PFN)
+            self.add_map(ZERO_PFN)
+            self.rss(1)  # file_rss: the zero page counts in RSS
+            self.set_slot(slot, P | A, ZERO_PFN)
+            ev.cost += self.costs.map_zero_ns
+            ev.kind = Kind.READ_ZERO
+            return
+        if mode == "never":
+            ev.decide("no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page")
+            self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
+            ev.kind = Kind.READ_ALLOC
+            return
+        if mode == "vma_flags":
+            ev.call("do_anon_zeromap", "use_zero_page")
+            why = use_zero_page_why(vmf)
+            if why:
+                ev.decide(f"use_zero_page(vma) is false: {why}; allocate a real page instead")
+                self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
+                ev.kind = Kind.READ_ALLOC
+                return
+            ev.decide("use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS")
+        else:
+            ev.decide("read fault: pte_mkspecial(zero pfn); its struct page is not written")
+        self.pte_lock(p, slot)
+        self.set_slot(slot, P | A | S, ZERO_PFN)
+        ev.cost += self.costs.map_zero_ns
+        ev.kind = Kind.READ_ZERO
+
+    def map_new_anon(self, p: Proc, v: Vma, slot: int, writable: bool, copy: bool = False) -> int:
+        """anon_vma_prepare, allocate, clear (or copy), rmap, LRU, set the PTE."""
+        ev = self.ev
+        if not v.anon_vma:
+            ev.call("anon_vma_prepare")
+            v.anon_vma = True
+            ev.write(L.mmap_lock_line(p.index))  # page_table_lock for the new anon_vma
+        pfn = self.alloc_frame(C.FK_ANON)
+        if copy:
+            ev.call("cow_user_page")
+            ev.cost += self.costs.copy_page_ns
+        else:
+            ev.call("clear_user_highpage")
+            ev.cost += self.costs.clear_page_ns
+        ev.misses += 64  # the page's own lines: cold, written once, not tracked one by one
+        ev.call("page_add_new_anon_rmap")
+        ev.cost += self.costs.rmap_ns
+        fr = self.frames
+        fr.mapcount[pfn] = 1
+        fr.flags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        vmf = self.slots.vmf[slot]
+        if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
+            ev.call("mlock_new_folio")
+            fr.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
+        self.pte_lock(p, slot)
+        self.rss(1)
+        self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
+        return pfn
+
+    # ------------------------------------------------------------------ file and shmem
+    def do_fault(self, p: Proc, v: Vma, slot: int, write: bool) -> None:
+        ev = self.ev
+        vmf = self.slots.vmf[slot]
+        shared = bool(vmf & C.VM_SHARED)
+        page = slot - v.base
+        cache = self.page_cache.setdefault(v.file_key, {}) if v.file_key else self.shmem.setdefault(v.shmem_key, {})
+        fn = "shmem_fault" if v.file_key is None else "filemap_fault"
+        ev.fault = self._fault_kind(FAULT_WRITE if write else FAULT_READ)
+        if write and not shared:
+            ev.call("do_cow_fault", fn)
+            src = self._cache_page(cache, page, v)
+            ev.decide("write fault on a private file mapping: copy the page-cache page")
+            del src
+            self.map_new_anon(p, v, slot, writable=True, copy=True)
+            ev.kind = Kind.COW_COPY
+            return
+        ev.call("do_shared_fault" if write else "do_read_fault", fn)
+        pfn = self._cache_page(cache, page, v)
+        self.get_page(pfn)
+        self.add_map(pfn)
+        self.pte_lock(p, slot)
+        self.rss(1)
+        writable = write  # a read fault maps even a shared writable page read-only: do_set_pte
+        self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
+        if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
+            self.frames.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
+        ev.decide("the page comes from the " + ("shmem object" if v.file_key is None else "page cache")
+                  + (", mapped writable" if writable else ""))
+        ev.kind = Kind.WRITE_SHARED if write else Kind.READ_CACHE
+
+    def _cache_page(self, cache: dict[int, int], page: int, v: Vma) -> int:
+        pfn = cache.get(page)
+        if pfn is None:
+            pfn = self.alloc_frame(C.FK_FILE if v.file_key else C.FK_SHMEM)
+            self.frames.flags[pfn] |= C.PG_LRU
+            cache[page] = pfn
+            self.ev.cost += self.costs.clear_page_ns
+            self.ev.decide("not cached yet: a new page is added to the " + ("page cache" if v.file_key else "shmem object"))
+        return pfn
+
+    # ------------------------------------------------------------------ write protect / COW
+    def do_wp_page(self, p: Proc, v: Vma, slot: int, unshare: bool = False) -> None:
+        ev = self.ev
+        ev.call("do_wp_page")
+        ev.fault = self._fault_kind(FAULT_COW)
+        pfn = self.slots.pfn[slot]
+        pte = self.slots.pte[slot]
+        vmf = self.slots.vmf[slot]
+        if pfn == ZERO_PFN:
+            old = self.vm_normal_page(p, slot)
+            if unshare:
+                ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
+            if self.k.zero_test == "page":
+                ev.decide("old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref")
+                self.add_map(ZERO_PFN, -1)
+                self.get_page(ZERO_PFN, -1)
+                self.rss(-1)
+                self.map_new_anon(p, v, slot, writable=not unshare)
+            elif self.k.cow_from_zero == "copy":
+                ev.decide("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
+                          "from the user address (the memset shortcut is missing)")
+                self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
+            else:
+                ev.decide("is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy")
+                self.map_new_anon(p, v, slot, writable=not unshare)
+            del old
+            ev.kind = Kind.COW_ZERO
+            return
+        fr = self.frames
+        kind = fr.kind[pfn]
+        if kind in (C.FK_FILE, C.FK_SHMEM) and vmf & C.VM_SHARED:
+            ev.call("wp_page_shared")
+            ev.decide("shared mapping: make the PTE writable in place")
+            self.pte_lock(p, slot)
+            self.set_slot(slot, pte | W | D)
+            ev.kind = Kind.WP_REUSE
+            return
+        if kind == C.FK_ANON and fr.mapcount[pfn] == 1 and not unshare:
+            ev.call("reuse_swap_page" if self.k.id != "modern" else "wp_can_reuse_anon_folio")
+            ev.decide("page mapped once: reuse it, just set the write bit")
+            self.pte_lock(p, slot)
+            self.set_slot(slot, pte | W | D)
+            self.touch_frame(pfn)
+            ev.kind = Kind.WP_REUSE
+            return
+        if kind == C.FK_ANON and fr.mapcount[pfn] == 1 and unshare:
+            ev.decide("page already exclusive: nothing to unshare")
+            ev.kind = Kind.GUP
+            return
+        ev.call("wp_page_copy" if self.k.id == "modern" else "cow_user_page")
+        ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
+        self.add_map(pfn, -1)
+        self.rss(-1)
+        self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
+        self.get_page(pfn, -1)
+        ev.kind = Kind.COW_COPY
+
+    def vm_normal_page(self, p: Proc, slot: int) -> int | None:
+        """The struct page behind a PTE, or None for special mappings; v5 complains about some."""
+        pfn = self.slots.pfn[slot]
+        pte = self.slots.pte[slot]
+        ev = self.ev
+        if not pte & S:
+            return pfn
+        ev.call("vm_normal_page")
+        if self.k.zero_test == "special_and_vma":
+            why = use_zero_page_why(self.slots.vmf[slot])
+            if why:
+                ev.decide(f"special PTE but use_zero_page(vma) is false ({why}): print_bad_pte")
+                self.print_bad_pte(p, slot, "vm_normal_page")
+            return None
+        return None
+
+    # ------------------------------------------------------------------ huge pages (modern only)
+    def _thp_eligible(self, p: Proc, v: Vma, slot: int, vmf: int) -> bool:
+        if not (self.k.has_thp and vmf & C.VM_HUGEPAGE) or vmf & (C.VM_FILE | C.VM_SHARED):
+            return False
+        first = slot - (v.vpage0 + slot - v.base) % C.HPAGE_PAGES
+        if first < v.base or first + C.HPAGE_PAGES > v.base + v.npages:
+            return False
+        vm = self.slots.vmf
+        return all(vm[s] == vmf for s in range(first, first + C.HPAGE_PAGES, 64)) and vm[first + 511] == vmf
+
+    def _block(self, v: Vma, slot: int) -> tuple[int, int]:
+        vp = v.vpage0 + slot - v.base
+        first = slot - vp % C.HPAGE_PAGES
+        return first, vp // C.HPAGE_PAGES
+
+    def do_huge_pmd_anonymous_page(self, p: Proc, v: Vma, slot: int, write: bool) -> None:
+        ev = self.ev
+        ev.call("__handle_mm_fault", "create_huge_pmd", "do_huge_pmd_anonymous_page")
+        ev.fault = self._fault_kind(FAULT_HUGE)
+        first, block = self._block(v, slot)
+        p.pte_tables.pop(block, None)
+        deposit = self._alloc_pt()  # pgtable_trans_huge_deposit: a PTE table kept for a later split
+        p.upper_tables[(1, block)] = deposit
+        for level, idx in ((3, (v.vpage0 + slot - v.base) >> 27), (2, (v.vpage0 + slot - v.base) >> 18)):
+            if (level, idx) not in p.upper_tables:
+                p.upper_tables[(level, idx)] = self._alloc_pt()
+        ev.cost += self.costs.huge_extra_ns
+        ev.write(L.ptl_line(p.index, v.vpage0 + slot - v.base))
+        vmf = self.slots.vmf[slot]
+        if not write and self.thp_use_zero_page:
+            ev.decide("read fault, transparent_hugepage/use_zero_page=1: map the huge zero page")
+            if not p.hzp_ref:
+                ev.call("mm_get_huge_zero_folio")
+                ev.decide("first huge zero mapping in this mm: one reference (MMF_HUGE_ZERO_PAGE)")
+                p.hzp_ref = True
+                self.get_page(HZERO_PFN)
+            for i in range(C.HPAGE_PAGES):
+                self.set_slot(first + i, P | A | S | H, HZERO_PFN + i)
+            p.huge_pmds[block] = HZERO_PFN
+            ev.kind = Kind.HUGE_ZERO
+            return
+        ev.decide("write fault" if write else "read fault with use_zero_page=0")
+        self._map_new_thp(p, v, first, block, vmf)
+        ev.kind = Kind.HUGE_ALLOC
+
+    def _map_new_thp(self, p: Proc, v: Vma, first: int, block: int, vmf: int) -> None:
+        ev = self.ev
+        ev.call("vma_alloc_anon_folio_pmd", "clear_huge_page", "folio_add_new_anon_rmap")
+        if not v.anon_vma:
+            v.anon_vma = True
+        head = self.frames.alloc_huge()
+        ev.cost += self.costs.clear_huge_ns
+        fr = self.frames
+        fr.mapcount[head] = C.HPAGE_PAGES
+        fr.flags[head] |= C.PG_ANON_EXCLUSIVE
+        if vmf & C.VM_LOCKED:
+            fr.flags[head] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
+        self.touch_frame(head)
+        bits = P | A | H | ((W | D) if vmf & C.VM_WRITE else 0)
+        for i in range(C.HPAGE_PAGES):
+            self.set_slot(first + i, bits, head + i)
+        p.huge_pmds[block] = head
+        self.rss(C.HPAGE_PAGES)
+
+    def do_huge_pmd_wp_page(self, p: Proc, v: Vma, slot: int) -> None:
+        ev = self.ev
+        ev.call("__handle_mm_fault", "wp_huge_pmd", "do_huge_pmd_wp_page")
+        ev.fault = self._fault_kind(FAULT_HUGE)
+        first, block = self._block(v, slot)
+        head = p.huge_pmds[block]
+        if head == HZERO_PFN:
+            ev.call("do_huge_zero_wp_pmd")
+            ev.decide("write to the huge zero page: allocate a whole THP (6.13+)")
+            self._map_new_thp(p, v, first, block, self.slots.vmf[slot])
+            ev.kind = Kind.HUGE_COW_ZERO
+            return
+        fr = self.frames
+        if fr.mapcount[head] <= C.HPAGE_PAGES:
+            ev.decide("THP mapped once: reuse it, set the write bit on the PMD")
+            for i in range(C.HPAGE_PAGES):
+                self.set_slot(first + i, self.slots.pte[first + i] | W | D)
+            ev.kind = Kind.WP_REUSE
+            return
+        ev.decide("THP shared after fork: split the PMD, then COW one 4 KiB page")
+        self.split_pmd(p, v, first, block)
+        self.do_wp_page(p, v, slot)
+
+    def split_pmd(self, p: Proc, v: Vma, first: int, block: int) -> None:
+        """__split_huge_pmd: the deposited table takes over; a huge zero PMD becomes 512 zero PTEs."""
+        ev = self.ev
+        head = p.huge_pmds.pop(block)
+        ev.call("__split_huge_pmd")
+        deposit = p.upper_tables.pop((1, block), None)
+        if deposit is not None:
+            p.pte_tables[block] = deposit
+        if head == HZERO_PFN:
+            ev.call("__split_huge_zero_page_pmd")
+            for i in range(C.HPAGE_PAGES):
+                s = first + i
+                if self.slots.pte[s] & P:
+                    self.set_slot(s, (self.slots.pte[s] & ~H) | S, ZERO_PFN)
+            return
+        for i in range(C.HPAGE_PAGES):
+            s = first + i
+            if self.slots.pte[s] & P:
+                self.set_slot(s, self.slots.pte[s] & ~H)

@@ -1,0 +1,317 @@
+"""Machine: plays a Scenario's steps on one kernel variant and records every event.
+
+It resolves each step to per-CPU work (pages or processes dealt round-robin or in blocks) and
+hands that work to the scheduler in core.py, which interleaves CPUs by their clocks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine.core import Proc, Vma
+from zpviz.engine.costs import Costs
+from zpviz.engine.events import FAULT_KEYS, Kind
+from zpviz.engine.forking import Forking
+from zpviz.engine.kernels import policy
+from zpviz.scenario.model import Scenario, Step
+from zpviz.scenario.selectors import resolve
+
+
+@dataclass(frozen=True)
+class StepResult:
+    index: int
+    do: str
+    processes: tuple[str, ...]
+    vma: str | None
+    first_event: int
+    end_event: int  # exclusive
+    faults: int
+    fault_kinds: dict[str, int]
+    errno: str | None
+    status: tuple[str, ...] | None
+    signal_pages: tuple[int, ...]
+    makespan_ns: int
+    log: tuple[str, ...]
+    dump: tuple[int, int] | None  # (pages written, holes) of a core dump
+
+
+class Machine(Forking):
+    def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None):
+        self.scenario = scenario
+        pol = policy(kernel or scenario.kernel)
+        sockets = [scenario.socket_of(c) for c in range(scenario.cpus)]
+        super().__init__(pol, scenario.cpus, sockets, costs or Costs(), scenario.thp_use_zero_page)
+        self._notes_seen: set[str] = set()
+        self.step_errno: str | None = None
+        self.step_status: list[str] = []
+        self.step_signal: list[tuple[str, str, int]] = []
+        self.step_dump = [0, 0]
+        self._shmem_ids = 0
+        self._create_processes()
+
+    # ------------------------------------------------------------------ set-up
+    def note_once(self, text: str) -> None:
+        if text not in self._notes_seen:
+            self._notes_seen.add(text)
+            self.notes.append(text)
+
+    def _vma_flags(self, spec) -> int:
+        vmf = C.VM_MAPPED | C.VM_MAYWRITE
+        vmf |= {"none": 0, "r": C.VM_READ, "rw": C.VM_READ | C.VM_WRITE}[spec.prot]
+        if spec.share == "shared":
+            vmf |= C.VM_SHARED | C.VM_MAYSHARE | C.VM_FILE  # shmem has a ->fault handler
+        if spec.backing == "file":
+            vmf |= C.VM_FILE
+        if spec.thp:
+            if self.k.has_thp:
+                vmf |= C.VM_HUGEPAGE
+            else:
+                self.note_once(f"thp is ignored under {self.k.id}: transparent huge pages came in 2.6.38")
+        return vmf
+
+    def _create_processes(self) -> None:
+        sc = self.scenario
+        for pspec in sc.processes:
+            for name in pspec.instance_names():
+                p = self.new_proc(name)
+                for spec in sc.vmas_of(pspec.name):
+                    shmem = None
+                    if spec.share == "shared" and spec.backing == "anon":
+                        shmem = self._shmem_ids
+                        self._shmem_ids += 1
+                    file_key = spec.name if spec.backing == "file" else None
+                    self.add_vma(p, spec.name, spec.pages, self._vma_flags(spec), self.next_vpage(p),
+                                 spec.backing, file_key, shmem)
+
+    def setup_events(self) -> Iterator[None]:
+        """MAP_LOCKED and MAP_POPULATE act at mmap time, before step 0."""
+        self.step_index = -1
+        sc = self.scenario
+        for p in self.procs:
+            pspec = sc.spec_of_instance(p.name)
+            for spec in sc.vmas_of(pspec.name if pspec else p.name):
+                if not (spec.locked or spec.populate):
+                    continue
+                v = p.vmas[spec.name]
+                slots = list(range(v.base, v.base + v.npages))
+                if spec.locked:
+                    yield from self.populate_walk(p, v, slots, 0, mlock=True)
+                else:
+                    yield from self.populate_walk(p, v, slots, 0, mlock=False)
+
+    def run_setup(self) -> None:
+        if any(s.locked or s.populate for s in self.scenario.vmas):
+            self.run_units([0], {0: self.setup_events()})
+
+    # ------------------------------------------------------------------ steps
+    def resolve_procs(self, step: Step) -> list[Proc]:
+        if not step.processes:
+            return [self.procs[0]]
+        out: list[Proc] = []
+        for pat in step.processes:
+            for p in self.procs:
+                if p not in out and (p.name == pat or fnmatch.fnmatchcase(p.name, pat)):
+                    out.append(p)
+        return out
+
+    def deal(self, items: list, cpus: tuple[int, ...], how: str) -> dict[int, list]:
+        n = len(cpus)
+        out: dict[int, list] = {c: [] for c in cpus}
+        if how == "block":
+            per = -(-len(items) // n) if items else 0
+            for i, c in enumerate(cpus):
+                out[c] = items[i * per:(i + 1) * per]
+        else:
+            for i, it in enumerate(items):
+                out[cpus[i % n]].append(it)
+        return out
+
+    def run_step(self, step: Step) -> StepResult:
+        self.step_index = step.index
+        self.step_errno = None
+        self.step_status = []
+        self.step_signal = []
+        self.step_dump = [0, 0]
+        first = self.rec.n_events
+        cpus = tuple(step.cpus) or (0,)
+        makespan = 0
+        procs: list[Proc] = []
+        if step.is_narration:
+            self.emit_idle(Kind.NARRATE, cpus[0], step.say)
+        else:
+            procs = self.resolve_procs(step)
+            live = [p for p in procs if p.alive]
+            if not live:
+                self.step_errno = "ESRCH"
+                self.note_once(f"step {step.index}: no live process matches {list(step.processes)}")
+            work = self._work(step, live, cpus)
+            makespan = self.run_units(list(cpus), work)
+            if self.rec.n_events == first:
+                why = {"read": "every page was already mapped: no fault",
+                       "write": "every page was already writable: no fault"}.get(step.do, "nothing to do")
+                self.emit_idle(Kind.IDLE, cpus[0], why)
+        end = self.rec.n_events
+        return self._result(step, procs, first, end, makespan)
+
+    def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
+        ev = self.rec.ev
+        kinds = dict.fromkeys(FAULT_KEYS, 0)
+        faults = 0
+        for e in range(first, end):
+            f = ev["fault"][e]
+            if f:
+                faults += 1
+                kinds[FAULT_KEYS[f - 1]] += 1
+        log: list[str] = []
+        for e in range(first, end):
+            log.extend(self.rec.logs.get(e, ()))
+        return StepResult(
+            index=step.index, do=step.do, processes=tuple(p.name for p in procs), vma=step.vma,
+            first_event=first, end_event=end, faults=faults, fault_kinds=kinds, errno=self.step_errno,
+            status=tuple(self.step_status) if step.do == "move_pages" else None,
+            signal_pages=tuple(pg for _, _, pg in self.step_signal), makespan_ns=makespan, log=tuple(log),
+            dump=tuple(self.step_dump) if step.do == "coredump" else None,
+        )
+
+    # ------------------------------------------------------------------ per-op work
+    def _slots(self, v: Vma, step: Step) -> list[int]:
+        pages = resolve(step.pages, v.npages) if step.pages is not None else np.arange(v.npages)
+        return (pages + v.base).tolist()
+
+    def _span(self, v: Vma, step: Step) -> tuple[int, int] | None:
+        slots = self._slots(v, step)
+        return (slots[0], slots[-1]) if slots else None
+
+    def _work(self, step: Step, procs: list[Proc], cpus: tuple[int, ...]) -> dict[int, Iterator[None]]:
+        op = step.do
+        if op in ("read", "write"):
+            write = op == "write"
+            if len(procs) == 1:
+                p = procs[0]
+                v = p.vmas[step.vma]
+                dealt = self.deal(self._slots(v, step), cpus, step.deal)
+                return {c: self._access(p, v, s, write, c) for c, s in dealt.items()}
+            dealt = self.deal(procs, cpus, step.deal)
+            return {c: self._access_many(ps, step, write, c) for c, ps in dealt.items()}
+        dealt = self.deal(procs, cpus, step.deal)
+        return {c: self._per_proc(ps, step, c) for c, ps in dealt.items()}
+
+    def _access(self, p: Proc, v: Vma, slots: list[int], write: bool, cpu: int) -> Iterator[None]:
+        for s in slots:
+            if self.user_access(p, v, s, write, cpu):
+                yield
+
+    def _access_many(self, procs: list[Proc], step: Step, write: bool, cpu: int) -> Iterator[None]:
+        for p in procs:
+            v = p.vmas[step.vma]
+            yield from self._access(p, v, self._slots(v, step), write, cpu)
+
+    def _per_proc(self, procs: list[Proc], step: Step, cpu: int) -> Iterator[None]:
+        for p in procs:
+            yield from self._syscall(p, step, cpu)
+
+    def _syscall(self, p: Proc, step: Step, cpu: int) -> Iterator[None]:
+        op = step.do
+        k = self.k
+        if op == "fork":
+            yield from self.fork(p, step.child or f"{p.name}-child", cpu)
+            return
+        if op == "exit":
+            yield from self.exit_mm(p, cpu)
+            return
+        if op == "coredump":
+            yield from self.dump_walk(p, cpu)
+            return
+        v = p.vmas[step.vma]
+        if op == "gup":
+            yield from self.gup_walk(p, v, self._slots(v, step), cpu, step.write, step.force, step.pin,
+                                     step.longterm)
+            return
+        if op == "move_pages":
+            yield from self.stat_walk(p, v, self._slots(v, step), cpu)
+            return
+        span = self._span(v, step)
+        if span is None:
+            return
+        lo, hi = span
+        if any(not self.slots.vmf[s] & C.VM_MAPPED for s in range(lo, hi + 1)):
+            self.step_errno = "ENOMEM"
+        if op == "mlock":
+            if step.onfault and not k.has_mlock2:
+                self.step_errno = "ENOSYS"
+                self.note_once(f"mlock2(MLOCK_ONFAULT) came in 4.4: ENOSYS under {k.id}")
+                return
+            yield from self.split_edges(p, v, lo, hi, cpu)
+            yield from self._set_lock(p, v, lo, hi, cpu, lock=True, onfault=step.onfault)
+            if step.onfault:
+                yield from self._mlock_present(p, v, lo, hi, cpu)
+            else:
+                yield from self.populate_walk(p, v, list(range(lo, hi + 1)), cpu, mlock=True)
+        elif op == "munlock":
+            yield from self.split_edges(p, v, lo, hi, cpu)
+            yield from self._set_lock(p, v, lo, hi, cpu, lock=False, onfault=False)
+            yield from self.munlock_walk(p, v, list(range(lo, hi + 1)), cpu)
+        elif op == "madvise":
+            yield from self._madvise(p, v, lo, hi, step.advice or "", cpu)
+        elif op == "mprotect":
+            yield from self.mprotect(p, v, lo, hi, step.prot or "rw", cpu)
+        elif op == "munmap":
+            yield from self.munmap(p, v, lo, hi, cpu)
+
+    def _set_lock(self, p: Proc, v: Vma, lo: int, hi: int, cpu: int, lock: bool, onfault: bool) -> Iterator[None]:
+        ev = self.begin(cpu, p.index, lo)
+        ev.call("do_mlock" if lock else "do_munlock", "mlock_fixup")
+        ev.kind = Kind.MLOCK if lock else Kind.MUNLOCK
+        bits = C.VM_LOCKED | (C.VM_LOCKONFAULT if onfault else 0)
+        ev.decide(("VM_LOCKED" + ("|VM_LOCKONFAULT" if onfault else "") + " set first, then the walk")
+                  if lock else "VM_LOCKED cleared first, then the walk")
+        for s in range(lo, hi + 1):
+            vmf = self.slots.vmf[s]
+            if vmf & C.VM_MAPPED:
+                self.set_vmf(s, (vmf | bits) if lock else (vmf & ~(C.VM_LOCKED | C.VM_LOCKONFAULT)))
+        self.emit()
+        yield
+
+    def _mlock_present(self, p: Proc, v: Vma, lo: int, hi: int, cpu: int) -> Iterator[None]:
+        """MLOCK_ONFAULT: no populate; mlock_pte_range locks what is already there."""
+        for s in range(lo, hi + 1):
+            pfn = self.slots.pfn[s]
+            if not self.slots.pte[s] & C.PTE_P or pfn == 1 or self.frames.is_huge_zero(pfn):
+                continue
+            ev = self.begin(cpu, p.index, s)
+            ev.call("mlock_vma_pages_range", "mlock_pte_range")
+            ev.kind = Kind.MLOCK
+            self._mlock_page(pfn, s, get_put=False)
+            self.emit()
+            yield
+
+    def _madvise(self, p: Proc, v: Vma, lo: int, hi: int, advice: str, cpu: int) -> Iterator[None]:
+        if advice == "dontneed":
+            yield from self.dontneed(p, v, lo, hi, cpu)
+            return
+        if not self.k.has_madv_populate:
+            self.step_errno = "EINVAL"
+            self.note_once(f"MADV_POPULATE_READ/WRITE came in 5.14: EINVAL under {self.k.id}")
+            return
+        write = advice == "populate_write"
+        for s in range(lo, hi + 1):
+            vmf = self.slots.vmf[s]
+            bad = self.check_vma_flags(vmf, write, force=False)
+            if bad:
+                self.step_errno = self.step_errno or ("ENOMEM" if bad == "no vma" else "EINVAL")
+                return
+            ev = self.begin(cpu, p.index, s)
+            ev.call("madvise_populate", "faultin_page_range", "__get_user_pages")
+            ev.cost += self.costs.gup_page_ns
+            res = self.gup_resolve(p, v, s, write, anon=False)
+            del res
+            if ev.kind == Kind.IDLE:
+                ev.kind = Kind.GUP
+                ev.decide("already populated")
+            self.emit()
+            yield

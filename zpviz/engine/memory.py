@@ -1,0 +1,131 @@
+"""The machine's mutable memory: per-page slots (PTE + vma flags) and per-frame struct pages.
+
+Stored in array.array / bytearray rather than numpy: the fault paths touch one element at a
+time, where Python containers are several times faster than numpy scalars; the trace takes
+zero-copy numpy views of these buffers for keyframes.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from zpviz.engine import constants as C
+
+ZERO_PFN = 1  # frame 0 stays reserved for the kernel image, as on most machines
+HZERO_PFN = 512  # the huge zero page: 512 frames, 2 MiB aligned
+FIRST_FREE_PFN = 1024
+
+
+class Slots:
+    """One entry per virtual page of every vma of every process (the page tables, flattened)."""
+
+    def __init__(self) -> None:
+        self.pte = bytearray()
+        self.pfn = array("q")
+        self.vmf = array("H")
+
+    def __len__(self) -> int:
+        return len(self.pte)
+
+    def extend(self, n: int, vmf: int) -> int:
+        base = len(self.pte)
+        self.pte.extend(bytes(n))
+        self.pfn.extend(array("q", [-1]) * n)
+        self.vmf.extend(array("H", [vmf]) * n)
+        return base
+
+
+class Frames:
+    """struct page for every physical frame handed out so far (grows on demand)."""
+
+    def __init__(self) -> None:
+        n = FIRST_FREE_PFN
+        self.refcount = array("l", [0]) * n
+        self.mapcount = array("l", [0]) * n  # number of PTE/PMD mappings (the kernel's _mapcount + 1)
+        self.flags = array("H", [0]) * n
+        self.kind = bytearray(n)
+        self.kind[0] = C.FK_KERNEL
+        self.flags[0] = C.PG_RESERVED
+        self.kind[ZERO_PFN] = C.FK_ZERO
+        self.flags[ZERO_PFN] = C.PG_RESERVED
+        self.refcount[ZERO_PFN] = 1  # the kernel's own reference; report deltas are from here
+        for p in range(HZERO_PFN, HZERO_PFN + C.HPAGE_PAGES):
+            self.kind[p] = C.FK_HZERO
+            self.flags[p] = C.PG_TAIL
+        self.flags[HZERO_PFN] = C.PG_HEAD
+        self.free: list[int] = []  # LIFO of freed single frames: hot pages are reused first
+        self.next_pfn = FIRST_FREE_PFN
+        self.used = 0  # frames holding user data (anon, file, shmem)
+        self.pt = 0  # page-table frames
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def _grow(self, upto: int) -> None:
+        extra = upto - len(self.kind)
+        if extra > 0:
+            extra = max(extra, len(self.kind) // 2)
+            self.refcount.extend(array("l", [0]) * extra)
+            self.mapcount.extend(array("l", [0]) * extra)
+            self.flags.extend(array("H", [0]) * extra)
+            self.kind.extend(bytes(extra))
+
+    def alloc(self, kind: int) -> int:
+        if self.free:
+            pfn = self.free.pop()
+        else:
+            pfn = self.next_pfn
+            self.next_pfn += 1
+            self._grow(self.next_pfn)
+        self.kind[pfn] = kind
+        self.refcount[pfn] = 1
+        self.mapcount[pfn] = 0
+        self.flags[pfn] = 0
+        if kind == C.FK_PT:
+            self.pt += 1
+        else:
+            self.used += 1
+        return pfn
+
+    def alloc_huge(self) -> int:
+        """512 contiguous, 2 MiB aligned frames for a THP; returns the head pfn."""
+        head = -(-self.next_pfn // C.HPAGE_PAGES) * C.HPAGE_PAGES
+        self.next_pfn = head + C.HPAGE_PAGES
+        self._grow(self.next_pfn)
+        for p in range(head, head + C.HPAGE_PAGES):
+            self.kind[p] = C.FK_ANON
+            self.refcount[p] = 0
+            self.mapcount[p] = 0
+            self.flags[p] = C.PG_TAIL
+        self.flags[head] = C.PG_HEAD | C.PG_LRU
+        self.refcount[head] = 1
+        self.used += C.HPAGE_PAGES
+        return head
+
+    def release(self, pfn: int) -> None:
+        """The last reference went: the frame goes back to the allocator."""
+        kind = self.kind[pfn]
+        if kind == C.FK_PT:
+            self.pt -= 1
+        else:
+            self.used -= 1
+        self.kind[pfn] = C.FK_FREE
+        self.flags[pfn] = 0
+        self.refcount[pfn] = 0
+        self.mapcount[pfn] = 0
+        self.free.append(pfn)
+
+    def release_huge(self, head: int) -> None:
+        for p in range(head, head + C.HPAGE_PAGES):
+            self.kind[p] = C.FK_FREE
+            self.flags[p] = 0
+            self.refcount[p] = 0
+            self.mapcount[p] = 0
+        self.used -= C.HPAGE_PAGES
+        # whole huge frames are not reused as singles: keeps the physical view readable
+
+    def is_zero(self, pfn: int) -> bool:
+        return pfn == ZERO_PFN
+
+    def is_huge_zero(self, pfn: int) -> bool:
+        return HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES

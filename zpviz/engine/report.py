@@ -1,0 +1,129 @@
+"""The run report of scenario-format.md section 8, built from a Trace."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine.run import simulate
+from zpviz.engine.trace import Frame, Trace
+
+
+def vma_state(trace: Trace, frame: Frame, v) -> dict:
+    sl = slice(v.base, v.base + v.npages)
+    states = frame.page_states()[sl]
+    k = trace.kernel
+    mlocked = frame.page_mlocked(k.pg_mlocked)[sl]
+    huge = frame.page_huge()[sl]
+    pte = frame.pte[sl]
+    vmf = frame.vmf[sl]
+    pfn = frame.pfn[sl]
+    present = ((pte & C.PTE_P) != 0) & ((vmf & C.VM_MAPPED) != 0)
+    p = np.where(present, pfn, 0)
+    kind = frame.fkind[p]
+    zero = present & ((kind == C.FK_ZERO) | (kind == C.FK_HZERO))
+    small_zero = present & (kind == C.FK_ZERO)
+    normal = present & ~zero
+    counted = normal | (small_zero if k.zero_test == "page" else np.zeros_like(normal))
+    anon = present & (kind == C.FK_ANON)
+    locked = (vmf & C.VM_LOCKED) != 0
+    mapc = frame.mapcount[p].astype(np.int64)
+    head = p - p % C.HPAGE_PAGES
+    thp = (frame.pflags[p] & (C.PG_HEAD | C.PG_TAIL)) != 0
+    mapc = np.where(thp, -(-frame.mapcount[head].astype(np.int64) // C.HPAGE_PAGES), mapc)
+    mapc = np.maximum(mapc, 1)
+    pss_fixed = int(((C.PAGE_SIZE << 12) // mapc)[counted & locked].sum())
+    mapped = (vmf & C.VM_MAPPED) != 0
+    return {
+        "pages": [C.STATE_NAMES[s] for s in states.tolist()],
+        "mlocked": mlocked.tolist(),
+        "huge": huge.tolist(),
+        "vm_locked": bool((locked & mapped).any()),
+        "rss_kb": int(counted.sum()) * C.PAGE_KB,
+        "anon_kb": int(anon.sum()) * C.PAGE_KB,
+        "locked_kb": (pss_fixed >> 12) >> 10,
+    }
+
+
+def state_dict(trace: Trace, i: int) -> dict:
+    frame = trace.frame(i)
+    procs = {}
+    for p in trace.layout.procs:
+        if p.created_event >= 0 and i - 1 < p.created_event:
+            continue
+        if not trace.alive(p.index, i):
+            procs[p.name] = {"exited": True, "vmas": {}}
+            continue
+        procs[p.name] = {"exited": False, "vmas": {v.name: vma_state(trace, frame, v) for v in p.vmas}}
+    s = frame.scalars
+    cpus = []
+    for c in range(trace.ncpus):
+        row = frame.cpu[c]
+        d = {name: int(row[j]) for j, name in enumerate(C.CPU_COUNTERS)}
+        d["by_line"] = {name: int(row[C.C_BY_LINE + j]) for j, name in enumerate(C.LINE_KIND_NAMES)}
+        cpus.append({"cpu": c, **d})
+    return {
+        "processes": procs,
+        "zero_page": {"refcount_delta": s["zp_refcount"], "mapcount_delta": s["zp_mapcount"],
+                      "line_writes": s["zp_line_writes"], "line_transfers": s["zp_line_transfers"]},
+        "huge_zero_page": {"refcount_delta": s["hzp_refcount"], "line_writes": s["hzp_line_writes"],
+                           "line_transfers": s["hzp_line_transfers"]},
+        "frames_used": s["frames_used"],
+        "pt_frames": s["pt_frames"],
+        "bad_page_maps": s["bad_page_maps"],
+        "time_ns": s["time_ns"],
+        "cpus": cpus,
+    }
+
+
+def step_entry(trace: Trace, r) -> dict:
+    sc = trace.scenario
+    procs = list(r.processes)
+    entry = {
+        "index": r.index, "do": r.do,
+        "process": procs[0] if len(procs) == 1 else (procs or (sc.process_names()[0] if sc.steps else None)),
+        "vma": r.vma, "faults": r.faults, "fault_kinds": dict(r.fault_kinds), "errno": r.errno,
+        "status": list(r.status) if r.status is not None else None,
+        "signal": {"name": "SIGSEGV", "pages": list(r.signal_pages)} if r.signal_pages else None,
+        "makespan_ns": r.makespan_ns, "log": list(r.log),
+        "events": r.end_event - r.first_event,
+    }
+    if r.dump is not None:
+        entry["dump"] = {"written": r.dump[0], "holes": r.dump[1]}
+    return entry
+
+
+def build_report(trace: Trace, every_step: bool = False) -> dict:
+    from zpviz.scenario.claims import check_step_claims
+
+    sc = trace.scenario
+    kid = trace.kernel.id
+    steps = []
+    all_ok = True
+    for step, r in zip(sc.steps, trace.step_results):
+        entry = step_entry(trace, r)
+        has_claims = any(c.variant in ("*", kid) for c in step.expect)
+        state = state_dict(trace, trace.step_end_frame(r.index)) if (every_step or has_claims) else None
+        failed = check_step_claims(step, kid, entry, state) if has_claims else []
+        entry["expect"] = {"ok": not failed, "failed": [str(f) for f in failed]}
+        all_ok &= not failed
+        if every_step:
+            entry["state"] = state
+        steps.append(entry)
+    return {
+        "scenario": sc.title,
+        "file": sc.path,
+        "kernel": kid,
+        "kernel_release": trace.kernel.release,
+        "seed": sc.seed,
+        "steps": steps,
+        "final": state_dict(trace, len(trace) - 1),
+        "kernel_log": list(trace.kernel_log),
+        "notes": list(trace.notes),
+        "events": trace.n_events,
+        "expect_ok": all_ok,
+    }
+
+
+def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
+    return build_report(simulate(scenario, kernel), every_step)

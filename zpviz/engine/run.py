@@ -1,0 +1,80 @@
+"""simulate(): play a Scenario on one kernel variant and return its Trace."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from zpviz.engine.costs import Costs
+from zpviz.engine.machine import Machine
+from zpviz.engine.trace import Layout, ProcLayout, Trace, VmaLayout
+from zpviz.errors import LessonError, Problem
+
+_DTYPES = {"q": np.int64, "l": np.int32, "H": np.uint16, "B": np.uint8}
+
+
+def _np(a, dtype=None) -> np.ndarray:
+    if isinstance(a, (bytearray, bytes)):
+        return np.frombuffer(bytes(a), dtype=np.uint8).copy()
+    if isinstance(a, array):
+        dt = dtype or {"q": np.int64, "l": np.int64 if a.itemsize == 8 else np.int32, "H": np.uint16,
+                       "B": np.uint8}[a.typecode]
+        return np.frombuffer(a, dtype=dt).copy() if len(a) else np.zeros(0, dt)
+    return np.asarray(a)
+
+
+def _pad(a: np.ndarray, n: int, fill) -> np.ndarray:
+    if len(a) >= n:
+        return a
+    return np.concatenate([a, np.full(n - len(a), fill, a.dtype)])
+
+
+def simulate(scenario, kernel: str | None = None, costs: Costs | None = None) -> Trace:
+    m = Machine(scenario, kernel, costs)
+    init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
+    fr = m.frames
+    init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
+    m.run_setup()
+    setup_end = m.rec.n_events
+    results = []
+    for step in scenario.steps:
+        try:
+            results.append(m.run_step(step))
+        except KeyError as e:  # a name the loader could not check (a process that exited, ...)
+            raise LessonError([Problem(scenario.path, step.source.line, f"step {step.index}",
+                                       f"cannot run under {m.k.id}: unknown name {e}")]) from None
+    if m.bad_suppressed:
+        m.notes.append(f"{m.bad_suppressed} further 'BUG: Bad page map' reports were suppressed by "
+                       "print_bad_pte's ratelimit (60 a minute)")
+    n_slots, n_frames = len(m.slots), len(m.frames)
+    int32 = np.int32 if fr.refcount.itemsize == 4 else np.int64
+    init = {
+        "pte": _pad(init_slots[0], n_slots, 0), "pfn": _pad(init_slots[1], n_slots, -1),
+        "vmf": _pad(init_slots[2], n_slots, 0),
+        "refcount": _pad(init_frames[0].astype(int32), n_frames, 0),
+        "mapcount": _pad(init_frames[1].astype(int32), n_frames, 0),
+        "pflags": _pad(init_frames[2], n_frames, 0), "fkind": _pad(init_frames[3], n_frames, 0),
+    }
+    r = m.rec
+    deltas = {
+        "sd_ev": _np(r.sd_ev), "sd_slot": _np(r.sd_slot), "sd_pte": _np(r.sd_pte, np.uint8),
+        "sd_pfn": _np(r.sd_pfn), "sd_vmf": _np(r.sd_vmf),
+        "fd_ev": _np(r.fd_ev), "fd_pfn": _np(r.fd_pfn), "fd_ref": _np(r.fd_ref).astype(int32),
+        "fd_map": _np(r.fd_map).astype(int32), "fd_flags": _np(r.fd_flags), "fd_kind": _np(r.fd_kind, np.uint8),
+        "cd_ev": _np(r.cd_ev), "cd_cpu": _np(r.cd_cpu).astype(np.int64),
+        "cd_counter": _np(r.cd_counter).astype(np.int64), "cd_value": _np(r.cd_value),
+    }
+    layout = Layout(
+        procs=tuple(
+            ProcLayout(p.index, p.name,
+                       tuple(VmaLayout(v.index, v.name, p.index, v.base, v.npages, v.vpage0, v.backing,
+                                       v.shared)
+                             for v in p.vmas.values()),
+                       p.created_event, p.exit_event)
+            for p in m.procs),
+        n_slots=n_slots,
+    )
+    return Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
+                 logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_matrix(),
+                 init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)

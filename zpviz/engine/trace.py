@@ -1,0 +1,226 @@
+"""Trace: the recorded run as a random-access sequence of immutable frames.
+
+Frame i is the state after i events (frame 0: the vmas exist, nothing is touched). The trace
+keeps the machine's deltas plus keyframes spaced so that all keyframes together stay within a
+memory budget; reading frame i copies the nearest keyframe at or before i and applies at most
+one interval of deltas with numpy, so any frame costs the same whatever the order of reads.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine.record import SCALARS, KernelPath
+
+KEYFRAME_BUDGET_BYTES = 96 << 20
+
+
+@dataclass(frozen=True)
+class VmaLayout:
+    index: int
+    name: str
+    proc: int
+    base: int  # first slot
+    npages: int
+    vpage0: int
+    backing: str
+    shared: bool
+
+
+@dataclass(frozen=True)
+class ProcLayout:
+    index: int
+    name: str
+    vmas: tuple[VmaLayout, ...]
+    created_event: int  # -1: exists from the start; else the fork event that made it
+    exit_event: int | None  # the event after which it is gone
+
+
+@dataclass(frozen=True)
+class Layout:
+    procs: tuple[ProcLayout, ...]
+    n_slots: int
+
+    def proc(self, name: str) -> ProcLayout:
+        for p in self.procs:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """The whole machine after `index` events. Arrays are read-only views owned by this frame."""
+
+    index: int
+    step: int  # the step whose event made this frame (-1: set-up; frame 0 is -1 too)
+    event: int  # the event that made it, -1 for frame 0
+    pte: np.ndarray  # uint8 per slot
+    pfn: np.ndarray  # int64 per slot
+    vmf: np.ndarray  # uint16 per slot
+    refcount: np.ndarray  # int32 per frame (pfn)
+    mapcount: np.ndarray
+    pflags: np.ndarray  # uint16
+    fkind: np.ndarray  # uint8
+    cpu: np.ndarray  # (ncpus, N_CPU_COUNTERS) int64
+    scalars: dict[str, int]
+
+    def page_states(self) -> np.ndarray:
+        """The contract's page state per slot, as ST_* codes (uint8)."""
+        st = np.full(self.pte.shape, C.ST_NONE, np.uint8)
+        mapped = (self.vmf & C.VM_MAPPED) != 0
+        st[~mapped] = C.ST_UNMAPPED
+        present = mapped & ((self.pte & C.PTE_P) != 0)
+        pfn = np.where(present, self.pfn, 0)
+        kind = self.fkind[pfn]
+        mapc = self.mapcount[pfn]
+        head = pfn - pfn % C.HPAGE_PAGES
+        tail = (self.pflags[pfn] & C.PG_TAIL) != 0
+        mapc = np.where(tail | ((self.pflags[pfn] & C.PG_HEAD) != 0),
+                        -(-self.mapcount[head] // C.HPAGE_PAGES), mapc)
+        st[present & (kind == C.FK_ANON)] = C.ST_ANON
+        st[present & (kind == C.FK_ANON) & (mapc > 1)] = C.ST_SHARED
+        st[present & (kind == C.FK_SHMEM)] = C.ST_SHARED
+        st[present & (kind == C.FK_FILE)] = C.ST_FILE
+        st[present & ((kind == C.FK_ZERO) | (kind == C.FK_HZERO))] = C.ST_ZERO
+        return st
+
+    def page_mlocked(self, pg_mlocked: bool = True) -> np.ndarray:
+        present = ((self.pte & C.PTE_P) != 0) & ((self.vmf & C.VM_MAPPED) != 0)
+        if not pg_mlocked:  # 2.6.23: a present page in a VM_LOCKED vma
+            return present & ((self.vmf & C.VM_LOCKED) != 0)
+        pfn = np.where(present, self.pfn, 0)
+        head = np.where((self.pflags[pfn] & C.PG_TAIL) != 0, pfn - pfn % C.HPAGE_PAGES, pfn)
+        return present & ((self.pflags[head] & C.PG_MLOCKED) != 0)
+
+    def page_huge(self) -> np.ndarray:
+        present = ((self.pte & C.PTE_P) != 0) & ((self.vmf & C.VM_MAPPED) != 0)
+        pfn = np.where(present, self.pfn, 0)
+        return present & (((self.pflags[pfn] & (C.PG_HEAD | C.PG_TAIL)) != 0) | (self.fkind[pfn] == C.FK_HZERO))
+
+
+class Trace(Sequence[Frame]):
+    def __init__(self, *, scenario, kernel, layout: Layout, events: dict[str, np.ndarray], paths: list[KernelPath],
+                 logs: dict[int, list[str]], step_results: list, setup_end: int, scalars: np.ndarray,
+                 init: dict[str, np.ndarray], deltas: dict[str, np.ndarray], ncpus: int,
+                 kernel_log: list[str], notes: list[str], cache_size: int = 8):
+        self.scenario = scenario
+        self.kernel = kernel
+        self.seed = scenario.seed
+        self.layout = layout
+        self.events = events
+        self.paths = paths
+        self.logs = logs
+        self.step_results = step_results
+        self.setup_end = setup_end
+        self.scalars = scalars
+        self.ncpus = ncpus
+        self.kernel_log = kernel_log
+        self.notes = notes
+        self._d = deltas
+        self._cache: OrderedDict[int, Frame] = OrderedDict()
+        self._cache_size = cache_size
+        n_ev = len(events["step"])
+        self.n_events = n_ev
+        self._build_keyframes(init, n_ev)
+
+    # ------------------------------------------------------------------ Sequence
+    def __len__(self) -> int:
+        return self.n_events + 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self.frame(j) for j in range(*i.indices(len(self)))]
+        return self.frame(i)
+
+    # ------------------------------------------------------------------ steps
+    def step_end_frame(self, step: int) -> int:
+        """The frame showing the state after step `step` (its last event)."""
+        if step < 0:
+            return self.setup_end
+        return self.step_results[step].end_event
+
+    def step_start_frame(self, step: int) -> int:
+        """The frame just before step `step` begins."""
+        return self.step_results[step].first_event if step >= 0 else 0
+
+    def step_of_frame(self, i: int) -> int:
+        return -1 if i == 0 else int(self.events["step"][i - 1])
+
+    def path_of_event(self, e: int) -> KernelPath:
+        return self.paths[int(self.events["path"][e])]
+
+    # ------------------------------------------------------------------ keyframes
+    def _build_keyframes(self, init: dict[str, np.ndarray], n_ev: int) -> None:
+        state_bytes = sum(a.nbytes for a in init.values()) + 1
+        n_kf = int(max(1, min(n_ev // 64 + 1, KEYFRAME_BUDGET_BYTES // state_bytes)))
+        self._k = max(1, -(-n_ev // n_kf)) if n_ev else 1
+        d = self._d
+        self._sd_idx = np.searchsorted(d["sd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
+        self._fd_idx = np.searchsorted(d["fd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
+        self._cd_idx = np.searchsorted(d["cd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
+        cur = {k: v.copy() for k, v in init.items()}
+        cur["cpu"] = np.zeros((self.ncpus, C.N_CPU_COUNTERS), np.int64)
+        self._keys = [{k: v.copy() for k, v in cur.items()}]
+        for j in range(1, -(-n_ev // self._k) + 1 if n_ev else 1):
+            self._apply(cur, (j - 1) * self._k, j * self._k)
+            self._keys.append({k: v.copy() for k, v in cur.items()})
+
+    def _apply(self, cur: dict[str, np.ndarray], a: int, b: int) -> None:
+        """Apply the deltas of events a..b-1 to cur in place."""
+        d = self._d
+        for prefix, ids, fields in (("sd", "slot", (("pte", "pte"), ("pfn", "pfn"), ("vmf", "vmf"))),
+                                    ("fd", "pfn", (("ref", "refcount"), ("map", "mapcount"),
+                                                   ("flags", "pflags"), ("kind", "fkind")))):
+            evs = d[f"{prefix}_ev"]
+            lo, hi = np.searchsorted(evs, [a, b])
+            if hi <= lo:
+                continue
+            idx = d[f"{prefix}_{ids}"][lo:hi]
+            # last write wins: keep the final delta of each index within the range
+            uniq, first_rev = np.unique(idx[::-1], return_index=True)
+            last = hi - 1 - first_rev
+            for src, dst in fields:
+                cur[dst][uniq] = d[f"{prefix}_{src}"][last]
+        lo, hi = np.searchsorted(d["cd_ev"], [a, b])
+        if hi > lo:
+            np.add.at(cur["cpu"], (d["cd_cpu"][lo:hi], d["cd_counter"][lo:hi]), d["cd_value"][lo:hi])
+
+    def frame(self, i: int) -> Frame:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"frame {i} out of range 0..{n - 1}")
+        f = self._cache.get(i)
+        if f is not None:
+            self._cache.move_to_end(i)
+            return f
+        kf = i // self._k
+        cur = {k: v.copy() for k, v in self._keys[kf].items()}
+        self._apply(cur, kf * self._k, i)
+        sc = dict(zip(SCALARS, (int(x) for x in self.scalars[i - 1]))) if i else dict.fromkeys(SCALARS, 0)
+        f = Frame(index=i, step=self.step_of_frame(i), event=i - 1, pte=_ro(cur["pte"]), pfn=_ro(cur["pfn"]),
+                  vmf=_ro(cur["vmf"]), refcount=_ro(cur["refcount"]), mapcount=_ro(cur["mapcount"]),
+                  pflags=_ro(cur["pflags"]), fkind=_ro(cur["fkind"]), cpu=_ro(cur["cpu"]), scalars=sc)
+        self._cache[i] = f
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return f
+
+    def alive(self, proc: int, frame: int) -> bool:
+        p = self.layout.procs[proc]
+        e = frame - 1  # events applied: 0..frame-1
+        if p.created_event >= 0 and e < p.created_event:
+            return False
+        return not (p.exit_event is not None and e >= p.exit_event)

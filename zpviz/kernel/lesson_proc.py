@@ -1,0 +1,359 @@
+"""One lesson process: maps the lesson's vmas in its own address space and carries out ops on them.
+
+A lesson process is a fork of the supervisor (or, after a `fork` op, of another lesson process). It
+reads one JSON command at a time from its socket, does exactly that to its own memory, and answers.
+
+Where the vmas go. Each vma is mapped with MAP_FIXED_NOREPLACE far below mmap_base (from
+LAYOUT_BASE up, 2 MiB aligned, with a 2 MiB unmapped gap on each side). The kernel's top-down
+allocator takes the highest free gap, so the interpreter's own later mmaps land near mmap_base and
+never next to (or merged with) a lesson vma, nor inside a hole a lesson munmap left. That keeps each
+vma's /proc/PID/smaps entries its own.
+
+Refused accesses. A user access to a page the kernel refuses raises SIGSEGV, and Python cannot
+survive that (no sigsetjmp). So before a read or write step the process reads /proc/self/maps, the
+kernel's own record of its vmas and their permissions after every mprotect/munmap, and leaves out
+(and reports as SIGSEGV) each page that no vma covers or whose vma lacks the permission; every other
+page gets a real one-byte load or store by the CPU. For the prots a lesson can set (none, r, rw) on
+anonymous or full-size file mappings, the vma permission decides exactly when the kernel raises
+SIGSEGV (no SIGBUS case exists: backing files are sized to the vma). Should an access still fault,
+the process dies, and the supervisor reports that process as crashed rather than guessing.
+
+Faults: the difference of getrusage(RUSAGE_SELF) minflt + majflt around the op. It counts every
+fault of the process in that window, the interpreter's own included (normally none or a few), and
+kernel-driven faults too (GUP through /proc/self/mem, mlock, populate), because the kernel charges
+a fault to the task that handles it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import os
+import resource
+import signal
+import socket
+import tempfile
+import traceback
+
+from zpviz.kernel import sysapi as k
+from zpviz.kernel.wire import Channel, ChannelClosed
+
+LAYOUT_BASE = 0x3000_0000_0000  # 48 TiB: far below mmap_base, far above the brk heap
+GAP = k.HPAGE
+
+
+class Vma:
+    def __init__(self, spec: dict, start: int):
+        self.name = spec["name"]
+        self.npages = spec["pages"]
+        self.share = spec["share"]
+        self.backing = spec["backing"]
+        self.thp = spec["thp"]
+        self.start = start
+        self.unmapped: list[list[int]] = []  # [lo, hi] page runs removed by munmap
+
+    def addr(self, page: int) -> int:
+        return self.start + page * k.PAGE
+
+    def layout(self) -> dict:
+        return {"start": self.start, "pages": self.npages, "share": self.share, "backing": self.backing,
+                "thp": self.thp, "unmapped": self.unmapped}
+
+
+def _faults() -> int:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_minflt + ru.ru_majflt
+
+
+def _maps() -> tuple[list[int], list[tuple[int, int, str, str]]]:
+    """This process's vmas from /proc/self/maps: (sorted starts, [(start, end, perms, name)])."""
+    rows = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            lo, hi = parts[0].split("-")
+            rows.append((int(lo, 16), int(hi, 16), parts[1], parts[5].strip() if len(parts) > 5 else ""))
+    return [r[0] for r in rows], rows
+
+
+def _allowed(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int, write: bool) -> bool:
+    starts, rows = maps
+    i = bisect.bisect_right(starts, addr) - 1
+    if i < 0 or addr >= rows[i][1]:
+        return False
+    return rows[i][2][1 if write else 0] != "-"
+
+
+class LessonProcess:
+    def __init__(self, chan: Channel, config: dict):
+        self.chan = chan
+        self.config = config
+        self.vmas: dict[str, Vma] = {}
+
+    # ---- set-up -------------------------------------------------------------------------------
+
+    def map_vmas(self, specs: list[dict]) -> str | None:
+        """Map every vma; an error message naming the vma if one cannot be mapped."""
+        cursor = LAYOUT_BASE
+        for spec in specs:
+            size = spec["pages"] * k.PAGE
+            for _attempt in range(64):
+                start = (cursor + GAP + k.HPAGE - 1) & ~(k.HPAGE - 1)
+                err = self._map_one(spec, start, size)
+                if err != "EEXIST":
+                    break
+                cursor = start + (1 << 30)
+            if err:
+                return f"vma {spec['name']!r}: mmap of {size} bytes failed with {err}"
+            self.vmas[spec["name"]] = Vma(spec, start)
+            cursor = start + size
+        return None
+
+    def _map_one(self, spec: dict, start: int, size: int) -> str | None:
+        prot = k.PROT[spec["prot"]]
+        flags = k.MAP_FIXED_NOREPLACE | (k.MAP_SHARED if spec["share"] == "shared" else k.MAP_PRIVATE)
+        # A thp vma must carry MADV_HUGEPAGE before anything is faulted, so MAP_POPULATE and
+        # MAP_LOCKED cannot be passed to mmap (it populates before madvise can run): they are done
+        # right after the madvise with what mm_populate() itself does (see docstring of runner).
+        advice = k.MADV_HUGEPAGE if spec["thp"] else (k.MADV_NOHUGEPAGE if self.config["thp_always"] else None)
+        if advice is None:
+            flags |= (k.MAP_POPULATE if spec["populate"] else 0) | (k.MAP_LOCKED if spec["locked"] else 0)
+        fd = -1
+        if spec["backing"] == "file":
+            fd, path = tempfile.mkstemp(prefix="zpviz-", dir=self.config["tmpdir"])
+            os.unlink(path)
+            os.ftruncate(fd, size)
+        else:
+            flags |= k.MAP_ANONYMOUS
+        try:
+            got, err = k.mmap(start, size, prot, flags, fd)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        if err:
+            return err
+        if got != start:  # a kernel that ignores MAP_FIXED_NOREPLACE treats it as a hint
+            k.munmap(got, size)
+            return "EEXIST"
+        if advice is not None:
+            err = k.madvise(start, size, advice)
+            if not err and spec["locked"]:
+                err = k.mlock(start, size)
+            elif not err and spec["populate"] and prot:
+                private_rw = spec["share"] == "private" and spec["prot"] == "rw"
+                err = k.madvise(start, size, k.MADV_POPULATE_WRITE if private_rw else k.MADV_POPULATE_READ)
+            if err:
+                k.munmap(start, size)
+        return err
+
+    # ---- the command loop ---------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg, _ = self.chan.recv()
+            except (ChannelClosed, OSError):
+                os._exit(0)  # the supervisor is gone: never outlive it
+            signal.alarm(int(self.config["timeout"]) + 1)  # watchdog: SIGALRM's default action kills
+            try:
+                reply = self.handle(msg)
+            except Exception as exc:  # report, never die silently
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            signal.alarm(0)
+            if reply is None:  # the fork child: it now serves its own channel
+                continue
+            fds = reply.pop("_fds", [])
+            reply["layout"] = {n: v.layout() for n, v in self.vmas.items()}
+            self.chan.send(reply, fds)
+            for fd in fds:
+                os.close(fd)
+            if msg.get("op") == "exit":
+                os._exit(0)
+
+    def handle(self, msg: dict) -> dict | None:
+        op = msg["op"]
+        if op in ("layout", "exit"):
+            return {"faults": 0}
+        if op == "fork":
+            return self.fork(msg)
+        return getattr(self, "op_" + op)(self.vmas[msg["vma"]], msg)
+
+    def fork(self, msg: dict) -> dict | None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with _Faults() as f:
+            pid = os.fork()
+        if pid == 0:
+            self.chan.close()
+            mine.close()
+            self.chan = Channel(sock=theirs)
+            own_interpreter_memory(self.vmas.values())
+            return None
+        theirs.close()
+        own_interpreter_memory(self.vmas.values())
+        fd = os.dup(mine.fileno())
+        mine.close()
+        return {"pid": pid, "faults": f.n, "_fds": [fd]}
+
+    # ---- ops (each gets the vma and the message; returns the reply) ---------------------------
+    # Faults are counted around the accesses or the syscall alone; everything the interpreter
+    # needs for it (address lists, ctypes arrays, /proc/self/maps) is made before.
+
+    def op_access(self, vma: Vma, msg: dict) -> dict:
+        write = msg["write"]
+        maps = _maps()
+        go, refused = [], []
+        for p in msg["pages"]:
+            addr = vma.addr(p)
+            if _allowed(maps, addr, write):
+                go.append(addr)
+            else:
+                refused.append(p)
+        touch = k.store if write else k.load
+        with _Faults() as f:
+            for addr in go:
+                touch(addr)
+        return {"faults": f.n, "signal": {"name": "SIGSEGV", "pages": refused} if refused else None}
+
+    def _span_call(self, vma: Vma, msg: dict, call, *args) -> dict:
+        addr, length = vma.addr(msg["lo"]), (msg["hi"] - msg["lo"] + 1) * k.PAGE
+        with _Faults() as f:
+            err = call(addr, length, *args)
+        return {"faults": f.n, "errno": err}
+
+    def op_mlock(self, vma: Vma, msg: dict) -> dict:
+        return self._span_call(vma, msg, k.mlock, bool(msg.get("onfault")))
+
+    def op_munlock(self, vma: Vma, msg: dict) -> dict:
+        return self._span_call(vma, msg, k.munlock)
+
+    def op_madvise(self, vma: Vma, msg: dict) -> dict:
+        return self._span_call(vma, msg, k.madvise, k.ADVICE[msg["advice"]])
+
+    def op_mprotect(self, vma: Vma, msg: dict) -> dict:
+        return self._span_call(vma, msg, k.mprotect, k.PROT[msg["prot"]])
+
+    def op_munmap(self, vma: Vma, msg: dict) -> dict:
+        reply = self._span_call(vma, msg, k.munmap)
+        if not reply["errno"]:
+            vma.unmapped.append([msg["lo"], msg["hi"]])
+        return reply
+
+    def op_move_pages(self, vma: Vma, msg: dict) -> dict:
+        mp = k.MovePages([vma.addr(p) for p in msg["pages"]])
+        with _Faults() as f:
+            err = mp.call()
+        status = None if err else [k.status_text(c) for c in mp.codes()]
+        return {"faults": f.n, "errno": err, "status": status}
+
+    def op_gup(self, vma: Vma, msg: dict) -> dict:
+        write, pages, notes = msg["write"], msg["pages"], []
+        maps = _maps()
+        if msg.get("pin") and msg.get("longterm"):
+            if write or all(_allowed(maps, vma.addr(p), True) for p in pages):
+                if not write:
+                    notes.append("a read-only long-term pin was carried out as a writable one (io_uring fixed "
+                                 "buffers pin with FOLL_WRITE|FOLL_LONGTERM); on a private mapping both leave a "
+                                 "fresh exclusive anonymous page where a zero or page-cache page was")
+                addrs = [vma.addr(p) for p in pages]
+                with _Faults() as f:
+                    err = k.io_uring_longterm_pin(addrs)
+                return {"faults": f.n, "errno": err, "notes": notes}
+            return {"faults": 0, "errno": None, "not_carried_out": True,
+                    "notes": ["a read-only long-term pin of a page the process cannot write needs RDMA or vfio; "
+                              "userspace cannot do it: not carried out"]}
+        if msg.get("pin"):
+            notes.append("FOLL_PIN cannot be requested from userspace: done as a forced GUP through "
+                         "/proc/self/mem, which faults pages in the same way")
+        if not msg.get("force"):
+            notes.append("GUP without force: a page whose vma forbids the access fails with EFAULT (decided "
+                         "from /proc/self/maps; /proc/PID/mem always forces)")
+        go, refused = [], []
+        for p in pages:
+            ok = msg.get("force") or _allowed(maps, vma.addr(p), write)
+            (go if ok else refused).append(p)
+        failed: list[tuple[int, str]] = []
+        data = b"\x5a"
+        fd = os.open("/proc/self/mem", os.O_RDWR)
+        try:
+            with _Faults() as f:
+                for p in go:
+                    try:
+                        if write:
+                            os.pwrite(fd, data, vma.addr(p))
+                        else:
+                            os.pread(fd, 1, vma.addr(p))
+                    except OSError as exc:
+                        failed.append((p, k.errname(exc.errno)))
+        finally:
+            os.close(fd)
+        err = "EFAULT" if refused else (failed[0][1] if failed else None)
+        if failed:
+            shown = [p for p, _ in failed]
+            notes.append(f"GUP through /proc/PID/mem failed on pages {shown[:16]}{' ...' if len(shown) > 16 else ''}"
+                         " (it returns EIO where get_user_pages fails with EFAULT)")
+        return {"faults": f.n, "errno": err, "notes": notes}
+
+
+class _Faults:
+    """Counts this process's page faults (minor + major) inside a with-block."""
+
+    def __enter__(self) -> _Faults:
+        self.n = 0
+        self.before = _faults()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.n = _faults() - self.before
+
+
+def _warm_up() -> None:
+    """Run the measured code paths once on the interpreter's own memory, so lazy set-up inside
+    ctypes and getrusage is not counted as a fault of the first lesson op."""
+    buf = ctypes.create_string_buffer(k.PAGE)
+    for touch in (k.load, k.store):
+        with _Faults():
+            for addr in [ctypes.addressof(buf)]:
+                touch(addr)
+
+
+_SPECIAL = ("[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]", "[uprobes]")
+
+
+def own_interpreter_memory(vmas) -> None:
+    """Break COW on the interpreter's own writable private memory (never a lesson vma).
+
+    After fork(2) parent and child share every private page write-protected, so the interpreter's
+    next writes to its heap would be counted as faults of the next lesson op. Faulting them all
+    in now, outside any measured op, keeps those counts to the lesson's own pages.
+    """
+    lesson = [(v.start, v.start + v.npages * k.PAGE) for v in vmas]
+    _, rows = _maps()
+    for lo, hi, perms, name in rows:
+        if perms.startswith("rw") and perms.endswith("p") and name not in _SPECIAL:
+            if not any(lo < e and hi > s for s, e in lesson):
+                k.madvise(lo, hi - lo, k.MADV_POPULATE_WRITE)
+
+
+def child_main(chan: Channel, config: dict, specs: list[dict]) -> None:
+    """Entry point in a freshly forked lesson process (never returns)."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # lesson forks reap themselves: no zombies
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file
+        proc = LessonProcess(chan, config)
+        err = proc.map_vmas(specs)
+        _warm_up()
+        own_interpreter_memory(proc.vmas.values())
+        with open("/proc/self/status") as f:
+            vmsize = next(int(line.split()[1]) for line in f if line.startswith("VmSize:")) * 1024
+        limit = vmsize + config["as_slack"]
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        chan.send({"error": err} if err else {"ok": True, "layout": {n: v.layout() for n, v in proc.vmas.items()}})
+        if err:
+            os._exit(1)
+        proc.serve()
+    except BaseException:  # noqa: B036 -- a forked child must never unwind into the supervisor's code
+        traceback.print_exc()  # to the supervisor's stderr, which the runner quotes in its error
+        os._exit(70)
+    os._exit(0)

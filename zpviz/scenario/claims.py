@@ -1,0 +1,228 @@
+"""Check a step's claims (`[step.expect.VARIANT]`) against a run report (scenario-format.md section 8).
+
+The checker reads only the report's JSON shape (a step entry and a "final"-shaped state), so it
+works the same on the engine's report and on `zpviz kernel`'s, and needs no engine import.
+
+Semantics, chosen where the contract leaves room:
+- Claims under "*" hold for every variant; a variant's own claim on the same field replaces the
+  "*" one (so "*" can state the usual outcome and a variant its exception).
+- When a step names several processes, a vma or process claim must hold for each of them
+  (kB fields are not summed: "rss_kb = 0" on "scanner*" means no scanner has any Rss).
+- `log` strings must each be a substring of some line of the step's own log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from . import fields as F
+from .model import Claim, Range, Scenario, Selector, Step
+from .selectors import resolve, selector_max
+
+
+@dataclass(frozen=True)
+class ClaimFailure:
+    title: str  # the lesson's title
+    file: str
+    line: int | None
+    step: int
+    variant: str  # the variant the run was under
+    field: str  # e.g. "frames_used", 'pages["0-15"]', "rss_kb of scanner3"
+    claimed: object
+    actual: object
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (f"{where}: step {self.step} under {self.variant}: {self.field} claimed "
+                f"{fmt(self.claimed)}, got {fmt(self.actual)}")
+
+    def to_json(self) -> dict:
+        """For the report's `expect.failed` list."""
+        return {"field": self.field, "claimed": _jsonable(self.claimed), "actual": _jsonable(self.actual),
+                "line": self.line, "message": str(self)}
+
+
+class Actual(str):
+    """An observed outcome already put into words (e.g. "anon at pages 16, 32"): shown unquoted."""
+
+
+def fmt(value: object) -> str:
+    if isinstance(value, Actual):
+        return str(value)
+    if isinstance(value, Range):
+        if value.min is not None and value.max is not None:
+            return f"{value.min:g}..{value.max:g}"
+        return f"at least {value.min:g}" if value.min is not None else f"at most {value.max:g}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(fmt(v) for v in value) + "]"
+    return json.dumps(value)  # null, true, "ENOMEM", 1024: as the report spells them
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Range):
+        return {"min": value.min, "max": value.max}
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def claims_for(step: Step, variant: str) -> tuple[Claim, ...]:
+    """The claims that apply under `variant`: its own, and the "*" ones on fields it does not claim."""
+    own = tuple(c for c in step.expect if c.variant == variant)
+    claimed = {c.field for c in own}
+    return tuple(c for c in step.expect if c.variant == "*" and c.field not in claimed) + own
+
+
+def _get(data: object, path: tuple[str, ...]) -> object:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return Actual("missing from the report")
+        data = data[key]
+    return data
+
+
+def _number_holds(claimed: object, actual: object) -> bool:
+    if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+        return False
+    return actual in claimed if isinstance(claimed, Range) else actual == claimed
+
+
+def _instances(step: Step, step_report: dict, state: dict) -> list[str]:
+    """The processes the step acted on: the loader's resolution, else the report's, else the first."""
+    names = list(step.instances)
+    if not names:
+        raw = step_report.get("process")
+        names = [raw] if isinstance(raw, str) else [p for p in raw or [] if isinstance(p, str)]
+    procs = state.get("processes") or {}
+    if not names:
+        names = list(procs)[:1]
+    out: list[str] = []
+    for pattern in names:  # the report may give a glob as written; expand it against the state
+        matched = [p for p in procs if fnmatchcase(p, pattern)] if set("*?[") & set(pattern) else [pattern]
+        out += [p for p in matched if p not in out]
+    return out
+
+
+def _pages(sel: Selector, claimed: object, values: object) -> Actual | None:
+    """None if every selected page has the claimed value, else what was found instead."""
+    if not isinstance(values, list):
+        return Actual("no per-page list in the report")
+    top = selector_max(sel)
+    if top is not None and top >= len(values):
+        return Actual(f"the vma has only {len(values)} pages")
+    idx = resolve(sel, len(values))
+    wrong: dict[str, list[int]] = {}
+    for i in idx.tolist():
+        v = values[i]
+        if v != claimed or type(v) is not type(claimed):
+            wrong.setdefault(fmt(v), []).append(i)
+    if not wrong:
+        return None
+    parts = []
+    for shown, pages in wrong.items():
+        head = ", ".join(str(p) for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
+        parts.append(f"{shown} at page{'s' if len(pages) > 1 else ''} {head}")
+    n = sum(len(p) for p in wrong.values())
+    return Actual("; ".join(parts) + f" ({n} of {len(idx)} selected pages)")
+
+
+def _check(claim: Claim, step: Step, step_report: dict, state: dict) -> list[tuple[str, object, object]]:
+    """(field, claimed, actual) for each way `claim` fails; empty when it holds."""
+    name, want = claim.field, claim.value
+    if name in F.RUN_FIELDS:
+        got = _get(state, F.RUN_FIELDS[name])
+        return [] if _number_holds(want, got) else [(name, want, got)]
+    if name in F.STEP_NUMBERS:
+        got = _get(step_report, F.STEP_NUMBERS[name])
+        return [] if _number_holds(want, got) else [(name, want, got)]
+    if name == "errno":
+        got = step_report.get("errno")
+        return [] if got == want else [(name, want, got)]
+    if name == "signal":
+        sig = step_report.get("signal")
+        got = sig.get("name") if isinstance(sig, dict) else sig
+        return [] if got == want else [(name, want, got)]
+    if name == "status":
+        got = step_report.get("status")
+        ok = isinstance(got, list) and (list(want) == got if isinstance(want, tuple)
+                                        else bool(got) and all(s == want for s in got))
+        return [] if ok else [(name, want, tuple(got) if isinstance(got, list) else got)]
+    if name == "log":
+        lines = [s for s in step_report.get("log") or [] if isinstance(s, str)]
+        shown = f"{len(lines)} lines: " + " | ".join(lines[:3]) if lines else "no lines"
+        seen = Actual(f"a log of {shown}")
+        wanted = want if isinstance(want, tuple) else (want,)
+        return [(name, w, seen) for w in wanted if not any(w in line for line in lines)]
+    return _check_process(claim, step, step_report, state)
+
+
+def _check_process(claim: Claim, step: Step, step_report: dict,
+                   state: dict) -> list[tuple[str, object, object]]:
+    """Vma and process claims: each must hold in every process the step acted on."""
+    name, want = claim.field, claim.value
+    names = _instances(step, step_report, state)
+    out: list[tuple[str, object, object]] = []
+    for proc in names:
+        suffix = f" of {proc}" if len(names) > 1 else ""
+        pstate = (state.get("processes") or {}).get(proc)
+        if not isinstance(pstate, dict):
+            out.append((name + suffix, want, Actual(f"no process {proc} in the report")))
+            continue
+        if name == "exited":
+            got = pstate.get("exited")
+            if got is not want:
+                out.append((name + suffix, want, got))
+            continue
+        vma = (pstate.get("vmas") or {}).get(step.vma)
+        if not isinstance(vma, dict):
+            gone = "it has exited" if pstate.get("exited") else "none in the report"
+            out.append((name + suffix, want, Actual(f'no vma "{step.vma}" ({gone})')))
+        elif name in F.VMA_NUMBERS:
+            got = vma.get(name)
+            if not _number_holds(want, got):
+                out.append((name + suffix, want, got))
+        elif name == "vm_locked":
+            if vma.get(name) is not want:
+                out.append((name + suffix, want, vma.get(name)))
+        else:  # pages, mlocked, huge: one check per selector
+            for sel, value in want:
+                miss = _pages(sel, value, vma.get(name))
+                if miss is not None:
+                    out.append((f'{name}["{sel.text}"]{suffix}', value, miss))
+    return out
+
+
+def check_step_claims(step: Step, variant: str, step_report: dict, state: dict, *,
+                      title: str = "") -> list[ClaimFailure]:
+    """Every failure of the step's claims under `variant`, given the step's report entry and the
+    state after the step (the shape of the report's "final")."""
+    failures = []
+    for claim in claims_for(step, variant):
+        for field, claimed, actual in _check(claim, step, step_report, state):
+            failures.append(ClaimFailure(title, claim.source.file or step.source.file, claim.source.line,
+                                         step.index, variant, field, claimed, actual))
+    return failures
+
+
+def check_report(scenario: Scenario, report: dict, variant: str | None = None) -> list[ClaimFailure]:
+    """All claim failures of a whole run report. The state after each step comes from the step's
+    `state` (`--every-step`); for the last step `final` will do. Raises ValueError when a step with
+    claims has no state to check them against."""
+    variant = variant or report.get("kernel") or scenario.kernel
+    entries = {e.get("index"): e for e in report.get("steps", []) if isinstance(e, dict)}
+    last = scenario.steps[-1].index if scenario.steps else None
+    failures: list[ClaimFailure] = []
+    for step in scenario.steps:
+        if not claims_for(step, variant):
+            continue
+        entry = entries.get(step.index)
+        if entry is None:
+            raise ValueError(f"the report has no entry for step {step.index}")
+        state = entry.get("state") or (report.get("final") if step.index == last else None)
+        if state is None:
+            raise ValueError(f"step {step.index} has claims but the report has no state after it: "
+                             f"run with --every-step")
+        failures += check_step_claims(step, variant, entry, state, title=scenario.title)
+    return failures

@@ -1,0 +1,189 @@
+"""The lesson as frozen dataclasses: what scenario-format.md section 1 describes, validated.
+
+Everything here is immutable and plain (no numpy, no Qt), so the engine, the kernel runner and
+the app can share one Scenario without copying it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VARIANTS: tuple[str, ...] = ("2.6.23", "2.6.24", "v5", "2.6.32", "modern")
+
+OPS: tuple[str, ...] = (
+    "say",  # narration only (a step with no `do`)
+    "read",
+    "write",
+    "mlock",
+    "munlock",
+    "madvise",
+    "mprotect",
+    "munmap",
+    "move_pages",
+    "fork",
+    "exit",
+    "gup",
+    "coredump",
+)
+
+# Ops whose step needs a vma and a page selection.
+PAGE_OPS = frozenset(
+    {"read", "write", "mlock", "munlock", "madvise", "mprotect", "munmap", "move_pages", "gup"}
+)
+ADVICES = ("dontneed", "populate_read", "populate_write")
+PROTS = ("none", "r", "rw")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something came from in the lesson file, for error messages and claim reports."""
+
+    file: str
+    line: int | None
+    table: str  # "scenario", "process 1", "vma 2", "step 4", "step 4 expect v5"
+
+
+@dataclass(frozen=True)
+class PageRange:
+    """Pages lo..hi inclusive, every `stride`-th, relative to the vma's first page."""
+
+    lo: int
+    hi: int
+    stride: int = 1
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A page selector (scenario-format.md section 2). `all_pages` means "all"."""
+
+    ranges: tuple[PageRange, ...] = ()
+    all_pages: bool = False
+    text: str = ""  # as written, for captions and claim messages
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    count: int | None  # None: one process called `name`; n: name0 .. name{n-1}
+    source: Source
+
+    def instance_names(self) -> tuple[str, ...]:
+        if self.count is None:
+            return (self.name,)
+        return tuple(f"{self.name}{i}" for i in range(self.count))
+
+
+@dataclass(frozen=True)
+class VmaSpec:
+    name: str
+    process: str  # a ProcessSpec name (each instance gets its own copy of the vma)
+    pages: int
+    prot: str = "rw"  # "none" | "r" | "rw"
+    share: str = "private"  # "private" | "shared"
+    backing: str = "anon"  # "anon" | "file"
+    populate: bool = False
+    locked: bool = False
+    thp: bool = False
+    source: Source = field(default=Source("", None, ""), compare=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One `[step.expect.VARIANT]` key: `field` should equal `value` after the step.
+
+    value: an int, str, bool or None; a Range; or for field "pages" a tuple of (Selector, state).
+    For field "log": a string the step's kernel log must contain (or a tuple of such strings).
+    """
+
+    variant: str  # a variant id or "*"
+    field: str
+    value: object
+    source: Source
+
+
+@dataclass(frozen=True)
+class Range:
+    min: float | None = None
+    max: float | None = None
+
+    def __contains__(self, x: object) -> bool:
+        if not isinstance(x, (int, float)) or isinstance(x, bool):
+            return False
+        return (self.min is None or x >= self.min) and (self.max is None or x <= self.max)
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int  # 0-based, narration steps included
+    do: str  # one of OPS ("say" for narration)
+    processes: tuple[str, ...] = ()  # as written: names or globs; () means the first process
+    vma: str | None = None
+    pages: Selector | None = None
+    cpus: tuple[int, ...] = (0,)
+    deal: str = "round-robin"  # or "block"
+    say: str = ""
+    notes: str = ""
+    hold: float | None = None  # None: derived from the caption length (see hold_seconds)
+    predict: bool = False
+    checkpoint: bool = False
+    # op arguments
+    onfault: bool = False  # mlock
+    advice: str | None = None  # madvise
+    prot: str | None = None  # mprotect
+    child: str | None = None  # fork
+    write: bool = False  # gup
+    force: bool = False  # gup
+    pin: bool = False  # gup
+    longterm: bool = False  # gup
+    expect: tuple[Claim, ...] = ()
+    source: Source = field(default=Source("", None, ""), compare=False)
+    # Added by the loader (after `source` so positional construction keeps working): the process
+    # instances the step acts on, as they exist at this step: globs expanded, fork children
+    # included, the first process when none is named. () for narration steps.
+    instances: tuple[str, ...] = ()
+
+    @property
+    def is_narration(self) -> bool:
+        return self.do == "say"
+
+    def hold_seconds(self) -> float:
+        """How long the step stays on screen: as written, else enough time to read the caption."""
+        if self.hold is not None:
+            return self.hold
+        words = len(self.say.split())
+        return max(2.0, min(12.0, 1.5 + words / 3.0))  # about 180 words a minute, plus a beat
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: str
+    title: str
+    summary: str = ""
+    kernel: str = "modern"
+    compare: tuple[str, ...] = ()
+    cpus: int = 1
+    sockets: int = 1
+    thp_use_zero_page: bool = True
+    seed: int = 0
+    processes: tuple[ProcessSpec, ...] = ()  # never empty after loading ("main" by default)
+    vmas: tuple[VmaSpec, ...] = ()
+    steps: tuple[Step, ...] = ()
+    source: Source = field(default=Source("", None, ""), compare=False)
+
+    def socket_of(self, cpu: int) -> int:
+        """CPUs are split evenly over sockets, in order."""
+        per = max(1, -(-self.cpus // self.sockets))
+        return cpu // per
+
+    def process_names(self) -> tuple[str, ...]:
+        """Every process instance that exists at the start, in declaration order."""
+        return tuple(n for p in self.processes for n in p.instance_names())
+
+    def vmas_of(self, spec_name: str) -> tuple[VmaSpec, ...]:
+        return tuple(v for v in self.vmas if v.process == spec_name)
+
+    def spec_of_instance(self, instance: str) -> ProcessSpec | None:
+        for p in self.processes:
+            if instance in p.instance_names():
+                return p
+        return None

@@ -1,0 +1,193 @@
+"""Validate the `[[step]]` tables, in order, against the processes as they exist at each step."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import LessonError
+from .checks import Ctx, Table, choices, kind, show, suggest
+from .expect import parse_expect
+from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
+from .selectors import parse_selector, selector_count, selector_max, span
+from .world import World
+
+MAX_PROCESSES = 4_096  # section 6 bounds; load.py re-exports them
+MAX_TOTAL_PAGES = 16_777_216
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
+NAME_RULE = 'use letters, digits, "_", "-", "." and "+", at most 64 characters'
+DEALS = ("round-robin", "block")
+NARRATION_KEYS = ("say", "notes", "hold", "checkpoint", "predict")
+_PLACE = ("process", "cpus", "cpu", "deal")
+_PAGES = _PLACE + ("vma", "pages")
+OP_KEYS: dict[str, tuple[str, ...]] = {
+    "say": (),
+    "read": _PAGES,
+    "write": _PAGES,
+    "mlock": _PAGES + ("onfault",),
+    "munlock": _PAGES,
+    "madvise": _PAGES + ("advice",),
+    "mprotect": _PAGES + ("prot",),
+    "munmap": _PAGES,
+    "move_pages": _PAGES,
+    "gup": _PAGES + ("write", "force", "pin", "longterm"),
+    "fork": _PLACE + ("child",),
+    "exit": _PLACE,
+    "coredump": _PLACE,
+}
+SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
+VALID_OPS = (*OPS[1:], "say")  # "say" last: it is usually written by leaving `do` out
+
+
+class StepReader:
+    """Reads the steps one by one, replaying process creation and exit, and counting page-events."""
+
+    def __init__(self, ctx: Ctx, world: World, cpus: int | None):
+        self.ctx, self.world, self.cpus = ctx, world, cpus
+        self.events: list[tuple[int, Source]] = []  # (page-events, the table causing them)
+
+    def step(self, index: int, raw: dict) -> Step:
+        t = Table(self.ctx, raw, ("step", index))
+        op = self._op(t)
+        if op is not None:
+            t.keys(("do", *NARRATION_KEYS, *OP_KEYS[op], "expect"), what=f'for do = "{op}"')
+        kw: dict = dict(
+            say=t.get_str("say", "") or "", notes=t.get_str("notes", "") or "",
+            hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True),
+            predict=t.get_bool("predict"), checkpoint=t.get_bool("checkpoint"),
+        )
+        vma, npages = None, None
+        if op not in (None, "say"):
+            resolved = self.world.resolve(t)
+            written, instances = resolved if resolved else ((), ())
+            kw.update(processes=written, instances=instances, cpus=self._cpus(t),
+                      deal=t.get_str("deal", "round-robin", one_of=DEALS) or "round-robin")
+            if op in PAGE_OPS:
+                vma, npages, kw["pages"] = self._pages(t, op, instances, resolved is not None)
+                kw["vma"] = vma
+            else:
+                self._process_op(t, op, index, instances, resolved is not None, kw)
+            kw.update(self._args(t, op))
+        if "expect" in raw:
+            kw["expect"] = parse_expect(self.ctx, raw["expect"], t.path, vma=vma, vma_pages=npages,
+                                        has_process=op not in (None, "say"))
+        return Step(index=index, do=op or "say", source=t.src(), **kw)
+
+    def _op(self, t: Table) -> str | None:
+        if "do" not in t.data:
+            extra = [k for k in t.data if k not in NARRATION_KEYS and k != "expect"]
+            if extra:
+                t.problem(None, f'this step has {", ".join(extra)} but no `do`; say what it does, '
+                                f"do = one of: {choices(VALID_OPS)} (a narration step has only "
+                                f"{', '.join(NARRATION_KEYS)})")
+                return None
+            return "say"
+        op = t.data["do"]
+        if not isinstance(op, str):
+            t.problem("do", f"do must be a string, got {show(op)} ({kind(op)}); "
+                            f"valid ops: {choices(VALID_OPS)}")
+            return None
+        if op not in OPS:
+            t.problem("do", f'unknown op "{op}"; valid ops: {choices(VALID_OPS)}{suggest(op, OPS)}')
+            return None
+        return op
+
+    def _cpus(self, t: Table) -> tuple[int, ...]:
+        if t.has("cpus") and t.has("cpu"):
+            t.problem("cpu", "give cpu = N or cpus = [...], not both")
+        top = None if self.cpus is None else self.cpus - 1
+        if t.has("cpus"):
+            raw = t.data["cpus"]
+            if not isinstance(raw, list) or not raw:
+                t.problem("cpus", f"cpus must be a non-empty list of CPU numbers, "
+                                  f"got {show(raw)} ({kind(raw)})")
+                return (0,)
+            out: list[int] = []
+            bad: list[int] = []  # out of range, reported once each
+            twice = False
+            for c in raw:
+                if isinstance(c, bool) or not isinstance(c, int):
+                    t.problem("cpus", f"cpus entries must be integers, got {show(c)} ({kind(c)})")
+                elif c in out or c in bad:
+                    twice = True
+                elif c < 0 or (top is not None and c > top):
+                    t.problem("cpus", f"cpu {c} does not exist: the scenario has "
+                                      f"cpus = {self.cpus} (0..{top})")
+                    bad.append(c)
+                else:
+                    out.append(c)
+            if twice:
+                t.problem("cpus", "cpus lists a CPU more than once")
+            return tuple(out) or (0,)
+        cpu = t.get_int("cpu", 0, lo=0, hi=top)
+        return (cpu,)
+
+    def _pages(self, t: Table, op: str, instances: tuple[str, ...], known: bool):
+        vma = t.get_str("vma")
+        if not t.has("vma"):
+            vmas = list(self.world.live[instances[0]]) if instances else []
+            t.problem(None, f'do = "{op}" needs vma = NAME (which mapping); '
+                            f'vmas: {", ".join(vmas) or "(none: add a [[vma]])"}')
+        sizes = self.world.vma_sizes(t, instances, vma) if vma is not None and known else None
+        npages = min(sizes) if sizes else None
+        sel: Selector | None = Selector(all_pages=True, text="all")
+        if t.has("pages"):
+            try:
+                sel = parse_selector(t.data["pages"], t.src("pages"))
+            except LessonError as e:
+                self.ctx.problems.extend(e.problems)
+                sel = None
+        if sel is not None and npages is not None:
+            top = selector_max(sel)
+            if top is not None and top >= npages:
+                t.problem("pages", f'pages {show(t.data["pages"])} names page {top}, but vma "{vma}" has '
+                                   f"{npages} pages (0..{npages - 1})")
+                sel = None
+            else:
+                lo, hi = span(sel, npages)
+                per = hi - lo + 1 if op in SPAN_OPS else selector_count(sel, npages)
+                self.events.append((per * len(instances), t.src()))
+        return vma, npages, sel
+
+    def _process_op(self, t: Table, op: str, index: int, instances: tuple[str, ...], known: bool,
+                    kw: dict) -> None:
+        if op == "fork":
+            if not t.has("child"):
+                t.problem(None, 'do = "fork" needs child = NAME, the name the new process gets')
+            child = t.get_str("child")
+            if child is not None and not NAME.match(child):
+                t.problem("child", f'child name "{child}" is not valid: {NAME_RULE}')
+                child = None
+            elif child is not None and child in self.world.taken:
+                t.problem("child", f'child "{child}" clashes with an existing process name; pick a new name')
+                child = None
+            if known and len(instances) != 1:
+                t.problem("process", f"fork forks one process; process names {len(instances)}: "
+                                     f"{', '.join(instances[:8])}")
+            elif known and child is not None:
+                before = (self.world.created, self.world.pages)
+                self.events.append((self.world.fork(instances[0], child), t.src()))
+                # report each bound once, at the fork that crosses it
+                if before[0] <= MAX_PROCESSES < self.world.created:
+                    t.problem("child", f"this fork makes {self.world.created:,} processes; at most "
+                                       f"{MAX_PROCESSES:,} are allowed", too_big=True)
+                if before[1] <= MAX_TOTAL_PAGES < self.world.pages:
+                    t.problem("child", f"after this fork the vmas add up to {self.world.pages:,} pages "
+                                       f"over all processes; at most {MAX_TOTAL_PAGES:,} are allowed",
+                              too_big=True)
+            kw["child"] = child
+            return
+        for name in instances:  # exit and coredump walk every vma of every named process
+            pages = self.world.exit(name, index) if op == "exit" else sum(self.world.live[name].values())
+            self.events.append((pages, t.src()))
+
+    def _args(self, t: Table, op: str) -> dict:
+        if op == "mlock":
+            return {"onfault": t.get_bool("onfault")}
+        if op in ("madvise", "mprotect"):
+            key, valid = ("advice", ADVICES) if op == "madvise" else ("prot", PROTS)
+            if not t.has(key):
+                t.problem(None, f'do = "{op}" needs {key} = one of: {choices(valid)}')
+            return {key: t.get_str(key, one_of=valid)}
+        if op == "gup":
+            return {k: t.get_bool(k) for k in ("write", "force", "pin", "longterm")}
+        return {}
