@@ -106,3 +106,69 @@ def test_line_soup_loads_or_says_why(lines):
         loads("\n".join(lines))
     except LessonError as e:
         assert all(p.line is None or p.line >= 1 for p in e.problems)
+
+
+BASE = {
+    "scenario": {"title": "t", "kernel": "v5", "compare": ["2.6.23"], "cpus": 4, "sockets": 2},
+    "process": [{"name": "p", "count": 3}, {"name": "main"}],
+    "vma": [{"name": "heap", "process": "p", "pages": 1024, "thp": True, "prot": "rw"},
+            {"name": "file", "process": "main", "pages": 64, "backing": "file", "populate": True}],
+    "step": [
+        {"do": "read", "process": "p*", "vma": "heap", "pages": "0-1023/16", "cpus": [0, 1], "deal": "block",
+         "expect": {"v5": {"frames_used": 0, "pages": {"0-15": "zero"}, "rss_kb": {"min": 0, "max": 9}}}},
+        {"do": "fork", "process": "p1", "child": "c"},
+        {"do": "madvise", "process": "c", "vma": "heap", "pages": [0, "4-7"], "advice": "dontneed"},
+        {"do": "exit", "process": ["c", "p0"]},
+        {"do": "mlock", "process": "main", "vma": "file", "onfault": True, "cpu": 3},
+        {"say": "done", "hold": 3, "expect": {"*": {"frames_used": 1, "log": ["BUG"]}}},
+    ],
+}
+
+
+def _leaves(v: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(v, dict):
+        return [path] + [p for k, x in v.items() for p in _leaves(x, path + (k,))]
+    if isinstance(v, list):
+        return [path] + [p for i, x in enumerate(v) for p in _leaves(x, path + (i,))]
+    return [path]
+
+
+PATHS = [p for p in _leaves(BASE) if p]
+
+
+def _mutated(edits: list[tuple[tuple, object]]) -> dict:
+    doc = json.loads(json.dumps(BASE))
+    for path, new in edits:
+        parent = doc
+        try:
+            for k in path[:-1]:
+                parent = parent[k]
+            if new is _DELETE and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            elif new is not _DELETE:
+                parent[path[-1]] = new
+        except (KeyError, IndexError, TypeError):
+            pass  # an earlier edit removed or reshaped this path
+    return doc
+
+
+_DELETE = object()
+
+
+def test_the_base_lesson_loads():
+    s = loads(document({}, BASE["scenario"], {k: BASE[k] for k in ("process", "vma", "step")}))
+    assert s.steps[3].instances == ("c", "p0")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), values | st.just(_DELETE)), min_size=1, max_size=3))
+def test_mutated_lessons_load_or_say_why(edits):
+    doc = _mutated(edits)
+    arrays = {k: doc[k] for k in ("process", "vma", "step") if isinstance(doc.get(k), list)}
+    arrays = {k: [x for x in v if isinstance(x, dict)] for k, v in arrays.items()}
+    text = document({}, doc["scenario"] if isinstance(doc.get("scenario"), dict) else {}, arrays)
+    try:
+        loads(text, "f.toml")
+    except LessonError as e:
+        nlines = text.count("\n") + 1
+        assert all(p.line is None or 1 <= p.line <= nlines for p in e.problems)

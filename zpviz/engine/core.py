@@ -273,6 +273,17 @@ class Core:
         self.touch_frame(pfn)
         return pfn
 
+    def alloc_huge(self) -> int:
+        head = self.frames.alloc_huge()
+        self.ev.dirty_frames.extend(range(head, head + C.HPAGE_PAGES))
+        self.ev.cost += self.costs.alloc_page_ns
+        return head
+
+    def release_huge(self, head: int) -> None:
+        self.frames.release_huge(head)
+        self.ev.dirty_frames.extend(range(head, head + C.HPAGE_PAGES))
+        self.ev.cost += self.costs.free_page_ns
+
     def free_frame(self, pfn: int) -> None:
         cpu = self.ev.cpu
         self.pcp[cpu] += 1

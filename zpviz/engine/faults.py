@@ -296,7 +296,7 @@ class Faults(Core):
         ev.call("vma_alloc_anon_folio_pmd", "clear_huge_page", "folio_add_new_anon_rmap")
         if not v.anon_vma:
             v.anon_vma = True
-        head = self.frames.alloc_huge()
+        head = self.alloc_huge()
         ev.cost += self.costs.clear_huge_ns
         fr = self.frames
         fr.mapcount[head] = C.HPAGE_PAGES

@@ -31,6 +31,11 @@ def _pad(a: np.ndarray, n: int, fill) -> np.ndarray:
 
 
 def simulate(scenario, kernel: str | None = None, costs: Costs | None = None) -> Trace:
+    return run_machine(scenario, kernel, costs)[1]
+
+
+def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None) -> tuple[Machine, Trace]:
+    """Play the lesson; return the machine in its final state and the trace of how it got there."""
     m = Machine(scenario, kernel, costs)
     init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
     fr = m.frames
@@ -75,6 +80,6 @@ def simulate(scenario, kernel: str | None = None, costs: Costs | None = None) ->
             for p in m.procs),
         n_slots=n_slots,
     )
-    return Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
+    return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
                  logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_matrix(),
                  init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)

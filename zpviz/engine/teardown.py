@@ -41,7 +41,7 @@ class Teardown(Walks):
             self.touch_frame(head)
             if fr.mapcount[head] <= 0:
                 ev.decide("last mapping of the THP: 512 frames freed")
-                fr.release_huge(head)
+                self.release_huge(head)
             return
         ev.call("zap_pte_range")
         self.pte_lock(p, slot)
@@ -73,7 +73,7 @@ class Teardown(Walks):
             fr.mapcount[head] -= 1
             self.touch_frame(head)
             if fr.mapcount[head] <= 0:
-                fr.release_huge(head)
+                self.release_huge(head)
             return
         kind = fr.kind[pfn]
         if kind == C.FK_ANON and fr.mapcount[pfn] == 0 and fr.flags[pfn] & C.PG_MLOCKED:

@@ -33,6 +33,7 @@ import resource
 import signal
 import socket
 import tempfile
+import time
 import traceback
 
 from zpviz.kernel import sysapi as k
@@ -176,6 +177,9 @@ class LessonProcess:
             return {"faults": 0}
         if op == "fork":
             return self.fork(msg)
+        if op == "sleep":  # only for testing the watchdog
+            time.sleep(float(msg["seconds"]))
+            return {"faults": 0}
         return getattr(self, "op_" + op)(self.vmas[msg["vma"]], msg)
 
     def fork(self, msg: dict) -> dict | None:

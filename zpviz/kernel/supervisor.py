@@ -180,10 +180,11 @@ class Supervisor:
         except TimeoutError:
             proc.kill()
             self._finish(proc)
-            return {"error": f"no answer within {self.config['timeout']} s (watchdog): the process was killed"}
+            return {"error": f"no answer within {self.config['timeout']} s (watchdog): the process was killed",
+                    "dead": True}
         except (ChannelClosed, OSError):
             self._finish(proc)
-            return {"error": "the process died unexpectedly (a fault it should not have taken?)"}
+            return {"error": "the process died unexpectedly (a fault it should not have taken?)", "dead": True}
         if fds:
             reply["_fds"] = fds
         return reply

@@ -1,0 +1,261 @@
+"""The command line of scenario-format.md section 7.
+
+    zpviz [FILE] [--kernel ID] [--compare ID,ID] [--step N] [--screenshot PNG]   the app
+    zpviz run FILE [--kernel ID] [--json] [--every-step]                          the run report
+    zpviz check FILE...                                                           lessons and their claims
+    zpviz list                                                                    the built-in lessons
+    zpviz export FILE -o OUT.{mp4,gif,png,svg} ...                                animations and stills
+    zpviz kernel FILE [--json] [--every-step]                                     the lesson on this kernel
+    zpviz verify FILE                                                             model vs running kernel
+
+Exit codes: 0 fine; 1 a claim does not hold or verify found differences; 2 an unusable file or
+arguments (the error on stderr); 3 an internal error (set ZPVIZ_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from zpviz.errors import LessonError
+
+SUBCOMMANDS = ("run", "check", "list", "export", "kernel", "verify")
+EXIT_OK, EXIT_CLAIM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would exit(2) itself; we keep one exit path
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _variant_list(text: str) -> list[str]:
+    from zpviz.engine.kernels import VARIANTS
+
+    ids = [t.strip() for t in text.split(",") if t.strip()]
+    for i in ids:
+        if i not in VARIANTS:
+            raise UsageError(f"unknown kernel variant {i!r}; valid: {', '.join(VARIANTS)}")
+    return ids
+
+
+def _kernel(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _variant_list(text)[0]
+
+
+def _load(path: str):
+    from zpviz.scenario import load
+
+    return load(path)
+
+
+# ---------------------------------------------------------------------------- run
+def cmd_run(a) -> int:
+    from zpviz.engine.report import run_report
+
+    sc = _load(a.file)
+    report = run_report(sc, _kernel(a.kernel), every_step=a.every_step)
+    if a.json:
+        json.dump(report, sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+    else:
+        print(_summary(report))
+    return EXIT_OK if report["expect_ok"] else EXIT_CLAIM
+
+
+def _summary(report: dict) -> str:
+    f = report["final"]
+    lines = [f"{report['scenario']}  [{report['kernel']}]"]
+    for s in report["steps"]:
+        bits = [f"step {s['index']:>2} {s['do']:<10} faults {s['faults']:>7}"]
+        if s["errno"]:
+            bits.append(f"errno {s['errno']}")
+        if s["signal"]:
+            bits.append(f"SIGSEGV x{len(s['signal']['pages'])}")
+        if s["makespan_ns"]:
+            bits.append(f"{s['makespan_ns'] / 1000:.1f} us")
+        if s["log"]:
+            bits.append(f"log {len(s['log'])} lines")
+        if not s["expect"]["ok"]:
+            bits.append("CLAIM FAILED")
+        lines.append("  ".join(bits))
+        lines.extend(f"      {msg}" for msg in s["expect"]["failed"])
+    zp = f["zero_page"]
+    lines.append(f"frames used {f['frames_used']}, page tables {f['pt_frames']}, zero page: refcount "
+                 f"{zp['refcount_delta']:+d}, line writes {zp['line_writes']}, transfers {zp['line_transfers']}")
+    for n in report["notes"]:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- check
+def cmd_check(a) -> int:
+    from zpviz.engine.report import run_report
+
+    worst = EXIT_OK
+    for path in a.files:
+        try:
+            sc = _load(path)
+        except LessonError as e:
+            print(str(e), file=sys.stderr)
+            worst = max(worst, EXIT_USAGE)
+            continue
+        variants = [sc.kernel, *sc.compare]
+        variants += sorted({c.variant for s in sc.steps for c in s.expect} - {"*"} - set(variants))
+        bad = 0
+        for k in variants:
+            rep = run_report(sc, k)
+            for s in rep["steps"]:
+                for msg in s["expect"]["failed"]:
+                    print(msg)
+                    bad += 1
+        n_claims = sum(len(s.expect) for s in sc.steps)
+        status = "ok" if not bad else f"{bad} claim(s) failed"
+        print(f"{path}: {status} ({n_claims} claims, variants {', '.join(variants)})")
+        if bad:
+            worst = max(worst, EXIT_CLAIM)
+    return worst
+
+
+# ---------------------------------------------------------------------------- list
+def cmd_list(a) -> int:
+    from zpviz.scenario.library import builtin_lessons
+
+    for path in builtin_lessons():
+        try:
+            sc = _load(str(path))
+            print(f"{path.name:<28} {sc.title}")
+            if sc.summary:
+                print(f"{'':<28} {sc.summary}")
+        except LessonError as e:
+            print(f"{path.name:<28} (broken: {e.problems[0].message})")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- kernel / verify
+def cmd_kernel(a) -> int:
+    from zpviz.kernel.runner import run_on_kernel
+
+    sc = _load(a.file)
+    report = run_on_kernel(sc, every_step=a.every_step)
+    if a.json:
+        json.dump(report, sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+    else:
+        print(_summary_kernel(report))
+    return EXIT_OK
+
+
+def _summary_kernel(report: dict) -> str:
+    lines = [f"{report['scenario']}  [{report['kernel']}]"]
+    for s in report["steps"]:
+        lines.append(f"step {s['index']:>2} {s['do']:<10} errno {s['errno']}")
+    lines.extend(f"note: {n}" for n in report.get("notes", []))
+    return "\n".join(lines)
+
+
+def cmd_verify(a) -> int:
+    from zpviz.engine.report import run_report
+    from zpviz.kernel.runner import run_on_kernel
+    from zpviz.kernel.verify import compare_reports, format_differences
+
+    sc = _load(a.file)
+    model = run_report(sc, "modern", every_step=True)
+    real = run_on_kernel(sc, every_step=True)
+    diffs = compare_reports(model, real)
+    print(f"{sc.title}: model 'modern' ({model['kernel_release']}) vs {real['kernel']}")
+    if diffs:
+        print(format_differences(diffs))
+        return EXIT_CLAIM
+    print("no differences")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- export / app
+def cmd_export(argv: Sequence[str]) -> int:
+    from zpviz.export.cli import main as export_main
+
+    return export_main(list(argv))
+
+
+def app_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="zpviz", description="Step through the Linux page-fault path and the zero page's story. "
+                "Subcommands: " + ", ".join(SUBCOMMANDS) + " (zpviz SUBCOMMAND --help).")
+    p.add_argument("file", nargs="?", help="a lesson (TOML); the built-in tour when omitted")
+    p.add_argument("--kernel", help="kernel variant: 2.6.23, 2.6.24, v5, 2.6.32, modern")
+    p.add_argument("--compare", help="variants side by side, e.g. 2.6.23,v5")
+    p.add_argument("--step", type=int, help="open at the state after step N (0-based)")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG without showing it, then exit")
+    p.add_argument("--theme", choices=("light", "dark", "contrast"))
+    return p
+
+
+def cmd_app(argv: Sequence[str]) -> int:
+    a = app_parser().parse_args(list(argv))
+    compare = _variant_list(a.compare) if a.compare else None
+    kernel = _kernel(a.kernel)
+    if a.file and not os.path.exists(a.file):
+        raise UsageError(f"zpviz: {a.file}: no such file")
+    if a.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from zpviz.gui.app import run_app
+
+    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme)
+
+
+def sub_parser(cmd: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"zpviz {cmd}")
+    if cmd in ("run", "kernel"):
+        p.add_argument("file")
+        if cmd == "run":
+            p.add_argument("--kernel")
+        p.add_argument("--json", action="store_true", help="print the run report as JSON")
+        p.add_argument("--every-step", action="store_true", help="add the state after each step")
+    elif cmd == "check":
+        p.add_argument("files", nargs="+")
+    elif cmd == "verify":
+        p.add_argument("file")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            cmd, rest = argv[0], argv[1:]
+            if cmd == "export":
+                return cmd_export(rest)
+            a = sub_parser(cmd).parse_args(rest)
+            return {"run": cmd_run, "check": cmd_check, "list": cmd_list, "kernel": cmd_kernel,
+                    "verify": cmd_verify}[cmd](a)
+        return cmd_app(argv)
+    except UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except LessonError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("zpviz: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as e:  # argparse --help
+        return int(e.code or 0)
+    except Exception as e:  # never a bare traceback in a lecture; the debug switch brings it back
+        if os.environ.get("ZPVIZ_DEBUG"):
+            raise
+        print(f"zpviz: internal error: {type(e).__name__}: {e} (set ZPVIZ_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
