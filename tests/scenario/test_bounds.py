@@ -87,6 +87,8 @@ def test_files_over_one_mib_are_refused(tmp_path):
     text = '[scenario]\ntitle = "t"\n#' + "x" * (1 << 20) + '\n[[step]]\nsay = "x"\n'
     with pytest.raises(TooBigError, match="at most 1,048,576 bytes"):
         loads(text)
+    with pytest.raises(TooBigError, match="the file is 1,048,594 bytes"):  # counted in UTF-8 bytes
+        loads('[[step]]\nsay = "' + "\u00e9" * (1 << 19) + '"\n')
     f = tmp_path / "big.toml"
     f.write_text(text)
     with pytest.raises(TooBigError, match="at most 1,048,576 bytes"):

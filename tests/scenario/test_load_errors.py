@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zpviz.errors import LessonError
-from zpviz.scenario import load, loads
+from zpviz.scenario import load
 
 from .lessons import HEAD_LINES, lesson, line_of, only_problem, problems
 
@@ -34,7 +34,9 @@ SCENARIO_CASES = [
     ('[scenario]\ntitel = "x"\n', "titel", "scenario", 'did you mean "title"?'),
     ('title = "x"\n[scenario]\n', "title", "top level", '"title" must be under [scenario]'),
     ('[[scenario]]\ntitle = "x"\n', "[[scenario]]", "scenario", "write [scenario] once"),
-    ("[sceanrio]\n", "sceanrio", "top level", 'unknown table "sceanrio"'),
+    ("[sceanrio]\n", "sceanrio", "top level", 'unknown table "sceanrio"; valid tables: [scenario], [[process]], '
+     '[[vma]], [[step]]; did you mean "scenario"?'),
+    ("colour = 3\n", "colour", "top level", 'unknown key "colour"'),
     ('process = 3\n', "process = 3", "process", "must be written as [[process]] tables, got 3"),
     ('vma = [1]\n', "vma = [1]", "vma 0", "must be written as [[vma]] tables, got 1"),
 ]
@@ -75,6 +77,8 @@ BODY_CASES = [
     ('[[vma]]\nname = "v"\npages = 8\nprocess = "mian"\n', "mian", "vma 1", 'unknown process "mian"'),
     ('[[vma]]\nname = "heap"\npages = 8\n', 'name = "heap"', "vma 1",
      'process "main" already has a vma named "heap"'),
+    ('[[process]]\nname = "main"\n[[process]]\nname = "w"\ncount = 2\n[[vma]]\nname = "v"\npages = 8\n'
+     'process = "w1"\n', "w1", "vma 1", 'unknown process "w1"; a vma belongs to every instance of "w", so name that'),
     ('[[vma]]\nname = "v"\npages = 8\nsize = 3\n', "size", "vma 1", 'unknown key "size"; valid keys: name,'),
     # ops and their keys
     ('[[step]]\ndo = "reed"\nvma = "heap"\n', "reed", "step 0",
@@ -241,7 +245,8 @@ EXPECT_CASES = [
     ('[step.expect.v5]\npages = { "0-64" = "zero" }\n', "pages = {", "step 0 expect v5",
      'pages: selector "0-64" names page 64, the vma has 64 pages (0..63)'),
     ('[step.expect.v5]\npages = { "x" = "zero" }\n', "pages = {", "step 0 expect v5", 'bad page selector "x"'),
-    ('[step.expect.v5]\npages = "zero"\n', 'pages = "zero"', "step 0 expect v5", "pages must be a table { SELECTOR = STATE }"),
+    ('[step.expect.v5]\npages = "zero"\n', 'pages = "zero"', "step 0 expect v5",
+     "pages must be a table { SELECTOR = STATE }"),
     ('[step.expect.v5]\nmlocked = { all = "yes" }\n', "mlocked", "step 0 expect v5",
      'mlocked."all" must be true or false, got "yes"'),
     ('[step.expect.v5]\nerrno = "enomem"\n', "errno", "step 0 expect v5",
@@ -251,6 +256,10 @@ EXPECT_CASES = [
     ('[step.expect.v5]\nstatus = 3\n', "status", "step 0 expect v5", "status must be a string"),
     ('[step.expect.v5]\nvm_locked = 1\n', "vm_locked", "step 0 expect v5", "vm_locked must be true or false"),
     ('expect = 3\n', "expect", "step 0", "expect must be a table per variant"),
+    ('expect = { v5 = { frames_use = 1 } }\n', "expect", "step 0 expect v5", 'unknown claim field "frames_use"'),
+    ('expect.v5.frames_used = "many"\n', "expect.v5", "step 0 expect v5", "frames_used must be a number"),
+    ('[step.expect.v5.pages]\n"0-3" = "zero"\n"4-7" = "zeros"\n', '"4-7"', "step 0 expect v5",
+     'pages."4-7" must be a state'),
     ('expect = { v5 = 3 }\n', "expect", "step 0 expect v5", "expect.v5 must be a table of claims, got 3"),
 ]
 
@@ -308,3 +317,16 @@ def test_bool_is_never_an_int():
     text = lesson('[[step]]\ndo = "read"\nvma = "heap"\npages = [true, 3]\ncpu = true\nhold = true\n')
     got = sorted(p.message for p in problems(text))
     assert len(got) == 3 and all("(a boolean)" in m for m in got), got
+
+
+def test_a_flood_of_problems_is_cut_short_and_says_how_many_more():
+    text = lesson('[[step]]\ndo = "reed"\n' * 250)
+    got = problems(text)
+    assert len(got) == 201
+    assert got[199].line == line_of(text, "reed", 199)
+    assert got[-1].message == "... and 50 more problems"
+
+
+def test_a_bad_op_does_not_make_its_claims_look_wrong_too():
+    text = lesson('[[step]]\ndo = "reed"\nvma = "heap"\n[step.expect.v5]\nrss_kb = 4\nexited = false\n')
+    assert "unknown op" in only_problem(text).message

@@ -245,6 +245,12 @@ class Core:
             self.ev.dirty_frames.append(HZERO_PFN)
             self.ev.write(L.HZERO_LINE)
             return
+        if fr.flags[pfn] & (C.PG_HEAD | C.PG_TAIL):  # a THP is counted on its head
+            head = pfn - pfn % C.HPAGE_PAGES
+            fr.refcount[head] += n
+            self.touch_frame(head)
+            self.thp_put(head)
+            return
         fr.refcount[pfn] += n
         self.touch_frame(pfn)
         if fr.refcount[pfn] <= 0:
@@ -260,6 +266,46 @@ class Core:
             return
         fr.mapcount[pfn] += n
         self.touch_frame(pfn)
+
+    def unmap_page(self, pfn: int) -> None:
+        """Drop one PTE mapping of a normal page: mapcount and the mapping's reference.
+
+        A piece of a THP is accounted on its head, and the THP goes when its last piece does.
+        """
+        fr = self.frames
+        if fr.flags[pfn] & (C.PG_HEAD | C.PG_TAIL):
+            self.thp_unmap(pfn - pfn % C.HPAGE_PAGES, 1)
+            return
+        self.add_map(pfn, -1)
+        if fr.kind[pfn] == C.FK_ANON and fr.mapcount[pfn] == 0:
+            fr.flags[pfn] &= ~(C.PG_MLOCKED | C.PG_UNEVICTABLE)
+        self.get_page(pfn, -1)
+
+    def thp_unmap(self, head: int, n: int) -> None:
+        """n pages of a THP stop being mapped. The mappings together hold one reference."""
+        fr = self.frames
+        fr.mapcount[head] -= n
+        self.touch_frame(head)
+        if fr.mapcount[head] <= 0:
+            fr.refcount[head] -= 1
+            self.thp_put(head)
+
+    def thp_put(self, head: int) -> None:
+        fr = self.frames
+        if fr.mapcount[head] <= 0 and fr.refcount[head] <= 0 and fr.kind[head] != C.FK_FREE:
+            self.release_huge(head)
+
+    def map_page_again(self, pfn: int) -> None:
+        """One more PTE mapping of a normal page (fork, a second process faulting a shared page)."""
+        fr = self.frames
+        if fr.flags[pfn] & (C.PG_HEAD | C.PG_TAIL):
+            head = pfn - pfn % C.HPAGE_PAGES
+            fr.mapcount[head] += 1
+            self.touch_frame(head)
+            return
+        fr.flags[pfn] &= ~C.PG_ANON_EXCLUSIVE
+        self.add_map(pfn)
+        self.get_page(pfn)
 
     def alloc_frame(self, kind: int) -> int:
         """The page allocator: per-cpu lists, refilled in batches under the zone lock."""

@@ -151,8 +151,7 @@ class Faults(Core):
             return
         ev.call("do_shared_fault" if write else "do_read_fault", fn)
         pfn = self._cache_page(cache, page, v)
-        self.get_page(pfn)
-        self.add_map(pfn)
+        self.map_page_again(pfn)
         self.pte_lock(p, slot)
         self.rss(1)
         writable = write  # a read fault maps even a shared writable page read-only: do_set_pte
@@ -170,7 +169,8 @@ class Faults(Core):
             self.frames.flags[pfn] |= C.PG_LRU
             cache[page] = pfn
             self.ev.cost += self.costs.clear_page_ns
-            self.ev.decide("not cached yet: a new page is added to the " + ("page cache" if v.file_key else "shmem object"))
+            where = "page cache" if v.file_key else "shmem object"
+            self.ev.decide(f"not cached yet: a new page is added to the {where}")
         return pfn
 
     # ------------------------------------------------------------------ write protect / COW
@@ -210,7 +210,15 @@ class Faults(Core):
             self.set_slot(slot, pte | W | D)
             ev.kind = Kind.WP_REUSE
             return
-        if kind == C.FK_ANON and fr.mapcount[pfn] == 1 and not unshare:
+        if fr.flags[pfn] & (C.PG_HEAD | C.PG_TAIL):
+            head = pfn - pfn % C.HPAGE_PAGES
+            if fr.mapcount[head] <= C.HPAGE_PAGES and not unshare:
+                ev.decide("a piece of a THP mapped once: reuse it")
+                self.pte_lock(p, slot)
+                self.set_slot(slot, pte | W | D)
+                ev.kind = Kind.WP_REUSE
+                return
+        elif kind == C.FK_ANON and fr.mapcount[pfn] == 1 and not unshare:
             ev.call("reuse_swap_page" if self.k.id != "modern" else "wp_can_reuse_anon_folio")
             ev.decide("page mapped once: reuse it, just set the write bit")
             self.pte_lock(p, slot)
@@ -224,10 +232,9 @@ class Faults(Core):
             return
         ev.call("wp_page_copy" if self.k.id == "modern" else "cow_user_page")
         ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
-        self.add_map(pfn, -1)
         self.rss(-1)
         self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
-        self.get_page(pfn, -1)
+        self.unmap_page(pfn)
         ev.kind = Kind.COW_COPY
 
     def vm_normal_page(self, p: Proc, slot: int) -> int | None:

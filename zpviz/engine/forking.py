@@ -74,7 +74,6 @@ class Forking(Teardown):
                 ev.decide("vm_normal_page() is NULL for the zero page: the PTE is copied, nothing counted")
             self.set_slot(cs, pte, pfn)
             return
-        fr = self.frames
         new = pte
         if not vmf & C.VM_SHARED and pte & W:
             ev.decide("private writable page: write-protect it in both (COW)")
@@ -82,9 +81,7 @@ class Forking(Teardown):
             self.set_slot(s, new)
         else:
             ev.decide("page shared with the child: mapcount and refcount up")
-        fr.mapcount[pfn] += 1
-        fr.flags[pfn] &= ~C.PG_ANON_EXCLUSIVE
-        self.get_page(pfn)
+        self.map_page_again(pfn)
         self.rss(1)
         self.set_slot(cs, new, pfn)
 

@@ -35,13 +35,10 @@ class Teardown(Walks):
             if head is None or head == HZERO_PFN:
                 ev.decide("huge zero PMD cleared: nothing to count")
                 return
-            fr = self.frames
-            fr.mapcount[head] -= C.HPAGE_PAGES
             self.rss(-C.HPAGE_PAGES)
-            self.touch_frame(head)
-            if fr.mapcount[head] <= 0:
+            self.thp_unmap(head, C.HPAGE_PAGES)
+            if self.frames.kind[head] == C.FK_FREE:
                 ev.decide("last mapping of the THP: 512 frames freed")
-                self.release_huge(head)
             return
         ev.call("zap_pte_range")
         self.pte_lock(p, slot)
@@ -64,21 +61,9 @@ class Teardown(Walks):
         if HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES:
             ev.decide("a PTE of a split huge zero page: just cleared")
             return
-        fr = self.frames
         ev.call("page_remove_rmap")
-        fr.mapcount[pfn] -= 1
         self.rss(-1)
-        if fr.flags[pfn] & C.PG_TAIL:  # a PTE-mapped piece of a THP
-            head = pfn - pfn % C.HPAGE_PAGES
-            fr.mapcount[head] -= 1
-            self.touch_frame(head)
-            if fr.mapcount[head] <= 0:
-                self.release_huge(head)
-            return
-        kind = fr.kind[pfn]
-        if kind == C.FK_ANON and fr.mapcount[pfn] == 0 and fr.flags[pfn] & C.PG_MLOCKED:
-            fr.flags[pfn] &= ~(C.PG_MLOCKED | C.PG_UNEVICTABLE)
-        self.get_page(pfn, -1)
+        self.unmap_page(pfn)
 
     def zap_range(self, p: Proc, v: Vma, slots: list[int], cpu: int) -> Iterator[None]:
         for slot in slots:

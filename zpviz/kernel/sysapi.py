@@ -141,6 +141,22 @@ def store(addr: int) -> None:
     ctypes.memset(addr, 0x5A, 1)
 
 
+class Rusage(ctypes.Structure):
+    """struct rusage on x86-64: two timevals, then 14 longs."""
+
+    _fields_ = [("times", ctypes.c_long * 4)] + [(n, ctypes.c_long) for n in (
+        "maxrss", "ixrss", "idrss", "isrss", "minflt", "majflt", "nswap", "inblock", "oublock",
+        "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw")]
+
+
+_libc.getrusage.argtypes = [ctypes.c_int, ctypes.c_void_p]
+
+
+def rusage_snapshot(ref: int) -> None:
+    """getrusage(RUSAGE_SELF) into the Rusage at address `ref`: allocates no Python object."""
+    _libc.getrusage(0, ref)
+
+
 def prctl(option: int, arg: int) -> str | None:
     return _check(_libc.prctl(option, arg, 0, 0, 0))
 

@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+import numpy as np
+
 from . import fields as F
 from .model import Claim, Range, Scenario, Selector, Step
 from .selectors import resolve, selector_max
@@ -57,7 +59,7 @@ def fmt(value: object) -> str:
         return f"at least {value.min:g}" if value.min is not None else f"at most {value.max:g}"
     if isinstance(value, tuple):
         return "[" + ", ".join(fmt(v) for v in value) + "]"
-    return json.dumps(value)  # null, true, "ENOMEM", 1024: as the report spells them
+    return json.dumps(_plain(value), default=repr)  # null, true, "ENOMEM", 1024: as the report spells them
 
 
 def _jsonable(value: object) -> object:
@@ -75,15 +77,28 @@ def claims_for(step: Step, variant: str) -> tuple[Claim, ...]:
     return tuple(c for c in step.expect if c.variant == "*" and c.field not in claimed) + own
 
 
+def _plain(value: object) -> object:
+    """numpy scalars (an engine may hand its state over without converting) as Python values,
+    so 3 == np.int64(3) holds and np.True_ still counts as a boolean, not a number."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _get(data: object, path: tuple[str, ...]) -> object:
     for key in path:
         if not isinstance(data, dict) or key not in data:
             return Actual("missing from the report")
         data = data[key]
-    return data
+    return _plain(data)
+
+
+def _same(claimed: object, actual: object) -> bool:
+    """Equal, and a boolean only ever equals a boolean (True == 1 in Python, not in a claim)."""
+    actual = _plain(actual)
+    return actual == claimed and isinstance(actual, bool) == isinstance(claimed, bool)
 
 
 def _number_holds(claimed: object, actual: object) -> bool:
+    actual = _plain(actual)
     if isinstance(actual, bool) or not isinstance(actual, (int, float)):
         return False
     return actual in claimed if isinstance(claimed, Range) else actual == claimed
@@ -115,8 +130,8 @@ def _pages(sel: Selector, claimed: object, values: object) -> Actual | None:
     idx = resolve(sel, len(values))
     wrong: dict[str, list[int]] = {}
     for i in idx.tolist():
-        v = values[i]
-        if v != claimed or type(v) is not type(claimed):
+        v = _plain(values[i])
+        if not _same(claimed, v):
             wrong.setdefault(fmt(v), []).append(i)
     if not wrong:
         return None
@@ -134,7 +149,7 @@ def _check(claim: Claim, step: Step, step_report: dict, state: dict) -> list[tup
     if name in F.RUN_FIELDS:
         got = _get(state, F.RUN_FIELDS[name])
         return [] if _number_holds(want, got) else [(name, want, got)]
-    if name in F.STEP_NUMBERS:
+    if name in F.STEP_NUMBERS:  # (report entries are JSON-shaped: _get converts numpy scalars anyway)
         got = _get(step_report, F.STEP_NUMBERS[name])
         return [] if _number_holds(want, got) else [(name, want, got)]
     if name == "errno":
@@ -171,8 +186,8 @@ def _check_process(claim: Claim, step: Step, step_report: dict,
             out.append((name + suffix, want, Actual(f"no process {proc} in the report")))
             continue
         if name == "exited":
-            got = pstate.get("exited")
-            if got is not want:
+            got = _plain(pstate.get("exited"))
+            if not _same(want, got):
                 out.append((name + suffix, want, got))
             continue
         vma = (pstate.get("vmas") or {}).get(step.vma)
@@ -180,12 +195,12 @@ def _check_process(claim: Claim, step: Step, step_report: dict,
             gone = "it has exited" if pstate.get("exited") else "none in the report"
             out.append((name + suffix, want, Actual(f'no vma "{step.vma}" ({gone})')))
         elif name in F.VMA_NUMBERS:
-            got = vma.get(name)
+            got = _plain(vma.get(name))
             if not _number_holds(want, got):
                 out.append((name + suffix, want, got))
         elif name == "vm_locked":
-            if vma.get(name) is not want:
-                out.append((name + suffix, want, vma.get(name)))
+            if not _same(want, vma.get(name)):
+                out.append((name + suffix, want, _plain(vma.get(name))))
         else:  # pages, mlocked, huge: one check per selector
             for sel, value in want:
                 miss = _pages(sel, value, vma.get(name))

@@ -21,6 +21,8 @@ RUN_FIELDS: dict[str, tuple[str, ...]] = {
     "huge_zero_page_refcount_delta": ("huge_zero_page", "refcount_delta"),
     "huge_zero_page_line_writes": ("huge_zero_page", "line_writes"),
     "huge_zero_page_line_transfers": ("huge_zero_page", "line_transfers"),
+    # beyond section 8's shape, in the engine's state: "BUG: Bad page map" reports so far
+    "bad_page_maps": ("bad_page_maps",),
 }
 
 # The step's own numbers: where each lives in the step's report entry.

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import LessonError, Problem, TooBigError
-from .checks import Ctx, Table, choices, kind, show
+from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
 from .model import PROTS, VARIANTS, ProcessSpec, Scenario, Source, VmaSpec
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader
@@ -25,6 +25,7 @@ MAX_PAGE_EVENTS = 2_000_000
 MAX_STEPS = 10_000
 MAX_CPUS = 256
 
+TABLES = ("scenario", "process", "vma", "step")
 SCENARIO_KEYS = ("title", "summary", "kernel", "compare", "cpus", "sockets", "thp_use_zero_page", "seed")
 VMA_KEYS = ("name", "process", "pages", "prot", "share", "backing", "populate", "locked", "thp")
 THP_PAGES = 512  # 2 MiB of 4 KiB pages
@@ -63,8 +64,10 @@ def _too_big_file(file: str, size: int) -> TooBigError:
 
 def loads(text: str, path: str = "<string>") -> Scenario:
     """Load a lesson from its text; `path` names it in messages."""
-    if len(text) > MAX_FILE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise _too_big_file(path, len(text.encode("utf-8", "surrogatepass")))
+    if len(text) * 4 > MAX_FILE_BYTES:  # a character is at most 4 bytes: only then count them
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_FILE_BYTES:
+            raise _too_big_file(path, size)
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write; TOML does not allow it
     locator = Locator(text)
     try:
@@ -108,8 +111,10 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
     for key in data:
         if key in SCENARIO_KEYS:
             ctx.problem((key,), f'"{key}" must be under [scenario] (it is above every table header)')
-        elif key not in ("scenario", "process", "vma", "step"):
-            ctx.problem((key,), f'unknown table "{key}"; valid: [scenario], [[process]], [[vma]], [[step]]')
+        elif key not in TABLES:
+            what = "table" if isinstance(data[key], (dict, list)) else "key"
+            ctx.problem((key,), f'unknown {what} "{key}"; valid tables: [scenario], [[process]], [[vma]], '
+                                f"[[step]]{suggest(key, TABLES)}")
     raw = data.get("scenario", {})
     if not isinstance(raw, dict):
         ctx.problem(("scenario",), f"write [scenario] once, as a table; got {show(raw)} ({kind(raw)})")

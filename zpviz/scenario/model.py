@@ -93,6 +93,8 @@ class Claim:
 
     value: an int, str, bool or None; a Range; or for field "pages" a tuple of (Selector, state).
     For field "log": a string the step's kernel log must contain (or a tuple of such strings).
+    Also (see scenario/fields.py): "mlocked" and "huge" hold a tuple of (Selector, bool); "errno" and
+    "signal" a name or None (written "none"); "status" a str every entry must equal, or a tuple.
     """
 
     variant: str  # a variant id or "*"

@@ -68,8 +68,10 @@ class StepReader:
                 self._process_op(t, op, index, instances, resolved is not None, kw)
             kw.update(self._args(t, op))
         if "expect" in raw:
+            if op is None:  # a bad `do` was reported: judge the claims by what the step seems to be
+                vma = raw.get("vma") if isinstance(raw.get("vma"), str) else None
             kw["expect"] = parse_expect(self.ctx, raw["expect"], t.path, vma=vma, vma_pages=npages,
-                                        has_process=op not in (None, "say"))
+                                        has_process=op != "say")
         return Step(index=index, do=op or "say", source=t.src(), **kw)
 
     def _op(self, t: Table) -> str | None:

@@ -1,0 +1,105 @@
+"""The trace: random access equals replay, keyframes are transparent, frames are immutable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.engine.util import lesson
+from zpviz.engine import trace as trace_mod
+from zpviz.engine.run import run_machine, simulate
+from zpviz.scenario import loads
+
+TEXT = lesson("""
+[[vma]]
+name = "r"
+pages = 256
+[[step]]
+do = "read"
+vma = "r"
+cpus = [0, 1]
+[[step]]
+say = "narration"
+[[step]]
+do = "write"
+vma = "r"
+pages = "0-255/3"
+[[step]]
+do = "fork"
+child = "kid"
+[[step]]
+do = "write"
+process = "kid"
+vma = "r"
+pages = "0-40"
+[[step]]
+do = "exit"
+process = "kid"
+""", cpus=2)
+
+
+def fields(f):
+    return (f.pte, f.pfn, f.vmf, f.refcount, f.mapcount, f.pflags, f.fkind, f.cpu)
+
+
+def same(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(fields(a), fields(b))) and a.scalars == b.scalars
+
+
+@pytest.mark.parametrize("k", ["2.6.23", "v5", "modern"])
+def test_last_frame_is_the_machines_state(k):
+    m, tr = run_machine(loads(TEXT, "t.toml"), k)
+    f = tr[len(tr) - 1]
+    assert np.array_equal(f.pte, np.frombuffer(bytes(m.slots.pte), np.uint8))
+    assert np.array_equal(f.pfn, np.frombuffer(m.slots.pfn, np.int64))
+    assert np.array_equal(f.refcount[: len(m.frames)], np.asarray(m.frames.refcount))
+    assert np.array_equal(f.fkind[: len(m.frames)], np.frombuffer(bytes(m.frames.kind), np.uint8))
+
+
+def test_backwards_equals_forwards_and_random_access(monkeypatch):
+    monkeypatch.setattr(trace_mod, "KEYFRAME_BUDGET_BYTES", 1 << 30)  # a keyframe every 64 events
+    sc = loads(TEXT, "t.toml")
+    tr = simulate(sc, "2.6.23")
+    assert len(tr._keys) > 3
+    fwd = [tr.frame(i) for i in range(len(tr))]
+    tr2 = simulate(sc, "2.6.23")
+    back = [tr2.frame(i) for i in reversed(range(len(tr2)))][::-1]
+    rng = np.random.default_rng(1)
+    tr3 = simulate(sc, "2.6.23")
+    rand = {int(i): tr3.frame(int(i)) for i in rng.permutation(len(tr3))}
+    for i in range(len(tr)):
+        assert same(fwd[i], back[i]) and same(fwd[i], rand[i])
+
+
+def test_equal_runs_give_equal_traces():
+    sc = loads(TEXT, "t.toml")
+    a, b = simulate(sc, "v5"), simulate(sc, "v5")
+    assert a.n_events == b.n_events
+    for col in a.events:
+        assert np.array_equal(a.events[col], b.events[col])
+    assert np.array_equal(a.scalars, b.scalars)
+    assert a.paths == b.paths and a.kernel_log == b.kernel_log
+
+
+def test_frames_are_read_only_and_steps_map_to_frames():
+    tr = simulate(loads(TEXT, "t.toml"), "modern")
+    f = tr[5]
+    with pytest.raises(ValueError):
+        f.pte[0] = 1
+    assert tr.step_of_frame(0) == -1
+    for k, r in enumerate(tr.step_results):
+        assert tr.step_of_frame(tr.step_end_frame(k)) == k
+        assert r.end_event > r.first_event  # every step has at least one frame, narration too
+    assert tr.events["kind"][tr.step_results[1].first_event] == 0  # NARRATE
+    # frame 0: nothing touched; after step 0 every page is the zero page
+    assert (tr[0].page_states()[:256] == 1).all() and (tr[0].page_states()[256:] == 0).all()
+    states = tr[tr.step_end_frame(0)].page_states()
+    assert (states[:256] == 2).all()
+
+
+def test_child_exists_only_between_fork_and_exit():
+    tr = simulate(loads(TEXT, "t.toml"), "modern")
+    kid = tr.layout.proc("kid").index
+    assert not tr.alive(kid, tr.step_end_frame(2))
+    assert tr.alive(kid, tr.step_end_frame(4))
+    assert not tr.alive(kid, tr.step_end_frame(5))

@@ -1,0 +1,116 @@
+"""Captions for the projector and the presenter view: what step this is, what it says, what comes next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zpviz.present.grid import size_text
+
+
+def op_text(step) -> str:
+    """A one-line description of what a step does: 'read table, pages 0-255/2, on CPUs 0-3'."""
+    if step.is_narration:
+        return "narration"
+    who = ", ".join(step.instances or step.processes) or ""
+    parts = [step.do]
+    if step.do == "fork":
+        parts.append(f"\u2192 {step.child}")
+    if step.vma:
+        parts.append(step.vma)
+    if step.pages is not None and step.vma:
+        parts.append(f"pages {step.pages.text or 'all'}")
+    if step.advice:
+        parts.append(step.advice)
+    if step.prot:
+        parts.append(f"prot={step.prot}")
+    for flag in ("write", "force", "pin", "longterm", "onfault"):
+        if getattr(step, flag, False) and step.do in ("gup", "mlock"):
+            parts.append(flag)
+    text = " ".join(parts)
+    if who:
+        text += f" \u00b7 {who if len(who) < 40 else who[:37] + '...'}"
+    cpus = tuple(step.cpus)
+    if len(cpus) > 1:
+        text += f" \u00b7 CPUs {_cpus_text(cpus)}"
+    elif cpus and cpus[0]:
+        text += f" \u00b7 CPU {cpus[0]}"
+    return text
+
+
+def _cpus_text(cpus: tuple[int, ...]) -> str:
+    if list(cpus) == list(range(cpus[0], cpus[0] + len(cpus))):
+        return f"{cpus[0]}-{cpus[-1]}"
+    return ",".join(map(str, cpus))
+
+
+@dataclass(frozen=True)
+class Caption:
+    step: int  # -1 before the first step
+    n_steps: int
+    say: str  # the big line
+    counter: str  # "Step 3 of 12"
+    detail: str  # what the step does, and how far through its events we are
+    kernel: str  # the variant's title
+    lesson: str
+    checkpoint: bool = False
+
+
+def caption_at(trace, frame: int) -> Caption:
+    sc = trace.scenario
+    n = len(sc.steps)
+    k = trace.step_of_frame(frame)
+    kernel = trace.kernel.describe() if hasattr(trace.kernel, "describe") else str(trace.kernel.id)
+    if k < 0:
+        say = sc.summary or sc.title
+        detail = "before the first step" if frame == 0 else "set-up: MAP_POPULATE / MAP_LOCKED"
+        return Caption(-1, n, say, f"{n} steps", detail, kernel, sc.title)
+    step = sc.steps[k]
+    r = trace.step_results[k]
+    total = r.end_event - r.first_event
+    done = frame - r.first_event
+    detail = op_text(step)
+    if total > 1:
+        detail += f" \u00b7 event {done:,} of {total:,}"
+    if r.faults and frame == r.end_event:
+        detail += f" \u00b7 {r.faults:,} fault{'s' if r.faults != 1 else ''}"
+    say = step.say or (f"{step.do} {step.vma or ''}".strip() if not step.is_narration else "")
+    return Caption(k, n, say, f"Step {k + 1} of {n}", detail, kernel, sc.title, step.checkpoint)
+
+
+@dataclass(frozen=True)
+class PresenterInfo:
+    caption: Caption
+    notes: str
+    next_say: str
+    next_detail: str
+    clock: str
+    elapsed: str
+
+
+def clock_text(seconds: float) -> str:
+    s = int(max(0, seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def presenter_at(trace, frame: int, elapsed_s: float, wall: str) -> PresenterInfo:
+    cap = caption_at(trace, frame)
+    steps = trace.scenario.steps
+    k = cap.step
+    notes = steps[k].notes if 0 <= k < len(steps) else ""
+    nxt = k + 1
+    if nxt < len(steps):
+        next_say, next_detail = steps[nxt].say or "(no caption)", f"Step {nxt + 1}: {op_text(steps[nxt])}"
+    else:
+        next_say, next_detail = "End of the lesson.", ""
+    return PresenterInfo(cap, notes or "(no notes for this step)", next_say, next_detail, wall,
+                         clock_text(elapsed_s))
+
+
+def lesson_summary(trace) -> str:
+    sc = trace.scenario
+    pages = sum(b.npages for p in trace.layout.procs for b in p.vmas)
+    return (f"{sc.title} \u2014 {len(sc.steps)} steps, {len(trace.layout.procs)} process"
+            f"{'es' if len(trace.layout.procs) != 1 else ''}, {size_text(pages)} mapped, "
+            f"{sc.cpus} CPU{'s' if sc.cpus != 1 else ''}")

@@ -1,0 +1,105 @@
+"""Physical memory: the frames behind the pages, the zero page(s) as big tiles, and mapping lines.
+
+Frames below FIRST_FREE_PFN are the kernel's (frame 0), the 4 KiB zero page (pfn 1) and the
+huge zero page (pfns 512..1023). The grid shows the frames the machine hands out; the zero page
+and the huge zero page get tiles of their own, so many PTEs visibly fan into one page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine.memory import FIRST_FREE_PFN, HZERO_PFN, ZERO_PFN
+from zpviz.present import codes as K
+
+TILE_ROWS = 4  # rows of the grid's coordinate space each zero tile takes, above the frames
+
+
+@dataclass(frozen=True)
+class PhysLayout:
+    width: int
+    lo: int  # first pfn in the grid
+    hi: int  # one past the last
+    height: int  # rows of frames
+
+    def cell_of(self, pfn: int) -> tuple[int, int] | None:
+        """(row, col) of a frame in the grid, None for the reserved frames (zero pages, kernel)."""
+        if not self.lo <= pfn < self.hi:
+            return None
+        return divmod(pfn - self.lo, self.width)
+
+    def pfn_at(self, row: int, col: int) -> int:
+        if not (0 <= row < self.height and 0 <= col < self.width):
+            return -1
+        pfn = self.lo + row * self.width + col
+        return pfn if pfn < self.hi else -1
+
+
+def phys_layout(n_frames: int, aspect: float = 1.4) -> PhysLayout:
+    n = max(1, n_frames - FIRST_FREE_PFN)
+    w = 8
+    while w < 1024 and -(-n // w) / w > aspect:
+        w *= 2
+    return PhysLayout(w, FIRST_FREE_PFN, max(n_frames, FIRST_FREE_PFN + 1), max(1, -(-n // w)))
+
+
+def phys_image(frame, pl: PhysLayout, flash: tuple[int, ...] = (), alert: bool = False) -> np.ndarray:
+    codes = np.zeros(pl.height * pl.width, np.uint8)
+    hi = min(pl.hi, len(frame.fkind))
+    c = K.frame_codes(frame, pl.lo, hi)
+    codes[:len(c)] = c
+    for pfn in flash:
+        if pl.lo <= pfn < hi:
+            codes[pfn - pl.lo] |= K.FLASH | (K.ALERT if alert else 0)
+    return codes.reshape(pl.height, pl.width)
+
+
+def is_zero_pfn(pfn: int) -> bool:
+    return pfn == ZERO_PFN
+
+
+def is_huge_zero_pfn(pfn: int) -> bool:
+    return HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES
+
+
+@dataclass(frozen=True)
+class ZeroTile:
+    """What the zero page's tile says: its counts and how many PTEs point at it now."""
+
+    name: str
+    pfn: int
+    refcount: int
+    mapcount: int
+    ptes: int  # present PTEs (or PMDs' pages) mapping it
+
+    def text(self) -> str:
+        return (f"{self.name}  pfn {self.pfn}\n{self.ptes:,} PTEs map it\n"
+                f"_count {self.refcount:+,}  _mapcount {self.mapcount:+,}")
+
+
+def zero_tiles(frame) -> tuple[ZeroTile, ...]:
+    """The zero page always; the huge zero page when this machine has one in use or ever used it."""
+    present = ((frame.pte & C.PTE_P) != 0) & ((frame.vmf & C.VM_MAPPED) != 0)
+    pfn = np.where(present, frame.pfn, -1)
+    s = frame.scalars
+    tiles = [ZeroTile("ZERO_PAGE", ZERO_PFN, s.get("zp_refcount", 0), s.get("zp_mapcount", 0),
+                      int((pfn == ZERO_PFN).sum()))]
+    hz = int(((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)).sum())
+    if hz or s.get("hzp_refcount", 0) or s.get("hzp_line_writes", 0):
+        tiles.append(ZeroTile("huge zero page", HZERO_PFN, s.get("hzp_refcount", 0), 0, hz))
+    return tuple(tiles)
+
+
+def mapping_pairs(frame, slots: np.ndarray, limit: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """(slots, pfns) of the present pages among `slots`, evenly thinned to at most `limit` lines."""
+    slots = np.asarray(slots, np.int64)
+    if len(slots) == 0:
+        return slots, slots
+    present = ((frame.pte[slots] & C.PTE_P) != 0) & ((frame.vmf[slots] & C.VM_MAPPED) != 0)
+    slots = slots[present]
+    if len(slots) > limit:
+        slots = slots[np.linspace(0, len(slots) - 1, limit).round().astype(np.int64)]
+    return slots, frame.pfn[slots].astype(np.int64)
