@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from zpviz.kernel.verify import Difference, compare_reports, format_differences
+from zpviz.kernel.verify import DEFAULT_FIELDS, OPTIONAL_FIELDS, Difference, compare_reports, format_differences
 
 
 def vma_state(pages, mlocked=None, huge=None, rss=0, anon=0, locked=0):
@@ -84,3 +84,13 @@ def test_both_reports_need_every_step_states():
     del real["steps"][1]["state"]
     with pytest.raises(ValueError, match="every_step"):
         compare_reports(MODEL, real)
+
+
+def test_faults_and_vm_locked_only_on_request():
+    real = copy.deepcopy(MODEL)
+    real["steps"][0]["faults"] = 4
+    real["steps"][1]["faults"] = None  # not measured (a fork): never a difference
+    real["steps"][1]["state"]["processes"]["main"]["vmas"]["t"]["vm_locked"] = True
+    assert compare_reports(MODEL, real) == []
+    diffs = compare_reports(MODEL, real, DEFAULT_FIELDS + OPTIONAL_FIELDS)
+    assert [(d.step, d.field, d.model, d.kernel) for d in diffs] == [(0, "faults", 0, 4), (1, "vm_locked", False, True)]

@@ -64,47 +64,53 @@ class CacheModel:
         self.hzero_writes = 0
         self.hzero_transfers = 0
 
-    def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: dict[tuple[int, int], int]) -> int:
+    def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: list[int]) -> int:
         """CPU `cpu` touches `lines` (line, is_write) in order starting at time t; returns the end time.
 
-        Counter increments are added into `out` keyed by (cpu, counter index).
+        Counter increments are appended to `out` as flat (cpu, counter, n) triples. This runs once
+        per event, so it keeps its counts in locals and writes each non-zero one once.
         """
         costs = self.costs
+        hit_ns, hold_ns = costs.hit_ns, costs.line_hold_ns
         owner = self.owner
         sharers = self.sharers
         busy = self.busy
+        my_socket = self.socket[cpu]
         bit = 1 << cpu
+        hits = misses = transfers = inv_sent = stall = 0
         for line, write in lines:
             kind = line & 7
             own = owner.get(line, _NO_OWNER)
-            if write:
+            if write and kind <= C.LK_HZERO:
                 if kind == C.LK_ZERO:
                     self.zero_writes += 1
-                elif kind == C.LK_HZERO:
+                else:
                     self.hzero_writes += 1
             if own == cpu or (not write and sharers.get(line, 0) & bit):
-                _bump(out, cpu, C.C_HITS, 1)
-                t += costs.hit_ns
+                hits += 1
+                t += hit_ns
                 b = busy.get(line, 0)
                 if b > t:  # someone handed it back to us but it is still busy: wait
-                    _bump(out, cpu, C.C_STALL, b - t)
+                    stall += b - t
                     t = b
                 if write:
-                    busy[line] = t + costs.line_hold_ns
+                    busy[line] = t + hold_ns
                 continue
-            start = max(t, busy.get(line, 0))
+            start = busy.get(line, 0)
+            if start < t:
+                start = t
             if own != _NO_OWNER:
                 # modified in another cache: intervention (RFO for a write, downgrade for a read)
-                lat = costs.transfer_ns(self.socket[own] == self.socket[cpu])
-                _bump(out, cpu, C.C_TRANSFERS, 1)
-                _bump(out, cpu, C.C_BY_LINE + kind, 1)
+                lat = costs.same_socket_ns if self.socket[own] == my_socket else costs.cross_socket_ns
+                transfers += 1
+                out += (cpu, C.C_BY_LINE + kind, 1)
                 if kind == C.LK_ZERO:
                     self.zero_transfers += 1
                 elif kind == C.LK_HZERO:
                     self.hzero_transfers += 1
                 if write:
-                    _bump(out, cpu, C.C_INV_SENT, 1)
-                    _bump(out, own, C.C_INV_RECV, 1)
+                    inv_sent += 1
+                    out += (own, C.C_INV_RECV, 1)
                     owner[line] = cpu
                 else:
                     del owner[line]
@@ -114,34 +120,36 @@ class CacheModel:
                 others = sh & ~bit
                 if others:
                     # shared elsewhere: a read joins, a write invalidates every other copy
-                    lat = costs.transfer_ns(True)
+                    lat = costs.same_socket_ns
                     if write:
-                        n = others.bit_count()
-                        _bump(out, cpu, C.C_INV_SENT, n)
+                        inv_sent += others.bit_count()
                         for c in range(self.ncpus):
                             if others >> c & 1:
-                                _bump(out, c, C.C_INV_RECV, 1)
+                                out += (c, C.C_INV_RECV, 1)
                         del sharers[line]
                         owner[line] = cpu
                     else:
                         sharers[line] = sh | bit
-                    _bump(out, cpu, C.C_MISSES, 1)
+                    misses += 1
                 elif sh & bit:  # write to a line only we share: silent upgrade
-                    lat = costs.hit_ns
+                    lat = hit_ns
                     del sharers[line]
                     owner[line] = cpu
-                    _bump(out, cpu, C.C_HITS, 1)
+                    hits += 1
                 else:
                     lat = costs.dram_ns
-                    _bump(out, cpu, C.C_MISSES, 1)
+                    misses += 1
                     if write:
                         owner[line] = cpu
                     else:
                         sharers[line] = bit
-            stall = start - t + lat
-            _bump(out, cpu, C.C_STALL, stall)
+            stall += start - t + lat
             t = start + lat
-            busy[line] = t + (costs.line_hold_ns if write else 0)
+            busy[line] = t + (hold_ns if write else 0)
+        for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
+                           (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
+            if n:
+                out += (cpu, counter, n)
         return t
 
     def forget(self, line: int) -> None:
@@ -150,7 +158,3 @@ class CacheModel:
         self.sharers.pop(line, None)
         self.busy.pop(line, None)
 
-
-def _bump(out: dict[tuple[int, int], int], cpu: int, counter: int, n: int) -> None:
-    key = (cpu, counter)
-    out[key] = out.get(key, 0) + n

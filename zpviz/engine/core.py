@@ -58,25 +58,28 @@ class Proc:
     exit_event: int | None = None
 
 
-@dataclass
 class Ev:
     """An event being built: the code path taken, the lines touched, the work done."""
 
-    cpu: int
-    proc: int = -1
-    slot: int = -1
-    kind: Kind = Kind.IDLE
-    fault: int = FAULT_NONE
-    in_gup: bool = False
-    functions: list[str] = field(default_factory=list)
-    decisions: list[str] = field(default_factory=list)
-    lines: list[tuple[int, bool]] = field(default_factory=list)
-    cost: int = 0
-    misses: int = 0  # extra cold-line misses (a cleared or copied page's 64 lines)
-    flags: int = 0
-    dirty_slots: list[int] = field(default_factory=list)
-    dirty_frames: list[int] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
+    __slots__ = ("cpu", "proc", "slot", "kind", "fault", "in_gup", "functions", "decisions", "lines", "cost",
+                 "misses", "flags", "dirty_slots", "dirty_frames", "log")
+
+    def __init__(self, cpu: int, proc: int = -1, slot: int = -1):
+        self.cpu = cpu
+        self.proc = proc
+        self.slot = slot
+        self.kind = Kind.IDLE
+        self.fault = FAULT_NONE
+        self.in_gup = False
+        self.functions: list[str] = []
+        self.decisions: list[str] = []
+        self.lines: list[tuple[int, bool]] = []
+        self.cost = 0
+        self.misses = 0  # extra cold-line misses (a cleared or copied page's 64 lines)
+        self.flags = 0
+        self.dirty_slots: list[int] = []
+        self.dirty_frames: list[int] = []
+        self.log: list[str] = []
 
     def call(self, *fns: str) -> None:
         self.functions.extend(fns)
@@ -166,45 +169,37 @@ class Core:
         e = rec.n_events
         cpu = ev.cpu
         t0 = self.clock[cpu]
-        out: dict[tuple[int, int], int] = {}
+        out: list[int] = []
         t = self.cache.access(cpu, t0, ev.lines, out) + ev.cost
         if ev.misses:
-            out[(cpu, C.C_MISSES)] = out.get((cpu, C.C_MISSES), 0) + ev.misses
+            out += (cpu, C.C_MISSES, ev.misses)
         self.clock[cpu] = t
         if t > self.now:
             self.now = t
-        decision = "; ".join(ev.decisions)
-        path = rec.path_id(tuple(ev.functions), decision)
-        pfn = self.slots.pfn[ev.slot] if ev.slot >= 0 else -1
-        cols = rec.ev
-        for name, val in (("step", self.step_index), ("cpu", cpu), ("kind", int(ev.kind)), ("path", path),
-                          ("proc", ev.proc), ("slot", ev.slot), ("pfn", pfn), ("fault", ev.fault),
-                          ("t0", t0), ("t1", t), ("flags", ev.flags)):
-            cols[name].append(val)
+        path = rec.path_id(tuple(ev.functions), "; ".join(ev.decisions))
         slots = self.slots
-        for s in dict.fromkeys(ev.dirty_slots):
-            rec.sd_ev.append(e)
-            rec.sd_slot.append(s)
-            rec.sd_pte.append(slots.pte[s])
-            rec.sd_pfn.append(slots.pfn[s])
-            rec.sd_vmf.append(slots.vmf[s])
+        pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
+        rec.ev.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, t0, t, ev.flags))
+        ds = ev.dirty_slots
+        if len(ds) > 1:
+            ds = list(dict.fromkeys(ds))
+        for s in ds:
+            rec.sd.extend((s, slots.pte[s], slots.pfn[s], slots.vmf[s]))
+        rec.sd_n.append(len(ds))
         fr = self.frames
-        for f in dict.fromkeys(ev.dirty_frames):
-            rec.fd_ev.append(e)
-            rec.fd_pfn.append(f)
-            rec.fd_ref.append(fr.refcount[f])
-            rec.fd_map.append(fr.mapcount[f])
-            rec.fd_flags.append(fr.flags[f])
-            rec.fd_kind.append(fr.kind[f])
-        for (c, counter), n in out.items():
-            rec.cd_ev.append(e)
-            rec.cd_cpu.append(c)
-            rec.cd_counter.append(counter)
-            rec.cd_value.append(n)
+        df = ev.dirty_frames
+        if len(df) > 1:
+            df = list(dict.fromkeys(df))
+        for f in df:
+            rec.fd.extend((f, fr.refcount[f], fr.mapcount[f], fr.flags[f], fr.kind[f]))
+        rec.fd_n.append(len(df))
+        rec.cd.extend(out)
+        rec.cd_n.append(len(out) // 3)
         cm = self.cache
         rec.scalars.extend((self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers,
                             self.hzp_ref, cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt,
                             self.rss_pages, self.bad_pages))
+        rec.n_events = e + 1
         if ev.log:
             rec.logs[e] = list(ev.log)
             self.kernel_log.extend(ev.log)

@@ -34,7 +34,7 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         vp = v.vpage0 + slot - v.base
         block = vp // C.PTRS_PER_PTE
-        if self._thp_eligible(p, v, slot, vmf) and block not in p.pte_tables:
+        if block not in p.pte_tables and self._thp_eligible(p, v, slot, vmf):
             if block not in p.huge_pmds:
                 return self.do_huge_pmd_anonymous_page(p, v, slot, write)
             if write and not self.slots.pte[slot] & W:
@@ -125,7 +125,7 @@ class Faults(Core):
         fr.flags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
         vmf = self.slots.vmf[slot]
         if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
-            ev.call("mlock_new_folio")
+            ev.call("mlock_new_folio" if self.k.id == "modern" else "is_mlocked_vma")
             fr.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         self.pte_lock(p, slot)
         self.rss(1)
@@ -156,7 +156,7 @@ class Faults(Core):
         self.rss(1)
         writable = write  # a read fault maps even a shared writable page read-only: do_set_pte
         self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
-        if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
+        if vmf & C.VM_LOCKED and self.k.fault_mlocks_file_pages:
             self.frames.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         ev.decide("the page comes from the " + ("shmem object" if v.file_key is None else "page cache")
                   + (", mapped writable" if writable else ""))
@@ -260,8 +260,8 @@ class Faults(Core):
         first = slot - (v.vpage0 + slot - v.base) % C.HPAGE_PAGES
         if first < v.base or first + C.HPAGE_PAGES > v.base + v.npages:
             return False
-        vm = self.slots.vmf
-        return all(vm[s] == vmf for s in range(first, first + C.HPAGE_PAGES, 64)) and vm[first + 511] == vmf
+        # every page of the 2 MiB block must sit in one vma with the same flags (no split inside it)
+        return self.slots.vmf[first:first + C.HPAGE_PAGES].count(vmf) == C.HPAGE_PAGES
 
     def _block(self, v: Vma, slot: int) -> tuple[int, int]:
         vp = v.vpage0 + slot - v.base

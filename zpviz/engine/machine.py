@@ -18,6 +18,7 @@ from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.forking import Forking
 from zpviz.engine.kernels import policy
+from zpviz.engine.record import EVENT_COLUMNS
 from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
 
@@ -160,10 +161,12 @@ class Machine(Forking):
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
         ev = self.rec.ev
+        width = len(EVENT_COLUMNS)
+        col = EVENT_COLUMNS.index("fault")
         kinds = dict.fromkeys(FAULT_KEYS, 0)
         faults = 0
         for e in range(first, end):
-            f = ev["fault"][e]
+            f = ev[e * width + col]
             if f:
                 faults += 1
                 kinds[FAULT_KEYS[f - 1]] += 1

@@ -7,7 +7,7 @@ frame an event touched. trace.Trace turns these into keyframes for random access
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,48 +40,61 @@ class KernelPath:
         return " -> ".join(self.functions) + (f"\n  {self.decision}" if self.decision else "")
 
 
-@dataclass
 class Recorder:
-    ev: dict[str, array] = field(default_factory=lambda: {c: array("q") for c in EVENT_COLUMNS})
-    # slot deltas: the new (pte, pfn, vmf) of a slot after event `ev`
-    sd_ev: array = field(default_factory=lambda: array("q"))
-    sd_slot: array = field(default_factory=lambda: array("q"))
-    sd_pte: array = field(default_factory=lambda: array("B"))
-    sd_pfn: array = field(default_factory=lambda: array("q"))
-    sd_vmf: array = field(default_factory=lambda: array("H"))
-    # frame deltas: the new struct page of a frame after event `ev`
-    fd_ev: array = field(default_factory=lambda: array("q"))
-    fd_pfn: array = field(default_factory=lambda: array("q"))
-    fd_ref: array = field(default_factory=lambda: array("l"))
-    fd_map: array = field(default_factory=lambda: array("l"))
-    fd_flags: array = field(default_factory=lambda: array("H"))
-    fd_kind: array = field(default_factory=lambda: array("B"))
-    # per-CPU counter increments of event `ev`
-    cd_ev: array = field(default_factory=lambda: array("q"))
-    cd_cpu: array = field(default_factory=lambda: array("l"))
-    cd_counter: array = field(default_factory=lambda: array("l"))
-    cd_value: array = field(default_factory=lambda: array("q"))
-    scalars: array = field(default_factory=lambda: array("q"))  # len(SCALARS) per event
-    paths: list[KernelPath] = field(default_factory=list)
-    _path_ids: dict[KernelPath, int] = field(default_factory=dict)
-    logs: dict[int, list[str]] = field(default_factory=dict)  # event -> kernel log lines it printed
+    """Flat, append-only storage: one `extend` per event for each kind of record.
 
-    @property
-    def n_events(self) -> int:
-        return len(self.ev["step"])
+    ev: EVENT_COLUMNS values per event. sd/fd/cd: per event a count, and that many records of
+    (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind) / (cpu, counter, increment).
+    """
+
+    def __init__(self) -> None:
+        self.ev = array("q")
+        self.sd = array("q")
+        self.sd_n = array("l")
+        self.fd = array("q")
+        self.fd_n = array("l")
+        self.cd = array("q")
+        self.cd_n = array("l")
+        self.scalars = array("q")  # len(SCALARS) per event
+        self.paths: list[KernelPath] = []
+        self._path_ids: dict[tuple[tuple[str, ...], str], int] = {}
+        self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
+        self.n_events = 0
 
     def path_id(self, functions: tuple[str, ...], decision: str) -> int:
-        p = KernelPath(functions, decision)
-        i = self._path_ids.get(p)
+        key = (functions, decision)
+        i = self._path_ids.get(key)
         if i is None:
-            i = self._path_ids[p] = len(self.paths)
-            self.paths.append(p)
+            i = self._path_ids[key] = len(self.paths)
+            self.paths.append(KernelPath(functions, decision))
         return i
 
+    def column(self, name: str) -> np.ndarray:
+        return self.event_columns()[name]
+
     def event_columns(self) -> dict[str, np.ndarray]:
-        return {k: np.frombuffer(v, dtype=np.int64).copy() if len(v) else np.zeros(0, np.int64)
-                for k, v in self.ev.items()}
+        m = np.frombuffer(self.ev, dtype=np.int64).reshape(-1, len(EVENT_COLUMNS)) if self.n_events \
+            else np.zeros((0, len(EVENT_COLUMNS)), np.int64)
+        return {k: m[:, j].copy() for j, k in enumerate(EVENT_COLUMNS)}
 
     def scalar_matrix(self) -> np.ndarray:
         m = np.frombuffer(self.scalars, dtype=np.int64) if len(self.scalars) else np.zeros(0, np.int64)
         return m.reshape(-1, len(SCALARS)).copy()
+
+    def deltas(self) -> dict[str, np.ndarray]:
+        """The delta records as columns, each with the event it belongs to (sorted by event)."""
+        out: dict[str, np.ndarray] = {}
+        ev_ids = np.arange(self.n_events, dtype=np.int64)
+        for prefix, flat, counts, names in (
+            ("sd", self.sd, self.sd_n, ("slot", "pte", "pfn", "vmf")),
+            ("fd", self.fd, self.fd_n, ("pfn", "ref", "map", "flags", "kind")),
+            ("cd", self.cd, self.cd_n, ("cpu", "counter", "value")),
+        ):
+            n = np.frombuffer(counts, dtype=np.int32 if counts.itemsize == 4 else np.int64) if len(counts) \
+                else np.zeros(0, np.int64)
+            m = np.frombuffer(flat, dtype=np.int64).reshape(-1, len(names)) if len(flat) \
+                else np.zeros((0, len(names)), np.int64)
+            out[f"{prefix}_ev"] = np.repeat(ev_ids, n)
+            for j, name in enumerate(names):
+                out[f"{prefix}_{name}"] = m[:, j].copy()
+        return out

@@ -62,14 +62,13 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None)
         "pflags": _pad(init_frames[2], n_frames, 0), "fkind": _pad(init_frames[3], n_frames, 0),
     }
     r = m.rec
-    deltas = {
-        "sd_ev": _np(r.sd_ev), "sd_slot": _np(r.sd_slot), "sd_pte": _np(r.sd_pte, np.uint8),
-        "sd_pfn": _np(r.sd_pfn), "sd_vmf": _np(r.sd_vmf),
-        "fd_ev": _np(r.fd_ev), "fd_pfn": _np(r.fd_pfn), "fd_ref": _np(r.fd_ref).astype(int32),
-        "fd_map": _np(r.fd_map).astype(int32), "fd_flags": _np(r.fd_flags), "fd_kind": _np(r.fd_kind, np.uint8),
-        "cd_ev": _np(r.cd_ev), "cd_cpu": _np(r.cd_cpu).astype(np.int64),
-        "cd_counter": _np(r.cd_counter).astype(np.int64), "cd_value": _np(r.cd_value),
-    }
+    deltas = r.deltas()
+    for key in ("fd_ref", "fd_map"):
+        deltas[key] = deltas[key].astype(int32)
+    deltas["sd_pte"] = deltas["sd_pte"].astype(np.uint8)
+    deltas["sd_vmf"] = deltas["sd_vmf"].astype(np.uint16)
+    deltas["fd_flags"] = deltas["fd_flags"].astype(np.uint16)
+    deltas["fd_kind"] = deltas["fd_kind"].astype(np.uint8)
     layout = Layout(
         procs=tuple(
             ProcLayout(p.index, p.name,

@@ -17,7 +17,7 @@ import numpy as np
 from zpviz.engine import constants as C
 from zpviz.engine.record import SCALARS, KernelPath
 
-KEYFRAME_BUDGET_BYTES = 96 << 20
+KEYFRAME_BUDGET_BYTES = 48 << 20
 
 
 @dataclass(frozen=True)

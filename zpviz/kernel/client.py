@@ -85,7 +85,7 @@ class SupervisorClient:
                     leftover = self.request({"cmd": "shutdown"}).get("leftover", [])
                 finally:
                     self.timeout = old
-        except (KernelRunError, KeyboardInterrupt):
+        except (Exception, KeyboardInterrupt):  # noqa: B036 -- an interrupted read may leave the channel mid-message
             pass
         finally:
             try:

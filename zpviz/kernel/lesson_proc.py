@@ -196,8 +196,8 @@ class LessonProcess:
         return {"pid": pid, "faults": f.n, "_fds": [fd]}
 
     # ---- ops (each gets the vma and the message; returns the reply) ---------------------------
-    # Faults are counted around the accesses or the syscall alone; everything the interpreter
-    # needs for it (address lists, ctypes arrays, /proc/self/maps) is made before.
+    # Faults are counted around the accesses or the syscall alone (see _measured); everything the
+    # interpreter needs for it (address lists, ctypes arrays, /proc/self/maps) is made before.
 
     def op_access(self, vma: Vma, msg: dict) -> dict:
         write = msg["write"]
@@ -210,20 +210,19 @@ class LessonProcess:
             else:
                 refused.append(p)
         touch = k.store if write else k.load
-        for batch in ([self.scratch], go):  # the first pass only primes (see _Faults)
-            f = _Faults()  # bound before measuring: freeing the last one is no fault of the op
-            with f:
-                for addr in batch:
-                    touch(addr)
-        return {"faults": f.n, "signal": {"name": "SIGSEGV", "pages": refused} if refused else None}
+
+        def run(addrs: list[int]) -> None:
+            for addr in addrs:
+                touch(addr)
+
+        faults, _ = _measured(run, [self.scratch], go)
+        return {"faults": faults, "signal": {"name": "SIGSEGV", "pages": refused} if refused else None}
 
     def _span_call(self, vma: Vma, msg: dict, call, *args) -> dict:
         addr, length = vma.addr(msg["lo"]), (msg["hi"] - msg["lo"] + 1) * k.PAGE
-        for size in (0, length):  # a zero-length call primes the same path, and does nothing
-            f = _Faults()  # bound before measuring: freeing the last one is no fault of the op
-            with f:
-                err = call(addr, size, *args)
-        return {"faults": f.n, "errno": err}
+        # a zero-length call primes the same path and does nothing (munmap: EINVAL, harmless)
+        faults, err = _measured(lambda size: call(addr, size, *args), 0, length)
+        return {"faults": faults, "errno": err}
 
     def op_mlock(self, vma: Vma, msg: dict) -> dict:
         return self._span_call(vma, msg, k.mlock, bool(msg.get("onfault")))
@@ -244,12 +243,10 @@ class LessonProcess:
         return reply
 
     def op_move_pages(self, vma: Vma, msg: dict) -> dict:
-        for mp in (k.MovePages([self.scratch]), k.MovePages([vma.addr(p) for p in msg["pages"]])):
-            f = _Faults()  # bound before measuring: freeing the last one is no fault of the op
-            with f:
-                err = mp.call()
-        status = None if err else [k.status_text(c) for c in mp.codes()]
-        return {"faults": f.n, "errno": err, "status": status}
+        real = k.MovePages([vma.addr(p) for p in msg["pages"]])
+        faults, err = _measured(k.MovePages.call, k.MovePages([self.scratch]), real)
+        status = None if err else [k.status_text(c) for c in real.codes()]
+        return {"faults": faults, "errno": err, "status": status}
 
     def op_gup(self, vma: Vma, msg: dict) -> dict:
         write, pages, notes = msg["write"], msg["pages"], []
@@ -260,11 +257,8 @@ class LessonProcess:
                     notes.append("a read-only long-term pin was carried out as a writable one (io_uring fixed "
                                  "buffers pin with FOLL_WRITE|FOLL_LONGTERM); on a private mapping both leave a "
                                  "fresh exclusive anonymous page where a zero or page-cache page was")
-                for addrs in ([self.scratch], [vma.addr(p) for p in pages]):
-                    f = _Faults()  # bound before measuring: freeing the last one is no fault of the op
-                    with f:
-                        err = k.io_uring_longterm_pin(addrs)
-                return {"faults": f.n, "errno": err, "notes": notes}
+                faults, err = _measured(k.io_uring_longterm_pin, [self.scratch], [vma.addr(p) for p in pages])
+                return {"faults": faults, "errno": err, "notes": notes}
             return {"faults": 0, "errno": None, "not_carried_out": True,
                     "notes": ["a read-only long-term pin of a page the process cannot write needs RDMA or vfio; "
                               "userspace cannot do it: not carried out"]}
@@ -281,19 +275,20 @@ class LessonProcess:
         failed: list[tuple[int, str]] = []
         data = b"\x5a"
         fd = os.open("/proc/self/mem", os.O_RDWR)
+
+        def run(addrs: list[int]) -> None:
+            failed.clear()
+            for addr in addrs:
+                try:
+                    if write:
+                        os.pwrite(fd, data, addr)
+                    else:
+                        os.pread(fd, 1, addr)
+                except OSError as exc:
+                    failed.append((addr, k.errname(exc.errno)))
+
         try:
-            for batch in ([self.scratch], [vma.addr(p) for p in go]):
-                failed.clear()
-                f = _Faults()  # bound before measuring: freeing the last one is no fault of the op
-                with f:
-                    for addr in batch:
-                        try:
-                            if write:
-                                os.pwrite(fd, data, addr)
-                            else:
-                                os.pread(fd, 1, addr)
-                        except OSError as exc:
-                            failed.append((addr, k.errname(exc.errno)))
+            faults, _ = _measured(run, [self.scratch], [vma.addr(p) for p in go])
         finally:
             os.close(fd)
         err = "EFAULT" if refused else (failed[0][1] if failed else None)
@@ -301,7 +296,24 @@ class LessonProcess:
             shown = [(a - vma.start) // k.PAGE for a, _ in failed]
             notes.append(f"GUP through /proc/PID/mem failed on pages {shown[:16]}{' ...' if len(shown) > 16 else ''}"
                          " (it returns EIO where get_user_pages fails with EFAULT)")
-        return {"faults": f.n, "errno": err, "notes": notes}
+        return {"faults": faults, "errno": err, "notes": notes}
+
+
+def _measured(run, prime, real) -> tuple[int, object]:
+    """(faults, result) of run(real), after run(prime) twice, each in its own _Faults window.
+
+    `prime` is a target that cannot fault. The priming passes take, outside the counted window,
+    the faults the interpreter itself takes the first times it goes down a code path: after
+    fork(2) all its pages are write-protected, and merely counting a reference to a function
+    object then faults. Measured here: one priming pass still left one extra fault now and then
+    (lazily initialised interpreter state); two leave none.
+    """
+    result = None
+    for target in (prime, prime, real):
+        f = _Faults()  # bound outside the window: freeing the last one is no fault of the op
+        with f:
+            result = run(target)
+    return f.n, result
 
 
 class _Faults:
@@ -311,12 +323,7 @@ class _Faults:
     getrusage builds its result object after the syscall, and that allocation would land inside
     the window (measured: now and then one extra fault).
 
-    Every measured block is also run twice: first on a target that cannot fault (the process's own
-    already-faulted scratch page, or a zero-length syscall), then for real. The first pass takes
-    the faults the interpreter itself would take on that code path: after fork(2) every page of
-    the interpreter is write-protected, and merely counting a reference to a function object or
-    to None then faults. Measured: without these a forked process's ops showed 1 to 9 extra
-    faults; with them, none.
+    Measured windows are primed first (see _measured); the cyclic GC is off in lesson processes.
     """
 
     __slots__ = ("n",)

@@ -88,6 +88,9 @@ class Supervisor:
 
     def setup(self) -> None:
         k.prctl(k.PR_SET_CHILD_SUBREAPER, 1)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # two fds per lesson process
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 1 << 16), hard))
         memlock_why = self._raise_memlock(self.config.get("memlock_bytes") or 0)
         drop = self.config.get("drop_to")
         if drop and os.geteuid() == 0:

@@ -4,7 +4,8 @@
     print(format_differences(diffs))
 
 Compared (contract section 8, `zpviz verify`): per page `pages`, `mlocked`, `huge`; per vma
-`rss_kb`, `anon_kb`, `locked_kb`; per step `errno` and the move_pages `status`. A null on the kernel
+`rss_kb`, `anon_kb`, `locked_kb`; per step `errno` and the move_pages `status`. On request also
+`faults` and `vm_locked` (OPTIONAL_FIELDS). A null on the kernel
 side means "not observed" (no root, a /proc file that could not be read), never a difference; so
 does a null in the model's per-page or kB fields. errno and status are values even when null (null
 means the syscall succeeded), but are skipped for a kernel step that was not carried out.
@@ -20,6 +21,8 @@ PAGE_FIELDS = ("pages", "mlocked", "huge")
 VMA_FIELDS = ("rss_kb", "anon_kb", "locked_kb")
 STEP_FIELDS = ("errno", "status")
 DEFAULT_FIELDS = PAGE_FIELDS + VMA_FIELDS + STEP_FIELDS
+# Not in the contract's list, so only on request: compare_reports(m, r, DEFAULT_FIELDS + OPTIONAL_FIELDS).
+OPTIONAL_FIELDS = ("faults", "vm_locked")
 
 
 def _fmt(value: object) -> str:
@@ -66,6 +69,8 @@ def _compare_step(i: int, m: dict, r: dict, fields: tuple[str, ...]) -> list[Dif
     out: list[Difference] = []
     do, proc, vma = m.get("do"), _process_label(m), m.get("vma")
     if r.get("carried_out", True):
+        if "faults" in fields and r.get("faults") is not None and m.get("faults") != r.get("faults"):
+            out.append(Difference(i, proc, vma, "faults", None, m.get("faults"), r.get("faults"), do))
         if "errno" in fields and m.get("errno") != r.get("errno"):
             out.append(Difference(i, proc, vma, "errno", None, m.get("errno"), r.get("errno"), do))
         ms, rs = m.get("status"), r.get("status")
@@ -106,7 +111,7 @@ def _compare_state(i: int, do: str | None, ms: dict, rs: dict, fields: tuple[str
                         for p, (u, v) in enumerate(zip(xs, ys)) if u is not None and v is not None and u != v]
                 if len(xs) != len(ys):
                     out.append(Difference(i, name, vname, f"{f} length", None, len(xs), len(ys), do))
-            for f in VMA_FIELDS:
+            for f in VMA_FIELDS + ("vm_locked",):
                 if f in fields and x.get(f) is not None and y.get(f) is not None and x[f] != y[f]:
                     out.append(Difference(i, name, vname, f, None, x[f], y[f], do))
     return out
@@ -142,7 +147,7 @@ def format_differences(diffs: list[Difference]) -> str:
     def key(d: Difference) -> tuple:
         return (d.step, d.do, d.process, d.vma, d.field, _fmt(d.model), _fmt(d.kernel), d.page is None)
 
-    for k, group in groupby(diffs, key=key):
+    for _, group in groupby(diffs, key=key):
         group = list(group)
         head = group[0]
         if head.page is None:

@@ -54,7 +54,10 @@ class KernelPolicy:
     rss_counter: str  # "atomic": mm-wide atomics (bounce); "percpu": per-CPU, no bounce
     fault_lock: str  # "mmap_sem" (one line per mm) or "per_vma" (one line per vma)
     mprotect_upgrades_exclusive: bool  # mprotect(+W) makes exclusive anon PTEs writable at once
-    fault_mlocks_new_pages: bool = False  # a page faulted into a VM_LOCKED vma gets PG_mlocked at once
+    # A new anon page faulted into a VM_LOCKED vma gets PG_mlocked at once: 2.6.28's
+    # page_add_new_anon_rmap -> page_evictable -> is_mlocked_vma (TestSetPageMlocked).
+    fault_mlocks_new_pages: bool = False
+    fault_mlocks_file_pages: bool = False  # page-cache pages too, when mapped (mlock_vma_folio, 5.x+)
     hzp_write: str = "alloc_thp"  # write to the huge zero page: allocate a whole THP (6.13+)
 
     def describe(self) -> str:

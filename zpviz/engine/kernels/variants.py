@@ -24,7 +24,7 @@ V2624 = KernelPolicy(
     blurb="No zero page: every read fault allocates and clears a page (modelled as 2.6.31).",
     read_fault_zero="never", zero_test="page", cow_from_zero="zeroed", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=False, munlock_walk="gup", munmap_munlocks_first=True,
-    move_pages_zero="-ENOENT", dump="foll_anon", **_OLD,
+    move_pages_zero="-ENOENT", dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
 )
 
 V5 = KernelPolicy(
@@ -32,7 +32,7 @@ V5 = KernelPolicy(
     blurb="Special PTEs, no refcount; zero-ness decided from vma flags, so mlock finds 'bad' PTEs.",
     read_fault_zero="vma_flags", zero_test="special_and_vma", cow_from_zero="copy", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=True, munlock_walk="gup", munmap_munlocks_first=True,
-    move_pages_zero="-EFAULT", dump="foll_anon", **_OLD,
+    move_pages_zero="-EFAULT", dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
 )
 
 V2632 = KernelPolicy(
@@ -40,7 +40,7 @@ V2632 = KernelPolicy(
     blurb="Hugh Dickins' reinstatement: is_zero_pfn() decides, no refcount, no vma test.",
     read_fault_zero="always", zero_test="pfn", cow_from_zero="zeroed", pg_mlocked=True,
     foll_anon=None, mlock_ignore_zero=False, munlock_walk="follow_page", munmap_munlocks_first=True,
-    move_pages_zero="-ENOENT", dump="foll_dump", **_OLD,
+    move_pages_zero="-ENOENT", dump="foll_dump", fault_mlocks_new_pages=True, **_OLD,
 )
 
 MODERN = KernelPolicy(
@@ -51,7 +51,7 @@ MODERN = KernelPolicy(
     munmap_munlocks_first=True, move_pages_zero="-EFAULT", move_pages_none="-ENOENT",
     has_mlock2=True, has_madv_populate=True, has_thp=True, has_pin=True, pin_skips_zero_refcount=True,
     longterm_unshares_zero=True, dump="foll_dump", rss_counter="percpu", fault_lock="per_vma",
-    mprotect_upgrades_exclusive=True, fault_mlocks_new_pages=True,
+    mprotect_upgrades_exclusive=True, fault_mlocks_new_pages=True, fault_mlocks_file_pages=True,
 )
 
 VARIANTS: dict[str, KernelPolicy] = {p.id: p for p in (V2623, V2624, V5, V2632, MODERN)}

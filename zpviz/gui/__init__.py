@@ -1,0 +1,5 @@
+"""The desktop app: PySide6 + pyqtgraph views over the pure view-models of zpviz.present.
+
+Entry point: zpviz.gui.app.run_app. Views hold immutable trace frames and never the engine's
+live state; the only timers live in gui.transport.
+"""

@@ -1,0 +1,190 @@
+"""The address space: one cell per virtual page, rows labelled with addresses, zoom and pan.
+
+A single row-major ImageItem with fixed levels and one 256-entry LUT paints every page (at
+262,144 pages that is one 512x513 uint8 image), GlyphItem adds letters once cells are big, and
+a pixel-sized ring marks the page the current event touches so it shows at any zoom.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.glyphs import GlyphItem
+from zpviz.gui.theme import MONO, qcolor
+from zpviz.present.grid import GridLayout
+from zpviz.present.palette import Theme, page_lut
+
+
+class AddressAxis(pg.AxisItem):
+    """Left axis: the virtual address of each row of pages (ticks at row centres)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.cells: GridLayout | None = None  # not `grid`: AxisItem uses that name for grid lines
+
+    def tickValues(self, minVal, maxVal, size):
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            vals = [v + 0.5 for v in values if abs(v - round(v)) < 1e-6]
+            out.append((max(spacing, 1.0), vals))
+        return out
+
+    def tickStrings(self, values, scale, spacing):
+        if self.cells is None:
+            return ["" for _ in values]
+        out = []
+        for v in values:
+            addr = self.cells.row_address(int(np.floor(v)))
+            out.append(f"{addr:x}" if addr is not None else "")
+        return out
+
+
+class OffsetAxis(pg.AxisItem):
+    """Top axis: each column's offset from the row's address."""
+
+    def tickValues(self, minVal, maxVal, size):
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            out.append((max(spacing, 1.0), [v + 0.5 for v in values if abs(v - round(v)) < 1e-6 and v >= 0]))
+        return out
+
+    def tickStrings(self, values, scale, spacing):
+        out = []
+        for v in values:
+            kb = int(np.floor(v)) * 4
+            out.append(f"+{kb // 1024}M" if kb and kb % 1024 == 0 else f"+{kb}K")
+        return out
+
+
+class AddressSpacePlot(pg.PlotItem):
+    """The PlotItem holding the page grid; MemoryView owns hover, click and mapping lines."""
+
+    def __init__(self, theme: Theme):
+        self.addr_axis = AddressAxis("left")
+        self.off_axis = OffsetAxis("top")
+        super().__init__(axisItems={"left": self.addr_axis, "top": self.off_axis})
+        self.hideAxis("bottom")
+        self.showAxis("top")
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        vb = self.getViewBox()
+        vb.setMenuEnabled(False)
+        vb.invertY(True)
+        vb.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setAutoDownsample(False)  # averaging codes would invent states
+        self.addItem(self.image)
+        self.glyphs = GlyphItem(theme)
+        self.addItem(self.glyphs)
+        self.hover = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.hover.setVisible(False)
+        self.addItem(self.hover, ignoreBounds=True)
+        self.selection = QtWidgets.QGraphicsPathItem()
+        self.addItem(self.selection, ignoreBounds=True)
+        self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=26)
+        self.addItem(self.ring, ignoreBounds=True)
+        self.headers: list[pg.TextItem] = []
+        self.grid: GridLayout | None = None
+        self.theme = theme
+        self.set_theme(theme)
+        vb.sigRangeChanged.connect(self._place_headers)
+        vb.sigResized.connect(self._place_headers)
+
+    # ------------------------------------------------------------------ model
+    def set_grid(self, grid: GridLayout) -> None:
+        self.grid = grid
+        self.addr_axis.cells = grid
+        for t in self.headers:
+            self.removeItem(t)
+        self.headers = []
+        for b in grid.blocks:
+            t = pg.TextItem(b.title, anchor=(0, 1))
+            t.setPos(0, b.row0)
+            t.setZValue(5)
+            self.addItem(t, ignoreBounds=True)
+            self.headers.append(t)
+        self.set_theme(self.theme)
+        self.image.setImage(np.zeros((grid.height, grid.width), np.uint8), levels=(0, 255),
+                            lut=page_lut(self.theme), autoLevels=False)
+        pad = max(grid.width, grid.height) * 0.02 + 1
+        vb = self.getViewBox()
+        vb.setLimits(xMin=-pad * 4, xMax=grid.width + pad * 4, yMin=-pad * 4, yMax=grid.height + pad * 4,
+                     minXRange=4, minYRange=4)
+        self.reset_view()
+
+    def reset_view(self) -> None:
+        if self.grid is not None:
+            self.getViewBox().setRange(QtCore.QRectF(0, -0.6, self.grid.width, self.grid.height + 0.6),
+                                       padding=0.01)
+
+    def set_codes(self, codes: np.ndarray) -> None:
+        self.image.setImage(codes, levels=(0, 255), autoLevels=False)
+        self.glyphs.set_codes(codes)
+
+    def set_flash(self, cells: list[tuple[int, int]], alert: bool) -> None:
+        if not cells:
+            self.ring.setData([], [])
+            return
+        colour = self.theme.alert if alert else self.theme.flash
+        pen = pg.mkPen(qcolor(colour), width=3.5)
+        self.ring.setData([c + 0.5 for _, c in cells], [r + 0.5 for r, _ in cells], pen=pen,
+                          brush=pg.mkBrush(None), size=26 if len(cells) == 1 else 18)
+
+    def set_selection(self, cells: list[tuple[int, int]]) -> None:
+        path = QtGui.QPainterPath()
+        for r, c in cells[:2000]:
+            path.addRect(QtCore.QRectF(c, r, 1, 1))
+        self.selection.setPath(path)
+
+    def set_hover(self, cell: tuple[int, int] | None) -> None:
+        if cell is None:
+            self.hover.setVisible(False)
+            return
+        r, c = cell
+        self.hover.setRect(QtCore.QRectF(c, r, 1, 1))
+        self.hover.setVisible(True)
+
+    # ------------------------------------------------------------------ look
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.glyphs.set_theme(theme)
+        self.image.setLookupTable(page_lut(theme))
+        fg, muted = qcolor(theme.fg), qcolor(theme.muted)
+        tick_font = QtGui.QFont(MONO)
+        tick_font.setPointSize(10)
+        for ax in (self.addr_axis, self.off_axis):
+            ax.setPen(pg.mkPen(qcolor(theme.grid)))
+            ax.setTextPen(pg.mkPen(muted))
+            ax.setStyle(tickFont=tick_font, tickLength=-4)
+        self.addr_axis.setWidth(112)
+        self.getViewBox().setBackgroundColor(qcolor(theme.panel))
+        cosmetic = pg.mkPen(qcolor(theme.accent), width=2.5)
+        self.hover.setPen(cosmetic)
+        self.hover.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
+        sel = pg.mkPen(qcolor(theme.fg), width=2)
+        self.selection.setPen(sel)
+        head_font = QtGui.QFont()
+        head_font.setPointSize(11)
+        head_font.setBold(True)
+        for t in self.headers:
+            t.setColor(fg)
+            t.setFont(head_font)
+            t.fill = pg.mkBrush(qcolor(theme.panel, 200))
+        self._place_headers()
+
+    def _place_headers(self, *args) -> None:
+        """Show a vma's title only where it does not collide with the one above."""
+        if not self.headers or self.grid is None:
+            return
+        vb = self.getViewBox()
+        last_y = -1e9
+        vr = vb.viewRect()
+        for t, b in zip(self.headers, self.grid.blocks):
+            y = vb.mapViewToDevice(QtCore.QPointF(0, b.row0)).y() if vb.width() else 0
+            visible = vr.top() - 1 <= b.row0 <= vr.bottom() + 1 and y - last_y >= 22
+            t.setVisible(visible)
+            if visible:
+                last_y = y
+            t.setPos(max(0.0, vr.left()), b.row0)

@@ -1,0 +1,168 @@
+"""MemoryView: the address space and physical memory side by side, with mapping lines between.
+
+Mapping lines join selected virtual pages (or, with no selection, the pages the current step
+has touched so far) to the frames their PTEs point at; a read step under a zero-page kernel
+shows them all converging on the ZERO_PAGE tile. The lines live in scene coordinates, so they
+are recomputed whenever either view pans, zooms or resizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.gridview import AddressSpacePlot
+from zpviz.gui.physview import PhysView
+from zpviz.gui.theme import qcolor
+from zpviz.present import physmem
+from zpviz.present.grid import GridLayout
+from zpviz.present.picture import Picture
+from zpviz.present.palette import Theme
+
+
+class MemoryView(pg.GraphicsLayoutWidget):
+    pageHovered = QtCore.Signal(int)  # slot, -1 when off the grid
+    pageClicked = QtCore.Signal(int, bool)  # slot, add to the selection (Shift)
+    frameHovered = QtCore.Signal(int)  # pfn, -1 when off
+
+    def __init__(self, theme: Theme, show_phys: bool = True, parent=None):
+        super().__init__(parent=parent)
+        self.theme = theme
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys belong to the transport
+        self.ci.setContentsMargins(4, 4, 4, 4)
+        self.ci.setSpacing(6)
+        self.space = AddressSpacePlot(theme)
+        self.title = self.addLabel("Address space", row=0, col=0)
+        self.addItem(self.space, row=1, col=0)
+        self.phys: PhysView | None = None
+        self.phys_title = None
+        if show_phys:
+            self.phys_title = self.addLabel("Physical memory", row=0, col=1)
+            self.phys = PhysView(theme)
+            self.addItem(self.phys, row=1, col=1)
+            self.ci.layout.setColumnStretchFactor(0, 5)
+            self.ci.layout.setColumnStretchFactor(1, 2)
+        self.lines = QtWidgets.QGraphicsPathItem()
+        self.lines.setZValue(50)
+        self.lines.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
+        self.scene().addItem(self.lines)
+        self.grid: GridLayout | None = None
+        self.picture: Picture | None = None
+        self.selected: tuple[int, ...] = ()
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        vb = self.space.getViewBox()
+        vb.sigRangeChanged.connect(self._update_lines)
+        vb.sigResized.connect(self._update_lines)
+        if self.phys is not None:
+            self.phys.sigResized.connect(self._update_lines)
+        self.set_theme(theme)
+
+    # ------------------------------------------------------------------ model
+    def set_layouts(self, grid: GridLayout, pl: physmem.PhysLayout | None) -> None:
+        self.grid = grid
+        self.space.set_grid(grid)
+        if self.phys is not None and pl is not None:
+            self.phys.set_layout(pl)
+        self.selected = ()
+        self.space.set_selection([])
+
+    def show_picture(self, pic: Picture) -> None:
+        self.picture = pic
+        self.space.set_codes(pic.codes)
+        g = self.grid
+        cells = [g.cell_of(s) for s in pic.flash_slots if g is not None and 0 <= s < g.n_slots]
+        self.space.set_flash(cells, pic.alert)
+        if self.phys is not None:
+            self.phys.set_frame(pic.phys, pic.tiles)
+            self.phys.set_flash(pic.flash_pfns, pic.alert)
+        self._update_lines()
+
+    def set_selection(self, slots: tuple[int, ...]) -> None:
+        self.selected = tuple(slots)
+        g = self.grid
+        self.space.set_selection([g.cell_of(s) for s in slots] if g else [])
+
+    def set_titles(self, space: str, phys: str = "") -> None:
+        self.title.setText(space, size="12pt", bold=True, color=self.theme.fg)
+        if self.phys_title is not None:
+            self.phys_title.setText(phys, size="12pt", bold=True, color=self.theme.fg)
+
+    # ------------------------------------------------------------------ look
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setBackground(qcolor(theme.bg))
+        self.space.set_theme(theme)
+        if self.phys is not None:
+            self.phys.set_theme(theme)
+        pen = QtGui.QPen(qcolor(theme.accent, 150))
+        pen.setWidthF(1.6)
+        pen.setCosmetic(True)
+        self.lines.setPen(pen)
+        if self.picture is not None:
+            self.show_picture(self.picture)
+
+    def zoom(self, factor: float) -> None:
+        """factor < 1 zooms in (as pyqtgraph's scaleBy)."""
+        self.space.getViewBox().scaleBy((factor, factor))
+
+    def reset_view(self) -> None:
+        self.space.reset_view()
+
+    def view_rect(self) -> QtCore.QRectF:
+        return self.space.getViewBox().viewRect()
+
+    # ------------------------------------------------------------------ lines
+    def _update_lines(self, *args) -> None:
+        pic = self.picture
+        path = QtGui.QPainterPath()
+        if pic is None or self.phys is None or self.grid is None or not len(pic.line_slots):
+            self.lines.setPath(path)
+            return
+        vb = self.space.getViewBox()
+        vr = vb.viewRect()
+        g = self.grid
+        for s, pfn in zip(pic.line_slots.tolist(), pic.line_pfns.tolist()):
+            r, c = g.cell_of(s)
+            if not vr.contains(QtCore.QPointF(c + 0.5, r + 0.5)):
+                continue
+            dst = self.phys.point_of(pfn)
+            if dst is None:
+                continue
+            a = vb.mapViewToScene(QtCore.QPointF(c + 0.5, r + 0.5))
+            b = self.phys.mapViewToScene(dst)
+            mid = (a.x() + b.x()) / 2
+            path.moveTo(a)
+            path.cubicTo(QtCore.QPointF(mid, a.y()), QtCore.QPointF(mid, b.y()), b)
+        self.lines.setPath(path)
+
+    # ------------------------------------------------------------------ mouse
+    def slot_at_scene(self, pos: QtCore.QPointF) -> int:
+        vb = self.space.getViewBox()
+        if self.grid is None or not vb.sceneBoundingRect().contains(pos):
+            return -1
+        p = vb.mapSceneToView(pos)
+        return self.grid.slot_at(int(np.floor(p.y())), int(np.floor(p.x())))
+
+    def pfn_at_scene(self, pos: QtCore.QPointF) -> int:
+        if self.phys is None or not self.phys.sceneBoundingRect().contains(pos):
+            return -1
+        return self.phys.pfn_at(self.phys.mapSceneToView(pos))
+
+    def scene_pos_of_slot(self, slot: int) -> QtCore.QPointF:
+        r, c = self.grid.cell_of(slot)
+        return self.space.getViewBox().mapViewToScene(QtCore.QPointF(c + 0.5, r + 0.5))
+
+    def _mouse_moved(self, pos) -> None:
+        slot = self.slot_at_scene(pos)
+        self.space.set_hover(self.grid.cell_of(slot) if slot >= 0 else None)
+        self.pageHovered.emit(slot)
+        self.frameHovered.emit(self.pfn_at_scene(pos))
+
+    def _mouse_clicked(self, ev) -> None:
+        slot = self.slot_at_scene(ev.scenePos())
+        if slot >= 0:
+            add = bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+            self.pageClicked.emit(slot, add)
+            ev.accept()

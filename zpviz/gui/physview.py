@@ -1,0 +1,112 @@
+"""Physical memory: a grid of frames coloured by kind, and a tile for the zero page (and the
+huge zero page) big enough that many mapping lines visibly converge on one page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.theme import qcolor
+from zpviz.present.palette import Theme, frame_lut, luminance, rgb
+from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zero_pfn
+
+
+class PhysView(pg.ViewBox):
+    def __init__(self, theme: Theme):
+        super().__init__(enableMouse=False, enableMenu=False, invertY=True, lockAspect=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setAutoDownsample(False)
+        self.addItem(self.image)
+        self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=20)
+        self.addItem(self.ring, ignoreBounds=True)
+        self.layout: PhysLayout | None = None
+        self.theme = theme
+        self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
+        self._tile_rows = 4
+
+    def set_layout(self, pl: PhysLayout) -> None:
+        self.layout = pl
+        self._tile_rows = max(4, round(pl.width * 0.3))
+        self.image.setImage(np.zeros((pl.height, pl.width), np.uint8), levels=(0, 255),
+                            lut=frame_lut(self.theme), autoLevels=False)
+        self._clear_tiles()
+        self.setRange(QtCore.QRectF(0, -self._tile_rows - 1, pl.width, pl.height + self._tile_rows + 1),
+                      padding=0.02)
+
+    def _clear_tiles(self) -> None:
+        for _, rect, text in self._tiles:
+            self.removeItem(rect)
+            self.removeItem(text)
+        self._tiles = []
+
+    def tile_rect(self, i: int, n: int) -> QtCore.QRectF:
+        w = self.layout.width if self.layout else 1
+        return QtCore.QRectF(i * w / n, -self._tile_rows - 1, w / n - (0.6 if n > 1 else 0), self._tile_rows)
+
+    def set_frame(self, codes: np.ndarray, tiles: tuple[ZeroTile, ...]) -> None:
+        self.image.setImage(codes, levels=(0, 255), autoLevels=False)
+        if [t.name for t, _, _ in self._tiles] != [t.name for t in tiles]:
+            self._clear_tiles()
+            for i, t in enumerate(tiles):
+                rect = QtWidgets.QGraphicsRectItem(self.tile_rect(i, len(tiles)))
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                self.addItem(rect)
+                self.addItem(text)
+                self._tiles.append((t, rect, text))
+            self._style_tiles()
+        for i, t in enumerate(tiles):
+            _, rect, text = self._tiles[i]
+            self._tiles[i] = (t, rect, text)
+            text.setText(t.text())
+            c = self.tile_rect(i, len(tiles)).center()
+            text.setPos(c.x(), c.y())
+
+    def _style_tiles(self) -> None:
+        th = self.theme
+        zero = th.frame_kinds[4]
+        ink = "#111111" if luminance(rgb(zero)) > 0.35 else "#FFFFFF"
+        f = QtGui.QFont()
+        f.setPointSize(11)
+        f.setBold(True)
+        for _, rect, text in self._tiles:
+            rect.setBrush(pg.mkBrush(qcolor(zero)))
+            rect.setPen(pg.mkPen(qcolor(th.fg), width=3))
+            text.setColor(qcolor(ink))
+            text.setFont(f)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.image.setLookupTable(frame_lut(theme))
+        self.setBackgroundColor(qcolor(theme.panel))
+        self._style_tiles()
+
+    def set_flash(self, pfns: tuple[int, ...], alert: bool) -> None:
+        pts = [self.point_of(p) for p in pfns]
+        pts = [p for p in pts if p is not None]
+        if not pts:
+            self.ring.setData([], [])
+            return
+        pen = pg.mkPen(qcolor(self.theme.alert if alert else self.theme.flash), width=3)
+        self.ring.setData([p.x() for p in pts], [p.y() for p in pts], pen=pen, brush=pg.mkBrush(None))
+
+    def point_of(self, pfn: int) -> QtCore.QPointF | None:
+        """Where a frame is drawn, in this view's coordinates: a tile for the zero pages."""
+        for i, (t, _, _) in enumerate(self._tiles):
+            if (t.name == "ZERO_PAGE" and is_zero_pfn(pfn)) or (t.name != "ZERO_PAGE" and is_huge_zero_pfn(pfn)):
+                r = self.tile_rect(i, len(self._tiles))
+                return QtCore.QPointF(r.left(), r.center().y())
+        if self.layout is None:
+            return None
+        cell = self.layout.cell_of(pfn)
+        if cell is None:
+            return None
+        return QtCore.QPointF(cell[1] + 0.5, cell[0] + 0.5)
+
+    def pfn_at(self, view_pos: QtCore.QPointF) -> int:
+        for i, (t, _, _) in enumerate(self._tiles):
+            if self.tile_rect(i, len(self._tiles)).contains(view_pos):
+                return t.pfn
+        if self.layout is None:
+            return -1
+        return self.layout.pfn_at(int(np.floor(view_pos.y())), int(np.floor(view_pos.x())))

@@ -1,0 +1,61 @@
+"""One memory picture: the codes, flashes and mapping lines a MemoryView draws for one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zpviz.engine import events as E
+from zpviz.present import physmem
+from zpviz.present.grid import frame_image
+
+MAX_LINES = 400
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    frame: int
+    codes: np.ndarray  # (rows, cols) page codes
+    phys: np.ndarray  # (rows, cols) frame codes
+    tiles: tuple[physmem.ZeroTile, ...]
+    flash_slots: tuple[int, ...]
+    flash_pfns: tuple[int, ...]
+    alert: bool
+    line_slots: np.ndarray  # sources of mapping lines
+    line_pfns: np.ndarray  # ... and the frames they point at
+
+
+def touched_slots(trace, frame: int) -> np.ndarray:
+    """Slots the current step's events touched up to this frame, in order of first touch."""
+    k = trace.step_of_frame(frame)
+    if k < 0:
+        return np.zeros(0, np.int64)
+    first = trace.step_results[k].first_event
+    s = trace.events["slot"][first:frame]
+    s = s[s >= 0]
+    if not len(s):
+        return s
+    u, idx = np.unique(s, return_index=True)
+    return u[np.argsort(idx)]
+
+
+def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = ()) -> Picture:
+    trace = lesson.traces[variant]
+    fr = trace.frame(frame)
+    e = frame - 1
+    flash_slots: tuple[int, ...] = ()
+    flash_pfns: tuple[int, ...] = ()
+    alert = False
+    if 0 <= e < trace.n_events:
+        ev = trace.events
+        slot, pfn = int(ev["slot"][e]), int(ev["pfn"][e])
+        flash_slots = (slot,) if 0 <= slot < lesson.grid.n_slots else ()
+        flash_pfns = (pfn,) if pfn >= 0 else ()
+        alert = bool(int(ev["flags"][e]) & (E.EF_BAD_PAGE | E.EF_SIGSEGV))
+    codes = frame_image(fr, lesson.grid, trace.kernel.pg_mlocked, flash_slots, alert)
+    pl = lesson.phys[variant]
+    phys = physmem.phys_image(fr, pl, flash_pfns, alert)
+    sources = np.asarray(selected, np.int64) if selected else touched_slots(trace, frame)
+    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES)
+    return Picture(frame, codes, phys, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)

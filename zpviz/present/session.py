@@ -1,0 +1,106 @@
+"""A lesson ready to show: its traces (one per kernel variant) and every view-model built once.
+
+Building one simulates the lesson, so the GUI does it off its thread; the result is immutable
+and handed over whole, so views never see a half-built lesson.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zpviz.engine import VARIANTS, simulate
+from zpviz.present import compare as CMP
+from zpviz.present.grid import GridLayout, grid_layout
+from zpviz.present.kpath import LogIndex
+from zpviz.present.navigate import Stops, stops_for
+from zpviz.present.physmem import PhysLayout, phys_layout
+from zpviz.present.playback import Plan, plan_for
+from zpviz.present.predict import Question, questions_for
+from zpviz.present.series import Series, time_series
+from zpviz.present.timeline import Marks, marks_for
+
+
+def kernels_for(scenario, kernel: str | None = None, compare=None) -> tuple[str, ...]:
+    """The variants to show, the leading one first.
+
+    --compare wins (with --kernel, if given, leading); else --kernel alone; else the lesson's own
+    `kernel` and `compare` keys.
+    """
+    ids = CMP.parse_compare(compare, tuple(VARIANTS)) if compare else ()
+    if kernel is not None and kernel not in VARIANTS:
+        raise ValueError(f"unknown kernel variant {kernel!r}; valid: {', '.join(VARIANTS)}")
+    if ids:
+        if kernel and kernel not in ids:
+            ids = (kernel,) + ids
+        return ids[:CMP.MAX_VARIANTS]
+    if kernel:
+        return (kernel,)
+    own = tuple(dict.fromkeys((scenario.kernel,) + tuple(scenario.compare)))
+    return own[:CMP.MAX_VARIANTS]
+
+
+@dataclass(frozen=True, eq=False)
+class Lesson:
+    path: str
+    scenario: object
+    kernels: tuple[str, ...]
+    traces: tuple  # Trace per kernel, the leading one first
+    grid: GridLayout
+    phys: tuple[PhysLayout, ...]
+    plan: Plan
+    stops: Stops
+    marks: Marks
+    series: Series
+    questions: dict[int, Question]
+    logs: tuple[LogIndex, ...]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lead(self):
+        return self.traces[0]
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.lead)
+
+    @property
+    def compare(self) -> bool:
+        return len(self.traces) > 1
+
+    def aligned(self, frame: int) -> tuple[int, ...]:
+        """The frame of each variant that lines up with `frame` of the leading one."""
+        return (frame,) + tuple(CMP.aligned_frame(self.lead, frame, t) for t in self.traces[1:])
+
+
+def build_lesson(scenario, kernel: str | None = None, compare=None, progress=None) -> Lesson:
+    """Simulate `scenario` under each variant and build the view-models. `progress(text)` is told each step."""
+    ids = kernels_for(scenario, kernel, compare)
+    traces = []
+    for k in ids:
+        if progress:
+            progress(f"Simulating under {k} ...")
+        traces.append(simulate(scenario, k))
+    lead = traces[0]
+    if progress:
+        progress("Preparing the views ...")
+    stops = stops_for(lead)
+    return Lesson(
+        path=scenario.path, scenario=scenario, kernels=ids, traces=tuple(traces), grid=grid_layout(lead.layout),
+        phys=tuple(phys_layout(len(t.frame(0).fkind)) for t in traces), plan=plan_for(lead), stops=stops,
+        marks=marks_for(lead, stops.checkpoints, stops.step_ends), series=time_series(lead),
+        questions=questions_for(lead), logs=tuple(LogIndex(t) for t in traces))
+
+
+def same_place(old: Lesson | None, frame: int, new: Lesson) -> int:
+    """After a reload: the frame of `new` at the same step (and the same progress through it)."""
+    if old is None:
+        return new.n_frames - 1
+    k = old.lead.step_of_frame(frame)
+    if k < 0:
+        return 0 if frame == 0 else min(new.lead.setup_end, new.n_frames - 1)
+    steps = new.lead.step_results
+    if k >= len(steps):
+        return new.n_frames - 1
+    a, b = old.lead.step_results[k], steps[k]
+    done = (frame - a.first_event) / max(a.end_event - a.first_event, 1)
+    return min(b.end_event, b.first_event + max(1, round(done * (b.end_event - b.first_event))))
