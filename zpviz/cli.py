@@ -87,7 +87,7 @@ def _summary(report: dict) -> str:
         if not s["expect"]["ok"]:
             bits.append("CLAIM FAILED")
         lines.append("  ".join(bits))
-        lines.extend(f"      {msg}" for msg in s["expect"]["failed"])
+        lines.extend(f"      {f['message']}" for f in s["expect"]["failed"])
     zp = f["zero_page"]
     lines.append(f"frames used {f['frames_used']}, page tables {f['pt_frames']}, zero page: refcount "
                  f"{zp['refcount_delta']:+d}, line writes {zp['line_writes']}, transfers {zp['line_transfers']}")
@@ -114,8 +114,8 @@ def cmd_check(a) -> int:
         for k in variants:
             rep = run_report(sc, k)
             for s in rep["steps"]:
-                for msg in s["expect"]["failed"]:
-                    print(msg)
+                for f in s["expect"]["failed"]:
+                    print(f["message"])
                     bad += 1
         n_claims = sum(len(s.expect) for s in sc.steps)
         status = "ok" if not bad else f"{bad} claim(s) failed"
@@ -141,35 +141,59 @@ def cmd_list(a) -> int:
 
 
 # ---------------------------------------------------------------------------- kernel / verify
-def cmd_kernel(a) -> int:
+def _on_kernel(sc, every_step: bool) -> dict:
+    from zpviz.kernel.client import KernelRunError
+    from zpviz.kernel.probe import skip_reason
     from zpviz.kernel.runner import run_on_kernel
 
+    why = skip_reason(sc)
+    if why:
+        raise UsageError(f"{sc.path}: cannot be carried out on this machine: {why}")
+    try:
+        return run_on_kernel(sc, every_step=every_step)
+    except KernelRunError as e:
+        raise UsageError(f"{sc.path}: {e}") from None
+
+
+def cmd_kernel(a) -> int:
     sc = _load(a.file)
-    report = run_on_kernel(sc, every_step=a.every_step)
+    report = _on_kernel(sc, a.every_step)
     if a.json:
         json.dump(report, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")
     else:
         print(_summary_kernel(report))
-    return EXIT_OK
+    ok = all((s.get("expect") or {}).get("ok", True) for s in report["steps"])
+    return EXIT_OK if ok else EXIT_CLAIM
 
 
 def _summary_kernel(report: dict) -> str:
     lines = [f"{report['scenario']}  [{report['kernel']}]"]
     for s in report["steps"]:
-        lines.append(f"step {s['index']:>2} {s['do']:<10} errno {s['errno']}")
+        bits = [f"step {s['index']:>2} {s['do']:<10}"]
+        if s.get("faults") is not None:
+            bits.append(f"faults {s['faults']:>7}")
+        if s.get("errno"):
+            bits.append(f"errno {s['errno']}")
+        if s.get("signal"):
+            bits.append(f"SIGSEGV x{len(s['signal']['pages'])}")
+        if s.get("status"):
+            bits.append("status " + " ".join(s["status"][:8]) + (" ..." if len(s["status"]) > 8 else ""))
+        if not (s.get("expect") or {}).get("ok", True):
+            bits.append("CLAIM FAILED")
+        lines.append("  ".join(bits))
+        lines.extend(f"      {f['message']}" for f in (s.get("expect") or {}).get("failed", []))
     lines.extend(f"note: {n}" for n in report.get("notes", []))
     return "\n".join(lines)
 
 
 def cmd_verify(a) -> int:
     from zpviz.engine.report import run_report
-    from zpviz.kernel.runner import run_on_kernel
     from zpviz.kernel.verify import compare_reports, format_differences
 
     sc = _load(a.file)
+    real = _on_kernel(sc, True)
     model = run_report(sc, "modern", every_step=True)
-    real = run_on_kernel(sc, every_step=True)
     diffs = compare_reports(model, real)
     print(f"{sc.title}: model 'modern' ({model['kernel_release']}) vs {real['kernel']}")
     if diffs:

@@ -171,3 +171,10 @@ def test_coredump_is_not_carried_out_and_says_so():
     e = r["steps"][0]
     assert e["carried_out"] is False and e["faults"] is None
     assert any("coredump" in n for n in r["notes"])
+
+
+def test_a_lesson_this_kernel_cannot_honour_still_runs_with_a_note():
+    sc = scenario([vma("h", 512, thp=True)], [step("read", "h", sel(0))])
+    sc = type(sc)(**{**sc.__dict__, "thp_use_zero_page": not CAPS["use_zero_page"]})
+    r = run_on_kernel(sc)
+    assert any("use_zero_page" in n and "cannot carry out" in n for n in r["notes"])

@@ -303,3 +303,22 @@ def test_fault_counts_are_exact_for_simple_ops():
              step("write", "t", sel(1), process="kid"), step("mlock", "u", process="kid"),
              step("move_pages", "t"), step("gup", "t", sel(3), write=True, force=True)])
     assert [e["faults"] for e in r["steps"]] == [32, 1, None, 1, 8, 0, 1]
+
+
+def test_mprotect_making_a_locked_private_vma_writable_populates_it():
+    # mprotect_fixup (since 4.2): a VM_LOCKED private vma gaining VM_WRITE is COW-populated at once.
+    r = run([vma("t", 8, prot="r")], [step("read", "t"), step("mlock", "t"), step("mprotect", "t", prot="rw"),
+                                      step("write", "t", sel(5))])
+    assert pages(r, "t", 1) == ["zero"] * 8
+    v = vstate(r, "t", 2)
+    assert v["pages"] == ["anon"] * 8 and v["mlocked"] == [True] * 8 and v["locked_kb"] == 32
+    assert r["steps"][2]["faults"] == 8 and r["steps"][3]["faults"] == 0
+
+
+def test_shmem_read_faults_around_cached_pages():
+    # A shared anonymous vma is shmem: a read fault maps the cached pages around it (fault-around).
+    r = run([vma("s", 32, share="shared")], [step("write", "s"), step("madvise", "s", advice="dontneed"),
+                                             step("read", "s", sel(0))])
+    assert pages(r, "s", 1) == ["none"] * 32  # the PTEs are gone, the shmem pages stay cached
+    assert pages(r, "s") == ["shared"] * 16 + ["none"] * 16
+    assert r["steps"][2]["faults"] == 1

@@ -36,19 +36,15 @@ def test_the_model_matches_the_kernel_on_the_zero_page_basics():
     assert text == "no differences"
 
 
-# Divergences found by the kernel runner on Linux 6.18 (reported to the engine's owner). Non-strict:
-# they turn into XPASS once the model follows the kernel.
-@pytest.mark.xfail(reason="model: MAP_LOCKED does not set VM_LOCKED (locked_kb 0, MADV_DONTNEED succeeds)")
+# Divergences the kernel runner found on Linux 6.18, since fixed in the model.
 def test_map_locked_sets_vm_locked():
     assert differences([vma("l", 4, locked=True)], [step("madvise", "l", advice="dontneed")]) == "no differences"
 
 
-@pytest.mark.xfail(reason="model: mlock over a span with a hole populates; the kernel returns ENOMEM first")
 def test_mlock_over_a_hole_populates_nothing():
     assert differences([vma("t", 4)], [step("munmap", "t", sel(1)), step("mlock", "t")]) == "no differences"
 
 
-@pytest.mark.xfail(reason="model: fork does not copy the huge zero PMD (the vma has an anon_vma)")
 def test_fork_copies_the_huge_zero_pmd():
     assert differences([vma("h", 512, thp=True)], [step("read", "h", sel(0)), step("fork", child="kid")]) \
         == "no differences"

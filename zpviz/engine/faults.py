@@ -150,17 +150,46 @@ class Faults(Core):
             ev.kind = Kind.COW_COPY
             return
         ev.call("do_shared_fault" if write else "do_read_fault", fn)
+        if not write and self.k.fault_around_pages > 1:
+            self.do_fault_around(p, v, slot, cache)
         pfn = self._cache_page(cache, page, v)
         self.map_page_again(pfn)
         self.pte_lock(p, slot)
         self.rss(1)
-        writable = write  # a read fault maps even a shared writable page read-only: do_set_pte
+        # shmem needs no write-notify (no dirty accounting), so vm_page_prot of a shared writable
+        # shmem vma is already writable and even a read fault maps the page writable
+        writable = write or self._shmem_writable(v, vmf)
         self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
         if vmf & C.VM_LOCKED and self.k.fault_mlocks_file_pages:
             self.frames.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         ev.decide("the page comes from the " + ("shmem object" if v.file_key is None else "page cache")
                   + (", mapped writable" if writable else ""))
         ev.kind = Kind.WRITE_SHARED if write else Kind.READ_CACHE
+
+    def do_fault_around(self, p: Proc, v: Vma, slot: int, cache: dict[int, int]) -> None:
+        """Map the pages around a read fault that are already cached (fault_around_bytes, 3.15+)."""
+        n = self.k.fault_around_pages
+        vp = v.vpage0 + slot - v.base
+        lo = max(v.base, slot - vp % n)
+        hi = min(v.base + v.npages, slot - vp % n + n)
+        mapped = 0
+        for s in range(lo, hi):
+            if s == slot or self.slots.pte[s] & P or self.slots.vmf[s] != self.slots.vmf[slot]:
+                continue
+            pfn = cache.get(s - v.base)
+            if pfn is None:
+                continue
+            self.map_page_again(pfn)
+            self.rss(1)
+            self.set_slot(s, P | A | (W if self._shmem_writable(v, self.slots.vmf[s]) else 0), pfn)
+            mapped += 1
+        if mapped:
+            self.ev.call("do_fault_around", "filemap_map_pages")
+            self.ev.decide(f"fault-around: {mapped} more cached pages of this {n}-page window mapped too")
+
+    @staticmethod
+    def _shmem_writable(v: Vma, vmf: int) -> bool:
+        return v.file_key is None and vmf & (C.VM_SHARED | C.VM_WRITE) == C.VM_SHARED | C.VM_WRITE
 
     def _cache_page(self, cache: dict[int, int], page: int, v: Vma) -> int:
         pfn = cache.get(page)
@@ -270,8 +299,9 @@ class Faults(Core):
 
     def do_huge_pmd_anonymous_page(self, p: Proc, v: Vma, slot: int, write: bool) -> None:
         ev = self.ev
-        ev.call("__handle_mm_fault", "create_huge_pmd", "do_huge_pmd_anonymous_page")
+        ev.call("__handle_mm_fault", "create_huge_pmd", "do_huge_pmd_anonymous_page", "vmf_anon_prepare")
         ev.fault = self._fault_kind(FAULT_HUGE)
+        v.anon_vma = True  # before the zero-page test: fork will copy even a huge zero PMD
         first, block = self._block(v, slot)
         p.pte_tables.pop(block, None)
         deposit = self._alloc_pt()  # pgtable_trans_huge_deposit: a PTE table kept for a later split

@@ -68,6 +68,8 @@ class Machine(Forking):
             vmf |= C.VM_SHARED | C.VM_MAYSHARE | C.VM_FILE  # shmem has a ->fault handler
         if spec.backing == "file":
             vmf |= C.VM_FILE
+        if spec.locked:
+            vmf |= C.VM_LOCKED  # MAP_LOCKED: the vma is VM_LOCKED from mmap on
         if spec.thp:
             if self.k.has_thp:
                 vmf |= C.VM_HUGEPAGE
@@ -242,29 +244,49 @@ class Machine(Forking):
         if span is None:
             return
         lo, hi = span
-        if any(not self.slots.vmf[s] & C.VM_MAPPED for s in range(lo, hi + 1)):
+        hole = next((s for s in range(lo, hi + 1) if not self.slots.vmf[s] & C.VM_MAPPED), None)
+        if hole is not None:
             self.step_errno = "ENOMEM"
+            if op in ("mlock", "munlock"):
+                # apply_vma_lock_flags stops at the hole: only the vmas before it change
+                if hole == lo:
+                    return
+                hi = hole - 1
         if op == "mlock":
             if step.onfault and not k.has_mlock2:
                 self.step_errno = "ENOSYS"
                 self.note_once(f"mlock2(MLOCK_ONFAULT) came in 4.4: ENOSYS under {k.id}")
                 return
             yield from self.split_edges(p, v, lo, hi, cpu)
+            changed = self._changing(lo, hi, lock=True)
             yield from self._set_lock(p, v, lo, hi, cpu, lock=True, onfault=step.onfault)
-            if step.onfault:
+            if step.onfault or (hole is not None and k.id == "modern"):
+                # MLOCK_ONFAULT populates nothing; nor does a modern mlock that failed on a hole
+                # (__mm_populate runs only after every vma was locked)
                 yield from self._mlock_present(p, v, lo, hi, cpu)
-            else:
+            elif k.id == "modern":
                 yield from self.populate_walk(p, v, list(range(lo, hi + 1)), cpu, mlock=True)
+            else:
+                # 2.6.x populates inside mlock_fixup, which returns early for a piece already locked
+                yield from self.populate_walk(p, v, changed, cpu, mlock=True)
         elif op == "munlock":
             yield from self.split_edges(p, v, lo, hi, cpu)
+            changed = self._changing(lo, hi, lock=False)
             yield from self._set_lock(p, v, lo, hi, cpu, lock=False, onfault=False)
-            yield from self.munlock_walk(p, v, list(range(lo, hi + 1)), cpu)
+            # mlock_fixup returns early where the flags do not change: never-locked pages are not walked
+            yield from self.munlock_walk(p, v, changed, cpu)
         elif op == "madvise":
             yield from self._madvise(p, v, lo, hi, step.advice or "", cpu)
         elif op == "mprotect":
             yield from self.mprotect(p, v, lo, hi, step.prot or "rw", cpu)
         elif op == "munmap":
             yield from self.munmap(p, v, lo, hi, cpu)
+
+    def _changing(self, lo: int, hi: int, lock: bool) -> list[int]:
+        """The mapped pages of [lo, hi] whose VM_LOCKED changes under mlock (lock) or munlock."""
+        vm = self.slots.vmf
+        return [s for s in range(lo, hi + 1)
+                if vm[s] & C.VM_MAPPED and bool(vm[s] & C.VM_LOCKED) != lock]
 
     def _set_lock(self, p: Proc, v: Vma, lo: int, hi: int, cpu: int, lock: bool, onfault: bool) -> Iterator[None]:
         ev = self.begin(cpu, p.index, lo)

@@ -105,7 +105,7 @@ def build_report(trace: Trace, every_step: bool = False) -> dict:
         has_claims = any(c.variant in ("*", kid) for c in step.expect)
         state = state_dict(trace, trace.step_end_frame(r.index)) if (every_step or has_claims) else None
         failed = check_step_claims(step, kid, entry, state) if has_claims else []
-        entry["expect"] = {"ok": not failed, "failed": [str(f) for f in failed]}
+        entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
         all_ok &= not failed
         if every_step:
             entry["state"] = state

@@ -191,12 +191,19 @@ class Teardown(Walks):
         ev.call("mprotect_fixup")
         ev.kind = Kind.PROTECT
         ev.decide(f"vm_flags of pages {lo - v.base}-{hi - v.base} set to {prot!r}")
+        populate = []
         for s in range(lo, hi + 1):
             vmf = self.slots.vmf[s]
             if vmf & C.VM_MAPPED:
                 self.set_vmf(s, (vmf & ~(C.VM_READ | C.VM_WRITE)) | bits)
+                if vmf & (C.VM_WRITE | C.VM_SHARED | C.VM_LOCKED) == C.VM_LOCKED and bits & C.VM_WRITE:
+                    populate.append(s)
         self.emit()
         yield
+        if populate and self.k.mprotect_populates_locked:
+            # mprotect_fixup: a locked private vma that becomes writable is populated at once,
+            # so the zero pages it kept while read-only are COW-broken into locked pages now
+            yield from self.populate_walk(p, v, populate, cpu, mlock=False)
         fr = self.frames
         for s in range(lo, hi + 1):
             pte = self.slots.pte[s]

@@ -25,11 +25,23 @@ class AddressAxis(pg.AxisItem):
         self.cells: GridLayout | None = None  # not `grid`: AxisItem uses that name for grid lines
 
     def tickValues(self, minVal, maxVal, size):
-        out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
-            vals = [v + 0.5 for v in values if abs(v - round(v)) < 1e-6]
-            out.append((max(spacing, 1.0), vals))
-        return out
+        """Row centres, every `step` rows of each vma block (its first row always), >= 22 px apart."""
+        g = self.cells
+        minVal, maxVal = sorted((minVal, maxVal))  # an inverted view box hands them over reversed
+        if g is None or size <= 0 or maxVal <= minVal:
+            return []
+        px_per_row = size / (maxVal - minVal)
+        step = 1
+        while step * px_per_row < 22:
+            step *= 2
+        vals = []
+        for b in g.blocks:
+            lo, hi = max(b.row0, int(minVal) - 1), min(b.row0 + b.nrows, int(maxVal) + 2)
+            first = b.row0 + max(0, -(-(lo - b.row0) // step)) * step
+            vals.extend(r + 0.5 for r in range(first, hi, step))
+            if len(vals) > 400:
+                break
+        return [(float(step), vals)]
 
     def tickStrings(self, values, scale, spacing):
         if self.cells is None:

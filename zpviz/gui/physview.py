@@ -24,6 +24,7 @@ class PhysView(pg.ViewBox):
         self.theme = theme
         self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
         self._tile_rows = 4
+        self.sigResized.connect(self._fit_text)
 
     def set_layout(self, pl: PhysLayout) -> None:
         self.layout = pl
@@ -71,8 +72,23 @@ class PhysView(pg.ViewBox):
         f.setBold(True)
         for _, rect, text in self._tiles:
             rect.setBrush(pg.mkBrush(qcolor(zero)))
-            rect.setPen(pg.mkPen(qcolor(th.fg), width=3))
+            rect.setPen(pg.mkPen(qcolor(th.grid), width=2))
             text.setColor(qcolor(ink))
+            text.setFont(f)
+        self._fit_text()
+
+    def _fit_text(self, *args) -> None:
+        """TextItems ignore zoom: pick a pixel size that fits the tile as drawn now."""
+        if not self._tiles or self.width() <= 0:
+            return
+        vr = self.viewRect()
+        px_per_unit = self.width() / max(vr.width(), 1e-9)
+        tile_px = self.tile_rect(0, len(self._tiles)).width() * px_per_unit
+        tile_h = self._tile_rows * px_per_unit
+        size = int(max(7, min(17, tile_px / 17, tile_h / 4.2)))
+        for _, _, text in self._tiles:
+            f = text.textItem.font()
+            f.setPixelSize(size)
             text.setFont(f)
 
     def set_theme(self, theme: Theme) -> None:
@@ -82,6 +98,12 @@ class PhysView(pg.ViewBox):
         self._style_tiles()
 
     def set_flash(self, pfns: tuple[int, ...], alert: bool) -> None:
+        """A ring on a flashed frame; a zero-page tile flashes its border instead."""
+        th = self.theme
+        for i, (t, rect, _) in enumerate(self._tiles):
+            hit = any((is_zero_pfn(p) if t.name == "ZERO_PAGE" else is_huge_zero_pfn(p)) for p in pfns)
+            rect.setPen(pg.mkPen(qcolor((th.alert if alert else th.flash) if hit else th.grid), width=5 if hit else 2))
+        pfns = tuple(p for p in pfns if self.layout and self.layout.cell_of(p) is not None)
         pts = [self.point_of(p) for p in pfns]
         pts = [p for p in pts if p is not None]
         if not pts:

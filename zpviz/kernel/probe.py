@@ -74,8 +74,8 @@ def _self_probe() -> dict:
         except OSError:
             pass
         if k.is_x86_64():
-            codes, err = k.move_pages_status([addr])
-            out["move_pages"] = "ok" if codes is not None else err
+            codes, why = k.move_pages_status([addr])
+            out["move_pages"] = "ok" if codes is not None else why
     finally:
         k.munmap(addr, k.PAGE)
     return out

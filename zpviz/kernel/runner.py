@@ -39,6 +39,10 @@ tests/kernel; "doc" is shared/design/kernel-semantics.md):
   VmFlags "lo", Locked 0 (doc [R]: confirmed); MLOCK_ONFAULT populates nothing and a later read maps
   the zero page; a span with a hole -> ENOMEM, nothing populated, VM_LOCKED set on the part before
   the hole; MAP_LOCKED -> VM_LOCKED and mlocked anon pages. MADV_DONTNEED on a VM_LOCKED vma: EINVAL.
+- mprotect making a VM_LOCKED private vma writable populates it at once (mprotect_fixup, since
+  4.2): every zero page becomes an mlocked anon page, and a later write takes no fault.
+- fault-around: a read fault in a file or shmem mapping maps the cached pages around it (16 with
+  the default 64 KiB fault_around_bytes): 64 pages of a file read in 4 faults, not 64.
 - MAP_POPULATE: private rw -> anon, private r -> zero, shared -> shmem; MADV_POPULATE_READ -> zero,
   _WRITE -> anon. On a thp vma both give whole THPs.
 - move_pages(nodes=NULL): zero page (small or huge) -EFAULT, untouched -ENOENT, anon or THP node0.
@@ -454,4 +458,8 @@ def run_on_kernel(scenario, every_step: bool = False, cap_bytes: int = 1 << 30, 
     """
     caps = probe.capabilities()
     _refuse(scenario, caps, cap_bytes)
-    return _Run(scenario, caps, every_step, unprivileged, timeout, tmpdir).execute()
+    run = _Run(scenario, caps, every_step, unprivileged, timeout, tmpdir)
+    why = probe.skip_reason(scenario, caps, cap_bytes)
+    if why:  # runnable, but not what the lesson describes (e.g. a THP knob set the other way)
+        run.note(f"this kernel cannot carry out the lesson as written: {why}")
+    return run.execute()

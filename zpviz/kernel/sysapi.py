@@ -68,52 +68,58 @@ def errname(err: int) -> str:
     return _errno.errorcode.get(err, f"E{err}")
 
 
-def _check(ret: int) -> str | None:
-    if ret == -1:
-        return errname(ctypes.get_errno())
-    return None
+def errname_or_none(err: int) -> str | None:
+    """The errno name, or None for 0 (success)."""
+    return errname(err) if err else None
 
 
-def mmap(addr: int | None, length: int, prot: int, flags: int, fd: int = -1) -> tuple[int | None, str | None]:
+# The calls below return 0 or the errno as an int, and allocate no Python object on the way, so a
+# caller can count faults around them; errname() turns the number into a name afterwards.
+
+
+def _check(ret: int) -> int:
+    return ctypes.get_errno() if ret == -1 else 0
+
+
+def mmap(addr: int | None, length: int, prot: int, flags: int, fd: int = -1) -> tuple[int | None, int]:
     ctypes.set_errno(0)
     got = _libc.mmap(addr, length, prot, flags, fd, 0)
     if got is None or got == MAP_FAILED:
-        return None, errname(ctypes.get_errno())
-    return got, None
+        return None, ctypes.get_errno()
+    return got, 0
 
 
-def munmap(addr: int, length: int) -> str | None:
+def munmap(addr: int, length: int) -> int:
     return _check(_libc.munmap(addr, length))
 
 
-def mprotect(addr: int, length: int, prot: int) -> str | None:
+def mprotect(addr: int, length: int, prot: int) -> int:
     return _check(_libc.mprotect(addr, length, prot))
 
 
-def madvise(addr: int, length: int, advice: int) -> str | None:
+def madvise(addr: int, length: int, advice: int) -> int:
     return _check(_libc.madvise(addr, length, advice))
 
 
-def mlock(addr: int, length: int, onfault: bool = False) -> str | None:
+def mlock(addr: int, length: int, onfault: bool = False) -> int:
     if onfault:
         return _check(_libc.syscall(SYS_MLOCK2, ctypes.c_ulong(addr), ctypes.c_size_t(length), MLOCK_ONFAULT))
     return _check(_libc.mlock(addr, length))
 
 
-def munlock(addr: int, length: int) -> str | None:
+def munlock(addr: int, length: int) -> int:
     return _check(_libc.munlock(addr, length))
 
 
 class MovePages:
-    """move_pages(0, n, pages, NULL, status, 0) with its arrays built beforehand, so a caller can
-    count the faults of the syscall alone."""
+    """move_pages(0, n, pages, NULL, status, 0) with its arrays built beforehand."""
 
     def __init__(self, addrs: list[int]):
         self.n = len(addrs)
         self.pages = (ctypes.c_void_p * self.n)(*addrs)
         self.status = (ctypes.c_int * self.n)(*([-(1 << 30)] * self.n))
 
-    def call(self) -> str | None:
+    def call(self) -> int:
         return _check(_libc.syscall(SYS_MOVE_PAGES, 0, ctypes.c_ulong(self.n), self.pages, None, self.status, 0))
 
     def codes(self) -> list[int]:
@@ -124,21 +130,32 @@ class MovePages:
 def move_pages_status(addrs: list[int]) -> tuple[list[int] | None, str | None]:
     mp = MovePages(addrs)
     err = mp.call()
-    return (None, err) if err else (mp.codes(), None)
+    return (None, errname(err)) if err else (mp.codes(), None)
 
 
 def status_text(code: int) -> str:
     return f"node{code}" if code >= 0 else "-" + errname(-code)
 
 
+# Own prototypes returning void: ctypes.string_at would hand back the cached one-byte bytes object
+# for the value read, and ctypes.memset a fresh int; touching either can fault on an interpreter
+# page still shared copy-on-write after fork, inside a counted window (seen: one extra fault).
+_memmove = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)(
+    ctypes.cast(_libc.memmove, ctypes.c_void_p).value)
+_memset = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)(
+    ctypes.cast(_libc.memset, ctypes.c_void_p).value)
+_sink = ctypes.create_string_buffer(64)
+_SINK = ctypes.addressof(_sink)
+
+
 def load(addr: int) -> None:
-    """One user-mode one-byte load (memcpy of one byte by the CPU, not a kernel access)."""
-    ctypes.string_at(addr, 1)
+    """One user-mode one-byte load by the CPU (memmove of one byte into a private buffer)."""
+    _memmove(_SINK, addr, 1)
 
 
 def store(addr: int) -> None:
-    """One user-mode one-byte store."""
-    ctypes.memset(addr, 0x5A, 1)
+    """One user-mode one-byte store by the CPU."""
+    _memset(addr, 0x5A, 1)
 
 
 class Rusage(ctypes.Structure):
@@ -157,7 +174,7 @@ def rusage_snapshot(ref: int) -> None:
     _libc.getrusage(0, ref)
 
 
-def prctl(option: int, arg: int) -> str | None:
+def prctl(option: int, arg: int) -> int:
     return _check(_libc.prctl(option, arg, 0, 0, 0))
 
 
@@ -169,25 +186,31 @@ class _Iovec(ctypes.Structure):
     _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
 
 
-def io_uring_longterm_pin(addrs: list[int]) -> str | None:
-    """Long-term pin of one page at each address and release it again, through io_uring fixed buffers.
+class LongtermPin:
+    """Long-term pin of one page at each address, and release, through io_uring fixed buffers.
 
     IORING_REGISTER_BUFFERS calls pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM) on every buffer,
     so this is a *writable* long-term pin; userspace has no read-only long-term pin without RDMA or
-    vfio. The pages are unpinned by IORING_UNREGISTER_BUFFERS and closing the ring.
+    vfio. IORING_UNREGISTER_BUFFERS and closing the ring unpin. The arrays are built beforehand.
     """
-    params = _IoUringParams()
-    ring = _libc.syscall(SYS_IO_URING_SETUP, 1, ctypes.byref(params))
-    if ring < 0:
-        return errname(ctypes.get_errno())
-    try:
+
+    def __init__(self, addrs: list[int]):
+        self.params = _IoUringParams()
+        self.chunks = []
         for lo in range(0, len(addrs), IORING_MAX_REG_BUFFERS):
             chunk = addrs[lo : lo + IORING_MAX_REG_BUFFERS]
-            iov = (_Iovec * len(chunk))(*[_Iovec(a, PAGE) for a in chunk])
-            err = _check(_libc.syscall(SYS_IO_URING_REGISTER, ring, IORING_REGISTER_BUFFERS, iov, len(chunk)))
-            if err:
-                return err
-            _libc.syscall(SYS_IO_URING_REGISTER, ring, IORING_UNREGISTER_BUFFERS, None, 0)
-        return None
-    finally:
-        os.close(ring)
+            self.chunks.append(((_Iovec * len(chunk))(*[_Iovec(a, PAGE) for a in chunk]), len(chunk)))
+
+    def call(self) -> int:
+        ring = _libc.syscall(SYS_IO_URING_SETUP, 1, ctypes.byref(self.params))
+        if ring < 0:
+            return ctypes.get_errno()
+        try:
+            for iov, n in self.chunks:
+                err = _check(_libc.syscall(SYS_IO_URING_REGISTER, ring, IORING_REGISTER_BUFFERS, iov, n))
+                if err:
+                    return err
+                _libc.syscall(SYS_IO_URING_REGISTER, ring, IORING_UNREGISTER_BUFFERS, None, 0)
+            return 0
+        finally:
+            os.close(ring)

@@ -58,6 +58,8 @@ class KernelPolicy:
     # page_add_new_anon_rmap -> page_evictable -> is_mlocked_vma (TestSetPageMlocked).
     fault_mlocks_new_pages: bool = False
     fault_mlocks_file_pages: bool = False  # page-cache pages too, when mapped (mlock_vma_folio, 5.x+)
+    fault_around_pages: int = 0  # a read fault in a file/shmem vma maps cached neighbours (3.15+: 16)
+    mprotect_populates_locked: bool = False  # +W on a private VM_LOCKED vma populates it (4.2+)
     hzp_write: str = "alloc_thp"  # write to the huge zero page: allocate a whole THP (6.13+)
 
     def describe(self) -> str:

@@ -52,6 +52,7 @@ MODERN = KernelPolicy(
     has_mlock2=True, has_madv_populate=True, has_thp=True, has_pin=True, pin_skips_zero_refcount=True,
     longterm_unshares_zero=True, dump="foll_dump", rss_counter="percpu", fault_lock="per_vma",
     mprotect_upgrades_exclusive=True, fault_mlocks_new_pages=True, fault_mlocks_file_pages=True,
+    fault_around_pages=16, mprotect_populates_locked=True,
 )
 
 VARIANTS: dict[str, KernelPolicy] = {p.id: p for p in (V2623, V2624, V5, V2632, MODERN)}

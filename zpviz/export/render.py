@@ -1,0 +1,135 @@
+"""Render the app's own window offscreen: one picture (RGB array) or one SVG per lesson frame.
+
+The exporter never draws the lesson itself. It drives a window (normally zpviz.gui's MainWindow,
+built by `open_window`) to a frame and takes the window's picture, so a frame of an export is
+what the window shows at that moment: grid, captions, step counter and variant labels alike.
+
+A window is driven through a small duck-typed interface (see WindowRenderer); anything with
+`set_frame(i)` that is a QWidget (or offers `render_image(QSize) -> QImage`) can be exported,
+which is how the tests exercise the pipeline without the full app.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def ensure_app(offscreen: bool = True):
+    """The QApplication, created offscreen when there is none yet (the CLI needs no display)."""
+    if offscreen:
+        from PySide6 import QtGui
+
+        if QtGui.QGuiApplication.instance() is None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(["zpviz-export"])
+    return app
+
+
+def qimage_to_rgb(img) -> np.ndarray:
+    """(h, w, 3) uint8 RGB copy of a QImage."""
+    from PySide6.QtGui import QImage
+
+    if img.format() != QImage.Format.Format_RGB888:
+        img = img.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return np.ascontiguousarray(buf[:, : w * 3]).reshape(h, w, 3)
+
+
+def settle() -> None:
+    """Deliver posted layout and update requests so the widgets' geometry matches their content."""
+    from PySide6 import QtWidgets
+
+    QtWidgets.QApplication.sendPostedEvents()
+    QtWidgets.QApplication.processEvents()
+
+
+def grab_widget(widget, size: tuple[int, int]):
+    """Paint `widget` (resized to `size`) into a new QImage."""
+    from PySide6 import QtCore, QtGui
+
+    w, h = size
+    if (widget.width(), widget.height()) != (w, h):
+        widget.resize(w, h)
+        settle()
+    img = QtGui.QImage(w, h, QtGui.QImage.Format.Format_RGB32)
+    img.setDevicePixelRatio(1.0)
+    img.fill(widget.palette().window().color())
+    p = QtGui.QPainter(img)
+    try:
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        p.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        widget.render(p, QtCore.QPoint(0, 0), QtGui.QRegion(0, 0, w, h), _flags())
+    finally:
+        p.end()
+    return img
+
+
+def _flags():
+    from PySide6 import QtWidgets
+
+    F = QtWidgets.QWidget.RenderFlag
+    return F.DrawWindowBackground | F.DrawChildren
+
+
+class WindowRenderer:
+    """Drives one window for an export: show frame i, then take its picture.
+
+    The window must offer `set_frame(i)` (the leading variant's frame; in compare mode the window
+    lines the other variants up itself). `render_image(QSize) -> QImage` is used when present,
+    else the window is painted with QWidget.render. SVG stills always paint the widget tree.
+    """
+
+    def __init__(self, window, size: tuple[int, int]):
+        from PySide6 import QtCore
+
+        self.window = window
+        self.size = (int(size[0]), int(size[1]))
+        self.frame: int | None = None
+        self.renders = 0
+        window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        window.resize(*self.size)
+        if not window.isVisible():
+            window.show()  # polish and lay out, without a window on any screen
+        settle()
+
+    def show_frame(self, frame: int) -> None:
+        if frame != self.frame:
+            self.window.set_frame(int(frame))
+            self.frame = int(frame)
+
+    def image(self):
+        from PySide6 import QtCore
+
+        self.renders += 1
+        render_image = getattr(self.window, "render_image", None)
+        if render_image is not None:
+            img = render_image(QtCore.QSize(*self.size))
+            if (img.width(), img.height()) != self.size:
+                img = img.scaled(*self.size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 QtCore.Qt.TransformationMode.SmoothTransformation)
+            return img
+        settle()
+        return grab_widget(self.window, self.size)
+
+    def picture(self, frame: int | None = None) -> np.ndarray:
+        if frame is not None:
+            self.show_frame(frame)
+        return qimage_to_rgb(self.image())
+
+    def write_svg(self, path: Path, title: str = "", description: str = "") -> None:
+        from zpviz.export.svg import widget_svg
+
+        settle()
+        widget_svg(self.window, self.size, path, title, description)
+
+    def close(self) -> None:
+        self.window.close()
+        self.window.deleteLater()

@@ -1,0 +1,63 @@
+"""The caption bar: the current step's text, large enough for the back of a lecture hall."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from zpviz.gui.theme import CAPTION_PT, font
+from zpviz.present.captions import Caption
+from zpviz.present.palette import Theme
+
+
+class CaptionBar(QtWidgets.QFrame):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(16, 8, 16, 10)
+        lay.setSpacing(2)
+        top = QtWidgets.QHBoxLayout()
+        self.counter = QtWidgets.QLabel()
+        self.counter.setFont(font(14, bold=True))
+        self.kernel = QtWidgets.QLabel()
+        self.kernel.setFont(font(14))
+        self.kernel.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.counter)
+        top.addStretch(1)
+        top.addWidget(self.kernel)
+        lay.addLayout(top)
+        self.say = QtWidgets.QLabel()
+        self.say.setWordWrap(True)
+        self.say.setFont(font(CAPTION_PT, bold=True))
+        self.say.setMinimumHeight(48)
+        lay.addWidget(self.say)
+        self.detail = QtWidgets.QLabel()
+        self.detail.setFont(font(13))
+        self.detail.setWordWrap(True)
+        lay.addWidget(self.detail)
+        self.caption: Caption | None = None
+        self._theme: Theme | None = None
+        self.set_scale(1.0)
+
+    def set_scale(self, scale: float) -> None:
+        """Scale the caption font (the window shrinks it on small screens)."""
+        self.say.setFont(font(max(16, round(CAPTION_PT * scale)), bold=True))
+
+    def set_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self.counter.setStyleSheet(f"color: {theme.accent};")
+        self.detail.setStyleSheet(f"color: {theme.muted};")
+        self.kernel.setStyleSheet(f"color: {theme.muted};")
+        if self.caption:
+            self.set_caption(self.caption)
+
+    def set_caption(self, cap: Caption, extra: str = "") -> None:
+        self.caption = cap
+        mark = "  \u2691 checkpoint" if cap.checkpoint else ""
+        self.counter.setText(f"{cap.counter}{mark}")
+        self.kernel.setText(cap.kernel)
+        self.say.setText(cap.say)
+        self.detail.setText(cap.detail + (f"   \u2014   {extra}" if extra else ""))
+
+    def text(self) -> str:
+        return self.say.text()

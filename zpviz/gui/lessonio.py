@@ -1,0 +1,254 @@
+"""The window's lesson files: open, reload when the file changes, recent files, export, layout.
+
+A broken edit never replaces what is on screen: the last good lesson stays, and a banner names
+the file and line. Opening a broken file shows its problems the same way; the app stays usable.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from zpviz.gui.loader import as_problems
+from zpviz.gui.transport import Debouncer
+from zpviz.present.session import same_place
+
+MAX_RECENT = 10
+
+
+def save_image_atomic(img, path: str) -> None:
+    """Write a QImage as PNG via a temp file in the same folder and os.replace: never a torn file."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".zpviz-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        if not img.save(tmp, "PNG"):
+            raise OSError(f"cannot write {path}")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class LessonIO:
+    """Mixed into MainWindow: everything about lesson files and settings."""
+
+    def __init__(self):
+        self.path: str | None = None
+        self.kernel_arg: str | None = None
+        self.compare_arg: tuple[str, ...] | None = None
+        self.last_problems: list[str] = []
+        self.watcher = QtCore.QFileSystemWatcher(self)
+        self.watcher.fileChanged.connect(self._file_changed)
+        self.watcher.directoryChanged.connect(self._dir_changed)
+        self._reload_later = Debouncer(self.reload, 300, self)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
+        self.loader.progress.connect(lambda text: self.statusBar().showMessage(text))
+        self.exporter = None  # callable(window, path) for formats other than PNG; see export_to
+        self._update_recent_menu()
+
+    # ------------------------------------------------------------------ open
+    def open_lesson(self, path: str, kernel: str | None = None, compare=None, sync: bool = False,
+                    step: int | None = None) -> None:
+        """Open a lesson file. With sync the simulation runs now (tests, screenshots, the exporter)."""
+        self.kernel_arg, self.compare_arg = kernel, (tuple(compare) if compare else None)
+        self.statusBar().showMessage(f"Opening {path} ...")
+        self.loader.request(str(path), kernel=kernel, compare=compare, sync=sync,
+                            context={"open": True, "step": step})
+
+    def reload(self) -> None:
+        """Load the open file again, at the same step; keep the old lesson if the new one is broken."""
+        if not self.path:
+            return
+        self._watch(self.path)
+        self.loader.request(self.path, kernel=self.kernel_arg, compare=self.compare_arg,
+                            context={"reload": True, "frame": self.frame},
+                            sync=getattr(self, "sync_reload", False))
+
+    def set_kernel(self, kernel: str, sync: bool = False) -> None:
+        if self.path is None and self.lesson is None:
+            return
+        self.kernel_arg, self.compare_arg = kernel, None
+        self._rebuild(sync)
+
+    def set_compare(self, kernels, sync: bool = False) -> None:
+        """Compare 2..5 variants side by side; () or one variant turns compare off."""
+        kernels = tuple(kernels or ())
+        if len(kernels) == 1:
+            self.kernel_arg, self.compare_arg = kernels[0], None
+        elif not kernels:
+            self.compare_arg = None
+            self.kernel_arg = self.kernel_arg or (self.lesson.kernels[0] if self.lesson else None)
+        else:
+            self.compare_arg = kernels
+        self._rebuild(sync)
+
+    def compare_from_menu(self) -> None:
+        chosen = tuple(k for k, a in self.compare_actions.items() if a.isChecked())
+        self.set_compare(chosen if len(chosen) >= 2 else ())
+
+    def _rebuild(self, sync: bool) -> None:
+        if self.lesson is None:
+            return
+        ctx = {"reload": True, "frame": self.frame}
+        if self.path:
+            self.loader.request(self.path, kernel=self.kernel_arg, compare=self.compare_arg, sync=sync, context=ctx)
+        else:
+            self.loader.request(None, scenario=self.lesson.scenario, kernel=self.kernel_arg, compare=self.compare_arg,
+                                sync=sync, context=ctx)
+
+    def _loaded(self, lesson, ctx) -> None:
+        self.statusBar().clearMessage()
+        self.banner.hide()
+        self.last_problems = []
+        old = self.lesson
+        path = ctx.get("path")
+        if ctx.get("open"):
+            step = ctx.get("step")
+            frame = 0 if step is None else lesson.lead.step_end_frame(max(-1, min(step, len(lesson.lead.step_results) - 1)))
+        else:
+            frame = same_place(old, ctx.get("frame", 0), lesson)
+        if path:
+            self.path = str(path)
+            self._watch(self.path)
+            self.add_recent(self.path)
+        self.set_lesson(lesson, frame)
+
+    def _failed(self, exc, ctx) -> None:
+        self.statusBar().clearMessage()
+        path = ctx.get("path")
+        lines = as_problems(exc, path)
+        self.last_problems = lines
+        if path:
+            if ctx.get("open"):
+                self.path = str(path)  # watch it: fixing the file loads it
+            self._watch(str(path))
+        if self.lesson is not None and (ctx.get("reload") or ctx.get("open")):
+            what = "The edit broke the lesson" if ctx.get("reload") else "Cannot open the lesson"
+            self.banner.show_message(f"{what} \u2014 still showing the last good version:", lines)
+        else:
+            self.banner.show_message("Cannot open the lesson:", lines)
+            self._empty_state(lines)
+
+    # ------------------------------------------------------------------ watching
+    def _watch(self, path: str) -> None:
+        files, dirs = self.watcher.files(), self.watcher.directories()
+        if files:
+            self.watcher.removePaths(files)
+        if dirs:
+            self.watcher.removePaths(dirs)
+        if os.path.exists(path):
+            self.watcher.addPath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(folder):
+            self.watcher.addPath(folder)  # editors that save by rename replace the watched file
+
+    def _file_changed(self, path: str) -> None:
+        if self.path and os.path.abspath(path) == os.path.abspath(self.path):
+            self._reload_later.poke()
+
+    def _dir_changed(self, _dir: str) -> None:
+        if self.path and os.path.exists(self.path) and self.path not in self.watcher.files():
+            self.watcher.addPath(self.path)
+            self._reload_later.poke()
+
+    # ------------------------------------------------------------------ dialogs
+    def ask_open_path(self) -> str | None:
+        start = os.path.dirname(self.path) if self.path else str(Path.home())
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a lesson", start, "Lessons (*.toml);;All files (*)")
+        return path or None
+
+    def open_dialog(self) -> None:
+        path = self.ask_open_path()
+        if path:
+            self.open_lesson(path)
+
+    def browse_lessons(self) -> None:
+        from zpviz.gui.browser import LessonBrowser
+
+        self.browser = LessonBrowser(self)
+        self.browser.lessonChosen.connect(lambda p: self.open_lesson(p))
+        self.browser.open()  # window-modal: its arrow keys stay its own
+
+    # ------------------------------------------------------------------ recent files
+    def recent(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(x) for x in (v or [])]
+
+    def add_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        items = [path] + [p for p in self.recent() if p != path]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        m = getattr(self, "recent_menu", None)
+        if m is None:
+            return
+        m.clear()
+        for p in self.recent():
+            a = m.addAction(p)
+            a.triggered.connect(lambda _=False, x=p: self.open_lesson(x))
+        m.setEnabled(bool(self.recent()))
+
+    # ------------------------------------------------------------------ layout
+    def save_layout(self) -> None:
+        if self._offscreen:
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+
+    def restore_layout(self) -> None:
+        geo = self.settings.value("geometry")
+        state = self.settings.value("state")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+        self.set_predict_mode(str(self.settings.value("predict", "false")).lower() == "true")
+
+    # ------------------------------------------------------------------ export
+    def ask_save_path(self) -> str | None:
+        start = os.path.splitext(self.path)[0] + ".png" if self.path else str(Path.home() / "zpviz.png")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", start,
+                                                        "PNG image (*.png);;GIF (*.gif);;MP4 (*.mp4);;SVG (*.svg)")
+        return path or None
+
+    def export_dialog(self) -> None:
+        if self.lesson is None:
+            return
+        path = self.ask_save_path()
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        """PNG: this window as it is now. Other formats: zpviz.export (or self.exporter), if installed."""
+        if path.lower().endswith(".png") and self.exporter is None:
+            save_image_atomic(self.render_image(), path)
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+            return
+        fn = self.exporter
+        if fn is None:
+            try:
+                from zpviz import export as exp
+
+                fn = getattr(exp, "export_window", None)
+            except ImportError:
+                fn = None
+        if fn is None:
+            self.banner.show_message("Export", [f"Exporting {os.path.splitext(path)[1]} needs zpviz.export, "
+                                                "which is not available; PNG works."])
+            return
+        try:
+            fn(self, path)
+        except Exception as e:  # noqa: BLE001 - an export failure must not end the lecture
+            self.banner.show_message("Export failed", [f"{path}: {e}"])
+        else:
+            self.statusBar().showMessage(f"Exported {path}", 5000)

@@ -1,0 +1,142 @@
+"""Small panels: the legend, the error banner and the inspector."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.theme import font, qcolor
+from zpviz.present.inspect import FrameInfo, PageInfo
+from zpviz.present.palette import LEGEND, Theme, glyph_table, page_lut
+
+
+class Swatch(QtWidgets.QWidget):
+    """One legend swatch: the cell's colour with its glyph, exactly as the grid draws it."""
+
+    def __init__(self, code: int, parent=None):
+        super().__init__(parent)
+        self.code = code
+        self.colour = QtGui.QColor()
+        self.glyph = ""
+        self.badges = ""
+        self.dark_ink = True
+        self.setFixedSize(26, 26)
+
+    def set_theme(self, theme: Theme) -> None:
+        r, g, b, _ = (int(v) for v in page_lut(theme)[self.code])
+        self.colour = QtGui.QColor(r, g, b)
+        gl = glyph_table(theme)[self.code]
+        self.glyph, self.badges, self.dark_ink = gl.text, gl.badges, gl.dark_ink
+        self.border = qcolor(theme.muted)
+        self.update()
+
+    def paintEvent(self, ev) -> None:
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        p.setPen(QtGui.QPen(self.border, 1))
+        p.setBrush(self.colour)
+        p.drawRect(QtCore.QRectF(0.5, 0.5, self.width() - 1, self.height() - 1))
+        p.setPen(QtGui.QColor(20, 20, 20) if self.dark_ink else QtGui.QColor(250, 250, 250))
+        f = QtGui.QFont()
+        f.setPixelSize(14)
+        f.setBold(True)
+        p.setFont(f)
+        p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, self.glyph)
+        if self.badges:
+            f.setPixelSize(9)
+            p.setFont(f)
+            p.drawText(self.rect().adjusted(0, 1, -2, 0),
+                       QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignTop, self.badges[:1])
+
+
+class LegendBar(QtWidgets.QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        lay.setSpacing(6)
+        self.swatches: list[Swatch] = []
+        self.labels: list[QtWidgets.QLabel] = []
+        for entry in LEGEND:
+            sw = Swatch(entry.code)
+            sw.setToolTip(entry.hint)
+            lab = QtWidgets.QLabel(entry.label)
+            lab.setFont(font(12))
+            lab.setToolTip(entry.hint)
+            lay.addWidget(sw)
+            lay.addWidget(lab)
+            lay.addSpacing(10)
+            self.swatches.append(sw)
+            self.labels.append(lab)
+        lay.addStretch(1)
+        self.lines_hint = QtWidgets.QLabel("lines: PTE \u2192 frame")
+        self.lines_hint.setFont(font(11))
+        lay.addWidget(self.lines_hint)
+
+    def set_theme(self, theme: Theme) -> None:
+        for sw in self.swatches:
+            sw.set_theme(theme)
+        self.lines_hint.setStyleSheet(f"color: {theme.accent}; font-weight: bold;")
+
+    def texts(self) -> list[str]:
+        return [lab.text() for lab in self.labels]
+
+
+class Banner(QtWidgets.QFrame):
+    """A non-modal bar across the window: a broken edit, an open that failed. Never a dialog mid-lecture."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(12, 6, 8, 6)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setFont(font(13))
+        self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.label, 1)
+        close = QtWidgets.QToolButton()
+        close.setText("\u00d7")
+        close.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        lay.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, title: str, lines: list[str]) -> None:
+        body = "<br>".join(html.escape(x) for x in lines[:8])
+        more = f"<br>... and {len(lines) - 8} more" if len(lines) > 8 else ""
+        self.label.setText(f"<b>{html.escape(title)}</b><br><span style='font-family:monospace'>{body}{more}</span>")
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+class InspectorView(QtWidgets.QWidget):
+    """The clicked page: its PTE, its frame's struct page, and how many PTEs share that frame."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.text = QtWidgets.QLabel("Click a page to inspect it.\nShift+click adds pages to the selection; "
+                                     "Esc clears it.")
+        self.text.setFont(font(12, mono=True))
+        self.text.setWordWrap(True)
+        self.text.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.text, 1)
+
+    def set_info(self, info: PageInfo | None, sharers: int = 0, extra: list[str] | None = None) -> None:
+        if info is None:
+            self.text.setText("Click a page to inspect it.")
+            return
+        lines = info.lines()
+        if info.frame is not None:
+            lines.append(f"{sharers:,} PTE{'s' if sharers != 1 else ''} map this frame now")
+        self.text.setText("\n".join(lines + (extra or [])))
+
+    def set_frame_info(self, info: FrameInfo | None) -> None:
+        self.text.setText("\n".join(info.lines()) if info else "")

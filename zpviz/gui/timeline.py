@@ -1,0 +1,107 @@
+"""The timeline: a slider over every frame with markers for faults, COWs, bad page maps and checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.theme import qcolor
+from zpviz.present import timeline as TL
+from zpviz.present.palette import Theme
+
+
+class TimelineWidget(QtWidgets.QWidget):
+    seekRequested = QtCore.Signal(int)
+
+    def __init__(self, theme: Theme, parent=None):
+        super().__init__(parent)
+        self.theme = theme
+        self.marks: TL.Marks | None = None
+        self.frame = 0
+        self._bins: dict[str, np.ndarray] = {}
+        self._bins_width = -1
+        self.setMinimumHeight(46)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # arrow keys belong to the transport
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Timeline: click or drag to seek.\nticks: faults (top), COW (middle), Bad page map "
+                        "(red); flags: checkpoints")
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(600, 46)
+
+    def set_marks(self, marks: TL.Marks) -> None:
+        self.marks = marks
+        self._bins_width = -1
+        self.update()
+
+    def set_frame(self, frame: int) -> None:
+        self.frame = frame
+        self.update()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.update()
+
+    def _track(self) -> QtCore.QRectF:
+        return QtCore.QRectF(10, 6, max(1, self.width() - 20), self.height() - 12)
+
+    def x_of(self, frame: int) -> float:
+        tr = self._track()
+        return tr.left() + TL.frac(self.marks, frame) * tr.width() if self.marks else tr.left()
+
+    def frame_at_x(self, x: float) -> int:
+        tr = self._track()
+        return TL.frame_at(self.marks, (x - tr.left()) / tr.width()) if self.marks else 0
+
+    def paintEvent(self, ev) -> None:
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        th = self.theme
+        tr = self._track()
+        p.fillRect(tr, qcolor(th.panel))
+        p.setPen(qcolor(th.grid))
+        p.drawRect(tr)
+        m = self.marks
+        if m is None:
+            return
+        w = int(tr.width())
+        if self._bins_width != w:
+            self._bins = TL.binned(m, w)
+            self._bins_width = w
+        for s in m.step_ends[:-1]:
+            x = self.x_of(s)
+            p.setPen(QtGui.QPen(qcolor(th.grid), 1))
+            p.drawLine(QtCore.QPointF(x, tr.top()), QtCore.QPointF(x, tr.bottom()))
+        lanes = (("fault", th.series[0], 0.0, 0.34), ("cow", th.series[1], 0.34, 0.67), ("bad", th.alert, 0.0, 1.0))
+        for name, colour, a, b in lanes:
+            counts = self._bins.get(name)
+            if counts is None:
+                continue
+            pen = QtGui.QPen(qcolor(colour), 2 if name == "bad" else 1)
+            p.setPen(pen)
+            y0, y1 = tr.top() + 2 + a * (tr.height() - 4), tr.top() + 2 + b * (tr.height() - 4)
+            for x in np.flatnonzero(counts).tolist():
+                p.drawLine(QtCore.QPointF(tr.left() + x, y0), QtCore.QPointF(tr.left() + x, y1))
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        for c in m.checkpoints:
+            x = self.x_of(c)
+            flag = QtGui.QPolygonF([QtCore.QPointF(x, tr.bottom()), QtCore.QPointF(x, tr.top() + 8),
+                                    QtCore.QPointF(x + 9, tr.top() + 12), QtCore.QPointF(x, tr.top() + 16)])
+            p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
+            p.setBrush(qcolor(th.accent))
+            p.drawPolygon(flag)
+        x = self.x_of(self.frame)
+        p.setPen(QtGui.QPen(qcolor(th.fg), 3))
+        p.drawLine(QtCore.QPointF(x, tr.top() - 4), QtCore.QPointF(x, tr.bottom() + 4))
+        p.setBrush(qcolor(th.accent))
+        p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
+        p.drawEllipse(QtCore.QPointF(x, tr.bottom() - 2), 6, 6)
+
+    def mousePressEvent(self, ev) -> None:
+        if self.marks is not None and ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.seekRequested.emit(self.frame_at_x(ev.position().x()))
+
+    def mouseMoveEvent(self, ev) -> None:
+        if self.marks is not None and ev.buttons() & QtCore.Qt.MouseButton.LeftButton:
+            self.seekRequested.emit(self.frame_at_x(ev.position().x()))

@@ -1,0 +1,90 @@
+"""The transport bar: buttons, the timeline and the speed, none of which takes keyboard focus."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from zpviz.gui.icons import icon
+from zpviz.gui.theme import font, qcolor
+from zpviz.gui.timeline import TimelineWidget
+from zpviz.present.palette import Theme
+
+BUTTONS = (  # (command, icon, tooltip)
+    ("first", "first", "First (Home)"),
+    ("prev_checkpoint", "prev_checkpoint", "Previous checkpoint (Ctrl+Left)"),
+    ("prev_step", "prev_step", "Previous lesson step (Shift+Left, PageUp)"),
+    ("prev", "prev", "Previous event (Left)"),
+    ("toggle", "play", "Play / pause (Space)"),
+    ("next", "next", "Next event (Right)"),
+    ("next_step", "next_step", "Next lesson step (Shift+Right, PageDown)"),
+    ("next_checkpoint", "next_checkpoint", "Next checkpoint (Ctrl+Right)"),
+    ("last", "last", "Last (End)"),
+)
+SPEED_BUTTONS = (("slower", "slower", "Slower (-)"), ("faster", "faster", "Faster (+)"))
+
+
+class TransportBar(QtWidgets.QFrame):
+    command = QtCore.Signal(str)
+
+    def __init__(self, theme: Theme, parent=None):
+        super().__init__(parent)
+        self.setObjectName("panel")
+        self.theme = theme
+        self.playing = False
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        lay.setSpacing(4)
+        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+        for cmd, _, tip in BUTTONS:
+            lay.addWidget(self._button(cmd, tip))
+        self.timeline = TimelineWidget(theme)
+        lay.addWidget(self.timeline, 1)
+        self.position = QtWidgets.QLabel()
+        self.position.setFont(font(11, mono=True))
+        self.position.setMinimumWidth(140)
+        self.position.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.position.setToolTip("frame / last frame (one frame per kernel event)")
+        lay.addWidget(self.position)
+        lay.addSpacing(8)
+        self.speed = QtWidgets.QLabel("1\u00d7")
+        self.speed.setFont(font(13, bold=True))
+        self.speed.setMinimumWidth(52)
+        self.speed.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.speed.setToolTip("Playback speed (+ / -)")
+        lay.addWidget(self._button("slower", "Slower (-)"))
+        lay.addWidget(self.speed)
+        lay.addWidget(self._button("faster", "Faster (+)"))
+        self.set_theme(theme)
+
+    def _button(self, cmd: str, tip: str) -> QtWidgets.QToolButton:
+        b = QtWidgets.QToolButton()
+        b.setToolTip(tip)
+        b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        b.setIconSize(QtCore.QSize(26, 26))
+        b.setAutoRaise(False)
+        b.clicked.connect(lambda _=False, c=cmd: self.command.emit(c))
+        self.buttons[cmd] = b
+        return b
+
+    def _icons(self) -> None:
+        c = qcolor(self.theme.fg)
+        names = dict((cmd, ic) for cmd, ic, _ in BUTTONS + SPEED_BUTTONS)
+        names["toggle"] = "pause" if self.playing else "play"
+        for cmd, b in self.buttons.items():
+            b.setIcon(icon(names[cmd], c, 32))
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing = playing
+        self.buttons["toggle"].setIcon(icon("pause" if playing else "play", qcolor(self.theme.fg), 32))
+
+    def set_speed(self, speed: float) -> None:
+        self.speed.setText(f"{speed:g}\u00d7")
+
+    def set_position(self, frame: int, n_frames: int) -> None:
+        self.position.setText(f"{frame:,} / {max(0, n_frames - 1):,}")
+        self.timeline.set_frame(frame)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.timeline.set_theme(theme)
+        self._icons()
