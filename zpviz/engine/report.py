@@ -85,7 +85,7 @@ def step_entry(trace: Trace, r) -> dict:
         "vma": r.vma, "faults": r.faults, "fault_kinds": dict(r.fault_kinds), "errno": r.errno,
         "status": list(r.status) if r.status is not None else None,
         "signal": {"name": "SIGSEGV", "pages": list(r.signal_pages)} if r.signal_pages else None,
-        "makespan_ns": r.makespan_ns, "log": list(r.log),
+        "makespan_ns": r.makespan_ns, "log": list(r.log), "log_lines": len(r.log),
         "events": r.end_event - r.first_event,
     }
     if r.dump is not None:

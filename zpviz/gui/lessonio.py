@@ -110,7 +110,8 @@ class LessonIO:
         path = ctx.get("path")
         if ctx.get("open"):
             step = ctx.get("step")
-            frame = 0 if step is None else lesson.lead.step_end_frame(max(-1, min(step, len(lesson.lead.step_results) - 1)))
+            last = len(lesson.lead.step_results) - 1
+            frame = 0 if step is None else lesson.lead.step_end_frame(max(-1, min(step, last)))
         else:
             frame = same_place(old, ctx.get("frame", 0), lesson)
         if path:

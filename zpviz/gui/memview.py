@@ -17,8 +17,8 @@ from zpviz.gui.physview import PhysView
 from zpviz.gui.theme import qcolor
 from zpviz.present import physmem
 from zpviz.present.grid import GridLayout
-from zpviz.present.picture import Picture
 from zpviz.present.palette import Theme
+from zpviz.present.picture import Picture
 
 
 class MemoryView(pg.GraphicsLayoutWidget):

@@ -100,7 +100,7 @@ class PhysView(pg.ViewBox):
     def set_flash(self, pfns: tuple[int, ...], alert: bool) -> None:
         """A ring on a flashed frame; a zero-page tile flashes its border instead."""
         th = self.theme
-        for i, (t, rect, _) in enumerate(self._tiles):
+        for t, rect, _ in self._tiles:
             hit = any((is_zero_pfn(p) if t.name == "ZERO_PAGE" else is_huge_zero_pfn(p)) for p in pfns)
             rect.setPen(pg.mkPen(qcolor((th.alert if alert else th.flash) if hit else th.grid), width=5 if hit else 2))
         pfns = tuple(p for p in pfns if self.layout and self.layout.cell_of(p) is not None)

@@ -53,7 +53,7 @@ class PredictPanel(QtWidgets.QFrame):
             self.row.addWidget(b)
             self.buttons.append(b)
         self.row.addStretch(1)
-        self.title.setText("Predict \u2014 what happens next?   (press 1-%d, or Space to reveal)" % len(q.options))
+        self.title.setText(f"Predict \u2014 what happens next?   (press 1-{len(q.options)}, or Space to reveal)")
         self.prompt.setText(q.prompt)
         self.result.setText("")
         self.show()

@@ -25,7 +25,8 @@ def palette_for(t: Theme) -> QtGui.QPalette:
     for role, c in ((R.Window, bg), (R.WindowText, fg), (R.Base, panel), (R.AlternateBase, bg), (R.Text, fg),
                     (R.Button, bg), (R.ButtonText, fg), (R.ToolTipBase, panel), (R.ToolTipText, fg),
                     (R.Highlight, qcolor(t.accent)), (R.PlaceholderText, muted), (R.Mid, qcolor(t.grid)),
-                    (R.Light, panel), (R.Midlight, qcolor(t.grid)), (R.Dark, qcolor(t.grid)), (R.Link, qcolor(t.accent))):
+                    (R.Light, panel), (R.Midlight, qcolor(t.grid)), (R.Dark, qcolor(t.grid)),
+                    (R.Link, qcolor(t.accent))):
         p.setColor(role, c)
     hl_text = "#000000" if t.name == "contrast" else "#FFFFFF"
     p.setColor(R.HighlightedText, qcolor(hl_text))

@@ -389,7 +389,8 @@ class _Run:
 
     def _unobservable(self, claim, step, entry: dict, state: dict) -> bool:
         f = claim.field
-        if f in ("makespan_ns", "pt_frames") or f.startswith(("fault_kinds.", "zero_page_", "huge_zero")):
+        if f in ("makespan_ns", "pt_frames", "events", "log_lines", "bad_page_maps") or \
+                f.startswith(("fault_kinds.", "zero_page_", "huge_zero", "dump.")):
             return True
         if f == "faults":
             return entry["faults"] is None

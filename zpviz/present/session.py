@@ -94,7 +94,7 @@ def build_lesson(scenario, kernel: str | None = None, compare=None, progress=Non
 def same_place(old: Lesson | None, frame: int, new: Lesson) -> int:
     """After a reload: the frame of `new` at the same step (and the same progress through it)."""
     if old is None:
-        return new.n_frames - 1
+        return 0
     k = old.lead.step_of_frame(frame)
     if k < 0:
         return 0 if frame == 0 else min(new.lead.setup_end, new.n_frames - 1)

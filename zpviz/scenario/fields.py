@@ -30,6 +30,11 @@ STEP_NUMBERS: dict[str, tuple[str, ...]] = {
     "faults": ("faults",),
     "makespan_ns": ("makespan_ns",),
     **{f"fault_kinds.{k}": ("fault_kinds", k) for k in FAULT_KINDS},
+    # additions to section 8: events of the step, its kernel log lines, a core dump's pages
+    "events": ("events",),
+    "log_lines": ("log_lines",),
+    "dump.written": ("dump", "written"),
+    "dump.holes": ("dump", "holes"),
 }
 
 VMA_NUMBERS = ("rss_kb", "anon_kb", "locked_kb")

@@ -1,0 +1,149 @@
+"""run_app: the `zpviz [FILE]` entry point the command line calls.
+
+With a screenshot path the window is rendered offscreen at the requested step and never shown;
+without a display (and no screenshot) it says what to do instead of letting Qt abort.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+SCREENSHOT_SIZE = (1920, 1080)
+# Harmless messages of Qt's offscreen platform plugin, filtered so a screenshot run prints nothing.
+_QUIET = ("This plugin does not support propagateSizeHints()", "This plugin does not support raise()",
+          "This plugin does not support grabbing the keyboard")
+
+
+def _no_display() -> bool:
+    """True when a window could not be shown: Qt would abort, so run_app explains instead."""
+    if not sys.platform.startswith("linux"):
+        return False
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in ("offscreen", "minimal"):
+        return True
+    if platform == "xcb":
+        return not os.environ.get("DISPLAY")
+    if platform.startswith("wayland"):
+        return not os.environ.get("WAYLAND_DISPLAY")
+    if platform:  # eglfs, linuxfb, vnc ...: the user chose it on purpose
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _message_filter(mode, context, message) -> None:
+    if any(q in message for q in _QUIET):
+        return
+    sys.stderr.write(message + "\n")
+
+
+def _app(screenshot: bool):
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        if screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # never a window, even with a display
+        QtCore.QCoreApplication.setOrganizationName("zpviz")
+        QtCore.QCoreApplication.setApplicationName("zpviz")
+        QtCore.qInstallMessageHandler(_message_filter)
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setDesktopFileName("zpviz")
+    return app
+
+
+def run_app(path: str | None = None, kernel: str | None = None, compare: list[str] | None = None,
+            step: int | None = None, screenshot: str | None = None, theme: str | None = None) -> int:
+    """Open the app on a lesson (the built-in tour when path is None). Returns the exit code.
+
+    0 fine; 2 an unusable file or arguments (the error on stderr), or no display.
+    """
+    if screenshot is None and _no_display():
+        sys.stderr.write("zpviz: no display to open a window on. Set DISPLAY (or WAYLAND_DISPLAY), "
+                         "or render a still with --screenshot FILE.png\n")
+        return 2
+    from zpviz.present.palette import theme as check_theme
+
+    try:
+        if theme is not None:
+            check_theme(theme)
+    except ValueError as e:
+        sys.stderr.write(f"zpviz: {e}\n")
+        return 2
+    if path is None:
+        from zpviz.scenario.library import builtin_lessons, tour_path
+
+        try:
+            path = str(tour_path())
+        except FileNotFoundError:
+            found = builtin_lessons()
+            path = str(found[0]) if found else None
+    app = _app(screenshot is not None)
+    from PySide6 import QtCore
+
+    from zpviz.gui.mainwindow import MainWindow
+
+    if screenshot is not None:
+        return _screenshot(app, path, kernel, compare, step, screenshot, theme)
+    win = MainWindow(theme=theme, settings=QtCore.QSettings(), restore=True)
+    if path is not None:
+        try:
+            _check_args(kernel, compare)
+        except ValueError as e:
+            sys.stderr.write(f"zpviz: {e}\n")
+            return 2
+        win.open_lesson(path, kernel, compare, step=step)
+    win.show()
+    return int(app.exec())
+
+
+def _check_args(kernel, compare) -> None:
+    from zpviz.engine import VARIANTS
+    from zpviz.present.compare import parse_compare
+
+    if kernel is not None and kernel not in VARIANTS:
+        raise ValueError(f"unknown kernel variant {kernel!r}; valid: {', '.join(VARIANTS)}")
+    if compare:
+        parse_compare(compare, tuple(VARIANTS))
+
+
+def _screenshot(app, path, kernel, compare, step, out: str, theme) -> int:
+    from PySide6 import QtCore
+
+    if path is None:
+        sys.stderr.write("zpviz: no lesson to render (no FILE, and no built-in tour was found)\n")
+        return 2
+    try:
+        _check_args(kernel, compare)
+    except ValueError as e:
+        sys.stderr.write(f"zpviz: {e}\n")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="zpviz-") as tmp:  # a screenshot must not touch the user's settings
+        settings = QtCore.QSettings(os.path.join(tmp, "settings.ini"), QtCore.QSettings.Format.IniFormat)
+        return _render(path, kernel, compare, step, out, theme, settings)
+
+
+def _render(path, kernel, compare, step, out, theme, settings) -> int:
+    from zpviz.gui.lessonio import save_image_atomic
+    from zpviz.gui.mainwindow import MainWindow
+
+    win = MainWindow(theme=theme or "light", settings=settings)
+    win._offscreen = True
+    win.open_lesson(path, kernel, compare, sync=True, step=step)
+    if win.lesson is None:
+        for line in win.last_problems:
+            sys.stderr.write(line + "\n")
+        return 2
+    if step is not None:
+        win.set_step(step)
+    else:
+        win.set_frame(win.frame_count() - 1)
+    img = win.render_image(SCREENSHOT_SIZE)
+    try:
+        save_image_atomic(img, out)
+    except OSError as e:
+        sys.stderr.write(f"zpviz: cannot write {out}: {e}\n")
+        return 2
+    win.deleteLater()
+    return 0
