@@ -9,9 +9,12 @@ from zpviz.engine.run import simulate
 from zpviz.engine.trace import Frame, Trace
 
 
+_STATE_NAMES = np.array(C.STATE_NAMES, dtype=object)
+
+
 def vma_state(trace: Trace, frame: Frame, v) -> dict:
     sl = slice(v.base, v.base + v.npages)
-    states = frame.page_states()[sl]
+    states = frame.states[sl]
     k = trace.kernel
     mlocked = frame.page_mlocked(k.pg_mlocked)[sl]
     huge = frame.page_huge()[sl]
@@ -35,7 +38,7 @@ def vma_state(trace: Trace, frame: Frame, v) -> dict:
     pss_fixed = int(((C.PAGE_SIZE << 12) // mapc)[counted & locked].sum())
     mapped = (vmf & C.VM_MAPPED) != 0
     return {
-        "pages": [C.STATE_NAMES[s] for s in states.tolist()],
+        "pages": _STATE_NAMES[states].tolist(),
         "mlocked": mlocked.tolist(),
         "huge": huge.tolist(),
         "vm_locked": bool((locked & mapped).any()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -74,6 +75,11 @@ class Frame:
     fkind: np.ndarray  # uint8
     cpu: np.ndarray  # (ncpus, N_CPU_COUNTERS) int64
     scalars: dict[str, int]
+
+    @cached_property
+    def states(self) -> np.ndarray:
+        """page_states(), computed once per frame."""
+        return _ro(self.page_states())
 
     def page_states(self) -> np.ndarray:
         """The contract's page state per slot, as ST_* codes (uint8)."""

@@ -91,6 +91,8 @@ class Mp4Writer:
             self._raise()
 
     def _raise(self) -> None:
+        if self._proc.poll() is None:  # we failed to feed it: stop it, its output is useless
+            self._proc.kill()
         self._proc.wait()
         self._err_thread.join(timeout=5)
         msg = self._err.decode("utf-8", "replace").strip().splitlines()

@@ -40,7 +40,7 @@ def qimage_to_rgb(img) -> np.ndarray:
         img = img.convertToFormat(QImage.Format.Format_RGB888)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
-    return np.ascontiguousarray(buf[:, : w * 3]).reshape(h, w, 3)
+    return buf[:, : w * 3].copy().reshape(h, w, 3)  # a copy: the QImage's memory goes with it
 
 
 def settle() -> None:
@@ -96,8 +96,7 @@ class WindowRenderer:
         self.renders = 0
         window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         window.resize(*self.size)
-        if not window.isVisible():
-            window.show()  # polish and lay out, without a window on any screen
+        window.ensurePolished()
         settle()
 
     def show_frame(self, frame: int) -> None:

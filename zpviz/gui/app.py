@@ -95,7 +95,19 @@ def run_app(path: str | None = None, kernel: str | None = None, compare: list[st
             return 2
         win.open_lesson(path, kernel, compare, step=step)
     win.show()
-    return int(app.exec())
+    code = int(app.exec())
+    _dispose(win)
+    return code
+
+
+def _dispose(win) -> None:
+    """Delete the window while the QApplication still exists: left to interpreter shutdown,
+    pyqtgraph's scenes can be torn down after Qt and crash the process on exit."""
+    from PySide6 import QtCore
+
+    win.close()
+    win.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 def _check_args(kernel, compare) -> None:
@@ -134,16 +146,17 @@ def _render(path, kernel, compare, step, out, theme, settings) -> int:
     if win.lesson is None:
         for line in win.last_problems:
             sys.stderr.write(line + "\n")
+        _dispose(win)
         return 2
     if step is not None:
         win.set_step(step)
     else:
         win.set_frame(win.frame_count() - 1)
     img = win.render_image(SCREENSHOT_SIZE)
+    _dispose(win)
     try:
         save_image_atomic(img, out)
     except OSError as e:
         sys.stderr.write(f"zpviz: cannot write {out}: {e}\n")
         return 2
-    win.deleteLater()
     return 0

@@ -19,12 +19,16 @@ class VariantPane(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = QtWidgets.QLabel()
-        self.title.setFont(font(15, bold=True))
-        self.title.setWordWrap(True)
+        self.title.setFont(font(14, bold=True))
+        self.title.setMinimumWidth(40)  # long titles elide rather than widen the pane
         lay.addWidget(self.title)
         self.status = QtWidgets.QLabel()
-        self.status.setFont(font(12))
+        self.status.setFont(font(11))
         self.status.setWordWrap(True)
+        self.status.setMinimumWidth(40)
+        # two lines always, so the grids of all variants start at the same height
+        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 2 + 4)
+        self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.status)
         self.view = MemoryView(theme, show_phys=show_phys)
         lay.addWidget(self.view, 1)
@@ -44,6 +48,9 @@ class DiffTable(QtWidgets.QTableWidget):
         self.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.setFont(font(12))
+        self.verticalHeader().setFont(font(11, bold=True))
+        self.horizontalHeader().setFont(font(12, bold=True))
+        self.setSizeAdjustPolicy(QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.theme: Theme | None = None
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:

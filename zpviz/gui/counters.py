@@ -15,15 +15,18 @@ from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme
 from zpviz.present.series import CpuBars, Series
 
-LINE_LABELS = ("zero page", "huge zero", "struct page", "PTE", "lock", "mm counter")
+LINE_LABELS = ("zero page", "huge zero", "struct page", "PTE", "lock", "mm ctr")
 
 
 def _bar_plot(title: str) -> pg.PlotItem:
     p = pg.PlotItem(title=title)
+    p.titleLabel.setMinimumWidth(10)  # long titles must not widen the dock
     p.setMenuEnabled(False)
     p.hideButtons()
     p.getViewBox().setMouseEnabled(False, False)
     p.showGrid(y=True, alpha=0.25)
+    for name in ("left", "bottom"):
+        p.getAxis(name).enableAutoSIPrefix(False)  # the hidden axis label would carry the x1e5 scale
     return p
 
 
@@ -47,18 +50,16 @@ class CountersView(pg.GraphicsLayoutWidget):
         self.theme = theme
         self.ci.setSpacing(4)
         self.ci.setContentsMargins(2, 2, 2, 2)
-        self.access = _bar_plot("Cache hits / misses per CPU")
-        self.lines = _bar_plot("Line transfers in, by line")
-        self.zp = _bar_plot("Zero-page line transfers")
-        self.steps = _bar_plot("Per step: makespan \u25a0  stall \u25a1 (\u00b5s)")
-        self.mem = _bar_plot("Memory (MiB): used, RSS, page tables")
+        self.access = _bar_plot("")
+        self.lines = _bar_plot("")
+        self.zp = _bar_plot("")
+        self.steps = _bar_plot("")
+        self.mem = _bar_plot("")
         self.addItem(self.access, row=0, col=0)
         self.addItem(self.lines, row=0, col=1)
         self.addItem(self.zp, row=1, col=0)
         self.addItem(self.steps, row=1, col=1)
         self.addItem(self.mem, row=2, col=0, colspan=2)
-        self.line_legend = self.lines.addLegend(offset=(4, 4), labelTextSize="8pt", verSpacing=-6)
-        self.mem_legend = self.mem.addLegend(offset=(4, 4), labelTextSize="8pt", verSpacing=-6, colCount=3)
         self.cursors = []
         for p in (self.zp, self.steps, self.mem):
             c = pg.InfiniteLine(angle=90, movable=False)
@@ -76,7 +77,6 @@ class CountersView(pg.GraphicsLayoutWidget):
         small.setPointSize(9)
         for p in (self.access, self.lines, self.zp, self.steps, self.mem):
             p.getViewBox().setBackgroundColor(qcolor(theme.panel))
-            p.titleLabel.setText(p.titleLabel.text, size="10pt", color=theme.fg, bold=True)
             for name in ("left", "bottom"):
                 ax = p.getAxis(name)
                 ax.setPen(pg.mkPen(qcolor(theme.grid)))
@@ -84,12 +84,13 @@ class CountersView(pg.GraphicsLayoutWidget):
                 ax.setStyle(tickFont=small)
         for c in self.cursors:
             c.setPen(pg.mkPen(qcolor(theme.accent), width=2))
-        for leg in (self.line_legend, self.mem_legend):
-            leg.setLabelTextColor(qcolor(theme.fg))
+        self._titles()
         if self._series is not None:
             self.set_series(self._series)
         if self._bars is not None:
             self.set_bars(self._bars)
+        else:
+            self._titles()
 
     # ------------------------------------------------------------------ data
     def set_series(self, s: Series) -> None:
@@ -99,14 +100,12 @@ class CountersView(pg.GraphicsLayoutWidget):
         x = np.arange(s.n_frames, dtype=np.float64)
         for p in (self.zp, self.mem, self.steps):
             p.clear()
-        self.mem_legend.clear()
         for p, c in zip((self.zp, self.steps, self.mem), self.cursors):
             p.addItem(c, ignoreBounds=True)
         _line(self.zp, x, s.zp_transfers.astype(np.float64), th.series[0])
         mib = 4.0 / 1024.0
-        for i, (name, arr) in enumerate((("used", s.frames_used), ("RSS", s.rss_pages), ("page tables", s.pt_frames))):
-            item = _line(self.mem, x, arr * mib, th.series[i])
-            self.mem_legend.addItem(item, name)
+        for i, arr in enumerate((s.frames_used, s.rss_pages, s.pt_frames)):  # keys in the title
+            _line(self.mem, x, arr * mib, th.series[i])
         if len(s.step_end):
             w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35)
             self.steps.addItem(pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
@@ -114,47 +113,90 @@ class CountersView(pg.GraphicsLayoutWidget):
             if len(s.stall_x):
                 self.steps.addItem(pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
                                                    brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)))
-        for p in (self.zp, self.steps, self.mem):
-            p.setXRange(0, max(1, s.n_frames - 1), padding=0.02)
-            p.enableAutoRange(axis="y")
+        tops = (s.zp_transfers.max(initial=0), max(s.makespan_ns.max(initial=0), s.stall_ns.max(initial=0)) / 1e3,
+                max(s.frames_used.max(initial=0), s.rss_pages.max(initial=0), s.pt_frames.max(initial=0)) * mib)
+        w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0
+        for p, top in zip((self.zp, self.steps, self.mem), tops):
+            p.setXRange(0, max(1, s.n_frames - 1) + (w if p is self.steps else 0), padding=0.02)
+            p.setYRange(0, max(float(top), 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
+
+    def _titles(self, bars: CpuBars | None = None) -> None:
+        """Titles double as legends (coloured keys), so no legend box hides a bar."""
+        th = self.theme
+
+        def key(colour: str, text: str, hollow: bool = False) -> str:
+            box = "\u25a1" if hollow else "\u25a0"
+            return f"<span style='color:{colour}'>{box}</span>&nbsp;{text}"
+
+        bars = bars or self._bars
+        kinds = [j for j in range(len(LINE_LABELS)) if bars is not None and bars.by_line[:, j].any()]
+        titles = {
+            self.access: "Cache per CPU<br>" + "  ".join((key(th.series[2], "hits"), key(th.series[1], "misses"))),
+            self.lines: "Line transfers in<br>" + " ".join([key(th.line_kinds[j], LINE_LABELS[j]) for j in kinds]
+                                                          + [key(th.fg, "inval.", True)]),
+            self.zp: "Zero-page line transfers<br>" + key(th.series[0], "total, all CPUs"),
+            self.steps: "Per step (\u00b5s)<br>" + "  ".join((key(th.series[0], "makespan"),
+                                                             key(th.series[1], "stall", True))),
+            self.mem: "Memory (MiB): " + "  ".join(key(th.series[i], n) for i, n in
+                                                    enumerate(("used", "RSS", "page tables"))),
+        }
+        for p, text in titles.items():
+            p.setTitle(text, size="9pt", color=th.fg)
+            p.titleLabel.setMinimumWidth(0)  # LabelItem insists on its text width; let narrow docks win
 
     def set_frame(self, frame: int) -> None:
         for c in self.cursors:
             c.setValue(frame)
 
-    def set_bars(self, b: CpuBars) -> None:
-        self._bars = b
+    def _bar_items(self, n: int) -> None:
+        """Create the bar items once per CPU count and theme; frames only update their heights."""
         th = self.theme
+        key = (n, th.name)
+        if getattr(self, "_bar_key", None) == key:
+            return
+        self._bar_key = key
         self.access.clear()
         self.lines.clear()
-        self.line_legend.clear()
-        n = b.ncpus
         x = np.arange(n, dtype=np.float64)
-        self.access.addItem(pg.BarGraphItem(x=x - 0.2, height=b.hits, width=0.38, brush=qcolor(th.series[2]),
-                                            pen=pg.mkPen(None), name="hits"))
-        self.access.addItem(pg.BarGraphItem(x=x + 0.2, height=b.misses, width=0.38, brush=qcolor(th.series[1]),
-                                            pen=pg.mkPen(None), name="misses"))
-        bottom = np.zeros(n)
-        for j, name in enumerate(LINE_LABELS):
-            h = b.by_line[:, j].astype(np.float64)
-            if not h.any():
-                continue
-            item = pg.BarGraphItem(x=x - 0.15, y0=bottom.copy(), height=h, width=0.55,
-                                   brush=qcolor(th.line_kinds[j]), pen=pg.mkPen(None), name=name)
+        z = np.zeros(n)
+        self.hit_bars = pg.BarGraphItem(x=x - 0.2, height=z, width=0.38, brush=qcolor(th.series[2]), pen=pg.mkPen(None))
+        self.miss_bars = pg.BarGraphItem(x=x + 0.2, height=z, width=0.38, brush=qcolor(th.series[1]),
+                                         pen=pg.mkPen(None))
+        self.access.addItem(self.hit_bars)
+        self.access.addItem(self.miss_bars)
+        self.line_bars = []
+        for j in range(len(LINE_LABELS)):
+            item = pg.BarGraphItem(x=x - 0.15, y0=z, height=z, width=0.55, brush=qcolor(th.line_kinds[j]),
+                                   pen=pg.mkPen(None))
             self.lines.addItem(item)
-            self.line_legend.addItem(item, name)
-            bottom += h
-        inv = pg.BarGraphItem(x=x + 0.3, height=b.inv_recv.astype(np.float64), width=0.25, brush=pg.mkBrush(None),
-                              pen=pg.mkPen(qcolor(th.fg), width=1.5), name="invalidations in")
-        self.lines.addItem(inv)
-        self.line_legend.addItem(inv, "invalidations in")
+            self.line_bars.append(item)
+        self.inv_bars = pg.BarGraphItem(x=x + 0.3, height=z, width=0.25, brush=pg.mkBrush(None),
+                                        pen=pg.mkPen(qcolor(th.fg), width=1.5))
+        self.lines.addItem(self.inv_bars)
+        step = max(1, n // 16)
         for p in (self.access, self.lines):
             p.setXRange(-0.6, n - 0.4, padding=0)
-            top = max(1.0, float(np.max(bottom)) if p is self.lines else float(max(b.hits.max(initial=0),
-                                                                                    b.misses.max(initial=0))))
-            if p is self.lines:
-                top = max(top, float(b.inv_recv.max(initial=0)))
-            p.setYRange(0, top * 1.15, padding=0)
-            ax = p.getAxis("bottom")
-            step = max(1, n // 16)
-            ax.setTicks([[(i, f"CPU{i}" if n <= 4 else str(i)) for i in range(0, n, step)]])
+            p.getAxis("bottom").setTicks([[(i, f"CPU{i}" if n <= 4 else str(i)) for i in range(0, n, step)]])
+        self._kinds = None
+
+    def set_bars(self, b: CpuBars) -> None:
+        self._bars = b
+        n = b.ncpus
+        self._bar_items(n)
+        self.hit_bars.setOpts(height=b.hits.astype(np.float64))
+        self.miss_bars.setOpts(height=b.misses.astype(np.float64))
+        bottom = np.zeros(n)
+        for j, item in enumerate(self.line_bars):
+            h = b.by_line[:, j].astype(np.float64)
+            item.setOpts(y0=bottom.copy(), height=h)
+            bottom += h
+        inv = b.inv_recv.astype(np.float64)
+        self.inv_bars.setOpts(height=inv)
+        kinds = tuple(bool(b.by_line[:, j].any()) for j in range(len(LINE_LABELS)))
+        if kinds != self._kinds:  # titles carry the colour keys of the kinds present
+            self._kinds = kinds
+            self._titles(b)
+        top_access = max(1.0, float(max(b.hits.max(initial=0), b.misses.max(initial=0))))
+        top_lines = max(1.0, float(bottom.max(initial=0)), float(inv.max(initial=0)))
+        self.access.setYRange(0, top_access * 1.15, padding=0)
+        self.lines.setYRange(0, top_lines * 1.15, padding=0)

@@ -101,8 +101,11 @@ class AddressSpacePlot(pg.PlotItem):
         self.grid: GridLayout | None = None
         self.theme = theme
         self.set_theme(theme)
+        self.auto_view = True  # fit on resize until the user zooms or pans
         vb.sigRangeChanged.connect(self._place_headers)
+        vb.sigResized.connect(self._fit)
         vb.sigResized.connect(self._place_headers)
+        vb.sigRangeChangedManually.connect(self._user_moved)
 
     # ------------------------------------------------------------------ model
     def set_grid(self, grid: GridLayout) -> None:
@@ -127,9 +130,26 @@ class AddressSpacePlot(pg.PlotItem):
         self.reset_view()
 
     def reset_view(self) -> None:
-        if self.grid is not None:
-            self.getViewBox().setRange(QtCore.QRectF(0, -0.6, self.grid.width, self.grid.height + 0.6),
-                                       padding=0.01)
+        """Fit the grid, pinned to the top left (aspect-locked views otherwise centre it)."""
+        self.auto_view = True
+        self._fit()
+
+    def _fit(self, *args) -> None:
+        g = self.grid
+        if g is None or not self.auto_view:
+            return
+        vb = self.getViewBox()
+        w_px, h_px = vb.width(), vb.height()
+        gw, gh = g.width + 0.4, g.height + 0.8
+        if w_px < 10 or h_px < 10:
+            vb.setRange(QtCore.QRectF(-0.2, -0.6, gw, gh), padding=0)
+            return
+        s = min(w_px / gw, h_px / gh)
+        vb.setRange(QtCore.QRectF(-0.2, -0.6, w_px / s, h_px / s), padding=0)
+        self.auto_view = True  # setRange fired sigRangeChanged; this was not the user
+
+    def _user_moved(self, *args) -> None:
+        self.auto_view = False
 
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)

@@ -60,12 +60,13 @@ class KernelPathView(QtWidgets.QWidget):
         if not ev.functions:
             self.path.setText(f"<i>{html.escape(ev.decision)}</i>")
             return
-        rows = []
+        # one wrapping line of calls, not one row each: the why below must fit a 720p dock too
         n = len(ev.functions)
+        calls = []
         for i, fn in enumerate(ev.functions):
-            indent = "&nbsp;" * min(i, 12)
             style = f"color:{accent}; font-weight:bold" if i == n - 1 else ""
-            rows.append(f"<div style='font-family:\"{MONO}\"; {style}'>{indent}\u21b3 {html.escape(fn)}()</div>")
+            calls.append(f"<span style='font-family:\"{MONO}\"; {style}'>{html.escape(fn)}()</span>")
+        rows = [" <span style='color:gray'>\u2192</span> ".join(calls)]
         why_colour = alert if ev.bad or ev.segv else accent
         why = (f"<div style='margin-top:6px; padding:4px; border-left:4px solid {why_colour};'>"
                f"<b>why:</b> {html.escape(ev.decision) or '-'}</div>") if ev.decision else ""

@@ -7,6 +7,7 @@ set_step, set_theme, set_kernel, set_compare, set_predict_mode, render_image, fr
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -25,6 +26,8 @@ from zpviz.gui.theme import apply_theme, font
 from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
 from zpviz.present import captions, compare, kpath, palette, series
+from zpviz.present.arrange import arrange
+from zpviz.present.grid import grid_layout
 from zpviz.present.inspect import page_info
 from zpviz.present.picture import picture_at
 from zpviz.present.session import Lesson
@@ -88,6 +91,8 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         self.area_layout = QtWidgets.QHBoxLayout(self.area)
         self.area_layout.setContentsMargins(0, 0, 0, 0)
         self.area_layout.setSpacing(10)
+        self.area.installEventFilter(self)
+        self._arrangement = None
         lay.addWidget(self.area, 1)
         self.welcome = QtWidgets.QLabel()
         self.welcome.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -124,7 +129,7 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         cl.addWidget(self.diff, 1)
         self.diff_summary = QtWidgets.QLabel()
         self.diff_summary.setWordWrap(True)
-        self.diff_summary.setFont(font(11))
+        self.diff_summary.setFont(font(10))
         cl.addWidget(self.diff_summary)
         self._dock("compare", "Compare", cmp, right)
         self.counters = CountersView(self.theme)
@@ -139,31 +144,20 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
 
     def _fit_docks(self) -> None:
         w, h = max(self.width(), 640), max(self.height(), 400)
-        self.resizeDocks([self.docks["kernel"]], [int(w * 0.34)], QtCore.Qt.Orientation.Horizontal)
+        share = 0.3 if self.lesson is not None and self.lesson.compare else 0.34
+        self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
         shown = [self.docks[n] for n in ("kernel", "compare", "counters") if not self.docks[n].isHidden()]
-        shares = {"kernel": 0.36, "compare": 0.22, "counters": 0.52}
+        shares = {"kernel": 0.27, "compare": 0.35, "counters": 0.38} if not self.docks["compare"].isHidden() \
+            else {"kernel": 0.4, "counters": 0.6}
         self.resizeDocks(shown, [int(h * shares[d.objectName()[5:]]) for d in shown], QtCore.Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ lesson
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
         """Show an already built lesson (present.session.build_lesson), at `frame` (default: the first)."""
-        old_kernels = self.lesson.kernels if self.lesson else None
         self.lesson = lesson
         self.selection = ()
-        if old_kernels != lesson.kernels or not self.panes:
-            self._make_panes(len(lesson.traces))
-        for pane, trace, pl in zip(self.panes, lesson.traces, lesson.phys):
-            pane.view.set_layouts(lesson.grid, pl)
-            pol = trace.kernel
-            pane.title.setText(f"{pol.id}: {pol.title}" if lesson.compare else "")
-            pane.title.setVisible(lesson.compare)
-            pane.status.setVisible(lesson.compare)
-            pane.title.setToolTip(pol.blurb)
-        if len(self.panes) > 1:
-            vb0 = self.panes[0].view.space.getViewBox()
-            for p in self.panes[1:]:
-                p.view.space.getViewBox().setXLink(vb0)
-                p.view.space.getViewBox().setYLink(vb0)
+        self._arrangement = None
+        self._arrange(show=False)
         self.counters.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)
         self.docks["compare"].setVisible(lesson.compare)
@@ -180,13 +174,67 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         self.transport.set_lesson(lesson.plan, lesson.stops, 0 if frame is None else frame)
         self.lessonChanged.emit()
 
-    def _make_panes(self, n: int) -> None:
+    def _arrange(self, show: bool = True) -> None:
+        """Pick side by side or stacked, the grid's row width and the physical panel for the area's size."""
+        L = self.lesson
+        if L is None:
+            return
+        size = self.area.size()
+        a = arrange(L.lead.layout, len(L.traces), max(size.width(), 200), max(size.height(), 150))
+        self._stretch(a)
+        if self._arrangement is not None and a.key() == self._arrangement.key():
+            return
+        self._arrangement = a
+        if L.grid.width != a.width:
+            self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
+        if len(self.panes) != len(L.traces) or any((p.view.phys is not None) != a.phys for p in self.panes):
+            self._make_panes(len(L.traces), a.phys)
+            self._stretch(a)
+        self.area_layout.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if a.stacked
+                                      else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        for i, (pane, trace, pl) in enumerate(zip(self.panes, L.traces, L.phys)):
+            pane.view.set_compact(L.compare, axis=i == 0 or a.stacked)
+            pane.view.set_layouts(L.grid, pl)
+            pane.view.set_selection(self.selection)
+            pol = trace.kernel
+            pane.title.setText(captions.kernel_title(pol))
+            pane.title.setVisible(L.compare)
+            pane.status.setVisible(L.compare)
+            pane.title.setToolTip(pol.blurb)
+        vb0 = self.panes[0].view.space.getViewBox()
+        for p in self.panes[1:]:  # compare: zoom and pan all variants together
+            p.view.space.getViewBox().setXLink(vb0)
+            p.view.space.getViewBox().setYLink(vb0)
+        if show:
+            self.show_frame(self.frame)
+
+    def _stretch(self, a) -> None:
+        """Side by side, only the first pane has the address axis: give it that much more width,
+        so every variant's grid gets the same pixels (their views are linked and aspect-locked)."""
+        n = len(self.panes)
+        if n <= 1 or a.stacked:
+            for i in range(n):
+                self.area_layout.setStretch(i + 1, 1)
+            return
+        axis = 110
+        plot = max(1, (self.area.width() - axis) // n)
+        for i in range(n):
+            self.area_layout.setStretch(i + 1, plot + (axis if i == 0 else 0))  # +1: the welcome label
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.area and ev.type() == QtCore.QEvent.Type.Resize:
+            self._arrange()
+        return False
+
+    def _make_panes(self, n: int, phys: bool) -> None:
         for p in self.panes:
             self.area_layout.removeWidget(p)
+            p.hide()
             p.deleteLater()
         self.panes = []
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=n <= 3)
+            pane = VariantPane(self.theme, show_phys=phys)
+            pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)
             self.area_layout.addWidget(pane, 1)
@@ -240,6 +288,8 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
                 pane.status.setText(self._status(ev, fr))
         cap = captions.caption_at(lead, frame)
+        if L.compare:
+            cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(L.kernels))
         self.caption.set_caption(cap)
         ev = kpath.event_view(lead, frame, L.grid)
         narr = lead.scenario.summary if frame == 0 else ""
@@ -251,7 +301,8 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         if L.compare:
             rows = compare.diff_rows(L.traces, frames)
             self.diff.set_rows(L.kernels, rows)
-            self.diff_summary.setText(compare.summary_text(rows, L.kernels))
+            self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels))
+            self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))
         self._refresh_inspector()
         self._refresh_presenter()
         self.frameShown.emit(frame)

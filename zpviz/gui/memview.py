@@ -84,6 +84,14 @@ class MemoryView(pg.GraphicsLayoutWidget):
         g = self.grid
         self.space.set_selection([g.cell_of(s) for s in slots] if g else [])
 
+    def set_compact(self, compact: bool, axis: bool = True) -> None:
+        """Compare mode: no per-view titles (the variant's title says it), the address axis only once."""
+        for label in (self.title, self.phys_title):
+            if label is not None:
+                label.setVisible(not compact)
+                label.setMaximumHeight(0 if compact else 40)
+        self.space.showAxis("left", axis)
+
     def set_titles(self, space: str, phys: str = "") -> None:
         self.title.setText(space, size="12pt", bold=True, color=self.theme.fg)
         if self.phys_title is not None:
@@ -105,6 +113,7 @@ class MemoryView(pg.GraphicsLayoutWidget):
 
     def zoom(self, factor: float) -> None:
         """factor < 1 zooms in (as pyqtgraph's scaleBy)."""
+        self.space.auto_view = False
         self.space.getViewBox().scaleBy((factor, factor))
 
     def reset_view(self) -> None:

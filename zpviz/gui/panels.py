@@ -6,6 +6,7 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.flow import FlowLayout
 from zpviz.gui.theme import font, qcolor
 from zpviz.present.inspect import FrameInfo, PageInfo
 from zpviz.present.palette import LEGEND, Theme, glyph_table, page_lut
@@ -51,28 +52,34 @@ class Swatch(QtWidgets.QWidget):
 
 
 class LegendBar(QtWidgets.QWidget):
+    """Swatch + label per state; wraps onto a second row on narrow windows."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QHBoxLayout(self)
+        lay = FlowLayout(self, spacing=14)
         lay.setContentsMargins(8, 2, 8, 2)
-        lay.setSpacing(6)
         self.swatches: list[Swatch] = []
         self.labels: list[QtWidgets.QLabel] = []
         for entry in LEGEND:
+            item = QtWidgets.QWidget()
+            row = QtWidgets.QHBoxLayout(item)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(6)
             sw = Swatch(entry.code)
-            sw.setToolTip(entry.hint)
             lab = QtWidgets.QLabel(entry.label)
             lab.setFont(font(12))
-            lab.setToolTip(entry.hint)
-            lay.addWidget(sw)
-            lay.addWidget(lab)
-            lay.addSpacing(10)
+            item.setToolTip(entry.hint)
+            row.addWidget(sw)
+            row.addWidget(lab)
+            lay.addWidget(item)
             self.swatches.append(sw)
             self.labels.append(lab)
-        lay.addStretch(1)
         self.lines_hint = QtWidgets.QLabel("lines: PTE \u2192 frame")
-        self.lines_hint.setFont(font(11))
+        self.lines_hint.setFont(font(12))
         lay.addWidget(self.lines_hint)
+        sp = self.sizePolicy()
+        sp.setHeightForWidth(True)
+        self.setSizePolicy(sp)
 
     def set_theme(self, theme: Theme) -> None:
         for sw in self.swatches:

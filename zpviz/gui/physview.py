@@ -24,6 +24,7 @@ class PhysView(pg.ViewBox):
         self.theme = theme
         self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
         self._tile_rows = 4
+        self._short = False
         self.sigResized.connect(self._fit_text)
 
     def set_layout(self, pl: PhysLayout) -> None:
@@ -59,7 +60,7 @@ class PhysView(pg.ViewBox):
         for i, t in enumerate(tiles):
             _, rect, text = self._tiles[i]
             self._tiles[i] = (t, rect, text)
-            text.setText(t.text())
+            text.setText(t.text(short=self._short))
             c = self.tile_rect(i, len(tiles)).center()
             text.setPos(c.x(), c.y())
 
@@ -85,7 +86,12 @@ class PhysView(pg.ViewBox):
         px_per_unit = self.width() / max(vr.width(), 1e-9)
         tile_px = self.tile_rect(0, len(self._tiles)).width() * px_per_unit
         tile_h = self._tile_rows * px_per_unit
-        size = int(max(7, min(17, tile_px / 17, tile_h / 4.2)))
+        short = tile_px < 230
+        if short != self._short:
+            self._short = short
+            for t, _, text in self._tiles:
+                text.setText(t.text(short=short))
+        size = int(max(8, min(17, tile_px / (11 if short else 17), tile_h / 4.2)))
         for _, _, text in self._tiles:
             f = text.textItem.font()
             f.setPixelSize(size)

@@ -18,19 +18,21 @@ class PredictPanel(QtWidgets.QFrame):
         self.setObjectName("predict")
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(18, 10, 18, 12)
+        lay.setSpacing(6)
         self.title = QtWidgets.QLabel("Predict")
-        self.title.setFont(font(14, bold=True))
+        self.title.setFont(font(13, bold=True))
         lay.addWidget(self.title)
         self.prompt = QtWidgets.QLabel()
         self.prompt.setWordWrap(True)
-        self.prompt.setFont(font(22, bold=True))
+        self.prompt.setFont(font(20, bold=True))
         lay.addWidget(self.prompt)
         self.row = QtWidgets.QHBoxLayout()
         lay.addLayout(self.row)
         self.result = QtWidgets.QLabel()
         self.result.setWordWrap(True)
-        self.result.setFont(font(16))
+        self.result.setFont(font(15))
         self.result.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.result.hide()
         lay.addWidget(self.result)
         self.buttons: list[QtWidgets.QPushButton] = []
         self.question: Question | None = None
@@ -56,6 +58,8 @@ class PredictPanel(QtWidgets.QFrame):
         self.title.setText(f"Predict \u2014 what happens next?   (press 1-{len(q.options)}, or Space to reveal)")
         self.prompt.setText(q.prompt)
         self.result.setText("")
+        self.result.hide()
+        self.prompt.show()
         self.show()
 
     def answer(self, choice: str | None) -> None:
@@ -69,6 +73,8 @@ class PredictPanel(QtWidgets.QFrame):
             b.setEnabled(False)
         why = f"<br><b>why:</b> {html.escape(q.why)}" if q.why else ""
         self.result.setText(f"<b>{html.escape(q.verdict(choice))}</b>{why}")
+        self.result.show()
+        self.prompt.hide()  # the caption now shows the step; keep the map visible
         self.title.setText("Revealed \u2014 press Space to carry on")
         self.answered.emit(choice)
 

@@ -73,7 +73,7 @@ class TimelineWidget(QtWidgets.QWidget):
             x = self.x_of(s)
             p.setPen(QtGui.QPen(qcolor(th.grid), 1))
             p.drawLine(QtCore.QPointF(x, tr.top()), QtCore.QPointF(x, tr.bottom()))
-        lanes = (("fault", th.series[0], 0.0, 0.34), ("cow", th.series[1], 0.34, 0.67), ("bad", th.alert, 0.0, 1.0))
+        lanes = (("fault", th.series[0], 0.0, 0.3), ("cow", th.series[1], 0.35, 0.62), ("bad", th.alert, 0.67, 1.0))
         for name, colour, a, b in lanes:
             counts = self._bins.get(name)
             if counts is None:

@@ -133,8 +133,10 @@ class Transport(QtCore.QObject):
 
     # ------------------------------------------------------------------ time
     def tick(self, dt: float) -> None:
-        """Advance playback by dt seconds of wall time (the timer calls this; tests call it directly)."""
-        if self.plan is None:
+        """Advance playback by dt seconds of wall time (the timer calls this; tests call it directly).
+
+        Does nothing while paused, exactly as when the timer is stopped."""
+        if self.plan is None or not self.playing:
             return
         tk = playback.next_index(self.plan, self.frame, self.t, dt, self.speed, tuple(self.pending))
         self.t = tk.t

@@ -31,14 +31,18 @@ class TransportBar(QtWidgets.QFrame):
         self.setObjectName("panel")
         self.theme = theme
         self.playing = False
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(8, 4, 8, 4)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(8, 4, 8, 4)
+        outer.setSpacing(2)
+        self.timeline = TimelineWidget(theme)  # its own full-width row: long lessons need the pixels
+        outer.addWidget(self.timeline)
+        lay = QtWidgets.QHBoxLayout()
         lay.setSpacing(4)
+        outer.addLayout(lay)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
         for cmd, _, tip in BUTTONS:
             lay.addWidget(self._button(cmd, tip))
-        self.timeline = TimelineWidget(theme)
-        lay.addWidget(self.timeline, 1)
+        lay.addStretch(1)
         self.position = QtWidgets.QLabel()
         self.position.setFont(font(11, mono=True))
         self.position.setMinimumWidth(140)

@@ -18,7 +18,8 @@ def op_text(step) -> str:
     if step.vma:
         parts.append(step.vma)
     if step.pages is not None and step.vma:
-        parts.append(f"pages {step.pages.text or 'all'}")
+        text = step.pages.text or "all"
+        parts.append("all pages" if text == "all" else f"pages {text}")
     if step.advice:
         parts.append(step.advice)
     if step.prot:
@@ -43,6 +44,12 @@ def _cpus_text(cpus: tuple[int, ...]) -> str:
     return ",".join(map(str, cpus))
 
 
+def kernel_title(policy) -> str:
+    """'v5 patch: ZERO_PAGE by pte_special', 'modern: Linux 6.18': the variant id always shows."""
+    title = getattr(policy, "title", "") or str(policy.id)
+    return title if title.startswith(str(policy.id)) else f"{policy.id}: {title}"
+
+
 @dataclass(frozen=True)
 class Caption:
     step: int  # -1 before the first step
@@ -59,7 +66,7 @@ def caption_at(trace, frame: int) -> Caption:
     sc = trace.scenario
     n = len(sc.steps)
     k = trace.step_of_frame(frame)
-    kernel = trace.kernel.describe() if hasattr(trace.kernel, "describe") else str(trace.kernel.id)
+    kernel = kernel_title(trace.kernel)
     if k < 0:
         say = sc.summary or sc.title
         detail = "before the first step" if frame == 0 else "set-up: MAP_POPULATE / MAP_LOCKED"

@@ -108,13 +108,13 @@ def address_text(addr: int) -> str:
     return f"0x{addr:012x}"
 
 
-def _rows_for(layout, width: int) -> int:
-    rows = 0
+def grid_height(layout, width: int) -> int:
+    """Rows grid_layout(layout, width) will have: a header per vma, a gap between processes."""
+    rows = max(0, len(layout.procs) - 1)
     for p in layout.procs:
-        rows += 1  # gap between processes
         for v in p.vmas:
             rows += 1 + max(1, -(-v.npages // width))
-    return rows
+    return max(rows, 1)
 
 
 def choose_width(layout, aspect: float = 0.55) -> int:
@@ -124,7 +124,7 @@ def choose_width(layout, aspect: float = 0.55) -> int:
         widest = max((v.npages for p in layout.procs for v in p.vmas), default=1)
         if w > 16 and widest < w // 2:
             break  # wider rows than the biggest vma only waste space
-        s = abs(np.log((_rows_for(layout, w) / w) / aspect))
+        s = abs(np.log((grid_height(layout, w) / w) / aspect))
         if s < score:
             best, score = w, s
     return best

@@ -53,6 +53,8 @@ class EventView:
         return " \u2192 ".join(self.functions)
 
     def headline(self) -> str:
+        if self.kind == E.Kind.NARRATE:
+            return "Narration: no kernel work in this step"
         head = f"event {self.event:,} \u00b7 CPU {self.cpu} \u00b7 {self.what}"
         return head + (f" \u00b7 {self.where}" if self.where else "")
 

@@ -1,8 +1,8 @@
 """Themes, the 256-entry LUTs that colour cell codes, glyphs for big cells, and the legend.
 
-Colours come from the Okabe-Ito palette (readable with every common colour-vision deficiency),
-chosen so the page states also differ in lightness: on a grey-scale projector zero, file,
-shared and anon pages still read as four distinct greys, and glyphs name them once cells are
+Colours are Okabe-Ito hues (readable with every common colour-vision deficiency), some shaded
+so the page states also differ in lightness by >= 10 CIE L*: on a grey-scale projector zero,
+file, shared and anon pages still read as distinct greys, and glyphs name them once cells are
 big enough to hold a letter.
 """
 
@@ -24,6 +24,12 @@ BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
 def rgb(hex_colour: str) -> RGB:
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def lightness(c: RGB) -> float:
+    """CIE L*, 0 black .. 100 white: how light a colour looks, e.g. in grey-scale."""
+    y = luminance(c)
+    return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
 
 
 def luminance(c: RGB) -> float:
@@ -64,20 +70,20 @@ THEMES: dict[str, Theme] = {
     "light": Theme(
         "light", "Light", bg="#F7F7F4", panel="#FFFFFF", fg="#151515", muted="#555555", grid="#D4D4D4",
         accent=BLUE, banner="#FCE3D2",
-        states=("#F1F1F1", "#D3D3D3", BLUE, ORANGE, PURPLE, GREEN), flash=BLACK, alert=VERMILLION,
-        frame_kinds=("#F1F1F1", ORANGE, GREEN, PURPLE, BLUE, BLUE, "#8C7A5B", "#777777"),
+        states=("#F1F1F1", "#DADADA", "#005B8F", "#F0B030", PURPLE, "#00876A"), flash=BLACK, alert=VERMILLION,
+        frame_kinds=("#F1F1F1", "#F0B030", "#00876A", PURPLE, "#005B8F", "#005B8F", "#8C7A5B", "#777777"),
         series=_SERIES, line_kinds=_LINES),
     "dark": Theme(
         "dark", "Dark", bg="#1D1E21", panel="#26282C", fg="#EEEEEE", muted="#A9A9A9", grid="#44464B",
         accent=SKY, banner="#5A2A12",
-        states=("#2E3034", "#4C4F55", SKY, ORANGE, PURPLE, GREEN), flash="#FFFFFF", alert=VERMILLION,
-        frame_kinds=("#2E3034", ORANGE, GREEN, PURPLE, SKY, SKY, "#9C8A6B", "#8A8A8A"),
+        states=("#2E3034", "#45484E", "#8FD3FF", ORANGE, "#C46E9F", "#007A60"), flash="#FFFFFF", alert=VERMILLION,
+        frame_kinds=("#2E3034", ORANGE, "#007A60", "#C46E9F", "#8FD3FF", "#8FD3FF", "#9C8A6B", "#8A8A8A"),
         series=(SKY, ORANGE, GREEN, PURPLE, VERMILLION, YELLOW, "#FFFFFF"), line_kinds=_LINES),
     "contrast": Theme(
         "contrast", "High contrast", bg="#000000", panel="#000000", fg="#FFFFFF", muted="#FFFFFF",
         grid="#FFFFFF", accent=YELLOW, banner="#7A0000",
-        states=("#141414", "#3A3A3A", "#FFFFFF", ORANGE, PURPLE, GREEN), flash=YELLOW, alert=VERMILLION,
-        frame_kinds=("#141414", ORANGE, GREEN, PURPLE, "#FFFFFF", "#FFFFFF", "#8C7A5B", "#777777"),
+        states=("#141414", "#3A3A3A", "#FFFFFF", "#F5C040", "#D98DB8", "#00876A"), flash=YELLOW, alert=VERMILLION,
+        frame_kinds=("#141414", "#F5C040", "#00876A", "#D98DB8", "#FFFFFF", "#FFFFFF", "#8C7A5B", "#777777"),
         series=("#FFFFFF", YELLOW, SKY, ORANGE, GREEN, PURPLE, VERMILLION), line_kinds=_LINES),
 }
 THEME_NAMES = tuple(THEMES)

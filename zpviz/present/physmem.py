@@ -75,9 +75,12 @@ class ZeroTile:
     mapcount: int
     ptes: int  # present PTEs (or PMDs' pages) mapping it
 
-    def text(self) -> str:
-        return (f"{self.name}  pfn {self.pfn}\n{self.ptes:,} PTEs map it\n"
-                f"_count {self.refcount:+,}  _mapcount {self.mapcount:+,}")
+    def text(self, short: bool = False) -> str:
+        """What the tile says; `short` for a narrow tile. Counts are changes since boot."""
+        if short:
+            return f"{self.name}\n{self.ptes:,} PTEs\n_count {self.refcount:+,}"
+        return (f"{self.name} \u00b7 pfn {self.pfn}\n{self.ptes:,} PTEs map it\n"
+                f"_count {self.refcount:+,} \u00b7 _mapcount {self.mapcount:+,}")
 
 
 def zero_tiles(frame) -> tuple[ZeroTile, ...]:

@@ -77,7 +77,7 @@ def index_at(plan: Plan, t: float) -> int:
         return 0
     if seg.n <= 1 or seg.animate <= 0:
         return seg.last if seg.n >= 1 else seg.first
-    j = int((t - seg.start) / seg.animate * (seg.n - 1)) + 1
+    j = int((t - seg.start) / seg.animate * (seg.n - 1) + 1e-9) + 1  # epsilon: time_of must round-trip
     return seg.first + min(max(j, 1), seg.n)
 
 

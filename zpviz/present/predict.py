@@ -44,7 +44,7 @@ def question_for_step(trace, k: int) -> Question | None:
     options = OPTIONS if answer in OPTIONS else OPTIONS + (answer,)
     path = trace.path_of_event(e) if e < r.end_event else None
     what = step.say or f"{step.do} {step.vma or ''}"
-    return Question(k, r.first_event, e + 1, f"Step {k + 1}: {what}\nWhat will the first fault do?", options,
+    return Question(k, r.first_event, e + 1, f"Step {k + 1}: {what} \u2014 what will the first fault do?", options,
                     answer, path.decision if path else "", " \u2192 ".join(path.functions) if path else "")
 
 

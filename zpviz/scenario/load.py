@@ -172,6 +172,11 @@ def _processes(ctx: Ctx, items: list[tuple[int, dict]]) -> tuple[ProcessSpec, ..
             t.problem("name", f'process name "{name}" is not valid: {NAME_RULE}')
             ctx.broken.add(name)
             continue
+        if total + (count or 1) > MAX_PROCESSES:  # before making any instance names: count may be 10**9
+            t.problem("count", f"this makes {total + (count or 1):,} processes; at most {MAX_PROCESSES:,} are "
+                      "allowed", too_big=True)
+            ctx.broken.add(name)
+            continue
         spec = ProcessSpec(name, count, t.src())
         clash = [n for n in (name, *spec.instance_names()) if n in owner]
         if clash:
@@ -179,12 +184,7 @@ def _processes(ctx: Ctx, items: list[tuple[int, dict]]) -> tuple[ProcessSpec, ..
                               f"process names must be unique")
             continue
         owner.update({n: f"{label(t.path)} ({name})" for n in (name, *spec.instance_names())})
-        total += len(spec.instance_names())
-        if total > MAX_PROCESSES:
-            t.problem("count", f"this makes {total:,} processes; at most {MAX_PROCESSES:,} are allowed",
-                      too_big=True)
-            ctx.broken.update((name, *spec.instance_names()))
-            continue
+        total += count or 1
         specs.append(spec)
     return tuple(specs) or (ProcessSpec("main", None, Source(ctx.file, None, "scenario")),)
 

@@ -1,0 +1,181 @@
+"""zpviz benchmarks: figures and ratios measured in one run on this machine (not timed tests).
+
+    python bench/run.py            a table
+    python bench/run.py --json     one JSON object (the keys of issue 7)
+    python bench/run.py --quick    smaller sizes, for a smoke run
+
+Targets are printed beside each figure; where one is missed the table says so. Each kernel fault
+rate is measured in the same run as the engine's, so the ratio compares like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mmap
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from zpviz.engine.machine import Machine  # noqa: E402
+from zpviz.engine.run import simulate  # noqa: E402
+from zpviz.scenario import loads  # noqa: E402
+
+TARGETS = {  # key: (comparison, target)
+    "engine_read_ratio": (">=", 1.0), "engine_write_ratio": (">=", 1.0), "engine_cow_ratio": (">=", 1.0),
+    "seek_ms_median": ("<=", 5.0), "trace_peak_rss_mb": ("<=", 300.0),
+    "render_grid_ms_median": ("<=", 8.0), "window_step_ms_median": ("<=", 16.0),
+    "export_mp4_fps": (">=", 60.0), "gif_kb_per_s": ("<=", 100.0), "startup_s": ("<=", 1.5),
+}
+
+
+# ---------------------------------------------------------------------------------- the kernel
+def kernel_fault_rates(pages: int) -> dict[str, float]:
+    """Faults per second this kernel takes: strided one-byte touches of fresh private mappings."""
+    size = pages * 4096
+
+    def region() -> tuple[mmap.mmap, np.ndarray]:
+        m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        return m, np.frombuffer(m, dtype=np.uint8)
+
+    out = {}
+    m, a = region()
+    t = time.perf_counter()
+    int(a[::4096].sum())  # read faults: the zero page
+    out["read"] = pages / (time.perf_counter() - t)
+    t = time.perf_counter()
+    a[::4096] = 1  # write after read: COW from the zero page
+    out["cow"] = pages / (time.perf_counter() - t)
+    del a
+    m.close()
+    m, a = region()
+    t = time.perf_counter()
+    a[::4096] = 1  # write faults on empty PTEs
+    out["write"] = pages / (time.perf_counter() - t)
+    del a
+    m.close()
+    return out
+
+
+# ---------------------------------------------------------------------------------- the engine
+def lesson(pages: int, steps: list[str], cpus: int = 4) -> str:
+    text = f'[scenario]\ntitle = "bench"\nkernel = "modern"\ncpus = {cpus}\n'
+    text += f'[[vma]]\nname = "t"\npages = {pages}\n'
+    for s in steps:
+        text += f'[[step]]\n{s}\nvma = "t"\ncpus = {list(range(cpus))}\n'
+    return text
+
+
+def engine_fault_rates(pages: int) -> dict[str, float]:
+    """Simulated faults per second: 4 CPUs, cache model on, the full per-event trace built."""
+    read, write = 'do = "read"', 'do = "write"'
+
+    def timed(text: str) -> float:
+        sc = loads(text, "bench.toml")
+        t = time.perf_counter()
+        simulate(sc)
+        return time.perf_counter() - t
+
+    t_read = timed(lesson(pages, [read]))
+    t_write = timed(lesson(pages, [write]))
+    t_both = timed(lesson(pages, [read, write]))
+    return {"read": pages / t_read, "write": pages / t_write, "cow": pages / max(1e-9, t_both - t_read)}
+
+
+def million_event_lesson(pages: int) -> str:
+    return lesson(pages, ['do = "read"', 'do = "write"', 'do = "madvise"\nadvice = "dontneed"', 'do = "read"'])
+
+
+def seek_ms(pages: int, samples: int = 200) -> tuple[float, int]:
+    tr = simulate(loads(million_event_lesson(pages), "bench.toml"))
+    rng = np.random.default_rng(0)
+    times = []
+    for i in rng.integers(0, len(tr), samples):
+        tr._cache.clear()  # a cold seek each time: the LRU would flatter repeated frames
+        t = time.perf_counter()
+        tr.frame(int(i))
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), tr.n_events
+
+
+def trace_peak_rss_mb(pages: int) -> float:
+    """Peak RSS of a fresh process that builds and holds the million-event trace."""
+    code = ("import resource,sys; sys.path.insert(0, %r); from bench.run import million_event_lesson; "
+            "from zpviz.engine.run import simulate; from zpviz.scenario import loads; "
+            "tr = simulate(loads(million_event_lesson(%d), 'b.toml')); tr.frame(len(tr) // 2); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)") % (str(ROOT), pages)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+# ---------------------------------------------------------------------------------- report
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def verdict(key: str, value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    op, target = TARGETS[key]
+    ok = value >= target if op == ">=" else value <= target
+    return f"{'met' if ok else 'MISSED'} (target {op} {target:g})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not the figures")
+    a = ap.parse_args(argv)
+    pages = 16384 if a.quick else 262144
+    res: dict[str, object] = {"machine": machine_info(), "pages": pages}
+    kern = kernel_fault_rates(pages)
+    eng = engine_fault_rates(pages)
+    for k in ("read", "write", "cow"):
+        res[f"kernel_{k}_faults_per_s"] = round(kern[k])
+        res[f"engine_{k}_faults_per_s"] = round(eng[k])
+        res[f"engine_{k}_ratio"] = round(eng[k] / kern[k], 3)
+    seek, n = seek_ms(pages // (4 if a.quick else 1))
+    res["seek_ms_median"] = round(seek, 3)
+    res["seek_trace_events"] = n
+    res["trace_peak_rss_mb"] = round(trace_peak_rss_mb(pages // (4 if a.quick else 1)), 1)
+    try:
+        from bench import app_bench
+
+        res.update(app_bench.measure(quick=a.quick))
+    except ImportError as e:
+        res["app_note"] = f"app benchmarks not run: {e}"
+    if a.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    print(f"machine: {res['machine']}")
+    for key in TARGETS:
+        v = res.get(key)
+        print(f"  {key:<24} {v if v is not None else '-':>12}  {verdict(key, v)}")
+    for k in ("read", "write", "cow"):
+        print(f"  kernel {k:<5} {res[f'kernel_{k}_faults_per_s']:>12,} faults/s   engine "
+              f"{res[f'engine_{k}_faults_per_s']:>10,} faults/s")
+    if "app_note" in res:
+        print(f"  note: {res['app_note']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""run_app: screenshots without a window, no-display message, bad arguments; the shipped resources."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+from importlib import resources
+
+import pytest
+from PySide6 import QtGui
+
+from zpviz.gui import app as A
+
+from .conftest import BROKEN, COMPARE, SMALL
+
+
+def test_screenshot_at_a_step_writes_a_png(tmp_path, qapp):
+    out = tmp_path / "shot.png"
+    assert A.run_app(str(SMALL), kernel="v5", step=1, screenshot=str(out)) == 0
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == A.SCREENSHOT_SIZE
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".zpviz-")]  # the temp file was renamed
+    assert not any(w.isVisible() for w in qapp.topLevelWidgets())
+
+
+def test_screenshot_compare_and_theme(tmp_path, qapp):
+    out = tmp_path / "cmp.png"
+    assert A.run_app(str(COMPARE), compare=["2.6.23", "v5"], step=2, screenshot=str(out), theme="dark") == 0
+    assert QtGui.QImage(str(out)).width() == 1920
+
+
+@pytest.mark.parametrize("kw", [dict(kernel="2.6.99"), dict(compare=["v5", "nope"]), dict(theme="sepia")])
+def test_bad_arguments_exit_2(tmp_path, qapp, capsys, kw):
+    assert A.run_app(str(SMALL), screenshot=str(tmp_path / "x.png"), **kw) == 2
+    assert "valid" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_broken_lesson_exits_2_with_file_and_line(tmp_path, qapp, capsys):
+    assert A.run_app(str(BROKEN), screenshot=str(tmp_path / "x.png")) == 2
+    assert "broken.toml:10" in capsys.readouterr().err
+
+
+def test_no_display_says_what_to_do(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert A.run_app(str(SMALL)) == 2
+    err = capsys.readouterr().err
+    assert "DISPLAY" in err and "--screenshot" in err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert A._no_display()
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert not A._no_display()
+
+
+def test_screenshot_in_a_fresh_process(tmp_path):
+    """The real entry: a new process, no QApplication yet, no display; exits cleanly (no crash at exit)."""
+    out = tmp_path / "fresh.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    code = ("import sys; from zpviz.gui.app import run_app; "
+            f"sys.exit(run_app({str(SMALL)!r}, step=3, screenshot={str(out)!r}))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # the offscreen plugin's chatter is filtered
+    assert out.stat().st_size > 10_000
+
+
+def test_desktop_file_and_icon_ship_with_the_package():
+    res = resources.files("zpviz.resources")
+    desktop = configparser.ConfigParser(interpolation=None)
+    desktop.optionxform = str
+    desktop.read_string((res / "zpviz.desktop").read_text())
+    entry = desktop["Desktop Entry"]
+    assert entry["Type"] == "Application" and entry["Exec"].startswith("zpviz")
+    assert entry["Icon"] == "zpviz" and "Education" in entry["Categories"]
+    icon = QtGui.QIcon(str(res / "zpviz.svg"))
+    assert not icon.isNull() and not icon.pixmap(64, 64).isNull()
+    assert (res / "zpviz.png").is_file() and not QtGui.QImage(str(res / "zpviz.png")).isNull()

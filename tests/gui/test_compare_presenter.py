@@ -1,0 +1,78 @@
+"""Compare mode in the window, and the presenter view."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from zpviz.present import compare as CMP
+
+from .conftest import COMPARE
+
+
+def test_compare_aligns_variants_by_step(make_window):
+    win = make_window(path=COMPARE, kernel=None)
+    L = win.lesson
+    assert L.kernels == ("v5", "2.6.23", "2.6.24") and len(win.panes) == 3
+    assert win.docks["compare"].isVisibleTo(win)
+    for k in range(len(L.lead.step_results)):
+        win.set_step(k)
+        for i, pane in enumerate(win.panes):
+            f = pane.view.picture.frame
+            assert f == L.traces[i].step_end_frame(k)
+    mid = L.lead.step_results[1].first_event + 10
+    win.set_frame(mid)
+    for i, pane in enumerate(win.panes):
+        assert L.traces[i].step_of_frame(pane.view.picture.frame) == 1
+        assert pane.view.picture.frame == CMP.aligned_frame(L.lead, mid, L.traces[i])
+
+
+def test_compare_summary_says_what_differs(make_window):
+    win = make_window(path=COMPARE, kernel=None)
+    win.set_step(1)
+    labels = [win.diff.verticalHeaderItem(r).text() for r in range(win.diff.rowCount())]
+    assert labels[:4] == ["memory used", "page tables", "faults", "zero-page line transfers"]
+    assert [win.diff.horizontalHeaderItem(c).text() for c in range(3)] == ["v5", "2.6.23", "2.6.24"]
+    assert win.diff.cell_text(0, 0) == "0 KiB" and win.diff.cell_text(0, 2) == "256 KiB"
+    assert "memory used" in win.diff_summary.text()
+    assert "comparing v5" in win.caption.kernel.text()
+    assert "mapped the zero page" in win.panes[0].status.text()
+    assert "new zeroed page" in win.panes[2].status.text()
+
+
+def test_compare_menu_and_programmatic(make_window):
+    win = make_window()
+    win.set_compare(("2.6.23", "v5", "modern", "2.6.24", "2.6.32"), sync=True)
+    assert len(win.panes) == 5 and win.lesson.compare
+    assert all(win.compare_actions[k].isChecked() for k in win.lesson.kernels)
+    img = win.render_image((1920, 1080))
+    assert not img.isNull()
+    win.set_compare((), sync=True)
+    assert len(win.panes) == 1 and not win.docks["compare"].isVisibleTo(win)
+
+
+def test_compare_views_zoom_together(make_window):
+    win = make_window(path=COMPARE, kernel=None)
+    win.render_image((1600, 900))
+    win.zoom(0.5)
+    a, b = (p.view.view_rect() for p in win.panes[:2])
+    assert abs(a.width() - b.width()) < 1e-6 and abs(a.top() - b.top()) < 1e-6
+
+
+def test_presenter_view_has_notes_next_step_and_clock(window, qtbot):
+    window.toggle_presenter()
+    p = window.presenter
+    qtbot.waitExposed(p)
+    window.set_step(0)
+    assert p.notes.toPlainText().startswith("Ask: how much memory")
+    assert p.next.text() == "Every read fault maps the same zero page."
+    assert "Step 1 of 7" in p.step.text()
+    assert ":" in p.clock.text() and p.elapsed.text().count(":") == 1
+    window.set_step(6)
+    assert p.notes.toPlainText() == "Last step." and p.next.text() == "End of the lesson."
+    window.transport.secondTick.emit()  # the clock ticks from the transport's timer
+    assert p.elapsed.text().startswith("00:0")
+    # the projector window carries no notes anywhere
+    texts = " ".join(w.text() for w in window.findChildren(QtWidgets.QLabel))
+    assert "Ask: how much memory" not in texts and "Last step." not in texts
+    window.toggle_presenter()
+    assert not p.isVisible()

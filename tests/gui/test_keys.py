@@ -1,0 +1,184 @@
+"""Every key binding, sent to the window and to widgets that would normally eat keys."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from .conftest import COMPARE
+
+Key = QtCore.Qt.Key
+Mod = QtCore.Qt.KeyboardModifier
+
+
+@pytest.fixture
+def shown(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window)
+    return window
+
+
+def targets(win):
+    """Where a key may land: the window, the log, the timeline, a transport button, the compare table."""
+    return [win, win.kernel_view.log, win.bar.timeline, win.bar.buttons["next"], win.diff,
+            win.panes[0].view]
+
+
+def press(qtbot, widget, key, mod=Mod.NoModifier):
+    qtbot.keyClick(widget, key, mod)
+
+
+@pytest.mark.parametrize("target", range(6))
+def test_arrows_step_by_event_wherever_the_focus_is(shown, qtbot, target):
+    w = targets(shown)[target]
+    shown.set_frame(10)
+    press(qtbot, w, Key.Key_Right)
+    assert shown.frame == 11
+    press(qtbot, w, Key.Key_Left)
+    press(qtbot, w, Key.Key_Left)
+    assert shown.frame == 9
+
+
+@pytest.mark.parametrize("key,mod", [(Key.Key_Right, Mod.ShiftModifier), (Key.Key_PageDown, Mod.NoModifier)])
+def test_next_step_keys(shown, qtbot, key, mod):
+    ends = shown.lesson.stops.step_ends
+    shown.set_frame(0)
+    press(qtbot, shown, key, mod)
+    assert shown.frame == ends[0]
+    press(qtbot, shown, key, mod)
+    assert shown.frame == ends[1]  # predict mode is off by default: no question on the way
+
+
+@pytest.mark.parametrize("key,mod", [(Key.Key_Left, Mod.ShiftModifier), (Key.Key_PageUp, Mod.NoModifier)])
+def test_previous_step_keys(shown, qtbot, key, mod):
+    ends = shown.lesson.stops.step_ends
+    shown.set_frame(ends[3])
+    press(qtbot, shown, key, mod)
+    assert shown.frame == ends[2]
+
+
+def test_checkpoint_keys(shown, qtbot):
+    cps = shown.lesson.stops.checkpoints
+    shown.set_frame(0)
+    press(qtbot, shown.bar.timeline, Key.Key_Right, Mod.ControlModifier)
+    assert shown.frame == cps[0]
+    press(qtbot, shown, Key.Key_Right, Mod.ControlModifier)
+    assert shown.frame == cps[1]
+    press(qtbot, shown, Key.Key_Left, Mod.ControlModifier)
+    assert shown.frame == cps[0]
+
+
+def test_home_end(shown, qtbot):
+    press(qtbot, shown.kernel_view.log, Key.Key_End)
+    assert shown.frame == shown.frame_count() - 1
+    press(qtbot, shown.kernel_view.log, Key.Key_Home)
+    assert shown.frame == 0
+
+
+def test_space_plays_and_pauses(shown, qtbot):
+    press(qtbot, shown.bar.buttons["toggle"], Key.Key_Space)
+    assert shown.transport.playing and shown.bar.playing
+    qtbot.waitUntil(lambda: shown.frame > 0, timeout=3000)  # the timer really plays
+    press(qtbot, shown, Key.Key_Space)
+    assert not shown.transport.playing
+
+
+@pytest.mark.parametrize("key,mod", [(Key.Key_Plus, Mod.NoModifier), (Key.Key_Equal, Mod.NoModifier),
+                                     (Key.Key_Plus, Mod.ShiftModifier)])
+def test_faster(shown, qtbot, key, mod):
+    before = shown.transport.speed
+    press(qtbot, shown, key, mod)
+    assert shown.transport.speed > before and shown.bar.speed.text().startswith(f"{shown.transport.speed:g}")
+
+
+def test_slower(shown, qtbot):
+    before = shown.transport.speed
+    press(qtbot, shown, Key.Key_Minus)
+    assert shown.transport.speed < before
+
+
+def test_f11_full_screen(shown, qtbot):
+    press(qtbot, shown, Key.Key_F11)
+    qtbot.waitUntil(shown.isFullScreen)
+    assert not shown.menuBar().isVisible()
+    press(qtbot, shown, Key.Key_F11)
+    qtbot.waitUntil(lambda: not shown.isFullScreen())
+    assert shown.menuBar().isVisible()
+
+
+@pytest.mark.parametrize("key,mod", [(Key.Key_Equal, Mod.ControlModifier), (Key.Key_Plus, Mod.ControlModifier)])
+def test_ctrl_equals_zooms_in(shown, qtbot, key, mod):
+    before = shown.panes[0].view.view_rect().width()
+    press(qtbot, shown, key, mod)
+    assert shown.panes[0].view.view_rect().width() < before * 0.95
+
+
+def test_ctrl_minus_zooms_out(shown, qtbot):
+    before = shown.panes[0].view.view_rect().width()
+    press(qtbot, shown, Key.Key_Minus, Mod.ControlModifier)
+    assert shown.panes[0].view.view_rect().width() > before * 1.05
+
+
+def test_ctrl_o_opens(shown, qtbot, monkeypatch):
+    monkeypatch.setattr(shown, "ask_open_path", lambda: str(COMPARE))
+    press(qtbot, shown, Key.Key_O, Mod.ControlModifier)
+    qtbot.waitUntil(lambda: shown.lesson.scenario.title == "Three kernels, one read", timeout=10000)
+    assert shown.lesson.kernels == ("v5", "2.6.23", "2.6.24")  # the lesson's own compare key
+
+
+def test_ctrl_e_exports(shown, qtbot, monkeypatch, tmp_path):
+    out = tmp_path / "still.png"
+    monkeypatch.setattr(shown, "ask_save_path", lambda: str(out))
+    press(qtbot, shown, Key.Key_E, Mod.ControlModifier)
+    assert out.exists() and out.stat().st_size > 1000
+
+
+def test_ctrl_q_quits(shown, qtbot):
+    press(qtbot, shown, Key.Key_Q, Mod.ControlModifier)
+    qtbot.waitUntil(lambda: not shown.isVisible())
+
+
+def test_ctrl_p_presenter_and_keys_work_there(shown, qtbot):
+    press(qtbot, shown, Key.Key_P, Mod.ControlModifier)
+    p = shown.presenter
+    assert p is not None and p.isVisible()
+    p.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is p)
+    shown.set_frame(5)
+    press(qtbot, p, Key.Key_Right)  # the lecturer's screen drives the projector
+    assert shown.frame == 6
+    press(qtbot, p, Key.Key_P, Mod.ControlModifier)
+    assert not p.isVisible()
+
+
+def test_predict_mode_key_and_answers(shown, qtbot):
+    press(qtbot, shown, Key.Key_P, Mod.ControlModifier | Mod.ShiftModifier)
+    assert shown.predict_mode
+    shown.set_frame(0)
+    press(qtbot, shown, Key.Key_PageDown)  # to the end of step 0 = just before predict step 1: it asks
+    assert shown.predict.question is not None and not shown.predict.revealed
+    press(qtbot, shown, Key.Key_1)
+    assert shown.predict.revealed and shown.predict.choice == "zero page"
+    press(qtbot, shown, Key.Key_Home)  # back to the start: the questions are asked again
+    press(qtbot, shown, Key.Key_PageDown)
+    press(qtbot, shown, Key.Key_PageDown)  # moving on without a guess reveals the answer
+    assert shown.predict.revealed and shown.predict.choice is None
+
+
+def test_escape_clears_selection(shown, qtbot):
+    shown.panes[0].view.pageClicked.emit(3, False)
+    press(qtbot, shown, Key.Key_Escape)
+    assert shown.selection == ()
+
+
+def test_keys_are_inactive_behind_a_modal_dialog(shown, qtbot):
+    """A dialog keeps its own arrow keys: Qt disables application shortcuts behind a modal."""
+    shown.browse_lessons()
+    dlg = shown.browser
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeModalWidget() is dlg)
+    shown.set_frame(4)
+    press(qtbot, dlg.list, Key.Key_Right)
+    assert shown.frame == 4
+    dlg.reject()

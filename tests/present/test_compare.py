@@ -1,0 +1,53 @@
+"""Compare mode: alignment by lesson step, and the table of what differs."""
+
+from __future__ import annotations
+
+import pytest
+
+from zpviz.engine import VARIANTS
+from zpviz.present import compare as CMP
+
+
+def test_step_ends_align_with_step_ends(traces):
+    lead = traces["v5"]
+    for other in traces.values():
+        for s in range(len(lead.step_results)):
+            assert CMP.aligned_frame(lead, lead.step_end_frame(s), other) == other.step_end_frame(s)
+            assert other.step_of_frame(CMP.aligned_frame(lead, lead.step_end_frame(s), other)) == s
+        assert CMP.aligned_frame(lead, 0, other) == 0
+
+
+def test_alignment_is_monotone_and_stays_in_the_step(traces):
+    lead, other = traces["v5"], traces["2.6.24"]
+    prev = 0
+    for f in range(len(lead)):
+        g = CMP.aligned_frame(lead, f, other)
+        assert g >= prev
+        prev = g
+        if f:
+            assert other.step_of_frame(g) == lead.step_of_frame(f)
+
+
+def test_diff_rows(traces):
+    ts = [traces["2.6.23"], traces["2.6.24"], traces["v5"]]
+    frames = [t.step_end_frame(1) for t in ts]
+    rows = {r.label: r for r in CMP.diff_rows(ts, frames)}
+    mem = rows["memory used"]
+    assert mem.differs and mem.raw[1] > mem.raw[0] == mem.raw[2] == 0
+    assert mem.best == (True, False, True)
+    assert rows["zero-page line transfers"].raw[0] > 0 == rows["zero-page line transfers"].raw[2]
+    assert not rows["faults"].differs
+    text = CMP.summary_text(list(rows.values()), ("2.6.23", "2.6.24", "v5"))
+    assert "memory used" in text and "faults" not in text
+
+
+def test_parse_compare():
+    valid = tuple(VARIANTS)
+    assert CMP.parse_compare("2.6.23,v5", valid) == ("2.6.23", "v5")
+    assert CMP.parse_compare(["2.6.23", "v5,modern"], valid) == ("2.6.23", "v5", "modern")
+    assert CMP.parse_compare("v5,v5", valid) == ("v5",)
+    assert CMP.parse_compare(None, valid) == ()
+    with pytest.raises(ValueError, match="unknown"):
+        CMP.parse_compare("v5,2.6.99", valid)
+    with pytest.raises(ValueError, match="2 to 5"):
+        CMP.parse_compare(",".join(valid) + ",extra", valid + ("extra",))
