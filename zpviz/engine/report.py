@@ -8,7 +8,6 @@ from zpviz.engine import constants as C
 from zpviz.engine.run import simulate
 from zpviz.engine.trace import Frame, Trace
 
-
 _STATE_NAMES = np.array(C.STATE_NAMES, dtype=object)
 
 
