@@ -109,6 +109,7 @@ class Core:
         self.frames = Frames()
         self.cache = CacheModel(ncpus, sockets, costs)
         self.rec = Recorder()
+        self.counters = [[0] * C.N_CPU_COUNTERS for _ in range(ncpus)]  # live per-CPU totals
         self.procs: list[Proc] = []
         self.vmas: list[Vma] = []
         self.slot_vma: list[int] = []  # slot -> global vma index
@@ -129,6 +130,12 @@ class Core:
         self.notes: list[str] = []
         self.pcp = [0] * ncpus  # pages on each CPU's per-cpu free list
         self.ev: Ev = Ev(0)
+
+    # ----------------------------------------------------------------- views of the live state
+    def scalar_values(self) -> tuple[int, ...]:
+        cm, fr = self.cache, self.frames
+        return (self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers, self.hzp_ref,
+                cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt, self.rss_pages, self.bad_pages)
 
     # ----------------------------------------------------------------- processes and vmas
     def new_proc(self, name: str) -> Proc:
@@ -180,6 +187,15 @@ class Core:
         slots = self.slots
         pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
         rec.ev.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, t0, t, ev.flags))
+        counters = self.counters
+        for j in range(0, len(out), 3):
+            counters[out[j]][out[j + 1]] += out[j + 2]
+        rec.n_events = e + 1
+        if ev.log:
+            rec.logs[e] = list(ev.log)
+            self.kernel_log.extend(ev.log)
+        if not rec.keep_deltas:
+            return
         ds = ev.dirty_slots
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
@@ -195,14 +211,7 @@ class Core:
         rec.fd_n.append(len(df))
         rec.cd.extend(out)
         rec.cd_n.append(len(out) // 3)
-        cm = self.cache
-        rec.scalars.extend((self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers,
-                            self.hzp_ref, cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt,
-                            self.rss_pages, self.bad_pages))
-        rec.n_events = e + 1
-        if ev.log:
-            rec.logs[e] = list(ev.log)
-            self.kernel_log.extend(ev.log)
+        rec.scalars.extend(self.scalar_values())
 
     def emit_idle(self, kind: Kind, cpu: int, why: str) -> None:
         self.begin(cpu)

@@ -18,7 +18,9 @@ from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.forking import Forking
 from zpviz.engine.kernels import policy
-from zpviz.engine.record import EVENT_COLUMNS
+from zpviz.engine.record import EVENT_COLUMNS, SCALARS
+from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
+from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
 
@@ -42,11 +44,13 @@ class StepResult:
 
 
 class Machine(Forking):
-    def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None):
+    def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None,
+                 record_deltas: bool = True):
         self.scenario = scenario
         pol = policy(kernel or scenario.kernel)
         sockets = [scenario.socket_of(c) for c in range(scenario.cpus)]
         super().__init__(pol, scenario.cpus, sockets, costs or Costs(), scenario.thp_use_zero_page)
+        self.rec.keep_deltas = record_deltas
         self._notes_seen: set[str] = set()
         self.step_errno: str | None = None
         self.step_status: list[str] = []
@@ -110,6 +114,47 @@ class Machine(Forking):
     def run_setup(self) -> None:
         if any(s.locked or s.populate for s in self.scenario.vmas):
             self.run_units([0], {0: self.setup_events()})
+
+    def run_steps(self) -> Iterator[StepResult]:
+        """Set-up, then each step in turn (the caller may look at the machine between steps)."""
+        self.run_setup()
+        self.setup_end = self.rec.n_events
+        for step in self.scenario.steps:
+            try:
+                yield self.run_step(step)
+            except KeyError as e:  # a name the loader could not check (a process that exited, ...)
+                raise LessonError([Problem(self.scenario.path, step.source.line, f"step {step.index}",
+                                           f"cannot run under {self.k.id}: unknown name {e}")]) from None
+        if self.bad_suppressed:
+            self.notes.append(f"{self.bad_suppressed} further 'BUG: Bad page map' reports were suppressed by "
+                              "print_bad_pte's ratelimit (60 a minute)")
+
+    def layout(self) -> Layout:
+        return Layout(
+            procs=tuple(
+                ProcLayout(p.index, p.name,
+                           tuple(VmaLayout(v.index, v.name, p.index, v.base, v.npages, v.vpage0, v.backing, v.shared)
+                                 for v in p.vmas.values()),
+                           p.created_event, p.exit_event)
+                for p in self.procs),
+            n_slots=len(self.slots),
+        )
+
+    def snapshot(self) -> Frame:
+        """The live state as a Frame (copies), for reports of runs that keep no trace."""
+        sl, fr = self.slots, self.frames
+        i = self.rec.n_events
+        return Frame(index=i, step=self.step_index, event=i - 1,
+                     pte=np.frombuffer(bytes(sl.pte), np.uint8), pfn=np.array(sl.pfn, np.int64),
+                     vmf=np.array(sl.vmf, np.uint16), refcount=np.array(fr.refcount, np.int64),
+                     mapcount=np.array(fr.mapcount, np.int64), pflags=np.array(fr.flags, np.uint16),
+                     fkind=np.frombuffer(bytes(fr.kind), np.uint8), cpu=np.array(self.counters, np.int64),
+                     scalars=dict(zip(SCALARS, self.scalar_values())))
+
+    def alive(self, proc: int, frame: int) -> bool:
+        """For the live view: whether a process exists now (frame is the current one)."""
+        del frame
+        return self.procs[proc].alive
 
     # ------------------------------------------------------------------ steps
     def resolve_procs(self, step: Step) -> list[Proc]:

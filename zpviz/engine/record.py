@@ -47,7 +47,8 @@ class Recorder:
     (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind) / (cpu, counter, increment).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deltas: bool = True) -> None:
+        self.keep_deltas = deltas  # False for report-only runs: no trace will be built
         self.ev = array("q")
         self.sd = array("q")
         self.sd_n = array("l")

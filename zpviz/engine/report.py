@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.engine.run import simulate
+from zpviz.engine.machine import Machine
 from zpviz.engine.trace import Frame, Trace
 
 _STATE_NAMES = np.array(C.STATE_NAMES, dtype=object)
 
 
-def vma_state(trace: Trace, frame: Frame, v) -> dict:
+def vma_state(kernel, frame: Frame, v) -> dict:
     sl = slice(v.base, v.base + v.npages)
     states = frame.states[sl]
-    k = trace.kernel
+    k = kernel
     mlocked = frame.page_mlocked(k.pg_mlocked)[sl]
     huge = frame.page_huge()[sl]
     pte = frame.pte[sl]
@@ -47,19 +47,21 @@ def vma_state(trace: Trace, frame: Frame, v) -> dict:
     }
 
 
-def state_dict(trace: Trace, i: int) -> dict:
-    frame = trace.frame(i)
+def state_dict(view, i: int) -> dict:
+    """The "final"-shaped state after i events. view: a Trace, or a live Machine at event i."""
+    frame = view.frame(i) if isinstance(view, Trace) else view.snapshot()
     procs = {}
-    for p in trace.layout.procs:
+    for p in view.layout.procs if isinstance(view, Trace) else view.layout().procs:
         if p.created_event >= 0 and i - 1 < p.created_event:
             continue
-        if not trace.alive(p.index, i):
+        if not view.alive(p.index, i):
             procs[p.name] = {"exited": True, "vmas": {}}
             continue
-        procs[p.name] = {"exited": False, "vmas": {v.name: vma_state(trace, frame, v) for v in p.vmas}}
+        procs[p.name] = {"exited": False, "vmas": {v.name: vma_state(view.k if not isinstance(view, Trace)
+                                                                     else view.kernel, frame, v) for v in p.vmas}}
     s = frame.scalars
     cpus = []
-    for c in range(trace.ncpus):
+    for c in range(view.ncpus):
         row = frame.cpu[c]
         d = {name: int(row[j]) for j, name in enumerate(C.CPU_COUNTERS)}
         d["by_line"] = {name: int(row[C.C_BY_LINE + j]) for j, name in enumerate(C.LINE_KIND_NAMES)}
@@ -78,8 +80,7 @@ def state_dict(trace: Trace, i: int) -> dict:
     }
 
 
-def step_entry(trace: Trace, r) -> dict:
-    sc = trace.scenario
+def step_entry(sc, r) -> dict:
     procs = list(r.processes)
     entry = {
         "index": r.index, "do": r.do,
@@ -95,17 +96,18 @@ def step_entry(trace: Trace, r) -> dict:
     return entry
 
 
-def build_report(trace: Trace, every_step: bool = False) -> dict:
+def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events) -> dict:
+    """Assemble the report; `results` yields step results, state_at(r) gives the state after r."""
     from zpviz.scenario.claims import check_step_claims
 
-    sc = trace.scenario
-    kid = trace.kernel.id
+    kid = kernel.id
     steps = []
     all_ok = True
-    for step, r in zip(sc.steps, trace.step_results):
-        entry = step_entry(trace, r)
+    for r in results:  # to the end: the run adds its closing notes when it is exhausted
+        step = sc.steps[r.index]
+        entry = step_entry(sc, r)
         has_claims = any(c.variant in ("*", kid) for c in step.expect)
-        state = state_dict(trace, trace.step_end_frame(r.index)) if (every_step or has_claims) else None
+        state = state_at(r) if (every_step or has_claims) else None
         failed = check_step_claims(step, kid, entry, state) if has_claims else []
         entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
         all_ok &= not failed
@@ -113,19 +115,23 @@ def build_report(trace: Trace, every_step: bool = False) -> dict:
             entry["state"] = state
         steps.append(entry)
     return {
-        "scenario": sc.title,
-        "file": sc.path,
-        "kernel": kid,
-        "kernel_release": trace.kernel.release,
-        "seed": sc.seed,
-        "steps": steps,
-        "final": state_dict(trace, len(trace) - 1),
-        "kernel_log": list(trace.kernel_log),
-        "notes": list(trace.notes),
-        "events": trace.n_events,
-        "expect_ok": all_ok,
+        "scenario": sc.title, "file": sc.path, "kernel": kid, "kernel_release": kernel.release, "seed": sc.seed,
+        "steps": steps, "final": final_state(), "kernel_log": list(kernel_log), "notes": list(notes),
+        "events": n_events(), "expect_ok": all_ok,
     }
 
 
+def build_report(trace: Trace, every_step: bool = False) -> dict:
+    """The report of a recorded run (the app and the exporter hold traces)."""
+    return _report(trace.scenario, trace.kernel, trace.step_results,
+                   lambda r: state_dict(trace, trace.step_end_frame(r.index)),
+                   lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
+                   lambda: trace.n_events)
+
+
 def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
-    return build_report(simulate(scenario, kernel), every_step)
+    """The report without a trace: states are read off the live machine between steps."""
+    m = Machine(scenario, kernel, record_deltas=False)
+    return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
+                   lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
+                   lambda: m.rec.n_events)

@@ -8,8 +8,7 @@ import numpy as np
 
 from zpviz.engine.costs import Costs
 from zpviz.engine.machine import Machine
-from zpviz.engine.trace import Layout, ProcLayout, Trace, VmaLayout
-from zpviz.errors import LessonError, Problem
+from zpviz.engine.trace import Trace
 
 _DTYPES = {"q": np.int64, "l": np.int32, "H": np.uint16, "B": np.uint8}
 
@@ -40,18 +39,8 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None)
     init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
     fr = m.frames
     init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
-    m.run_setup()
-    setup_end = m.rec.n_events
-    results = []
-    for step in scenario.steps:
-        try:
-            results.append(m.run_step(step))
-        except KeyError as e:  # a name the loader could not check (a process that exited, ...)
-            raise LessonError([Problem(scenario.path, step.source.line, f"step {step.index}",
-                                       f"cannot run under {m.k.id}: unknown name {e}")]) from None
-    if m.bad_suppressed:
-        m.notes.append(f"{m.bad_suppressed} further 'BUG: Bad page map' reports were suppressed by "
-                       "print_bad_pte's ratelimit (60 a minute)")
+    results = list(m.run_steps())
+    setup_end = m.setup_end
     n_slots, n_frames = len(m.slots), len(m.frames)
     int32 = np.int32 if fr.refcount.itemsize == 4 else np.int64
     init = {
@@ -69,16 +58,7 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None)
     deltas["sd_vmf"] = deltas["sd_vmf"].astype(np.uint16)
     deltas["fd_flags"] = deltas["fd_flags"].astype(np.uint16)
     deltas["fd_kind"] = deltas["fd_kind"].astype(np.uint8)
-    layout = Layout(
-        procs=tuple(
-            ProcLayout(p.index, p.name,
-                       tuple(VmaLayout(v.index, v.name, p.index, v.base, v.npages, v.vpage0, v.backing,
-                                       v.shared)
-                             for v in p.vmas.values()),
-                       p.created_event, p.exit_event)
-            for p in m.procs),
-        n_slots=n_slots,
-    )
+    layout = m.layout()
     return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
                  logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_matrix(),
                  init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)

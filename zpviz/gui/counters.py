@@ -20,7 +20,13 @@ LINE_LABELS = ("zero page", "huge zero", "struct page", "PTE", "lock", "mm ctr")
 
 def _bar_plot(title: str) -> pg.PlotItem:
     p = pg.PlotItem(title=title)
-    p.titleLabel.setMinimumWidth(10)  # long titles must not widen the dock
+    label = p.titleLabel
+
+    def update_min() -> None:  # LabelItem pins its minimum width to its text: long titles widened the dock
+        label.setMinimumWidth(10)
+        label.setMinimumHeight(label.itemRect().height())
+
+    label.updateMin = update_min
     p.setMenuEnabled(False)
     p.hideButtons()
     p.getViewBox().setMouseEnabled(False, False)
@@ -142,7 +148,6 @@ class CountersView(pg.GraphicsLayoutWidget):
         }
         for p, text in titles.items():
             p.setTitle(text, size="9pt", color=th.fg)
-            p.titleLabel.setMinimumWidth(0)  # LabelItem insists on its text width; let narrow docks win
 
     def set_frame(self, frame: int) -> None:
         for c in self.cursors:

@@ -10,32 +10,33 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from zpviz.gui import actions
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
 from zpviz.gui.counters import CountersView
 from zpviz.gui.icons import app_icon
+from zpviz.gui.interact import Interaction
 from zpviz.gui.kernelview import KernelPathView
 from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
-from zpviz.gui.theme import apply_theme, font
+from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
+from zpviz.gui.viewops import ViewOps
 from zpviz.present import captions, compare, kpath, palette, series
 from zpviz.present.arrange import arrange
 from zpviz.present.grid import grid_layout
-from zpviz.present.inspect import page_info
 from zpviz.present.picture import picture_at
 from zpviz.present.session import Lesson
 
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
 
 
-class MainWindow(LessonIO, QtWidgets.QMainWindow):
+class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
     lessonChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
 
@@ -136,6 +137,8 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         self._dock("counters", "Per-CPU counters", self.counters, right)
         self.inspector = InspectorView()
         self._dock("inspector", "Inspector", self.inspector, right)
+        # one tabbed stack under the kernel path: the compare table, the counters, the inspector
+        self.tabifyDockWidget(self.docks["compare"], self.docks["counters"])
         self.tabifyDockWidget(self.docks["counters"], self.docks["inspector"])
         self.docks["counters"].raise_()
         self.docks["compare"].hide()
@@ -146,10 +149,8 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         w, h = max(self.width(), 640), max(self.height(), 400)
         share = 0.3 if self.lesson is not None and self.lesson.compare else 0.34
         self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
-        shown = [self.docks[n] for n in ("kernel", "compare", "counters") if not self.docks[n].isHidden()]
-        shares = {"kernel": 0.27, "compare": 0.35, "counters": 0.38} if not self.docks["compare"].isHidden() \
-            else {"kernel": 0.4, "counters": 0.6}
-        self.resizeDocks(shown, [int(h * shares[d.objectName()[5:]]) for d in shown], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * 0.38), int(h * 0.62)],
+                         QtCore.Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ lesson
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
@@ -161,6 +162,7 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
         self.counters.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)
         self.docks["compare"].setVisible(lesson.compare)
+        (self.docks["compare"] if lesson.compare else self.docks["counters"]).raise_()
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
             a.setChecked(kid == lesson.kernels[0])
@@ -336,209 +338,6 @@ class MainWindow(LessonIO, QtWidgets.QMainWindow):
     def _seek(self, frame: int) -> None:
         self.predict.close_question()
         self.set_frame(frame)
-
-    # ------------------------------------------------------------------ predict
-    def set_predict_mode(self, on: bool) -> None:
-        self.predict_mode = bool(on)
-        self.actions_by_name["predict"].setChecked(self.predict_mode)
-        self.settings.setValue("predict", self.predict_mode)
-        if self.lesson is not None:
-            self.transport.set_predict_stops(set(self.lesson.questions) if on else set())
-        if not on:
-            self.predict.close_question()
-
-    def set_predict_mode_from_action(self) -> None:
-        self.set_predict_mode(self.actions_by_name["predict"].isChecked())
-
-    def _ask(self, stop: int) -> None:
-        q = self.lesson.questions.get(stop) if self.lesson else None
-        if q is None:
-            self.transport.resolve(stop)
-            return
-        if self.predict.question is not q:
-            self.predict.ask(q)
-
-    def answer_predict(self, index: int) -> None:
-        if self.predict.open_unrevealed:
-            self.predict.answer_index(index)
-
-    def _revealed(self, choice) -> None:
-        q = self.predict.question
-        if q is None:
-            return
-        self.transport.resolve(q.stop)
-        self.transport.seek(q.reveal)
-
-    # ------------------------------------------------------------------ selection, hover
-    def _page_clicked(self, slot: int, add: bool) -> None:
-        self.selection = tuple(dict.fromkeys(self.selection + (slot,))) if add else (slot,)
-        for p in self.panes:
-            p.view.set_selection(self.selection)
-        self.docks["inspector"].show()
-        self.docks["inspector"].raise_()
-        self.show_frame(self.frame)
-
-    def clear_selection(self) -> None:
-        self.selection = ()
-        for p in self.panes:
-            p.view.set_selection(())
-        self.show_frame(self.frame)
-
-    def _page_hovered(self, slot: int) -> None:
-        L = self.lesson
-        view = self.sender()
-        if L is None or slot < 0 or not isinstance(view, QtWidgets.QWidget):
-            QtWidgets.QToolTip.hideText()
-            return
-        i = next((k for k, p in enumerate(self.panes) if p.view is view), 0)
-        f = L.aligned(self.frame)[i]
-        info = page_info(L.traces[i].frame(f), L.grid, slot, L.traces[i].kernel.pg_mlocked)
-        if info is not None:
-            QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), info.text(), view)
-
-    def hover_text(self, slot: int, variant: int = 0) -> str:
-        """The hover tooltip's text for a page (tests and the exporter use it without a mouse)."""
-        L = self.lesson
-        f = L.aligned(self.frame)[variant]
-        info = page_info(L.traces[variant].frame(f), L.grid, slot, L.traces[variant].kernel.pg_mlocked)
-        return info.text() if info else ""
-
-    def _refresh_inspector(self) -> None:
-        L = self.lesson
-        if L is None or not self.selection:
-            self.inspector.set_info(None)
-            return
-        slot = self.selection[-1]
-        fr = L.lead.frame(self.frame)
-        info = page_info(fr, L.grid, slot, L.lead.kernel.pg_mlocked)
-        sharers = 0
-        if info is not None and info.frame is not None:
-            present = (fr.pte & 1) != 0
-            sharers = int((present & (fr.pfn == info.frame.pfn)).sum())
-        extra = [f"selected: {len(self.selection)} page{'s' if len(self.selection) != 1 else ''}"]
-        self.inspector.set_info(info, sharers, extra)
-
-    # ------------------------------------------------------------------ view
-    def set_theme(self, name: str) -> None:
-        self.theme = palette.theme(name)
-        app = QtWidgets.QApplication.instance()
-        if app is not None:
-            apply_theme(app, self.theme)
-        self.caption.set_theme(self.theme)
-        self.legend.set_theme(self.theme)
-        self.bar.set_theme(self.theme)
-        self.kernel_view.set_theme(self.theme)
-        self.counters.set_theme(self.theme)
-        self.diff.set_theme(self.theme)
-        for p in self.panes:
-            p.set_theme(self.theme)
-        if self.presenter is not None:
-            self.presenter.set_theme(self.theme)
-        for n, a in getattr(self, "theme_actions", {}).items():
-            a.setChecked(n == self.theme.name)
-        self.settings.setValue("theme", self.theme.name)
-        if self.lesson is not None:
-            self.show_frame(self.frame)
-
-    def cycle_theme(self) -> None:
-        names = palette.THEME_NAMES
-        self.set_theme(names[(names.index(self.theme.name) + 1) % len(names)])
-
-    def zoom(self, factor: float) -> None:
-        if self.panes:  # compare panes are linked to the first: they follow
-            self.panes[0].view.zoom(factor)
-
-    def reset_zoom(self) -> None:
-        for p in self.panes:
-            p.view.reset_view()
-
-    def toggle_fullscreen(self) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-            self.menuBar().show()
-        else:
-            self.menuBar().hide()  # a clean projector picture; every key still works
-            self.showFullScreen()
-
-    def escape(self) -> None:
-        if self.isFullScreen():
-            self.toggle_fullscreen()
-        elif self.selection:
-            self.clear_selection()
-        elif self.predict.question is not None and self.predict.revealed:
-            self.predict.close_question()
-
-    def toggle_presenter(self) -> None:
-        from zpviz.gui.presenter import PresenterWindow
-
-        if self.presenter is None:
-            self.presenter = PresenterWindow(self)
-            self.presenter.set_theme(self.theme)
-            screens = QtGui.QGuiApplication.screens()
-            if len(screens) > 1:  # the lecturer's screen: not the one the projector window is on
-                mine = self.screen()
-                other = next((s for s in screens if s is not mine), screens[0])
-                self.presenter.move(other.availableGeometry().topLeft())
-        if self.presenter.isVisible():
-            self.presenter.hide()
-        else:
-            self.presenter.show()
-            self._refresh_presenter()
-
-    def _refresh_presenter(self) -> None:
-        if self.presenter is None or not self.presenter.isVisible() or self.lesson is None:
-            return
-        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"))
-        self.presenter.set_info(info)
-
-    def _second(self) -> None:
-        if self.presenter is not None and self.presenter.isVisible():
-            self.presenter.tick()
-
-    def show_keys(self) -> None:
-        QtWidgets.QMessageBox.information(self, "zpviz keys", actions.keys_text())
-
-    def resizeEvent(self, ev) -> None:
-        super().resizeEvent(ev)
-        self.caption.set_scale(max(0.72, min(1.25, self.height() / 1080)))
-
-    # ------------------------------------------------------------------ offscreen rendering
-    def render_image(self, size: QtCore.QSize | tuple[int, int] | None = None) -> QtGui.QImage:
-        """The window as a QImage at `size`, without showing it (QT_QPA_PLATFORM=offscreen works).
-
-        A hidden window is resized to `size` and rendered; a visible one is rendered as it is and
-        scaled, so exporting never resizes what the room is looking at.
-        """
-        if isinstance(size, tuple):
-            size = QtCore.QSize(*size)
-        if not self.isVisible():
-            if size is not None and size != self.size():
-                self.resize(size)
-                self._fit_docks()
-            self._settle()
-            img = self.grab().toImage()
-        else:
-            self._settle()
-            img = self.grab().toImage()
-            if size is not None and img.size() != size:
-                img = img.scaled(size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                                 QtCore.Qt.TransformationMode.SmoothTransformation)
-        return img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
-
-    def _settle(self) -> None:
-        """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
-        if not self.isVisible():
-            self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-            self.ensurePolished()
-            lay = self.layout()
-            if lay is not None:
-                lay.activate()
-        for _ in range(3):
-            QtWidgets.QApplication.sendPostedEvents()
-            QtWidgets.QApplication.processEvents()
-        if self.lesson is not None:
-            self.show_frame(self.frame)  # recompute lines and glyphs for the final geometry
-            QtWidgets.QApplication.processEvents()
 
     def closeEvent(self, ev) -> None:
         self.transport.pause()

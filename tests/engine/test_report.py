@@ -1,0 +1,41 @@
+"""The run report: the light path (no trace) and the traced path say exactly the same thing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine.util import lesson
+from zpviz.engine.report import build_report, run_report
+from zpviz.engine.run import simulate
+from zpviz.scenario import load, loads
+
+LESSONS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_light_and_traced_reports_agree(path):
+    sc = load(path)
+    for k in dict.fromkeys([sc.kernel, *sc.compare]):
+        assert run_report(sc, k, every_step=True) == build_report(simulate(sc, k), every_step=True)
+
+
+def test_report_shape_follows_the_contract():
+    text = lesson('[[vma]]\nname = "r"\npages = 100\n[[step]]\ndo = "read"\nvma = "r"\n'
+                  '[[step]]\ndo = "mlock"\nvma = "r"\n', cpus=1)
+    r = run_report(loads(text, "t.toml"), "v5")
+    assert set(r) >= {"scenario", "kernel", "steps", "final", "kernel_log", "notes"}
+    s = r["steps"][1]
+    assert set(s) >= {"index", "do", "process", "vma", "faults", "fault_kinds", "errno", "status", "signal",
+                      "makespan_ns", "log", "expect"}
+    assert set(s["fault_kinds"]) == {"read", "write", "cow", "gup", "huge"}
+    v = r["final"]["processes"]["main"]["vmas"]["r"]
+    assert set(v) == {"pages", "mlocked", "huge", "vm_locked", "rss_kb", "anon_kb", "locked_kb"}
+    assert len(v["pages"]) == 100
+    cpu = r["final"]["cpus"][0]
+    assert set(cpu) >= {"cpu", "hits", "misses", "transfers_in", "invalidations_sent", "invalidations_received",
+                        "stall_ns", "by_line"}
+    assert set(cpu["by_line"]) >= {"zero_page", "struct_page", "pte", "mm_counter", "lock"}
+    assert set(r["final"]["zero_page"]) == {"refcount_delta", "mapcount_delta", "line_writes", "line_transfers"}
+    assert any("suppressed" in n for n in r["notes"])  # 100 Bad page maps: 40 past the ratelimit

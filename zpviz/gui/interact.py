@@ -1,0 +1,92 @@
+"""Mixed into MainWindow: predict mode, the selection, hover and the inspector."""
+
+from __future__ import annotations
+
+from PySide6 import QtGui, QtWidgets
+
+from zpviz.engine import constants as C
+from zpviz.present.inspect import page_info
+
+
+class Interaction:
+    # ------------------------------------------------------------------ predict
+    def set_predict_mode(self, on: bool) -> None:
+        self.predict_mode = bool(on)
+        self.actions_by_name["predict"].setChecked(self.predict_mode)
+        self.settings.setValue("predict", self.predict_mode)
+        if self.lesson is not None:
+            self.transport.set_predict_stops(set(self.lesson.questions) if on else set())
+        if not on:
+            self.predict.close_question()
+
+    def set_predict_mode_from_action(self) -> None:
+        self.set_predict_mode(self.actions_by_name["predict"].isChecked())
+
+    def _ask(self, stop: int) -> None:
+        q = self.lesson.questions.get(stop) if self.lesson else None
+        if q is None:
+            self.transport.resolve(stop)
+            return
+        if self.predict.question is not q:
+            self.predict.ask(q)
+
+    def answer_predict(self, index: int) -> None:
+        if self.predict.open_unrevealed:
+            self.predict.answer_index(index)
+
+    def _revealed(self, choice) -> None:
+        q = self.predict.question
+        if q is None:
+            return
+        self.transport.resolve(q.stop)
+        self.transport.seek(q.reveal)
+
+    # ------------------------------------------------------------------ selection, hover
+    def _page_clicked(self, slot: int, add: bool) -> None:
+        self.selection = tuple(dict.fromkeys(self.selection + (slot,))) if add else (slot,)
+        for p in self.panes:
+            p.view.set_selection(self.selection)
+        self.docks["inspector"].show()
+        self.docks["inspector"].raise_()
+        self.show_frame(self.frame)
+
+    def clear_selection(self) -> None:
+        self.selection = ()
+        for p in self.panes:
+            p.view.set_selection(())
+        self.show_frame(self.frame)
+
+    def _page_hovered(self, slot: int) -> None:
+        L = self.lesson
+        view = self.sender()
+        if L is None or slot < 0 or not isinstance(view, QtWidgets.QWidget):
+            QtWidgets.QToolTip.hideText()
+            return
+        i = next((k for k, p in enumerate(self.panes) if p.view is view), 0)
+        f = L.aligned(self.frame)[i]
+        info = page_info(L.traces[i].frame(f), L.grid, slot, L.traces[i].kernel.pg_mlocked)
+        if info is not None:
+            QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), info.text(), view)
+
+    def hover_text(self, slot: int, variant: int = 0) -> str:
+        """The hover tooltip's text for a page (tests and the exporter use it without a mouse)."""
+        L = self.lesson
+        f = L.aligned(self.frame)[variant]
+        info = page_info(L.traces[variant].frame(f), L.grid, slot, L.traces[variant].kernel.pg_mlocked)
+        return info.text() if info else ""
+
+    def _refresh_inspector(self) -> None:
+        L = self.lesson
+        if L is None or not self.selection:
+            self.inspector.set_info(None)
+            return
+        slot = self.selection[-1]
+        fr = L.lead.frame(self.frame)
+        info = page_info(fr, L.grid, slot, L.lead.kernel.pg_mlocked)
+        sharers = 0
+        if info is not None and info.frame is not None:
+            present = (fr.pte & C.PTE_P) != 0
+            sharers = int((present & (fr.pfn == info.frame.pfn)).sum())
+        extra = [f"selected: {len(self.selection)} page{'s' if len(self.selection) != 1 else ''}"]
+        self.inspector.set_info(info, sharers, extra)
+

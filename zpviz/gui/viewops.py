@@ -1,0 +1,136 @@
+"""Mixed into MainWindow: themes, zoom, full screen, the presenter view and offscreen rendering."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui import actions
+from zpviz.gui.theme import apply_theme
+from zpviz.present import captions, palette
+
+
+class ViewOps:
+    # ------------------------------------------------------------------ view
+    def set_theme(self, name: str) -> None:
+        self.theme = palette.theme(name)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            apply_theme(app, self.theme)
+        self.caption.set_theme(self.theme)
+        self.legend.set_theme(self.theme)
+        self.bar.set_theme(self.theme)
+        self.kernel_view.set_theme(self.theme)
+        self.counters.set_theme(self.theme)
+        self.diff.set_theme(self.theme)
+        for p in self.panes:
+            p.set_theme(self.theme)
+        if self.presenter is not None:
+            self.presenter.set_theme(self.theme)
+        for n, a in getattr(self, "theme_actions", {}).items():
+            a.setChecked(n == self.theme.name)
+        self.settings.setValue("theme", self.theme.name)
+        if self.lesson is not None:
+            self.show_frame(self.frame)
+
+    def cycle_theme(self) -> None:
+        names = palette.THEME_NAMES
+        self.set_theme(names[(names.index(self.theme.name) + 1) % len(names)])
+
+    def zoom(self, factor: float) -> None:
+        if self.panes:  # compare panes are linked to the first: they follow
+            self.panes[0].view.zoom(factor)
+
+    def reset_zoom(self) -> None:
+        for p in self.panes:
+            p.view.reset_view()
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+            self.menuBar().show()
+        else:
+            self.menuBar().hide()  # a clean projector picture; every key still works
+            self.showFullScreen()
+
+    def escape(self) -> None:
+        if self.isFullScreen():
+            self.toggle_fullscreen()
+        elif self.selection:
+            self.clear_selection()
+        elif self.predict.question is not None and self.predict.revealed:
+            self.predict.close_question()
+
+    def toggle_presenter(self) -> None:
+        from zpviz.gui.presenter import PresenterWindow
+
+        if self.presenter is None:
+            self.presenter = PresenterWindow(self)
+            self.presenter.set_theme(self.theme)
+            screens = QtGui.QGuiApplication.screens()
+            if len(screens) > 1:  # the lecturer's screen: not the one the projector window is on
+                mine = self.screen()
+                other = next((s for s in screens if s is not mine), screens[0])
+                self.presenter.move(other.availableGeometry().topLeft())
+        if self.presenter.isVisible():
+            self.presenter.hide()
+        else:
+            self.presenter.show()
+            self._refresh_presenter()
+
+    def _refresh_presenter(self) -> None:
+        if self.presenter is None or not self.presenter.isVisible() or self.lesson is None:
+            return
+        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"))
+        self.presenter.set_info(info)
+
+    def _second(self) -> None:
+        if self.presenter is not None and self.presenter.isVisible():
+            self.presenter.tick()
+
+    def show_keys(self) -> None:
+        QtWidgets.QMessageBox.information(self, "zpviz keys", actions.keys_text())
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.caption.set_scale(max(0.72, min(1.25, self.height() / 1080)))
+
+    # ------------------------------------------------------------------ offscreen rendering
+    def render_image(self, size: QtCore.QSize | tuple[int, int] | None = None) -> QtGui.QImage:
+        """The window as a QImage at `size`, without showing it (QT_QPA_PLATFORM=offscreen works).
+
+        A hidden window is resized to `size` and rendered; a visible one is rendered as it is and
+        scaled, so exporting never resizes what the room is looking at.
+        """
+        if isinstance(size, tuple):
+            size = QtCore.QSize(*size)
+        if not self.isVisible():
+            if size is not None and size != self.size():
+                self.resize(size)
+                self._fit_docks()
+            self._settle()
+            img = self.grab().toImage()
+        else:
+            self._settle()
+            img = self.grab().toImage()
+            if size is not None and img.size() != size:
+                img = img.scaled(size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 QtCore.Qt.TransformationMode.SmoothTransformation)
+        return img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+
+    def _settle(self) -> None:
+        """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
+        if not self.isVisible():
+            self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+            self.ensurePolished()
+            lay = self.layout()
+            if lay is not None:
+                lay.activate()
+        for _ in range(3):
+            QtWidgets.QApplication.sendPostedEvents()
+            QtWidgets.QApplication.processEvents()
+        if self.lesson is not None:
+            self.show_frame(self.frame)  # recompute lines and glyphs for the final geometry
+            QtWidgets.QApplication.processEvents()
+
