@@ -187,14 +187,14 @@ class Core:
         slots = self.slots
         pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
         rec.ev.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, t0, t, ev.flags))
-        counters = self.counters
-        for j in range(0, len(out), 3):
-            counters[out[j]][out[j + 1]] += out[j + 2]
         rec.n_events = e + 1
         if ev.log:
             rec.logs[e] = list(ev.log)
             self.kernel_log.extend(ev.log)
-        if not rec.keep_deltas:
+        if not rec.keep_deltas:  # no trace: keep only the running per-CPU totals
+            counters = self.counters
+            for j in range(0, len(out), 3):
+                counters[out[j]][out[j + 1]] += out[j + 2]
             return
         ds = ev.dirty_slots
         if len(ds) > 1:
