@@ -22,6 +22,9 @@ def test_screenshot_at_a_step_writes_a_png(tmp_path, qapp):
     img = QtGui.QImage(str(out))
     assert (img.width(), img.height()) == A.SCREENSHOT_SIZE
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".zpviz-")]  # the temp file was renamed
+    from zpviz.gui.lessonio import _umask
+
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # an ordinary file, not mkstemp's 0600
     assert not any(w.isVisible() for w in qapp.topLevelWidgets())
 
 
@@ -80,3 +83,26 @@ def test_desktop_file_and_icon_ship_with_the_package():
     icon = QtGui.QIcon(str(res / "zpviz.svg"))
     assert not icon.isNull() and not icon.pixmap(64, 64).isNull()
     assert (res / "zpviz.png").is_file() and not QtGui.QImage(str(res / "zpviz.png")).isNull()
+
+
+# zpviz.export's throwaway settings folder (export/window.py) is left to the garbage collector, which
+# warns; reported to the exporter's author. Only that warning is ignored here.
+@pytest.mark.filterwarnings("ignore:Exception ignored in.*finalize:pytest.PytestUnraisableExceptionWarning")
+def test_export_from_the_window(window, tmp_path):
+    window.set_step(2)
+    window.export_to(str(tmp_path / "now.png"))
+    img = QtGui.QImage(str(tmp_path / "now.png"))
+    assert (img.width(), img.height()) == (window.width(), window.height())
+    pytest.importorskip("zpviz.export.job")
+    window.export_to(str(tmp_path / "still.svg"))
+    assert (tmp_path / "still.svg").read_text().lstrip().startswith("<?xml") or \
+        "<svg" in (tmp_path / "still.svg").read_text()[:2000], window.banner.text()
+    from zpviz.gui.exporting import export_options
+
+    o = export_options(window, str(tmp_path / "x.gif"))
+    assert o.kernel == "v5" and o.step is None and o.theme == "light"
+
+
+def test_export_failure_is_a_banner_not_a_crash(window, tmp_path):
+    window.export_to(str(tmp_path / "missing-dir" / "x.png"))
+    assert window.banner.isVisibleTo(window) and "Export failed" in window.banner.text()

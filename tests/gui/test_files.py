@@ -163,3 +163,17 @@ def test_stale_loads_are_dropped(make_window, qtbot):
     win.open_lesson(str(SMALL), kernel="2.6.23")
     qtbot.waitUntil(lambda: not win.loader.busy, timeout=20000)
     assert win.lesson.kernels == ("2.6.23",)
+
+
+def test_a_slow_load_shows_progress_and_can_be_cancelled(make_window, qtbot, tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text('[scenario]\ntitle = "Big"\n[[vma]]\nname = "t"\npages = 32768\n'
+                    '[[step]]\ndo = "read"\nvma = "t"\npages = "all"\nsay = "All."\n')
+    win = make_window()
+    old = win.lesson
+    win.open_lesson(str(path))
+    assert win.busy_bar.isVisibleTo(win) and win.busy_cancel.isVisibleTo(win)
+    win.busy_cancel.click()
+    assert not win.busy_cancel.isVisibleTo(win)
+    qtbot.waitUntil(lambda: not win.loader.busy, timeout=60000)
+    assert win.lesson is old  # the cancelled result was dropped

@@ -182,3 +182,20 @@ def test_keys_are_inactive_behind_a_modal_dialog(shown, qtbot):
     press(qtbot, dlg.list, Key.Key_Right)
     assert shown.frame == 4
     dlg.reject()
+
+
+def test_ctrl_r_reloads_ctrl_t_cycles_theme_ctrl_0_fits_ctrl_b_browses(shown, qtbot, monkeypatch):
+    calls = []
+    monkeypatch.setattr(shown.loader, "request", lambda *a, **k: calls.append(k.get("context")))
+    press(qtbot, shown, Key.Key_R, Mod.ControlModifier)
+    assert calls and calls[-1]["reload"]
+    before = shown.theme.name
+    press(qtbot, shown, Key.Key_T, Mod.ControlModifier)
+    assert shown.theme.name != before
+    width = shown.panes[0].view.view_rect().width()
+    shown.zoom(0.5)
+    press(qtbot, shown, Key.Key_0, Mod.ControlModifier)
+    assert abs(shown.panes[0].view.view_rect().width() - width) < width * 0.05
+    press(qtbot, shown, Key.Key_B, Mod.ControlModifier)
+    assert shown.browser.isVisible()
+    shown.browser.reject()

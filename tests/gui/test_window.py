@@ -142,3 +142,15 @@ def test_big_cells_get_glyphs(make_window):
     win.render_image((1920, 1080))
     assert win.panes[0].view.space.glyphs.cell_px() >= 15
     assert SMALL.exists()
+
+
+def test_an_offscreen_window_does_not_restyle_the_app(qtbot, settings, qapp):
+    from zpviz.gui.mainwindow import MainWindow
+
+    before = qapp.styleSheet()
+    win = MainWindow(theme="dark", settings=settings, offscreen=True)
+    qtbot.addWidget(win)
+    assert qapp.styleSheet() == before and "#1D1E21" in win.styleSheet()
+    win.open_lesson(str(SMALL), "v5", sync=True)
+    win.save_layout()
+    assert settings.value("geometry") is None  # an export window never saves its layout

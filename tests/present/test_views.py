@@ -126,3 +126,14 @@ def test_session_kernels_and_reload_place(scenario, lesson):
     assert same_place(lesson, f, lesson) == f
     assert same_place(None, f, lesson) == 0
     assert lesson.aligned(f) == (f,)
+
+
+def test_decimate_keeps_peaks():
+    y = np.zeros(400_000, np.int64)
+    y[123_457] = 99
+    y[300_000:] = 5
+    x, d = series.decimate(y, 1000)
+    assert len(d) == 2000 and d.max() == 99 and d[-1] == 5 and x[0] == 0 and x[-1] == len(y) - 1
+    assert np.all(np.diff(x) >= 0)
+    x2, d2 = series.decimate(np.arange(10), 1000)
+    assert np.array_equal(d2, np.arange(10)) and np.array_equal(x2, np.arange(10))

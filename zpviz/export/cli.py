@@ -79,23 +79,42 @@ def options_from(a):
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the export is so the temporary files are removed on the way out."""
+    """SIGTERM or SIGINT before rendering started."""
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Stop:
+    """SIGINT/SIGTERM -> stop the export cleanly.
 
-    def handler(signum, frame):
-        raise _Terminated()
+    While frames are being rendered, Qt calls back into Python (slots), and PySide swallows an
+    exception raised there; so once rendering has begun (the exporter polls `cancelled`), a signal
+    only sets a flag, and the exporter stops at the next frame, removes its temporary file and
+    raises ExportCancelled. Before that (loading, simulating) the signal raises at once.
+    """
 
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    def __init__(self):
+        self.requested = False
+        self.polling = False
+
+    def handler(self, signum, frame):
+        self.requested = True
+        if not self.polling:
+            raise _Terminated()
+
+    def __call__(self) -> bool:
+        self.polling = True
+        return self.requested
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
 
 
 def _summary(r) -> str:
@@ -125,8 +144,8 @@ def main(argv: Sequence[str]) -> int:
 
         check_options(o)
         bar = ProgressBar(os.path.basename(a.out), sys.stderr, wants_bar(sys.stderr, a.progress))
-        with _sigterm_as_interrupt():
-            result = export(o, progress=bar)
+        with _Stop().installed() as stop:
+            result = export(o, progress=bar, cancelled=stop)
         bar.close()
         print(_summary(result))
         return EXIT_OK

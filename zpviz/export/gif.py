@@ -112,7 +112,7 @@ class GifWriter:
         self._written_frames = 0
         self._written_cs = 0
         try:
-            self._fp = open(path, "wb")  # noqa: SIM115 (closed in finish/abort)
+            self._fp = open(path, "wb")  # closed in finish() or abort()
             self._fp.write(_header(size, palette))
         except OSError as e:
             raise ExportError(describe_oserror(e, self.label)) from None

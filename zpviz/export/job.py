@@ -121,9 +121,9 @@ WindowFactory = Callable[..., object]  # (lesson, theme_name, size) -> a window 
 
 
 def default_window(lesson, theme: str, size: tuple[int, int]):
-    from zpviz.export.window import export_window
+    from zpviz.export.window import make_export_window
 
-    return export_window(lesson, theme, size)
+    return make_export_window(lesson, theme, size)
 
 
 # ------------------------------------------------------------------------------ running it
@@ -138,15 +138,21 @@ def export(o: ExportOptions, *, lesson=None, window_factory: WindowFactory | Non
     from zpviz.export.render import WindowRenderer, ensure_app
 
     ensure_app()
-    window = (window_factory or default_window)(lesson, o.theme, size)
-    renderer = WindowRenderer(window, size)
+    factory = window_factory or default_window
+
+    def new_renderer() -> WindowRenderer:
+        return WindowRenderer(factory(lesson, o.theme, size), size)
+
+    if fmt in ("png", "svg"):
+        frame = still_frame(lesson.lead, o.step)  # checked before any window is built
+    timeline = _timeline(lesson, o) if fmt in ("mp4", "gif") or o.frames_dir else None
+    palette = _palette(timeline, new_renderer, cancelled) if fmt == "gif" else None
+    renderer = new_renderer()
     try:
         if fmt in ("png", "svg"):
-            frame = still_frame(lesson.lead, o.step)
-            timeline = _timeline(lesson, o) if o.frames_dir else None
-            result = _still(o, lesson, renderer, frame, timeline, progress, cancelled)
+            result = _still(o, lesson, renderer, frame, timeline, new_renderer, progress, cancelled)
         else:
-            result = _animation(o, _timeline(lesson, o), renderer, progress, cancelled)
+            result = _animation(o, timeline, renderer, palette, progress, cancelled)
     finally:
         renderer.close()
     return replace(result, seconds=time.perf_counter() - t0)
@@ -162,25 +168,29 @@ def _size_of(path: str) -> int:
     return 0
 
 
-def _still(o, lesson, renderer, frame, timeline, progress, cancelled) -> ExportResult:
+def _still(o, lesson, renderer, frame, timeline, new_renderer, progress, cancelled) -> ExportResult:
+    """The still shows its frame straight away, like `zpviz --screenshot`; --frames plays in a window of its own."""
     with contextlib.ExitStack() as stack:
         frames_tmp = stack.enter_context(atomic_dir(o.frames_dir)) if o.frames_dir else None
         tmp = stack.enter_context(atomic_file(o.out))
-        n = 0
-        if timeline is not None:
-            from zpviz.export.png import FramesWriter
-
-            fw = FramesWriter(frames_tmp, renderer.size, label=o.frames_dir)
-            _pump(timeline, renderer, [fw], progress, cancelled)
-            n = timeline.n_frames
         renderer.show_frame(frame)
         if o.fmt == "png":
             from zpviz.export.png import write_png
 
             write_png(tmp, renderer.picture(), label=o.out)
         else:
-            cap = _caption(lesson, frame)
-            renderer.write_svg(tmp, lesson.scenario.title, cap)
+            renderer.write_svg(tmp, lesson.scenario.title, _caption(lesson, frame))
+        n = 0
+        if timeline is not None:
+            from zpviz.export.png import FramesWriter
+
+            player = new_renderer()
+            try:
+                _pump(timeline, player, [FramesWriter(frames_tmp, renderer.size, label=o.frames_dir)], progress,
+                      cancelled)
+            finally:
+                player.close()
+            n = timeline.n_frames
     return ExportResult(o.out, o.fmt, renderer.size, max(n, 1), renderer.renders, 0.0, 0.0, _size_of(o.out),
                         o.frames_dir, {"frame": frame})
 
@@ -192,7 +202,7 @@ def _caption(lesson, frame: int) -> str:
     return f"{cap.counter}: {cap.say}"
 
 
-def _animation(o, timeline: Timeline, renderer, progress, cancelled) -> ExportResult:
+def _animation(o, timeline: Timeline, renderer, palette, progress, cancelled) -> ExportResult:
     size, fps = renderer.size, timeline.fps
     with contextlib.ExitStack() as stack:
         frames_tmp = stack.enter_context(atomic_dir(o.frames_dir)) if o.frames_dir else None
@@ -202,9 +212,8 @@ def _animation(o, timeline: Timeline, renderer, progress, cancelled) -> ExportRe
 
             main = Mp4Writer(tmp, size, fps, label=o.out)
         else:
-            from zpviz.export.gif import GifWriter, build_palette
+            from zpviz.export.gif import GifWriter
 
-            palette = build_palette(_samples(timeline, renderer, cancelled))
             main = GifWriter(tmp, size, fps, palette, label=o.out)
         writers = [main]
         if frames_tmp is not None:
@@ -217,16 +226,26 @@ def _animation(o, timeline: Timeline, renderer, progress, cancelled) -> ExportRe
                         _size_of(o.out), o.frames_dir, extra)
 
 
-def _samples(timeline: Timeline, renderer, cancelled) -> list[np.ndarray]:
-    """Pictures spread over the export (first and last included), for the GIF's shared palette."""
+def _palette(timeline: Timeline, new_renderer, cancelled) -> np.ndarray:
+    """The GIF's shared palette, from pictures spread over the export (first and last included).
+
+    They come from a window of their own: jumping about the lesson must not change the history of
+    the window that renders the animation (a view that settles over several pictures would show it).
+    """
+    from zpviz.export.gif import build_palette
+
     shots = timeline.shots
     picks = sorted({round(i * (len(shots) - 1) / max(PALETTE_SAMPLES - 1, 1)) for i in range(PALETTE_SAMPLES)})
-    out = []
-    for i in picks:
-        if cancelled is not None and cancelled():
-            raise ExportCancelled()
-        out.append(renderer.picture(shots[i].frame))
-    return out
+    renderer = new_renderer()
+    try:
+        out = []
+        for i in picks:
+            if cancelled is not None and cancelled():
+                raise ExportCancelled()
+            out.append(renderer.picture(shots[i].frame))
+    finally:
+        renderer.close()
+    return build_palette(out)
 
 
 def _pump(timeline: Timeline, renderer, writers, progress, cancelled) -> None:

@@ -97,8 +97,11 @@ class Mp4Writer:
         self._err_thread.join(timeout=5)
         msg = self._err.decode("utf-8", "replace").strip().splitlines()
         reason = msg[-1] if msg else f"ffmpeg stopped (exit status {self._proc.returncode})"
-        if "No space left" in reason:
+        self._close_pipes()
+        if any("No space left" in line for line in msg):
             reason = "no space left on the device"
+        elif any("Permission denied" in line for line in msg):
+            reason = "permission denied"
         raise ExportError(f"cannot write {self.label}: {reason}")
 
     def add(self, picture: np.ndarray, count: int = 1) -> None:
@@ -121,6 +124,14 @@ class Mp4Writer:
         self._err_thread.join(timeout=5)
         if self._failure is not None or rc != 0:
             self._raise()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for f in (self._proc.stdin, self._proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
 
     def abort(self) -> None:
         """Stop at once (cancel, Ctrl+C, an error elsewhere); the caller removes the file."""
@@ -134,8 +145,5 @@ class Mp4Writer:
         self._q.put(None)
         self._thread.join(timeout=5)
         self._proc.wait()
-        for f in (self._proc.stdin, self._proc.stderr):
-            try:
-                f.close()
-            except OSError:
-                pass
+        self._err_thread.join(timeout=5)
+        self._close_pipes()

@@ -79,12 +79,26 @@ def _flags():
     return F.DrawWindowBackground | F.DrawChildren
 
 
+# The window is laid out for a lecture-hall screen: below this it squeezes its panels (and refuses
+# to shrink past its minimum size). Smaller exports render at this size, scaled by one constant
+# factor for the whole export, so a 960 px GIF is the 1280 px window, smaller.
+RENDER_MIN = (1280, 720)
+
+
+def render_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The window size that renders an output picture of `size`: at least RENDER_MIN, same aspect."""
+    w, h = size
+    s = max(1.0, RENDER_MIN[0] / w, RENDER_MIN[1] / h)
+    return round(w * s), round(h * s)
+
+
 class WindowRenderer:
     """Drives one window for an export: show frame i, then take its picture.
 
     The window must offer `set_frame(i)` (the leading variant's frame; in compare mode the window
     lines the other variants up itself). `render_image(QSize) -> QImage` is used when present,
     else the window is painted with QWidget.render. SVG stills always paint the widget tree.
+    The window gets a fixed size for the whole export, so every picture has the same geometry.
     """
 
     def __init__(self, window, size: tuple[int, int]):
@@ -92,10 +106,11 @@ class WindowRenderer:
 
         self.window = window
         self.size = (int(size[0]), int(size[1]))
+        self.window_size = render_size(self.size)
         self.frame: int | None = None
         self.renders = 0
         window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-        window.resize(*self.size)
+        window.setFixedSize(*self.window_size)
         window.ensurePolished()
         settle()
 
@@ -105,18 +120,24 @@ class WindowRenderer:
             self.frame = int(frame)
 
     def image(self):
+        """The window's picture (a QImage) at the output size."""
         from PySide6 import QtCore
 
         self.renders += 1
         render_image = getattr(self.window, "render_image", None)
         if render_image is not None:
-            img = render_image(QtCore.QSize(*self.size))
-            if (img.width(), img.height()) != self.size:
-                img = img.scaled(*self.size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                                 QtCore.Qt.TransformationMode.SmoothTransformation)
-            return img
-        settle()
-        return grab_widget(self.window, self.size)
+            if self.renders == 1:
+                # A fresh window's first picture is not yet settled (its charts finish their
+                # ranges on the next pass); the room never sees it, so neither does the export.
+                render_image(QtCore.QSize(*self.window_size))
+            img = render_image(QtCore.QSize(*self.window_size))
+        else:
+            settle()
+            img = grab_widget(self.window, self.window_size)
+        if (img.width(), img.height()) != self.size:
+            img = img.scaled(*self.size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                             QtCore.Qt.TransformationMode.SmoothTransformation)
+        return img
 
     def picture(self, frame: int | None = None) -> np.ndarray:
         if frame is not None:
@@ -124,11 +145,13 @@ class WindowRenderer:
         return qimage_to_rgb(self.image())
 
     def write_svg(self, path: Path, title: str = "", description: str = "") -> None:
+        """The window as SVG, in window coordinates scaled to the output size."""
         from zpviz.export.svg import widget_svg
 
-        settle()
-        widget_svg(self.window, self.size, path, title, description)
+        self.image()  # settles the window exactly as for a raster picture
+        widget_svg(self.window, self.window_size, path, title, description, out_size=self.size)
 
     def close(self) -> None:
-        self.window.close()
-        self.window.deleteLater()
+        from zpviz.export.window import dispose_window
+
+        dispose_window(self.window)

@@ -12,14 +12,17 @@ from pathlib import Path
 from zpviz.export.safe import ExportError
 
 
-def widget_svg(widget, size: tuple[int, int], path: Path, title: str = "", description: str = "") -> None:
+def widget_svg(widget, size: tuple[int, int], path: Path, title: str = "", description: str = "",
+               out_size: tuple[int, int] | None = None) -> None:
+    """Paint `widget` (at `size`) into an SVG file whose nominal size is `out_size` (default: `size`)."""
     from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
     w, h = size
-    gen = QtSvg.QSvgGenerator()
+    ow, oh = out_size or size
+    gen = QtSvg.QSvgGenerator(QtSvg.QSvgGenerator.SvgVersion.Svg11)  # SVG 1.1: clip paths (Tiny has none)
     gen.setFileName(str(path))
-    gen.setSize(QtCore.QSize(w, h))
-    gen.setViewBox(QtCore.QRect(0, 0, w, h))
+    gen.setSize(QtCore.QSize(ow, oh))
+    gen.setViewBox(QtCore.QRect(0, 0, w, h))  # the drawing keeps window coordinates; viewers scale it
     gen.setResolution(96)
     if title:
         gen.setTitle(title)

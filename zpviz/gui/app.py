@@ -140,8 +140,7 @@ def _render(path, kernel, compare, step, out, theme, settings) -> int:
     from zpviz.gui.lessonio import save_image_atomic
     from zpviz.gui.mainwindow import MainWindow
 
-    win = MainWindow(theme=theme or "light", settings=settings)
-    win._offscreen = True
+    win = MainWindow(theme=theme or "light", settings=settings, offscreen=True)
     win.open_lesson(path, kernel, compare, sync=True, step=step)
     if win.lesson is None:
         for line in win.last_problems:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.theme import CAPTION_PT, font
 from zpviz.present.captions import Caption
@@ -37,11 +37,33 @@ class CaptionBar(QtWidgets.QFrame):
         lay.addWidget(self.detail)
         self.caption: Caption | None = None
         self._theme: Theme | None = None
+        self._scale, self._max_height = 1.0, 0
         self.set_scale(1.0)
 
-    def set_scale(self, scale: float) -> None:
-        """Scale the caption font (the window shrinks it on small screens)."""
-        self.say.setFont(font(max(16, round(CAPTION_PT * scale)), bold=True))
+    def set_scale(self, scale: float, max_height: int = 0) -> None:
+        """Scale the caption font to the window; `max_height` (px) caps the caption's lines."""
+        self._scale = scale
+        self._max_height = max_height
+        self._fit()
+
+    def _fit(self) -> None:
+        """The biggest font (<= CAPTION_PT scaled) at which the caption fits its height:
+        a long narration gets a smaller font, not half the screen."""
+        pt = max(16, round(CAPTION_PT * self._scale))
+        width = max(200, self.say.width() if self.say.width() > 50 else self.width() - 40)
+        text = self.say.text()
+        while pt > 14 and self._max_height and text:
+            f = font(pt, bold=True)
+            rect = QtGui.QFontMetrics(f).boundingRect(QtCore.QRect(0, 0, width, 10000),
+                                                      QtCore.Qt.TextFlag.TextWordWrap, text)
+            if rect.height() <= self._max_height:
+                break
+            pt -= 2
+        self.say.setFont(font(pt, bold=True))
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit()
 
     def set_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -57,6 +79,7 @@ class CaptionBar(QtWidgets.QFrame):
         self.counter.setText(f"{cap.counter}{mark}")
         self.kernel.setText(cap.kernel)
         self.say.setText(cap.say)
+        self._fit()
         self.detail.setText(cap.detail + (f"   \u2014   {extra}" if extra else ""))
 
     def text(self) -> str:

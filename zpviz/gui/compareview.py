@@ -39,6 +39,10 @@ class VariantPane(QtWidgets.QWidget):
         self.status.setStyleSheet(f"color: {theme.fg};")
 
 
+SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
+         "time (makespan)": "makespan", "Bad page maps": "Bad page maps"}
+
+
 class DiffTable(QtWidgets.QTableWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -57,8 +61,11 @@ class DiffTable(QtWidgets.QTableWidget):
         self.setColumnCount(len(kernels))
         self.setRowCount(len(rows))
         self.setHorizontalHeaderLabels(list(kernels))
-        self.setVerticalHeaderLabels([r.label for r in rows])
-        bold = font(12, bold=True)
+        self.setVerticalHeaderLabels([SHORT.get(r.label, r.label) for r in rows])
+        for i, r in enumerate(rows):
+            self.verticalHeaderItem(i).setToolTip(r.label)
+        pt = 12 if len(kernels) <= 3 else 10  # five variants must fit a 720p dock
+        bold, plain = font(pt, bold=True), font(pt)
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
                 it = self.item(i, j)
@@ -67,7 +74,7 @@ class DiffTable(QtWidgets.QTableWidget):
                     it.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
                     self.setItem(i, j, it)
                 it.setText(v)
-                it.setFont(bold if r.differs else font(12))
+                it.setFont(bold if r.differs else plain)
                 if r.differs and self.theme is not None:
                     it.setForeground(QtGui.QBrush(qcolor(self.theme.fg)))
                     it.setBackground(QtGui.QBrush(qcolor(self.theme.accent, 70 if r.best[j] else 25)))

@@ -23,6 +23,13 @@ class AddressAxis(pg.AxisItem):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.cells: GridLayout | None = None  # not `grid`: AxisItem uses that name for grid lines
+        self.names = False  # label each vma's first row with its name (titles are hidden)
+
+    def set_names(self, on: bool) -> None:
+        if on != self.names:
+            self.names = on
+            self.picture = None  # pyqtgraph caches the drawn axis
+            self.update()
 
     def tickValues(self, minVal, maxVal, size):
         """Row centres, every `step` rows of each vma block (its first row always), >= 22 px apart."""
@@ -34,11 +41,14 @@ class AddressAxis(pg.AxisItem):
         step = 1
         while step * px_per_row < 22:
             step *= 2
-        vals = []
+        vals: list[float] = []
+        gap = 22 / px_per_row  # rows between labels, so small vmas' labels do not pile up
         for b in g.blocks:
             lo, hi = max(b.row0, int(minVal) - 1), min(b.row0 + b.nrows, int(maxVal) + 2)
             first = b.row0 + max(0, -(-(lo - b.row0) // step)) * step
-            vals.extend(r + 0.5 for r in range(first, hi, step))
+            for r in range(first, hi, step):
+                if not vals or r + 0.5 - vals[-1] >= gap:
+                    vals.append(r + 0.5)
             if len(vals) > 400:
                 break
         return [(float(step), vals)]
@@ -48,7 +58,13 @@ class AddressAxis(pg.AxisItem):
             return ["" for _ in values]
         out = []
         for v in values:
-            addr = self.cells.row_address(int(np.floor(v)))
+            row = int(np.floor(v))
+            b = self.cells.block_at_row(row) if self.names else None
+            if b is not None and row == b.row0:
+                name = f"{b.proc_name}\u00b7{b.vma}"
+                out.append(name if len(name) <= 13 else name[:12] + "\u2026")
+                continue
+            addr = self.cells.row_address(row)
             out.append(f"{addr:x}" if addr is not None else "")
         return out
 
@@ -123,10 +139,11 @@ class AddressSpacePlot(pg.PlotItem):
         self.set_theme(self.theme)
         self.image.setImage(np.zeros((grid.height, grid.width), np.uint8), levels=(0, 255),
                             lut=page_lut(self.theme), autoLevels=False)
-        pad = max(grid.width, grid.height) * 0.02 + 1
+        # generous limits: panning never gets lost, yet fitting a tall or wide grid into an
+        # aspect-locked view (which widens the other axis) is never clamped by them
+        m = max(grid.width, grid.height) + 20
         vb = self.getViewBox()
-        vb.setLimits(xMin=-pad * 4, xMax=grid.width + pad * 4, yMin=-pad * 4, yMax=grid.height + pad * 4,
-                     minXRange=4, minYRange=4)
+        vb.setLimits(xMin=-m, xMax=grid.width + m, yMin=-m, yMax=grid.height + m, minXRange=4, minYRange=4)
         self.reset_view()
 
     def reset_view(self) -> None:
@@ -140,12 +157,14 @@ class AddressSpacePlot(pg.PlotItem):
             return
         vb = self.getViewBox()
         w_px, h_px = vb.width(), vb.height()
-        gw, gh = g.width + 0.4, g.height + 0.8
-        if w_px < 10 or h_px < 10:
+        head_px = 24  # room above the first row for the first vma's title, however small the cells
+        gw, gh = g.width + 0.4, g.height + 0.6
+        if w_px < 10 or h_px < 10 + head_px:
             vb.setRange(QtCore.QRectF(-0.2, -0.6, gw, gh), padding=0)
             return
-        s = min(w_px / gw, h_px / gh)
-        vb.setRange(QtCore.QRectF(-0.2, -0.6, w_px / s, h_px / s), padding=0)
+        s = min(w_px / gw, (h_px - head_px) / gh)
+        top = -0.6 - max(0.0, head_px / s - 1.0)  # the header row itself already gives one row
+        vb.setRange(QtCore.QRectF(-0.2, top, w_px / s, h_px / s), padding=0)
         self.auto_view = True  # setRange fired sigRangeChanged; this was not the user
 
     def _user_moved(self, *args) -> None:
@@ -203,20 +222,32 @@ class AddressSpacePlot(pg.PlotItem):
         for t in self.headers:
             t.setColor(fg)
             t.setFont(head_font)
-            t.fill = pg.mkBrush(qcolor(theme.panel, 200))
+            t.fill = pg.mkBrush(None)
         self._place_headers()
 
     def _place_headers(self, *args) -> None:
-        """Show a vma's title only where it does not collide with the one above."""
+        """A vma's title sits in its header row, sized to fit it, so it never covers pages.
+
+        When rows are too thin for a readable title, titles hide (but the first, which has the
+        margin above the grid) and the address axis names each vma instead of its address.
+        """
         if not self.headers or self.grid is None:
             return
         vb = self.getViewBox()
-        last_y = -1e9
         vr = vb.viewRect()
-        for t, b in zip(self.headers, self.grid.blocks):
+        row_px = vb.height() / max(vr.height(), 1e-9) if vb.height() else 0.0
+        size = int(min(15, row_px * 0.85))
+        roomy = size >= 9
+        self.addr_axis.set_names(not roomy and len(self.grid.blocks) > 1)  # one vma: its title shows
+        last_y = -1e9
+        for i, (t, b) in enumerate(zip(self.headers, self.grid.blocks)):
             y = vb.mapViewToDevice(QtCore.QPointF(0, b.row0)).y() if vb.width() else 0
-            visible = vr.top() - 1 <= b.row0 <= vr.bottom() + 1 and y - last_y >= 22
+            in_view = vr.top() - 1 <= b.row0 <= vr.bottom() + 1
+            visible = in_view and (roomy or i == 0) and y - last_y >= 18
             t.setVisible(visible)
             if visible:
                 last_y = y
+                f = t.textItem.font()
+                f.setPixelSize(size if roomy else 15)
+                t.setFont(f)
             t.setPos(max(0.0, vr.left()), b.row0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 
 from zpviz.engine import constants as C
-from zpviz.present.inspect import page_info
+from zpviz.present.inspect import frame_info, page_info
 
 
 class Interaction:
@@ -67,6 +67,17 @@ class Interaction:
         info = page_info(L.traces[i].frame(f), L.grid, slot, L.traces[i].kernel.pg_mlocked)
         if info is not None:
             QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), info.text(), view)
+
+    def _frame_hovered(self, pfn: int) -> None:
+        """Hovering physical memory: the struct page of that frame (or a zero-page tile)."""
+        L = self.lesson
+        view = self.sender()
+        if L is None or pfn < 0 or not isinstance(view, QtWidgets.QWidget):
+            return
+        i = next((k for k, p in enumerate(self.panes) if p.view is view), 0)
+        info = frame_info(L.traces[i].frame(L.aligned(self.frame)[i]), pfn)
+        if info is not None:
+            QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), "\n".join(info.lines()), view)
 
     def hover_text(self, slot: int, variant: int = 0) -> str:
         """The hover tooltip's text for a page (tests and the exporter use it without a mouse)."""

@@ -19,7 +19,7 @@ class KernelPathView(QtWidgets.QWidget):
         lay.setSpacing(4)
         self.head = QtWidgets.QLabel()
         self.head.setWordWrap(True)
-        self.head.setFont(font(13, bold=True))
+        self.head.setFont(font(14, bold=True))
         lay.addWidget(self.head)
         split = QtWidgets.QHBoxLayout()
         self.path = QtWidgets.QLabel()
@@ -27,6 +27,7 @@ class KernelPathView(QtWidgets.QWidget):
         self.path.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.path.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         self.path.setMinimumWidth(160)
+        self.path.setFont(font(14))
         scroll = QtWidgets.QScrollArea()  # a long path and its why must stay reachable in a short dock
         scroll.setWidget(self.path)
         scroll.setWidgetResizable(True)
@@ -37,7 +38,7 @@ class KernelPathView(QtWidgets.QWidget):
         self.log = QtWidgets.QTextEdit()
         self.log.setReadOnly(True)
         self.log.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.log.setFont(font(10, mono=True))
+        self.log.setFont(font(11, mono=True))
         self.log.setLineWrapMode(QtWidgets.QTextEdit.LineWrapMode.WidgetWidth)
         split.addWidget(self.log, 2)
         lay.addLayout(split, 1)
@@ -63,8 +64,8 @@ class KernelPathView(QtWidgets.QWidget):
             self.path.setText(f"<i>{html.escape(narration) or 'Press Space to play, Right to step.'}</i>")
             return
         self.head.setText(ev.headline())
-        if not ev.functions:
-            self.path.setText(f"<i>{html.escape(ev.decision)}</i>")
+        if not ev.functions:  # narration (its text is the caption) or a step with nothing to do
+            self.path.setText("" if ev.kind == 0 else f"<i>{html.escape(ev.decision)}</i>")
             return
         # one wrapping line of calls, not one row each: the why below must fit a 720p dock too
         n = len(ev.functions)

@@ -27,11 +27,18 @@ def save_image_atomic(img, path: str) -> None:
     try:
         if not img.save(tmp, "PNG"):
             raise OSError(f"cannot write {path}")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a screenshot is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class LessonIO:
@@ -50,7 +57,34 @@ class LessonIO:
         self.loader.failed.connect(self._failed)
         self.loader.progress.connect(lambda text: self.statusBar().showMessage(text))
         self.exporter = None  # callable(window, path) for formats other than PNG; see export_to
+        self._build_busy()
         self._update_recent_menu()
+
+    # ------------------------------------------------------------------ progress while simulating
+    def _build_busy(self) -> None:
+        """A busy bar and a Cancel button in the status bar while a lesson simulates (never modal)."""
+        self.busy_bar = QtWidgets.QProgressBar()
+        self.busy_bar.setRange(0, 0)  # indeterminate: the engine reports no fraction
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_cancel = QtWidgets.QToolButton()
+        self.busy_cancel.setText("Cancel")
+        self.busy_cancel.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.busy_cancel.clicked.connect(self.cancel_loading)
+        for w in (self.busy_bar, self.busy_cancel):
+            self.statusBar().addPermanentWidget(w)
+            w.hide()
+        self.loader.started.connect(lambda: self._show_busy(True))
+        self.loader.dropped.connect(lambda: self._show_busy(self.loader.busy))
+
+    def _show_busy(self, on: bool) -> None:
+        self.busy_bar.setVisible(on)
+        self.busy_cancel.setVisible(on)
+
+    def cancel_loading(self) -> None:
+        """Drop the lesson being simulated; the one on screen stays."""
+        self.loader.cancel()
+        self._show_busy(False)
+        self.statusBar().showMessage("Loading cancelled", 4000)
 
     # ------------------------------------------------------------------ open
     def open_lesson(self, path: str, kernel: str | None = None, compare=None, sync: bool = False,
@@ -103,6 +137,7 @@ class LessonIO:
                                 sync=sync, context=ctx)
 
     def _loaded(self, lesson, ctx) -> None:
+        self._show_busy(self.loader.busy)
         self.statusBar().clearMessage()
         self.banner.hide()
         self.last_problems = []
@@ -121,6 +156,7 @@ class LessonIO:
         self.set_lesson(lesson, frame)
 
     def _failed(self, exc, ctx) -> None:
+        self._show_busy(self.loader.busy)
         self.statusBar().clearMessage()
         path = ctx.get("path")
         lines = as_problems(exc, path)
@@ -212,7 +248,7 @@ class LessonIO:
         if geo is not None:
             self.restoreGeometry(geo)
         if state is not None:
-            self.restoreState(state)
+            self._layout_restored = bool(self.restoreState(state))
         self.set_predict_mode(str(self.settings.value("predict", "false")).lower() == "true")
 
     # ------------------------------------------------------------------ export
@@ -230,26 +266,19 @@ class LessonIO:
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        """PNG: this window as it is now. Other formats: zpviz.export (or self.exporter), if installed."""
-        if path.lower().endswith(".png") and self.exporter is None:
-            save_image_atomic(self.render_image(), path)
-            self.statusBar().showMessage(f"Saved {path}", 5000)
-            return
-        fn = self.exporter
-        if fn is None:
-            try:
-                from zpviz import export as exp
-
-                fn = getattr(exp, "export_window", None)
-            except ImportError:
-                fn = None
-        if fn is None:
-            self.banner.show_message("Export", [f"Exporting {os.path.splitext(path)[1]} needs zpviz.export, "
-                                                "which is not available; PNG works."])
-            return
+        """PNG: this window as it is now. GIF, MP4, SVG: zpviz.export. `self.exporter(window, path)` overrides."""
         try:
-            fn(self, path)
+            if self.exporter is not None:
+                self.exporter(self, path)
+                message = f"Exported {path}"
+            else:
+                from zpviz.gui.exporting import export_lesson
+
+                message = export_lesson(self, path)
+        except ImportError as e:
+            self.banner.show_message("Export", [f"Exporting {os.path.splitext(path)[1]} needs zpviz.export ({e}); "
+                                                "PNG always works."])
         except Exception as e:  # noqa: BLE001 - an export failure must not end the lecture
             self.banner.show_message("Export failed", [f"{path}: {e}"])
         else:
-            self.statusBar().showMessage(f"Exported {path}", 5000)
+            self.statusBar().showMessage(message, 5000)

@@ -34,6 +34,8 @@ class Loader(QtCore.QObject):
     loaded = QtCore.Signal(object, object)  # Lesson, context
     failed = QtCore.Signal(object, object)  # exception, context
     progress = QtCore.Signal(str)
+    started = QtCore.Signal()
+    dropped = QtCore.Signal()  # a stale result was thrown away  # a background load began (the window shows a busy bar)
     _deliver = QtCore.Signal(int, object, object, object)
 
     def __init__(self, parent=None):
@@ -60,6 +62,7 @@ class Loader(QtCore.QObject):
                 self.loaded.emit(lesson, context)
             return
         self._busy += 1
+        self.started.emit()
 
         def work() -> None:
             try:
@@ -74,7 +77,8 @@ class Loader(QtCore.QObject):
     def _on_deliver(self, gen: int, lesson, exc, context) -> None:
         self._busy -= 1
         if gen != self._gen:
-            return  # a newer request superseded this one
+            self.dropped.emit()
+            return  # a newer request (or a cancel) superseded this one
         if exc is not None:
             self.failed.emit(exc, context)
         else:

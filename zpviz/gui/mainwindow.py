@@ -40,7 +40,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
     lessonChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
 
-    def __init__(self, theme: str | None = None, settings: QtCore.QSettings | None = None, restore: bool = False):
+    def __init__(self, theme: str | None = None, settings: QtCore.QSettings | None = None, restore: bool = False,
+                 offscreen: bool = False):
+        """offscreen: a window only rendered (screenshots, exports): it never restyles the
+        application and never saves its layout over the user's."""
         QtWidgets.QMainWindow.__init__(self)
         self.setWindowTitle("zpviz")
         self.setWindowIcon(app_icon())
@@ -54,7 +57,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         self.selection: tuple[int, ...] = ()
         self.predict_mode = False
         self.presenter = None
-        self._offscreen = False
+        self._offscreen = offscreen
         self._started = time.monotonic()
         self.transport = Transport(self)
         self.loader = Loader(self)
@@ -94,6 +97,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         self.area_layout.setSpacing(10)
         self.area.installEventFilter(self)
         self._arrangement = None
+        self._layout_restored = False
         lay.addWidget(self.area, 1)
         self.welcome = QtWidgets.QLabel()
         self.welcome.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -145,7 +149,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
         self.setCorner(QtCore.Qt.Corner.TopRightCorner, right)
 
-    def _fit_docks(self) -> None:
+    def _fit_docks(self, force: bool = False) -> None:
+        """Default dock sizes for the window's size; a layout the user saved wins (unless forced)."""
+        if self._layout_restored and not force:
+            return
         w, h = max(self.width(), 640), max(self.height(), 400)
         share = 0.3 if self.lesson is not None and self.lesson.compare else 0.34
         self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
@@ -239,6 +246,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
             pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)
+            pane.view.frameHovered.connect(self._frame_hovered)
             self.area_layout.addWidget(pane, 1)
             self.panes.append(pane)
 

@@ -22,6 +22,7 @@ class Swatch(QtWidgets.QWidget):
         self.glyph = ""
         self.badges = ""
         self.dark_ink = True
+        self.border = QtGui.QColor("#777777")
         self.setFixedSize(26, 26)
 
     def set_theme(self, theme: Theme) -> None:

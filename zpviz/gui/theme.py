@@ -38,9 +38,26 @@ def palette_for(t: Theme) -> QtGui.QPalette:
 
 
 def stylesheet(t: Theme) -> str:
-    """Only what the palette cannot say: panel frames, the banner and big transport buttons."""
+    """Colours for every widget kind the app uses, so a window themed on its own (an offscreen
+    export window, which must not restyle the application) looks exactly like the app."""
     return f"""
+    QWidget {{ color: {t.fg}; }}
     QMainWindow, QDialog {{ background: {t.bg}; }}
+    QScrollArea, QScrollArea > QWidget > QWidget {{ background: transparent; }}
+    QMenuBar {{ background: {t.bg}; color: {t.fg}; }}
+    QMenuBar::item:selected, QMenu::item:selected {{ background: {t.accent}; color: {t.panel}; }}
+    QMenu {{ background: {t.panel}; color: {t.fg}; border: 1px solid {t.grid}; }}
+    QStatusBar {{ background: {t.bg}; color: {t.muted}; }}
+    QTabBar::tab {{ background: {t.bg}; color: {t.fg}; padding: 4px 12px; border: 1px solid {t.grid}; }}
+    QTabBar::tab:selected {{ background: {t.panel}; font-weight: bold; }}
+    QTextEdit, QPlainTextEdit, QListWidget, QTableWidget {{ background: {t.panel}; color: {t.fg}; }}
+    QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox {{ background: {t.panel}; color: {t.fg};
+                                                     border: 1px solid {t.grid}; padding: 2px 4px; }}
+    QPushButton {{ background: {t.panel}; color: {t.fg}; border: 1px solid {t.grid}; border-radius: 4px;
+                   padding: 4px 12px; }}
+    QPushButton:hover {{ border-color: {t.accent}; }}
+    QProgressBar {{ background: {t.panel}; border: 1px solid {t.grid}; }}
+    QProgressBar::chunk {{ background: {t.accent}; }}
     QDockWidget {{ font-size: {BASE_PT}pt; font-weight: bold; }}
     QDockWidget::title {{ background: {t.bg}; padding: 4px 8px; }}
     QFrame#panel {{ background: {t.panel}; border: 1px solid {t.grid}; border-radius: 4px; }}
@@ -66,6 +83,15 @@ def apply_theme(app: QtWidgets.QApplication, t: Theme) -> None:
     f.setPointSize(BASE_PT)
     app.setFont(f)
     pg.setConfigOptions(background=t.panel, foreground=t.fg, antialias=True)
+
+
+def apply_to_window(win: QtWidgets.QWidget, t: Theme) -> None:
+    """The theme on one window and its children only (export windows use this alone)."""
+    win.setPalette(palette_for(t))
+    win.setStyleSheet(stylesheet(t))
+    f = win.font()
+    f.setPointSize(BASE_PT)
+    win.setFont(f)
 
 
 def font(pt: int, bold: bool = False, mono: bool = False) -> QtGui.QFont:

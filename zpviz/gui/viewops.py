@@ -7,7 +7,7 @@ import time
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui import actions
-from zpviz.gui.theme import apply_theme
+from zpviz.gui.theme import apply_theme, apply_to_window
 from zpviz.present import captions, palette
 
 
@@ -15,8 +15,11 @@ class ViewOps:
     # ------------------------------------------------------------------ view
     def set_theme(self, name: str) -> None:
         self.theme = palette.theme(name)
+        # the window carries its theme itself (an offscreen export window must not restyle the app);
+        # the lecturer's window also themes the application: dialogs, tooltips, the presenter view
+        apply_to_window(self, self.theme)
         app = QtWidgets.QApplication.instance()
-        if app is not None:
+        if app is not None and not self._offscreen:
             apply_theme(app, self.theme)
         self.caption.set_theme(self.theme)
         self.legend.set_theme(self.theme)
@@ -94,7 +97,7 @@ class ViewOps:
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
-        self.caption.set_scale(max(0.72, min(1.25, self.height() / 1080)))
+        self.caption.set_scale(max(0.72, min(1.25, self.height() / 1080)), max_height=int(self.height() * 0.15))
 
     # ------------------------------------------------------------------ offscreen rendering
     def render_image(self, size: QtCore.QSize | tuple[int, int] | None = None) -> QtGui.QImage:
@@ -108,7 +111,7 @@ class ViewOps:
         if not self.isVisible():
             if size is not None and size != self.size():
                 self.resize(size)
-                self._fit_docks()
+                self._fit_docks(force=True)
             self._settle()
             img = self.grab().toImage()
         else:
@@ -121,8 +124,7 @@ class ViewOps:
 
     def _settle(self) -> None:
         """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
-        if not self.isVisible():
-            self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        if not self.isVisible():  # grab() paints a hidden window; it is never shown for it
             self.ensurePolished()
             lay = self.layout()
             if lay is not None:

@@ -8,6 +8,7 @@ big enough to hold a letter.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,8 +104,9 @@ def _mix(c: np.ndarray, towards: RGB, amount: float) -> np.ndarray:
     return c * (1 - amount) + np.asarray(towards, float) * amount
 
 
+@functools.lru_cache(maxsize=16)
 def page_lut(t: Theme) -> np.ndarray:
-    """(256, 4) uint8 RGBA for page codes. Gap cells are transparent."""
+    """(256, 4) uint8 RGBA for page codes (read-only, cached per theme). Gap cells are transparent."""
     lut = np.zeros((256, 4), np.uint8)
     dark_theme = luminance(rgb(t.panel)) < 0.3
     shade = (255, 255, 255) if dark_theme else (0, 0, 0)
@@ -123,11 +125,13 @@ def page_lut(t: Theme) -> np.ndarray:
             c = np.asarray(rgb(t.flash), float)
         lut[code, :3] = np.clip(np.round(c), 0, 255).astype(np.uint8)
         lut[code, 3] = 255
+    lut.flags.writeable = False
     return lut
 
 
+@functools.lru_cache(maxsize=16)
 def frame_lut(t: Theme) -> np.ndarray:
-    """(256, 4) uint8 RGBA for physical-frame codes (codes.frame_codes)."""
+    """(256, 4) uint8 RGBA for physical-frame codes (codes.frame_codes), read-only, cached per theme."""
     lut = np.zeros((256, 4), np.uint8)
     dark_theme = luminance(rgb(t.panel)) < 0.3
     shade = (255, 255, 255) if dark_theme else (0, 0, 0)
@@ -144,6 +148,7 @@ def frame_lut(t: Theme) -> np.ndarray:
             c = np.asarray(rgb(t.flash), float)
         lut[code, :3] = np.clip(np.round(c), 0, 255).astype(np.uint8)
         lut[code, 3] = 255
+    lut.flags.writeable = False
     return lut
 
 
@@ -159,6 +164,7 @@ class Glyph:
     dark_ink: bool  # draw in black (True) or white (False) for contrast with the cell colour
 
 
+@functools.lru_cache(maxsize=16)
 def glyph_table(t: Theme) -> tuple[Glyph, ...]:
     """A Glyph for each of the 256 page codes."""
     lut = page_lut(t)
