@@ -106,3 +106,13 @@ def test_sigterm_leaves_nothing_behind_and_keeps_the_old_file(tmp_path):
     assert p.returncode == 130, stderr
     assert b"interrupted; nothing was written" in stderr and b"Traceback" not in stderr
     assert os.listdir(tmp_path) == ["talk.mp4"] and out.read_bytes() == b"last year's lecture"
+
+
+def test_mp4_sizes_are_made_even(tmp_path, capsys):
+    from tests.export.helpers import decode_mp4
+
+    out = tmp_path / "odd.mp4"
+    assert main([str(TINY), "-o", str(out), "--size", "643x361", "--fps", "5", "--per", "step"]) == 0
+    assert "642x360" in capsys.readouterr().out
+    meta, frames = decode_mp4(out)
+    assert meta["size"] == (642, 360) and len(frames) == 2 + 4 + 3 + 2

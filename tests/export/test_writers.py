@@ -82,6 +82,17 @@ def test_palette_keeps_common_colours_exact_and_maps_the_rest_near():
     assert np.median(err[:, 64:]) < 40
 
 
+def test_gif_holds_longer_than_a_16_bit_delay(tmp_path):
+    path = tmp_path / "long.gif"
+    w = GifWriter(path, (W, H), 1, build_palette([picture(0)]))
+    w.add(picture(0), 700)  # 700 s: more than 655.35 s, the longest one GIF delay can say
+    w.add(picture(1), 1)
+    w.finish()
+    frames, durations, _ = gif_frames(path)
+    assert sum(durations) == 701_000 and max(durations) <= 655_350
+    assert np.array_equal(frames[-1], picture(1))
+
+
 def test_gif_rejects_rates_it_cannot_show(tmp_path):
     with pytest.raises(ValueError, match="50 fps"):
         GifWriter(tmp_path / "c.gif", (W, H), 60, build_palette([picture(0)]))

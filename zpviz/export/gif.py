@@ -24,6 +24,7 @@ from zpviz.export.safe import ExportError, describe_oserror
 TRANSPARENT = 255
 N_COLOURS = 255
 EXACT = 192  # the most common colours kept exactly; the rest of the palette is median-cut
+MAX_DELAY_CS = 65535
 MAX_FPS = 50  # GIF delays are in 1/100 s, and viewers slow down anything under 2/100 s
 _UNKNOWN = 0xFFFF
 
@@ -146,15 +147,26 @@ class GifWriter:
             off = (int(x0), int(y0))
             params["transparency"] = TRANSPARENT
         im = Image.frombytes("P", (crop.shape[1], crop.shape[0]), np.ascontiguousarray(crop).tobytes())
+        rest = 0
+        if cs > MAX_DELAY_CS:  # a GIF delay is 16 bits: hold longer with empty frames after this one
+            rest, params["duration"] = cs - MAX_DELAY_CS, MAX_DELAY_CS * 10
         try:
-            for chunk in GifImagePlugin.getdata(im, off, **params):
-                self._fp.write(chunk)
+            self._write(im, off, params)
+            while rest > 0:
+                d = min(rest, MAX_DELAY_CS)
+                empty = Image.frombytes("P", (1, 1), bytes([TRANSPARENT]))
+                self._write(empty, (0, 0), {"duration": d * 10, "disposal": 1, "transparency": TRANSPARENT})
+                rest -= d
         except OSError as e:
             raise ExportError(describe_oserror(e, self.label)) from None
         self._prev_idx = idx
         self._written_frames = end
         self._written_cs += cs
         self.gif_frames += 1
+
+    def _write(self, im: Image.Image, offset: tuple[int, int], params: dict) -> None:
+        for chunk in GifImagePlugin.getdata(im, offset, **params):
+            self._fp.write(chunk)
 
     def finish(self) -> None:
         try:

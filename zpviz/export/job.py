@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zpviz.export.safe import ExportCancelled, ExportError, atomic_dir, atomic_file
+from zpviz.export.safe import ExportCancelled, ExportError, atomic_dir, atomic_file, check_target
 from zpviz.export.timeline import Timeline, build_timeline, still_frame
 
 FORMATS = ("mp4", "gif", "png", "svg")
@@ -131,6 +131,7 @@ def export(o: ExportOptions, *, lesson=None, window_factory: WindowFactory | Non
            progress: Progress | None = None, cancelled: Cancelled | None = None) -> ExportResult:
     """Write the export `o` describes. Raises ValueError (options), LessonError, ExportError, ExportCancelled."""
     check_options(o)
+    check_target(Path(o.out))  # before the lesson runs: a bad folder fails at once
     fmt, size = o.fmt, o.resolved_size()
     t0 = time.perf_counter()
     if lesson is None:

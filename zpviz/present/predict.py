@@ -37,10 +37,13 @@ def question_for_step(trace, k: int) -> Question | None:
         return None
     r = trace.step_results[k]
     ev = trace.events
-    faults = np.flatnonzero(ev["fault"][r.first_event:r.end_event] != 0)
-    e = r.first_event + (int(faults[0]) if len(faults) else 0)
+    # the first event that faulted or failed: a SIGSEGV or a walk stopped by -EFAULT is an answer too
+    kinds = ev["kind"][r.first_event:r.end_event]
+    failed = np.isin(kinds, [int(k) for k, o in E.OUTCOME.items() if o == "error"])
+    hits = np.flatnonzero((ev["fault"][r.first_event:r.end_event] != 0) | failed)
+    e = r.first_event + (int(hits[0]) if len(hits) else 0)
     kind = int(ev["kind"][e]) if e < r.end_event else int(E.Kind.IDLE)
-    answer = E.outcome(kind) if len(faults) else "no fault"
+    answer = E.outcome(kind) if len(hits) else "no fault"
     options = OPTIONS if answer in OPTIONS else OPTIONS + (answer,)
     path = trace.path_of_event(e) if e < r.end_event else None
     what = step.say or f"{step.do} {step.vma or ''}"
