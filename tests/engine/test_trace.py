@@ -103,3 +103,14 @@ def test_child_exists_only_between_fork_and_exit():
     assert not tr.alive(kid, tr.step_end_frame(2))
     assert tr.alive(kid, tr.step_end_frame(4))
     assert not tr.alive(kid, tr.step_end_frame(5))
+
+
+def test_progress_is_reported_and_can_cancel():
+    from zpviz.engine import Cancelled
+
+    sc = loads(lesson('[[vma]]\nname = "r"\npages = 20000\n[[step]]\ndo = "read"\nvma = "r"\n'), "t.toml")
+    seen = []
+    simulate(sc, "modern", progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] <= 20000
+    with pytest.raises(Cancelled):
+        simulate(sc, "modern", progress=lambda n: n < 8192)

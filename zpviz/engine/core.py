@@ -8,7 +8,7 @@ Machine; this module owns the state they share and the one place where an event 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from zpviz.engine import cache as L
@@ -94,10 +94,16 @@ class Ev:
         self.lines.append((line, False))
 
 
+class Cancelled(Exception):
+    """The progress callback asked the run to stop (the app's Cancel button)."""
+
+
 class Core:
     """State and bookkeeping shared by every kernel path."""
 
     k: KernelPolicy
+    # called every 4,096 events with the number of events so far; returning False cancels the run
+    progress: Callable[[int], bool | None] | None = None
 
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
@@ -431,6 +437,8 @@ class Core:
             self.clock[c] = start
         heap = [(start, c) for c in cpus if c in work]
         heapq.heapify(heap)
+        progress = self.progress
+        tick = 0
         while heap:
             _, c = heapq.heappop(heap)
             try:
@@ -438,6 +446,9 @@ class Core:
             except StopIteration:
                 continue
             heapq.heappush(heap, (self.clock[c], c))
+            tick += 1
+            if progress is not None and tick % 4096 == 0 and progress(self.rec.n_events) is False:
+                raise Cancelled(f"cancelled after {self.rec.n_events:,} events")
         end = max([self.clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
         return end - start

@@ -29,13 +29,16 @@ def _pad(a: np.ndarray, n: int, fill) -> np.ndarray:
     return np.concatenate([a, np.full(n - len(a), fill, a.dtype)])
 
 
-def simulate(scenario, kernel: str | None = None, costs: Costs | None = None) -> Trace:
-    return run_machine(scenario, kernel, costs)[1]
+def simulate(scenario, kernel: str | None = None, costs: Costs | None = None, progress=None) -> Trace:
+    """progress(events_so_far) is called every 4,096 events; returning False raises core.Cancelled."""
+    return run_machine(scenario, kernel, costs, progress)[1]
 
 
-def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None) -> tuple[Machine, Trace]:
+def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
+                progress=None) -> tuple[Machine, Trace]:
     """Play the lesson; return the machine in its final state and the trace of how it got there."""
     m = Machine(scenario, kernel, costs)
+    m.progress = progress
     init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
     fr = m.frames
     init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
