@@ -16,9 +16,8 @@ def window(qtbot, tmp_path):
     from zpviz.gui.mainwindow import MainWindow
 
     settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(theme="dark", settings=settings)
+    win = MainWindow(theme="dark", settings=settings)  # the lecturer's window: it themes the app
     qtbot.addWidget(win)
-    win._offscreen = True
     win.set_lesson(lesson(TINY), 0)
     return win
 
@@ -43,7 +42,7 @@ def test_options_follow_the_format(qapp):
     dlg.deleteLater()
 
 
-def test_export_with_dialog_writes_the_file_and_gives_the_app_its_theme_back(window, tmp_path):
+def test_export_with_dialog_in_another_theme_leaves_the_apps_look_alone(window, tmp_path):
     out = tmp_path / "w.gif"
     before = QtWidgets.QApplication.palette().color(QtGui.QPalette.ColorRole.Window).name()
     o = ExportOptions(lesson=str(TINY), out=str(out), fps=10, size=(640, 360), theme="light")

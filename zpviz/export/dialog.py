@@ -185,14 +185,6 @@ def run_with_progress(parent, options: ExportOptions, lesson) -> ExportResult | 
     finally:
         dlg.close()
         dlg.deleteLater()
-        _restore_theme(parent)
-
-
-def _restore_theme(parent) -> None:
-    """The export window applied its theme to the whole application; give the app back its own."""
-    theme = getattr(parent, "theme", None)
-    if theme is not None and hasattr(parent, "set_theme"):
-        parent.set_theme(theme.name)
 
 
 def export_with_dialog(parent, path: str | None = None, *, lesson=None, ask: bool = True,

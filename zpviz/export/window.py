@@ -1,9 +1,9 @@
 """The window an export renders: the app's own MainWindow, hidden, showing an already built lesson.
 
 It is a second instance of the window class the lecturer sees (not the live window, so an
-export never moves what the room is looking at), with throwaway settings so an export never
-changes the user's saved theme, layout or recent files. Its pictures come from
-MainWindow.render_image, the same method `zpviz --screenshot` uses.
+export never moves what the room is looking at), made with offscreen=True and throwaway
+settings, so an export never changes the app's look or the user's saved theme, layout or recent
+files. Its pictures come from MainWindow.render_image, the method `zpviz --screenshot` uses.
 """
 
 from __future__ import annotations
@@ -28,21 +28,18 @@ class _Settings:
 
 
 def make_export_window(lesson, theme: str, size: tuple[int, int]):
-    """A hidden MainWindow at `size`, theme `theme`, showing `lesson` at its first frame."""
-    from PySide6 import QtCore, QtWidgets
+    """A hidden MainWindow at `size`, theme `theme`, showing `lesson` at its first frame.
+
+    offscreen=True: the window carries its theme itself and never restyles the application (so
+    exporting from the app in another theme leaves the lecturer's window alone) and never saves
+    its layout.
+    """
+    from PySide6 import QtCore
 
     from zpviz.gui.mainwindow import MainWindow
-    from zpviz.gui.theme import apply_theme
-    from zpviz.present.palette import theme as theme_named
 
-    # The window applies its theme (app font, palette, style sheet) only at the end of its
-    # constructor, so the first window of a process is built with the default font and its menu
-    # bar stays smaller than in every later window. Applying the theme first makes an export's
-    # picture the same whether or not its window is the process's first.
-    apply_theme(QtWidgets.QApplication.instance(), theme_named(theme))
     settings = _Settings()
-    win = MainWindow(theme=theme, settings=settings.qsettings)
-    win._offscreen = True  # never save this window's layout over the user's
+    win = MainWindow(theme=theme, settings=settings.qsettings, offscreen=True)
     win._zpviz_export_settings = settings  # lives as long as the window
     win.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     win.resize(*size)
