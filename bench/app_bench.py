@@ -1,0 +1,115 @@
+"""App and export benchmarks (Qt, offscreen): called by bench/run.py."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+TOUR = ROOT / "scenarios" / "tour.toml"
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+def render_grid_ms(pages: int, n: int = 40) -> float:
+    """Update the address-space grid of a `pages`-page lesson with a new frame's codes and paint it."""
+    import pyqtgraph as pg
+    from PySide6 import QtWidgets
+
+    from zpviz.engine.run import simulate
+    from zpviz.gui.gridview import AddressSpacePlot
+    from zpviz.present.grid import frame_image, grid_layout
+    from zpviz.present.palette import THEMES
+    from zpviz.scenario import loads
+
+    QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    text = (f'[scenario]\ntitle = "g"\ncpus = 4\n[[vma]]\nname = "t"\npages = {pages}\n'
+            '[[step]]\ndo = "read"\nvma = "t"\npages = "all"\ncpus = [0, 1, 2, 3]\n'
+            '[[step]]\ndo = "write"\nvma = "t"\npages = "0-%d/3"\ncpus = [0, 1, 2, 3]\n' % (pages - 1))
+    tr = simulate(loads(text, "g.toml"))
+    grid = grid_layout(tr.layout)
+    w = pg.GraphicsLayoutWidget()
+    w.resize(1200, 900)
+    plot = AddressSpacePlot(THEMES["light"])
+    w.addItem(plot)
+    plot.set_grid(grid)
+    frames = [tr.frame(i) for i in range(0, len(tr), max(1, len(tr) // n))][:n]
+    images = [frame_image(f, grid, tr.kernel.pg_mlocked) for f in frames]
+    w.grab()  # first paint: fonts, caches
+    times = []
+    for img in images:
+        t = time.perf_counter()
+        plot.set_codes(img)
+        w.grab()
+        times.append(time.perf_counter() - t)
+    return _median_ms(times)
+
+
+def window_step_ms(n: int = 60) -> float:
+    """One step of the whole window (grid, physical memory, plots, panels) on the tour, painted."""
+    from PySide6 import QtCore, QtWidgets
+
+    from zpviz.gui.mainwindow import MainWindow
+
+    QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    win = MainWindow(settings=QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"),
+                                              QtCore.QSettings.Format.IniFormat), offscreen=True)
+    win.resize(1920, 1080)
+    win.open_lesson(str(TOUR), None, None, sync=True)
+    start = win.frame_count() // 3
+    win.set_frame(start)
+    win.grab()
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        win.set_frame(start + i + 1)
+        win.grab()
+        times.append(time.perf_counter() - t)
+    win.close()
+    return _median_ms(times)
+
+
+def export_figures() -> dict:
+    """MP4 export speed at 1280x720 (rendering included) and GIF size per second at 960 px, over the tour."""
+    from zpviz.export.job import ExportOptions, export
+
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        r = export(ExportOptions(lesson=str(TOUR), out=f"{d}/tour.mp4", size=(1280, 720)))
+        out["export_mp4_fps"] = round(r.frames / r.seconds, 1)
+        out["export_mp4_frames"] = r.frames
+        g = export(ExportOptions(lesson=str(TOUR), out=f"{d}/tour.gif", size=(960, 540)))
+        out["gif_kb_per_s"] = round(g.nbytes / 1024 / g.duration, 1)
+        out["gif_seconds"] = round(g.duration, 1)
+    return out
+
+
+def startup_s(runs: int = 3) -> float:
+    """A cold `zpviz --screenshot` of the tour, in a fresh process (best of `runs`)."""
+    best = 1e9
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    with tempfile.TemporaryDirectory() as d:
+        env.update(HOME=d, XDG_CONFIG_HOME=d)
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "zpviz", "--screenshot", f"{d}/s.png"], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            best = min(best, time.perf_counter() - t)
+    return round(best, 2)
+
+
+def measure(quick: bool = False) -> dict:
+    res = {"render_grid_ms_median": render_grid_ms(16384 if quick else 262144),
+           "window_step_ms_median": window_step_ms(20 if quick else 60)}
+    res.update(export_figures())
+    res["startup_s"] = startup_s(1 if quick else 3)
+    return res
