@@ -34,7 +34,7 @@ def render_grid_ms(pages: int, n: int = 40) -> float:
     QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     text = (f'[scenario]\ntitle = "g"\ncpus = 4\n[[vma]]\nname = "t"\npages = {pages}\n'
             '[[step]]\ndo = "read"\nvma = "t"\npages = "all"\ncpus = [0, 1, 2, 3]\n'
-            '[[step]]\ndo = "write"\nvma = "t"\npages = "0-%d/3"\ncpus = [0, 1, 2, 3]\n' % (pages - 1))
+            f'[[step]]\ndo = "write"\nvma = "t"\npages = "0-{pages - 1}/3"\ncpus = [0, 1, 2, 3]\n')
     tr = simulate(loads(text, "g.toml"))
     grid = grid_layout(tr.layout)
     w = pg.GraphicsLayoutWidget()

@@ -26,7 +26,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from zpviz.engine.machine import Machine  # noqa: E402
 from zpviz.engine.run import simulate  # noqa: E402
 from zpviz.scenario import loads  # noqa: E402
 
@@ -109,10 +108,10 @@ def seek_ms(pages: int, samples: int = 200) -> tuple[float, int]:
 
 def trace_peak_rss_mb(pages: int) -> float:
     """Peak RSS of a fresh process that builds and holds the million-event trace."""
-    code = ("import resource,sys; sys.path.insert(0, %r); from bench.run import million_event_lesson; "
+    code = (f"import resource,sys; sys.path.insert(0, {str(ROOT)!r}); from bench.run import million_event_lesson; "
             "from zpviz.engine.run import simulate; from zpviz.scenario import loads; "
-            "tr = simulate(loads(million_event_lesson(%d), 'b.toml')); tr.frame(len(tr) // 2); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)") % (str(ROOT), pages)
+            f"tr = simulate(loads(million_event_lesson({pages}), 'b.toml')); tr.frame(len(tr) // 2); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 

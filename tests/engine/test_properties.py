@@ -1,7 +1,7 @@
 """Property tests: random lessons under every variant keep the kernel's books balanced.
 
 Each example is a lesson written as TOML (so the loader is exercised too), played step by step
-on a Machine with zpviz.engine.invariants.check after every step. The slow run (make test-slow)
+on a Machine with zpviz.engine.invariants.check after every step. The slow run (./dev test-slow)
 takes 2,000 examples per variant.
 """
 

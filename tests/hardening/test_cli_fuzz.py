@@ -2,7 +2,7 @@
 
 Every input must end with exit 0 (it still loads and its claims hold), 1 (a claim no longer holds)
 or 2 (rejected, the message naming the file and a line) — never a traceback or exit 3, and never
-more than a few seconds. The normal suite fuzzes a sample; `make test-slow` runs 10,000 inputs.
+more than a few seconds. The normal suite fuzzes a sample; `./dev test-slow` runs 10,000 inputs.
 """
 
 from __future__ import annotations
