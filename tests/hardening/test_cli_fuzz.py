@@ -50,7 +50,7 @@ def fuzz(n: int, seed: int, tmp_path: Path, capsys) -> dict[int, int]:
 
 def test_fuzz_sample(tmp_path, capsys):
     codes = fuzz(150, 1, tmp_path, capsys)
-    assert codes.get(2, 0) > 30 and codes.get(0, 0) + codes.get(1, 0) > 10  # both outcomes are exercised
+    assert codes.get(2, 0) > 30 and codes.get(0, 0) + codes.get(1, 0) >= 3  # both outcomes are exercised
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ Machine; this module owns the state they share and the one place where an event 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -108,6 +109,9 @@ class Core:
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
         self.k = policy
+        self._rss_atomic = policy.rss_counter == "atomic"
+        self._mmap_sem = policy.fault_lock == "mmap_sem"
+        self.fault_fn = "do_user_addr_fault" if policy.id == "modern" else "do_page_fault"
         self.ncpus = ncpus
         self.costs = costs
         self.thp_use_zero_page = thp_use_zero_page
@@ -118,7 +122,8 @@ class Core:
         self.counters = [[0] * C.N_CPU_COUNTERS for _ in range(ncpus)]  # live per-CPU totals
         self.procs: list[Proc] = []
         self.vmas: list[Vma] = []
-        self.slot_vma: list[int] = []  # slot -> global vma index
+        self.slot_vma = array("l")  # slot -> global vma index
+        self.slot_vpage = array("q")  # slot -> virtual page number (address >> 12)
         self.page_cache: dict[str, dict[int, int]] = {}  # file -> page -> pfn
         self.shmem: dict[int, dict[int, int]] = {}  # shmem object -> page -> pfn
         self.clock = [0] * ncpus
@@ -155,7 +160,8 @@ class Core:
         v = Vma(len(self.vmas), name, p.index, base, npages, vpage0, backing, file_key, shmem_key,
                 shared=bool(vmf & C.VM_SHARED))
         self.vmas.append(v)
-        self.slot_vma.extend([v.index] * npages)
+        self.slot_vma.extend(array("l", [v.index]) * npages)
+        self.slot_vpage.extend(range(vpage0, vpage0 + npages))
         p.vmas[name] = v
         return v
 
@@ -167,8 +173,7 @@ class Core:
         return -(-end // C.HPAGE_PAGES) * C.HPAGE_PAGES
 
     def vpage(self, slot: int) -> int:
-        v = self.vmas[self.slot_vma[slot]]
-        return v.vpage0 + slot - v.base
+        return self.slot_vpage[slot]
 
     # ----------------------------------------------------------------- events
     def begin(self, cpu: int, proc: int = -1, slot: int = -1) -> Ev:
@@ -379,19 +384,18 @@ class Core:
 
     def rss(self, n: int) -> None:
         self.rss_pages += n
-        if self.k.rss_counter == "atomic":
-            self.ev.write(L.mm_counter_line(self.ev.proc))
+        if self._rss_atomic:  # 2.6.x: mm-wide atomics, one line per mm that every CPU writes
+            self.ev.lines.append((L.mm_counter_line(self.ev.proc), True))
 
     def fault_lock(self, p: Proc, v: Vma) -> None:
-        if self.k.fault_lock == "mmap_sem":
-            self.ev.write(L.mmap_lock_line(p.index))
+        if self._mmap_sem:
+            self.ev.lines.append((L.mmap_lock_line(p.index), True))
         else:
-            self.ev.write(L.vma_lock_line(p.index, v.index))
+            self.ev.lines.append((L.vma_lock_line(p.index, v.index), True))
 
     def pte_lock(self, p: Proc, slot: int) -> None:
-        vp = self.vpage(slot)
-        self.ev.write(L.ptl_line(p.index, vp))
-        self.ev.write(L.pte_line(p.index, vp))
+        vp = self.slot_vpage[slot]
+        self.ev.lines += ((L.ptl_line(p.index, vp), True), (L.pte_line(p.index, vp), True))
 
     # ----------------------------------------------------------------- Bad page map
     def print_bad_pte(self, p: Proc, slot: int, where: str) -> None:

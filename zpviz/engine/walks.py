@@ -32,7 +32,7 @@ class Walks(Faults):
             return False  # the TLB/page tables already allow it: no fault
         ev = self.begin(cpu, p.index, slot)
         if not allowed:
-            ev.call("do_user_addr_fault" if self.k.id == "modern" else "do_page_fault")
+            ev.call(self.fault_fn)
             reason = "no vma covers the address" if not vmf & C.VM_MAPPED else (
                 "vma is not writable" if write else "vma is not readable")
             ev.decide(f"{reason}: bad_area -> SIGSEGV")
@@ -42,7 +42,7 @@ class Walks(Faults):
             self.step_signal.append((p.name, v.name, slot - v.base))
             self.emit()
             return True
-        ev.call("do_user_addr_fault" if self.k.id == "modern" else "do_page_fault")
+        ev.call(self.fault_fn)
         self.handle_mm_fault(p, v, slot, write)
         self.emit()
         return True

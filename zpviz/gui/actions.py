@@ -33,6 +33,11 @@ VIEW = (
     ("next_theme", "Next theme", ("Ctrl+T",), "cycle_theme", None),
     ("escape", "Clear selection / leave full screen", ("Esc",), "escape", None),
 )
+MACHINE = (
+    ("machine_run", "Run on this machine", ("Ctrl+K",), "run_on_machine", None),
+    ("machine_cancel", "Stop the run on this machine", (), "cancel_machine_run", None),
+    ("machine_hide", "Hide this machine", ("Ctrl+Shift+K",), "hide_machine", None),
+)
 FILE = (
     ("open", "Open lesson...", ("Ctrl+O",), "open_dialog", None),
     ("browse", "Built-in lessons...", ("Ctrl+B",), "browse_lessons", None),
@@ -96,6 +101,9 @@ def build_menus(win) -> None:
     m_cmp.addSeparator()
     off = m_cmp.addAction("Compare off")
     off.triggered.connect(lambda _=False: win.set_compare(()))
+    m_lesson.addSeparator()  # the same lesson on the running kernel, beside the model
+    for spec in MACHINE:
+        m_lesson.addAction(_action(win, *spec))
 
     m_view = mb.addMenu("&View")
     for spec in VIEW[:5]:
@@ -121,5 +129,5 @@ def build_menus(win) -> None:
 
 
 def keys_text() -> str:
-    rows = [f"{', '.join(k)}: {t}" for _, t, k, _, _ in TRANSPORT + VIEW + FILE]
+    rows = [f"{', '.join(k)}: {t}" for _, t, k, _, _ in TRANSPORT + VIEW + MACHINE + FILE if k]
     return "\n".join(rows + ["1-6: answer a predict question", "Ctrl+Shift+P: predict mode"])

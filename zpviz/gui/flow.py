@@ -38,8 +38,9 @@ class FlowLayout(QtWidgets.QLayout):
         self._place(rect, move=True)
 
     def sizeHint(self):
-        w = sum(i.sizeHint().width() + self._h for i in self._items)
-        h = max((i.sizeHint().height() for i in self._items), default=0)
+        shown = [i for i in self._items if not i.isEmpty()]
+        w = sum(i.sizeHint().width() + self._h for i in shown)
+        h = max((i.sizeHint().height() for i in shown), default=0)
         m = self.contentsMargins()
         return QtCore.QSize(w + m.left() + m.right(), h + m.top() + m.bottom())
 
@@ -55,6 +56,8 @@ class FlowLayout(QtWidgets.QLayout):
         r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
         x, y, line_h = r.x(), r.y(), 0
         for item in self._items:
+            if item.isEmpty():  # a hidden widget takes no room, not even the spacing
+                continue
             hint = item.sizeHint()
             if x + hint.width() > r.right() + 1 and line_h > 0:
                 x, y = r.x(), y + line_h + self._v

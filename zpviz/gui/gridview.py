@@ -16,6 +16,9 @@ from zpviz.gui.theme import MONO, qcolor
 from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme, page_lut
 
+MAX_MARK_RUNS = 5000  # outlines drawn at most; a whole differing vma is one run per grid row
+MARK_DOT_PX = 12  # the square that marks a differing run when its cells are tinier than this / 2
+
 
 class AddressAxis(pg.AxisItem):
     """Left axis: the virtual address of each row of pages (ticks at row centres)."""
@@ -113,14 +116,29 @@ class AddressSpacePlot(pg.PlotItem):
         self.addItem(self.selection, ignoreBounds=True)
         self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=26)
         self.addItem(self.ring, ignoreBounds=True)
+        # cells that differ from the model (this machine's pane): an alert-coloured outline over a
+        # wider one in the text colour, so it reads on every state colour (an orange outline alone
+        # vanishes on anon pages) and still shows on a grey-scale projector
+        self.marks_halo = QtWidgets.QGraphicsPathItem()
+        self.marks = QtWidgets.QGraphicsPathItem()
+        for z, item in ((20, self.marks_halo), (21, self.marks)):
+            item.setZValue(z)
+            self.addItem(item, ignoreBounds=True)
+        # ... and when cells are too small for an outline to show, a pixel-sized square per run
+        self.mark_dots = pg.ScatterPlotItem(pxMode=True, symbol="s", size=MARK_DOT_PX)
+        self.mark_dots.setZValue(22)
+        self.addItem(self.mark_dots, ignoreBounds=True)
+        self._mark_runs = np.zeros((0, 3), np.int64)
         self.headers: list[pg.TextItem] = []
         self.grid: GridLayout | None = None
         self.theme = theme
         self.set_theme(theme)
         self.auto_view = True  # fit on resize until the user zooms or pans
         vb.sigRangeChanged.connect(self._place_headers)
+        vb.sigRangeChanged.connect(self._mark_mode)
         vb.sigResized.connect(self._fit)
         vb.sigResized.connect(self._place_headers)
+        vb.sigResized.connect(self._mark_mode)
         vb.sigRangeChangedManually.connect(self._user_moved)
 
     # ------------------------------------------------------------------ model
@@ -189,6 +207,28 @@ class AddressSpacePlot(pg.PlotItem):
             path.addRect(QtCore.QRectF(c, r, 1, 1))
         self.selection.setPath(path)
 
+    def set_marks(self, runs) -> None:
+        """Outline runs of cells: rows of (row, first column, end column), as present.machine.mark_runs."""
+        runs = runs[:MAX_MARK_RUNS]
+        path = QtGui.QPainterPath()
+        for r, c0, c1 in runs.tolist():
+            path.addRect(QtCore.QRectF(c0, r, c1 - c0, 1))
+        self.marks.setPath(path)
+        self.marks_halo.setPath(path)
+        self._mark_runs = runs
+        self.mark_dots.setData((runs[:, 1] + runs[:, 2]) / 2.0, runs[:, 0] + 0.5)
+        self._mark_mode()
+
+    def _mark_mode(self, *args) -> None:
+        """Outlines once a cell is big enough to see one around it, pixel-sized squares below that."""
+        vb = self.getViewBox()
+        vr = vb.viewRect()
+        cell_px = vb.width() / vr.width() if vr.width() > 0 else 0.0
+        small = cell_px < MARK_DOT_PX / 2
+        self.mark_dots.setVisible(small and len(self._mark_runs) > 0)
+        self.marks.setVisible(not small)
+        self.marks_halo.setVisible(not small)
+
     def set_hover(self, cell: tuple[int, int] | None) -> None:
         if cell is None:
             self.hover.setVisible(False)
@@ -216,6 +256,10 @@ class AddressSpacePlot(pg.PlotItem):
         self.hover.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
         sel = pg.mkPen(qcolor(theme.fg), width=2)
         self.selection.setPen(sel)
+        self.marks.setPen(pg.mkPen(qcolor(theme.alert), width=3))
+        self.marks_halo.setPen(pg.mkPen(qcolor(theme.fg), width=7))
+        self.mark_dots.setPen(pg.mkPen(qcolor(theme.alert), width=3))
+        self.mark_dots.setBrush(pg.mkBrush(None))
         head_font = QtGui.QFont()
         head_font.setPointSize(11)
         head_font.setBold(True)

@@ -44,7 +44,7 @@ class Interaction:
     # ------------------------------------------------------------------ selection, hover
     def _page_clicked(self, slot: int, add: bool) -> None:
         self.selection = tuple(dict.fromkeys(self.selection + (slot,))) if add else (slot,)
-        for p in self.panes:
+        for p in self.all_panes():
             p.view.set_selection(self.selection)
         self.docks["inspector"].show()
         self.docks["inspector"].raise_()
@@ -52,7 +52,7 @@ class Interaction:
 
     def clear_selection(self) -> None:
         self.selection = ()
-        for p in self.panes:
+        for p in self.all_panes():
             p.view.set_selection(())
         self.show_frame(self.frame)
 
@@ -61,6 +61,9 @@ class Interaction:
         view = self.sender()
         if L is None or slot < 0 or not isinstance(view, QtWidgets.QWidget):
             QtWidgets.QToolTip.hideText()
+            return
+        if self.machine_pane is not None and view is self.machine_pane.view:
+            QtWidgets.QToolTip.showText(QtGui.QCursor.pos(), self.machine_hover_text(slot), view)
             return
         i = next((k for k, p in enumerate(self.panes) if p.view is view), 0)
         f = L.aligned(self.frame)[i]

@@ -2,16 +2,20 @@
 
 A 262,144-page lesson takes seconds to simulate; the window stays responsive and keeps showing
 what it had. Results come back through a queued signal; a newer request makes older ones stale,
-so a quick succession of edits shows only the last.
+so a quick succession of edits shows only the last. A stale or cancelled request also stops its
+simulation at the engine's next progress call (every 4,096 events), so its thread does not go
+on burning a CPU for a result nobody will see.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 
 from PySide6 import QtCore
 
+from zpviz.engine import Cancelled
 from zpviz.errors import LessonError, Problem
 from zpviz.present.session import Lesson, build_lesson
 from zpviz.scenario import load
@@ -30,12 +34,16 @@ def as_problems(exc: BaseException, path: str | None) -> list[str]:
     return [f"{path or 'lesson'}: {type(exc).__name__}: {exc}"]
 
 
+PROGRESS_EVERY_S = 0.1  # event counts reach the status bar at most this often
+
+
 class Loader(QtCore.QObject):
     loaded = QtCore.Signal(object, object)  # Lesson, context
     failed = QtCore.Signal(object, object)  # exception, context
     progress = QtCore.Signal(str)
-    started = QtCore.Signal()
-    dropped = QtCore.Signal()  # a stale result was thrown away  # a background load began (the window shows a busy bar)
+    started = QtCore.Signal()  # a background load began (the window shows a busy bar)
+    dropped = QtCore.Signal()  # a stale result was thrown away
+    cancelled = QtCore.Signal(object)  # context: a stale request's simulation really stopped part-way
     _deliver = QtCore.Signal(int, object, object, object)
 
     def __init__(self, parent=None):
@@ -64,9 +72,23 @@ class Loader(QtCore.QObject):
         self._busy += 1
         self.started.emit()
 
+        last = [0.0]
+
+        def progress(text: str) -> bool:
+            """The engine's and build_lesson's callback, on the worker thread: False stops the work."""
+            if gen != self._gen:
+                return False
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S or text.endswith("..."):  # phases always, counts ~10/s
+                last[0] = now
+                self.progress.emit(text)
+            return True
+
         def work() -> None:
             try:
-                lesson = build(path, scenario, kernel, compare, self.progress.emit)
+                lesson = build(path, scenario, kernel, compare, progress)
+            except Cancelled as e:
+                self._deliver.emit(gen, None, e, context)
             except Exception as e:  # noqa: BLE001
                 self._deliver.emit(gen, None, _checked(e), context)
             else:
@@ -76,6 +98,8 @@ class Loader(QtCore.QObject):
 
     def _on_deliver(self, gen: int, lesson, exc, context) -> None:
         self._busy -= 1
+        if isinstance(exc, Cancelled):
+            self.cancelled.emit(context)
         if gen != self._gen:
             self.dropped.emit()
             return  # a newer request (or a cancel) superseded this one
@@ -85,7 +109,7 @@ class Loader(QtCore.QObject):
             self.loaded.emit(lesson, context)
 
     def cancel(self) -> None:
-        """Forget the running request: its result will be dropped (the simulation cannot be interrupted)."""
+        """Stop the running request: its simulation stops within 4,096 events and nothing is shown."""
         self._gen += 1
 
 

@@ -2,7 +2,8 @@
 compare table, counters and inspector in docks. The projector sees only this window.
 
 Public API (also what the exporter drives, offscreen): open_lesson, set_lesson, set_frame,
-set_step, set_theme, set_kernel, set_compare, set_predict_mode, render_image, frame_count.
+set_step, set_theme, set_kernel, set_compare, set_predict_mode, render_image, frame_count;
+run_on_machine, cancel_machine_run, hide_machine (the lesson on this machine's kernel, gui.machine).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from zpviz.gui.interact import Interaction
 from zpviz.gui.kernelview import KernelPathView
 from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
+from zpviz.gui.machine import MachineOps
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.theme import font
@@ -36,7 +38,7 @@ from zpviz.present.session import Lesson
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
 
 
-class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
+class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWindow):
     lessonChanged = QtCore.Signal()
     frameShown = QtCore.Signal(int)
 
@@ -65,6 +67,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         self._build_docks()
         actions.build_menus(self)
         LessonIO.__init__(self)
+        self._build_machine_job()
         self.transport.frameChanged.connect(self.show_frame)
         self.transport.playingChanged.connect(self.bar.set_playing)
         self.transport.speedChanged.connect(self.bar.set_speed)
@@ -144,6 +147,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         # one tabbed stack under the kernel path: the compare table, the counters, the inspector
         self.tabifyDockWidget(self.docks["compare"], self.docks["counters"])
         self.tabifyDockWidget(self.docks["counters"], self.docks["inspector"])
+        self._build_machine_dock(right)
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["machine"])
         self.docks["counters"].raise_()
         self.docks["compare"].hide()
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
@@ -164,6 +169,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         """Show an already built lesson (present.session.build_lesson), at `frame` (default: the first)."""
         self.lesson = lesson
         self.selection = ()
+        self._keep_machine(lesson)
         self._arrangement = None
         self._arrange(show=False)
         self.counters.set_series(lesson.series)
@@ -189,7 +195,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
         if L is None:
             return
         size = self.area.size()
-        a = arrange(L.lead.layout, len(L.traces), max(size.width(), 200), max(size.height(), 150))
+        machine = self.machine is not None
+        a = arrange(L.lead.layout, len(L.traces) + machine, max(size.width(), 200), max(size.height(), 150),
+                    phys=not machine)
         self._stretch(a)
         if self._arrangement is not None and a.key() == self._arrangement.key():
             return
@@ -198,20 +206,22 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
             self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
         if len(self.panes) != len(L.traces) or any((p.view.phys is not None) != a.phys for p in self.panes):
             self._make_panes(len(L.traces), a.phys)
-            self._stretch(a)
+        self._sync_machine_pane(a.stacked)
+        self._stretch(a)
         self.area_layout.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if a.stacked
                                       else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        side_by_side = L.compare or machine  # each pane says which kernel it is
         for i, (pane, trace, pl) in enumerate(zip(self.panes, L.traces, L.phys)):
-            pane.view.set_compact(L.compare, axis=i == 0 or a.stacked)
+            pane.view.set_compact(side_by_side, axis=i == 0 or a.stacked)
             pane.view.set_layouts(L.grid, pl)
             pane.view.set_selection(self.selection)
             pol = trace.kernel
             pane.title.setText(captions.kernel_title(pol))
-            pane.title.setVisible(L.compare)
-            pane.status.setVisible(L.compare)
+            pane.title.setVisible(side_by_side)
+            pane.status.setVisible(side_by_side)
             pane.title.setToolTip(pol.blurb)
         vb0 = self.panes[0].view.space.getViewBox()
-        for p in self.panes[1:]:  # compare: zoom and pan all variants together
+        for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
             p.view.space.getViewBox().setXLink(vb0)
             p.view.space.getViewBox().setYLink(vb0)
         if show:
@@ -220,7 +230,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
     def _stretch(self, a) -> None:
         """Side by side, only the first pane has the address axis: give it that much more width,
         so every variant's grid gets the same pixels (their views are linked and aspect-locked)."""
-        n = len(self.panes)
+        n = len(self.all_panes())
         if n <= 1 or a.stacked:
             for i in range(n):
                 self.area_layout.setStretch(i + 1, 1)
@@ -235,7 +245,12 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
             self._arrange()
         return False
 
+    def all_panes(self) -> list[VariantPane]:
+        """The model's panes, then this machine's if it shows."""
+        return self.panes + ([self.machine_pane] if self.machine_pane is not None else [])
+
     def _make_panes(self, n: int, phys: bool) -> None:
+        self._drop_machine_pane()  # remade after the model's, so it stays last
         for p in self.panes:
             self.area_layout.removeWidget(p)
             p.hide()
@@ -294,12 +309,14 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
             used = fr.scalars.get("frames_used", 0)
             pane.view.set_titles(f"Address space \u00b7 {L.grid.n_slots:,} pages",
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
-            if L.compare:
+            if L.compare or self.machine is not None:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
                 pane.status.setText(self._status(ev, fr))
+        self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
-        if L.compare:
-            cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(L.kernels))
+        if L.compare or self.machine is not None:
+            names = L.kernels + ((self.machine.kernel,) if self.machine is not None else ())
+            cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
         self.caption.set_caption(cap)
         ev = kpath.event_view(lead, frame, L.grid)
         narr = lead.scenario.summary if frame == 0 else ""
@@ -349,6 +366,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, QtWidgets.QMainWindow):
 
     def closeEvent(self, ev) -> None:
         self.transport.pause()
+        self.machine_job.cancel()  # its worker process cleans up after itself
         self.save_layout()
         if self.presenter is not None:
             self.presenter.close()

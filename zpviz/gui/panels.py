@@ -9,15 +9,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui.flow import FlowLayout
 from zpviz.gui.theme import font, qcolor
 from zpviz.present.inspect import FrameInfo, PageInfo
-from zpviz.present.palette import LEGEND, Theme, glyph_table, page_lut
+from zpviz.present.palette import LEGEND, MACHINE_LEGEND, Theme, glyph_table, page_lut
 
 
 class Swatch(QtWidgets.QWidget):
     """One legend swatch: the cell's colour with its glyph, exactly as the grid draws it."""
 
-    def __init__(self, code: int, parent=None):
+    def __init__(self, code: int, parent=None, outline: bool = False):
         super().__init__(parent)
         self.code = code
+        self.outline = outline  # drawn as the grid outlines a page that differs from the model
+        self.alert = QtGui.QColor("#D55E00")
+        self.ink = QtGui.QColor("#151515")
         self.colour = QtGui.QColor()
         self.glyph = ""
         self.badges = ""
@@ -31,6 +34,8 @@ class Swatch(QtWidgets.QWidget):
         gl = glyph_table(theme)[self.code]
         self.glyph, self.badges, self.dark_ink = gl.text, gl.badges, gl.dark_ink
         self.border = qcolor(theme.muted)
+        self.alert = qcolor(theme.alert)
+        self.ink = qcolor(theme.fg)
         self.update()
 
     def paintEvent(self, ev) -> None:
@@ -50,6 +55,13 @@ class Swatch(QtWidgets.QWidget):
             p.setFont(f)
             p.drawText(self.rect().adjusted(0, 1, -2, 0),
                        QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignTop, self.badges[:1])
+        if self.outline:  # as gridview draws it: the alert colour over the text colour
+            p.setPen(QtGui.QPen(self.ink, 5))
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            p.drawRect(QtCore.QRectF(2.5, 2.5, self.width() - 5, self.height() - 5))
+            p.setPen(QtGui.QPen(self.alert, 2))
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            p.drawRect(QtCore.QRectF(2.5, 2.5, self.width() - 5, self.height() - 5))
 
 
 class LegendBar(QtWidgets.QWidget):
@@ -62,25 +74,38 @@ class LegendBar(QtWidgets.QWidget):
         self.swatches: list[Swatch] = []
         self.labels: list[QtWidgets.QLabel] = []
         for entry in LEGEND:
-            item = QtWidgets.QWidget()
-            row = QtWidgets.QHBoxLayout(item)
-            row.setContentsMargins(0, 0, 0, 0)
-            row.setSpacing(6)
-            sw = Swatch(entry.code)
-            lab = QtWidgets.QLabel(entry.label)
-            lab.setFont(font(12))
-            item.setToolTip(entry.hint)
-            row.addWidget(sw)
-            row.addWidget(lab)
-            lay.addWidget(item)
-            self.swatches.append(sw)
-            self.labels.append(lab)
+            lay.addWidget(self._entry(entry))
         self.lines_hint = QtWidgets.QLabel("lines: PTE \u2192 frame")
         self.lines_hint.setFont(font(12))
         lay.addWidget(self.lines_hint)
+        # while this machine's pane shows: its extra codes (and no mapping lines: no panel has them)
+        self.machine_items = [self._entry(e, outline=e is MACHINE_LEGEND[-1]) for e in MACHINE_LEGEND]
+        for item in self.machine_items:
+            lay.addWidget(item)
+            item.hide()
         sp = self.sizePolicy()
         sp.setHeightForWidth(True)
         self.setSizePolicy(sp)
+
+    def _entry(self, entry, outline: bool = False) -> QtWidgets.QWidget:
+        item = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(item)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        sw = Swatch(entry.code, outline=outline)
+        lab = QtWidgets.QLabel(entry.label)
+        lab.setFont(font(12))
+        item.setToolTip(entry.hint)
+        row.addWidget(sw)
+        row.addWidget(lab)
+        self.swatches.append(sw)
+        self.labels.append(lab)
+        return item
+
+    def set_machine(self, on: bool) -> None:
+        for item in self.machine_items:
+            item.setVisible(on)
+        self.lines_hint.setVisible(not on)
 
     def set_theme(self, theme: Theme) -> None:
         for sw in self.swatches:
@@ -88,7 +113,7 @@ class LegendBar(QtWidgets.QWidget):
         self.lines_hint.setStyleSheet(f"color: {theme.accent}; font-weight: bold;")
 
     def texts(self) -> list[str]:
-        return [lab.text() for lab in self.labels]
+        return [lab.text() for lab in self.labels if not lab.parentWidget().isHidden()]
 
 
 class Banner(QtWidgets.QFrame):

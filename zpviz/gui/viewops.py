@@ -27,8 +27,9 @@ class ViewOps:
         self.kernel_view.set_theme(self.theme)
         self.counters.set_theme(self.theme)
         self.diff.set_theme(self.theme)
-        for p in self.panes:
+        for p in self.all_panes():
             p.set_theme(self.theme)
+        self.machine_panel.set_theme(self.theme)
         if self.presenter is not None:
             self.presenter.set_theme(self.theme)
         for n, a in getattr(self, "theme_actions", {}).items():
@@ -46,7 +47,7 @@ class ViewOps:
             self.panes[0].view.zoom(factor)
 
     def reset_zoom(self) -> None:
-        for p in self.panes:
+        for p in self.all_panes():
             p.view.reset_view()
 
     def toggle_fullscreen(self) -> None:

@@ -24,12 +24,15 @@ class Arrangement:
         return (self.stacked, self.width, self.phys)
 
 
-def arrange(layout, n: int, area_w: float, area_h: float) -> Arrangement:
+def arrange(layout, n: int, area_w: float, area_h: float, phys: bool = True) -> Arrangement:
+    """phys=False: no pane gets a physical-memory panel (this machine's pane has none to show, and
+    panes side by side must have the same shape to line their cells up)."""
     best: Arrangement | None = None
+    allow_phys = phys
     widest = max((v.npages for p in layout.procs for v in p.vmas), default=1)
     for stacked in ((False, True) if n > 1 else (False,)):
         pw, ph = (area_w, area_h / n) if stacked else (area_w / n, area_h)
-        phys = pw >= PHYS_MIN_PANE_PX
+        phys = allow_phys and pw >= PHYS_MIN_PANE_PX
         axis = AXIS_PX if stacked or n == 1 else AXIS_PX / n + 10  # side by side: one address axis, shared
         plot_w = max(40.0, pw * (PHYS_SHARE if phys else 1.0) - axis)
         plot_h = max(40.0, ph - TITLE_PX)

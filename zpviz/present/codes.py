@@ -3,7 +3,8 @@
 A virtual page's code packs its state (the run report's six states, plus 0 for "no cell here")
 with three flag bits and two event bits:
 
-    bits 0-2  state: 0 gap (no page), 1 + ST_* (unmapped, none, zero, anon, shared, file)
+    bits 0-2  state: 0 gap (no page), 1 + ST_* (unmapped, none, zero, anon, shared, file),
+              7 UNKNOWN: the running kernel's run could not observe the page (no root, say)
     bit 3     HUGE      part of a THP or the huge zero page
     bit 4     MLOCKED   PG_mlocked (2.6.23: present in a VM_LOCKED vma)
     bit 5     SPECIAL   the PTE has _PAGE_SPECIAL
@@ -27,6 +28,7 @@ SPECIAL = 0x20
 FLASH = 0x40
 ALERT = 0x80
 N_STATES = len(C.STATE_NAMES)  # codes 1..6
+UNKNOWN = STATE_MASK  # 7: a null in the real kernel's report; the model never produces it
 
 # physical frames: bits 0-3 FK_* + 1 (0: no frame drawn), bit 4 mlocked, bit 5 mapped more than
 # once, bit 6 flash, bit 7 alert (the same meaning as for pages)
@@ -64,6 +66,8 @@ def frame_codes(frame, lo: int = 0, hi: int | None = None) -> np.ndarray:
 def describe(code: int) -> str:
     """Words for a page code, for tooltips and tests: "zero page, special PTE"."""
     s = state_of(code)
+    if code & STATE_MASK == UNKNOWN:
+        return "not observed"
     if s < 0:
         return "no page"
     words = [{"none": "not present", "zero": "zero page", "unmapped": "unmapped"}.get(C.STATE_NAMES[s],

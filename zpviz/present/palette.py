@@ -104,6 +104,13 @@ def _mix(c: np.ndarray, towards: RGB, amount: float) -> np.ndarray:
     return c * (1 - amount) + np.asarray(towards, float) * amount
 
 
+def unknown_rgb(t: Theme) -> RGB:
+    """A page the real kernel's run could not observe: halfway between the panel and muted text,
+    a grey no page state uses in any theme (its glyph, "?", says it once cells are big)."""
+    c = _mix(np.asarray(rgb(t.panel), float), rgb(t.muted), 0.5)
+    return tuple(int(round(v)) for v in c)
+
+
 @functools.lru_cache(maxsize=16)
 def page_lut(t: Theme) -> np.ndarray:
     """(256, 4) uint8 RGBA for page codes (read-only, cached per theme). Gap cells are transparent."""
@@ -112,9 +119,9 @@ def page_lut(t: Theme) -> np.ndarray:
     shade = (255, 255, 255) if dark_theme else (0, 0, 0)
     for code in range(256):
         s = code & K.STATE_MASK
-        if s == K.GAP or s > K.N_STATES:
+        if s == K.GAP:
             continue
-        c = np.asarray(t.state_rgb(s - 1), float)
+        c = np.asarray(unknown_rgb(t) if s == K.UNKNOWN else t.state_rgb(s - 1), float)
         if code & K.HUGE:  # lighter (or darker on dark themes) so THP regions read as one slab
             c = _mix(c, (255 - shade[0],) * 3, 0.22)
         if code & K.MLOCKED:  # a heavier shade: locked pages look "weighed down"
@@ -153,7 +160,7 @@ def frame_lut(t: Theme) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ glyphs
-STATE_GLYPHS = ("", "\u00b7", "0", "A", "S", "F")  # unmapped, none (a dot), zero, anon, shared, file
+STATE_GLYPHS = ("", "\u00b7", "0", "A", "S", "F", "?")  # unmapped, none (a dot), zero, anon, shared, file, unknown
 BADGES = ((K.MLOCKED, "L"), (K.HUGE, "H"), (K.SPECIAL, "s"))
 
 
@@ -171,7 +178,7 @@ def glyph_table(t: Theme) -> tuple[Glyph, ...]:
     out = []
     for code in range(256):
         s = code & K.STATE_MASK
-        text = STATE_GLYPHS[s - 1] if 1 <= s <= K.N_STATES else ""
+        text = STATE_GLYPHS[s - 1] if s != K.GAP else ""
         badges = "".join(ch for bit, ch in BADGES if code & bit)
         out.append(Glyph(text, badges, luminance(tuple(int(v) for v in lut[code, :3])) > 0.35))
     return tuple(out)
@@ -195,4 +202,9 @@ LEGEND: tuple[LegendEntry, ...] = (
     LegendEntry("huge", (1 + 3) | K.HUGE, "THP, H"),
     LegendEntry("this event", (1 + 2) | K.FLASH, "the page touched now"),
     LegendEntry("Bad page map", (1 + 2) | K.FLASH | K.ALERT, "or SIGSEGV"),
+)
+# Shown beside LEGEND while this machine's kernel pane is on screen.
+MACHINE_LEGEND: tuple[LegendEntry, ...] = (
+    LegendEntry("not observed", K.UNKNOWN, "the running kernel did not say (no root, an unreadable /proc file)"),
+    LegendEntry("differs from the model", 1 + 2, "outlined: page, mlocked or huge differ from the modern model"),
 )

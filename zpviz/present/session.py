@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zpviz.engine import VARIANTS, simulate
+from zpviz.engine import VARIANTS, Cancelled, simulate
 from zpviz.present import compare as CMP
 from zpviz.present.grid import GridLayout, grid_layout
 from zpviz.present.kpath import LogIndex
@@ -73,16 +73,25 @@ class Lesson:
 
 
 def build_lesson(scenario, kernel: str | None = None, compare=None, progress=None) -> Lesson:
-    """Simulate `scenario` under each variant and build the view-models. `progress(text)` is told each step."""
+    """Simulate `scenario` under each variant and build the view-models.
+
+    progress(text) is told what is happening, every 4,096 events while simulating ("Simulating
+    under v5: 12,288 events"); returning False stops the work with engine.Cancelled, part-way
+    through a simulation too, so a Cancel button stops the CPU work and not only its result.
+    """
+    def say(text: str) -> None:
+        if progress is not None and progress(text) is False:
+            raise Cancelled(text)
+
     ids = kernels_for(scenario, kernel, compare)
     traces = []
-    for k in ids:
-        if progress:
-            progress(f"Simulating under {k} ...")
-        traces.append(simulate(scenario, k))
+    for i, k in enumerate(ids):
+        label = f"Simulating under {k}" + (f" ({i + 1} of {len(ids)})" if len(ids) > 1 else "")
+        say(f"{label} ...")
+        tick = None if progress is None else (lambda n, label=label: progress(f"{label}: {n:,} events"))
+        traces.append(simulate(scenario, k, progress=tick))
     lead = traces[0]
-    if progress:
-        progress("Preparing the views ...")
+    say("Preparing the views ...")
     stops = stops_for(lead)
     return Lesson(
         path=scenario.path, scenario=scenario, kernels=ids, traces=tuple(traces), grid=grid_layout(lead.layout),
