@@ -199,3 +199,18 @@ def test_ctrl_r_reloads_ctrl_t_cycles_theme_ctrl_0_fits_ctrl_b_browses(shown, qt
     press(qtbot, shown, Key.Key_B, Mod.ControlModifier)
     assert shown.browser.isVisible()
     shown.browser.reject()
+
+
+def test_ctrl_k_runs_on_this_machine_ctrl_shift_k_hides_it(shown, qtbot):
+    from zpviz.engine import simulate
+    from zpviz.engine.report import build_report
+
+    shown.machine_job.skip_reason = lambda sc: None
+    shown.machine_job.runner = lambda sc, progress, cancel: build_report(simulate(sc, "modern"), every_step=True)
+    press(qtbot, shown, Key.Key_K, Mod.ControlModifier)
+    qtbot.waitUntil(lambda: shown.machine_pane is not None, timeout=20000)
+    from zpviz.gui.actions import keys_text
+
+    assert "Ctrl+K: Run on this machine" in keys_text()
+    press(qtbot, shown, Key.Key_K, Mod.ControlModifier | Mod.ShiftModifier)
+    assert shown.machine_pane is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 SCREENSHOT_SIZE = (1920, 1080)
 # Harmless messages of Qt's offscreen platform plugin, filtered so a screenshot run prints nothing.
@@ -121,7 +120,7 @@ def _check_args(kernel, compare) -> None:
 
 
 def _screenshot(app, path, kernel, compare, step, out: str, theme) -> int:
-    from PySide6 import QtCore
+    from zpviz.gui.settings import MemorySettings
 
     if path is None:
         sys.stderr.write("zpviz: no lesson to render (no FILE, and no built-in tour was found)\n")
@@ -131,9 +130,8 @@ def _screenshot(app, path, kernel, compare, step, out: str, theme) -> int:
     except ValueError as e:
         sys.stderr.write(f"zpviz: {e}\n")
         return 2
-    with tempfile.TemporaryDirectory(prefix="zpviz-") as tmp:  # a screenshot must not touch the user's settings
-        settings = QtCore.QSettings(os.path.join(tmp, "settings.ini"), QtCore.QSettings.Format.IniFormat)
-        return _render(path, kernel, compare, step, out, theme, settings)
+    # a screenshot neither takes the user's settings nor writes any: only the PNG is written
+    return _render(path, kernel, compare, step, out, theme, MemorySettings())
 
 
 def _render(path, kernel, compare, step, out, theme, settings) -> int:

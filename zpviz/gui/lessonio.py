@@ -249,6 +249,7 @@ class LessonIO:
             self.restoreGeometry(geo)
         if state is not None:
             self._layout_restored = bool(self.restoreState(state))
+        self.docks["machine"].setVisible(self.machine is not None)  # saved open, but no run yet
         self.set_predict_mode(str(self.settings.value("predict", "false")).lower() == "true")
 
     # ------------------------------------------------------------------ export

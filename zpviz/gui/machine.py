@@ -37,7 +37,7 @@ class MachinePanel(QtWidgets.QWidget):
         self.count = QtWidgets.QLabel()
         self.count.setFont(font(14, bold=True))
         self.list = QtWidgets.QListWidget()
-        self.list.setFont(font(11, mono=True))
+        self.list.setFont(font(12, mono=True))
         self.list.setWordWrap(True)
         self.list.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the arrow keys stay the transport's
         self.list.itemClicked.connect(self._clicked)

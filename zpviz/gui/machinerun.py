@@ -122,7 +122,8 @@ def run_in_worker(scenario, progress, cancel: CancelToken) -> dict:
         for line in proc.stdout:
             msg = json.loads(line)
             if "progress" in msg:
-                progress(f"this machine: step {msg['progress']} of {msg['of']} done", msg["progress"] / max(msg["of"], 1))
+                done, of = msg["progress"], max(msg["of"], 1)
+                progress(f"this machine: step {done} of {of} done", done / of)
             else:
                 result = msg
     finally:
@@ -204,8 +205,16 @@ class MachineJob(QtCore.QObject):
             say("Running the lesson on this machine ...", 0.0)
             report = self.runner(scenario, say, token)
             token.check()
+            if len(report.get("steps") or ()) != len(scenario.steps) or report.get("scenario") != scenario.title:
+                raise MachineRunError(f"the kernel's report is not of this lesson ({report.get('scenario')!r}, "
+                                      f"{len(report.get('steps') or ())} steps)")
             say(f"Simulating the {MODEL} model ...")
-            trace = simulate(scenario, MODEL, progress=lambda n: not token.cancelled)
+
+            def counted(n: int) -> bool:
+                say(f"Simulating the {MODEL} model: {n:,} events")
+                return not token.cancelled
+
+            trace = simulate(scenario, MODEL, progress=counted)
             model = build_report(trace, every_step=True)
             token.check()
             return "done", machine_run(layout, model, report)

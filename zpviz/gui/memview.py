@@ -61,6 +61,9 @@ class MemoryView(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ model
     def set_layouts(self, grid: GridLayout, pl: physmem.PhysLayout | None) -> None:
+        if grid is not self.grid:  # the old picture's slots mean nothing in the new grid (its lines would
+            self.picture = None  # be redrawn against it as the view refits); the next frame brings one
+            self.lines.setPath(QtGui.QPainterPath())
         self.grid = grid
         self.space.set_grid(grid)
         if self.phys is not None and pl is not None:

@@ -24,6 +24,7 @@ from zpviz.present.picture import Picture
 
 PAGE_FIELDS = ("pages", "mlocked", "huge")  # the differences a grid cell can show
 MODEL = "modern"  # the variant a current kernel is checked against
+MAX_RUNS = 12  # page runs named in one line of the list; the rest are counted
 _CODE = {name: 1 + i for i, name in enumerate(C.STATE_NAMES)}
 
 
@@ -72,11 +73,11 @@ class MachineRun:
         """The step whose state the kernel pane shows at `frame` of `trace`, -1 before any.
 
         During a step's events that step (the state after it: the kernel is only read between
-        steps); before the first event, the steps without events that precede it (a `say`).
+        steps); before the first event, the first step if it only says something.
         """
         k = trace.step_of_frame(frame)
-        if k < 0:
-            k = max((j for j, r in enumerate(trace.step_results) if r.end_event <= frame), default=-1)
+        if k < 0 and trace.scenario.steps and trace.scenario.steps[0].is_narration:
+            k = 0  # a lesson that opens with words: the state after them is the state before any op
         return min(k, len(self.steps) - 1)
 
 
@@ -127,13 +128,11 @@ def _value(v: object) -> str:
 
 def diff_lines(layout, diffs: list[Difference]) -> tuple[DiffLine, ...]:
     """One step's differences for people, runs of pages folded: 'main/t pages 0-63: model zero, kernel anon'."""
+    groups: dict[tuple, list[Difference]] = {}  # in order of first appearance
+    for d in diffs:
+        groups.setdefault((d.process, d.vma, d.field, _value(d.model), _value(d.kernel), d.page is None), []).append(d)
     out: list[DiffLine] = []
-
-    def key(d: Difference) -> tuple:
-        return d.process, d.vma, d.field, _value(d.model), _value(d.kernel), d.page is None
-
-    for _, group in groupby(diffs, key=key):
-        group = list(group)
+    for group in groups.values():
         d = group[0]
         where = "/".join(x for x in (d.process, d.vma) if x)
         if d.page is None:
@@ -147,7 +146,9 @@ def diff_lines(layout, diffs: list[Difference]) -> tuple[DiffLine, ...]:
         what = {"pages": "page", "status": "entry"}.get(d.field, f"{d.field} of page")
         if len(group) > 1:
             what = {"pages": "pages", "status": "entries"}.get(d.field, f"{d.field} of pages")
-        out.append(DiffLine(f"{where} {what} {', '.join(runs)}: model {_value(d.model)}, kernel {_value(d.kernel)}",
+        more = len(runs) - MAX_RUNS
+        shown = ", ".join(runs[:MAX_RUNS]) + (f" and {more:,} more runs" if more > 0 else "")
+        out.append(DiffLine(f"{where} {what} {shown}: model {_value(d.model)}, kernel {_value(d.kernel)}",
                             _slot(layout, d)))
     return tuple(out)
 

@@ -104,11 +104,15 @@ def _mix(c: np.ndarray, towards: RGB, amount: float) -> np.ndarray:
     return c * (1 - amount) + np.asarray(towards, float) * amount
 
 
+@functools.lru_cache(maxsize=16)
 def unknown_rgb(t: Theme) -> RGB:
-    """A page the real kernel's run could not observe: halfway between the panel and muted text,
-    a grey no page state uses in any theme (its glyph, "?", says it once cells are big)."""
-    c = _mix(np.asarray(rgb(t.panel), float), rgb(t.muted), 0.5)
-    return tuple(int(round(v)) for v in c)
+    """A page the real kernel's run could not observe: the mid grey whose lightness is furthest
+    from every state's, the panel's and the flash's, so it reads as none of them, in colour or in grey-scale (its
+    glyph, "?", says it once cells are big)."""
+    taken = [lightness(rgb(c)) for c in t.states + (t.panel, t.flash)]
+    # mid greys only: black or white would shout, and is what some themes flash the current page in
+    v = max(range(64, 201), key=lambda v: min(abs(lightness((v, v, v)) - x) for x in taken))
+    return v, v, v
 
 
 @functools.lru_cache(maxsize=16)
