@@ -67,8 +67,8 @@ class CacheModel:
     def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: list[int]) -> int:
         """CPU `cpu` touches `lines` (line, is_write) in order starting at time t; returns the end time.
 
-        Counter increments are appended to `out` as flat (cpu, counter, n) triples. This runs once
-        per event, so it keeps its counts in locals and writes each non-zero one once.
+        Counter increments are appended to `out` as flat (cpu * 64 + counter, n) pairs. This runs
+        once per event, so it keeps its counts in locals and writes each non-zero one once.
         """
         costs = self.costs
         hit_ns, hold_ns = costs.hit_ns, costs.line_hold_ns
@@ -103,14 +103,14 @@ class CacheModel:
                 # modified in another cache: intervention (RFO for a write, downgrade for a read)
                 lat = costs.same_socket_ns if self.socket[own] == my_socket else costs.cross_socket_ns
                 transfers += 1
-                out += (cpu, C.C_BY_LINE + kind, 1)
+                out += (cpu * 64 + C.C_BY_LINE + kind, 1)
                 if kind == C.LK_ZERO:
                     self.zero_transfers += 1
                 elif kind == C.LK_HZERO:
                     self.hzero_transfers += 1
                 if write:
                     inv_sent += 1
-                    out += (own, C.C_INV_RECV, 1)
+                    out += (own * 64 + C.C_INV_RECV, 1)
                     owner[line] = cpu
                 else:
                     del owner[line]
@@ -125,7 +125,7 @@ class CacheModel:
                         inv_sent += others.bit_count()
                         for c in range(self.ncpus):
                             if others >> c & 1:
-                                out += (c, C.C_INV_RECV, 1)
+                                out += (c * 64 + C.C_INV_RECV, 1)
                         del sharers[line]
                         owner[line] = cpu
                     else:
@@ -149,7 +149,7 @@ class CacheModel:
         for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
             if n:
-                out += (cpu, counter, n)
+                out += (cpu * 64 + counter, n)
         return t
 
     def forget(self, line: int) -> None:

@@ -190,22 +190,23 @@ class Core:
         out: list[int] = []
         t = self.cache.access(cpu, t0, ev.lines, out) + ev.cost
         if ev.misses:
-            out += (cpu, C.C_MISSES, ev.misses)
+            out += (cpu * 64 + C.C_MISSES, ev.misses)
         self.clock[cpu] = t
         if t > self.now:
             self.now = t
         path = rec.path_id(tuple(ev.functions), "; ".join(ev.decisions))
         slots = self.slots
         pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
-        rec.ev.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, t0, t, ev.flags))
+        rec.evi.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, ev.flags))
+        rec.evt.extend((t0, t))
         rec.n_events = e + 1
         if ev.log:
             rec.logs[e] = list(ev.log)
             self.kernel_log.extend(ev.log)
         if not rec.keep_deltas:  # no trace: keep only the running per-CPU totals
             counters = self.counters
-            for j in range(0, len(out), 3):
-                counters[out[j]][out[j + 1]] += out[j + 2]
+            for j in range(0, len(out), 2):
+                counters[out[j] >> 6][out[j] & 63] += out[j + 1]
             return
         ds = ev.dirty_slots
         if len(ds) > 1:
@@ -221,8 +222,8 @@ class Core:
             rec.fd.extend((f, fr.refcount[f], fr.mapcount[f], fr.flags[f], fr.kind[f]))
         rec.fd_n.append(len(df))
         rec.cd.extend(out)
-        rec.cd_n.append(len(out) // 3)
-        rec.scalars.extend(self.scalar_values())
+        rec.cd_n.append(len(out) // 2)
+        rec.scalars.extend(self.scalar_values()[1:])  # time_ns is the running max of t1
 
     def emit_idle(self, kind: Kind, cpu: int, why: str) -> None:
         self.begin(cpu)

@@ -18,7 +18,7 @@ from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.forking import Forking
 from zpviz.engine.kernels import policy
-from zpviz.engine.record import EVENT_COLUMNS, SCALARS
+from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
@@ -207,13 +207,10 @@ class Machine(Forking):
         return self._result(step, procs, first, end, makespan)
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        ev = self.rec.ev
-        width = len(EVENT_COLUMNS)
-        col = EVENT_COLUMNS.index("fault")
         kinds = dict.fromkeys(FAULT_KEYS, 0)
         faults = 0
         for e in range(first, end):
-            f = ev[e * width + col]
+            f = self.rec.fault_of(e)
             if f:
                 faults += 1
                 kinds[FAULT_KEYS[f - 1]] += 1

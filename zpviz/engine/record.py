@@ -41,22 +41,27 @@ class KernelPath:
 
 
 class Recorder:
-    """Flat, append-only storage: one `extend` per event for each kind of record.
+    """Flat, append-only storage: one `extend` per event for each kind of record, in int32
+    (times in int64), so a million-event trace stays well under a few hundred MB.
 
-    ev: EVENT_COLUMNS values per event. sd/fd/cd: per event a count, and that many records of
-    (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind) / (cpu, counter, increment).
+    evi: EVENT_COLUMNS but t0/t1 per event; evt: t0, t1. sd/fd: per event a count, then that many
+    (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind). cd: (cpu * 64 + counter, n)
+    pairs. scalars: SCALARS but time_ns (it is the running maximum of t1).
     """
+
+    INT_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("t0", "t1"))
 
     def __init__(self, deltas: bool = True) -> None:
         self.keep_deltas = deltas  # False for report-only runs: no trace will be built
-        self.ev = array("q")
-        self.sd = array("q")
-        self.sd_n = array("l")
-        self.fd = array("q")
-        self.fd_n = array("l")
-        self.cd = array("q")
-        self.cd_n = array("l")
-        self.scalars = array("q")  # len(SCALARS) per event
+        self.evi = array("i")
+        self.evt = array("q")
+        self.sd = array("i")
+        self.sd_n = array("i")
+        self.fd = array("i")
+        self.fd_n = array("i")
+        self.cd = array("i")
+        self.cd_n = array("i")
+        self.scalars = array("i")  # len(SCALARS) - 1 per event
         self.paths: list[KernelPath] = []
         self._path_ids: dict[tuple[tuple[str, ...], str], int] = {}
         self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
@@ -70,32 +75,64 @@ class Recorder:
             self.paths.append(KernelPath(functions, decision))
         return i
 
-    def column(self, name: str) -> np.ndarray:
-        return self.event_columns()[name]
+    def fault_of(self, e: int) -> int:
+        return self.evi[e * len(self.INT_COLUMNS) + self.INT_COLUMNS.index("fault")]
 
     def event_columns(self) -> dict[str, np.ndarray]:
-        m = np.frombuffer(self.ev, dtype=np.int64).reshape(-1, len(EVENT_COLUMNS)) if self.n_events \
-            else np.zeros((0, len(EVENT_COLUMNS)), np.int64)
-        return {k: m[:, j].copy() for j, k in enumerate(EVENT_COLUMNS)}
+        """Column views over the recorded events (no copies)."""
+        n = self.n_events
+        mi = _view(self.evi, np.int32, len(self.INT_COLUMNS), n)
+        mt = _view(self.evt, np.int64, 2, n)
+        out = {k: mi[:, j] for j, k in enumerate(self.INT_COLUMNS)}
+        out["t0"], out["t1"] = mt[:, 0], mt[:, 1]
+        return {k: out[k] for k in EVENT_COLUMNS}
 
-    def scalar_matrix(self) -> np.ndarray:
-        m = np.frombuffer(self.scalars, dtype=np.int64) if len(self.scalars) else np.zeros(0, np.int64)
-        return m.reshape(-1, len(SCALARS)).copy()
+    def scalar_table(self) -> ScalarTable:
+        t1 = _view(self.evt, np.int64, 2, self.n_events)[:, 1]
+        return ScalarTable(np.maximum.accumulate(t1) if len(t1) else t1.copy(),
+                           _view(self.scalars, np.int32, len(SCALARS) - 1, self.n_events))
 
     def deltas(self) -> dict[str, np.ndarray]:
-        """The delta records as columns, each with the event it belongs to (sorted by event)."""
+        """The delta records as column views, with per-event offsets: event e's records of kind sd
+        are sd_*[sd_off[e]:sd_off[e + 1]]."""
         out: dict[str, np.ndarray] = {}
-        ev_ids = np.arange(self.n_events, dtype=np.int64)
         for prefix, flat, counts, names in (
             ("sd", self.sd, self.sd_n, ("slot", "pte", "pfn", "vmf")),
             ("fd", self.fd, self.fd_n, ("pfn", "ref", "map", "flags", "kind")),
-            ("cd", self.cd, self.cd_n, ("cpu", "counter", "value")),
+            ("cd", self.cd, self.cd_n, ("key", "value")),
         ):
-            n = np.frombuffer(counts, dtype=np.int32 if counts.itemsize == 4 else np.int64) if len(counts) \
-                else np.zeros(0, np.int64)
-            m = np.frombuffer(flat, dtype=np.int64).reshape(-1, len(names)) if len(flat) \
-                else np.zeros((0, len(names)), np.int64)
-            out[f"{prefix}_ev"] = np.repeat(ev_ids, n)
+            n = np.frombuffer(counts, dtype=np.int32) if len(counts) else np.zeros(0, np.int32)
+            out[f"{prefix}_off"] = np.concatenate(([0], np.cumsum(n, dtype=np.int64)))
+            m = _view(flat, np.int32, len(names), -1)
             for j, name in enumerate(names):
-                out[f"{prefix}_{name}"] = m[:, j].copy()
+                out[f"{prefix}_{name}"] = m[:, j]
         return out
+
+
+def _view(a: array, dtype, width: int, rows: int) -> np.ndarray:
+    if not len(a):
+        return np.zeros((0, width), dtype)
+    m = np.frombuffer(a, dtype=dtype).reshape(-1, width)
+    return m if rows < 0 else m[:rows]
+
+
+class ScalarTable:
+    """The per-event scalar series as an (n_events, len(SCALARS)) table, time_ns kept in int64."""
+
+    def __init__(self, time_ns: np.ndarray, rest: np.ndarray):
+        self.time_ns = time_ns
+        self.rest = rest
+        self.shape = (len(time_ns), len(SCALARS))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rows, col = key
+            if isinstance(col, (int, np.integer)):
+                return self.time_ns[rows] if col == 0 else self.rest[rows, col - 1]
+            return np.column_stack([self.time_ns[rows], self.rest[rows]])[:, col]
+        if isinstance(key, (int, np.integer)):
+            return np.concatenate(([self.time_ns[key]], self.rest[key].astype(np.int64)))
+        return np.column_stack([self.time_ns[key], self.rest[key]])

@@ -45,9 +45,9 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
     results = list(m.run_steps())
     setup_end = m.setup_end
     n_slots, n_frames = len(m.slots), len(m.frames)
-    int32 = np.int32 if fr.refcount.itemsize == 4 else np.int64
+    int32 = np.int32  # keyframes in 32 bits: pfns and counts fit, and seeking copies half as much
     init = {
-        "pte": _pad(init_slots[0], n_slots, 0), "pfn": _pad(init_slots[1], n_slots, -1),
+        "pte": _pad(init_slots[0], n_slots, 0), "pfn": _pad(init_slots[1].astype(int32), n_slots, -1),
         "vmf": _pad(init_slots[2], n_slots, 0),
         "refcount": _pad(init_frames[0].astype(int32), n_frames, 0),
         "mapcount": _pad(init_frames[1].astype(int32), n_frames, 0),
@@ -55,13 +55,7 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
     }
     r = m.rec
     deltas = r.deltas()
-    for key in ("fd_ref", "fd_map"):
-        deltas[key] = deltas[key].astype(int32)
-    deltas["sd_pte"] = deltas["sd_pte"].astype(np.uint8)
-    deltas["sd_vmf"] = deltas["sd_vmf"].astype(np.uint16)
-    deltas["fd_flags"] = deltas["fd_flags"].astype(np.uint16)
-    deltas["fd_kind"] = deltas["fd_kind"].astype(np.uint8)
     layout = m.layout()
     return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
-                 logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_matrix(),
+                 logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_table(),
                  init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)

@@ -171,10 +171,6 @@ class Trace(Sequence[Frame]):
         state_bytes = sum(a.nbytes for a in init.values()) + 1
         n_kf = int(max(1, min(n_ev // 64 + 1, KEYFRAME_BUDGET_BYTES // state_bytes)))
         self._k = max(1, -(-n_ev // n_kf)) if n_ev else 1
-        d = self._d
-        self._sd_idx = np.searchsorted(d["sd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
-        self._fd_idx = np.searchsorted(d["fd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
-        self._cd_idx = np.searchsorted(d["cd_ev"], np.arange(0, n_ev + self._k + 1, self._k))
         cur = {k: v.copy() for k, v in init.items()}
         cur["cpu"] = np.zeros((self.ncpus, C.N_CPU_COUNTERS), np.int64)
         self._keys = [{k: v.copy() for k, v in cur.items()}]
@@ -185,11 +181,12 @@ class Trace(Sequence[Frame]):
     def _apply(self, cur: dict[str, np.ndarray], a: int, b: int) -> None:
         """Apply the deltas of events a..b-1 to cur in place."""
         d = self._d
+        b = min(b, self.n_events)
         for prefix, ids, fields in (("sd", "slot", (("pte", "pte"), ("pfn", "pfn"), ("vmf", "vmf"))),
                                     ("fd", "pfn", (("ref", "refcount"), ("map", "mapcount"),
                                                    ("flags", "pflags"), ("kind", "fkind")))):
-            evs = d[f"{prefix}_ev"]
-            lo, hi = np.searchsorted(evs, [a, b])
+            off = d[f"{prefix}_off"]
+            lo, hi = int(off[a]), int(off[b])
             if hi <= lo:
                 continue
             idx = d[f"{prefix}_{ids}"][lo:hi]
@@ -198,9 +195,11 @@ class Trace(Sequence[Frame]):
             last = hi - 1 - first_rev
             for src, dst in fields:
                 cur[dst][uniq] = d[f"{prefix}_{src}"][last]
-        lo, hi = np.searchsorted(d["cd_ev"], [a, b])
+        off = d["cd_off"]
+        lo, hi = int(off[a]), int(off[b])
         if hi > lo:
-            np.add.at(cur["cpu"], (d["cd_cpu"][lo:hi], d["cd_counter"][lo:hi]), d["cd_value"][lo:hi])
+            keys = d["cd_key"][lo:hi]
+            np.add.at(cur["cpu"], (keys >> 6, keys & 63), d["cd_value"][lo:hi])
 
     def frame(self, i: int) -> Frame:
         n = len(self)

@@ -45,12 +45,14 @@ class Loader(QtCore.QObject):
     dropped = QtCore.Signal()  # a stale result was thrown away
     cancelled = QtCore.Signal(object)  # context: a stale request's simulation really stopped part-way
     _deliver = QtCore.Signal(int, object, object, object)
+    _progress = QtCore.Signal(int, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._gen = 0
         self._busy = 0
         self._deliver.connect(self._on_deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self._on_progress, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @property
     def busy(self) -> bool:
@@ -81,7 +83,7 @@ class Loader(QtCore.QObject):
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY_S or text.endswith("..."):  # phases always, counts ~10/s
                 last[0] = now
-                self.progress.emit(text)
+                self._progress.emit(gen, text)  # queued: _on_progress drops it if it arrives stale
             return True
 
         def work() -> None:
@@ -95,6 +97,10 @@ class Loader(QtCore.QObject):
                 self._deliver.emit(gen, lesson, None, context)
 
         threading.Thread(target=work, name="zpviz-load", daemon=True).start()
+
+    def _on_progress(self, gen: int, text: str) -> None:
+        if gen == self._gen:
+            self.progress.emit(text)
 
     def _on_deliver(self, gen: int, lesson, exc, context) -> None:
         self._busy -= 1
