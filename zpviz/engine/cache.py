@@ -152,6 +152,13 @@ class CacheModel:
                 out += (cpu * 64 + counter, n)
         return t
 
+    def expire(self, now: int) -> None:
+        """Drop busy times in the past: every later access starts at `now` or after, so they can
+        never make anyone wait, and a big lesson would otherwise keep one entry per line it touched."""
+        busy = self.busy
+        if len(busy) > 4096:
+            self.busy = {k: t for k, t in busy.items() if t > now}
+
     def forget(self, line: int) -> None:
         """A line's memory went away (a freed page table, an exited mm)."""
         self.owner.pop(line, None)

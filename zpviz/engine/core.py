@@ -211,17 +211,27 @@ class Core:
         ds = ev.dirty_slots
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
+        sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd
         for s in ds:
-            rec.sd.extend((s, slots.pte[s], slots.pfn[s], slots.vmf[s]))
+            sd_slot.append(s)
+            sd_pte.append(slots.pte[s])
+            sd_pfn.append(slots.pfn[s])
+            sd_vmf.append(slots.vmf[s])
         rec.sd_n.append(len(ds))
         fr = self.frames
         df = ev.dirty_frames
         if len(df) > 1:
             df = list(dict.fromkeys(df))
+        fd_pfn, fd_ref, fd_map, fd_flags, fd_kind = rec.fd
         for f in df:
-            rec.fd.extend((f, fr.refcount[f], fr.mapcount[f], fr.flags[f], fr.kind[f]))
+            fd_pfn.append(f)
+            fd_ref.append(fr.refcount[f])
+            fd_map.append(fr.mapcount[f])
+            fd_flags.append(fr.flags[f])
+            fd_kind.append(fr.kind[f])
         rec.fd_n.append(len(df))
-        rec.cd.extend(out)
+        rec.cd[0].extend(out[0::2])
+        rec.cd[1].extend(out[1::2])
         rec.cd_n.append(len(out) // 2)
         rec.scalars.extend(self.scalar_values()[1:])  # time_ns is the running max of t1
 
@@ -456,4 +466,5 @@ class Core:
                 raise Cancelled(f"cancelled after {self.rec.n_events:,} events")
         end = max([self.clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
+        self.cache.expire(self.now)
         return end - start

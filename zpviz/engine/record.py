@@ -27,6 +27,9 @@ SCALARS = (
     "bad_page_maps",
 )
 EVENT_COLUMNS = ("step", "cpu", "kind", "path", "proc", "slot", "pfn", "fault", "t0", "t1", "flags")
+SD_FIELDS = ("slot", "pte", "pfn", "vmf")  # slot deltas: the new PTE, pfn and vma flags of a page
+FD_FIELDS = ("pfn", "ref", "map", "flags", "kind")  # frame deltas: the new struct page of a frame
+CD_FIELDS = ("key", "value")  # per-CPU counter increments: key = cpu * 64 + counter
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,12 @@ class Recorder:
         self.keep_deltas = deltas  # False for report-only runs: no trace will be built
         self.evi = array("i")
         self.evt = array("q")
-        self.sd = array("i")
+        # one contiguous array per field, so a trace can gather and sort them without copies
+        self.sd = tuple(array("i") for _ in SD_FIELDS)
         self.sd_n = array("i")
-        self.fd = array("i")
+        self.fd = tuple(array("i") for _ in FD_FIELDS)
         self.fd_n = array("i")
-        self.cd = array("i")
+        self.cd = tuple(array("i") for _ in CD_FIELDS)
         self.cd_n = array("i")
         self.scalars = array("i")  # len(SCALARS) - 1 per event
         self.paths: list[KernelPath] = []
@@ -96,16 +100,13 @@ class Recorder:
         """The delta records as column views, with per-event offsets: event e's records of kind sd
         are sd_*[sd_off[e]:sd_off[e + 1]]."""
         out: dict[str, np.ndarray] = {}
-        for prefix, flat, counts, names in (
-            ("sd", self.sd, self.sd_n, ("slot", "pte", "pfn", "vmf")),
-            ("fd", self.fd, self.fd_n, ("pfn", "ref", "map", "flags", "kind")),
-            ("cd", self.cd, self.cd_n, ("key", "value")),
-        ):
+        for prefix, cols, counts, names in (("sd", self.sd, self.sd_n, SD_FIELDS),
+                                            ("fd", self.fd, self.fd_n, FD_FIELDS),
+                                            ("cd", self.cd, self.cd_n, CD_FIELDS)):
             n = np.frombuffer(counts, dtype=np.int32) if len(counts) else np.zeros(0, np.int32)
             out[f"{prefix}_off"] = np.concatenate(([0], np.cumsum(n, dtype=np.int64)))
-            m = _view(flat, np.int32, len(names), -1)
-            for j, name in enumerate(names):
-                out[f"{prefix}_{name}"] = m[:, j]
+            for col, name in zip(cols, names):
+                out[f"{prefix}_{name}"] = _view(col, np.int32, 1, -1)[:, 0]
         return out
 
 

@@ -31,12 +31,15 @@ def _pad(a: np.ndarray, n: int, fill) -> np.ndarray:
 
 def simulate(scenario, kernel: str | None = None, costs: Costs | None = None, progress=None) -> Trace:
     """progress(events_so_far) is called every 4,096 events; returning False raises core.Cancelled."""
-    return run_machine(scenario, kernel, costs, progress)[1]
+    return run_machine(scenario, kernel, costs, progress, keep_machine=False)[1]
 
 
 def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
-                progress=None) -> tuple[Machine, Trace]:
-    """Play the lesson; return the machine in its final state and the trace of how it got there."""
+                progress=None, keep_machine: bool = True) -> tuple[Machine, Trace]:
+    """Play the lesson; return the machine in its final state and the trace of how it got there.
+
+    Without keep_machine the cache model's per-line state is dropped before the keyframes are
+    built: nobody will run the machine again, and a big lesson's lines would raise the peak."""
     m = Machine(scenario, kernel, costs)
     m.progress = progress
     init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
@@ -44,7 +47,10 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
     init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
     results = list(m.run_steps())
     setup_end = m.setup_end
-    n_slots, n_frames = len(m.slots), len(m.frames)
+    if not keep_machine:
+        m.cache.owner, m.cache.sharers, m.cache.busy = {}, {}, {}
+        m.frames.free = []
+    n_slots, n_frames = len(m.slots), m.frames.next_pfn  # the frames ever handed out, not the capacity
     int32 = np.int32  # keyframes in 32 bits: pfns and counts fit, and seeking copies half as much
     init = {
         "pte": _pad(init_slots[0], n_slots, 0), "pfn": _pad(init_slots[1].astype(int32), n_slots, -1),

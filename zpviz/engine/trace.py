@@ -18,7 +18,7 @@ import numpy as np
 from zpviz.engine import constants as C
 from zpviz.engine.record import SCALARS, KernelPath
 
-KEYFRAME_BUDGET_BYTES = 48 << 20
+KEYFRAME_BUDGET_BYTES = 24 << 20
 
 
 @dataclass(frozen=True)
@@ -197,9 +197,9 @@ class Trace(Sequence[Frame]):
                 cur[dst][uniq] = d[f"{prefix}_{src}"][last]
         off = d["cd_off"]
         lo, hi = int(off[a]), int(off[b])
-        if hi > lo:
-            keys = d["cd_key"][lo:hi]
-            np.add.at(cur["cpu"], (keys >> 6, keys & 63), d["cd_value"][lo:hi])
+        if hi > lo:  # key = cpu * 64 + counter; bincount is far faster than np.add.at
+            sums = np.bincount(d["cd_key"][lo:hi], weights=d["cd_value"][lo:hi], minlength=self.ncpus * 64)
+            cur["cpu"] += sums[: self.ncpus * 64].reshape(self.ncpus, 64)[:, : C.N_CPU_COUNTERS].astype(np.int64)
 
     def frame(self, i: int) -> Frame:
         n = len(self)
