@@ -20,6 +20,8 @@ from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme
 from zpviz.present.picture import Picture
 
+MAX_LINES = 256  # mapping lines drawn at most: antialiased curves are the costliest thing in a frame
+
 
 class MemoryView(pg.GraphicsLayoutWidget):
     pageHovered = QtCore.Signal(int)  # slot, -1 when off the grid
@@ -144,6 +146,10 @@ class MemoryView(pg.GraphicsLayoutWidget):
         rows, cols = np.divmod(g.slot_cell[pic.line_slots], g.width)
         xs, ys = cols + 0.5, rows + 0.5
         inside = (xs >= vr.left()) & (xs <= vr.right()) & (ys >= vr.top()) & (ys <= vr.bottom())
+        shown = np.flatnonzero(inside)
+        if len(shown) > MAX_LINES:  # an even sample still reads as the fan, and paints in a fraction
+            inside = np.zeros_like(inside)
+            inside[shown[np.linspace(0, len(shown) - 1, MAX_LINES).astype(int)]] = True
         targets: dict[int, QtCore.QPointF | None] = {}
         for x, y, pfn in zip(xs[inside].tolist(), ys[inside].tolist(), pic.line_pfns[inside].tolist()):
             if pfn not in targets:
