@@ -128,16 +128,21 @@ def page_lut(t: Theme) -> np.ndarray:
         c = np.asarray(unknown_rgb(t) if s == K.UNKNOWN else t.state_rgb(s - 1), float)
         if code & K.HUGE:  # lighter (or darker on dark themes) so THP regions read as one slab
             c = _mix(c, (255 - shade[0],) * 3, 0.22)
-        if code & K.MLOCKED:  # a heavier shade: locked pages look "weighed down"
-            c = _mix(c, shade, 0.38)
-        if code & K.ALERT:
-            c = np.asarray(rgb(t.alert), float)
-        elif code & K.FLASH:
-            c = np.asarray(rgb(t.flash), float)
-        lut[code, :3] = np.clip(np.round(c), 0, 255).astype(np.uint8)
-        lut[code, 3] = 255
+        _put(lut, code, t, c, bool(code & K.MLOCKED), shade)
     lut.flags.writeable = False
     return lut
+
+
+def _put(lut: np.ndarray, code: int, t: Theme, c: np.ndarray, mlocked: bool, shade) -> None:
+    """The last touches both LUTs share: mlocked shading, then alert or flash over everything."""
+    if mlocked:  # a heavier shade: locked pages look "weighed down"
+        c = _mix(c, shade, 0.38)
+    if code & K.ALERT:
+        c = np.asarray(rgb(t.alert), float)
+    elif code & K.FLASH:
+        c = np.asarray(rgb(t.flash), float)
+    lut[code, :3] = np.clip(np.round(c), 0, 255).astype(np.uint8)
+    lut[code, 3] = 255
 
 
 @functools.lru_cache(maxsize=16)
@@ -150,15 +155,7 @@ def frame_lut(t: Theme) -> np.ndarray:
         k = code & K.F_KIND_MASK
         if k == 0 or k > len(t.frame_kinds):
             continue
-        c = np.asarray(rgb(t.frame_kinds[k - 1]), float)
-        if code & K.F_MLOCKED:
-            c = _mix(c, shade, 0.38)
-        if code & K.ALERT:
-            c = np.asarray(rgb(t.alert), float)
-        elif code & K.FLASH:
-            c = np.asarray(rgb(t.flash), float)
-        lut[code, :3] = np.clip(np.round(c), 0, 255).astype(np.uint8)
-        lut[code, 3] = 255
+        _put(lut, code, t, np.asarray(rgb(t.frame_kinds[k - 1]), float), bool(code & K.F_MLOCKED), shade)
     lut.flags.writeable = False
     return lut
 
