@@ -414,7 +414,6 @@ class Core:
         self.bad_pages += 1
         self.ev.flags |= 1
         self.ev.call("print_bad_pte")
-        k = self.costs
         now = self.clock[self.ev.cpu]
         if self.bad_shown == 60:
             if now < self.bad_resume_ns:
@@ -437,7 +436,6 @@ class Core:
         self.ev.log.append(f"addr:{v.vaddr(slot - v.base):016x} vm_flags:{flags:08x} anon_vma:"
                            f"{'ffff88003e1c2a50' if v.anon_vma else '(null)'} mapping:(null) index:"
                            f"{v.vaddr(slot - v.base) >> 12:x} ({where})")
-        del k
 
     # ----------------------------------------------------------------- scheduling
     def run_units(self, cpus: list[int], work: dict[int, Iterator[None]]) -> int:

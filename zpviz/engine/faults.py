@@ -143,9 +143,8 @@ class Faults(Core):
         ev.fault = self._fault_kind(FAULT_WRITE if write else FAULT_READ)
         if write and not shared:
             ev.call("do_cow_fault", fn)
-            src = self._cache_page(cache, page, v)
+            self._cache_page(cache, page, v)  # the source of the copy must be in the page cache
             ev.decide("write fault on a private file mapping: copy the page-cache page")
-            del src
             self.map_new_anon(p, v, slot, writable=True, copy=True)
             ev.kind = Kind.COW_COPY
             return
@@ -211,7 +210,7 @@ class Faults(Core):
         pte = self.slots.pte[slot]
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
-            old = self.vm_normal_page(p, slot)
+            self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
             if self.k.zero_test == "page":
@@ -227,7 +226,6 @@ class Faults(Core):
             else:
                 ev.decide("is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy")
                 self.map_new_anon(p, v, slot, writable=not unshare)
-            del old
             ev.kind = Kind.COW_ZERO
             return
         fr = self.frames

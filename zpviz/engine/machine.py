@@ -375,8 +375,7 @@ class Machine(Forking):
             ev = self.begin(cpu, p.index, s)
             ev.call("madvise_populate", "faultin_page_range", "__get_user_pages")
             ev.cost += self.costs.gup_page_ns
-            res = self.gup_resolve(p, v, s, write, anon=False)
-            del res
+            self.gup_resolve(p, v, s, write, anon=False)
             if ev.kind == Kind.IDLE:
                 ev.kind = Kind.GUP
                 ev.decide("already populated")
