@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from zpviz.engine import constants as C
+from zpviz.engine.bulk import Bulk
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
-from zpviz.engine.forking import Forking
 from zpviz.engine.kernels import policy
 from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
@@ -43,7 +43,7 @@ class StepResult:
     dump: tuple[int, int] | None  # (pages written, holes) of a core dump
 
 
-class Machine(Forking):
+class Machine(Bulk):
     def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None,
                  record_deltas: bool = True):
         self.scenario = scenario
@@ -197,8 +197,9 @@ class Machine(Forking):
             if not live:
                 self.step_errno = "ESRCH"
                 self.note_once(f"step {step.index}: no live process matches {list(step.processes)}")
-            work = self._work(step, live, cpus)
-            makespan = self.run_units(list(cpus), work)
+            makespan = self._run_bulk(step, live, cpus)
+            if makespan is None:
+                makespan = self.run_units(list(cpus), self._work(step, live, cpus))
             if self.rec.n_events == first:
                 why = {"read": "every page was already mapped: no fault",
                        "write": "every page was already writable: no fault"}.get(step.do, "nothing to do")
@@ -247,6 +248,20 @@ class Machine(Forking):
             return {c: self._access_many(ps, step, write, c) for c, ps in dealt.items()}
         dealt = self.deal(procs, cpus, step.deal)
         return {c: self._per_proc(ps, step, c) for c, ps in dealt.items()}
+
+    def _run_bulk(self, step: Step, procs: list[Proc], cpus: tuple[int, ...]) -> int | None:
+        """The bulk path (bulk.py) for a user read/write of one process's anonymous pages, if it applies."""
+        if step.do not in ("read", "write") or len(procs) != 1 or not self.bulk_enabled:
+            return None
+        p = procs[0]
+        v = p.vmas.get(step.vma)
+        if v is None:
+            return None  # the general path reports the unknown name
+        write = step.do == "write"
+        slots = self._slots(v, step)
+        if not self.bulk_eligible(p, v, slots, write):
+            return None
+        return self.bulk_access(p, v, self.deal(slots, cpus, step.deal), list(cpus), write)
 
     def _access(self, p: Proc, v: Vma, slots: list[int], write: bool, cpu: int) -> Iterator[None]:
         for s in slots:

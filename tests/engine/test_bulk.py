@@ -1,0 +1,129 @@
+"""The bulk path (engine/bulk.py) must record exactly what the general path records.
+
+Each lesson is played twice, with the bulk path on and off, and every recorded column, every
+delta, every counter and the final machine state are compared. Random lessons (the property
+tests' generator) cover the fallbacks; the fixed ones make sure the bulk path really ran.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+
+from tests.engine.test_properties import SETTINGS, lessons
+from tests.engine.util import VARIANTS
+from zpviz.engine import bulk
+from zpviz.engine.machine import Machine
+from zpviz.scenario import loads
+
+
+def played(text: str, kernel: str, enabled: bool, deltas: bool = True) -> Machine:
+    m = Machine(loads(text, "bulk.toml"), kernel, record_deltas=deltas)
+    m.bulk_enabled = enabled
+    list(m.run_steps())
+    return m
+
+
+def snapshot(m: Machine) -> dict:
+    r = m.rec
+    out = {name: bytes(a) for name, a in (("evi", r.evi), ("evt", r.evt), ("sd_n", r.sd_n), ("fd_n", r.fd_n),
+                                          ("cd_n", r.cd_n), ("scalars", r.scalars))}
+    for prefix, cols in (("sd", r.sd), ("fd", r.fd), ("cd", r.cd)):
+        for j, col in enumerate(cols):
+            out[f"{prefix}{j}"] = bytes(col)
+    out["paths"] = list(r.paths)
+    out["logs"] = dict(r.logs)
+    out["state"] = (bytes(m.slots.pte), bytes(m.slots.pfn), bytes(m.slots.vmf), bytes(m.frames.refcount),
+                    bytes(m.frames.mapcount), bytes(m.frames.flags), bytes(m.frames.kind), list(m.frames.free))
+    out["machine"] = (m.scalar_values(), m.counters, m.clock, m.pcp, m.cache.owner, m.cache.sharers, m.cache.busy,
+                      [(p.pte_tables, p.upper_tables, [v.anon_vma for v in p.vmas.values()]) for p in m.procs])
+    return out
+
+
+def assert_same(text: str, kernel: str, deltas: bool = True) -> None:
+    fast, slow = snapshot(played(text, kernel, True, deltas)), snapshot(played(text, kernel, False, deltas))
+    for key in slow:
+        assert fast[key] == slow[key], f"{key} differs under {kernel}\n{text}"
+
+
+BIG = """
+[[vma]]
+name = "r"
+pages = {pages}
+{extra}
+[[step]]
+do = "read"
+vma = "r"
+cpus = {cpus}
+deal = "{deal}"
+[[step]]
+do = "write"
+vma = "r"
+pages = "0-{half}/3"
+cpus = {cpus}
+[[step]]
+do = "write"
+vma = "r"
+cpus = {cpus}
+deal = "{deal}"
+[[step]]
+do = "read"
+vma = "r"
+pages = "5-40"
+"""
+
+
+def big(pages: int, cpus: int, deal: str, extra: str = "", sockets: str = "") -> str:
+    body = BIG.format(pages=pages, extra=extra, cpus=list(range(cpus)), deal=deal, half=pages // 2)
+    return f'[scenario]\ntitle = "b"\ncpus = {cpus}\n{sockets}\n{body}'
+
+
+@pytest.mark.parametrize("kernel", VARIANTS)
+@pytest.mark.parametrize("cpus,deal", [(1, "round-robin"), (4, "round-robin"), (3, "block")])
+def test_same_records_as_the_general_path(kernel, cpus, deal):
+    assert_same(big(1500, cpus, deal), kernel)
+
+
+@pytest.mark.parametrize("kernel", ["2.6.23", "modern"])
+def test_same_across_sockets_and_without_deltas(kernel):
+    text = big(1100, 4, "round-robin", sockets="sockets = 2")
+    assert_same(text, kernel)
+    assert_same(text, kernel, deltas=False)
+
+
+def test_the_bulk_path_really_runs(monkeypatch):
+    """The fixed lessons above must go through bulk_access: count its calls."""
+    calls = []
+    real = bulk.Bulk.bulk_access
+
+    def counting(self, *a, **kw):
+        calls.append(a[-1])
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(bulk.Bulk, "bulk_access", counting)
+    played(big(600, 2, "round-robin"), "modern", True)
+    assert calls == [False, True, True, False]  # read, write (COW and new pages), write, read
+
+
+def test_ineligible_steps_fall_back():
+    """Locked, shared and THP vmas take the general path; so do writes to a read-only vma (SIGSEGV)."""
+    for extra, expected in (('locked = true', []), ('share = "shared"', []), ('thp = true', []),
+                            ('prot = "r"', [False, False])):  # its two read steps are fine
+        m = Machine(loads(big(1024, 2, "round-robin", extra=extra), "b.toml"), "modern")
+        calls: list[bool] = []
+
+        def noting(*a, calls=calls):  # notes the call; its None sends the step on to the general path
+            calls.append(a[-1])
+
+        m.bulk_access = noting
+        list(m.run_steps())
+        assert calls == expected, extra
+
+
+@pytest.mark.parametrize("kernel", VARIANTS)
+@settings(max_examples=int(os.environ.get("ZPVIZ_BULK_EXAMPLES", "15")), **SETTINGS)
+@given(text=lessons())
+def test_random_lessons_same_records(kernel, text):
+    assert_same(text, kernel)

@@ -1,0 +1,282 @@
+"""The bulk path: a user read or write step over one private anonymous vma, in one lean loop.
+
+Such steps are most of the events of a big lesson (a 1 GiB region read, then written), and
+the general path spends most of its time on bookkeeping that these faults do not need: an Ev
+object per event, generators, function-name lists, de-duplication. This loop makes exactly the
+same decisions in exactly the same order, through the same cache model and the same recorder,
+so its trace is identical to the general path's (tests/engine/test_bulk.py compares the two
+record by record, for every variant). Anything it does not cover falls back before a single
+event is recorded: the step's pages must all be readable/writable, private, anonymous, not
+THP-eligible, not locked, and (for writes) either empty, writable already or mapping the zero
+page. Page-table allocation, rare here (one table per 512 pages), goes through the general
+helpers so that code exists once.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from zpviz.engine import cache as L
+from zpviz.engine import constants as C
+from zpviz.engine.core import Cancelled, Proc, Vma
+from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.forking import Forking
+from zpviz.engine.memory import ZERO_PFN
+
+P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
+_EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
+
+# the decisions the general path records for these faults (faults.py), word for word
+_READ_SPECIAL = "read fault: pte_mkspecial(zero pfn); its struct page is not written"
+_READ_V5 = "use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS"
+_READ_REFCOUNTED = "read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page"
+_READ_NEVER = "no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page"
+_WRITE_EMPTY = "write fault on an empty PTE: a new page"
+_COW_PAGE = "old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref"
+_COW_COPY = ("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
+             "from the user address (the memset shortcut is missing)")
+_COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
+
+
+class Bulk(Forking):
+    bulk_enabled = True  # tests turn it off to compare against the general path
+
+    def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
+        """Whether every page of the step takes a fault (or none) that the bulk loop covers."""
+        if not slots:
+            return False
+        idx = np.asarray(slots, dtype=np.int64)
+        vmf = np.frombuffer(self.slots.vmf, np.uint16)[idx]
+        need = C.VM_MAPPED | (C.VM_WRITE if write else C.VM_READ)
+        if ((vmf & need) != need).any() or (vmf & _EXCLUDED).any():
+            return False  # SIGSEGV, shared, file and locked pages take other paths
+        if self.k.has_thp and (vmf & C.VM_HUGEPAGE).any():
+            return False
+        if p.huge_pmds:
+            vp = np.frombuffer(self.slot_vpage, np.int64)[idx]
+            if not set(np.unique(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
+                return False
+        if write:
+            pte = np.frombuffer(self.slots.pte, np.uint8)[idx]
+            pfn = np.frombuffer(self.slots.pfn, np.int64)[idx]
+            read_only = (pte & P != 0) & (pte & W == 0)
+            if (read_only & (pfn != ZERO_PFN)).any():
+                return False  # a COW of a real page: the general path
+        return True
+
+    def bulk_access(self, p: Proc, v: Vma, work: dict[int, list[int]], cpus: list[int], write: bool) -> int:
+        """Run the step's faults, CPUs interleaved by clock exactly as Core.run_units does.
+
+        Returns the makespan in ns."""
+        k, costs, rec, fr = self.k, self.costs, self.rec, self.frames
+        spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage
+        refc, mapc, fflags, fkind = fr.refcount, fr.mapcount, fr.flags, fr.kind
+        access = self.cache.access
+        cm = self.cache
+        clock, pcp, counters = self.clock, self.pcp, self.counters
+        keep = rec.keep_deltas
+        evi_x, evt_x = rec.evi.extend, rec.evt.extend
+        sd_slot, sd_pte, sd_pfn, sd_vmf = (a.append for a in rec.sd)
+        sd_n, fd_n, cd_n = rec.sd_n.append, rec.fd_n.append, rec.cd_n.append
+        fd_pfn, fd_ref, fd_map, fd_flags, fd_kind = (a.append for a in rec.fd)
+        cd_key, cd_val = rec.cd[0].extend, rec.cd[1].extend
+        scal_x = rec.scalars.extend
+        step, pidx, fault_fn = self.step_index, p.index, self.fault_fn
+        lock_line = (L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index), True)
+        mmap_line = (L.mmap_lock_line(pidx), True)
+        zone_line = (L.ZONE_LOCK, True)
+        zero_line = (L.ZERO_LINE, True)
+        mm_line = (L.mm_counter_line(pidx), True) if self._rss_atomic else None
+        tables = p.pte_tables
+        mode, zero_test = k.read_fault_zero, k.zero_test
+        copy_cow = zero_test != "page" and k.cow_from_zero == "copy"
+        entry_ns, map_zero_ns, alloc_ns, rmap_ns = (costs.fault_entry_ns, costs.map_zero_ns, costs.alloc_page_ns,
+                                                    costs.rmap_ns)
+        clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
+        miss_key = C.C_MISSES
+        struct_line = L.struct_page_line
+        ptl_line, pte_line = L.ptl_line, L.pte_line
+        head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
+        paths: dict[tuple, int] = {}
+
+        def path(key: tuple, functions: tuple[str, ...], decision: str) -> int:
+            i = paths.get(key)
+            if i is None:
+                i = paths[key] = rec.path_id(functions, decision)
+            return i
+
+        start = self.now
+        for c in cpus:
+            clock[c] = start
+        pos = dict.fromkeys(work, 0)
+        heap = [(start, c) for c in cpus if c in work]
+        heapq.heapify(heap)
+        progress = self.progress
+        now = self.now
+        tick = 0
+        while heap:
+            c = heapq.heappop(heap)[1]
+            lst = work[c]
+            i = pos[c]
+            n = len(lst)
+            while i < n:  # the next page that faults; the others need no kernel at all
+                s = lst[i]
+                i += 1
+                pte = spte[s]
+                if not pte & P or (write and not pte & W):
+                    break
+            else:
+                pos[c] = i
+                continue
+            pos[c] = i
+            t0 = clock[c]
+            vp = svpage[s]
+            lines = [lock_line]
+            cost = entry_ns
+            dirty: list[int] = []
+            if vp >> 9 not in tables:  # __pte_alloc: the general helpers, with an event to charge
+                ev = self.begin(c, pidx, s)
+                ev.lines = lines
+                self.ensure_table(p, vp)
+                cost += ev.cost
+                dirty = ev.dirty_frames
+            misses = 0
+            pl = (ptl_line(pidx, vp), True)
+            el = (pte_line(pidx, vp), True)
+            new_page = False
+            writable = True
+            if not write:
+                fault = FAULT_READ
+                if mode == "never":
+                    functions = head + ("do_anonymous_page",)
+                    decision = _READ_NEVER
+                    kind = Kind.READ_ALLOC
+                    new_page = True
+                    writable = bool(svmf[s] & C.VM_WRITE)
+                elif mode == "refcounted":
+                    lines += (pl, el, zero_line, zero_line)
+                    self.zp_ref += 1
+                    refc[ZERO_PFN] += 1
+                    self.zp_map += 1
+                    mapc[ZERO_PFN] += 1
+                    dirty.append(ZERO_PFN)
+                    self.rss_pages += 1
+                    if mm_line:
+                        lines.append(mm_line)
+                    spte[s] = P | A
+                    spfn[s] = ZERO_PFN
+                    cost += map_zero_ns
+                    kind = Kind.READ_ZERO
+                    functions, decision = head + ("do_anonymous_page",), _READ_REFCOUNTED
+                else:
+                    lines += (pl, el)
+                    spte[s] = P | A | S
+                    spfn[s] = ZERO_PFN
+                    cost += map_zero_ns
+                    kind = Kind.READ_ZERO
+                    if mode == "vma_flags":
+                        functions = head + ("do_anonymous_page", "do_anon_zeromap", "use_zero_page")
+                        decision = _READ_V5
+                    else:
+                        functions, decision = head + ("do_anonymous_page",), _READ_SPECIAL
+            elif not pte & P:
+                fault = FAULT_WRITE
+                functions, decision = head + ("do_anonymous_page",), _WRITE_EMPTY
+                kind = Kind.WRITE_ALLOC
+                new_page = True
+            else:  # a write to the zero page (bulk_eligible let no other read-only page through)
+                fault = FAULT_COW
+                functions = head + (("do_wp_page", "vm_normal_page") if pte & S else ("do_wp_page",))
+                kind = Kind.COW_ZERO
+                new_page = True
+                if zero_test == "page":
+                    decision = _COW_PAGE
+                    lines += (zero_line, zero_line)
+                    self.zp_map -= 1
+                    mapc[ZERO_PFN] -= 1
+                    self.zp_ref -= 1
+                    refc[ZERO_PFN] -= 1
+                    dirty.append(ZERO_PFN)
+                    self.rss_pages -= 1
+                    if mm_line:
+                        lines.append(mm_line)
+                else:
+                    decision = _COW_COPY if copy_cow else _COW_PFN
+            if new_page:  # map_new_anon
+                prep = not v.anon_vma
+                if prep:
+                    v.anon_vma = True
+                    lines.append(mmap_line)
+                if pcp[c] == 0:  # alloc_frame: the per-cpu list is refilled under the zone lock
+                    lines.append(zone_line)
+                    pcp[c] = 31
+                pcp[c] -= 1
+                pfn = fr.alloc(C.FK_ANON)
+                dirty.append(pfn)
+                lines.append((struct_line(pfn), True))
+                copy = fault == FAULT_COW and copy_cow
+                cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
+                misses = 64
+                mapc[pfn] = 1
+                fflags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
+                lines += (pl, el)
+                self.rss_pages += 1
+                if mm_line:
+                    lines.append(mm_line)
+                spte[s] = P | A | ((W | D) if writable else 0)
+                spfn[s] = pfn
+                key = (kind, functions, prep, copy)
+                pid = paths.get(key)
+                if pid is None:
+                    tail = (("anon_vma_prepare",) if prep else ()) + (
+                        "cow_user_page" if copy else "clear_user_highpage", "page_add_new_anon_rmap")
+                    pid = path(key, functions + tail, decision)
+            else:
+                pid = paths.get(functions)
+                if pid is None:
+                    pid = path(functions, functions, decision)
+            # ---- Core.emit, for this event's shape
+            out: list[int] = []
+            t = access(c, t0, lines, out) + cost
+            if misses:
+                out += (c * 64 + miss_key, misses)
+            clock[c] = t
+            if t > now:
+                now = t
+            evi_x((step, c, kind, pid, pidx, s, spfn[s], fault, 0))
+            evt_x((t0, t))
+            rec.n_events += 1
+            if keep:
+                sd_slot(s)
+                sd_pte(spte[s])
+                sd_pfn(spfn[s])
+                sd_vmf(svmf[s])
+                sd_n(1)
+                for f in dirty:
+                    fd_pfn(f)
+                    fd_ref(refc[f])
+                    fd_map(mapc[f])
+                    fd_flags(fflags[f])
+                    fd_kind(fkind[f])
+                fd_n(len(dirty))
+                cd_key(out[0::2])
+                cd_val(out[1::2])
+                cd_n(len(out) // 2)
+                scal_x((self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers, self.hzp_ref, cm.hzero_writes,
+                        cm.hzero_transfers, fr.used, fr.pt, self.rss_pages, self.bad_pages))
+            else:
+                for j in range(0, len(out), 2):
+                    counters[out[j] >> 6][out[j] & 63] += out[j + 1]
+            heapq.heappush(heap, (t, c))
+            tick += 1
+            if progress is not None and tick % 4096 == 0:
+                self.now = now
+                if progress(rec.n_events) is False:
+                    raise Cancelled(f"cancelled after {rec.n_events:,} events")
+        self.now = now
+        end = max([clock[c] for c in cpus] + [start])
+        self.now = max(self.now, end)
+        self.cache.expire(self.now)
+        return end - start
