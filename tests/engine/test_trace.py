@@ -117,3 +117,76 @@ def test_progress_is_reported_and_can_cancel():
     assert seen and seen == sorted(seen) and seen[-1] <= 20000
     with pytest.raises(Cancelled):
         simulate(sc, "modern", progress=lambda n: n < 8192)
+
+
+BIG_TEXT = lesson("""
+[[vma]]
+name = "r"
+pages = 700
+[[step]]
+do = "read"
+vma = "r"
+cpus = [0, 1, 2]
+[[step]]
+do = "write"
+vma = "r"
+pages = "0-699/2"
+cpus = [1, 2]
+[[step]]
+do = "fork"
+child = "kid"
+[[step]]
+do = "write"
+process = "kid"
+vma = "r"
+pages = "100-400"
+[[step]]
+do = "madvise"
+advice = "dontneed"
+vma = "r"
+[[step]]
+do = "read"
+vma = "r"
+cpus = [0, 2]
+""", cpus=3)
+
+
+def test_sealing_and_checkpoints_change_nothing(monkeypatch):
+    """Sealed after every step, in slices of 5 events, with checkpoints every 4 events: the same
+    trace as in one piece, and the same as the raw records of an unsealed run."""
+    from zpviz.engine import record
+    from zpviz.engine import run as run_mod
+    from zpviz.engine.machine import Machine
+
+    sc = loads(BIG_TEXT, "t.toml")
+    whole = simulate(sc, "modern")
+    raw = Machine(sc, "modern")
+    list(raw.run_steps())
+    monkeypatch.setattr(record, "CHECK_SHIFT", 2)
+    monkeypatch.setattr(record, "BATCH", 5)
+    monkeypatch.setattr(run_mod, "SEAL_EVENTS", 1)
+    pieces = simulate(sc, "modern")
+    n = whole.n_events
+    assert pieces.n_events == n == raw.rec.n_events > 2000
+    evi = np.frombuffer(raw.rec.evi, np.int32).reshape(n, -1)
+    evt = np.frombuffer(raw.rec.evt, np.int64).reshape(n, 2)
+    sca = np.frombuffer(raw.rec.scalars, np.int32).reshape(n, -1)
+    for tr in (whole, pieces):
+        for j, col in enumerate(raw.rec.INT_COLUMNS):
+            assert tr.events[col].dtype == np.int32 and np.array_equal(tr.events[col], evi[:, j])
+        assert tr.events["t0"].dtype == tr.events["t1"].dtype == np.int64
+        assert np.array_equal(tr.events["t0"], evt[:, 0]) and np.array_equal(tr.events["t1"], evt[:, 1])
+        assert np.array_equal(tr.scalars[:, 0], np.maximum.accumulate(evt[:, 1]))
+        for j in range(1, sca.shape[1] + 1):
+            assert tr.scalars[:, j].dtype == np.int32 and np.array_equal(tr.scalars[:, j], sca[:, j - 1])
+        for i in (0, 1, 3, 4, 5, n // 2, n - 1):
+            assert tr.scalars[i].tolist() == [int(np.maximum.accumulate(evt[:, 1])[i])] + sca[i].tolist()
+        assert tr.step_results == whole.step_results
+    # the counters of the last frame: every increment the machine recorded
+    keys = np.frombuffer(raw.rec.cd[0], np.int32)
+    vals = np.frombuffer(raw.rec.cd[1], np.int32)
+    cpu = np.bincount(keys, weights=vals, minlength=3 * 64).reshape(3, 64)[:, : whole[n].cpu.shape[1]]
+    assert np.array_equal(pieces[n].cpu, cpu.astype(np.int64))
+    for i in range(0, len(whole), 37):
+        assert same(whole.frame(i), pieces.frame(i))
+    assert same(whole.frame(n), pieces.frame(n))

@@ -28,11 +28,27 @@ WRITE = '[[step]]\ndo = "write"\nvma = "v"\n'
 
 def test_page_events_up_to_the_limit_are_fine_and_one_more_is_refused():
     half = MAX_PAGE_EVENTS // 2
-    assert len(loads(big(half, READ + WRITE)).steps) == 2
-    text = big(half + 1, READ + WRITE)
+    assert len(loads(big(half, READ + READ)).steps) == 2
+    text = big(half + 1, READ + READ)
     (p,) = too_big(text)
     assert f"the run would take {2 * half + 2:,} page-events, more than the limit of 2,000,000" in p.message
     assert (p.line, p.table) == (line_of(text, "[[step]]"), "step 0")  # the biggest share (a tie: the first)
+
+
+def test_work_the_engine_could_not_do_in_seconds_is_refused():
+    """Page-events are weighed by what their path costs the engine, times the variants played."""
+    half = MAX_PAGE_EVENTS // 2
+    text = big(half, READ + WRITE)  # within the page-event bound, but about 9 s of work
+    (p,) = too_big(text)
+    assert "the lesson would take the engine about 9 s to play (2,000,000 page-events under 1 kernel" in p.message
+    assert (p.line, p.table) == (line_of(text, "[[step]]", 1), "step 1")  # writes cost more
+    mlock = '[[step]]\ndo = "mlock"\nvma = "v"\n'
+    loads(big(500_000, mlock))
+    too_big(big(600_000, mlock))
+    # the same lesson, compared with a second variant, is twice the work
+    compared = big(200_000, mlock).replace('title = "big"', 'title = "big"\ncompare = ["v5"]')
+    loads(compared)
+    too_big(compared.replace("pages = 200000", "pages = 300000"))
 
 
 def test_span_ops_count_the_whole_span_not_the_selected_pages():

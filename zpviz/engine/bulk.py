@@ -24,6 +24,7 @@ from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.forking import Forking
 from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.period import PeriodSkipper
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
@@ -42,6 +43,8 @@ _COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
 
 class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
+    period_skip = True  # and this, to compare the skip against the bulk loop alone
+    skipped_events = 0  # events written by period skips (for tests and benchmarks)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
         """Whether every page of the step takes a fault (or none) that the bulk loop covers."""
@@ -69,26 +72,50 @@ class Bulk(Forking):
     def bulk_access(self, p: Proc, v: Vma, work: dict[int, list[int]], cpus: list[int], write: bool) -> int:
         """Run the step's faults, CPUs interleaved by clock exactly as Core.run_units does.
 
-        Returns the makespan in ns."""
+        Returns the makespan in ns. The loop keeps what it touches on every event in locals
+        (written back before anything else can look) and spells out Core.emit for its shapes."""
         k, costs, rec, fr = self.k, self.costs, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage
         refc, mapc, fflags, fkind = fr.refcount, fr.mapcount, fr.flags, fr.kind
-        access = self.cache.access
         cm = self.cache
+        access = cm.access_writes
         clock, pcp, counters = self.clock, self.pcp, self.counters
         keep = rec.keep_deltas
-        evi_x, evt_x = rec.evi.extend, rec.evt.extend
-        sd_slot, sd_pte, sd_pfn, sd_vmf = (a.append for a in rec.sd)
-        sd_n, fd_n, cd_n = rec.sd_n.append, rec.fd_n.append, rec.cd_n.append
-        fd_pfn, fd_ref, fd_map, fd_flags, fd_kind = (a.append for a in rec.fd)
-        cd_key, cd_val = rec.cd[0].extend, rec.cd[1].extend
-        scal_x = rec.scalars.extend
+        # records go to flat lists first, a few hundred events at a time into the recorder's arrays:
+        # one list.extend per record instead of one array call per field
+        evi_b: list[int] = []
+        evt_b: list[int] = []
+        sd_b: list[int] = []  # slot, pte, pfn, vmf: exactly one page per event here
+        fd_b: list[int] = []
+        fdn_b: list[int] = []
+        cd_b: list[int] = []
+        cdn_b: list[int] = []
+        sc_b: list[int] = []
+
+        def flush() -> None:
+            rec.evi.extend(evi_b)
+            rec.evt.extend(evt_b)
+            if keep:
+                for j, col in enumerate(rec.sd):
+                    col.extend(sd_b[j::4])
+                rec.sd_n.extend([1] * (len(sd_b) >> 2))
+                for j, col in enumerate(rec.fd):
+                    col.extend(fd_b[j::5])
+                rec.fd_n.extend(fdn_b)
+                rec.cd[0].extend(cd_b[0::2])
+                rec.cd[1].extend(cd_b[1::2])
+                rec.cd_n.extend(cdn_b)
+                rec.scalars.extend(sc_b)
+            for b in (evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b):
+                b.clear()
         step, pidx, fault_fn = self.step_index, p.index, self.fault_fn
-        lock_line = (L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index), True)
-        mmap_line = (L.mmap_lock_line(pidx), True)
-        zone_line = (L.ZONE_LOCK, True)
-        zero_line = (L.ZERO_LINE, True)
-        mm_line = (L.mm_counter_line(pidx), True) if self._rss_atomic else None
+        lock_line = L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index)
+        mmap_line, zone_line, zero_line = L.mmap_lock_line(pidx), L.ZONE_LOCK, L.ZERO_LINE
+        mm_line = L.mm_counter_line(pidx) if self._rss_atomic else None
+        # cache.pte_line / ptl_line / struct_page_line, spelled out: id = kind | key << 3
+        pte_base = ((pidx << 40) << 3) | C.LK_PTE
+        ptl_base = ((((pidx << 32) << 2) | 2) << 3) | C.LK_LOCK
+        page_kind = C.LK_STRUCT_PAGE
         tables = p.pte_tables
         mode, zero_test = k.read_fault_zero, k.zero_test
         copy_cow = zero_test != "page" and k.cow_from_zero == "copy"
@@ -96,8 +123,9 @@ class Bulk(Forking):
                                                     costs.rmap_ns)
         clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
         miss_key = C.C_MISSES
-        struct_line = L.struct_page_line
-        ptl_line, pte_line = L.ptl_line, L.pte_line
+        new_flags = C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        fk_anon = C.FK_ANON
+        free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
         paths: dict[tuple, int] = {}
 
@@ -116,11 +144,37 @@ class Bulk(Forking):
         progress = self.progress
         now = self.now
         tick = 0
+        skip = None
+        if self.period_skip:
+            shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
+            if mm_line:
+                shared["mm"] = mm_line
+            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared)
+        allocs = skip.allocs if skip else None
+        skip_cpu, skip_every = (skip.c0, skip.every) if skip else (-1, 1)
+        zp_ref, zp_map, rss = self.zp_ref, self.zp_map, self.rss_pages
+        hzp_ref, bad = self.hzp_ref, self.bad_pages
         while heap:
             c = heapq.heappop(heap)[1]
             lst = work[c]
             i = pos[c]
             n = len(lst)
+            if c == skip_cpu and i < n and not i % skip_every:
+                flush()
+                self.zp_ref, self.zp_map, self.rss_pages = zp_ref, zp_map, rss
+                done = skip.checkpoint(pos, heap)
+                zp_ref, zp_map, rss = self.zp_ref, self.zp_map, self.rss_pages
+                if done:  # whole periods written at once: every CPU moved on by the same time
+                    heap = [(clock[x], x) for _, x in heap] + [(clock[c], c)]
+                    heapq.heapify(heap)
+                    now = max(now, max(t for t, _ in heap))
+                    if progress is not None:  # the calls the skipped events would have made, in order
+                        first = rec.n_events - tick - done
+                        for m in range((tick // 4096 + 1) * 4096, tick + done + 1, 4096):
+                            if progress(first + m) is False:
+                                raise Cancelled(f"cancelled after {first + m:,} events")
+                    tick += done
+                    continue
             while i < n:  # the next page that faults; the others need no kernel at all
                 s = lst[i]
                 i += 1
@@ -138,13 +192,15 @@ class Bulk(Forking):
             dirty: list[int] = []
             if vp >> 9 not in tables:  # __pte_alloc: the general helpers, with an event to charge
                 ev = self.begin(c, pidx, s)
-                ev.lines = lines
                 self.ensure_table(p, vp)
+                lines += [ln for ln, _ in ev.lines]
                 cost += ev.cost
                 dirty = ev.dirty_frames
+                if allocs is not None:
+                    allocs[c] += len(dirty)
             misses = 0
-            pl = (ptl_line(pidx, vp), True)
-            el = (pte_line(pidx, vp), True)
+            pl = ptl_base | (vp >> 9) << 5
+            el = pte_base | (vp >> 3) << 3
             new_page = False
             writable = True
             if not write:
@@ -157,12 +213,12 @@ class Bulk(Forking):
                     writable = bool(svmf[s] & C.VM_WRITE)
                 elif mode == "refcounted":
                     lines += (pl, el, zero_line, zero_line)
-                    self.zp_ref += 1
+                    zp_ref += 1
                     refc[ZERO_PFN] += 1
-                    self.zp_map += 1
+                    zp_map += 1
                     mapc[ZERO_PFN] += 1
                     dirty.append(ZERO_PFN)
-                    self.rss_pages += 1
+                    rss += 1
                     if mm_line:
                         lines.append(mm_line)
                     spte[s] = P | A
@@ -194,35 +250,46 @@ class Bulk(Forking):
                 if zero_test == "page":
                     decision = _COW_PAGE
                     lines += (zero_line, zero_line)
-                    self.zp_map -= 1
+                    zp_map -= 1
                     mapc[ZERO_PFN] -= 1
-                    self.zp_ref -= 1
+                    zp_ref -= 1
                     refc[ZERO_PFN] -= 1
                     dirty.append(ZERO_PFN)
-                    self.rss_pages -= 1
+                    rss -= 1
                     if mm_line:
                         lines.append(mm_line)
                 else:
                     decision = _COW_COPY if copy_cow else _COW_PFN
-            if new_page:  # map_new_anon
+            if new_page:  # map_new_anon, with Frames.alloc and Core.alloc_frame spelled out
                 prep = not v.anon_vma
                 if prep:
                     v.anon_vma = True
                     lines.append(mmap_line)
-                if pcp[c] == 0:  # alloc_frame: the per-cpu list is refilled under the zone lock
+                if pcp[c] == 0:  # the per-cpu list is refilled under the zone lock
                     lines.append(zone_line)
                     pcp[c] = 31
                 pcp[c] -= 1
-                pfn = fr.alloc(C.FK_ANON)
+                if free:
+                    pfn = free.pop()
+                else:
+                    pfn = fr.next_pfn
+                    fr.next_pfn = pfn + 1
+                    if pfn >= len(fkind):
+                        fr._grow(pfn + 1)  # in place: the locals above stay valid
+                fkind[pfn] = fk_anon
+                refc[pfn] = 1
+                mapc[pfn] = 1
+                fflags[pfn] = new_flags
+                fr.used += 1
+                if allocs is not None:
+                    allocs[c] += 1
                 dirty.append(pfn)
-                lines.append((struct_line(pfn), True))
+                lines.append(page_kind | pfn << 3)
                 copy = fault == FAULT_COW and copy_cow
                 cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
                 misses = 64
-                mapc[pfn] = 1
-                fflags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
                 lines += (pl, el)
-                self.rss_pages += 1
+                rss += 1
                 if mm_line:
                     lines.append(mm_line)
                 spte[s] = P | A | ((W | D) if writable else 0)
@@ -245,37 +312,36 @@ class Bulk(Forking):
             clock[c] = t
             if t > now:
                 now = t
-            evi_x((step, c, kind, pid, pidx, s, spfn[s], fault, 0))
-            evt_x((t0, t))
+            pfn_now = spfn[s]
+            evi_b += (step, c, kind, pid, pidx, s, pfn_now, fault, 0)
+            evt_b += (t0, t)
             rec.n_events += 1
             if keep:
-                sd_slot(s)
-                sd_pte(spte[s])
-                sd_pfn(spfn[s])
-                sd_vmf(svmf[s])
-                sd_n(1)
+                sd_b += (s, spte[s], pfn_now, svmf[s])
                 for f in dirty:
-                    fd_pfn(f)
-                    fd_ref(refc[f])
-                    fd_map(mapc[f])
-                    fd_flags(fflags[f])
-                    fd_kind(fkind[f])
-                fd_n(len(dirty))
-                cd_key(out[0::2])
-                cd_val(out[1::2])
-                cd_n(len(out) // 2)
-                scal_x((self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers, self.hzp_ref, cm.hzero_writes,
-                        cm.hzero_transfers, fr.used, fr.pt, self.rss_pages, self.bad_pages))
+                    fd_b += (f, refc[f], mapc[f], fflags[f], fkind[f])
+                fdn_b.append(len(dirty))
+                cd_b += out
+                cdn_b.append(len(out) >> 1)
+                sc_b += (zp_ref, zp_map, cm.zero_writes, cm.zero_transfers, hzp_ref, cm.hzero_writes,
+                         cm.hzero_transfers, fr.used, fr.pt, rss, bad)
             else:
                 for j in range(0, len(out), 2):
                     counters[out[j] >> 6][out[j] & 63] += out[j + 1]
+            if len(evi_b) > 4608:  # 512 events
+                flush()
             heapq.heappush(heap, (t, c))
             tick += 1
             if progress is not None and tick % 4096 == 0:
                 self.now = now
+                flush()
                 if progress(rec.n_events) is False:
+                    self.zp_ref, self.zp_map, self.rss_pages = zp_ref, zp_map, rss
                     raise Cancelled(f"cancelled after {rec.n_events:,} events")
+        flush()
+        self.zp_ref, self.zp_map, self.rss_pages = zp_ref, zp_map, rss
         self.now = now
+        self.skipped_events += skip.skipped_events if skip else 0
         end = max([clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
         self.cache.expire(self.now)

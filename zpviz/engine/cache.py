@@ -152,6 +152,76 @@ class CacheModel:
                 out += (cpu * 64 + counter, n)
         return t
 
+    def access_writes(self, cpu: int, t: int, lines: list[int], out: list[int]) -> int:
+        """`access` for an event that only writes lines (every fault of the bulk path), given as
+        plain line ids. The same model, branch for branch; tests/engine/test_cache.py holds the
+        two to the same answers."""
+        costs = self.costs
+        hit_ns, hold_ns = costs.hit_ns, costs.line_hold_ns
+        owner = self.owner
+        sharers = self.sharers
+        busy = self.busy
+        bit = 1 << cpu
+        hits = misses = transfers = inv_sent = stall = 0
+        for line in lines:
+            kind = line & 7
+            own = owner.get(line, _NO_OWNER)
+            if kind <= C.LK_HZERO:
+                if kind == C.LK_ZERO:
+                    self.zero_writes += 1
+                else:
+                    self.hzero_writes += 1
+            if own == cpu:
+                hits += 1
+                t += hit_ns
+                b = busy.get(line, 0)
+                if b > t:
+                    stall += b - t
+                    t = b
+                busy[line] = t + hold_ns
+                continue
+            start = busy.get(line, 0)
+            if start < t:
+                start = t
+            if own != _NO_OWNER:
+                lat = costs.same_socket_ns if self.socket[own] == self.socket[cpu] else costs.cross_socket_ns
+                transfers += 1
+                out += (cpu * 64 + C.C_BY_LINE + kind, 1)
+                if kind == C.LK_ZERO:
+                    self.zero_transfers += 1
+                elif kind == C.LK_HZERO:
+                    self.hzero_transfers += 1
+                inv_sent += 1
+                out += (own * 64 + C.C_INV_RECV, 1)
+                owner[line] = cpu
+            else:
+                sh = sharers.get(line, 0)
+                others = sh & ~bit
+                if others:
+                    lat = costs.same_socket_ns
+                    inv_sent += others.bit_count()
+                    for c in range(self.ncpus):
+                        if others >> c & 1:
+                            out += (c * 64 + C.C_INV_RECV, 1)
+                    del sharers[line]
+                    misses += 1
+                elif sh & bit:
+                    lat = hit_ns
+                    del sharers[line]
+                    hits += 1
+                else:
+                    lat = costs.dram_ns
+                    misses += 1
+                owner[line] = cpu
+            stall += start - t + lat
+            t = start + lat
+            busy[line] = t + hold_ns
+        for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
+                           (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
+            if n:
+                out += (cpu * 64 + counter, n)
+        return t
+
     def expire(self, now: int) -> None:
         """Drop busy times in the past: every later access starts at `now` or after, so they can
         never make anyone wait, and a big lesson would otherwise keep one entry per line it touched."""

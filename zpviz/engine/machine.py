@@ -18,11 +18,13 @@ from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.kernels import policy
-from zpviz.engine.record import SCALARS
+from zpviz.engine.record import SCALARS, Recorder
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
+
+_FAULT_COLUMN = Recorder.INT_COLUMNS.index("fault")
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,9 @@ class Machine(Bulk):
             per = -(-len(items) // n) if items else 0
             for i, c in enumerate(cpus):
                 out[c] = items[i * per:(i + 1) * per]
+        elif len(set(cpus)) == n:  # round-robin: every n-th item, sliced at C speed
+            for i, c in enumerate(cpus):
+                out[c] = items[i::n]
         else:
             for i, it in enumerate(items):
                 out[cpus[i % n]].append(it)
@@ -186,6 +191,7 @@ class Machine(Bulk):
         self.step_signal = []
         self.step_dump = [0, 0]
         first = self.rec.n_events
+        self._log_mark = len(self.kernel_log)
         cpus = tuple(step.cpus) or (0,)
         makespan = 0
         procs: list[Proc] = []
@@ -208,16 +214,15 @@ class Machine(Bulk):
         return self._result(step, procs, first, end, makespan)
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        kinds = dict.fromkeys(FAULT_KEYS, 0)
-        faults = 0
-        for e in range(first, end):
-            f = self.rec.fault_of(e)
-            if f:
-                faults += 1
-                kinds[FAULT_KEYS[f - 1]] += 1
-        log: list[str] = []
-        for e in range(first, end):
-            log.extend(self.rec.logs.get(e, ()))
+        # the step's events are still in the recorder's append arrays (the run seals between steps)
+        width = len(self.rec.INT_COLUMNS)
+        base = self.rec.sealed
+        fault = np.frombuffer(self.rec.evi, np.int32).reshape(-1, width)[first - base:end - base, _FAULT_COLUMN]
+        counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
+        del fault  # a view of the append array: it must go before the next append
+        kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
+        faults = sum(kinds.values())
+        log = self.kernel_log[self._log_mark:]  # emit appends each event's lines there, in order
         return StepResult(
             index=step.index, do=step.do, processes=tuple(p.name for p in procs), vma=step.vma,
             first_event=first, end_event=end, faults=faults, fault_kinds=kinds, errno=self.step_errno,

@@ -1,7 +1,10 @@
 """The recorder: the machine writes each event and the state it changed here, nothing else.
 
 Events are columns of ints; state changes are deltas holding the new value of each slot or
-frame an event touched. trace.Trace turns these into keyframes for random access.
+frame an event touched. Between steps the run calls `seal`, which moves what has been appended
+into compact columns (each in the smallest integer type its values need), so the append arrays
+hold one step's events at most; `finish` hands the columns to trace.Trace, which adds keyframes
+for random access.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ SD_FIELDS = ("slot", "pte", "pfn", "vmf")  # slot deltas: the new PTE, pfn and v
 FD_FIELDS = ("pfn", "ref", "map", "flags", "kind")  # frame deltas: the new struct page of a frame
 CD_FIELDS = ("key", "value")  # per-CPU counter increments: key = cpu * 64 + counter
 
+CHECK_SHIFT = 10  # running record offsets and scalar values are kept every 1,024 events
+SEAL_EVENTS = 1 << 12  # the run seals the append arrays after a step that leaves this many
+BATCH = 1 << 15  # events sealed at a time
+
 
 @dataclass(frozen=True)
 class KernelPath:
@@ -43,13 +50,116 @@ class KernelPath:
         return " -> ".join(self.functions) + (f"\n  {self.decision}" if self.decision else "")
 
 
+# ------------------------------------------------------------------------------ compact columns
+_DTYPES = {"b": np.int8, "B": np.uint8, "h": np.int16, "H": np.uint16, "i": np.int32, "q": np.int64}
+
+
+def _code(lo: int, hi: int) -> str:
+    """The smallest array typecode holding every value in lo..hi."""
+    if lo >= 0:
+        for c, m in (("B", 1 << 8), ("H", 1 << 16), ("i", 1 << 31)):
+            if hi < m:
+                return c
+    else:
+        for c, m in (("b", 1 << 7), ("h", 1 << 15), ("i", 1 << 31)):
+            if -m <= lo and hi < m:
+                return c
+    return "q"
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a 2-d int array: the index of one row of each distinct value, and for each row the
+    position of its value among those. Rows are told apart by a 64-bit hash (sorting rows as
+    structured values is some 50 times slower), checked, with that slow way if two collide."""
+    mult = np.random.default_rng(rows.shape[1]).integers(1, 1 << 62, rows.shape[1], dtype=np.int64) | 1
+    h = rows.astype(np.int64) @ mult  # wraps around: fine for a hash
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    if np.array_equal(rows[first][inv], rows):
+        return first, inv
+    _, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
+
+def _ints(a: array) -> np.ndarray:
+    return np.frombuffer(a, np.int32) if len(a) else np.zeros(0, np.int32)
+
+
+def _bytes(x: np.ndarray) -> memoryview:
+    return memoryview(x).cast("B")  # array.frombytes takes plain byte buffers only
+
+
+class _Col:
+    """A growing column of ints in the smallest type holding every value so far (widened, rarely,
+    when a value needs it). Leading zeros are only counted until the first non-zero value: a
+    column that stays zero costs nothing, and np.zeros of it takes no memory until written."""
+
+    __slots__ = ("code", "lo", "hi", "zeros", "a")
+
+    def __init__(self) -> None:
+        self.code = "B"
+        self.lo = self.hi = 0
+        self.zeros = 0
+        self.a: array | None = None
+
+    def __len__(self) -> int:
+        return self.zeros + (len(self.a) if self.a is not None else 0)
+
+    def extend(self, x: np.ndarray) -> None:
+        if not len(x):
+            return
+        lo, hi = int(x.min()), int(x.max())
+        if lo < self.lo or hi > self.hi:
+            self.lo, self.hi = min(lo, self.lo), max(hi, self.hi)
+            code = _code(self.lo, self.hi)
+            if code != self.code:
+                if self.a is not None:
+                    wide = array(code)
+                    wide.frombytes(_bytes(np.frombuffer(self.a, _DTYPES[self.code]).astype(_DTYPES[code])))
+                    self.a = wide
+                self.code = code
+        if self.a is None:
+            if lo == hi == 0:
+                self.zeros += len(x)
+                return
+            self.a = array(self.code, bytes(self.zeros * array(self.code).itemsize))
+            self.zeros = 0
+        self.a.frombytes(_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
+
+    def value(self, i: int) -> int:
+        return 0 if i < self.zeros else self.a[i - self.zeros]  # type: ignore[index]
+
+    def numpy(self) -> np.ndarray:
+        """The column as a numpy array over the same memory (no copy)."""
+        dt = _DTYPES[self.code]
+        if self.a is None or not len(self.a):
+            return np.zeros(self.zeros, dt)
+        return np.frombuffer(self.a, dt)
+
+    def widen(self, dtype) -> np.ndarray:
+        """The column as a new array of dtype, emptying this one."""
+        out = np.zeros(len(self), dtype) if self.a is None else self.numpy().astype(dtype)
+        self.a, self.zeros = None, 0
+        return out
+
+    @property
+    def all_zero(self) -> bool:
+        return self.a is None
+
+
+# ------------------------------------------------------------------------------ the recorder
 class Recorder:
     """Flat, append-only storage: one `extend` per event for each kind of record, in int32
-    (times in int64), so a million-event trace stays well under a few hundred MB.
+    (times in int64).
 
     evi: EVENT_COLUMNS but t0/t1 per event; evt: t0, t1. sd/fd: per event a count, then that many
     (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind). cd: (cpu * 64 + counter, n)
     pairs. scalars: SCALARS but time_ns (it is the running maximum of t1).
+
+    These arrays hold the events appended since the last `seal` (all of them if nobody seals):
+    event e is at position e - sealed. `seal` empties them in place, so the engine may keep their
+    bound methods. Seal only between steps: inside one the engine reads back what it appended
+    (period.py, Machine._result).
     """
 
     INT_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("t0", "t1"))
@@ -58,7 +168,7 @@ class Recorder:
         self.keep_deltas = deltas  # False for report-only runs: no trace will be built
         self.evi = array("i")
         self.evt = array("q")
-        # one contiguous array per field, so a trace can gather and sort them without copies
+        # one array per field
         self.sd = tuple(array("i") for _ in SD_FIELDS)
         self.sd_n = array("i")
         self.fd = tuple(array("i") for _ in FD_FIELDS)
@@ -70,6 +180,9 @@ class Recorder:
         self._path_ids: dict[tuple[tuple[str, ...], str], int] = {}
         self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
         self.n_events = 0
+        self.sealed = 0  # events moved out of the append arrays
+        self._closed = False
+        self._s = _Sealed()
 
     def path_id(self, functions: tuple[str, ...], decision: str) -> int:
         key = (functions, decision)
@@ -80,60 +193,311 @@ class Recorder:
         return i
 
     def fault_of(self, e: int) -> int:
-        return self.evi[e * len(self.INT_COLUMNS) + self.INT_COLUMNS.index("fault")]
+        s = self.sealed
+        if e >= s:
+            return self.evi[(e - s) * len(self.INT_COLUMNS) + _FAULT]
+        return self._s.ev[_FAULT].value(e)
 
-    def event_columns(self) -> dict[str, np.ndarray]:
-        """Column views over the recorded events (no copies)."""
-        n = self.n_events
-        mi = _view(self.evi, np.int32, len(self.INT_COLUMNS), n)
-        mt = _view(self.evt, np.int64, 2, n)
-        out = {k: mi[:, j] for j, k in enumerate(self.INT_COLUMNS)}
-        out["t0"], out["t1"] = mt[:, 0], mt[:, 1]
-        return {k: out[k] for k in EVENT_COLUMNS}
+    def seal(self) -> None:
+        """Move the events appended so far into the compact columns and empty the append arrays
+        (in place). Only between events: called inside one, it leaves everything for next time."""
+        k = self.n_events - self.sealed
+        if k <= 0 or self._closed or not self.keep_deltas:
+            return
+        ni, ns = len(self.INT_COLUMNS), len(SCALARS) - 1
+        if (len(self.evi) != k * ni or len(self.evt) != 2 * k or len(self.scalars) != k * ns
+                or len(self.sd_n) != k or len(self.fd_n) != k or len(self.cd_n) != k):
+            return
+        self._s.add(self, self.sealed, k)  # its numpy views of the arrays are gone when it returns
+        for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
+            # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
+            # (del a[:] alone would free it, and glibc would answer by raising its mmap threshold
+            # past the buffer's size, so the next step's records grow on the heap and leave holes
+            # there, some 25 MB at a million events); emptying 8 items keeps the buffer
+            del a[8:]
+            del a[:]
+        self.sealed += k
 
-    def scalar_table(self) -> ScalarTable:
-        t1 = _view(self.evt, np.int64, 2, self.n_events)[:, 1]
-        return ScalarTable(np.maximum.accumulate(t1) if len(t1) else t1.copy(),
-                           _view(self.scalars, np.int32, len(SCALARS) - 1, self.n_events))
-
-    def deltas(self) -> dict[str, np.ndarray]:
-        """The delta records as column views, with per-event offsets: event e's records of kind sd
-        are sd_*[sd_off[e]:sd_off[e + 1]]."""
-        out: dict[str, np.ndarray] = {}
-        for prefix, cols, counts, names in (("sd", self.sd, self.sd_n, SD_FIELDS),
-                                            ("fd", self.fd, self.fd_n, FD_FIELDS),
-                                            ("cd", self.cd, self.cd_n, CD_FIELDS)):
-            n = np.frombuffer(counts, dtype=np.int32) if len(counts) else np.zeros(0, np.int32)
-            out[f"{prefix}_off"] = np.concatenate(([0], np.cumsum(n, dtype=np.int64)))
-            for col, name in zip(cols, names):
-                out[f"{prefix}_{name}"] = _view(col, np.int32, 1, -1)[:, 0]
-        return out
+    def finish(self) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
+        """End the recording: the event columns, the scalar table and the deltas, over the
+        recorder's own memory. Nothing may be appended afterwards."""
+        if not self.keep_deltas:
+            raise RuntimeError("a recorder without deltas cannot make a trace")
+        self.seal()
+        if self.sealed != self.n_events:
+            raise RuntimeError("finish() inside an event")
+        self._closed = True
+        s, self._s = self._s, _Sealed()
+        return s.finish(self.n_events)
 
 
-def _view(a: array, dtype, width: int, rows: int) -> np.ndarray:
-    if not len(a):
-        return np.zeros((0, width), dtype)
-    m = np.frombuffer(a, dtype=dtype).reshape(-1, width)
-    return m if rows < 0 else m[:rows]
+_FAULT = Recorder.INT_COLUMNS.index("fault")
+
+
+class _Sealed:
+    """The compact columns `Recorder.seal` fills.
+
+    Per event: the int columns, t0 as the step from the event before's and t1 - t0 (widened to
+    the trace's int32 and int64 only when the run is over); the record counts of sd and fd; a
+    pattern id for the counter increments (a run has a few hundred distinct per-event lists of
+    (key, value) pairs, stored once each); and the change of each scalar since the event before,
+    or zero at a checkpoint. Every 2**shift events: the records before it and the scalars at it.
+    """
+
+    def __init__(self) -> None:
+        self.shift = CHECK_SHIFT
+        self.ev = [_Col() for _ in Recorder.INT_COLUMNS]
+        self.t0_step, self.dur = _Col(), _Col()  # t0 minus the event before's t0; t1 - t0
+        self.t0_last = 0
+        self.tmax = 0  # running maximum of t1
+        self.tck: list[int] = []  # time_ns at each checkpoint
+        self.sc = [_Col() for _ in SCALARS[1:]]
+        self.sck: list[np.ndarray] = []  # the other scalars at checkpoints
+        self.last = np.zeros(len(SCALARS) - 1, np.int64)
+        self.rec = {p: [_Col() for _ in f] for p, f in (("sd", SD_FIELDS), ("fd", FD_FIELDS))}
+        self.n = {p: _Col() for p in ("sd", "fd")}
+        self.total = {"sd": 0, "fd": 0}
+        self.off: dict[str, list[int]] = {"sd": [], "fd": []}  # records before each checkpoint
+        self.pid = _Col()
+        self.patterns: dict[bytes, int] = {}  # count, keys, values (int32 bytes) -> pattern id
+        self.pat: list[np.ndarray] = []  # per pattern: keys then values
+
+    def add(self, r: Recorder, s: int, k: int) -> None:
+        """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
+        slice of BATCH events at a time, so the temporaries stay small."""
+        ev = np.frombuffer(r.evi, np.int32).reshape(k, len(r.INT_COLUMNS))
+        t = np.frombuffer(r.evt, np.int64).reshape(k, 2)
+        sc = np.frombuffer(r.scalars, np.int32).reshape(k, len(SCALARS) - 1)
+        groups = [(p, np.frombuffer(counts, np.int32), [_ints(a) for a in arrays])
+                  for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n), ("cd", r.cd, r.cd_n))]
+        first = {p: 0 for p, _, _ in groups}  # the first record of the slice
+        for i in range(0, k, BATCH):
+            j = min(k, i + BATCH)
+            recs = {}
+            for p, counts, arrays in groups:
+                c = counts[i:j]
+                end = first[p] + int(c.sum())
+                recs[p] = (c, [a[first[p]:end] for a in arrays])
+                first[p] = end
+            self._add(s + i, ev[i:j], t[i:j], sc[i:j], recs)
+
+    def _add(self, s: int, ev: np.ndarray, t: np.ndarray, v: np.ndarray, recs: dict) -> None:
+        k = len(ev)
+        every = 1 << self.shift
+        at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
+        for j, col in enumerate(self.ev):
+            col.extend(ev[:, j])
+        t0 = t[:, 0]
+        step = np.empty(k, np.int64)
+        step[0] = t0[0] - self.t0_last
+        np.subtract(t0[1:], t0[:-1], out=step[1:])
+        self.t0_step.extend(step)
+        self.t0_last = int(t0[-1])
+        self.dur.extend(t[:, 1] - t0)
+        run = np.maximum.accumulate(t[:, 1])
+        np.maximum(run, self.tmax, out=run)
+        self.tck.extend(run[at].tolist())
+        self.tmax = int(run[-1])
+
+        d = np.empty(v.shape, np.int64)
+        np.subtract(v[0], self.last, out=d[0], dtype=np.int64)
+        np.subtract(v[1:], v[:-1], out=d[1:], dtype=np.int64)
+        d[at] = 0
+        self.sck.extend(v[at].astype(np.int64))
+        self.last = v[-1].astype(np.int64)
+        for j, col in enumerate(self.sc):
+            col.extend(d[:, j])
+
+        for p in ("sd", "fd"):
+            c, arrays = recs[p]
+            self.n[p].extend(c)
+            before = np.cumsum(c, dtype=np.int64)
+            before -= c
+            before += self.total[p]
+            self.off[p].extend(before[at].tolist())
+            self.total[p] += int(c.sum())
+            for a, col in zip(arrays, self.rec[p]):
+                col.extend(a)
+        c, (keys, vals) = recs["cd"]
+        self.pid.extend(self._pattern_ids(c, keys, vals))
+
+    def _pattern_ids(self, c: np.ndarray, keys: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Per event, the id of its list of counter increments (keys and values in order)."""
+        start = np.cumsum(c, dtype=np.int64)
+        start -= c
+        pid = np.empty(len(c), np.int64)
+        for n in np.unique(c).tolist():
+            evs = np.flatnonzero(c == n)
+            if n == 0:
+                pid[evs] = self._id(np.zeros(0, np.int32))
+                continue
+            idx = start[evs][:, None] + np.arange(n)
+            rows = np.concatenate([keys[idx], vals[idx]], axis=1)
+            del idx
+            first, inv = _unique_rows(rows)
+            ids = np.array([self._id(row) for row in rows[first]], np.int64)
+            pid[evs] = ids[inv]
+        return pid
+
+    def _id(self, row: np.ndarray) -> int:
+        key = row.astype(np.int32).tobytes()
+        i = self.patterns.get(key)
+        if i is None:
+            i = self.patterns[key] = len(self.pat)
+            self.pat.append(row.astype(np.int32))
+        return i
+
+    def finish(self, n: int) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
+        # the event columns in the types the trace shows, one at a time, each compact column
+        # dropped as soon as it is widened
+        events = {name: col.widen(np.int32) for name, col in zip(Recorder.INT_COLUMNS, self.ev)}
+        t0 = self.t0_step.widen(np.int64)
+        np.cumsum(t0, out=t0)
+        events["t0"] = t0
+        t1 = self.dur.widen(np.int64)
+        t1 += t0
+        events["t1"] = t1
+        events = {k: events[k] for k in EVENT_COLUMNS}
+        ns = len(SCALARS) - 1
+        scalars = ScalarTable(
+            n, self.shift, events["t1"], np.array(self.tck, np.int64),
+            np.array(self.sck, np.int64).reshape(-1, ns),
+            [None if col.all_zero else col.numpy() for col in self.sc])
+        off = {}
+        for p in ("sd", "fd"):
+            ck = self.off[p]
+            if n % (1 << self.shift) == 0:  # the offset at event n, the end of the last range
+                ck.append(self.total[p])
+            off[p] = np.array(ck, np.int64)
+        halves = [len(p) // 2 for p in self.pat]
+        pat_key = np.concatenate([np.zeros(0, np.int32)] + [p[:h] for p, h in zip(self.pat, halves)])
+        pat_val = np.concatenate([np.zeros(0, np.int32)] + [p[h:] for p, h in zip(self.pat, halves)])
+        deltas = Deltas(
+            shift=self.shift,
+            sd={f: col.numpy() for f, col in zip(SD_FIELDS, self.rec["sd"])},
+            fd={f: col.numpy() for f, col in zip(FD_FIELDS, self.rec["fd"])},
+            counts={p: self.n[p].numpy() for p in ("sd", "fd")}, offsets=off,
+            cd_pid=self.pid.numpy(), pat_key=pat_key.astype(np.int64), pat_val=pat_val.astype(np.int64),
+            pat_of=np.repeat(np.arange(len(halves)), halves), n_patterns=len(halves))
+        return events, scalars, deltas
+
+
+# ------------------------------------------------------------------------------ what a trace reads
+class Deltas:
+    """The delta records of a finished run.
+
+    sd / fd: one array per field and per-event record counts; the records of events a..b-1 are
+    offset(kind, a) .. offset(kind, b) - 1. Counter increments: per event a pattern id; pattern
+    p's pairs are (pat_key, pat_val)[pat_of == p].
+    """
+
+    def __init__(self, *, shift: int, sd: dict[str, np.ndarray], fd: dict[str, np.ndarray],
+                 counts: dict[str, np.ndarray], offsets: dict[str, np.ndarray], cd_pid: np.ndarray,
+                 pat_key: np.ndarray, pat_val: np.ndarray, pat_of: np.ndarray, n_patterns: int) -> None:
+        self.sd, self.fd = sd, fd
+        self._counts, self._offsets = counts, offsets
+        self.cd_pid = cd_pid
+        self.pat_key, self.pat_val, self.pat_of = pat_key, pat_val, pat_of
+        self.n_patterns = n_patterns
+        self.shift = shift  # offsets are kept every 2**shift events
+
+    def offset(self, kind: str, e: int) -> int:
+        """Records of kind ("sd" or "fd") before event e."""
+        b = e >> self.shift
+        base = b << self.shift
+        o = int(self._offsets[kind][b])
+        if e > base:
+            o += int(self._counts[kind][base:e].sum())
+        return o
+
+    def counter_sums(self, a: int, b: int, width: int) -> np.ndarray:
+        """The counter increments of events a..b-1 summed per key (cpu * 64 + counter), as floats."""
+        uses = np.bincount(self.cd_pid[a:b], minlength=self.n_patterns)
+        return np.bincount(self.pat_key, weights=self.pat_val * uses[self.pat_of], minlength=width)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [*self.sd.values(), *self.fd.values(), *self._counts.values(), *self._offsets.values(),
+                  self.cd_pid, self.pat_key, self.pat_val, self.pat_of]
+        return sum(a.nbytes for a in arrays)
 
 
 class ScalarTable:
-    """The per-event scalar series as an (n_events, len(SCALARS)) table, time_ns kept in int64."""
+    """The per-event scalar series as an (n_events, len(SCALARS)) table: time_ns in int64, the
+    others in int32.
 
-    def __init__(self, time_ns: np.ndarray, rest: np.ndarray):
-        self.time_ns = time_ns
-        self.rest = rest
-        self.shape = (len(time_ns), len(SCALARS))
+    Stored as the change of each scalar per event, with the values every 2**shift events; time_ns
+    is the running maximum of the events' t1. Row reads sum at most one interval of changes;
+    column reads add them all up.
+    """
+
+    def __init__(self, n: int, shift: int, t1: np.ndarray, time_at: np.ndarray, at: np.ndarray,
+                 changes: list[np.ndarray | None]) -> None:
+        self._t1 = t1
+        self._time_at = time_at
+        self._at = at
+        self._changes = changes
+        self.shape = (n, len(SCALARS))
+        self.shift = shift
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    def row(self, i: int) -> list[int]:
+        """Scalars after event i, as ints in SCALARS order."""
+        n = self.shape[0]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"event {i} out of range 0..{n - 1}")
+        b = i >> self.shift
+        base = b << self.shift
+        t = int(self._time_at[b])
+        if i > base:
+            t = max(t, int(self._t1[base + 1:i + 1].max()))
+        out = [t]
+        at = self._at[b].tolist()
+        for j, ch in enumerate(self._changes):
+            out.append(at[j] + int(ch[base + 1:i + 1].sum()) if ch is not None and i > base else at[j])
+        return out
+
+    def column(self, j: int) -> np.ndarray:
+        """Scalar j for every event (time_ns int64, the others int32)."""
+        n = self.shape[0]
+        if j < 0:
+            j += len(SCALARS)
+        if not 0 <= j < len(SCALARS):
+            raise IndexError(f"scalar {j} out of range")
+        if j == 0:
+            return np.maximum.accumulate(self._t1) if n else np.zeros(0, np.int64)
+        ch = self._changes[j - 1]
+        at = self._at[:, j - 1]
+        if ch is None:
+            return np.repeat(at.astype(np.int32), 1 << self.shift)[:n]
+        v = np.cumsum(ch, dtype=np.int64)
+        v += np.repeat(at - v[:: 1 << self.shift], 1 << self.shift)[:n]
+        return v.astype(np.int32)
 
     def __getitem__(self, key):
         if isinstance(key, tuple):
             rows, col = key
             if isinstance(col, (int, np.integer)):
-                return self.time_ns[rows] if col == 0 else self.rest[rows, col - 1]
-            return np.column_stack([self.time_ns[rows], self.rest[rows]])[:, col]
+                if isinstance(rows, (int, np.integer)):
+                    return (np.int64 if col % len(SCALARS) == 0 else np.int32)(self.row(int(rows))[col])
+                return self.column(int(col))[rows]
+            return self._table(rows)[:, col]
         if isinstance(key, (int, np.integer)):
-            return np.concatenate(([self.time_ns[key]], self.rest[key].astype(np.int64)))
-        return np.column_stack([self.time_ns[key], self.rest[key]])
+            return np.array(self.row(int(key)), np.int64)
+        return self._table(key)
+
+    def _table(self, rows) -> np.ndarray:
+        first = self.column(0)[rows]
+        out = np.empty(first.shape + (len(SCALARS),), np.int64)
+        out[..., 0] = first
+        for j in range(1, len(SCALARS)):
+            out[..., j] = self.column(j)[rows]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        t = self._table(slice(None))
+        return t if dtype is None else t.astype(dtype)

@@ -8,6 +8,7 @@ import numpy as np
 
 from zpviz.engine.costs import Costs
 from zpviz.engine.machine import Machine
+from zpviz.engine.record import SEAL_EVENTS
 from zpviz.engine.trace import Trace
 
 _DTYPES = {"q": np.int64, "l": np.int32, "H": np.uint16, "B": np.uint8}
@@ -38,18 +39,29 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
                 progress=None, keep_machine: bool = True) -> tuple[Machine, Trace]:
     """Play the lesson; return the machine in its final state and the trace of how it got there.
 
-    Without keep_machine the cache model's per-line state is dropped before the keyframes are
-    built: nobody will run the machine again, and a big lesson's lines would raise the peak."""
+    After each step but the last that leaves SEAL_EVENTS or more unsealed events the recorder is
+    sealed (its append arrays moved into compact columns), so the raw records of a big lesson
+    never pile up; never inside a step, where the engine reads back what it appended (period.py).
+    Without keep_machine the cache model's per-line state is dropped before the last seal and the
+    keyframes: nobody will run the machine again, and a big lesson's lines would raise the peak.
+    The recorder is finished either way: the machine can be inspected, not run on."""
     m = Machine(scenario, kernel, costs)
     m.progress = progress
+    rec = m.rec
     init_slots = (_np(m.slots.pte), _np(m.slots.pfn), _np(m.slots.vmf))
     fr = m.frames
     init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
-    results = list(m.run_steps())
+    results = []
+    last = len(scenario.steps) - 1
+    for res in m.run_steps():
+        results.append(res)
+        if res.index != last and rec.n_events - rec.sealed >= SEAL_EVENTS:
+            rec.seal()
     setup_end = m.setup_end
     if not keep_machine:
         m.cache.owner, m.cache.sharers, m.cache.busy = {}, {}, {}
         m.frames.free = []
+    events, scalars, deltas = rec.finish()
     n_slots, n_frames = len(m.slots), m.frames.next_pfn  # the frames ever handed out, not the capacity
     int32 = np.int32  # keyframes in 32 bits: pfns and counts fit, and seeking copies half as much
     init = {
@@ -59,9 +71,7 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
         "mapcount": _pad(init_frames[1].astype(int32), n_frames, 0),
         "pflags": _pad(init_frames[2], n_frames, 0), "fkind": _pad(init_frames[3], n_frames, 0),
     }
-    r = m.rec
-    deltas = r.deltas()
     layout = m.layout()
-    return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=r.event_columns(), paths=r.paths,
-                 logs=r.logs, step_results=results, setup_end=setup_end, scalars=r.scalar_table(),
+    return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=events, paths=rec.paths,
+                 logs=rec.logs, step_results=results, setup_end=setup_end, scalars=scalars,
                  init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)

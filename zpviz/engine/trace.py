@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.engine.record import SCALARS, KernelPath
+from zpviz.engine.record import SCALARS, Deltas, KernelPath, ScalarTable
 
 KEYFRAME_BUDGET_BYTES = 24 << 20
 
@@ -117,8 +117,8 @@ class Frame:
 
 class Trace(Sequence[Frame]):
     def __init__(self, *, scenario, kernel, layout: Layout, events: dict[str, np.ndarray], paths: list[KernelPath],
-                 logs: dict[int, list[str]], step_results: list, setup_end: int, scalars: np.ndarray,
-                 init: dict[str, np.ndarray], deltas: dict[str, np.ndarray], ncpus: int,
+                 logs: dict[int, list[str]], step_results: list, setup_end: int, scalars: ScalarTable,
+                 init: dict[str, np.ndarray], deltas: Deltas, ncpus: int,
                  kernel_log: list[str], notes: list[str], cache_size: int = 8):
         self.scenario = scenario
         self.kernel = kernel
@@ -182,24 +182,25 @@ class Trace(Sequence[Frame]):
         """Apply the deltas of events a..b-1 to cur in place."""
         d = self._d
         b = min(b, self.n_events)
+        if b <= a:
+            return
         for prefix, ids, fields in (("sd", "slot", (("pte", "pte"), ("pfn", "pfn"), ("vmf", "vmf"))),
                                     ("fd", "pfn", (("ref", "refcount"), ("map", "mapcount"),
                                                    ("flags", "pflags"), ("kind", "fkind")))):
-            off = d[f"{prefix}_off"]
-            lo, hi = int(off[a]), int(off[b])
+            lo, hi = d.offset(prefix, a), d.offset(prefix, b)
             if hi <= lo:
                 continue
-            idx = d[f"{prefix}_{ids}"][lo:hi]
+            cols = d.sd if prefix == "sd" else d.fd
+            idx = cols[ids][lo:hi]
             # last write wins: keep the final delta of each index within the range
             uniq, first_rev = np.unique(idx[::-1], return_index=True)
             last = hi - 1 - first_rev
             for src, dst in fields:
-                cur[dst][uniq] = d[f"{prefix}_{src}"][last]
-        off = d["cd_off"]
-        lo, hi = int(off[a]), int(off[b])
-        if hi > lo:  # key = cpu * 64 + counter; bincount is far faster than np.add.at
-            sums = np.bincount(d["cd_key"][lo:hi], weights=d["cd_value"][lo:hi], minlength=self.ncpus * 64)
-            cur["cpu"] += sums[: self.ncpus * 64].reshape(self.ncpus, 64)[:, : C.N_CPU_COUNTERS].astype(np.int64)
+                cur[dst][uniq] = cols[src][last]
+        # key = cpu * 64 + counter; bincount is far faster than np.add.at
+        width = self.ncpus * 64
+        sums = d.counter_sums(a, b, width)
+        cur["cpu"] += sums[:width].reshape(self.ncpus, 64)[:, : C.N_CPU_COUNTERS].astype(np.int64)
 
     def frame(self, i: int) -> Frame:
         n = len(self)
@@ -214,7 +215,7 @@ class Trace(Sequence[Frame]):
         kf = i // self._k
         cur = {k: v.copy() for k, v in self._keys[kf].items()}
         self._apply(cur, kf * self._k, i)
-        sc = dict(zip(SCALARS, (int(x) for x in self.scalars[i - 1]))) if i else dict.fromkeys(SCALARS, 0)
+        sc = dict(zip(SCALARS, self.scalars.row(i - 1))) if i else dict.fromkeys(SCALARS, 0)
         f = Frame(index=i, step=self.step_of_frame(i), event=i - 1, pte=_ro(cur["pte"]), pfn=_ro(cur["pfn"]),
                   vmf=_ro(cur["vmf"]), refcount=_ro(cur["refcount"]), mapcount=_ro(cur["mapcount"]),
                   pflags=_ro(cur["pflags"]), fkind=_ro(cur["fkind"]), cpu=_ro(cur["cpu"]), scalars=sc)

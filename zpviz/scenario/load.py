@@ -17,11 +17,12 @@ from ..errors import LessonError, Problem, TooBigError
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
 from .model import PROTS, VARIANTS, ProcessSpec, Scenario, Source, VmaSpec
-from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader
+from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us
 from .world import World
 
 MAX_FILE_BYTES = 1 << 20
 MAX_PAGE_EVENTS = 2_000_000
+WORK_BUDGET_S = 8.0  # estimated engine time over every variant a lesson plays (steps.COST_US): stays under 10 s
 MAX_STEPS = 10_000
 MAX_CPUS = 256
 
@@ -133,10 +134,11 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
     processes = _processes(ctx, _tables(ctx, data, "process"))
     vmas = _vmas(ctx, _tables(ctx, data, "vma"), processes)
     steps = _steps(ctx, _tables(ctx, data, "step"), processes, vmas, cpus if cpus_ok else None)
+    kernel, compare = t.get_str("kernel", "modern", one_of=VARIANTS), _compare(t)
+    _work_budget(ctx, steps, kernel, compare)
     return Scenario(
         path=ctx.file, title=t.get_str("title", fallback_title, nonempty=True) or fallback_title,
-        summary=t.get_str("summary", "") or "", kernel=t.get_str("kernel", "modern", one_of=VARIANTS),
-        compare=_compare(t), cpus=cpus, sockets=sockets,
+        summary=t.get_str("summary", "") or "", kernel=kernel, compare=compare, cpus=cpus, sockets=sockets,
         thp_use_zero_page=t.get_bool("thp_use_zero_page", True),
         seed=t.get_int("seed", 0, lo=0, hi=2**64 - 1),
         processes=processes, vmas=vmas, steps=steps, source=t.src(),
@@ -236,6 +238,26 @@ def _vmas(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec,
     return tuple(out)
 
 
+def _work_budget(ctx: Ctx, steps: tuple, kernel: str | None, compare: tuple[str, ...]) -> None:
+    """Refuse, up front, a lesson the engine would take more than a few seconds to play.
+
+    The app and `zpviz check` play every variant the lesson names (its kernel, compare and the
+    variants its claims name), so the estimate counts each of them."""
+    work = getattr(ctx, "work", None)
+    if not work or ctx.too_big:
+        return  # an over-size lesson has its message already
+    variants = {kernel or "modern", *compare} | {c.variant for s in steps for c in s.expect} - {"*"}
+    seconds = sum(n * us for n, _, us in work) * 1e-6 * len(variants)
+    if seconds > WORK_BUDGET_S:
+        n, where, us = max(work, key=lambda e: e[0] * e[2])
+        ctx.problem_at(where, f"the lesson would take the engine about {seconds:.0f} s to play "
+                              f"({sum(x for x, _, _ in work):,} page-events under {len(variants)} kernel "
+                              f"variant{'s' if len(variants) > 1 else ''}); the limit is {WORK_BUDGET_S:g} s so "
+                              f"that opening and checking stay quick. The biggest share is here ({n:,} "
+                              f"page-events): select fewer pages or processes, or compare fewer variants",
+                       too_big=True)
+
+
 def _steps(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec, ...],
            vmas: tuple[VmaSpec, ...], cpus: int | None) -> tuple:
     if not items:
@@ -249,11 +271,12 @@ def _steps(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec
     for v in vmas:  # MAP_POPULATE and MAP_LOCKED fault every page in at mmap time, in every instance
         if v.populate or v.locked:
             instances = next(p for p in processes if p.name == v.process).instance_names()
-            reader.events.append((v.pages * len(instances), v.source))
+            reader.events.append((v.pages * len(instances), v.source, cost_us("mlock", False)))
     steps = tuple(reader.step(i, raw) for i, raw in items)
-    total = sum(n for n, _ in reader.events)
+    ctx.work = reader.events
+    total = sum(n for n, _, _ in reader.events)
     if total > MAX_PAGE_EVENTS:
-        n, where = max(reader.events, key=lambda e: e[0])
+        n, where, _ = max(reader.events, key=lambda e: e[0])
         ctx.problem_at(where, f"the run would take {total:,} page-events, more than the limit of "
                               f"{MAX_PAGE_EVENTS:,}; the biggest share is here ({n:,}): select fewer pages "
                               f"or processes", too_big=True)

@@ -35,6 +35,19 @@ OP_KEYS: dict[str, tuple[str, ...]] = {
     "coredump": _PLACE,
 }
 SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
+
+# What one page-event costs the engine, in microseconds (measured on the reference 2-core VM,
+# slowest variant, the trace included), so that the loader can refuse a lesson that would take
+# more than a few seconds before it starts. User reads and writes of plain private anonymous
+# memory take the engine's bulk path; everything else the general one.
+COST_US = {"read": 3, "write": 6, "general": 11, "mlock": 15, "gup": 15, "populate": 15, "munlock": 8,
+           "mprotect": 8, "coredump": 8, "move_pages": 7, "madvise": 11, "munmap": 11, "fork": 11, "exit": 11}
+
+
+def cost_us(op: str, vma_plain: bool) -> int:
+    if op in ("read", "write"):
+        return COST_US[op] if vma_plain else COST_US["general"]
+    return COST_US.get(op, COST_US["general"])
 VALID_OPS = (*OPS[1:], "say")  # "say" last: it is usually written by leaving `do` out
 
 
@@ -43,7 +56,7 @@ class StepReader:
 
     def __init__(self, ctx: Ctx, world: World, cpus: int | None):
         self.ctx, self.world, self.cpus = ctx, world, cpus
-        self.events: list[tuple[int, Source]] = []  # (page-events, the table causing them)
+        self.events: list[tuple[int, Source, int]] = []  # (page-events, the table causing them, µs each)
 
     def step(self, index: int, raw: dict) -> Step:
         t = Table(self.ctx, raw, ("step", index))
@@ -147,7 +160,9 @@ class StepReader:
             else:
                 lo, hi = span(sel, npages)
                 per = hi - lo + 1 if op in SPAN_OPS else selector_count(sel, npages)
-                self.events.append((per * len(instances), t.src()))
+                populate = op == "madvise" and str(t.data.get("advice", "")).startswith("populate")
+                cost = cost_us("populate" if populate else op, vma in self.world.plain)
+                self.events.append((per * len(instances), t.src(), cost))
         return vma, npages, sel
 
     def _process_op(self, t: Table, op: str, index: int, instances: tuple[str, ...], known: bool,
@@ -167,7 +182,7 @@ class StepReader:
                                      f"{', '.join(instances[:8])}")
             elif known and child is not None:
                 before = (self.world.created, self.world.pages)
-                self.events.append((self.world.fork(instances[0], child), t.src()))
+                self.events.append((self.world.fork(instances[0], child), t.src(), cost_us("fork", False)))
                 # report each bound once, at the fork that crosses it
                 if before[0] <= MAX_PROCESSES < self.world.created:
                     t.problem("child", f"this fork makes {self.world.created:,} processes; at most "
@@ -180,7 +195,7 @@ class StepReader:
             return
         for name in instances:  # exit and coredump walk every vma of every named process
             pages = self.world.exit(name, index) if op == "exit" else sum(self.world.live[name].values())
-            self.events.append((pages, t.src()))
+            self.events.append((pages, t.src(), cost_us(op, False)))
 
     def _args(self, t: Table, op: str) -> dict:
         if op == "mlock":

@@ -30,6 +30,9 @@ class World:
             for name in spec.instance_names():
                 self.live[name] = dict(own)
         self.first = next(iter(self.live), None)
+        # vmas every user read and write of which takes the engine's fast path (for the work estimate)
+        odd = {v.name for v in vmas if v.share == "shared" or v.backing == "file" or v.locked or v.thp}
+        self.plain = {v.name for v in vmas} - odd
         self.exited: dict[str, int] = {}  # instance -> index of the step it exited at
         self.counted = {p.name: p.count for p in processes if p.count is not None}
         self.taken = set(self.live) | {p.name for p in processes}  # names a fork child may not take

@@ -1,0 +1,380 @@
+"""Periods of a bulk step: when the machine comes back to the same state, shifted, skip ahead.
+
+A big read or write over contiguous pages settles into a rhythm: the CPUs lock into a fixed
+phase on the shared lines (the per-VMA lock, the PTE lines, the PTE-table lock) and every
+PTE table's worth of pages costs exactly what the previous one did. The state the bulk loop
+depends on is small and explicit: CPU clocks and positions, the cache lines in flight, the
+per-cpu free-page counts, and the untouched pages ahead. At checkpoints (each time the first
+CPU starts a new PTE table's share of its pages) this module writes that state down relative
+to the first CPU, so that two checkpoints compare equal exactly when one is the other moved by
+a whole number of pages (Δ) and nanoseconds (ΔT). Between two equal checkpoints A and B the
+events are then known for every later period too: each is A..B's, with slots, pfns, cache
+lines and times moved by j·Δ. The skip writes those events and their end state directly
+(numpy), as long as what lies ahead (page states, the line states left by earlier steps,
+tables present) repeats with the same period and no CPU's free list runs dry.
+
+This is exact, not an approximation: tests/engine/test_bulk.py plays long lessons with and
+without skipping and compares every record and the final machine state.
+"""
+
+from __future__ import annotations
+
+from array import array
+from math import gcd
+
+import numpy as np
+
+from zpviz.engine import cache as L
+from zpviz.engine import constants as C
+from zpviz.engine.memory import ZERO_PFN
+
+MIN_PAGES = 4096  # smaller steps finish before a period could pay off
+MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
+_NCOL = 9  # evi columns
+
+
+def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
+    """cache.pte_line for every PTE line index in `lines` (vpage // 8), vectorised."""
+    return ((((proc << 40) | lines) << 3) | C.LK_PTE).astype(np.int64)
+
+
+def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
+    """cache.ptl_line for every PTE table index in `blocks` (vpage // 512), vectorised."""
+    return ((((((proc << 32) | blocks) << 2) | 2) << 3) | C.LK_LOCK).astype(np.int64)
+
+
+def _progression(lst: list[int]) -> tuple[int, int] | None:
+    """(first, stride) when lst is an increasing arithmetic progression."""
+    if len(lst) < 2:
+        return None
+    a = np.asarray(lst, dtype=np.int64)
+    d = np.diff(a)
+    if d[0] <= 0 or (d != d[0]).any():
+        return None
+    return int(a[0]), int(d[0])
+
+
+class PeriodSkipper:
+    """Checkpoints of one bulk step, and the skip once two of them match."""
+
+    @classmethod
+    def for_step(cls, m, p, v, work: dict[int, list[int]], cpus: list[int], lines: dict[str, int]):
+        """A skipper, or None where the step cannot have a period worth finding."""
+        lists = {c: work[c] for c in cpus if work.get(c)}
+        if sum(len(x) for x in lists.values()) < MIN_PAGES:
+            return None
+        prog = {c: _progression(x) for c, x in lists.items()}
+        if any(pr is None for pr in prog.values()) or len({pr[1] for pr in prog.values()}) != 1:
+            return None
+        return cls(m, p, v, lists, prog, cpus, lines)
+
+    def __init__(self, m, p, v, lists, prog, cpus, lines):
+        self.m, self.p, self.v = m, p, v
+        self.lists = lists
+        self.first = {c: pr[0] for c, pr in prog.items()}
+        self.stride = next(iter(prog.values()))[1]
+        self.c0 = next(c for c in cpus if c in lists)  # the CPU whose checkpoints count
+        self.every = C.PTRS_PER_PTE // gcd(C.PTRS_PER_PTE, self.stride)  # positions between checkpoints
+        self.globals = sorted(set(lines.values()))  # lock, zone, mmap, zero page, mm counter lines
+        self.exact: dict[tuple, dict] = {}
+        self.loose: dict[tuple, dict] = {}
+        self.allocs = dict.fromkeys(lists, 0)  # frames each CPU allocated this step (the loop counts)
+        self.skipped_events = 0
+        # what lies ahead, as it was when the step began: the skip may only repeat a period over
+        # pages, lines and tables that looked alike before anything touched them
+        self.lo = min(x[0] for x in lists.values())
+        self.hi = max(x[-1] for x in lists.values())
+        sl = m.slots
+        idx = slice(self.lo, self.hi + 1)
+        self.pre_pte = np.frombuffer(sl.pte, np.uint8)[idx].copy()
+        self.pre_vmf = np.frombuffer(sl.vmf, np.uint16)[idx].copy()
+        self.pre_zero = np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN
+        self.vp_lo = m.slot_vpage[self.lo]
+        vp_hi = m.slot_vpage[self.hi]
+        cm = m.cache
+        self.line0, self.block0 = self.vp_lo // C.PTES_PER_LINE, self.vp_lo // C.PTRS_PER_PTE
+        lines = np.arange(self.line0, vp_hi // C.PTES_PER_LINE + 1, dtype=np.int64)
+        blocks = np.arange(self.block0, vp_hi // C.PTRS_PER_PTE + 1, dtype=np.int64)
+        self.pre_pte_line = self._line_states(cm, pte_line_ids(p.index, lines))
+        self.pre_ptl_line = self._line_states(cm, ptl_line_ids(p.index, blocks))
+        self.pre_table = np.isin(blocks, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
+
+    @staticmethod
+    def _line_states(cm, ids: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(ids), 2), np.int64)
+        out[:, 0] = -1
+        for col, d in ((0, cm.owner), (1, cm.sharers)):
+            if d:  # most lessons' lines ahead are untouched: no lookups at all
+                keys = ids.tolist()
+                out[:, col] = np.fromiter(map(d.get, keys, [out[0, col]] * len(keys)), np.int64, len(keys))
+        return out
+
+    # ------------------------------------------------------------------ checkpoints
+    def due(self, c: int, pos: int) -> bool:
+        return c == self.c0 and pos % self.every == 0
+
+    def _next_slot(self, c: int, pos: int) -> int:
+        return self.first[c] + self.stride * pos
+
+    def _signature(self, pos: dict[int, int], heap: list) -> tuple | None:
+        m, p = self.m, self.p
+        clock, cm = m.clock, m.cache
+        c0 = self.c0
+        active = sorted([c for _, c in heap] + [c0])
+        ref, minclk = clock[c0], min(clock[c] for c in active)
+        nexts = [self._next_slot(c, pos[c]) for c in active]
+        done = [self._next_slot(c, pos[c] - 1) for c in self.lists if pos[c] > 0]
+        lo, hi = min(nexts), max(done, default=min(nexts) - 1)
+        if hi - lo > MAX_WINDOW:
+            return None
+        busy, own, sh = cm.busy, cm.owner, cm.sharers
+
+        def state(line: int) -> tuple[int, int, int]:
+            return own.get(line, -1), sh.get(line, 0), max(busy.get(line, 0), minclk) - ref
+
+        vpage = m.slot_vpage
+        ref_vp = vpage[self._next_slot(c0, pos[c0])]
+        w_lo, w_hi = vpage[max(lo - 8, self.lo)], vpage[min(hi + 8, self.hi)]
+        pte = tuple(state(L.pte_line(p.index, i * 8)) for i in range(w_lo // 8, w_hi // 8 + 1))
+        blocks = range(w_lo // 512, w_hi // 512 + 1)
+        ptl = tuple((b in p.pte_tables,) + state(L.ptl_line(p.index, b * 512)) for b in blocks)
+        return (tuple(active), tuple(pos[c] - pos[c0] for c in active), tuple(clock[c] - ref for c in active),
+                w_lo // 8 - ref_vp // 8, w_hi // 8 - ref_vp // 8, w_lo // 512 - ref_vp // 512, pte, ptl,
+                tuple(state(g) for g in self.globals), self.v.anon_vma, bool(m.frames.free), len(p.upper_tables))
+
+    def _mark(self, pos: dict[int, int], active: list[int]) -> dict:
+        m, rec, fr = self.m, self.m.rec, self.m.frames
+        cm = m.cache
+        return dict(
+            e=rec.n_events, sd=len(rec.sd[0]), fd=len(rec.fd[0]), cd=len(rec.cd[0]), pos=dict(pos),
+            clock=list(m.clock), pcp=list(m.pcp), allocs=dict(self.allocs), next_pfn=fr.next_pfn,
+            tables=len(self.p.pte_tables), active=active, scalars=np.array(m.scalar_values()[1:], np.int64),
+            zref=fr.refcount[ZERO_PFN], zmap=fr.mapcount[ZERO_PFN],
+            cm=(cm.zero_writes, cm.zero_transfers, cm.hzero_writes, cm.hzero_transfers),
+            zp=(m.zp_ref, m.zp_map, m.rss_pages, fr.used, fr.pt),
+            counters=[row[:] for row in m.counters],
+            globals={g: (cm.owner.get(g, -1), cm.busy.get(g)) for g in self.globals},
+        )
+
+    def checkpoint(self, pos: dict[int, int], heap: list) -> int:
+        """At a checkpoint of CPU c0 (popped, not yet run): skip whole periods if the state repeats.
+
+        Returns the number of events skipped (0: none)."""
+        sig = self._signature(pos, heap)
+        if sig is None:
+            return 0
+        m = self.m
+        active = list(sig[0])
+        mark = self._mark(pos, active)
+        pcp = tuple(m.pcp[c] for c in active)
+        skipped = 0
+        a = self.exact.get((sig, pcp))
+        limit = None
+        if a is None:
+            a = self.loose.get(sig)
+            if a is not None:
+                limit = self._pcp_limit(a, mark, active)
+        if a is not None and (limit is None or limit > 0):
+            skipped = self._skip(a, mark, active, limit, pos)
+        if skipped:  # the state moved on: later checkpoints compare with the new one
+            mark = self._mark(pos, active)
+        self.exact[(sig, pcp)] = mark
+        self.loose[sig] = mark
+        return skipped
+
+    def _pcp_limit(self, a: dict, b: dict, active: list[int]) -> int:
+        """Periods before some CPU's per-cpu list would need a refill (which A..B did not have)."""
+        limit = 1 << 62
+        for c in active:
+            used = b["allocs"][c] - a["allocs"][c]
+            if a["pcp"][c] - used != b["pcp"][c]:
+                return 0  # a refill inside the period: only an exact pcp match repeats
+            if used:
+                limit = min(limit, b["pcp"][c] // used)
+        return limit
+
+    # ------------------------------------------------------------------ the skip
+    def _periodic_upto(self, arr: np.ndarray, lo: int, hi: int, shift: int, kmax: int) -> int:
+        """Largest K <= kmax with arr[x] == arr[x + shift] for every x in [lo, hi + (K-1)*shift]."""
+        if kmax <= 0:
+            return 0
+        end = min(hi + (kmax - 1) * shift, len(arr) - 1 - shift)
+        if end < hi:
+            return 0
+        a, b = arr[lo:end + 1], arr[lo + shift:end + 1 + shift]
+        bad = ~np.all(a == b, axis=1) if a.ndim == 2 else a != b
+        first = int(np.argmax(bad)) if bad.any() else None
+        x = end + 1 if first is None else lo + first
+        return min(kmax, max(0, -(-(x - hi) // shift)))
+
+    def _skip(self, a: dict, b: dict, active: list[int], limit: int | None, pos: dict[int, int]) -> int:
+        m, p, rec = self.m, self.p, self.m.rec
+        c0 = self.c0
+        dpos = b["pos"][c0] - a["pos"][c0]
+        n_ab = b["e"] - a["e"]
+        if dpos <= 0 or n_ab <= 0:
+            return 0
+        dslot = dpos * self.stride
+        dT = b["clock"][c0] - a["clock"][c0]
+        dpfn = b["next_pfn"] - a["next_pfn"]
+        kmax = min((len(self.lists[c]) - 1 - b["pos"][c]) // dpos for c in active)
+        if limit is not None:
+            kmax = min(kmax, limit)
+        base = rec.sealed  # the append arrays start at this event (the run seals only between steps)
+        ev = np.frombuffer(rec.evi, np.int32).reshape(-1, _NCOL)[a["e"] - base:b["e"] - base].copy()
+        slots = ev[:, 5].astype(np.int64)
+        s_lo, s_hi = int(slots.min()), int(slots.max())
+        # lines of the pages A..B read: the window before and after them is in the signature
+        s_lo_all = min(self._next_slot(c, a["pos"][c]) for c in active)
+        s_hi_all = max(self._next_slot(c, b["pos"][c] - 1) for c in active)
+        s_lo, s_hi = min(s_lo, s_lo_all), max(s_hi, s_hi_all)
+        pre_slot = np.column_stack([self.pre_pte, self.pre_vmf, self.pre_zero])
+        k = self._periodic_upto(pre_slot, s_lo - self.lo, s_hi - self.lo, dslot, kmax)
+        vp = m.slot_vpage
+        l_lo, l_hi = vp[s_lo] // 8 - self.line0, vp[s_hi] // 8 - self.line0
+        k = self._periodic_upto(self.pre_pte_line, l_lo, l_hi, dslot // 8, k)
+        b_lo, b_hi = vp[s_lo] // 512 - self.block0, vp[s_hi] // 512 - self.block0
+        k = self._periodic_upto(self.pre_ptl_line, b_lo, b_hi, dslot // 512, k)
+        k = self._periodic_upto(self.pre_table[:, None], b_lo, b_hi, dslot // 512, k)
+        # A..B made no upper-level table (the signature holds their number), so neither may the
+        # periods ahead: every 1 GiB (and 512 GiB) of pages they reach must have its tables already
+        while k > 0:
+            top = vp[s_hi] + k * dslot
+            need = {(2, x >> 18) for x in range(vp[s_lo] >> 18 << 18, top + 1, 1 << 18)}
+            need |= {(3, x >> 27) for x in range(vp[s_lo] >> 27 << 27, top + 1, 1 << 27)}
+            if all(key in p.upper_tables for key in need):
+                break
+            k -= 1
+        if k <= 0:
+            return 0
+        # the lines A..B wrote: page-table entries and locks of its pages, its new frames' struct pages
+        pidx = p.index
+        vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
+        pos_lines = np.unique(np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
+                                              ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE))])).tolist()
+        frame_lines = ((np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64) << 3) | C.LK_STRUCT_PAGE).tolist()
+        cm = m.cache
+        if cm.sharers and not cm.sharers.keys().isdisjoint(pos_lines + frame_lines):
+            return 0
+        self._write_events(a, b, ev, k, dslot, dT, dpfn)
+        self._write_state(a, b, ev, k, dslot, dT, dpfn, pos_lines, frame_lines)
+        for c in active:  # every CPU k periods on
+            m.clock[c] += k * dT
+            pos[c] = b["pos"][c] + k * dpos
+        self.skipped_events += k * n_ab
+        return k * n_ab
+
+    def _write_events(self, a, b, ev, k, dslot, dT, dpfn) -> None:
+        rec = self.m.rec
+        n_ab = len(ev)
+        j = np.repeat(np.arange(1, k + 1, dtype=np.int64), n_ab)
+        new_pfn = a["next_pfn"]
+        rows = np.tile(ev, (k, 1)).astype(np.int64)
+        rows[:, 5] += j * dslot
+        rows[:, 6] += j * dpfn * np.tile(ev[:, 6] >= new_pfn, k)
+        rec.evi.frombytes(rows.astype(np.int32).tobytes())
+        e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
+        t = np.frombuffer(rec.evt, np.int64).reshape(-1, 2)[e_a:e_b].copy()
+        rec.evt.frombytes((np.tile(t, (k, 1)) + (j * dT)[:, None]).tobytes())
+        rec.n_events += k * n_ab
+        if not rec.keep_deltas:
+            return
+
+        def block(arr: array, lo: int, hi: int) -> np.ndarray:
+            return np.frombuffer(arr, np.int32)[lo:hi].astype(np.int64)
+
+        def put(arr: array, values: np.ndarray) -> None:
+            arr.frombytes(values.astype(np.int32).tobytes())
+
+        n_sd, n_fd, n_cd = (np.frombuffer(x, np.int32)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
+        for counts, arr in ((n_sd, rec.sd_n), (n_fd, rec.fd_n), (n_cd, rec.cd_n)):
+            put(arr, np.tile(counts, k))
+        sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]
+        js = np.repeat(np.arange(1, k + 1, dtype=np.int64), len(sd[0]))
+        sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)
+        sd_slot += js * dslot
+        sd_pfn += js * dpfn * (sd_pfn >= new_pfn)
+        for arr, vals in zip(rec.sd, (sd_slot, sd_pte, sd_pfn, sd_vmf)):
+            put(arr, vals)
+        fd = [block(x, a["fd"], b["fd"]) for x in rec.fd]
+        jf = np.repeat(np.arange(1, k + 1, dtype=np.int64), len(fd[0]))
+        fpfn, fref, fmap, fflags, fkind = (np.tile(x, k) for x in fd)
+        zero = fpfn == ZERO_PFN
+        fref += jf * (b["zref"] - a["zref"]) * zero
+        fmap += jf * (b["zmap"] - a["zmap"]) * zero
+        fpfn += jf * dpfn * (fpfn >= new_pfn)
+        for arr, vals in zip(rec.fd, (fpfn, fref, fmap, fflags, fkind)):
+            put(arr, vals)
+        for arr in rec.cd:
+            put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
+        width = len(b["scalars"])
+        sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].astype(np.int64)
+        step = b["scalars"] - a["scalars"]
+        put(rec.scalars, np.tile(sc, (k, 1)) + j[:, None] * step[None, :])
+
+    def _write_state(self, a, b, ev, k, dslot, dT, dpfn, pos_lines, frame_lines) -> None:
+        m, p, fr, cm = self.m, self.p, self.m.frames, self.m.cache
+        new_pfn = a["next_pfn"]
+        jj = np.arange(1, k + 1, dtype=np.int64)
+        # pages: each page A..B faulted ends as it did, moved
+        slots = ev[:, 5].astype(np.int64)
+        pte = np.frombuffer(m.slots.pte, np.uint8)[slots].copy()
+        pfn = np.frombuffer(m.slots.pfn, np.int64)[slots].copy()
+        tgt = (slots[None, :] + jj[:, None] * dslot).ravel()
+        pfns = (pfn[None, :] + jj[:, None] * dpfn * (pfn >= new_pfn)[None, :]).ravel()
+        view = np.frombuffer(m.slots.pte, np.uint8)
+        view[tgt] = np.tile(pte, k)
+        del view
+        view = np.frombuffer(m.slots.pfn, np.int64)
+        view[tgt] = pfns
+        del view
+        # frames: the ones A..B allocated, again at +j·Δpfn
+        fresh = np.arange(new_pfn, b["next_pfn"], dtype=np.int64)
+        fr._grow(b["next_pfn"] + k * dpfn)
+        ftgt = (fresh[None, :] + jj[:, None] * dpfn).ravel()
+        for arr, dt in ((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                        (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                        (fr.flags, np.uint16), (fr.kind, np.uint8)):
+            view = np.frombuffer(arr, dt)
+            view[ftgt] = np.tile(view[fresh], k)
+            del view
+        fr.next_pfn = b["next_pfn"] + k * dpfn
+        fr.refcount[ZERO_PFN] += k * (b["zref"] - a["zref"])
+        fr.mapcount[ZERO_PFN] += k * (b["zmap"] - a["zmap"])
+        zp = [x + k * (x - y) for x, y in zip(b["zp"], a["zp"])]
+        m.zp_ref, m.zp_map, m.rss_pages, fr.used, fr.pt = zp
+        cmv = [x + k * (x - y) for x, y in zip(b["cm"], a["cm"])]
+        cm.zero_writes, cm.zero_transfers, cm.hzero_writes, cm.hzero_transfers = cmv
+        # page tables A..B allocated, for the blocks ahead, in allocation order
+        added = list(p.pte_tables.items())[a["tables"]:b["tables"]]
+        dblk = dslot // C.PTRS_PER_PTE
+        for j in range(1, k + 1):
+            for blk, pf in added:
+                p.pte_tables[blk + j * dblk] = pf + j * dpfn
+        # cache lines: each line A..B wrote is written again j periods on (ids move with what they
+        # name: pages by Δ, frames by Δpfn); the shared lines just keep going, ΔT later each time
+        own, busy, sh = cm.owner, cm.busy, cm.sharers
+        ids = np.array(pos_lines + frame_lines, dtype=np.int64)
+        kinds = ids & 7
+        step = np.where(kinds == C.LK_PTE, (dslot // C.PTES_PER_LINE) << 3,
+                        np.where(kinds == C.LK_LOCK, (dslot // C.PTRS_PER_PTE) << 5, dpfn << 3))
+        owners = np.array([own[x] for x in pos_lines + frame_lines], dtype=np.int64)
+        times = np.array([busy[x] for x in pos_lines + frame_lines], dtype=np.int64)
+        new_ids = (ids[None, :] + jj[:, None] * step[None, :]).ravel().tolist()
+        own.update(zip(new_ids, np.tile(owners, k).tolist()))
+        busy.update(zip(new_ids, (times[None, :] + jj[:, None] * dT).ravel().tolist()))
+        if sh:
+            for x in sh.keys() & set(new_ids):
+                del sh[x]
+        for g, (_, t_a) in a["globals"].items():
+            t_b = busy.get(g)
+            if t_b is not None and t_b != t_a:
+                busy[g] = t_b + k * dT
+        for c in self.lists:
+            used = b["allocs"][c] - a["allocs"][c]
+            self.allocs[c] += k * used
+            m.pcp[c] = b["pcp"][c] - k * (a["pcp"][c] - b["pcp"][c])
+        if not m.rec.keep_deltas:
+            for c in range(m.ncpus):
+                for i in range(len(m.counters[c])):
+                    m.counters[c][i] += k * (m.counters[c][i] - a["counters"][c][i])
