@@ -34,6 +34,7 @@ TARGETS = {  # key: (comparison, target)
     "seek_ms_median": ("<=", 5.0), "trace_peak_rss_mb": ("<=", 300.0),
     "render_grid_ms_median": ("<=", 8.0), "window_step_ms_median": ("<=", 16.0),
     "export_mp4_fps": (">=", 60.0), "gif_kb_per_s": ("<=", 100.0), "startup_s": ("<=", 1.5),
+    "near_budget_check_s_max": ("<=", 10.0),
 }
 
 
@@ -118,6 +119,17 @@ def trace_peak_rss_mb(pages: int) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def near_budget_check_s() -> dict[str, float]:
+    """`zpviz check` of lessons just inside the loader's work budget (issue 8: none over 10 s)."""
+    out = {}
+    for path in sorted((ROOT / "bench" / "lessons").glob("near-budget-*.toml")):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "zpviz", "check", str(path)], cwd=ROOT, check=True,
+                       capture_output=True)
+        out[path.stem] = round(time.perf_counter() - t, 2)
+    return out
+
+
 # ---------------------------------------------------------------------------------- report
 def machine_info() -> dict:
     cpu = "unknown"
@@ -157,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     res["seek_ms_median"] = round(seek, 3)
     res["seek_trace_events"] = n
     res["trace_peak_rss_mb"] = round(trace_peak_rss_mb(pages // (4 if a.quick else 1)), 1)
+    if not a.quick:
+        near = near_budget_check_s()
+        res["near_budget_check_s"] = near
+        res["near_budget_check_s_max"] = max(near.values())
     try:
         from bench import app_bench
 

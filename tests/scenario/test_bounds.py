@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zpviz.errors import LessonError, TooBigError
@@ -109,3 +111,14 @@ def test_files_over_one_mib_are_refused(tmp_path):
     f.write_text(text)
     with pytest.raises(TooBigError, match="at most 1,048,576 bytes"):
         load(f)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "bench" / "lessons").glob("near-budget-*.toml")),
+                         ids=lambda p: p.stem)
+def test_the_benchmarks_worst_lessons_sit_just_inside_the_work_budget(path):
+    """bench/run.py times these to show the budget keeps `zpviz check` under 10 s: they must be
+    accepted, and a third more of their biggest vma must not be."""
+    text = path.read_text()
+    sc = loads(text, path.name)
+    pages = max(v.pages for v in sc.vmas)
+    too_big(text.replace(f"pages = {pages}\n", f"pages = {pages * 4 // 3}\n"))
