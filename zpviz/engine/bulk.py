@@ -127,9 +127,12 @@ class Bulk(Forking):
         fk_anon = C.FK_ANON
         free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
-        paths: dict[tuple, int] = {}
+        f_anon = head + ("do_anonymous_page",)
+        f_v5 = f_anon + ("do_anon_zeromap", "use_zero_page")
+        f_wp, f_wp_special = head + ("do_wp_page",), head + ("do_wp_page", "vm_normal_page")
+        paths: dict[int, int] = {}  # a small code for each path this step takes -> its id
 
-        def path(key: tuple, functions: tuple[str, ...], decision: str) -> int:
+        def path(key: int, functions: tuple[str, ...], decision: str) -> int:
             i = paths.get(key)
             if i is None:
                 i = paths[key] = rec.path_id(functions, decision)
@@ -206,7 +209,7 @@ class Bulk(Forking):
             if not write:
                 fault = FAULT_READ
                 if mode == "never":
-                    functions = head + ("do_anonymous_page",)
+                    functions = f_anon
                     decision = _READ_NEVER
                     kind = Kind.READ_ALLOC
                     new_page = True
@@ -225,7 +228,7 @@ class Bulk(Forking):
                     spfn[s] = ZERO_PFN
                     cost += map_zero_ns
                     kind = Kind.READ_ZERO
-                    functions, decision = head + ("do_anonymous_page",), _READ_REFCOUNTED
+                    functions, decision = f_anon, _READ_REFCOUNTED
                 else:
                     lines += (pl, el)
                     spte[s] = P | A | S
@@ -233,18 +236,18 @@ class Bulk(Forking):
                     cost += map_zero_ns
                     kind = Kind.READ_ZERO
                     if mode == "vma_flags":
-                        functions = head + ("do_anonymous_page", "do_anon_zeromap", "use_zero_page")
+                        functions = f_v5
                         decision = _READ_V5
                     else:
-                        functions, decision = head + ("do_anonymous_page",), _READ_SPECIAL
+                        functions, decision = f_anon, _READ_SPECIAL
             elif not pte & P:
                 fault = FAULT_WRITE
-                functions, decision = head + ("do_anonymous_page",), _WRITE_EMPTY
+                functions, decision = f_anon, _WRITE_EMPTY
                 kind = Kind.WRITE_ALLOC
                 new_page = True
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
                 fault = FAULT_COW
-                functions = head + (("do_wp_page", "vm_normal_page") if pte & S else ("do_wp_page",))
+                functions = f_wp_special if pte & S else f_wp
                 kind = Kind.COW_ZERO
                 new_page = True
                 if zero_test == "page":
@@ -294,16 +297,16 @@ class Bulk(Forking):
                     lines.append(mm_line)
                 spte[s] = P | A | ((W | D) if writable else 0)
                 spfn[s] = pfn
-                key = (kind, functions, prep, copy)
+                key = kind << 3 | prep << 2 | copy << 1 | (functions is f_wp_special)
                 pid = paths.get(key)
                 if pid is None:
                     tail = (("anon_vma_prepare",) if prep else ()) + (
                         "cow_user_page" if copy else "clear_user_highpage", "page_add_new_anon_rmap")
                     pid = path(key, functions + tail, decision)
             else:
-                pid = paths.get(functions)
+                pid = paths.get(kind << 3)
                 if pid is None:
-                    pid = path(functions, functions, decision)
+                    pid = path(kind << 3, functions, decision)
             # ---- Core.emit, for this event's shape
             out: list[int] = []
             t = access(c, t0, lines, out) + cost
