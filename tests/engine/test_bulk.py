@@ -221,3 +221,10 @@ def long_lessons(draw) -> tuple[str, str]:
 def test_random_long_lessons_skip_exactly(case):
     text, kernel = case
     assert_skip_exact(text, kernel)
+
+
+def test_a_skip_then_a_refill_then_a_second_skip():
+    """Found by the random lessons: after a skip, the next checkpoints must compare with the state
+    the skip left under its own per-cpu counts, not under the counts from before the skip."""
+    text = long_lesson(18952, 2, ['do = "read"\npages = "0-18951/1"'], sockets=2)
+    assert assert_skip_exact(text, "2.6.23") > 14336  # two skips, the second after CPU 1's refill

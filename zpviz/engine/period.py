@@ -176,8 +176,13 @@ class PeriodSkipper:
                 limit = self._pcp_limit(a, mark, active)
         if a is not None and (limit is None or limit > 0):
             skipped = self._skip(a, mark, active, limit, pos)
-        if skipped:  # the state moved on: later checkpoints compare with the new one
+        if skipped:  # the state moved on k periods: later checkpoints compare with that one, under its
+            # own key (the per-cpu counts are not those of B any more, though the signature is)
+            sig = self._signature(pos, heap)
+            if sig is None:
+                return skipped
             mark = self._mark(pos, active)
+            pcp = tuple(m.pcp[c] for c in active)
         self.exact[(sig, pcp)] = mark
         self.loose[sig] = mark
         return skipped
