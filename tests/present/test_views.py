@@ -115,6 +115,9 @@ def test_picture_and_touched_slots(lesson):
     assert (pic.line_pfns == physmem.ZERO_PFN).all() and len(pic.line_slots) == 10
     chosen = picture_at(lesson, 0, f, selected=(0, 1))
     assert chosen.line_slots.tolist() == [0]  # page 1 is not present: no line
+    bare = picture_at(lesson, 0, f, phys=False)  # a view without the physical panel: the grid alone
+    assert np.array_equal(bare.codes, pic.codes) and (bare.flash_slots, bare.alert) == (pic.flash_slots, pic.alert)
+    assert bare.phys.size == 0 and bare.tiles == () and len(bare.line_slots) == len(bare.line_pfns) == 0
 
 
 def test_session_kernels_and_reload_place(scenario, lesson):

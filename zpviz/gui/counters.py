@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme
 from zpviz.present.series import CpuBars, Series, decimate
 
 LINE_LABELS = ("zero page", "huge zero", "struct page", "PTE", "lock", "mm ctr")
+CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+CACHED_KEY = 0x7A70  # QGraphicsItem.data() key marking the items cache_drawing cached
+PIXMAP_CACHE_KB = 64 * 1024  # QPixmapCache's limit (the item caches live there)
+
+
+def cache_drawing(item: QtWidgets.QGraphicsItem) -> None:
+    """Keep what `item` draws as a pixmap until the item itself changes (Qt redraws it on update(),
+    a new transform or a new size). A step moves only the cursors and the bars, yet the whole view
+    repaints: replaying each axis's tick labels and stroking the wide time-series lines cost ~15 ms
+    a step; blitting their pixmaps costs well under one. (CountersView turns these caches off while
+    it paints for a vector device, so an SVG still gets text and paths.)"""
+    item.setCacheMode(CACHED)
+    QtWidgets.QGraphicsItem.setData(item, CACHED_KEY, True)  # QGraphicsItem's: pyqtgraph items have their own setData
+    # those pixmaps live in QPixmapCache (10 MiB by default); a window's worth at 4K would evict one
+    # another every frame, and a cache that misses is slower than none
+    if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
 
 
 def _bar_plot(title: str) -> pg.PlotItem:
@@ -33,6 +50,8 @@ def _bar_plot(title: str) -> pg.PlotItem:
     p.showGrid(y=True, alpha=0.25)
     for name in ("left", "bottom"):
         p.getAxis(name).enableAutoSIPrefix(False)  # the hidden axis label would carry the x1e5 scale
+        cache_drawing(p.getAxis(name))  # redrawn when its range changes (the bar plots' y as counts grow)
+    cache_drawing(label.item)
     return p
 
 
@@ -40,6 +59,7 @@ def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> pg.PlotDataItem:
     """A line that stays fast at 400,000 frames: decimated once (min/max per bucket) in present."""
     x, yy = decimate(y)
     item = pg.PlotDataItem(x, yy, pen=pg.mkPen(qcolor(colour), width=2.5))
+    cache_drawing(item.curve)  # the curve draws, not the PlotDataItem around it; it changes per lesson only
     plot.addItem(item)
     return item
 
@@ -68,7 +88,32 @@ class CountersView(pg.GraphicsLayoutWidget):
             self.cursors.append(c)
         self._series: Series | None = None
         self._bars: CpuBars | None = None
+        self._caching = True
         self.set_theme(theme)
+
+    def paintEvent(self, ev) -> None:
+        """Qt would blit an item's cache pixmap into any painter: for an SVG (QSvgGenerator) the axes
+        and lines must be drawn as vectors, so the caches are off while this view paints for one. A
+        painter opened on the viewport first tells which device this paint goes to."""
+        probe = QtGui.QPainter(self.viewport())
+        self._cache_for(probe)
+        probe.end()
+        super().paintEvent(ev)
+
+    def render(self, p: QtGui.QPainter, *args, **kw) -> None:
+        """QGraphicsView.render: the scene straight into a painter (no paint event), as above."""
+        self._cache_for(p)
+        super().render(p, *args, **kw)
+
+    def _cache_for(self, p: QtGui.QPainter) -> None:
+        engine = p.paintEngine()
+        raster = engine is not None and engine.type() == QtGui.QPaintEngine.Type.Raster
+        if raster != self._caching:
+            self._caching = raster
+            mode = CACHED if raster else QtWidgets.QGraphicsItem.CacheMode.NoCache
+            for item in self.scene().items():
+                if QtWidgets.QGraphicsItem.data(item, CACHED_KEY):
+                    item.setCacheMode(mode)
 
     # ------------------------------------------------------------------ look
     def set_theme(self, theme: Theme) -> None:
@@ -108,11 +153,14 @@ class CountersView(pg.GraphicsLayoutWidget):
             _line(self.mem, arr * mib, th.series[i])
         if len(s.step_end):
             w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35)
-            self.steps.addItem(pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
-                                               brush=qcolor(th.series[0]), pen=pg.mkPen(None)))
+            bars = [pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
+                                    brush=qcolor(th.series[0]), pen=pg.mkPen(None))]
             if len(s.stall_x):
-                self.steps.addItem(pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
-                                                   brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)))
+                bars.append(pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
+                                            brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)))
+            for b in bars:  # the whole run's bars: they change per lesson only
+                cache_drawing(b)
+                self.steps.addItem(b)
         tops = (s.zp_transfers.max(initial=0), max(s.makespan_ns.max(initial=0), s.stall_ns.max(initial=0)) / 1e3,
                 max(s.frames_used.max(initial=0), s.rss_pages.max(initial=0), s.pt_frames.max(initial=0)) * mib)
         w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0

@@ -11,7 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.glyphs import GlyphItem
+from zpviz.gui.ring import Ring
 from zpviz.gui.theme import MONO, qcolor
 from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme, page_lut
@@ -104,7 +106,7 @@ class AddressSpacePlot(pg.PlotItem):
         vb.setMenuEnabled(False)
         vb.invertY(True)
         vb.setAspectLocked(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)  # averaging codes would invent states
         self.addItem(self.image)
         self.glyphs = GlyphItem(theme)
@@ -114,7 +116,7 @@ class AddressSpacePlot(pg.PlotItem):
         self.addItem(self.hover, ignoreBounds=True)
         self.selection = QtWidgets.QGraphicsPathItem()
         self.addItem(self.selection, ignoreBounds=True)
-        self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=26)
+        self.ring = Ring(26)
         self.addItem(self.ring, ignoreBounds=True)
         # cells that differ from the model (this machine's pane): an alert-coloured outline over a
         # wider one in the text colour, so it reads on every state colour (an orange outline alone
@@ -193,13 +195,12 @@ class AddressSpacePlot(pg.PlotItem):
         self.glyphs.set_codes(codes)
 
     def set_flash(self, cells: list[tuple[int, int]], alert: bool) -> None:
-        if not cells:
-            self.ring.setData([], [])
-            return
         colour = self.theme.alert if alert else self.theme.flash
-        pen = pg.mkPen(qcolor(colour), width=3.5)
-        self.ring.setData([c + 0.5 for _, c in cells], [r + 0.5 for r, _ in cells], pen=pen,
-                          brush=pg.mkBrush(None), size=26 if len(cells) == 1 else 18)
+        if len(cells) == 1:
+            r, c = cells[0]
+            self.ring.show_one(c + 0.5, r + 0.5, colour, 26, 3.5)
+        else:
+            self.ring.show_many([c + 0.5 for _, c in cells], [r + 0.5 for r, _ in cells], colour, 18, 3.5)
 
     def set_selection(self, cells: list[tuple[int, int]]) -> None:
         path = QtGui.QPainterPath()

@@ -303,7 +303,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         frames = L.aligned(frame)
         lead = L.lead
         for i, pane in enumerate(self.panes):
-            pic = picture_at(L, i, frames[i], self.selection)
+            pic = picture_at(L, i, frames[i], self.selection, phys=pane.view.phys is not None)
             pane.view.show_picture(pic)
             fr = L.traces[i].frame(frames[i])
             used = fr.scalars.get("frames_used", 0)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
+from zpviz.gui.fan import FanItem
 from zpviz.gui.gridview import AddressSpacePlot
 from zpviz.gui.physview import PhysView
 from zpviz.gui.theme import qcolor
@@ -20,7 +21,7 @@ from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme
 from zpviz.present.picture import Picture
 
-MAX_LINES = 256  # mapping lines drawn at most: antialiased curves are the costliest thing in a frame
+MAX_LINES = 256  # mapping lines drawn at most (an even sample beyond): more only thickens the fan
 
 
 class MemoryView(pg.GraphicsLayoutWidget):
@@ -45,13 +46,13 @@ class MemoryView(pg.GraphicsLayoutWidget):
             self.addItem(self.phys, row=1, col=1)
             self.ci.layout.setColumnStretchFactor(0, 5)
             self.ci.layout.setColumnStretchFactor(1, 2)
-        self.lines = QtWidgets.QGraphicsPathItem()
+        self.lines = FanItem()  # one translucent shape, drawn through a cached layer (see gui.fan)
         self.lines.setZValue(50)
-        self.lines.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
         self.scene().addItem(self.lines)
         self.grid: GridLayout | None = None
         self.picture: Picture | None = None
         self.selected: tuple[int, ...] = ()
+        self._titles: tuple | None = None
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         vb = self.space.getViewBox()
@@ -65,7 +66,7 @@ class MemoryView(pg.GraphicsLayoutWidget):
     def set_layouts(self, grid: GridLayout, pl: physmem.PhysLayout | None) -> None:
         if grid is not self.grid:  # the old picture's slots mean nothing in the new grid (its lines would
             self.picture = None  # be redrawn against it as the view refits); the next frame brings one
-            self.lines.setPath(QtGui.QPainterPath())
+            self.lines.clear()
         self.grid = grid
         self.space.set_grid(grid)
         if self.phys is not None and pl is not None:
@@ -98,6 +99,10 @@ class MemoryView(pg.GraphicsLayoutWidget):
         self.space.showAxis("left", axis)
 
     def set_titles(self, space: str, phys: str = "") -> None:
+        key = (space, phys, self.theme.fg)
+        if key == self._titles:  # every frame asks; a LabelItem re-lays out its HTML even for the same text
+            return
+        self._titles = key
         self.title.setText(space, size="12pt", bold=True, color=self.theme.fg)
         if self.phys_title is not None:
             self.phys_title.setText(phys, size="12pt", bold=True, color=self.theme.fg)
@@ -130,9 +135,8 @@ class MemoryView(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ lines
     def _update_lines(self, *args) -> None:
         pic = self.picture
-        path = QtGui.QPainterPath()
         if pic is None or self.phys is None or self.grid is None or not len(pic.line_slots):
-            self.lines.setPath(path)
+            self.lines.clear()
             return
         vb = self.space.getViewBox()
         vr = vb.viewRect()
@@ -150,19 +154,24 @@ class MemoryView(pg.GraphicsLayoutWidget):
         if len(shown) > MAX_LINES:  # an even sample still reads as the fan, and paints in a fraction
             inside = np.zeros_like(inside)
             inside[shown[np.linspace(0, len(shown) - 1, MAX_LINES).astype(int)]] = True
+        # the sources through ta with numpy (ta only scales and translates: no rotation in a ViewBox);
+        # the targets are few (the zero page's tile, a handful of frames): mapped once per pfn
+        if ta.type().value > QtGui.QTransform.TransformationType.TxScale.value:
+            pts = [ta.map(QtCore.QPointF(x, y)) for x, y in zip(xs[inside].tolist(), ys[inside].tolist())]
+            axs, ays = [q.x() for q in pts], [q.y() for q in pts]
+        else:
+            axs = (xs[inside] * ta.m11() + ta.dx()).tolist()
+            ays = (ys[inside] * ta.m22() + ta.dy()).tolist()
         targets: dict[int, QtCore.QPointF | None] = {}
-        for x, y, pfn in zip(xs[inside].tolist(), ys[inside].tolist(), pic.line_pfns[inside].tolist()):
+        ends = []
+        for ax, ay, pfn in zip(axs, ays, pic.line_pfns[inside].tolist()):
             if pfn not in targets:
                 dst = self.phys.point_of(pfn)
                 targets[pfn] = tb.map(dst) if dst is not None else None
             b = targets[pfn]
-            if b is None:
-                continue
-            a = ta.map(QtCore.QPointF(x, y))
-            mid = (a.x() + b.x()) / 2
-            path.moveTo(a)
-            path.cubicTo(QtCore.QPointF(mid, a.y()), QtCore.QPointF(mid, b.y()), b)
-        self.lines.setPath(path)
+            if b is not None:
+                ends.append((ax, ay, b.x(), b.y()))
+        self.lines.set_curves(ends)
 
     # ------------------------------------------------------------------ mouse
     def slot_at_scene(self, pos: QtCore.QPointF) -> int:

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.codeimage import CodeImageItem
+from zpviz.gui.ring import Ring
 from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme, frame_lut, luminance, rgb
 from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zero_pfn
@@ -15,10 +17,10 @@ from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zer
 class PhysView(pg.ViewBox):
     def __init__(self, theme: Theme):
         super().__init__(enableMouse=False, enableMenu=False, invertY=True, lockAspect=True)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)
         self.addItem(self.image)
-        self.ring = pg.ScatterPlotItem(pxMode=True, symbol="o", size=20)
+        self.ring = Ring(20)
         self.addItem(self.ring, ignoreBounds=True)
         self.layout: PhysLayout | None = None
         self.theme = theme
@@ -112,11 +114,11 @@ class PhysView(pg.ViewBox):
         pfns = tuple(p for p in pfns if self.layout and self.layout.cell_of(p) is not None)
         pts = [self.point_of(p) for p in pfns]
         pts = [p for p in pts if p is not None]
-        if not pts:
-            self.ring.setData([], [])
-            return
-        pen = pg.mkPen(qcolor(self.theme.alert if alert else self.theme.flash), width=3)
-        self.ring.setData([p.x() for p in pts], [p.y() for p in pts], pen=pen, brush=pg.mkBrush(None))
+        colour = self.theme.alert if alert else self.theme.flash
+        if len(pts) == 1:
+            self.ring.show_one(pts[0].x(), pts[0].y(), colour, 20, 3)
+        else:
+            self.ring.show_many([p.x() for p in pts], [p.y() for p in pts], colour, 20, 3)
 
     def point_of(self, pfn: int) -> QtCore.QPointF | None:
         """Where a frame is drawn, in this view's coordinates: a tile for the zero pages."""

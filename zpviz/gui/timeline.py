@@ -20,6 +20,8 @@ class TimelineWidget(QtWidgets.QWidget):
         self.frame = 0
         self._bins: dict[str, np.ndarray] = {}
         self._bins_width = -1
+        self._layer = QtGui.QPixmap()
+        self._layer_key: tuple | None = None
         self.setMinimumHeight(46)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # arrow keys belong to the transport
@@ -33,6 +35,7 @@ class TimelineWidget(QtWidgets.QWidget):
     def set_marks(self, marks: TL.Marks) -> None:
         self.marks = marks
         self._bins_width = -1
+        self._layer_key = None
         self.update()
 
     def set_frame(self, frame: int) -> None:
@@ -41,6 +44,7 @@ class TimelineWidget(QtWidgets.QWidget):
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
+        self._layer_key = None
         self.update()
 
     def _track(self) -> QtCore.QRectF:
@@ -56,6 +60,42 @@ class TimelineWidget(QtWidgets.QWidget):
 
     def paintEvent(self, ev) -> None:
         p = QtGui.QPainter(self)
+        engine = p.paintEngine()
+        if engine is not None and engine.type() == QtGui.QPaintEngine.Type.Raster:
+            p.drawPixmap(0, 0, self._static_layer())
+        else:  # an SVG still: the track as lines, not as a picture of them
+            p.save()
+            self._paint_static(p)
+            p.restore()
+        if self.marks is None:
+            return
+        th = self.theme
+        tr = self._track()
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        x = self.x_of(self.frame)
+        p.setPen(QtGui.QPen(qcolor(th.fg), 3))
+        p.drawLine(QtCore.QPointF(x, tr.top() - 4), QtCore.QPointF(x, tr.bottom() + 4))
+        p.setBrush(qcolor(th.accent))
+        p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
+        p.drawEllipse(QtCore.QPointF(x, tr.bottom() - 2), 6, 6)
+
+    def _static_layer(self) -> QtGui.QPixmap:
+        """Everything but the position marker, drawn once per size, theme and lesson: a step only
+        moves the marker, and redrawing the track's hundreds of tick lines cost ~1 ms a frame."""
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr)  # set_marks and set_theme clear the key
+        if key == self._layer_key:
+            return self._layer
+        layer = QtGui.QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
+        layer.setDevicePixelRatio(dpr)
+        layer.fill(QtCore.Qt.GlobalColor.transparent)  # the parent's background shows around the track
+        p = QtGui.QPainter(layer)
+        self._paint_static(p)
+        p.end()
+        self._layer, self._layer_key = layer, key
+        return layer
+
+    def _paint_static(self, p: QtGui.QPainter) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         th = self.theme
         tr = self._track()
@@ -91,12 +131,6 @@ class TimelineWidget(QtWidgets.QWidget):
             p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
             p.setBrush(qcolor(th.accent))
             p.drawPolygon(flag)
-        x = self.x_of(self.frame)
-        p.setPen(QtGui.QPen(qcolor(th.fg), 3))
-        p.drawLine(QtCore.QPointF(x, tr.top() - 4), QtCore.QPointF(x, tr.bottom() + 4))
-        p.setBrush(qcolor(th.accent))
-        p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
-        p.drawEllipse(QtCore.QPointF(x, tr.bottom() - 2), 6, 6)
 
     def mousePressEvent(self, ev) -> None:
         if self.marks is not None and ev.button() == QtCore.Qt.MouseButton.LeftButton:

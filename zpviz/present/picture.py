@@ -40,7 +40,10 @@ def touched_slots(trace, frame: int) -> np.ndarray:
     return u[np.argsort(idx)]
 
 
-def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = ()) -> Picture:
+def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (), phys: bool = True) -> Picture:
+    """What a MemoryView draws for `variant` at `frame`. phys=False: for a view without the physical
+    panel (compare mode): no frame image, zero-page tiles or mapping lines, which cost as much to
+    make as the address-space image and would go unused."""
     trace = lesson.traces[variant]
     fr = trace.frame(frame)
     e = frame - 1
@@ -54,8 +57,11 @@ def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = ())
         flash_pfns = (pfn,) if pfn >= 0 else ()
         alert = bool(int(ev["flags"][e]) & (E.EF_BAD_PAGE | E.EF_SIGSEGV))
     codes = frame_image(fr, lesson.grid, trace.kernel.pg_mlocked, flash_slots, alert)
+    if not phys:
+        none = np.zeros(0, np.int64)
+        return Picture(frame, codes, np.zeros((0, 0), np.uint8), (), flash_slots, flash_pfns, alert, none, none)
     pl = lesson.phys[variant]
-    phys = physmem.phys_image(fr, pl, flash_pfns, alert)
+    image = physmem.phys_image(fr, pl, flash_pfns, alert)
     sources = np.asarray(selected, np.int64) if selected else touched_slots(trace, frame)
     ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES)
-    return Picture(frame, codes, phys, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)
+    return Picture(frame, codes, image, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)

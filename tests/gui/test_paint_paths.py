@@ -1,0 +1,271 @@
+"""The fast paint paths draw what the straightforward ones drew: pixel for pixel where they claim to.
+
+Each fast path (the fan layer, the ARGB32 code image, the moved ring, the cached timeline and
+counters) is rendered beside the plain pyqtgraph / Qt item it replaced, and the pictures compared.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from zpviz.gui.codeimage import CodeImageItem
+from zpviz.gui.counters import CountersView
+from zpviz.gui.fan import FanItem
+from zpviz.gui.ring import Ring
+from zpviz.gui.timeline import TimelineWidget
+from zpviz.present import series
+from zpviz.present.palette import frame_lut, page_lut, theme
+
+LIGHT = theme("light")
+WHITE = np.uint32(0xFFFFFFFF)  # the background render() starts from, as ARGB32
+
+
+def pixels(img: QtGui.QImage) -> np.ndarray:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_ARGB32)
+    return np.frombuffer(img.constBits(), np.uint32, count=img.height() * img.bytesPerLine() // 4).reshape(
+        img.height(), -1)[:, :img.width()].copy()
+
+
+def render(scene: QtWidgets.QGraphicsScene, size=(700, 500), aa: bool = False) -> np.ndarray:
+    img = QtGui.QImage(*size, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor("#FFFFFF"))
+    p = QtGui.QPainter(img)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, aa)
+    scene.render(p, QtCore.QRectF(0, 0, *size), QtCore.QRectF(0, 0, *size))
+    p.end()
+    return pixels(img)
+
+
+def fan_ends(n: int, seed: int = 0) -> list[tuple[float, float, float, float]]:
+    """n sources spread over the left, fanning into one target on the right, as the zero page's tile."""
+    rng = np.random.default_rng(seed)
+    xs, ys = rng.uniform(10, 300, n), rng.uniform(10, 490, n)
+    return [(float(x), float(y), 640.25, 83.5) for x, y in zip(xs, ys)]
+
+
+def fan_pen(alpha: int = 60) -> QtGui.QPen:
+    pen = QtGui.QPen(QtGui.QColor(0, 114, 178, alpha))
+    pen.setWidthF(1.6)
+    pen.setCosmetic(True)
+    return pen
+
+
+@pytest.mark.parametrize("n", [1, 40, 256])
+def test_fan_item_draws_exactly_what_one_path_item_drew(qapp, n):
+    """Overlapping curves lay the translucent colour down once, as one stroked path does."""
+    fan = FanItem()
+    fan.setPen(fan_pen())
+    fan.set_curves(fan_ends(n))
+    ours = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    ours.addItem(fan)
+    ref_item = QtWidgets.QGraphicsPathItem(fan.path())
+    ref_item.setPen(fan_pen())
+    ref = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    ref.addItem(ref_item)
+    expected = render(ref)
+    assert (expected != WHITE).any()
+    assert np.array_equal(render(ours), expected)
+    assert np.array_equal(render(ours), expected)  # again, from the kept layer
+
+
+def test_fan_item_antialiased_and_vector_output(qapp, tmp_path):
+    fan = FanItem()
+    fan.setPen(fan_pen(90))
+    fan.set_curves(fan_ends(60, seed=1))
+    scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    scene.addItem(fan)
+    ref_item = QtWidgets.QGraphicsPathItem(fan.path())
+    ref_item.setPen(fan_pen(90))
+    ref = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    ref.addItem(ref_item)
+    a, b = render(scene, aa=True), render(ref, aa=True)
+    drawn_a, drawn_b = a != WHITE, b != WHITE
+    assert (drawn_a == drawn_b).mean() > 0.995  # the same shape; only soft edges may round differently
+    # an SVG gets the curves as vector paths, not a picture of them
+    from PySide6 import QtSvg
+
+    buf = QtCore.QBuffer()
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    gen = QtSvg.QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(QtCore.QSize(700, 500))
+    p = QtGui.QPainter(gen)
+    scene.render(p)
+    p.end()
+    svg = bytes(buf.data()).decode()
+    assert "<path" in svg and "<image" not in svg
+
+
+def test_fan_item_keeps_its_layer_until_something_changes(qapp):
+    fan = FanItem()
+    fan.setPen(fan_pen())
+    ends = fan_ends(30)
+    fan.set_curves(ends)
+    scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    scene.addItem(fan)
+    first = render(scene)
+    drawn = fan._layer_key
+    fan.set_curves(list(ends))  # the same curves: nothing to redraw
+    assert np.array_equal(render(scene), first) and fan._layer_key == drawn
+    fan.set_curves(ends[:10])
+    fewer = render(scene)
+    assert fan._layer_key != drawn and (fewer != first).any()
+    fan.clear()
+    assert fan.path().isEmpty() and (render(scene) == WHITE).all()
+
+
+def image_scene(item: pg.ImageItem, codes: np.ndarray, lut: np.ndarray) -> QtWidgets.QGraphicsScene:
+    item.setImage(codes, levels=(0, 255), lut=lut, autoLevels=False)
+    item.setTransform(QtGui.QTransform.fromScale(2.2274, 2.2274) * QtGui.QTransform.fromTranslate(13.45, 7.8))
+    scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    scene.addItem(item)
+    return scene
+
+
+@pytest.mark.parametrize("lut_of", [page_lut, frame_lut])
+def test_code_image_item_paints_the_pixels_pyqtgraph_painted(qapp, lut_of):
+    codes = np.random.default_rng(3).integers(0, 256, (204, 128)).astype(np.uint8)  # gaps (transparent) too
+    codes[:, 0] = 4  # the first column next to the axis: it must keep its width
+    ours, theirs = CodeImageItem(axisOrder="row-major"), pg.ImageItem(axisOrder="row-major")
+    s_ours, s_theirs = image_scene(ours, codes, lut_of(LIGHT)), image_scene(theirs, codes, lut_of(LIGHT))
+    a, b = render(s_ours), render(s_theirs)
+    assert ours.qimage.format() == QtGui.QImage.Format.Format_ARGB32_Premultiplied  # the fast path was taken
+    assert np.array_equal(a, b)
+    dark = theme("dark")
+    ours.setLookupTable(lut_of(dark))  # a new theme: a new table
+    theirs.setLookupTable(lut_of(dark))
+    codes2 = np.roll(codes, 3)
+    ours.setImage(codes2, levels=(0, 255), autoLevels=False)
+    theirs.setImage(codes2, levels=(0, 255), autoLevels=False)
+    assert np.array_equal(render(s_ours), render(s_theirs))
+
+
+def test_code_image_item_leaves_other_images_to_pyqtgraph(qapp):
+    item = CodeImageItem(axisOrder="row-major")
+    item.setImage(np.linspace(0, 1, 64).reshape(8, 8), levels=(0, 1))  # floats, no LUT
+    scene = QtWidgets.QGraphicsScene(0, 0, 100, 100)
+    scene.addItem(item)
+    render(scene, (100, 100))
+    assert item._pixels is None and item.qimage is not None
+
+
+def ring_scene(ring: pg.ScatterPlotItem) -> QtWidgets.QGraphicsScene:
+    vb = pg.ViewBox(invertY=True, lockAspect=True, enableMouse=False)
+    vb.setGeometry(QtCore.QRectF(0, 0, 400, 300))
+    vb.setRange(QtCore.QRectF(0, 0, 40, 30), padding=0)
+    vb.addItem(ring, ignoreBounds=True)
+    scene = QtWidgets.QGraphicsScene(0, 0, 400, 300)
+    scene.addItem(vb)
+    return scene
+
+
+def test_ring_moves_one_spot_to_where_new_spot_data_would_put_it(qapp):
+    ring = Ring(26)
+    ours = ring_scene(ring)
+    plain = pg.ScatterPlotItem(pxMode=True, symbol="o", size=26)
+    ref = ring_scene(plain)
+    for (x, y), colour in (((5.5, 3.5), "#151515"), ((17.5, 22.5), "#151515"), ((30.5, 9.5), "#D55E00")):
+        ring.show_one(x, y, colour, 26, 3.5)
+        plain.setData([x], [y], pen=pg.mkPen(colour, width=3.5), brush=pg.mkBrush(None), size=26)
+        assert len(ring.data) == 1
+        assert np.array_equal(render(ours, (400, 300)), render(ref, (400, 300)))
+    ring.show_many([1.5, 2.5], [1.5, 2.5], "#151515", 18, 3.5)
+    assert len(ring.data) == 2 and ring.pos() == QtCore.QPointF(0, 0)
+    ring.show_many([], [], "#151515", 18, 3.5)
+    assert len(ring.data) == 0
+
+
+def grab_pixels(w: QtWidgets.QWidget) -> np.ndarray:
+    return pixels(w.grab().toImage())
+
+
+def test_timeline_marker_moves_over_the_kept_track(qtbot, small_lesson):
+    def fresh(th, frame: int, width: int = 600) -> np.ndarray:  # nothing kept: all drawn for this frame
+        w = TimelineWidget(th)
+        qtbot.addWidget(w)
+        w.resize(width, 46)
+        w.set_marks(small_lesson.marks)
+        w.set_frame(frame)
+        return grab_pixels(w)
+
+    t = TimelineWidget(LIGHT)
+    qtbot.addWidget(t)
+    t.resize(600, 46)
+    t.set_marks(small_lesson.marks)
+    t.set_frame(10)
+    grab_pixels(t)
+    t.set_frame(200)
+    assert np.array_equal(grab_pixels(t), fresh(LIGHT, 200))
+    t.set_theme(theme("dark"))  # a new theme redraws the track
+    assert np.array_equal(grab_pixels(t), fresh(theme("dark"), 200))
+    t.resize(500, 46)  # ... and so does a new width
+    assert np.array_equal(grab_pixels(t), fresh(theme("dark"), 200, 500))
+
+
+def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, small_lesson):
+    v = CountersView(LIGHT)
+    qtbot.addWidget(v)
+    v.resize(500, 600)
+    tr = small_lesson.lead
+    v.set_series(small_lesson.series)
+    cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    assert v.mem.getAxis("left").cacheMode() == cached
+    assert all(it.curve.cacheMode() == cached for it in v.mem.items if isinstance(it, pg.PlotDataItem))
+    v.set_bars(series.cpu_bars(tr.frame(10)))
+    v.set_frame(10)
+    a = grab_pixels(v)
+    v.set_frame(len(tr) - 1)  # the cursors move over the kept lines
+    b = grab_pixels(v)
+    v.set_bars(series.cpu_bars(tr.frame(len(tr) - 1)))  # new bars, new bar-plot axes
+    c = grab_pixels(v)
+    assert (a != b).any() and (b != c).any()
+    v.set_frame(10)
+    v.set_bars(series.cpu_bars(tr.frame(10)))
+    assert np.array_equal(grab_pixels(v), a)  # nothing stale left behind
+
+
+def svg_of(widget: QtWidgets.QWidget, scene_only: bool = False) -> str:
+    """The widget painted into an SVG as the exporter paints the window (QWidget.render: paint
+    events), or with scene_only its scene alone (QGraphicsView.render)."""
+    from PySide6 import QtSvg
+
+    buf = QtCore.QBuffer()
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    gen = QtSvg.QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(widget.size())
+    p = QtGui.QPainter(gen)
+    if scene_only:
+        widget.render(p)
+    else:
+        QtWidgets.QWidget.render(widget, p, QtCore.QPoint(0, 0))
+    p.end()
+    return bytes(buf.data()).decode()
+
+
+def test_svg_stills_get_vectors_not_the_cached_pictures(qtbot, small_lesson):
+    v = CountersView(LIGHT)
+    qtbot.addWidget(v)
+    v.resize(500, 600)
+    v.set_series(small_lesson.series)
+    v.set_bars(series.cpu_bars(small_lesson.lead.frame(10)))
+    grab_pixels(v)  # the caches hold pictures now
+    for scene_only in (False, True):
+        svg = svg_of(v, scene_only)
+        assert len(re.findall(r">\s*CPU0\s*<", svg)) == 2  # both bar plots' tick labels, as text
+        assert svg.count("<image") <= 1  # at most the background, not a picture per axis and line
+        assert v.mem.getAxis("left").cacheMode() == QtWidgets.QGraphicsItem.CacheMode.NoCache
+        grab_pixels(v)  # back on a raster device: cached again
+        assert v.mem.getAxis("left").cacheMode() == QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    t = TimelineWidget(LIGHT)
+    qtbot.addWidget(t)
+    t.resize(600, 46)
+    t.set_marks(small_lesson.marks)
+    grab_pixels(t)
+    svg = svg_of(t)
+    assert "<image" not in svg and svg.count("<polyline") > 100  # the tick lines themselves
