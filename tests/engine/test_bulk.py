@@ -228,3 +228,20 @@ def test_a_skip_then_a_refill_then_a_second_skip():
     the skip left under its own per-cpu counts, not under the counts from before the skip."""
     text = long_lesson(18952, 2, ['do = "read"\npages = "0-18951/1"'], sockets=2)
     assert assert_skip_exact(text, "2.6.23") > 14336  # two skips, the second after CPU 1's refill
+
+
+# ------------------------------------------------------------------ the long runs (./dev test-slow)
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel", VARIANTS)
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 4, **SETTINGS)
+@given(text=lessons())
+def test_random_lessons_same_records_long(kernel, text):
+    assert_same(text, kernel)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 4, **SETTINGS)
+@given(case=long_lessons())
+def test_random_long_lessons_skip_exactly_long(case):
+    text, kernel = case
+    assert_skip_exact(text, kernel)

@@ -13,6 +13,10 @@ from zpviz.engine import constants as C
 from zpviz.engine.costs import Costs
 
 _NO_OWNER = -1
+# the constants access_writes uses on every line, as module globals rather than attribute lookups
+_LK_ZERO, _LK_HZERO = C.LK_ZERO, C.LK_HZERO
+_HITS, _MISSES, _TRANSFERS, _INV_SENT, _INV_RECV, _STALL, _BY_LINE = (
+    C.C_HITS, C.C_MISSES, C.C_TRANSFERS, C.C_INV_SENT, C.C_INV_RECV, C.C_STALL, C.C_BY_LINE)
 
 
 def line_id(kind: int, key: int) -> int:
@@ -154,20 +158,25 @@ class CacheModel:
 
     def access_writes(self, cpu: int, t: int, lines: list[int], out: list[int]) -> int:
         """`access` for an event that only writes lines (every fault of the bulk path), given as
-        plain line ids. The same model, branch for branch; tests/engine/test_cache.py holds the
-        two to the same answers."""
+        plain line ids. The same model, branch for branch, with its constants in locals (this
+        runs for every fault of a big lesson); tests/engine/test_cache.py holds the two to the
+        same answers."""
         costs = self.costs
         hit_ns, hold_ns = costs.hit_ns, costs.line_hold_ns
         owner = self.owner
         sharers = self.sharers
         busy = self.busy
+        socket = self.socket
+        my_socket = socket[cpu]
         bit = 1 << cpu
+        me = cpu * 64
+        by_line = me + _BY_LINE
         hits = misses = transfers = inv_sent = stall = 0
         for line in lines:
             kind = line & 7
-            own = owner.get(line, _NO_OWNER)
-            if kind <= C.LK_HZERO:
-                if kind == C.LK_ZERO:
+            own = owner.get(line, -1)
+            if kind <= _LK_HZERO:
+                if kind == _LK_ZERO:
                     self.zero_writes += 1
                 else:
                     self.hzero_writes += 1
@@ -183,16 +192,15 @@ class CacheModel:
             start = busy.get(line, 0)
             if start < t:
                 start = t
-            if own != _NO_OWNER:
-                lat = costs.same_socket_ns if self.socket[own] == self.socket[cpu] else costs.cross_socket_ns
+            if own != -1:
+                lat = costs.same_socket_ns if socket[own] == my_socket else costs.cross_socket_ns
                 transfers += 1
-                out += (cpu * 64 + C.C_BY_LINE + kind, 1)
-                if kind == C.LK_ZERO:
+                if kind == _LK_ZERO:
                     self.zero_transfers += 1
-                elif kind == C.LK_HZERO:
+                elif kind == _LK_HZERO:
                     self.hzero_transfers += 1
                 inv_sent += 1
-                out += (own * 64 + C.C_INV_RECV, 1)
+                out += (by_line + kind, 1, own * 64 + _INV_RECV, 1)
                 owner[line] = cpu
             else:
                 sh = sharers.get(line, 0)
@@ -202,7 +210,7 @@ class CacheModel:
                     inv_sent += others.bit_count()
                     for c in range(self.ncpus):
                         if others >> c & 1:
-                            out += (c * 64 + C.C_INV_RECV, 1)
+                            out += (c * 64 + _INV_RECV, 1)
                     del sharers[line]
                     misses += 1
                 elif sh & bit:
@@ -216,10 +224,16 @@ class CacheModel:
             stall += start - t + lat
             t = start + lat
             busy[line] = t + hold_ns
-        for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
-                           (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
-            if n:
-                out += (cpu * 64 + counter, n)
+        if hits:
+            out += (me + _HITS, hits)
+        if misses:
+            out += (me + _MISSES, misses)
+        if transfers:
+            out += (me + _TRANSFERS, transfers)
+        if inv_sent:
+            out += (me + _INV_SENT, inv_sent)
+        if stall:
+            out += (me + _STALL, stall)
         return t
 
     def expire(self, now: int) -> None:
