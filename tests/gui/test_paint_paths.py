@@ -269,3 +269,27 @@ def test_svg_stills_get_vectors_not_the_cached_pictures(qtbot, small_lesson):
     grab_pixels(t)
     svg = svg_of(t)
     assert "<image" not in svg and svg.count("<polyline") > 100  # the tick lines themselves
+
+
+@pytest.mark.parametrize("variants", [["modern", "2.6.23"], ["2.6.23", "v5"]])
+def test_compare_panes_keep_their_physical_view_inside_the_pane(make_window, tmp_path, variants):
+    """The per-view titles (hidden in compare mode, long in big lessons) used to set the layout's
+    minimum width: the last pane's physical memory ran out past the window's edge."""
+    path = tmp_path / "wide.toml"
+    path.write_text('[scenario]\ntitle = "w"\ncpus = 2\n[[vma]]\nname = "a-rather-long-region-name"\n'
+                    'pages = 70000\n[[step]]\ndo = "read"\nvma = "a-rather-long-region-name"\ncpus = [0, 1]\n'
+                    '[[step]]\ndo = "write"\nvma = "a-rather-long-region-name"\npages = "0-69999/2"\n')
+    win = make_window(path, kernel=variants[0], compare=variants[1:], size=(1920, 1080))
+    win.set_frame(win.frame_count() - 1)
+    win.grab()
+    for pane in win.panes:
+        view = pane.view
+        assert view.phys is not None and view.phys.isVisible()
+        assert view.ci.geometry().width() <= view.width()
+        right = view.phys.mapRectToScene(view.phys.boundingRect()).right()
+        assert right <= view.width() + 0.5, f"physical view ends at {right:.0f} px of a {view.width()} px pane"
+        # and the zero page's tile holds its text, whose counts have 5 digits by now
+        for i, (_, _, text) in enumerate(view.phys._tiles):
+            tile = view.phys.mapViewToScene(view.phys.tile_rect(i, len(view.phys._tiles))).boundingRect()
+            drawn = text.mapRectToScene(text.boundingRect())
+            assert tile.left() <= drawn.left() and drawn.right() <= tile.right(), (tile, drawn)

@@ -24,6 +24,18 @@ from zpviz.present.picture import Picture
 MAX_LINES = 256  # mapping lines drawn at most (an even sample beyond): more only thickens the fan
 
 
+class TitleItem(pg.LabelItem):
+    """A view's title that never widens the layout: a LabelItem makes its text's width the layout's
+    minimum, so a long title (or a hidden one, in compare mode) pushed the physical view out past the
+    pane's edge. This one is clipped instead."""
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, self._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1])
+        self.updateGeometry()
+
+
 class MemoryView(pg.GraphicsLayoutWidget):
     pageHovered = QtCore.Signal(int)  # slot, -1 when off the grid
     pageClicked = QtCore.Signal(int, bool)  # slot, add to the selection (Shift)
@@ -36,12 +48,14 @@ class MemoryView(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(4, 4, 4, 4)
         self.ci.setSpacing(6)
         self.space = AddressSpacePlot(theme)
-        self.title = self.addLabel("Address space", row=0, col=0)
+        self.title = TitleItem("Address space")
+        self.addItem(self.title, row=0, col=0)
         self.addItem(self.space, row=1, col=0)
         self.phys: PhysView | None = None
         self.phys_title = None
         if show_phys:
-            self.phys_title = self.addLabel("Physical memory", row=0, col=1)
+            self.phys_title = TitleItem("Physical memory")
+            self.addItem(self.phys_title, row=0, col=1)
             self.phys = PhysView(theme)
             self.addItem(self.phys, row=1, col=1)
             self.ci.layout.setColumnStretchFactor(0, 5)

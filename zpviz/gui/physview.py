@@ -27,6 +27,7 @@ class PhysView(pg.ViewBox):
         self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
         self._tile_rows = 4
         self._short = False
+        self._fitted: tuple[int, ...] = ()  # the text lengths the font size was last fitted to
         self.sigResized.connect(self._fit_text)
 
     def set_layout(self, pl: PhysLayout) -> None:
@@ -65,6 +66,8 @@ class PhysView(pg.ViewBox):
             text.setText(t.text(short=self._short))
             c = self.tile_rect(i, len(tiles)).center()
             text.setPos(c.x(), c.y())
+        if tuple(len(t.text(short=self._short)) for t in tiles) != self._fitted:
+            self._fit_text()  # the counts gained a digit: fit the text again
 
     def _style_tiles(self) -> None:
         th = self.theme
@@ -81,19 +84,34 @@ class PhysView(pg.ViewBox):
         self._fit_text()
 
     def _fit_text(self, *args) -> None:
-        """TextItems ignore zoom: pick a pixel size that fits the tile as drawn now."""
+        """TextItems ignore zoom: pick a pixel size at which the tile's widest line fits the tile as
+        drawn now (the counts grow to 7 digits in a big lesson), and the short text when even the
+        smallest readable size would not fit the long one."""
         if not self._tiles or self.width() <= 0:
             return
         vr = self.viewRect()
         px_per_unit = self.width() / max(vr.width(), 1e-9)
         tile_px = self.tile_rect(0, len(self._tiles)).width() * px_per_unit
         tile_h = self._tile_rows * px_per_unit
-        short = tile_px < 230
+        probe = QtGui.QFont(self._tiles[0][2].textItem.font())
+        probe.setPixelSize(100)
+        metrics = QtGui.QFontMetricsF(probe)
+
+        def fitting(short: bool) -> float:  # the pixel size at which every line spans 90% of the tile
+            widest = max(metrics.horizontalAdvance(line) for t, _, _ in self._tiles
+                         for line in t.text(short=short).split("\n"))
+            return 100 * 0.9 * tile_px / max(widest, 1.0)
+
+        size = fitting(False)
+        short = size < 9
+        if short:
+            size = fitting(True)
         if short != self._short:
             self._short = short
-            for t, _, text in self._tiles:
-                text.setText(t.text(short=short))
-        size = int(max(8, min(17, tile_px / (11 if short else 17), tile_h / 4.2)))
+        for t, _, text in self._tiles:
+            text.setText(t.text(short=short))
+        self._fitted = tuple(len(t.text(short=short)) for t, _, _ in self._tiles)
+        size = int(max(7, min(17, size, tile_h / 4.2)))
         for _, _, text in self._tiles:
             f = text.textItem.font()
             f.setPixelSize(size)
