@@ -86,9 +86,8 @@ class PeriodSkipper:
         self.hi = max(x[-1] for x in lists.values())
         sl = m.slots
         idx = slice(self.lo, self.hi + 1)
-        self.pre_pte = np.frombuffer(sl.pte, np.uint8)[idx].copy()
-        self.pre_vmf = np.frombuffer(sl.vmf, np.uint16)[idx].copy()
-        self.pre_zero = np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN
+        self.pre_slot = np.column_stack([np.frombuffer(sl.pte, np.uint8)[idx], np.frombuffer(sl.vmf, np.uint16)[idx],
+                                         np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN])  # a copy
         self.vp_lo = m.slot_vpage[self.lo]
         vp_hi = m.slot_vpage[self.hi]
         cm = m.cache
@@ -225,6 +224,8 @@ class PeriodSkipper:
         kmax = min((len(self.lists[c]) - 1 - b["pos"][c]) // dpos for c in active)
         if limit is not None:
             kmax = min(kmax, limit)
+        if kmax <= 0:
+            return 0
         base = rec.sealed  # the append arrays start at this event (the run seals only between steps)
         ev = np.frombuffer(rec.evi, np.int32).reshape(-1, _NCOL)[a["e"] - base:b["e"] - base].copy()
         slots = ev[:, 5].astype(np.int64)
@@ -233,8 +234,7 @@ class PeriodSkipper:
         s_lo_all = min(self._next_slot(c, a["pos"][c]) for c in active)
         s_hi_all = max(self._next_slot(c, b["pos"][c] - 1) for c in active)
         s_lo, s_hi = min(s_lo, s_lo_all), max(s_hi, s_hi_all)
-        pre_slot = np.column_stack([self.pre_pte, self.pre_vmf, self.pre_zero])
-        k = self._periodic_upto(pre_slot, s_lo - self.lo, s_hi - self.lo, dslot, kmax)
+        k = self._periodic_upto(self.pre_slot, s_lo - self.lo, s_hi - self.lo, dslot, kmax)
         vp = m.slot_vpage
         l_lo, l_hi = vp[s_lo] // 8 - self.line0, vp[s_hi] // 8 - self.line0
         k = self._periodic_upto(self.pre_pte_line, l_lo, l_hi, dslot // 8, k)
