@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zpviz.engine import cache as L
 from zpviz.engine.cache import CacheModel
 from zpviz.engine.costs import Costs
+from zpviz.engine.period import pte_line_ids, ptl_line_ids
 
 LINES = [L.ZERO_LINE, L.HZERO_LINE, L.ZONE_LOCK, L.struct_page_line(2000), L.pte_line(0, 8), L.ptl_line(1, 0)]
 events = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 300),
@@ -33,3 +35,11 @@ def test_write_only_access_is_access(history, cpu, t, lines, sockets):
     assert out_a == out_b
     assert (a.owner, a.sharers, a.busy, a.zero_writes, a.zero_transfers, a.hzero_writes, a.hzero_transfers) == \
            (b.owner, b.sharers, b.busy, b.zero_writes, b.zero_transfers, b.hzero_writes, b.hzero_transfers)
+
+
+def test_vectorised_line_ids_are_the_cache_models():
+    """period.py names the lines of whole page ranges at once; they must be the lines the model uses."""
+    vp = [0, 7, 8, 511, 512, 0x7F0000123]
+    for proc in (0, 3):
+        assert pte_line_ids(proc, np.array([v // 8 for v in vp])).tolist() == [L.pte_line(proc, v) for v in vp]
+        assert ptl_line_ids(proc, np.array([v // 512 for v in vp])).tolist() == [L.ptl_line(proc, v) for v in vp]

@@ -22,24 +22,22 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.faults import (
+    COW_COPY,
+    COW_PAGE,
+    COW_PFN,
+    READ_NEVER,
+    READ_REFCOUNTED,
+    READ_SPECIAL,
+    READ_V5,
+    WRITE_EMPTY,
+)
 from zpviz.engine.forking import Forking
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
-
-# the decisions the general path records for these faults (faults.py), word for word
-_READ_SPECIAL = "read fault: pte_mkspecial(zero pfn); its struct page is not written"
-_READ_V5 = "use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS"
-_READ_REFCOUNTED = "read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page"
-_READ_NEVER = "no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page"
-_WRITE_EMPTY = "write fault on an empty PTE: a new page"
-_COW_PAGE = "old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref"
-_COW_COPY = ("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
-             "from the user address (the memset shortcut is missing)")
-_COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
-
 
 class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
@@ -210,7 +208,7 @@ class Bulk(Forking):
                 fault = FAULT_READ
                 if mode == "never":
                     functions = f_anon
-                    decision = _READ_NEVER
+                    decision = READ_NEVER
                     kind = Kind.READ_ALLOC
                     new_page = True
                     writable = bool(svmf[s] & C.VM_WRITE)
@@ -228,7 +226,7 @@ class Bulk(Forking):
                     spfn[s] = ZERO_PFN
                     cost += map_zero_ns
                     kind = Kind.READ_ZERO
-                    functions, decision = f_anon, _READ_REFCOUNTED
+                    functions, decision = f_anon, READ_REFCOUNTED
                 else:
                     lines += (pl, el)
                     spte[s] = P | A | S
@@ -237,12 +235,12 @@ class Bulk(Forking):
                     kind = Kind.READ_ZERO
                     if mode == "vma_flags":
                         functions = f_v5
-                        decision = _READ_V5
+                        decision = READ_V5
                     else:
-                        functions, decision = f_anon, _READ_SPECIAL
+                        functions, decision = f_anon, READ_SPECIAL
             elif not pte & P:
                 fault = FAULT_WRITE
-                functions, decision = f_anon, _WRITE_EMPTY
+                functions, decision = f_anon, WRITE_EMPTY
                 kind = Kind.WRITE_ALLOC
                 new_page = True
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
@@ -251,7 +249,7 @@ class Bulk(Forking):
                 kind = Kind.COW_ZERO
                 new_page = True
                 if zero_test == "page":
-                    decision = _COW_PAGE
+                    decision = COW_PAGE
                     lines += (zero_line, zero_line)
                     zp_map -= 1
                     mapc[ZERO_PFN] -= 1
@@ -262,7 +260,7 @@ class Bulk(Forking):
                     if mm_line:
                         lines.append(mm_line)
                 else:
-                    decision = _COW_COPY if copy_cow else _COW_PFN
+                    decision = COW_COPY if copy_cow else COW_PFN
             if new_page:  # map_new_anon, with Frames.alloc and Core.alloc_frame spelled out
                 prep = not v.anon_vma
                 if prep:

@@ -15,6 +15,18 @@ from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
 
 
+# the decisions recorded for the faults the bulk path (bulk.py) also takes: one text for both
+READ_SPECIAL = "read fault: pte_mkspecial(zero pfn); its struct page is not written"
+READ_V5 = "use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS"
+READ_REFCOUNTED = "read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page"
+READ_NEVER = "no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page"
+WRITE_EMPTY = "write fault on an empty PTE: a new page"
+COW_PAGE = "old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref"
+COW_COPY = ("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
+            "from the user address (the memset shortcut is missing)")
+COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
+
+
 def use_zero_page_why(vmf: int) -> str | None:
     """The v5 patch's use_zero_page(vma): None when true, else the flag that makes it false."""
     for flag, name in ((C.VM_LOCKED, "VM_LOCKED"), (C.VM_SHARED, "VM_SHARED"), (C.VM_MAYSHARE, "VM_MAYSHARE"),
@@ -66,14 +78,14 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         if write:
             ev.fault = self._fault_kind(FAULT_WRITE)
-            ev.decide("write fault on an empty PTE: a new page")
+            ev.decide(WRITE_EMPTY)
             self.map_new_anon(p, v, slot, writable=True)
             ev.kind = Kind.WRITE_ALLOC
             return
         ev.fault = self._fault_kind(FAULT_READ)
         mode = self.k.read_fault_zero
         if mode == "refcounted":
-            ev.decide("read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page")
+            ev.decide(READ_REFCOUNTED)
             self.pte_lock(p, slot)
             self.get_page(ZERO_PFN)
             self.add_map(ZERO_PFN)
@@ -83,7 +95,7 @@ class Faults(Core):
             ev.kind = Kind.READ_ZERO
             return
         if mode == "never":
-            ev.decide("no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page")
+            ev.decide(READ_NEVER)
             self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
             ev.kind = Kind.READ_ALLOC
             return
@@ -95,9 +107,9 @@ class Faults(Core):
                 self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
                 ev.kind = Kind.READ_ALLOC
                 return
-            ev.decide("use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS")
+            ev.decide(READ_V5)
         else:
-            ev.decide("read fault: pte_mkspecial(zero pfn); its struct page is not written")
+            ev.decide(READ_SPECIAL)
         self.pte_lock(p, slot)
         self.set_slot(slot, P | A | S, ZERO_PFN)
         ev.cost += self.costs.map_zero_ns
@@ -214,17 +226,16 @@ class Faults(Core):
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
             if self.k.zero_test == "page":
-                ev.decide("old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref")
+                ev.decide(COW_PAGE)
                 self.add_map(ZERO_PFN, -1)
                 self.get_page(ZERO_PFN, -1)
                 self.rss(-1)
                 self.map_new_anon(p, v, slot, writable=not unshare)
             elif self.k.cow_from_zero == "copy":
-                ev.decide("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
-                          "from the user address (the memset shortcut is missing)")
+                ev.decide(COW_COPY)
                 self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
             else:
-                ev.decide("is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy")
+                ev.decide(COW_PFN)
                 self.map_new_anon(p, v, slot, writable=not unshare)
             ev.kind = Kind.COW_ZERO
             return

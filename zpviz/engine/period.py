@@ -27,10 +27,11 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.record import Recorder
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
-_NCOL = 9  # evi columns
+_NCOL = len(Recorder.INT_COLUMNS)  # evi columns
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
@@ -109,9 +110,6 @@ class PeriodSkipper:
         return out
 
     # ------------------------------------------------------------------ checkpoints
-    def due(self, c: int, pos: int) -> bool:
-        return c == self.c0 and pos % self.every == 0
-
     def _next_slot(self, c: int, pos: int) -> int:
         return self.first[c] + self.stride * pos
 
@@ -119,7 +117,7 @@ class PeriodSkipper:
         m, p = self.m, self.p
         clock, cm = m.clock, m.cache
         c0 = self.c0
-        active = sorted([c for _, c in heap] + [c0])
+        active = sorted([c for _, c in heap if c in self.lists] + [c0])  # a CPU with no pages drops out
         ref, minclk = clock[c0], min(clock[c] for c in active)
         nexts = [self._next_slot(c, pos[c]) for c in active]
         done = [self._next_slot(c, pos[c] - 1) for c in self.lists if pos[c] > 0]
