@@ -39,8 +39,16 @@ TARGETS = {  # key: (comparison, target)
 
 
 # ---------------------------------------------------------------------------------- the kernel
-def kernel_fault_rates(pages: int) -> dict[str, float]:
-    """Faults per second this kernel takes: strided one-byte touches of fresh private mappings."""
+def kernel_fault_rates(pages: int, repeat: int = 3) -> dict[str, float]:
+    """Faults per second this kernel takes: strided one-byte touches of fresh private mappings.
+
+    The best of `repeat` rounds for each kind: on this VM a round's COW rate swings from 0.1 to
+    0.6 M/s (fresh guest pages the host has not backed yet), and the kernel's best is the fair bar."""
+    rounds = [_kernel_round(pages) for _ in range(repeat)]
+    return {k: max(r[k] for r in rounds) for k in rounds[0]}
+
+
+def _kernel_round(pages: int) -> dict[str, float]:
     size = pages * 4096
 
     def region() -> tuple[mmap.mmap, np.ndarray]:
@@ -75,15 +83,19 @@ def lesson(pages: int, steps: list[str], cpus: int = 4) -> str:
     return text
 
 
-def engine_fault_rates(pages: int) -> dict[str, float]:
-    """Simulated faults per second: 4 CPUs, cache model on, the full per-event trace built."""
+def engine_fault_rates(pages: int, repeat: int = 3) -> dict[str, float]:
+    """Simulated faults per second: 4 CPUs, cache model on, the full per-event trace built (the best
+    of `repeat` runs, as for the kernel)."""
     read, write = 'do = "read"', 'do = "write"'
 
     def timed(text: str) -> float:
         sc = loads(text, "bench.toml")
-        t = time.perf_counter()
-        simulate(sc)
-        return time.perf_counter() - t
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            simulate(sc)
+            best = min(best, time.perf_counter() - t)
+        return best
 
     t_read = timed(lesson(pages, [read]))
     t_write = timed(lesson(pages, [write]))
