@@ -245,3 +245,23 @@ def test_random_lessons_same_records_long(kernel, text):
 def test_random_long_lessons_skip_exactly_long(case):
     text, kernel = case
     assert_skip_exact(text, kernel)
+
+
+@pytest.mark.parametrize("pages,cpus,kernel", [(40000, 2, "modern"), (30000, 1, "2.6.23"), (30000, 1, "v5")])
+def test_a_template_carries_the_step_on_after_a_refill(monkeypatch, pages, cpus, kernel):
+    """After a per-cpu refill breaks the loose matches, an earlier refill-free period of the same
+    signature is written again from the current checkpoint: still exact."""
+    from zpviz.engine import period
+
+    moved = []
+    real = period.PeriodSkipper._skip
+
+    def noting(self, a, b, c, *rest):
+        done = real(self, a, b, c, *rest)
+        if done and c is not b:
+            moved.append(done)
+        return done
+
+    monkeypatch.setattr(period.PeriodSkipper, "_skip", noting)
+    assert_skip_exact(long_lesson(pages, cpus, ['do = "read"']), kernel)
+    assert moved

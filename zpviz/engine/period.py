@@ -11,7 +11,9 @@ a whole number of pages (Δ) and nanoseconds (ΔT). Between two equal checkpoint
 events are then known for every later period too: each is A..B's, with slots, pfns, cache
 lines and times moved by j·Δ. The skip writes those events and their end state directly
 (numpy), as long as what lies ahead (page states, the line states left by earlier steps,
-tables present) repeats with the same period and no CPU's free list runs dry.
+tables present) repeats with the same period and no CPU's free list runs dry. A refill-free
+period is also kept as a template: once a refill has been played, the next checkpoint with the
+same signature writes the template's periods again from there.
 
 This is exact, not an approximation: tests/engine/test_bulk.py plays long lessons with and
 without skipping and compares every record and the final machine state.
@@ -79,6 +81,7 @@ class PeriodSkipper:
         self.globals = sorted(set(lines.values()))  # lock, zone, mmap, zero page, mm counter lines
         self.exact: dict[tuple, dict] = {}
         self.loose: dict[tuple, dict] = {}
+        self.templates: dict[tuple, tuple[dict, dict, dict]] = {}  # signature -> a refill-free period a..b
         self.allocs = dict.fromkeys(lists, 0)  # frames each CPU allocated this step (the loop counts)
         self.skipped_events = 0
         # what lies ahead, as it was when the step began: the skip may only repeat a period over
@@ -156,43 +159,59 @@ class PeriodSkipper:
     def checkpoint(self, pos: dict[int, int], heap: list) -> int:
         """At a checkpoint of CPU c0 (popped, not yet run): skip whole periods if the state repeats.
 
+        Three ways, tried in turn. An exact match (the same signature and per-cpu counts as an
+        earlier checkpoint A): A..now repeats for ever. A loose match (the same signature as the
+        last checkpoint with it, and no per-cpu refill between): it repeats until a free list
+        would run dry, and it is kept as a template. A template of this signature from earlier in
+        the step: its period, moved to now, again until a free list would run dry (this is what
+        carries a step on after a refill broke the loose matches).
         Returns the number of events skipped (0: none)."""
         sig = self._signature(pos, heap)
         if sig is None:
             return 0
         m = self.m
         active = list(sig[0])
-        mark = self._mark(pos, active)
+        now = self._mark(pos, active)
         pcp = tuple(m.pcp[c] for c in active)
         skipped = 0
         a = self.exact.get((sig, pcp))
-        limit = None
-        if a is None:
+        if a is not None and a["e"] < now["e"]:  # (right after a skip, the same checkpoint comes round again)
+            skipped = self._skip(a, now, now, active, None, pos, None)
+        if not skipped:
             a = self.loose.get(sig)
-            if a is not None:
-                limit = self._pcp_limit(a, mark, active)
-        if a is not None and (limit is None or limit > 0):
-            skipped = self._skip(a, mark, active, limit, pos)
+            if a is not None and a["e"] < now["e"] and self._no_refill(a, now, active):
+                snap = self._snapshot(a, now)
+                if snap is not None:
+                    self.templates[sig] = (a, now, snap)
+                    skipped = self._skip(a, now, now, active, self._pcp_room(a, now, now, active), pos, snap)
+        if not skipped and sig in self.templates:
+            a, b, snap = self.templates[sig]
+            if b["e"] < now["e"]:
+                skipped = self._skip(a, b, now, active, self._pcp_room(a, b, now, active), pos, snap)
         if skipped:  # the state moved on k periods: later checkpoints compare with that one, under its
-            # own key (the per-cpu counts are not those of B any more, though the signature is)
+            # own key (the per-cpu counts are not those of now any more, though the signature is)
             sig = self._signature(pos, heap)
             if sig is None:
                 return skipped
-            mark = self._mark(pos, active)
+            now = self._mark(pos, active)
             pcp = tuple(m.pcp[c] for c in active)
-        self.exact[(sig, pcp)] = mark
-        self.loose[sig] = mark
+        self.exact[(sig, pcp)] = now
+        self.loose[sig] = now
         return skipped
 
-    def _pcp_limit(self, a: dict, b: dict, active: list[int]) -> int:
-        """Periods before some CPU's per-cpu list would need a refill (which A..B did not have)."""
+    @staticmethod
+    def _no_refill(a: dict, b: dict, active: list[int]) -> bool:
+        """No CPU refilled its per-cpu list between a and b (its count fell by what it allocated)."""
+        return all(a["pcp"][c] - (b["allocs"][c] - a["allocs"][c]) == b["pcp"][c] for c in active)
+
+    @staticmethod
+    def _pcp_room(a: dict, b: dict, c: dict, active: list[int]) -> int:
+        """Periods of the refill-free a..b that fit, from c, before some CPU's per-cpu list runs dry."""
         limit = 1 << 62
-        for c in active:
-            used = b["allocs"][c] - a["allocs"][c]
-            if a["pcp"][c] - used != b["pcp"][c]:
-                return 0  # a refill inside the period: only an exact pcp match repeats
+        for x in active:
+            used = b["allocs"][x] - a["allocs"][x]
             if used:
-                limit = min(limit, b["pcp"][c] // used)
+                limit = min(limit, c["pcp"][x] // used)
         return limit
 
     # ------------------------------------------------------------------ the skip
@@ -209,40 +228,68 @@ class PeriodSkipper:
         x = end + 1 if first is None else lo + first
         return min(kmax, max(0, -(-(x - hi) // shift)))
 
-    def _skip(self, a: dict, b: dict, active: list[int], limit: int | None, pos: dict[int, int]) -> int:
-        m, p, rec = self.m, self.p, self.m.rec
+    def _repeats(self, arr: np.ndarray, lo: int, hi: int, first: int, shift: int, kmax: int) -> int:
+        """Largest K <= kmax with arr[x + first + (j-1)*shift] == arr[x] for x in [lo, hi], j = 1..K:
+        what A..B found ahead of it is found again ahead of each period to be written."""
+        if kmax <= 0 or hi + first >= len(arr):
+            return 0
+        a, b = arr[lo:hi + 1], arr[lo + first:hi + 1 + first]
+        if not np.array_equal(a, b):
+            return 0
+        return 1 + self._periodic_upto(arr, lo + first, hi + first, shift, kmax - 1)
+
+    def _events(self, a: dict, b: dict) -> np.ndarray:
+        base = self.m.rec.sealed  # the append arrays start at this event (the run seals only between steps)
+        return np.frombuffer(self.m.rec.evi, np.int32).reshape(-1, _NCOL)[a["e"] - base:b["e"] - base].copy()
+
+    def _snapshot(self, a: dict, b: dict) -> dict | None:
+        """The lines a..b wrote, as they are at b: page-table entries and locks of its pages, its new
+        frames' struct pages. None if one is shared (a..b only writes, so that means a bug)."""
+        cm, pidx = self.m.cache, self.p.index
+        slots = self._events(a, b)[:, 5].astype(np.int64)
+        vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
+        ids = np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
+                              ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE)),
+                              (np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64) << 3) | C.LK_STRUCT_PAGE])
+        keys = ids.tolist()
+        if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
+            return None
+        own, busy = cm.owner, cm.busy
+        return dict(ids=ids, owners=np.array([own[x] for x in keys], np.int64),
+                    busy=np.array([busy[x] for x in keys], np.int64))
+
+    def _skip(self, a: dict, b: dict, c: dict, active: list[int], limit: int | None, pos: dict[int, int],
+              snap: dict | None) -> int:
+        """Write k periods of a..b, the first one moved to start at c (c is b itself but for templates)."""
+        m, p = self.m, self.p
         c0 = self.c0
         dpos = b["pos"][c0] - a["pos"][c0]
         n_ab = b["e"] - a["e"]
         if dpos <= 0 or n_ab <= 0:
             return 0
         dslot = dpos * self.stride
-        dT = b["clock"][c0] - a["clock"][c0]
-        dpfn = b["next_pfn"] - a["next_pfn"]
-        kmax = min((len(self.lists[c]) - 1 - b["pos"][c]) // dpos for c in active)
+        first = (c["pos"][c0] - a["pos"][c0]) * self.stride  # pages from a..b to the first period written
+        kmax = min((len(self.lists[x]) - 1 - c["pos"][x]) // dpos for x in active)
         if limit is not None:
             kmax = min(kmax, limit)
         if kmax <= 0:
             return 0
-        base = rec.sealed  # the append arrays start at this event (the run seals only between steps)
-        ev = np.frombuffer(rec.evi, np.int32).reshape(-1, _NCOL)[a["e"] - base:b["e"] - base].copy()
+        ev = self._events(a, b)
         slots = ev[:, 5].astype(np.int64)
-        s_lo, s_hi = int(slots.min()), int(slots.max())
-        # lines of the pages A..B read: the window before and after them is in the signature
-        s_lo_all = min(self._next_slot(c, a["pos"][c]) for c in active)
-        s_hi_all = max(self._next_slot(c, b["pos"][c] - 1) for c in active)
-        s_lo, s_hi = min(s_lo, s_lo_all), max(s_hi, s_hi_all)
-        k = self._periodic_upto(self.pre_slot, s_lo - self.lo, s_hi - self.lo, dslot, kmax)
+        # the pages a..b read (faulted or passed over) and the lines and tables over them
+        s_lo = min(int(slots.min()), min(self._next_slot(x, a["pos"][x]) for x in active))
+        s_hi = max(int(slots.max()), max(self._next_slot(x, b["pos"][x] - 1) for x in active))
+        k = self._repeats(self.pre_slot, s_lo - self.lo, s_hi - self.lo, first, dslot, kmax)
         vp = m.slot_vpage
         l_lo, l_hi = vp[s_lo] // 8 - self.line0, vp[s_hi] // 8 - self.line0
-        k = self._periodic_upto(self.pre_pte_line, l_lo, l_hi, dslot // 8, k)
+        k = self._repeats(self.pre_pte_line, l_lo, l_hi, first // 8, dslot // 8, k)
         b_lo, b_hi = vp[s_lo] // 512 - self.block0, vp[s_hi] // 512 - self.block0
-        k = self._periodic_upto(self.pre_ptl_line, b_lo, b_hi, dslot // 512, k)
-        k = self._periodic_upto(self.pre_table[:, None], b_lo, b_hi, dslot // 512, k)
-        # A..B made no upper-level table (the signature holds their number), so neither may the
+        k = self._repeats(self.pre_ptl_line, b_lo, b_hi, first // 512, dslot // 512, k)
+        k = self._repeats(self.pre_table[:, None], b_lo, b_hi, first // 512, dslot // 512, k)
+        # a..b made no upper-level table (the signature holds their number), so neither may the
         # periods ahead: every 1 GiB (and 512 GiB) of pages they reach must have its tables already
         while k > 0:
-            top = vp[s_hi] + k * dslot
+            top = vp[s_hi] + first + (k - 1) * dslot
             need = {(2, x >> 18) for x in range(vp[s_lo] >> 18 << 18, top + 1, 1 << 18)}
             need |= {(3, x >> 27) for x in range(vp[s_lo] >> 27 << 27, top + 1, 1 << 27)}
             if all(key in p.upper_tables for key in need):
@@ -250,35 +297,40 @@ class PeriodSkipper:
             k -= 1
         if k <= 0:
             return 0
-        # the lines A..B wrote: page-table entries and locks of its pages, its new frames' struct pages
-        pidx = p.index
-        vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
-        pos_lines = np.unique(np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
-                                              ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE))])).tolist()
-        frame_lines = ((np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64) << 3) | C.LK_STRUCT_PAGE).tolist()
-        cm = m.cache
-        if cm.sharers and not cm.sharers.keys().isdisjoint(pos_lines + frame_lines):
-            return 0
-        self._write_events(a, b, ev, k, dslot, dT, dpfn)
-        self._write_state(a, b, ev, k, dslot, dT, dpfn, pos_lines, frame_lines)
-        for c in active:  # every CPU k periods on
-            m.clock[c] += k * dT
-            pos[c] = b["pos"][c] + k * dpos
+        if snap is None:
+            snap = self._snapshot(a, b)
+            if snap is None:
+                return 0
+        self._write_events(a, b, c, ev, k, first, dslot)
+        self._write_state(a, b, c, ev, k, first, dslot, snap)
+        for x in active:  # every CPU k periods on
+            m.clock[x] = c["clock"][x] + k * (b["clock"][c0] - a["clock"][c0])
+            pos[x] = c["pos"][x] + k * dpos
         self.skipped_events += k * n_ab
         return k * n_ab
 
-    def _write_events(self, a, b, ev, k, dslot, dT, dpfn) -> None:
+    @staticmethod
+    def _moves(a: dict, b: dict, c: dict, key: str, k: int) -> np.ndarray:
+        """How far a field moves in each of the k periods written: c - a, then one a..b more each time."""
+        jm = np.arange(k, dtype=np.int64)
+        return (c[key] - a[key]) + jm * (b[key] - a[key])
+
+    def _write_events(self, a, b, c, ev, k, first, dslot) -> None:
         rec = self.m.rec
         n_ab = len(ev)
-        j = np.repeat(np.arange(1, k + 1, dtype=np.int64), n_ab)
+        jm = np.arange(k, dtype=np.int64)
+        slot_move = np.repeat(first + jm * dslot, n_ab)
+        pfn_move = np.repeat(self._moves(a, b, c, "next_pfn", k), n_ab)
+        time_move = np.repeat((c["clock"][self.c0] - a["clock"][self.c0])
+                              + jm * (b["clock"][self.c0] - a["clock"][self.c0]), n_ab)
         new_pfn = a["next_pfn"]
         rows = np.tile(ev, (k, 1)).astype(np.int64)
-        rows[:, 5] += j * dslot
-        rows[:, 6] += j * dpfn * np.tile(ev[:, 6] >= new_pfn, k)
+        rows[:, 5] += slot_move
+        rows[:, 6] += pfn_move * np.tile(ev[:, 6] >= new_pfn, k)
         rec.evi.frombytes(rows.astype(np.int32).tobytes())
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = np.frombuffer(rec.evt, np.int64).reshape(-1, 2)[e_a:e_b].copy()
-        rec.evt.frombytes((np.tile(t, (k, 1)) + (j * dT)[:, None]).tobytes())
+        rec.evt.frombytes((np.tile(t, (k, 1)) + time_move[:, None]).tobytes())
         rec.n_events += k * n_ab
         if not rec.keep_deltas:
             return
@@ -289,95 +341,103 @@ class PeriodSkipper:
         def put(arr: array, values: np.ndarray) -> None:
             arr.frombytes(values.astype(np.int32).tobytes())
 
+        def per_record(moves: np.ndarray, n: int) -> np.ndarray:
+            return np.repeat(moves, n)
+
         n_sd, n_fd, n_cd = (np.frombuffer(x, np.int32)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
         for counts, arr in ((n_sd, rec.sd_n), (n_fd, rec.fd_n), (n_cd, rec.cd_n)):
             put(arr, np.tile(counts, k))
         sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]
-        js = np.repeat(np.arange(1, k + 1, dtype=np.int64), len(sd[0]))
         sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)
-        sd_slot += js * dslot
-        sd_pfn += js * dpfn * (sd_pfn >= new_pfn)
+        n = len(sd[0])
+        sd_slot += per_record(first + jm * dslot, n)
+        sd_pfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (sd_pfn >= new_pfn)
         for arr, vals in zip(rec.sd, (sd_slot, sd_pte, sd_pfn, sd_vmf)):
             put(arr, vals)
         fd = [block(x, a["fd"], b["fd"]) for x in rec.fd]
-        jf = np.repeat(np.arange(1, k + 1, dtype=np.int64), len(fd[0]))
+        n = len(fd[0])
         fpfn, fref, fmap, fflags, fkind = (np.tile(x, k) for x in fd)
         zero = fpfn == ZERO_PFN
-        fref += jf * (b["zref"] - a["zref"]) * zero
-        fmap += jf * (b["zmap"] - a["zmap"]) * zero
-        fpfn += jf * dpfn * (fpfn >= new_pfn)
+        fref += per_record(self._moves(a, b, c, "zref", k), n) * zero
+        fmap += per_record(self._moves(a, b, c, "zmap", k), n) * zero
+        fpfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (fpfn >= new_pfn)
         for arr, vals in zip(rec.fd, (fpfn, fref, fmap, fflags, fkind)):
             put(arr, vals)
         for arr in rec.cd:
             put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
         width = len(b["scalars"])
         sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].astype(np.int64)
-        step = b["scalars"] - a["scalars"]
-        put(rec.scalars, np.tile(sc, (k, 1)) + j[:, None] * step[None, :])
+        moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
+        put(rec.scalars, np.tile(sc, (k, 1)) + np.repeat(moves, n_ab, axis=0))
 
-    def _write_state(self, a, b, ev, k, dslot, dT, dpfn, pos_lines, frame_lines) -> None:
+    def _write_state(self, a, b, c, ev, k, first, dslot, snap) -> None:
         m, p, fr, cm = self.m, self.p, self.m.frames, self.m.cache
         new_pfn = a["next_pfn"]
-        jj = np.arange(1, k + 1, dtype=np.int64)
-        # pages: each page A..B faulted ends as it did, moved
+        jm = np.arange(k, dtype=np.int64)
+        slot_moves = first + jm * dslot
+        pfn_moves = self._moves(a, b, c, "next_pfn", k)
+        dpfn = b["next_pfn"] - a["next_pfn"]
+        # pages: each page a..b faulted ends as it did, moved
         slots = ev[:, 5].astype(np.int64)
         pte = np.frombuffer(m.slots.pte, np.uint8)[slots].copy()
         pfn = np.frombuffer(m.slots.pfn, np.int64)[slots].copy()
-        tgt = (slots[None, :] + jj[:, None] * dslot).ravel()
-        pfns = (pfn[None, :] + jj[:, None] * dpfn * (pfn >= new_pfn)[None, :]).ravel()
+        tgt = (slots[None, :] + slot_moves[:, None]).ravel()
+        pfns = (pfn[None, :] + pfn_moves[:, None] * (pfn >= new_pfn)[None, :]).ravel()
         view = np.frombuffer(m.slots.pte, np.uint8)
         view[tgt] = np.tile(pte, k)
         del view
         view = np.frombuffer(m.slots.pfn, np.int64)
         view[tgt] = pfns
         del view
-        # frames: the ones A..B allocated, again at +j·Δpfn
+        # frames: the ones a..b allocated, again in each period
         fresh = np.arange(new_pfn, b["next_pfn"], dtype=np.int64)
-        fr._grow(b["next_pfn"] + k * dpfn)
-        ftgt = (fresh[None, :] + jj[:, None] * dpfn).ravel()
+        end = c["next_pfn"] + k * dpfn
+        fr._grow(end)
+        ftgt = (fresh[None, :] + pfn_moves[:, None]).ravel()
         for arr, dt in ((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
                         (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
                         (fr.flags, np.uint16), (fr.kind, np.uint8)):
             view = np.frombuffer(arr, dt)
             view[ftgt] = np.tile(view[fresh], k)
             del view
-        fr.next_pfn = b["next_pfn"] + k * dpfn
+        fr.next_pfn = end
         fr.refcount[ZERO_PFN] += k * (b["zref"] - a["zref"])
         fr.mapcount[ZERO_PFN] += k * (b["zmap"] - a["zmap"])
-        zp = [x + k * (x - y) for x, y in zip(b["zp"], a["zp"])]
-        m.zp_ref, m.zp_map, m.rss_pages, fr.used, fr.pt = zp
-        cmv = [x + k * (x - y) for x, y in zip(b["cm"], a["cm"])]
-        cm.zero_writes, cm.zero_transfers, cm.hzero_writes, cm.hzero_transfers = cmv
-        # page tables A..B allocated, for the blocks ahead, in allocation order
+        m.zp_ref, m.zp_map, m.rss_pages, fr.used, fr.pt = (
+            x + k * (y - z) for x, y, z in zip(c["zp"], b["zp"], a["zp"]))
+        cm.zero_writes, cm.zero_transfers, cm.hzero_writes, cm.hzero_transfers = (
+            x + k * (y - z) for x, y, z in zip(c["cm"], b["cm"], a["cm"]))
+        # page tables a..b allocated, for the blocks ahead, in allocation order
         added = list(p.pte_tables.items())[a["tables"]:b["tables"]]
-        dblk = dslot // C.PTRS_PER_PTE
-        for j in range(1, k + 1):
+        for j in range(k):
             for blk, pf in added:
-                p.pte_tables[blk + j * dblk] = pf + j * dpfn
-        # cache lines: each line A..B wrote is written again j periods on (ids move with what they
-        # name: pages by Δ, frames by Δpfn); the shared lines just keep going, ΔT later each time
+                p.pte_tables[blk + int(slot_moves[j]) // C.PTRS_PER_PTE] = pf + int(pfn_moves[j])
+        # cache lines: each line a..b wrote is written again in each period (ids move with what they
+        # name: pages by the period's pages, frames by its frames), ending as it did at b, later
         own, busy, sh = cm.owner, cm.busy, cm.sharers
-        ids = np.array(pos_lines + frame_lines, dtype=np.int64)
+        ids = snap["ids"]
         kinds = ids & 7
-        step = np.where(kinds == C.LK_PTE, (dslot // C.PTES_PER_LINE) << 3,
-                        np.where(kinds == C.LK_LOCK, (dslot // C.PTRS_PER_PTE) << 5, dpfn << 3))
-        owners = np.array([own[x] for x in pos_lines + frame_lines], dtype=np.int64)
-        times = np.array([busy[x] for x in pos_lines + frame_lines], dtype=np.int64)
-        new_ids = (ids[None, :] + jj[:, None] * step[None, :]).ravel().tolist()
-        own.update(zip(new_ids, np.tile(owners, k).tolist()))
-        busy.update(zip(new_ids, (times[None, :] + jj[:, None] * dT).ravel().tolist()))
+        dT = b["clock"][self.c0] - a["clock"][self.c0]
+        t_moves = (c["clock"][self.c0] - a["clock"][self.c0]) + jm * dT
+        move = np.where(kinds == C.LK_PTE, (slot_moves[:, None] // C.PTES_PER_LINE) << 3,
+                        np.where(kinds == C.LK_LOCK, (slot_moves[:, None] // C.PTRS_PER_PTE) << 5,
+                                 pfn_moves[:, None] << 3))
+        new_ids = (ids[None, :] + move).ravel().tolist()
+        own.update(zip(new_ids, np.tile(snap["owners"], k).tolist()))
+        busy.update(zip(new_ids, (snap["busy"][None, :] + t_moves[:, None]).ravel().tolist()))
         if sh:
             for x in sh.keys() & set(new_ids):
                 del sh[x]
         for g, (_, t_a) in a["globals"].items():
-            t_b = busy.get(g)
-            if t_b is not None and t_b != t_a:
-                busy[g] = t_b + k * dT
-        for c in self.lists:
-            used = b["allocs"][c] - a["allocs"][c]
-            self.allocs[c] += k * used
-            m.pcp[c] = b["pcp"][c] - k * (a["pcp"][c] - b["pcp"][c])
+            o_b, t_b = b["globals"][g]
+            if t_b is not None and t_b != t_a:  # a..b wrote it: the last period leaves it as b did, later
+                own[g] = o_b
+                busy[g] = t_b + int(t_moves[-1])
+        for x in self.lists:
+            used = b["allocs"][x] - a["allocs"][x]
+            self.allocs[x] += k * used
+            m.pcp[x] = c["pcp"][x] - k * (a["pcp"][x] - b["pcp"][x])
         if not m.rec.keep_deltas:
-            for c in range(m.ncpus):
-                for i in range(len(m.counters[c])):
-                    m.counters[c][i] += k * (m.counters[c][i] - a["counters"][c][i])
+            for x in range(m.ncpus):
+                for i in range(len(m.counters[x])):
+                    m.counters[x][i] += k * (b["counters"][x][i] - a["counters"][x][i])
