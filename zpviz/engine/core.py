@@ -12,6 +12,8 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.cache import CacheModel
@@ -161,7 +163,7 @@ class Core:
                 shared=bool(vmf & C.VM_SHARED))
         self.vmas.append(v)
         self.slot_vma.extend(array("l", [v.index]) * npages)
-        self.slot_vpage.extend(range(vpage0, vpage0 + npages))
+        self.slot_vpage.frombytes(np.arange(vpage0, vpage0 + npages, dtype=np.int64).tobytes())
         p.vmas[name] = v
         return v
 
