@@ -163,6 +163,7 @@ class CacheModel:
         same answers."""
         costs = self.costs
         hit_ns, hold_ns = costs.hit_ns, costs.line_hold_ns
+        near_ns, far_ns, dram_ns = costs.same_socket_ns, costs.cross_socket_ns, costs.dram_ns
         owner = self.owner
         sharers = self.sharers
         busy = self.busy
@@ -193,7 +194,7 @@ class CacheModel:
             if start < t:
                 start = t
             if own != -1:
-                lat = costs.same_socket_ns if socket[own] == my_socket else costs.cross_socket_ns
+                lat = near_ns if socket[own] == my_socket else far_ns
                 transfers += 1
                 if kind == _LK_ZERO:
                     self.zero_transfers += 1
@@ -206,7 +207,7 @@ class CacheModel:
                 sh = sharers.get(line, 0)
                 others = sh & ~bit
                 if others:
-                    lat = costs.same_socket_ns
+                    lat = near_ns
                     inv_sent += others.bit_count()
                     for c in range(self.ncpus):
                         if others >> c & 1:
@@ -218,7 +219,7 @@ class CacheModel:
                     del sharers[line]
                     hits += 1
                 else:
-                    lat = costs.dram_ns
+                    lat = dram_ns
                     misses += 1
                 owner[line] = cpu
             stall += start - t + lat

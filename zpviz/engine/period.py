@@ -121,6 +121,8 @@ class PeriodSkipper:
         clock, cm = m.clock, m.cache
         c0 = self.c0
         active = sorted([c for _, c in heap if c in self.lists] + [c0])  # a CPU with no pages drops out
+        if any(pos[c] >= len(self.lists[c]) for c in active):
+            return None  # a CPU at its end (a skip can take one there): nothing ahead to compare
         ref, minclk = clock[c0], min(clock[c] for c in active)
         nexts = [self._next_slot(c, pos[c]) for c in active]
         done = [self._next_slot(c, pos[c] - 1) for c in self.lists if pos[c] > 0]
@@ -269,7 +271,7 @@ class PeriodSkipper:
             return 0
         dslot = dpos * self.stride
         first = (c["pos"][c0] - a["pos"][c0]) * self.stride  # pages from a..b to the first period written
-        kmax = min((len(self.lists[x]) - 1 - c["pos"][x]) // dpos for x in active)
+        kmax = min((len(self.lists[x]) - c["pos"][x]) // dpos for x in active)  # up to each CPU's last page
         if limit is not None:
             kmax = min(kmax, limit)
         if kmax <= 0:
@@ -324,10 +326,10 @@ class PeriodSkipper:
         time_move = np.repeat((c["clock"][self.c0] - a["clock"][self.c0])
                               + jm * (b["clock"][self.c0] - a["clock"][self.c0]), n_ab)
         new_pfn = a["next_pfn"]
-        rows = np.tile(ev, (k, 1)).astype(np.int64)
-        rows[:, 5] += slot_move
-        rows[:, 6] += pfn_move * np.tile(ev[:, 6] >= new_pfn, k)
-        rec.evi.frombytes(rows.astype(np.int32).tobytes())
+        rows = np.tile(ev, (k, 1))  # int32 throughout: slots and pfns fit, and a copy fewer
+        rows[:, 5] += slot_move.astype(np.int32)
+        rows[:, 6] += (pfn_move * np.tile(ev[:, 6] >= new_pfn, k)).astype(np.int32)
+        rec.evi.frombytes(rows.tobytes())
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = np.frombuffer(rec.evt, np.int64).reshape(-1, 2)[e_a:e_b].copy()
         rec.evt.frombytes((np.tile(t, (k, 1)) + time_move[:, None]).tobytes())
@@ -335,14 +337,15 @@ class PeriodSkipper:
         if not rec.keep_deltas:
             return
 
+        # the recorder's int32 throughout (every value and every move fits): no widened copies
         def block(arr: array, lo: int, hi: int) -> np.ndarray:
-            return np.frombuffer(arr, np.int32)[lo:hi].astype(np.int64)
+            return np.frombuffer(arr, np.int32)[lo:hi].copy()
 
         def put(arr: array, values: np.ndarray) -> None:
-            arr.frombytes(values.astype(np.int32).tobytes())
+            arr.frombytes(values.tobytes())
 
         def per_record(moves: np.ndarray, n: int) -> np.ndarray:
-            return np.repeat(moves, n)
+            return np.repeat(moves.astype(np.int32), n)
 
         n_sd, n_fd, n_cd = (np.frombuffer(x, np.int32)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
         for counts, arr in ((n_sd, rec.sd_n), (n_fd, rec.fd_n), (n_cd, rec.cd_n)):
@@ -351,24 +354,26 @@ class PeriodSkipper:
         sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)
         n = len(sd[0])
         sd_slot += per_record(first + jm * dslot, n)
-        sd_pfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (sd_pfn >= new_pfn)
+        sd_pfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (sd_pfn >= new_pfn).astype(np.int32)
         for arr, vals in zip(rec.sd, (sd_slot, sd_pte, sd_pfn, sd_vmf)):
             put(arr, vals)
         fd = [block(x, a["fd"], b["fd"]) for x in rec.fd]
         n = len(fd[0])
         fpfn, fref, fmap, fflags, fkind = (np.tile(x, k) for x in fd)
         zero = fpfn == ZERO_PFN
-        fref += per_record(self._moves(a, b, c, "zref", k), n) * zero
-        fmap += per_record(self._moves(a, b, c, "zmap", k), n) * zero
-        fpfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (fpfn >= new_pfn)
+        fref += per_record(self._moves(a, b, c, "zref", k), n) * zero.astype(np.int32)
+        fmap += per_record(self._moves(a, b, c, "zmap", k), n) * zero.astype(np.int32)
+        fpfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (fpfn >= new_pfn).astype(np.int32)
         for arr, vals in zip(rec.fd, (fpfn, fref, fmap, fflags, fkind)):
             put(arr, vals)
         for arr in rec.cd:
             put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
         width = len(b["scalars"])
-        sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].astype(np.int64)
+        sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].copy()
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
-        put(rec.scalars, np.tile(sc, (k, 1)) + np.repeat(moves, n_ab, axis=0))
+        rows = np.tile(sc, (k, 1))
+        rows += np.repeat(moves.astype(np.int32), n_ab, axis=0)
+        put(rec.scalars, rows)
 
     def _write_state(self, a, b, c, ev, k, first, dslot, snap) -> None:
         m, p, fr, cm = self.m, self.p, self.m.frames, self.m.cache
