@@ -214,12 +214,8 @@ class Machine(Bulk):
         return self._result(step, procs, first, end, makespan)
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        # the step's events are still in the recorder's append arrays (the run seals between steps)
-        width = len(self.rec.INT_COLUMNS)
-        base = self.rec.sealed
-        fault = np.frombuffer(self.rec.evi, np.int32).reshape(-1, width)[first - base:end - base, _FAULT_COLUMN]
+        fault = self.rec.recent_events(first, end)[:, _FAULT_COLUMN]
         counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
-        del fault  # a view of the append array: it must go before the next append
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())
         log = self.kernel_log[self._log_mark:]  # emit appends each event's lines there, in order

@@ -29,11 +29,9 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.memory import ZERO_PFN
-from zpviz.engine.record import Recorder
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
-_NCOL = len(Recorder.INT_COLUMNS)  # evi columns
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
@@ -241,8 +239,7 @@ class PeriodSkipper:
         return 1 + self._periodic_upto(arr, lo + first, hi + first, shift, kmax - 1)
 
     def _events(self, a: dict, b: dict) -> np.ndarray:
-        base = self.m.rec.sealed  # the append arrays start at this event (the run seals only between steps)
-        return np.frombuffer(self.m.rec.evi, np.int32).reshape(-1, _NCOL)[a["e"] - base:b["e"] - base].copy()
+        return self.m.rec.recent_events(a["e"], b["e"])
 
     def _snapshot(self, a: dict, b: dict) -> dict | None:
         """The lines a..b wrote, as they are at b: page-table entries and locks of its pages, its new
@@ -331,7 +328,7 @@ class PeriodSkipper:
         rows[:, 6] += (pfn_move * np.tile(ev[:, 6] >= new_pfn, k)).astype(np.int32)
         rec.evi.frombytes(rows.tobytes())
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
-        t = np.frombuffer(rec.evt, np.int64).reshape(-1, 2)[e_a:e_b].copy()
+        t = rec.recent_times(a["e"], b["e"])
         rec.evt.frombytes((np.tile(t, (k, 1)) + time_move[:, None]).tobytes())
         rec.n_events += k * n_ab
         if not rec.keep_deltas:

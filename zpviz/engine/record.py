@@ -126,9 +126,6 @@ class _Col:
             self.zeros = 0
         self.a.frombytes(_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
 
-    def value(self, i: int) -> int:
-        return 0 if i < self.zeros else self.a[i - self.zeros]  # type: ignore[index]
-
     def numpy(self) -> np.ndarray:
         """The column as a numpy array over the same memory (no copy)."""
         dt = _DTYPES[self.code]
@@ -192,11 +189,17 @@ class Recorder:
             self.paths.append(KernelPath(functions, decision))
         return i
 
-    def fault_of(self, e: int) -> int:
-        s = self.sealed
-        if e >= s:
-            return self.evi[(e - s) * len(self.INT_COLUMNS) + _FAULT]
-        return self._s.ev[_FAULT].value(e)
+    def recent_events(self, first: int, end: int) -> np.ndarray:
+        """A copy of the int columns (INT_COLUMNS) of events first..end-1, which must not be sealed
+        yet: the run seals only between steps, so a step may read back its own events."""
+        assert first >= self.sealed, "those events are sealed already"
+        rows = np.frombuffer(self.evi, np.int32).reshape(-1, len(self.INT_COLUMNS))
+        return rows[first - self.sealed:end - self.sealed].copy()  # a copy: the view must not outlive this
+
+    def recent_times(self, first: int, end: int) -> np.ndarray:
+        """The same for the (t0, t1) of those events."""
+        assert first >= self.sealed, "those events are sealed already"
+        return np.frombuffer(self.evt, np.int64).reshape(-1, 2)[first - self.sealed:end - self.sealed].copy()
 
     def seal(self) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays
@@ -229,9 +232,6 @@ class Recorder:
         self._closed = True
         s, self._s = self._s, _Sealed()
         return s.finish(self.n_events)
-
-
-_FAULT = Recorder.INT_COLUMNS.index("fault")
 
 
 class _Sealed:

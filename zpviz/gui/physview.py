@@ -60,13 +60,14 @@ class PhysView(pg.ViewBox):
                 self.addItem(text)
                 self._tiles.append((t, rect, text))
             self._style_tiles()
+        words = [t.text(short=self._short) for t in tiles]
         for i, t in enumerate(tiles):
             _, rect, text = self._tiles[i]
             self._tiles[i] = (t, rect, text)
-            text.setText(t.text(short=self._short))
+            text.setText(words[i])
             c = self.tile_rect(i, len(tiles)).center()
             text.setPos(c.x(), c.y())
-        if tuple(len(t.text(short=self._short)) for t in tiles) != self._fitted:
+        if tuple(map(len, words)) != self._fitted:
             self._fit_text()  # the counts gained a digit: fit the text again
 
     def _style_tiles(self) -> None:

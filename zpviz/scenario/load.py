@@ -133,9 +133,9 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
                              f"make cpus a multiple of sockets")
     processes = _processes(ctx, _tables(ctx, data, "process"))
     vmas = _vmas(ctx, _tables(ctx, data, "vma"), processes)
-    steps = _steps(ctx, _tables(ctx, data, "step"), processes, vmas, cpus if cpus_ok else None)
+    steps, work = _steps(ctx, _tables(ctx, data, "step"), processes, vmas, cpus if cpus_ok else None)
     kernel, compare = t.get_str("kernel", "modern", one_of=VARIANTS), _compare(t)
-    _work_budget(ctx, steps, kernel, compare)
+    _work_budget(ctx, steps, work, kernel, compare)
     return Scenario(
         path=ctx.file, title=t.get_str("title", fallback_title, nonempty=True) or fallback_title,
         summary=t.get_str("summary", "") or "", kernel=kernel, compare=compare, cpus=cpus, sockets=sockets,
@@ -238,12 +238,12 @@ def _vmas(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec,
     return tuple(out)
 
 
-def _work_budget(ctx: Ctx, steps: tuple, kernel: str | None, compare: tuple[str, ...]) -> None:
+def _work_budget(ctx: Ctx, steps: tuple, work: list[tuple[int, Source, int]], kernel: str | None,
+                 compare: tuple[str, ...]) -> None:
     """Refuse, up front, a lesson the engine would take more than a few seconds to play.
 
     The app and `zpviz check` play every variant the lesson names (its kernel, compare and the
     variants its claims name), so the estimate counts each of them."""
-    work = getattr(ctx, "work", None)
     if not work or ctx.too_big:
         return  # an over-size lesson has its message already
     variants = {kernel or "modern", *compare} | {c.variant for s in steps for c in s.expect} - {"*"}
@@ -259,10 +259,11 @@ def _work_budget(ctx: Ctx, steps: tuple, kernel: str | None, compare: tuple[str,
 
 
 def _steps(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec, ...],
-           vmas: tuple[VmaSpec, ...], cpus: int | None) -> tuple:
+           vmas: tuple[VmaSpec, ...], cpus: int | None) -> tuple[tuple, list[tuple[int, Source, int]]]:
+    """The steps, and what they cost: (page-events, where, µs each) per step or mapping."""
     if not items:
         ctx.problem((), "the lesson has no [[step]]; add at least one")
-        return ()
+        return (), []
     if len(items) > MAX_STEPS:
         ctx.problem(("step", MAX_STEPS), f"the lesson has {len(items):,} steps; at most {MAX_STEPS:,} "
                                          f"are allowed", too_big=True)
@@ -273,11 +274,10 @@ def _steps(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec
             instances = next(p for p in processes if p.name == v.process).instance_names()
             reader.events.append((v.pages * len(instances), v.source, cost_us("mlock", False)))
     steps = tuple(reader.step(i, raw) for i, raw in items)
-    ctx.work = reader.events
     total = sum(n for n, _, _ in reader.events)
     if total > MAX_PAGE_EVENTS:
         n, where, _ = max(reader.events, key=lambda e: e[0])
         ctx.problem_at(where, f"the run would take {total:,} page-events, more than the limit of "
                               f"{MAX_PAGE_EVENTS:,}; the biggest share is here ({n:,}): select fewer pages "
                               f"or processes", too_big=True)
-    return steps
+    return steps, reader.events
