@@ -163,9 +163,9 @@ def assert_skip_exact(text: str, kernel: str, deltas: bool = True) -> int:
 def test_read_periods_are_skipped_exactly(kernel):
     text = long_lesson(24576, 4, ['do = "read"', 'do = "read"\npages = "100-300"', 'do = "write"\npages = "0-999"'])
     skipped = assert_skip_exact(text, kernel)
-    # zero-page reads repeat every few PTE tables; 2.6.24's allocate, so their period is a whole
-    # cycle of the per-cpu free lists (about 63,000 pages on 4 CPUs): none here
-    assert skipped > 12000 if kernel != "2.6.24" else skipped == 0
+    # zero-page reads repeat every few PTE tables; 2.6.24's allocate, so their whole period is a
+    # cycle of the per-cpu free lists (about 63,000 pages on 4 CPUs), but their stretches repeat
+    assert skipped > 12000
 
 
 @pytest.mark.parametrize("cpus,sockets,pages", [(1, 1, 20480), (2, 1, 20480), (3, 1, 20480), (8, 2, 60000)])
@@ -228,6 +228,59 @@ def test_a_skip_then_a_refill_then_a_second_skip():
     the skip left under its own per-cpu counts, not under the counts from before the skip."""
     text = long_lesson(18952, 2, ['do = "read"\npages = "0-18951/1"'], sockets=2)
     assert assert_skip_exact(text, "2.6.23") > 14336  # two skips, the second after CPU 1's refill
+
+
+# ------------------------------------------------------------------ stretches (engine/micro.py)
+def skipped_with(text: str, kernel: str, micro: bool, deltas: bool = True) -> int:
+    m = Machine(loads(text, "micro.toml"), kernel, record_deltas=deltas)
+    m.micro_skip = micro
+    list(m.run_steps())
+    return m.skipped_events
+
+
+@pytest.mark.parametrize("kernel", VARIANTS)
+def test_stretches_carry_a_write_step_the_periods_cannot(kernel):
+    """A write's period is a whole cycle of every per-cpu free list (about 63,000 pages on 4 CPUs):
+    40,000 pages never repeat as a whole, but their 16-page stretches do, refills and all."""
+    text = long_lesson(40000, 4, ['do = "write"'])
+    with_stretches = assert_skip_exact(text, kernel, deltas=kernel != "2.6.24")
+    assert skipped_with(text, kernel, micro=False) < 5000 < 30000 < with_stretches
+
+
+@pytest.mark.parametrize("kernel,sockets,deltas", [("2.6.23", 2, True), ("2.6.23", 1, False), ("v5", 2, True)])
+def test_stretches_over_the_zero_page_and_across_sockets(kernel, sockets, deltas):
+    """Writes over a read's zero-page mappings: under 2.6.23 each moves the zero page's refcount
+    and mapcount, which every stretch written again must carry on from where it starts."""
+    text = long_lesson(30000, 4, ['do = "read"', 'do = "write"\npages = "0-29999/3"'], sockets=sockets)
+    assert assert_skip_exact(text, kernel, deltas) > skipped_with(text, kernel, micro=False, deltas=deltas)
+
+
+def test_a_stretch_fits_counts_that_refill_at_the_same_allocations():
+    from zpviz.engine.micro import MicroPeriods
+
+    cands = [((5, 31), (3, 3), 0), ((2, 31), (3, 3), 1)]
+    assert MicroPeriods._fit(cands, [30, 4]) == 0  # no refill in either: both counts >= 3
+    assert MicroPeriods._fit(cands, [2, 9]) == 1  # CPU 0 runs dry at its third frame, as in 1
+    assert MicroPeriods._fit(cands, [1, 9]) is None  # ... at its second: neither was played so
+    assert MicroPeriods._fit(cands, [5, 2]) is None  # CPU 1 would run dry
+
+
+def test_stretches_pause_where_they_do_not_pay(monkeypatch):
+    """COW after a read on modern: the CPUs drift apart and no stretch comes round again. The
+    checkpoints must pause (doubling), not cost a signature every 16 pages for the whole step."""
+    from zpviz.engine import micro
+
+    taken = []
+    real = micro.MicroPeriods.close
+
+    def counting(self, *args):
+        taken.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(micro.MicroPeriods, "close", counting)
+    text = long_lesson(65536, 4, ['do = "read"', 'do = "write"'])
+    assert_skip_exact(text, "modern", deltas=False)
+    assert len(taken) < 65536 // 16 // 4
 
 
 # ------------------------------------------------------------------ the long runs (./dev test-slow)

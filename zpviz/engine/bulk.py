@@ -43,6 +43,7 @@ _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
 class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
     period_skip = True  # and this, to compare the skip against the bulk loop alone
+    micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
@@ -156,7 +157,8 @@ class Bulk(Forking):
                 shared["mm"] = mm_line
             skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared)
         allocs = skip.allocs if skip else None
-        skip_cpu, skip_every = (skip.c0, skip.every) if skip else (-1, 1)
+        skip_cpu, skip_every, skip_period, skip_resume = (
+            (skip.c0, skip.checkpoint_every, skip.every, skip.resume_at) if skip else (-1, 1, 1, 0))
         zp_ref, zp_map, rss = self.zp_ref, self.zp_map, self.rss_pages
         hzp_ref, bad = self.hzp_ref, self.bad_pages
         while heap:
@@ -164,10 +166,11 @@ class Bulk(Forking):
             lst = work[c]
             i = pos[c]
             n = len(lst)
-            if c == skip_cpu and i < n and not i % skip_every:
+            if c == skip_cpu and i < n and not i % skip_every and (i >= skip_resume or not i % skip_period):
                 flush()
                 self.zp_ref, self.zp_map, self.rss_pages = zp_ref, zp_map, rss
                 done = skip.checkpoint(pos, heap)
+                skip_resume = skip.resume_at
                 zp_ref, zp_map, rss = self.zp_ref, self.zp_map, self.rss_pages
                 if done:  # whole periods written at once: every CPU moved on by the same time
                     heap = [(clock[x], x) for _, x in heap] + [(clock[c], c)]

@@ -238,11 +238,12 @@ class CacheModel:
         return t
 
     def expire(self, now: int) -> None:
-        """Drop busy times in the past: every later access starts at `now` or after, so they can
-        never make anyone wait, and a big lesson would otherwise keep one entry per line it touched."""
-        busy = self.busy
-        if len(busy) > 4096:
-            self.busy = {k: t for k, t in busy.items() if t > now}
+        """Drop busy times in the past, at the end of every step: every later access starts at
+        `now` or after, so they can never make anyone wait (a big lesson would otherwise keep one
+        entry per line it touched). Within a step, a busy time no CPU's clock is still below is
+        just as dead; the period skips (period.py, micro.py) leave those out, and this makes the
+        state after the step the same whether they did or not."""
+        self.busy = {k: t for k, t in self.busy.items() if t > now}
 
     def forget(self, line: int) -> None:
         """A line's memory went away (a freed page table, an exited mm)."""

@@ -29,9 +29,12 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.micro import MicroPeriods
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
+MICRO_AFTER = 8  # period checkpoints in a row with no skip before the stretches are tried (micro.py)
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
+DEAD = -(1 << 62)  # a busy time that can never delay anyone, moved however far
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
@@ -99,6 +102,16 @@ class PeriodSkipper:
         self.pre_pte_line = self._line_states(cm, pte_line_ids(p.index, lines))
         self.pre_ptl_line = self._line_states(cm, ptl_line_ids(p.index, blocks))
         self.pre_table = np.isin(blocks, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
+        # short stretches, memoised (micro.py): checkpoints every `checkpoint_every` positions of c0
+        self.micro = MicroPeriods(self) if m.micro_skip else None
+        self.checkpoint_every = self.micro.every if self.micro else self.every
+        self.block_misses = 0
+
+    @property
+    def resume_at(self) -> int:
+        """The first position of c0 from which every micro checkpoint is wanted (before it, only
+        the period checkpoints at multiples of `every`)."""
+        return self.micro.resume_at if self.micro else 1 << 62
 
     @staticmethod
     def _line_states(cm, ids: np.ndarray) -> np.ndarray:
@@ -114,7 +127,7 @@ class PeriodSkipper:
     def _next_slot(self, c: int, pos: int) -> int:
         return self.first[c] + self.stride * pos
 
-    def _signature(self, pos: dict[int, int], heap: list) -> tuple | None:
+    def _signature(self, pos: dict[int, int], heap: list, window: int = MAX_WINDOW) -> tuple | None:
         m, p = self.m, self.p
         clock, cm = m.clock, m.cache
         c0 = self.c0
@@ -125,7 +138,7 @@ class PeriodSkipper:
         nexts = [self._next_slot(c, pos[c]) for c in active]
         done = [self._next_slot(c, pos[c] - 1) for c in self.lists if pos[c] > 0]
         lo, hi = min(nexts), max(done, default=min(nexts) - 1)
-        if hi - lo > MAX_WINDOW:
+        if hi - lo > window:
             return None
         busy, own, sh = cm.busy, cm.owner, cm.sharers
 
@@ -157,7 +170,33 @@ class PeriodSkipper:
         )
 
     def checkpoint(self, pos: dict[int, int], heap: list) -> int:
-        """At a checkpoint of CPU c0 (popped, not yet run): skip whole periods if the state repeats.
+        """At a checkpoint of CPU c0 (popped, not yet run): skip whole periods if the state repeats,
+        else write the known stretches from here (micro.py). Returns the events written."""
+        p0 = pos[self.c0]
+        block = not p0 % self.every
+        micro = self.micro if self.micro is not None and p0 >= self.micro.resume_at else None
+        if not block and micro is None:
+            return 0
+        # CPUs far apart drift (no rhythm a stretch could repeat): only period checkpoints look then
+        sig = self._signature(pos, heap, MAX_WINDOW if block else micro.window)
+        if sig is None:
+            if micro is not None:
+                micro.close(None, None, pos)
+            return 0
+        now = self._mark(pos, list(sig[0]))
+        key = micro.close(sig, now, pos) if micro is not None else None  # before anything moves on
+        skipped = self._periods(sig, now, pos, heap) if block else 0
+        if block and self.micro is not None:
+            self.block_misses = 0 if skipped else self.block_misses + 1
+            if self.block_misses >= MICRO_AFTER:
+                self.micro.start(p0)
+        if micro is not None and not skipped:
+            skipped = micro.follow(key, now, pos)
+            self.skipped_events += skipped
+        return skipped
+
+    def _periods(self, sig: tuple, now: dict, pos: dict[int, int], heap: list) -> int:
+        """Skip whole periods if the state at this period checkpoint repeats an earlier one.
 
         Three ways, tried in turn. An exact match (the same signature and per-cpu counts as an
         earlier checkpoint A): A..now repeats for ever. A loose match (the same signature as the
@@ -166,12 +205,8 @@ class PeriodSkipper:
         the step: its period, moved to now, again until a free list would run dry (this is what
         carries a step on after a refill broke the loose matches).
         Returns the number of events skipped (0: none)."""
-        sig = self._signature(pos, heap)
-        if sig is None:
-            return 0
         m = self.m
         active = list(sig[0])
-        now = self._mark(pos, active)
         pcp = tuple(m.pcp[c] for c in active)
         skipped = 0
         a = self.exact.get((sig, pcp))
@@ -254,8 +289,9 @@ class PeriodSkipper:
         if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
             return None
         own, busy = cm.owner, cm.busy
+        # (a busy time may be gone already: one no clock was below any more, see _write_state)
         return dict(ids=ids, owners=np.array([own[x] for x in keys], np.int64),
-                    busy=np.array([busy[x] for x in keys], np.int64))
+                    busy=np.array([busy.get(x, DEAD) for x in keys], np.int64))
 
     def _skip(self, a: dict, b: dict, c: dict, active: list[int], limit: int | None, pos: dict[int, int],
               snap: dict | None) -> int:
@@ -424,11 +460,15 @@ class PeriodSkipper:
         move = np.where(kinds == C.LK_PTE, (slot_moves[:, None] // C.PTES_PER_LINE) << 3,
                         np.where(kinds == C.LK_LOCK, (slot_moves[:, None] // C.PTRS_PER_PTE) << 5,
                                  pfn_moves[:, None] << 3))
-        new_ids = (ids[None, :] + move).ravel().tolist()
-        own.update(zip(new_ids, np.tile(snap["owners"], k).tolist()))
-        busy.update(zip(new_ids, (snap["busy"][None, :] + t_moves[:, None]).ravel().tolist()))
+        new_ids = (ids[None, :] + move).ravel()
+        own.update(zip(new_ids.tolist(), np.tile(snap["owners"], k).tolist()))
+        # busy times no CPU's clock will be below once the periods are written can never delay
+        # anyone: left out (cache.expire drops them at the end of the step anyway)
+        times = (snap["busy"][None, :] + t_moves[:, None]).ravel()
+        live = times > min(c["clock"][x] for x in c["active"]) + k * dT
+        busy.update(zip(new_ids[live].tolist(), times[live].tolist()))
         if sh:
-            for x in sh.keys() & set(new_ids):
+            for x in sh.keys() & set(new_ids.tolist()):
                 del sh[x]
         for g, (_, t_a) in a["globals"].items():
             o_b, t_b = b["globals"][g]

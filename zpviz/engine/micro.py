@@ -1,0 +1,480 @@
+"""Micro-periods: the short stretches of a bulk step, each played once and then written again.
+
+The period skip (period.py) waits for the whole machine to come back to the same state. A write
+step rarely does: every CPU's per-cpu free list refills every 31 pages, out of step with the
+512-page PTE tables, so the state repeats only after a full cycle of every list (about 63,000
+pages on 4 CPUs). Yet what one stretch of a few pages does depends on far less than the whole
+state: the signature the period skip already takes (CPU clocks and positions relative to the
+first CPU, the lines in flight) and how the pages, lines and tables just ahead looked before the
+step began (together, a stretch's key); and at which allocation each CPU's free list runs dry
+within the stretch, if it does (a stretch played from counts P fits counts Q when each CPU's are
+equal or both at least what it allocated).
+
+At each micro checkpoint (the first CPU at a multiple of `every` of its pages, a whole number of
+PTE lines) the key is looked up. A stretch seen before that fits is not played: it is noted, the
+key of the next stretch follows from its end signature and what lies ahead of it, the counts
+from its refills, and so on until none fits. The noted stretches are then written at once with numpy (events,
+their deltas, pages, frames, tables, cache lines), each moved to where it now starts: its pages
+by the pages between, its new frames by the frames allocated since, its times by the time since.
+A new key's stretch is played by the bulk loop and kept at the next micro checkpoint.
+
+Exact, like the period skip: tests/engine/test_bulk.py plays lessons with and without it and
+compares every record and the final machine state.
+"""
+
+from __future__ import annotations
+
+from math import gcd
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine.memory import ZERO_PFN
+
+STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
+JUDGE_EVERY = 16  # stretches played between two looks at whether the stretches pay here
+PAYS = 4  # they do where they write this many times the events the loop plays (a played one costs more)
+MIN_PAUSE, MAX_PAUSE = 8, 1024  # stretches without checkpoints where they do not: doubling each time
+OFF = 1 << 62
+MOVE_NONE, MOVE_PTE, MOVE_PTL, MOVE_PAGE = 0, 1, 2, 3  # how a written line's id moves with its stretch
+
+
+class Pool:
+    """Rows of one kind for every stretch kept, in one growing array."""
+
+    def __init__(self, width: int, dtype=np.int64):
+        self.data = np.zeros((256, width), dtype)
+        self.n = 0
+
+    def add(self, rows: np.ndarray) -> tuple[int, int]:
+        k = len(rows)
+        if self.n + k > len(self.data):
+            grown = np.zeros((max(2 * len(self.data), self.n + k), self.data.shape[1]), self.data.dtype)
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:self.n + k] = rows
+        self.n += k
+        return self.n - k, k
+
+
+def rows_of(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pool row indices of each stretch of a chain in turn, and for each the stretch's place in the chain."""
+    which = np.repeat(np.arange(len(lens)), lens)
+    idx = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    return idx, which
+
+
+class Stretch:
+    """One stretch as played, relative to where it began (the first CPU's next page and clock,
+    the next new frame): what the chain needs to find the next key, and what it moves."""
+
+    __slots__ = ("dpcp", "end_sig", "end_rel", "end_dpos", "per_cpu", "end_clock", "dcounters", "tables")
+
+
+# the columns of a stretch's row in MicroPeriods.meta: where its rows are in each pool, and what it
+# moves (the first CPU's clock, the next new frame, the zero page's counts, the machine's scalars)
+POOLS = ("ev", "fd", "cd", "fr", "ln", "x1", "x2")  # (two spare pairs of columns)
+SPAN = {name: 2 * i for i, name in enumerate(POOLS)}
+DCLOCK, DNEXT, DZREF, DZMAP = 14, 15, 16, 17
+DZP, DCM, DSCAL = 18, 23, 27  # 5 and 4 columns, then one for each of the machine's scalars
+
+
+class MicroPeriods:
+    """The stretches of one bulk step, kept by key (owned by the step's PeriodSkipper)."""
+
+    def __init__(self, skipper):
+        self.s = skipper
+        m = skipper.m
+        stride = skipper.stride
+        self.every = STRETCH_PAGES // gcd(STRETCH_PAGES, stride)  # positions of the first CPU
+        self.look = 2 * self.every * stride + C.PTES_PER_LINE  # pages ahead of the furthest CPU a key covers
+        self.window = 4 * self.look  # pages between the slowest and the fastest CPU beyond which none is kept
+        self.keep = m.rec.keep_deltas
+        self.n_scalars = len(m.scalar_values()) - 1
+        self.sig_ids: dict[tuple, int] = {}
+        self.look_ids: dict[tuple, int] = {}
+        # (signature id, look id) -> the stretches played from there: (per-cpu counts at their start,
+        # frames each CPU allocated, index). One fits a later start whose counts run dry (refill) at
+        # the same allocations: equal counts, or both at least what it allocated
+        self.memo: dict[tuple, list[tuple[tuple, tuple, int]]] = {}
+        self.stretches: list[Stretch] = []
+        self.meta = Pool(DSCAL + self.n_scalars)
+        self.pending: tuple | None = None  # (key, mark) of the stretch the loop is playing now
+        self.played = self.written = 0  # stretches the loop played, events written, since the last look
+        self.pause = MIN_PAUSE
+        # the first CPU's position from which checkpoints are taken: none until the period skip has
+        # failed a few times (where whole periods repeat, they are cheaper to write than stretches)
+        self.resume_at = OFF
+        # per event (three pools, one row each): the record's int columns, whether its frame is new,
+        # its record counts and scalars (int32, as recorded); its times; its page as it ends. Then per
+        # frame record, counter record, new frame and cache line written: see _keep
+        self.pools = dict(ev=Pool(13 + self.n_scalars, np.int32), t=Pool(2), pg=Pool(5, np.int32),
+                          fd=Pool(7, np.int32), cd=Pool(2, np.int32), fr=Pool(5), ln=Pool(4))
+        # what lies ahead, in runs of alike rows: a range inside one run of each is named by the runs
+        self.runs = [self._runs(a) for a in (skipper.pre_slot, skipper.pre_pte_line, skipper.pre_ptl_line,
+                                              skipper.pre_table)]
+        self.vdelta = m.slot_vpage[skipper.lo] - skipper.lo  # slots and pages move together in one vma
+        self.upper_n = -1
+        self.upper_ok: set[int] = set()
+
+    @staticmethod
+    def _runs(a: np.ndarray) -> list[int]:
+        a = a.reshape(len(a), -1)
+        change = np.zeros(len(a), np.int64)
+        if len(a) > 1:
+            change[1:] = np.any(a[1:] != a[:-1], axis=1)
+        return np.cumsum(change).tolist()
+
+    # ------------------------------------------------------------------ keys
+    def _look(self, lo: int, hi: int, ref: int) -> int | None:
+        """An id for how the pages, lines and tables over slots lo..hi looked before the step (and
+        where the PTE-table boundary falls, if one is among them). None past the step's pages."""
+        s = self.s
+        if hi > s.hi:
+            return None
+        d = self.vdelta
+        v_lo, v_hi = lo + d, hi + d
+        b_hi = v_hi >> 9
+        cross = (ref + d) & 511 if (max(lo - C.PTES_PER_LINE, s.lo) + d) >> 9 != b_hi else -1
+        up = s.p.upper_tables
+        if len(up) != self.upper_n:  # 1 GiB regions whose PMD and PUD tables both exist
+            self.upper_n = len(up)
+            self.upper_ok = {i for (level, i) in up if level == 2 and (3, i >> 9) in up}
+        upper = (v_lo >> 18) in self.upper_ok and (v_hi >> 18) in self.upper_ok
+        i0, i1 = lo - s.lo, hi - s.lo
+        l0, l1 = (v_lo >> 3) - s.line0, (v_hi >> 3) - s.line0
+        b0, b1 = (v_lo >> 9) - s.block0, b_hi - s.block0
+        rs, rl, rp, rt = self.runs
+        if rs[i0] == rs[i1] and rl[l0] == rl[l1] and rp[b0] == rp[b1] and rt[b0] == rt[b1]:
+            key = (rs[i0], rl[l0], rp[b0], rt[b0], cross, upper, i1 - i0, l1 - l0, b1 - b0)
+        else:
+            key = ("rows", s.pre_slot[i0:i1 + 1].tobytes(), s.pre_pte_line[l0:l1 + 1].tobytes(),
+                   s.pre_ptl_line[b0:b1 + 1].tobytes(), s.pre_table[b0:b1 + 1].tobytes(), cross, upper)
+        i = self.look_ids.get(key)
+        if i is None:
+            i = self.look_ids[key] = len(self.look_ids)
+        return i
+
+    def _ref(self, p0: int) -> int:
+        return self.s.first[self.s.c0] + self.s.stride * p0
+
+    def key(self, sig: tuple, pos: dict[int, int]) -> tuple | None:
+        s = self.s
+        active = sig[0]
+        ref = self._ref(pos[s.c0])
+        rel = [s.first[x] + s.stride * pos[x] - ref for x in active]
+        look = self._look(ref + min(rel), ref + max(rel) + self.look, ref)
+        if look is None:
+            return None
+        sid = self.sig_ids.setdefault(sig, len(self.sig_ids))
+        return sid, look
+
+    @staticmethod
+    def _fit(cands: list[tuple[tuple, tuple, int]], pcp: list[int]) -> int | None:
+        """The stretch among cands whose per-cpu refills fall where they would from counts pcp."""
+        for p0, allocs, i in cands:
+            for u, q, n in zip(pcp, p0, allocs):
+                if u != q and (q < n or u < n):
+                    break
+            else:
+                return i
+        return None
+
+    # ------------------------------------------------------------------ checkpoints
+    def start(self, p0: int) -> None:
+        """From the first CPU's position p0 on (the period skip found nothing for a while)."""
+        if self.resume_at == OFF:
+            self.resume_at = p0
+
+    def close(self, sig: tuple | None, mark: dict | None, pos: dict[int, int]) -> tuple | None:
+        """At a micro checkpoint, before anything moves on: keep the stretch the loop just played.
+        Returns this checkpoint's key (None: no stretch can start here)."""
+        key = self.key(sig, pos) if sig is not None else None
+        if self.pending is not None and key is not None:
+            self._keep(*self.pending, key, mark)
+        self.pending = None
+        if key is None:
+            self._played(pos)
+        return key
+
+    def follow(self, key: tuple | None, mark: dict, pos: dict[int, int]) -> int:
+        """Write every known stretch from here on; or, at a new key, let the loop play it.
+        Returns the events written."""
+        if key is None:
+            return 0
+        written = self._follow(key, mark, pos)
+        if written:
+            self.written += written
+            return written
+        self.pending = (key, mark)
+        self._played(pos)
+        return 0
+
+    def _played(self, pos: dict[int, int]) -> None:
+        """The loop plays the next stretch. Every JUDGE_EVERY of them, look whether the stretches
+        pay here (write several times what the loop plays); where not, pause the checkpoints."""
+        self.played += 1
+        if self.played < JUDGE_EVERY:
+            return
+        if self.written < PAYS * self.played * self.every * len(self.s.lists):
+            self.resume_at = pos[self.s.c0] + self.pause * self.every
+            self.pause = min(2 * self.pause, MAX_PAUSE)
+            self.pending = None
+        else:
+            self.pause = MIN_PAUSE
+        self.played = self.written = 0
+
+    def _keep(self, key: tuple, a: dict, end_key: tuple, b: dict) -> None:
+        """Keep a..b, just played by the loop, as the stretch for key, if it is one."""
+        s, m = self.s, self.s.m
+        c0, stride = s.c0, s.stride
+        active = a["active"]
+        p0 = tuple(a["pcp"][x] for x in active)
+        cands = self.memo.setdefault(key, [])
+        if self._fit(cands, list(p0)) is not None:
+            return
+        if b["pos"][c0] - a["pos"][c0] != self.every or a["active"] != b["active"]:
+            return
+        if b["e"] <= a["e"] or m.frames.free or b["zp"][4] != a["zp"][4] + (b["tables"] - a["tables"]):
+            return  # a stretch that freed frames or made an upper table is not kept (a PMD table
+            # shows as one more page-table frame than PTE tables added)
+        allocs = [b["allocs"][x] - a["allocs"][x] for x in active]
+        if b["next_pfn"] - a["next_pfn"] != sum(allocs):
+            return  # a frame came off the free list: not a new one, so it would not move
+        ref = self._ref(a["pos"][c0])
+        rel = [s.first[x] + stride * a["pos"][x] - ref for x in active]
+        reach = max(s.first[x] + stride * (b["pos"][x] - 1) for x in active)
+        if reach > ref + max(rel) + self.look:
+            return  # a CPU ran past what the key covered
+        snap = s._snapshot(a, b)
+        if snap is None:
+            return
+        rec, fr = m.rec, m.frames
+        vp0 = m.slot_vpage[ref]
+        n0 = a["next_pfn"]
+        t0 = a["clock"][c0]
+        ev = rec.recent_events(a["e"], b["e"])
+        n = len(ev)
+        fresh = (ev[:, 6] >= n0).astype(np.int32)
+        ev[:, 5] -= ref
+        ev[:, 6] -= n0 * fresh
+        cols = [ev, fresh[:, None]]
+        if self.keep:
+            e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
+            cols += [np.frombuffer(arr, np.int32)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
+            if (cols[-3] != 1).any():
+                return  # (the bulk loop records one page per event)
+            sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, self.n_scalars)[e_a:e_b]
+            cols.append(sc - a["scalars"][None, :].astype(np.int32))
+        else:
+            cols.append(np.zeros((n, 3 + self.n_scalars), np.int32))
+        P = self.pools
+        spans = dict(ev=P["ev"].add(np.concatenate(cols, axis=1)))
+        P["t"].add(rec.recent_times(a["e"], b["e"]) - t0)  # (the same rows as ev)
+        slots = ev[:, 5].astype(np.int64) + ref
+        pfn = np.frombuffer(m.slots.pfn, np.int64)[slots]
+        f = pfn >= n0
+        P["pg"].add(np.column_stack([slots - ref, np.frombuffer(m.slots.pte, np.uint8)[slots], pfn - n0 * f,
+                                     np.frombuffer(m.slots.vmf, np.uint16)[slots], f]))
+        if self.keep:
+            fd = [np.frombuffer(arr, np.int32)[a["fd"]:b["fd"]] for arr in rec.fd]
+            f = (fd[0] >= n0).astype(np.int32)
+            z = (fd[0] == ZERO_PFN).astype(np.int32)
+            spans["fd"] = P["fd"].add(np.column_stack([fd[0] - n0 * f, fd[1] - a["zref"] * z, fd[2] - a["zmap"] * z,
+                                                       fd[3], fd[4], f, z]))
+            spans["cd"] = P["cd"].add(np.column_stack([np.frombuffer(arr, np.int32)[a["cd"]:b["cd"]]
+                                                       for arr in rec.cd]))
+        fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
+        spans["fr"] = P["fr"].add(np.column_stack(
+            [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (
+                (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                (fr.flags, np.uint16), (fr.kind, np.uint8))]))
+        ids = snap["ids"]
+        kinds = ids & 7
+        move = np.where(kinds == C.LK_PTE, MOVE_PTE, np.where(kinds == C.LK_LOCK, MOVE_PTL, MOVE_PAGE))
+        # ids relative to the stretch's first page (PTE lines, PTE-table locks) or first new frame
+        base = np.where(move == MOVE_PTE, (vp0 // C.PTES_PER_LINE) << 3,
+                        np.where(move == MOVE_PTL, (vp0 // C.PTRS_PER_PTE) << 5, n0 << 3))
+        lines = [np.column_stack([ids - base, move, snap["owners"], snap["busy"] - t0])]
+        for g, (_, t_a) in a["globals"].items():
+            o_b, t_b = b["globals"][g]
+            if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
+                lines.append(np.array([[g, MOVE_NONE, o_b, t_b - t0]], np.int64))
+        spans["ln"] = P["ln"].add(np.concatenate(lines))
+        row = np.zeros((1, DSCAL + self.n_scalars), np.int64)
+        for name, (start, k) in spans.items():
+            row[0, SPAN[name]:SPAN[name] + 2] = start, k
+        row[0, DCLOCK] = b["clock"][c0] - t0
+        row[0, DNEXT] = b["next_pfn"] - n0
+        row[0, DZREF], row[0, DZMAP] = b["zref"] - a["zref"], b["zmap"] - a["zmap"]
+        row[0, DZP:DZP + 5] = [q - r for q, r in zip(b["zp"], a["zp"])]
+        row[0, DCM:DCM + 4] = [q - r for q, r in zip(b["cm"], a["cm"])]
+        row[0, DSCAL:] = b["scalars"] - a["scalars"]
+        x = Stretch()
+        x.tables = [(blk - vp0 // C.PTRS_PER_PTE, pf - n0)
+                    for blk, pf in list(s.p.pte_tables.items())[a["tables"]:b["tables"]]]
+        x.dpcp = tuple(b["pcp"][y] - a["pcp"][y] for y in active)
+        x.per_cpu = tuple(allocs) + x.dpcp + tuple(b["pos"][y] - a["pos"][y] for y in active)
+        x.end_sig = end_key[0]
+        ref_b = self._ref(b["pos"][c0])
+        x.end_rel = (min(s.first[y] + stride * b["pos"][y] for y in active) - ref_b,
+                     max(s.first[y] + stride * b["pos"][y] for y in active) - ref_b)
+        x.end_dpos = tuple(b["pos"][y] - b["pos"][c0] for y in active)
+        x.end_clock = tuple(b["clock"][y] - b["clock"][c0] for y in active)
+        x.dcounters = None if self.keep else np.array(b["counters"], np.int64) - np.array(a["counters"], np.int64)
+        self.meta.add(row)
+        cands.append((p0, tuple(allocs), len(self.stretches)))
+        self.stretches.append(x)
+
+    # ------------------------------------------------------------------ following known stretches
+    def _follow(self, key: tuple, c: dict, pos: dict[int, int]) -> int:
+        s = self.s
+        active = c["active"]
+        ends = [len(s.lists[x]) for x in active]
+        memo, stretches, every, look, fit = self.memo, self.stretches, self.every, self.look, self._fit
+        look_id = self._look
+        p0 = pos[s.c0]
+        ref = self._ref(p0)
+        step = every * s.stride
+        pcp = [s.m.pcp[x] for x in active]
+        chain: list[int] = []
+        while True:
+            cands = memo.get(key)
+            i = fit(cands, pcp) if cands else None
+            if i is None:
+                break
+            x = stretches[i]
+            q0 = p0 + every
+            if any(q0 + r >= e for r, e in zip(x.end_dpos, ends)):
+                break  # a CPU would reach its last page: the loop plays the end
+            chain.append(i)
+            p0 = q0
+            ref += step
+            pcp = [u + d for u, d in zip(pcp, x.dpcp)]
+            lk = look_id(ref + x.end_rel[0], ref + x.end_rel[1] + look, ref)
+            if lk is None:
+                break
+            key = (x.end_sig, lk)
+        if not chain:
+            return 0
+        return self._write(chain, c, pos)
+
+    def _write(self, chain: list[int], c: dict, pos: dict[int, int]) -> int:
+        """Write the stretches of `chain`, one after another from mark c; returns the events."""
+        s, m = self.s, self.s.m
+        rec, fr, cm, p = m.rec, m.frames, m.cache, s.p
+        c0, active = s.c0, c["active"]
+        xs = [self.stretches[i] for i in chain]
+        k = len(xs)
+        meta = self.meta.data[np.asarray(chain, np.int64)]
+        ref0 = self._ref(c["pos"][c0])
+        ref = ref0 + np.arange(k, dtype=np.int64) * (self.every * s.stride)  # each stretch's first page (slot)
+        vref = ref + self.vdelta
+
+        def starts(col: np.ndarray, base) -> np.ndarray:  # where each stretch starts: base, then the sums
+            cum = np.cumsum(col, axis=0)
+            return base + cum - col
+
+        clk = starts(meta[:, DCLOCK], c["clock"][c0])
+        nxt = starts(meta[:, DNEXT], c["next_pfn"])
+
+        # ---- events, and the page each faulted (one per event in the bulk loop)
+        idx, w = rows_of(meta[:, SPAN["ev"]], meta[:, SPAN["ev"] + 1])
+        e = self.pools["ev"].data[idx]
+        ref32, nxt32 = ref.astype(np.int32)[w], nxt.astype(np.int32)[w]
+        e[:, 5] += ref32
+        e[:, 6] += nxt32 * e[:, 9]
+        rec.evi.frombytes(e[:, :9].tobytes())
+        rec.evt.frombytes((self.pools["t"].data[idx] + clk[w][:, None]).tobytes())
+        total = len(e)
+        rec.n_events += total
+        pg = self.pools["pg"].data[idx]
+        slots = pg[:, 0] + ref32
+        pfns = pg[:, 2] + nxt32 * pg[:, 4]
+        if self.keep:
+            for j, arr in enumerate((rec.sd_n, rec.fd_n, rec.cd_n)):
+                arr.frombytes(e[:, 10 + j].tobytes())
+            scal = starts(meta[:, DSCAL:], c["scalars"][None, :]).astype(np.int32)
+            rec.scalars.frombytes((e[:, 13:] + scal[w]).tobytes())
+            for arr, col in zip(rec.sd, (slots, pg[:, 1], pfns, pg[:, 3])):
+                arr.frombytes(col.tobytes())
+            zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
+            zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
+            idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
+            fd = self.pools["fd"].data[idx]
+            fd[:, 0] += nxt.astype(np.int32)[w] * fd[:, 5]
+            fd[:, 1] += zref[w] * fd[:, 6]
+            fd[:, 2] += zmap[w] * fd[:, 6]
+            for j, arr in enumerate(rec.fd):
+                arr.frombytes(fd[:, j].tobytes())
+            idx, _ = rows_of(meta[:, SPAN["cd"]], meta[:, SPAN["cd"] + 1])
+            cd = self.pools["cd"].data[idx]
+            for j, arr in enumerate(rec.cd):
+                arr.frombytes(cd[:, j].tobytes())
+        # ---- pages, frames, tables
+        view = np.frombuffer(m.slots.pte, np.uint8)
+        view[slots] = pg[:, 1]
+        del view
+        view = np.frombuffer(m.slots.pfn, np.int64)
+        view[slots] = pfns
+        del view
+        end_pfn = int(nxt[-1] + meta[-1, DNEXT])
+        fr._grow(end_pfn)
+        idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
+        frs = self.pools["fr"].data[idx]
+        pfns = frs[:, 0] + nxt[w]
+        for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                                       (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                                       (fr.flags, np.uint16), (fr.kind, np.uint8))):
+            view = np.frombuffer(arr, dt)
+            view[pfns] = frs[:, j + 1]
+            del view
+        fr.next_pfn = end_pfn
+        sums = meta.sum(axis=0).tolist()
+        fr.refcount[ZERO_PFN] += sums[DZREF]
+        fr.mapcount[ZERO_PFN] += sums[DZMAP]
+        m.zp_ref += sums[DZP]
+        m.zp_map += sums[DZP + 1]
+        m.rss_pages += sums[DZP + 2]
+        fr.used += sums[DZP + 3]
+        fr.pt += sums[DZP + 4]
+        cm.zero_writes += sums[DCM]
+        cm.zero_transfers += sums[DCM + 1]
+        cm.hzero_writes += sums[DCM + 2]
+        cm.hzero_transfers += sums[DCM + 3]
+        for j, x in enumerate(xs):
+            for blk, pf in x.tables:
+                p.pte_tables[blk + int(vref[j]) // C.PTRS_PER_PTE] = pf + int(nxt[j])
+        # ---- cache lines: each ends as its last writer left it, in chain order
+        idx, w = rows_of(meta[:, SPAN["ln"]], meta[:, SPAN["ln"] + 1])
+        ln = self.pools["ln"].data[idx]
+        mv = ln[:, 1]
+        shift = np.where(mv == MOVE_PTE, ((vref // C.PTES_PER_LINE) << 3)[w],
+                         np.where(mv == MOVE_PTL, ((vref // C.PTRS_PER_PTE) << 5)[w],
+                                  np.where(mv == MOVE_PAGE, (nxt << 3)[w], 0)))
+        ids = ln[:, 0] + shift
+        cm.owner.update(zip(ids.tolist(), ln[:, 2].tolist()))
+        times = ln[:, 3] + clk[w]
+        t_end = int(clk[-1] + meta[-1, DCLOCK])
+        live = times > t_end + min(xs[-1].end_clock)  # the others can never delay anyone (cache.expire)
+        cm.busy.update(zip(ids[live].tolist(), times[live].tolist()))
+        if cm.sharers:
+            for line in cm.sharers.keys() & set(ids.tolist()):
+                del cm.sharers[line]
+        # ---- per-cpu lists, clocks, positions
+        per_cpu = np.array([x.per_cpu for x in xs], np.int64).sum(axis=0).tolist()
+        n_act = len(active)
+        for i, y in enumerate(active):
+            s.allocs[y] += per_cpu[i]
+            m.pcp[y] = c["pcp"][y] + per_cpu[n_act + i]
+            pos[y] = c["pos"][y] + per_cpu[2 * n_act + i]
+        for y, rel in zip(active, xs[-1].end_clock):
+            m.clock[y] = t_end + rel
+        if not self.keep:
+            for cpu, row in enumerate(np.sum([x.dcounters for x in xs], axis=0).tolist()):
+                counters = m.counters[cpu]
+                for i, d in enumerate(row):
+                    if d:
+                        counters[i] += d
+        return total
