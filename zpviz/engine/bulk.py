@@ -92,8 +92,11 @@ class Bulk(Forking):
         cdn_b: list[int] = []
         sc_b: list[int] = []
 
-        def put(col, values: list[int]) -> None:  # numpy turns a list of ints into bytes faster than array.extend
-            col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
+        def put(col, values: list[int]) -> None:  # numpy turns a long list of ints into bytes faster than
+            if len(values) > 64:  # array.extend does; a short one (a stretch, micro.py) not
+                col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
+            else:
+                col.extend(values)
 
         def flush() -> None:
             put(rec.evi, evi_b)
@@ -155,7 +158,7 @@ class Bulk(Forking):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
                 shared["mm"] = mm_line
-            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared)
+            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=write or mode == "never")
         allocs = skip.allocs if skip else None
         skip_cpu, skip_every, skip_period, skip_resume = (
             (skip.c0, skip.checkpoint_every, skip.every, skip.resume_at) if skip else (-1, 1, 1, 0))

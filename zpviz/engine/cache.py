@@ -13,6 +13,7 @@ from zpviz.engine import constants as C
 from zpviz.engine.costs import Costs
 
 _NO_OWNER = -1
+DEAD = -(1 << 62)  # a busy time that can never delay anyone, however far the period skips move it
 # the constants access_writes uses on every line, as module globals rather than attribute lookups
 _LK_ZERO, _LK_HZERO = C.LK_ZERO, C.LK_HZERO
 _HITS, _MISSES, _TRANSFERS, _INV_SENT, _INV_RECV, _STALL, _BY_LINE = (

@@ -24,11 +24,13 @@ compares every record and the final machine state.
 
 from __future__ import annotations
 
+from itertools import islice
 from math import gcd
 
 import numpy as np
 
 from zpviz.engine import constants as C
+from zpviz.engine.cache import DEAD
 from zpviz.engine.memory import ZERO_PFN
 
 STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
@@ -246,9 +248,6 @@ class MicroPeriods:
         reach = max(s.first[x] + stride * (b["pos"][x] - 1) for x in active)
         if reach > ref + max(rel) + self.look:
             return  # a CPU ran past what the key covered
-        snap = s._snapshot(a, b)
-        if snap is None:
-            return
         rec, fr = m.rec, m.frames
         vp0 = m.slot_vpage[ref]
         n0 = a["next_pfn"]
@@ -290,18 +289,14 @@ class MicroPeriods:
                 (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
                 (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
                 (fr.flags, np.uint16), (fr.kind, np.uint8))]))
-        ids = snap["ids"]
-        kinds = ids & 7
-        move = np.where(kinds == C.LK_PTE, MOVE_PTE, np.where(kinds == C.LK_LOCK, MOVE_PTL, MOVE_PAGE))
-        # ids relative to the stretch's first page (PTE lines, PTE-table locks) or first new frame
-        base = np.where(move == MOVE_PTE, (vp0 // C.PTES_PER_LINE) << 3,
-                        np.where(move == MOVE_PTL, (vp0 // C.PTRS_PER_PTE) << 5, n0 << 3))
-        lines = [np.column_stack([ids - base, move, snap["owners"], snap["busy"] - t0])]
+        lines = self._lines(slots.tolist(), vp0, n0, b["next_pfn"], t0)
+        if lines is None:
+            return
         for g, (_, t_a) in a["globals"].items():
             o_b, t_b = b["globals"][g]
             if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
-                lines.append(np.array([[g, MOVE_NONE, o_b, t_b - t0]], np.int64))
-        spans["ln"] = P["ln"].add(np.concatenate(lines))
+                lines.append((g, MOVE_NONE, o_b, t_b - t0))
+        spans["ln"] = P["ln"].add(np.array(lines, np.int64))
         row = np.zeros((1, DSCAL + self.n_scalars), np.int64)
         for name, (start, k) in spans.items():
             row[0, SPAN[name]:SPAN[name] + 2] = start, k
@@ -313,7 +308,7 @@ class MicroPeriods:
         row[0, DSCAL:] = b["scalars"] - a["scalars"]
         x = Stretch()
         x.tables = [(blk - vp0 // C.PTRS_PER_PTE, pf - n0)
-                    for blk, pf in list(s.p.pte_tables.items())[a["tables"]:b["tables"]]]
+                    for blk, pf in islice(s.p.pte_tables.items(), a["tables"], b["tables"])]
         x.dpcp = tuple(b["pcp"][y] - a["pcp"][y] for y in active)
         x.per_cpu = tuple(allocs) + x.dpcp + tuple(b["pos"][y] - a["pos"][y] for y in active)
         x.end_sig = end_key[0]
@@ -326,6 +321,24 @@ class MicroPeriods:
         self.meta.add(row)
         cands.append((p0, tuple(allocs), len(self.stretches)))
         self.stretches.append(x)
+
+    def _lines(self, slots: list[int], vp0: int, n0: int, n1: int, t0: int) -> list[tuple] | None:
+        """The lines a stretch wrote, as it left them: (id relative to its first page or first new
+        frame, how that id moves, owner, busy time relative to t0). A few dozen lines: plain
+        Python beats numpy here. None if one is shared (a stretch only writes: a bug)."""
+        cm, d, pidx = self.s.m.cache, self.vdelta, self.s.p.index
+        own, busy = cm.owner, cm.busy
+        ptes = sorted({(x + d) >> 3 for x in slots})
+        blocks = sorted({(x + d) >> 9 for x in slots})
+        pte0, block0 = vp0 >> 3, vp0 >> 9
+        ids = ([(((pidx << 40) | q) << 3) | C.LK_PTE for q in ptes]
+               + [(((((pidx << 32) | q) << 2) | 2) << 3) | C.LK_LOCK for q in blocks]
+               + [(f << 3) | C.LK_STRUCT_PAGE for f in range(n0, n1)])
+        if cm.sharers and not cm.sharers.keys().isdisjoint(ids):
+            return None
+        bases = [(pte0 << 3, MOVE_PTE)] * len(ptes) + [(block0 << 5, MOVE_PTL)] * len(blocks) + [
+            (n0 << 3, MOVE_PAGE)] * (n1 - n0)
+        return [(x - base, mv, own[x], busy.get(x, DEAD) - t0) for x, (base, mv) in zip(ids, bases)]
 
     # ------------------------------------------------------------------ following known stretches
     def _follow(self, key: tuple, c: dict, pos: dict[int, int]) -> int:

@@ -32,9 +32,11 @@ from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import MicroPeriods
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
-MICRO_AFTER = 8  # period checkpoints in a row with no skip before the stretches are tried (micro.py)
+# period checkpoints in a row with no skip before the stretches are tried (micro.py): where every
+# fault allocates, the whole state repeats only once every per-cpu free list has come round, so
+# a period can hardly be found before some 30 PTE tables; where none does, within a few
+MICRO_AFTER = {True: 2, False: 8}
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
-DEAD = -(1 << 62)  # a busy time that can never delay anyone, moved however far
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
@@ -62,7 +64,8 @@ class PeriodSkipper:
     """Checkpoints of one bulk step, and the skip once two of them match."""
 
     @classmethod
-    def for_step(cls, m, p, v, work: dict[int, list[int]], cpus: list[int], lines: dict[str, int]):
+    def for_step(cls, m, p, v, work: dict[int, list[int]], cpus: list[int], lines: dict[str, int],
+                 allocating: bool = True):
         """A skipper, or None where the step cannot have a period worth finding."""
         lists = {c: work[c] for c in cpus if work.get(c)}
         if sum(len(x) for x in lists.values()) < MIN_PAGES:
@@ -70,9 +73,9 @@ class PeriodSkipper:
         prog = {c: _progression(x) for c, x in lists.items()}
         if any(pr is None for pr in prog.values()) or len({pr[1] for pr in prog.values()}) != 1:
             return None
-        return cls(m, p, v, lists, prog, cpus, lines)
+        return cls(m, p, v, lists, prog, cpus, lines, allocating)
 
-    def __init__(self, m, p, v, lists, prog, cpus, lines):
+    def __init__(self, m, p, v, lists, prog, cpus, lines, allocating: bool = True):
         self.m, self.p, self.v = m, p, v
         self.lists = lists
         self.first = {c: pr[0] for c, pr in prog.items()}
@@ -106,6 +109,7 @@ class PeriodSkipper:
         self.micro = MicroPeriods(self) if m.micro_skip else None
         self.checkpoint_every = self.micro.every if self.micro else self.every
         self.block_misses = 0
+        self.micro_after = MICRO_AFTER[allocating]
 
     @property
     def resume_at(self) -> int:
@@ -147,7 +151,7 @@ class PeriodSkipper:
 
         vpage = m.slot_vpage
         ref_vp = vpage[self._next_slot(c0, pos[c0])]
-        w_lo, w_hi = vpage[max(lo - 8, self.lo)], vpage[min(hi + 8, self.hi)]
+        w_lo, w_hi = vpage[lo], vpage[min(hi + 8, self.hi)]  # (the lines before lo are done with)
         pte = tuple(state(L.pte_line(p.index, i * 8)) for i in range(w_lo // 8, w_hi // 8 + 1))
         blocks = range(w_lo // 512, w_hi // 512 + 1)
         ptl = tuple((b in p.pte_tables,) + state(L.ptl_line(p.index, b * 512)) for b in blocks)
@@ -188,7 +192,7 @@ class PeriodSkipper:
         skipped = self._periods(sig, now, pos, heap) if block else 0
         if block and self.micro is not None:
             self.block_misses = 0 if skipped else self.block_misses + 1
-            if self.block_misses >= MICRO_AFTER:
+            if self.block_misses >= self.micro_after:
                 self.micro.start(p0)
         if micro is not None and not skipped:
             skipped = micro.follow(key, now, pos)
@@ -291,7 +295,7 @@ class PeriodSkipper:
         own, busy = cm.owner, cm.busy
         # (a busy time may be gone already: one no clock was below any more, see _write_state)
         return dict(ids=ids, owners=np.array([own[x] for x in keys], np.int64),
-                    busy=np.array([busy.get(x, DEAD) for x in keys], np.int64))
+                    busy=np.array([busy.get(x, L.DEAD) for x in keys], np.int64))
 
     def _skip(self, a: dict, b: dict, c: dict, active: list[int], limit: int | None, pos: dict[int, int],
               snap: dict | None) -> int:
