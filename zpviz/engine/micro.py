@@ -13,9 +13,10 @@ equal or both at least what it allocated).
 At each micro checkpoint (the first CPU at a multiple of `every` of its pages, a whole number of
 PTE lines) the key is looked up. A stretch seen before that fits is not played: it is noted, the
 key of the next stretch follows from its end signature and what lies ahead of it, the counts
-from its refills, and so on until none fits. The noted stretches are then written at once with numpy (events,
-their deltas, pages, frames, tables, cache lines), each moved to where it now starts: its pages
-by the pages between, its new frames by the frames allocated since, its times by the time since.
+from its refills, and so on until none fits. The noted stretches are then written at once with
+numpy (events, their deltas, pages, frames, tables, cache lines), each moved to where it now
+starts: its pages by the pages between, its new frames by the frames allocated since, its times
+by the time since.
 A new key's stretch is played by the bulk loop and kept at the next micro checkpoint.
 
 Exact, like the period skip: tests/engine/test_bulk.py plays lessons with and without it and
@@ -38,6 +39,7 @@ JUDGE_EVERY = 16  # stretches played between two looks at whether the stretches 
 PAYS = 4  # they do where they write this many times the events the loop plays (a played one costs more)
 MIN_PAUSE, MAX_PAUSE = 8, 1024  # stretches without checkpoints where they do not: doubling each time
 OFF = 1 << 62
+MAX_CHAIN = 1024  # stretches written at once: bounds the temporaries (and the time between progress calls)
 MOVE_NONE, MOVE_PTE, MOVE_PTL, MOVE_PAGE = 0, 1, 2, 3  # how a written line's id moves with its stretch
 
 
@@ -75,10 +77,10 @@ class Stretch:
 
 # the columns of a stretch's row in MicroPeriods.meta: where its rows are in each pool, and what it
 # moves (the first CPU's clock, the next new frame, the zero page's counts, the machine's scalars)
-POOLS = ("ev", "fd", "cd", "fr", "ln", "x1", "x2")  # (two spare pairs of columns)
-SPAN = {name: 2 * i for i, name in enumerate(POOLS)}
-DCLOCK, DNEXT, DZREF, DZMAP = 14, 15, 16, 17
-DZP, DCM, DSCAL = 18, 23, 27  # 5 and 4 columns, then one for each of the machine's scalars
+SPAN = {name: 2 * i for i, name in enumerate(("ev", "fd", "cd", "fr", "ln"))}  # (first row, rows)
+DCLOCK, DNEXT, DZREF, DZMAP, DZP = 10, 11, 12, 13, 14  # DZP: zp_ref, zp_map, rss, frames used, tables
+DCM = DZP + 5  # the cache model's zero-page and huge-zero-page write and transfer counts
+DSCAL = DCM + 4  # then one column for each of the machine's scalars
 
 
 class MicroPeriods:
@@ -267,10 +269,17 @@ class MicroPeriods:
             cols.append(sc - a["scalars"][None, :].astype(np.int32))
         else:
             cols.append(np.zeros((n, 3 + self.n_scalars), np.int32))
+        slots = ev[:, 5].astype(np.int64) + ref
+        lines = self._lines(slots.tolist(), vp0, n0, b["next_pfn"], t0)
+        if lines is None:
+            return
+        for g, (_, t_a) in a["globals"].items():
+            o_b, t_b = b["globals"][g]
+            if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
+                lines.append((g, MOVE_NONE, o_b, t_b - t0))
         P = self.pools
         spans = dict(ev=P["ev"].add(np.concatenate(cols, axis=1)))
         P["t"].add(rec.recent_times(a["e"], b["e"]) - t0)  # (the same rows as ev)
-        slots = ev[:, 5].astype(np.int64) + ref
         pfn = np.frombuffer(m.slots.pfn, np.int64)[slots]
         f = pfn >= n0
         P["pg"].add(np.column_stack([slots - ref, np.frombuffer(m.slots.pte, np.uint8)[slots], pfn - n0 * f,
@@ -289,13 +298,6 @@ class MicroPeriods:
                 (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
                 (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
                 (fr.flags, np.uint16), (fr.kind, np.uint8))]))
-        lines = self._lines(slots.tolist(), vp0, n0, b["next_pfn"], t0)
-        if lines is None:
-            return
-        for g, (_, t_a) in a["globals"].items():
-            o_b, t_b = b["globals"][g]
-            if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
-                lines.append((g, MOVE_NONE, o_b, t_b - t0))
         spans["ln"] = P["ln"].add(np.array(lines, np.int64))
         row = np.zeros((1, DSCAL + self.n_scalars), np.int64)
         for name, (start, k) in spans.items():
@@ -362,6 +364,8 @@ class MicroPeriods:
             if any(q0 + r >= e for r, e in zip(x.end_dpos, ends)):
                 break  # a CPU would reach its last page: the loop plays the end
             chain.append(i)
+            if len(chain) == MAX_CHAIN:
+                break
             p0 = q0
             ref += step
             pcp = [u + d for u, d in zip(pcp, x.dpcp)]

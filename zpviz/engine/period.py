@@ -13,7 +13,9 @@ lines and times moved by j·Δ. The skip writes those events and their end state
 (numpy), as long as what lies ahead (page states, the line states left by earlier steps,
 tables present) repeats with the same period and no CPU's free list runs dry. A refill-free
 period is also kept as a template: once a refill has been played, the next checkpoint with the
-same signature writes the template's periods again from there.
+same signature writes the template's periods again from there. Where a few checkpoints in a row
+find nothing (every fault allocates, and the free lists refill out of step with the tables), the
+step's short stretches are memoised instead (micro.py), between these checkpoints.
 
 This is exact, not an approximation: tests/engine/test_bulk.py plays long lessons with and
 without skipping and compares every record and the final machine state.
