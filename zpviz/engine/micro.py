@@ -86,6 +86,13 @@ DSCAL = DCM + 4  # then one column for each of the machine's scalars
 class MicroPeriods:
     """The stretches of one bulk step, kept by key (owned by the step's PeriodSkipper)."""
 
+    @staticmethod
+    def usable(skipper) -> bool:
+        """Stretches move pages and PTE lines by slot offsets: the step's slots must map pages
+        one after another (they do within a vma; this keeps it true by check, not by hope)."""
+        vp = np.frombuffer(skipper.m.slot_vpage, np.int64)[skipper.lo:skipper.hi + 1]
+        return bool((np.diff(vp) == 1).all())
+
     def __init__(self, skipper):
         self.s = skipper
         m = skipper.m

@@ -108,7 +108,7 @@ class PeriodSkipper:
         self.pre_ptl_line = self._line_states(cm, ptl_line_ids(p.index, blocks))
         self.pre_table = np.isin(blocks, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
         # short stretches, memoised (micro.py): checkpoints every `checkpoint_every` positions of c0
-        self.micro = MicroPeriods(self) if m.micro_skip else None
+        self.micro = MicroPeriods(self) if m.micro_skip and MicroPeriods.usable(self) else None
         self.checkpoint_every = self.micro.every if self.micro else self.every
         self.block_misses = 0
         self.micro_after = MICRO_AFTER[allocating]
