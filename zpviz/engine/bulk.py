@@ -352,7 +352,10 @@ class Bulk(Forking):
         flush()
         self.zp_ref, self.zp_map, self.rss_pages = zp_ref, zp_map, rss
         self.now = now
-        self.skipped_events += skip.skipped_events if skip else 0
+        if skip:
+            self.skipped_events += skip.skipped_events
+            skip.micro = None  # (it points back at the skipper: without this the pair, and the
+            # step's copies of what lay ahead, would wait for the cycle collector)
         end = max([clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
         self.cache.expire(self.now)
