@@ -255,6 +255,14 @@ def test_stretches_over_the_zero_page_and_across_sockets(kernel, sockets, deltas
     assert assert_skip_exact(text, kernel, deltas) > skipped_with(text, kernel, micro=False, deltas=deltas)
 
 
+@pytest.mark.parametrize("kernel", ["modern", "2.6.23"])
+def test_stretches_over_pages_some_of_which_need_no_fault(kernel):
+    """Every eighth page was written by the step before: a stretch passes over those (no fault,
+    no event) between its faults, and is still written again exactly."""
+    text = long_lesson(40000, 4, ['do = "write"\npages = "0-39999/8"', 'do = "write"'])
+    assert assert_skip_exact(text, kernel) > 0 == skipped_with(text, kernel, micro=False)
+
+
 def test_a_stretch_fits_counts_that_refill_at_the_same_allocations():
     from zpviz.engine.micro import MicroPeriods
 

@@ -72,7 +72,8 @@ class Stretch:
     """One stretch as played, relative to where it began (the first CPU's next page and clock,
     the next new frame): what the chain needs to find the next key, and what it moves."""
 
-    __slots__ = ("dpcp", "end_sig", "end_rel", "end_dpos", "per_cpu", "end_clock", "dcounters", "tables")
+    __slots__ = ("dpcp", "end_sig", "end_rel", "end_dpos", "per_cpu", "end_clock", "dcounters", "tables",
+                 "source")
 
 
 # the columns of a stretch's row in MicroPeriods.meta: where its rows are in each pool, and what it
@@ -110,6 +111,7 @@ class MicroPeriods:
         self.memo: dict[tuple, list[tuple[tuple, tuple, int]]] = {}
         self.stretches: list[Stretch] = []
         self.meta = Pool(DSCAL + self.n_scalars)
+        self.unbuilt: set[int] = set()  # stretches kept but not pooled yet (_build)
         self.pending: tuple | None = None  # (key, mark) of the stretch the loop is playing now
         self.played = self.written = 0  # stretches the loop played, events written, since the last look
         self.pause = MIN_PAUSE
@@ -257,8 +259,47 @@ class MicroPeriods:
         reach = max(s.first[x] + stride * (b["pos"][x] - 1) for x in active)
         if reach > ref + max(rel) + self.look:
             return  # a CPU ran past what the key covered
-        rec, fr = m.rec, m.frames
+        if self.keep and b["sd"] - a["sd"] != b["e"] - a["e"]:
+            return  # (the bulk loop records one page per event)
         vp0 = m.slot_vpage[ref]
+        t0 = a["clock"][c0]
+        faulted = m.rec.recent_events(a["e"], b["e"])[:, 5].tolist()  # (not the pages passed over)
+        lines = self._lines(faulted, vp0, a["next_pfn"], b["next_pfn"], t0)  # now: they move on
+        if lines is None:
+            return
+        for g, (_, t_a) in a["globals"].items():
+            o_b, t_b = b["globals"][g]
+            if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
+                lines.append((g, MOVE_NONE, o_b, t_b - t0))
+        x = Stretch()
+        x.dpcp = tuple(b["pcp"][y] - a["pcp"][y] for y in active)
+        x.per_cpu = tuple(allocs) + x.dpcp + tuple(b["pos"][y] - a["pos"][y] for y in active)
+        x.end_sig = end_key[0]
+        ref_b = self._ref(b["pos"][c0])
+        x.end_rel = (min(s.first[y] + stride * b["pos"][y] for y in active) - ref_b,
+                     max(s.first[y] + stride * b["pos"][y] for y in active) - ref_b)
+        x.end_dpos = tuple(b["pos"][y] - b["pos"][c0] for y in active)
+        x.end_clock = tuple(b["clock"][y] - b["clock"][c0] for y in active)
+        x.dcounters = None if self.keep else np.array(b["counters"], np.int64) - np.array(a["counters"], np.int64)
+        x.tables = [(blk - vp0 // C.PTRS_PER_PTE, pf - a["next_pfn"])
+                    for blk, pf in islice(s.p.pte_tables.items(), a["tables"], b["tables"])]
+        # the rest is read back only if the stretch is ever written again (most are not): what it
+        # needs stays put until the step ends (the recorder only appends, and nothing else in the
+        # step touches its pages or its new frames)
+        x.source = (a, b, ref, vp0, lines)
+        i = len(self.stretches)
+        self.meta.add(np.zeros((1, self.meta.data.shape[1]), np.int64))
+        self.unbuilt.add(i)
+        cands.append((p0, tuple(allocs), i))
+        self.stretches.append(x)
+
+    def _build(self, i: int) -> None:
+        """Pool the rows of stretch i, kept earlier (see _keep), relative to where it began."""
+        x = self.stretches[i]
+        a, b, ref, vp0, lines = x.source
+        x.source = None
+        m = self.s.m
+        rec, fr, c0 = m.rec, m.frames, self.s.c0
         n0 = a["next_pfn"]
         t0 = a["clock"][c0]
         ev = rec.recent_events(a["e"], b["e"])
@@ -270,20 +311,11 @@ class MicroPeriods:
         if self.keep:
             e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
             cols += [np.frombuffer(arr, np.int32)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
-            if (cols[-3] != 1).any():
-                return  # (the bulk loop records one page per event)
             sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, self.n_scalars)[e_a:e_b]
             cols.append(sc - a["scalars"][None, :].astype(np.int32))
         else:
             cols.append(np.zeros((n, 3 + self.n_scalars), np.int32))
         slots = ev[:, 5].astype(np.int64) + ref
-        lines = self._lines(slots.tolist(), vp0, n0, b["next_pfn"], t0)
-        if lines is None:
-            return
-        for g, (_, t_a) in a["globals"].items():
-            o_b, t_b = b["globals"][g]
-            if t_b is not None and t_b != t_a:  # written in a..b: it ends as b left it
-                lines.append((g, MOVE_NONE, o_b, t_b - t0))
         P = self.pools
         spans = dict(ev=P["ev"].add(np.concatenate(cols, axis=1)))
         P["t"].add(rec.recent_times(a["e"], b["e"]) - t0)  # (the same rows as ev)
@@ -306,30 +338,16 @@ class MicroPeriods:
                 (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
                 (fr.flags, np.uint16), (fr.kind, np.uint8))]))
         spans["ln"] = P["ln"].add(np.array(lines, np.int64))
-        row = np.zeros((1, DSCAL + self.n_scalars), np.int64)
+        row = self.meta.data[i]
         for name, (start, k) in spans.items():
-            row[0, SPAN[name]:SPAN[name] + 2] = start, k
-        row[0, DCLOCK] = b["clock"][c0] - t0
-        row[0, DNEXT] = b["next_pfn"] - n0
-        row[0, DZREF], row[0, DZMAP] = b["zref"] - a["zref"], b["zmap"] - a["zmap"]
-        row[0, DZP:DZP + 5] = [q - r for q, r in zip(b["zp"], a["zp"])]
-        row[0, DCM:DCM + 4] = [q - r for q, r in zip(b["cm"], a["cm"])]
-        row[0, DSCAL:] = b["scalars"] - a["scalars"]
-        x = Stretch()
-        x.tables = [(blk - vp0 // C.PTRS_PER_PTE, pf - n0)
-                    for blk, pf in islice(s.p.pte_tables.items(), a["tables"], b["tables"])]
-        x.dpcp = tuple(b["pcp"][y] - a["pcp"][y] for y in active)
-        x.per_cpu = tuple(allocs) + x.dpcp + tuple(b["pos"][y] - a["pos"][y] for y in active)
-        x.end_sig = end_key[0]
-        ref_b = self._ref(b["pos"][c0])
-        x.end_rel = (min(s.first[y] + stride * b["pos"][y] for y in active) - ref_b,
-                     max(s.first[y] + stride * b["pos"][y] for y in active) - ref_b)
-        x.end_dpos = tuple(b["pos"][y] - b["pos"][c0] for y in active)
-        x.end_clock = tuple(b["clock"][y] - b["clock"][c0] for y in active)
-        x.dcounters = None if self.keep else np.array(b["counters"], np.int64) - np.array(a["counters"], np.int64)
-        self.meta.add(row)
-        cands.append((p0, tuple(allocs), len(self.stretches)))
-        self.stretches.append(x)
+            row[SPAN[name]:SPAN[name] + 2] = start, k
+        row[DCLOCK] = b["clock"][c0] - t0
+        row[DNEXT] = b["next_pfn"] - n0
+        row[DZREF], row[DZMAP] = b["zref"] - a["zref"], b["zmap"] - a["zmap"]
+        row[DZP:DZP + 5] = [q - r for q, r in zip(b["zp"], a["zp"])]
+        row[DCM:DCM + 4] = [q - r for q, r in zip(b["cm"], a["cm"])]
+        row[DSCAL:] = b["scalars"] - a["scalars"]
+        self.unbuilt.discard(i)
 
     def _lines(self, slots: list[int], vp0: int, n0: int, n1: int, t0: int) -> list[tuple] | None:
         """The lines a stretch wrote, as it left them: (id relative to its first page or first new
@@ -389,6 +407,8 @@ class MicroPeriods:
         s, m = self.s, self.s.m
         rec, fr, cm, p = m.rec, m.frames, m.cache, s.p
         c0, active = s.c0, c["active"]
+        for i in self.unbuilt.intersection(chain):
+            self._build(i)
         xs = [self.stretches[i] for i in chain]
         k = len(xs)
         meta = self.meta.data[np.asarray(chain, np.int64)]
