@@ -263,6 +263,13 @@ def test_stretches_over_pages_some_of_which_need_no_fault(kernel):
     assert assert_skip_exact(text, kernel) > 0 == skipped_with(text, kernel, micro=False)
 
 
+def test_the_frame_arrays_end_as_long_whichever_way_they_grew():
+    """Found by the random lessons: stretches grow the frame arrays once per chain, the loop a
+    frame at a time; their length must depend only on the frames handed out."""
+    text = long_lesson(6000, 4, ['do = "read"\npages = "0-5999/1"', 'do = "write"\npages = "0-5999/1"'])
+    assert assert_skip_exact(text, "2.6.23") > 0
+
+
 def test_a_stretch_fits_counts_that_refill_at_the_same_allocations():
     from zpviz.engine.micro import MicroPeriods
 

@@ -62,9 +62,17 @@ class Frames:
         return len(self.kind)
 
     def _grow(self, upto: int) -> None:
-        extra = upto - len(self.kind)
+        """Room for frames below `upto`. The new size depends on `upto` alone (the first of a fixed
+        series of sizes, each a quarter bigger, that holds it), not on how the arrays got here: a
+        step that grows them once by many frames (a period skip) leaves them as long as one that
+        grows them a frame at a time."""
+        size = len(self.kind)
+        if upto <= size:
+            return
+        while size < upto:
+            size += max(size // 4, 1024)
+        extra = size - len(self.kind)
         if extra > 0:
-            extra = max(extra, len(self.kind) // 2)
             self.refcount.extend(array("l", [0]) * extra)
             self.mapcount.extend(array("l", [0]) * extra)
             self.flags.extend(array("H", [0]) * extra)
