@@ -92,11 +92,8 @@ class Bulk(Forking):
         cdn_b: list[int] = []
         sc_b: list[int] = []
 
-        def put(col, values: list[int]) -> None:  # numpy turns a long list of ints into bytes faster than
-            if len(values) > 64:  # array.extend does; a short one (a stretch, micro.py) not
-                col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
-            else:
-                col.extend(values)
+        def put(col, values: list[int]) -> None:  # numpy turns a list of ints into bytes faster than array.extend
+            col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
 
         def flush() -> None:
             put(rec.evi, evi_b)

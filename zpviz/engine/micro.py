@@ -30,8 +30,8 @@ from math import gcd
 
 import numpy as np
 
+from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine.cache import DEAD
 from zpviz.engine.memory import ZERO_PFN
 
 STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
@@ -358,14 +358,13 @@ class MicroPeriods:
         ptes = sorted({(x + d) >> 3 for x in slots})
         blocks = sorted({(x + d) >> 9 for x in slots})
         pte0, block0 = vp0 >> 3, vp0 >> 9
-        ids = ([(((pidx << 40) | q) << 3) | C.LK_PTE for q in ptes]
-               + [(((((pidx << 32) | q) << 2) | 2) << 3) | C.LK_LOCK for q in blocks]
-               + [(f << 3) | C.LK_STRUCT_PAGE for f in range(n0, n1)])
+        ids = ([L.pte_line(pidx, q << 3) for q in ptes] + [L.ptl_line(pidx, q << 9) for q in blocks]
+               + [L.struct_page_line(f) for f in range(n0, n1)])
         if cm.sharers and not cm.sharers.keys().isdisjoint(ids):
             return None
         bases = [(pte0 << 3, MOVE_PTE)] * len(ptes) + [(block0 << 5, MOVE_PTL)] * len(blocks) + [
             (n0 << 3, MOVE_PAGE)] * (n1 - n0)
-        return [(x - base, mv, own[x], busy.get(x, DEAD) - t0) for x, (base, mv) in zip(ids, bases)]
+        return [(x - base, mv, own[x], busy.get(x, L.DEAD) - t0) for x, (base, mv) in zip(ids, bases)]
 
     # ------------------------------------------------------------------ following known stretches
     def _follow(self, key: tuple, c: dict, pos: dict[int, int]) -> int:

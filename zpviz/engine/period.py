@@ -31,7 +31,7 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.memory import ZERO_PFN
-from zpviz.engine.micro import MicroPeriods
+from zpviz.engine.micro import OFF, MicroPeriods
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # period checkpoints in a row with no skip before the stretches are tried (micro.py): where every
@@ -117,7 +117,7 @@ class PeriodSkipper:
     def resume_at(self) -> int:
         """The first position of c0 from which every micro checkpoint is wanted (before it, only
         the period checkpoints at multiples of `every`)."""
-        return self.micro.resume_at if self.micro else 1 << 62
+        return self.micro.resume_at if self.micro else OFF
 
     @staticmethod
     def _line_states(cm, ids: np.ndarray) -> np.ndarray:
