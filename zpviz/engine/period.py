@@ -39,6 +39,7 @@ MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # a period can hardly be found before some 30 PTE tables; where none does, within a few
 MICRO_AFTER = {True: 2, False: 8}
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
+WIDE = 256  # pages between them beyond which a signature is taken only where the CPUs stood so before
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
@@ -110,6 +111,8 @@ class PeriodSkipper:
         # short stretches, memoised (micro.py): checkpoints every `checkpoint_every` positions of c0
         self.micro = MicroPeriods(self) if m.micro_skip and MicroPeriods.usable(self) else None
         self.checkpoint_every = self.micro.every if self.micro else self.every
+        self.heads: set[tuple] = set()  # how the CPUs stood at wide checkpoints (see _signature)
+        self.wide = max(WIDE, self.micro.window) if self.micro else WIDE
         self.block_misses = 0
         self.micro_after = MICRO_AFTER[allocating]
 
@@ -146,6 +149,16 @@ class PeriodSkipper:
         lo, hi = min(nexts), max(done, default=min(nexts) - 1)
         if hi - lo > window:
             return None
+        if hi - lo > self.wide:
+            # CPUs far apart (one drifting ahead): the signature would look up every line between
+            # them (hundreds), yet it can only match one taken where they stood exactly as now,
+            # which drifting CPUs hardly ever do again. So the first time they stand so it is only
+            # noted, and the signature is taken from the second time on (a period is then found
+            # one checkpoint later than it could be)
+            head = (tuple(active), tuple(pos[c] - pos[c0] for c in active), tuple(clock[c] - ref for c in active))
+            if head not in self.heads:
+                self.heads.add(head)
+                return None
         busy, own, sh = cm.busy, cm.owner, cm.sharers
 
         def state(line: int) -> tuple[int, int, int]:
