@@ -1,6 +1,6 @@
 """The command line of scenario-format.md section 7.
 
-    zpviz [FILE] [--kernel ID] [--compare ID,ID] [--step N] [--screenshot PNG]   the app
+    zpviz [FILE] [--kernel ID] [--compare ID,ID] [--step N] [--screenshot PNG] [--size WxH]   the app
     zpviz run FILE [--kernel ID] [--json] [--every-step]                          the run report
     zpviz check FILE...                                                           lessons and their claims
     zpviz list                                                                    the built-in lessons
@@ -218,21 +218,34 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", help="variants side by side, e.g. 2.6.23,v5")
     p.add_argument("--step", type=int, help="open at the state after step N (0-based)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG without showing it, then exit")
+    p.add_argument("--size", metavar="WxH", default="1920x1080",
+                   help="the window's size for --screenshot (default 1920x1080; 1280x720 shows a 720p projector)")
     p.add_argument("--theme", choices=("light", "dark", "contrast"))
     return p
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+        raise UsageError(f"zpviz: --size {text!r}: give it as WIDTHxHEIGHT, e.g. 1280x720")
+    size = int(w), int(h)
+    if not (640 <= size[0] <= 7680 and 400 <= size[1] <= 4320):
+        raise UsageError(f"zpviz: --size {text}: from 640x400 to 7680x4320")
+    return size
 
 
 def cmd_app(argv: Sequence[str]) -> int:
     a = app_parser().parse_args(list(argv))
     compare = _variant_list(a.compare) if a.compare else None
     kernel = _kernel(a.kernel)
+    size = _window_size(a.size)
     if a.file and not os.path.exists(a.file):
         raise UsageError(f"zpviz: {a.file}: no such file")
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app
 
-    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme)
+    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size)
 
 
 def sub_parser(cmd: str) -> argparse.ArgumentParser:

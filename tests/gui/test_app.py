@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from PySide6 import QtGui
@@ -32,6 +33,25 @@ def test_screenshot_compare_and_theme(tmp_path, qapp):
     out = tmp_path / "cmp.png"
     assert A.run_app(str(COMPARE), compare=["2.6.23", "v5"], step=2, screenshot=str(out), theme="dark") == 0
     assert QtGui.QImage(str(out)).width() == 1920
+
+
+def test_screenshot_at_a_projector_size(tmp_path, qapp):
+    """--size: a 720p still of a four-variant lesson comes out 1280x720 (its panes used to push
+    the window to 908 px)."""
+    out = tmp_path / "720p.png"
+    lesson = Path(__file__).parents[2] / "scenarios" / "04-cow-from-zero.toml"
+    assert A.run_app(str(lesson), screenshot=str(out), size=(1280, 720)) == 0
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == (1280, 720)
+
+
+@pytest.mark.parametrize("arg,msg", [("12x", "WIDTHxHEIGHT"), ("100x100", "from 640x400")])
+def test_bad_size_is_a_usage_error(tmp_path, arg, msg):
+    out = tmp_path / "x.png"
+    r = subprocess.run([sys.executable, "-m", "zpviz", str(SMALL), "--screenshot", str(out), "--size", arg],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("kw", [dict(kernel="2.6.99"), dict(compare=["v5", "nope"]), dict(theme="sepia")])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from PySide6 import QtWidgets
 
 from zpviz.present import compare as CMP
@@ -48,6 +51,38 @@ def test_compare_menu_and_programmatic(make_window):
     assert not img.isNull()
     win.set_compare((), sync=True)
     assert len(win.panes) == 1 and not win.docks["compare"].isVisibleTo(win)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768), (1920, 1080)])
+def test_five_variants_fit_a_projector(make_window, size):
+    """Five variants in a 720p window: the window stays the screen's size (the panes stacked
+    used to need 1,046 px and push it past the bottom of the screen). Every title shows its kernel
+    id; each line is whole or visibly cut, never clipped; all titles share one size and one
+    number of lines, so the grids under them start level."""
+    lesson = Path(__file__).parents[2] / "scenarios" / "04-cow-from-zero.toml"
+    win = make_window(path=lesson, size=(640, 400))  # opened small, as a first run may be
+    win.set_compare(("2.6.23", "2.6.24", "v5", "2.6.32", "modern"), sync=True)
+    img = win.render_image(size)
+    assert (img.width(), img.height()) == size and (win.width(), win.height()) == size
+    titles = [p.title for p in win.panes]
+    for t, kid in zip(titles, win.lesson.kernels):
+        assert t.text().startswith(kid) and t.full_text().startswith(kid)
+        words = t.full_text().replace(":", "").split()
+        for line in t.text().split("\n"):
+            assert t.fontMetrics().horizontalAdvance(line) <= t.width()
+            assert line.endswith("\u2026") or all(w in words for w in line.replace(":", "").split())
+    assert len({(t.font().pointSize(), t.height()) for t in titles}) == 1
+    assert titles[0].font().pointSize() >= 10
+    grids = {p.view.mapTo(win, p.view.rect().topLeft()).y() for p in win.panes}
+    assert len(grids) == 1
+
+
+def test_titles_are_whole_where_there_is_room(make_window):
+    win = make_window(path=COMPARE, kernel=None, size=(1920, 1080))
+    win.render_image((1920, 1080))
+    for p in win.panes:
+        assert p.title.text().replace("\n", " ") == p.title.full_text()
+        assert p.title.font().pointSize() >= 12
 
 
 def test_compare_views_zoom_together(make_window):

@@ -58,6 +58,9 @@ def test_choose_width_and_arrangement(traces):
     assert not five.phys  # five narrow panes: no room for physical memory
     tall = arrange(layout, 2, 500, 1400)
     assert tall.stacked
+    # five stacked in a 720p window's area would need more height than it has: never chosen
+    assert arrange(layout, 5, 300, 1400).stacked
+    assert not arrange(layout, 5, 300, 500).stacked
 
 
 def test_size_and_address_text():

@@ -53,7 +53,8 @@ def _app(screenshot: bool):
 
 
 def run_app(path: str | None = None, kernel: str | None = None, compare: list[str] | None = None,
-            step: int | None = None, screenshot: str | None = None, theme: str | None = None) -> int:
+            step: int | None = None, screenshot: str | None = None, theme: str | None = None,
+            size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
     """Open the app on a lesson (the built-in tour when path is None). Returns the exit code.
 
     0 fine; 2 an unusable file or arguments (the error on stderr), or no display.
@@ -84,7 +85,7 @@ def run_app(path: str | None = None, kernel: str | None = None, compare: list[st
     from zpviz.gui.mainwindow import MainWindow
 
     if screenshot is not None:
-        return _screenshot(app, path, kernel, compare, step, screenshot, theme)
+        return _screenshot(app, path, kernel, compare, step, screenshot, theme, size)
     win = MainWindow(theme=theme, settings=QtCore.QSettings(), restore=True)
     if path is not None:
         try:
@@ -119,7 +120,7 @@ def _check_args(kernel, compare) -> None:
         parse_compare(compare, tuple(VARIANTS))
 
 
-def _screenshot(app, path, kernel, compare, step, out: str, theme) -> int:
+def _screenshot(app, path, kernel, compare, step, out: str, theme, size=SCREENSHOT_SIZE) -> int:
     from zpviz.gui.settings import MemorySettings
 
     if path is None:
@@ -131,10 +132,10 @@ def _screenshot(app, path, kernel, compare, step, out: str, theme) -> int:
         sys.stderr.write(f"zpviz: {e}\n")
         return 2
     # a screenshot neither takes the user's settings nor writes any: only the PNG is written
-    return _render(path, kernel, compare, step, out, theme, MemorySettings())
+    return _render(path, kernel, compare, step, out, theme, MemorySettings(), size)
 
 
-def _render(path, kernel, compare, step, out, theme, settings) -> int:
+def _render(path, kernel, compare, step, out, theme, settings, size=SCREENSHOT_SIZE) -> int:
     from zpviz.gui.lessonio import save_image_atomic
     from zpviz.gui.mainwindow import MainWindow
 
@@ -149,7 +150,7 @@ def _render(path, kernel, compare, step, out, theme, settings) -> int:
         win.set_step(step)
     else:
         win.set_frame(win.frame_count() - 1)
-    img = win.render_image(SCREENSHOT_SIZE)
+    img = win.render_image(size)
     _dispose(win)
     try:
         save_image_atomic(img, out)

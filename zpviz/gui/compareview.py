@@ -10,17 +10,84 @@ from zpviz.present.compare import Row
 from zpviz.present.palette import Theme
 
 
+class FitLabel(QtWidgets.QLabel):
+    """A title that shows all its words where it can. Too long for one line at `pt`, it is set
+    smaller, down to `shared_min_pt`; still too long, it breaks after its "id:" onto two lines (at
+    the largest size from pt down at which they fit, not below `min_pt`); only then is a line cut
+    with an ellipsis. Five variant titles side by side on a 1280 px projector need this; a plain
+    QLabel just clips ("2.6.24: ZERO_PAGE remov"). Labels given the same `peers` list share the
+    size and the number of lines, so the titles read as a set and the grids below start level."""
+
+    def __init__(self, pt: int, min_pt: int = 10, shared_min_pt: int = 12, bold: bool = True,
+                 peers: list | None = None, parent=None):
+        super().__init__(parent)
+        self._full = ""
+        self._pt, self._min_pt, self._shared_min = pt, min_pt, shared_min_pt
+        self._bold = bold
+        self.peers = peers if peers is not None else []
+        self.peers.append(self)
+        self.setMinimumWidth(40)  # a long title must not widen its pane
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
+        self._show(pt, 1)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._full = text
+        self._fit_all()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_all()
+
+    def _width(self) -> int:
+        return max(1, self.width() - 2)
+
+    def _lines(self, n: int) -> list[str]:
+        """The text as n lines: whole, or "2.6.24:" over "ZERO_PAGE removed"."""
+        head, sep, rest = self._full.partition(": ")
+        return [head + ":", rest] if n > 1 and sep and rest else [self._full]
+
+    def _fits(self, pt: int, n: int) -> bool:
+        fm, w = QtGui.QFontMetrics(font(pt, bold=self._bold)), self._width()
+        return all(fm.horizontalAdvance(t) <= w for t in self._lines(n))
+
+    def _fit_all(self) -> None:
+        shown = [x for x in self.peers if x._full and not x.isHidden()] or [self]
+        for pt in range(self._pt, self._shared_min - 1, -1):
+            if all(x._fits(pt, 1) for x in shown):
+                self._show_all(pt, 1)
+                return
+        # two lines, at the largest size at which all fit that can fit at all: a title too long even
+        # at min_pt is cut rather than setting every other title at min_pt too
+        can = [x for x in shown if x._fits(self._min_pt, 2)] or shown
+        pt = next((pt for pt in range(self._pt, self._min_pt, -1) if all(x._fits(pt, 2) for x in can)), self._min_pt)
+        self._show_all(pt, 2)
+
+    def _show_all(self, pt: int, n: int) -> None:
+        for x in self.peers:
+            x._show(pt, n)
+
+    def _show(self, pt: int, n: int) -> None:
+        f = font(pt, bold=self._bold)
+        self.setFont(f)
+        fm = QtGui.QFontMetrics(f)
+        self.setFixedHeight(fm.lineSpacing() * n + 4)
+        super().setText("\n".join(fm.elidedText(t, QtCore.Qt.TextElideMode.ElideRight, self._width())
+                                  for t in self._lines(n)))
+
+
 class VariantPane(QtWidgets.QWidget):
     """A variant's title, its one-line status (what its current event did) and its MemoryView."""
 
-    def __init__(self, theme: Theme, show_phys: bool, parent=None):
+    def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None):
         super().__init__(parent)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.title = QtWidgets.QLabel()
-        self.title.setFont(font(14, bold=True))
-        self.title.setMinimumWidth(40)  # long titles elide rather than widen the pane
+        self.title = FitLabel(14, peers=title_peers)  # the panes' titles share one size
         lay.addWidget(self.title)
         self.status = QtWidgets.QLabel()
         self.status.setFont(font(11))
@@ -39,8 +106,10 @@ class VariantPane(QtWidgets.QWidget):
         self.status.setStyleSheet(f"color: {theme.fg};")
 
 
-SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
-         "time (makespan)": "makespan", "Bad page maps": "Bad page maps"}
+# row names short and on two lines where long: with five variants in a 1280 px window's dock every
+# pixel the names take is one the values cannot have (the tooltip keeps the long name)
+SHORT = {"memory used": "memory", "page tables": "page\ntables", "zero-page line transfers": "ZERO_PAGE\nline moves",
+         "time (makespan)": "makespan", "Bad page maps": "Bad page\nmaps"}
 
 
 class DiffTable(QtWidgets.QTableWidget):
@@ -66,6 +135,9 @@ class DiffTable(QtWidgets.QTableWidget):
             self.verticalHeaderItem(i).setToolTip(r.label)
         pt = 12 if len(kernels) <= 3 else 10  # five variants must fit a 720p dock
         bold, plain = font(pt, bold=True), font(pt)
+        # the kernel ids over the columns at that size too (the theme's style sheet owns header fonts)
+        head_pt = pt - (len(kernels) > 4)  # ("modern" is the widest id, and with five it is last)
+        self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
                 it = self.item(i, j)

@@ -194,7 +194,7 @@ class MachineOps:
         """Make (or remove) the pane after the model's; it has no physical memory to show."""
         want = self.machine is not None
         if want and self.machine_pane is None:
-            pane = VariantPane(self.theme, show_phys=False)
+            pane = VariantPane(self.theme, show_phys=False, title_peers=self.title_peers)
             pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)
@@ -213,6 +213,8 @@ class MachineOps:
 
     def _drop_machine_pane(self) -> None:
         if self.machine_pane is not None:
+            if self.machine_pane.title in self.title_peers:
+                self.title_peers.remove(self.machine_pane.title)
             self.area_layout.removeWidget(self.machine_pane)
             self.machine_pane.hide()
             self.machine_pane.deleteLater()

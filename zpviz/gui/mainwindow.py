@@ -99,6 +99,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.area_layout.setContentsMargins(0, 0, 0, 0)
         self.area_layout.setSpacing(10)
         self.area.installEventFilter(self)
+        # the panes' own least sizes must never make the window taller than the screen (a 720p
+        # projector): present.arrange picks a layout that fits, and this keeps Qt from overruling it
+        self.area.setMinimumSize(200, 150)
         self._arrangement = None
         self._layout_restored = False
         lay.addWidget(self.area, 1)
@@ -108,6 +111,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.welcome.setFont(font(18))
         self.area_layout.addWidget(self.welcome)
         self.panes: list[VariantPane] = []
+        self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
         self.legend = LegendBar()
         lay.addWidget(self.legend)
         self.bar = TransportBar(self.theme)
@@ -256,8 +260,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             p.hide()
             p.deleteLater()
         self.panes = []
+        self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=phys)
+            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers)
             pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)

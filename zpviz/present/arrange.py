@@ -11,6 +11,9 @@ AXIS_PX = 125  # the address axis and margins
 TITLE_PX = 70  # view titles, the top axis, a variant's title and status line
 PHYS_SHARE = 5 / 7  # the address space's share of a view that also shows physical memory
 PHYS_MIN_PANE_PX = 560  # narrower panes drop the physical-memory panel
+# a stacked pane's least height: its title and status lines take 70 px, and the window must never
+# grow taller than a 720p projector to fit panes stacked below that (side by side they fit)
+MIN_STACKED_PANE_PX = 150
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ def arrange(layout, n: int, area_w: float, area_h: float, phys: bool = True) -> 
     best: Arrangement | None = None
     allow_phys = phys
     widest = max((v.npages for p in layout.procs for v in p.vmas), default=1)
-    for stacked in ((False, True) if n > 1 else (False,)):
+    for stacked in ((False, True) if n > 1 and area_h / n >= MIN_STACKED_PANE_PX else (False,)):
         pw, ph = (area_w, area_h / n) if stacked else (area_w / n, area_h)
         phys = allow_phys and pw >= PHYS_MIN_PANE_PX
         axis = AXIS_PX if stacked or n == 1 else AXIS_PX / n + 10  # side by side: one address axis, shared
