@@ -126,3 +126,18 @@ def test_export_from_the_window(window, tmp_path):
 def test_export_failure_is_a_banner_not_a_crash(window, tmp_path):
     window.export_to(str(tmp_path / "missing-dir" / "x.png"))
     assert window.banner.isVisibleTo(window) and "Export failed" in window.banner.text()
+
+
+def test_the_window_opens_whole_on_a_small_screen(make_window):
+    """The default size (1600x900) is more than a 720p projector (or this 800x800 offscreen
+    screen) has: shown, the window fits the screen, transport bar and docks included, as far as
+    its least size lets it, and that fits any projector from 1024x768 up."""
+    win = make_window(size=(1600, 900))
+    avail = win.screen().availableGeometry()
+    assert win.width() > avail.width() or win.height() > avail.height()  # the case this is about
+    A.show_on_screen(win)
+    assert win.isVisible()
+    least = win.minimumSizeHint()
+    assert least.width() <= 1024 and least.height() <= 720
+    assert win.width() <= max(avail.width(), least.width()) and win.height() <= avail.height()
+    win.close()

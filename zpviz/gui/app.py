@@ -94,10 +94,26 @@ def run_app(path: str | None = None, kernel: str | None = None, compare: list[st
             sys.stderr.write(f"zpviz: {e}\n")
             return 2
         win.open_lesson(path, kernel, compare, step=step)
-    win.show()
+    show_on_screen(win)
     code = int(app.exec())
     _dispose(win)
     return code
+
+
+def show_on_screen(win) -> None:
+    """Show the window whole on its screen. The default size (1600x900) is more than a 720p
+    projector has, and a size saved on a bigger monitor may be too: then the window is shrunk to
+    the screen and maximised, so the transport bar and the docks are never past its edge."""
+    from PySide6 import QtGui
+
+    screen = win.screen() or QtGui.QGuiApplication.primaryScreen()
+    avail = screen.availableGeometry() if screen is not None else None
+    if avail is not None and not avail.isEmpty() and (win.width() > avail.width() or win.height() > avail.height()):
+        win.resize(win.size().boundedTo(avail.size()))
+        win.move(avail.topLeft())
+        win.showMaximized()
+    else:
+        win.show()
 
 
 def _dispose(win) -> None:

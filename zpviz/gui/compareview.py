@@ -60,10 +60,10 @@ class FitLabel(QtWidgets.QLabel):
             if all(x._fits(pt, 1) for x in shown):
                 self._show_all(pt, 1)
                 return
-        # two lines, at the largest size at which all fit that can fit at all: a title too long even
-        # at min_pt is cut rather than setting every other title at min_pt too
-        can = [x for x in shown if x._fits(self._min_pt, 2)] or shown
-        pt = next((pt for pt in range(self._pt, self._min_pt, -1) if all(x._fits(pt, 2) for x in can)), self._min_pt)
+        # two lines, at the size that leaves the most titles whole (the largest such): a title too
+        # long even at min_pt is cut, and a few short ones do not keep the rest cut at a big size
+        sizes = range(self._pt, self._min_pt - 1, -1)
+        pt = max(sizes, key=lambda pt: (sum(x._fits(pt, 2) for x in shown), pt))
         self._show_all(pt, 2)
 
     def _show_all(self, pt: int, n: int) -> None:
