@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6 import QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from zpviz.present import compare as CMP
 
@@ -75,6 +75,25 @@ def test_five_variants_fit_a_projector(make_window, size):
     assert titles[0].font().pointSize() >= 10
     grids = {p.view.mapTo(win, p.view.rect().topLeft()).y() for p in win.panes}
     assert len(grids) == 1
+
+
+@pytest.mark.parametrize("size,n,two_lines", [((1920, 1080), 4, False), ((1280, 720), 4, True), ((1280, 720), 5, True)])
+def test_compare_table_names_give_way_to_values(make_window, size, n, two_lines):
+    """Row names take one line where the dock has room; in a 720p window they break onto two so
+    every value keeps a column wide enough to read ("236.1 µs" is not cut to "2…")."""
+    lesson = Path(__file__).parents[2] / "scenarios" / "04-cow-from-zero.toml"
+    win = make_window(path=lesson, kernel=None, size=size)
+    win.set_compare(("2.6.23", "2.6.24", "v5", "2.6.32", "modern")[:n], sync=True)
+    win.render_image(size)
+    t = win.diff
+    names = [t.verticalHeaderItem(r).text() for r in range(t.rowCount())]
+    assert ("ZERO_PAGE\nline moves" in names) == two_lines
+    assert [t.verticalHeaderItem(r).toolTip() for r in range(2)] == ["memory used", "page tables"]
+    for r in range(t.rowCount()):  # cells wrap at spaces: each word must fit its column whole
+        for c in range(t.columnCount()):
+            it = t.item(r, c)
+            fm = QtGui.QFontMetrics(it.font())
+            assert all(fm.horizontalAdvance(w) <= t.columnWidth(c) - 4 for w in it.text().split()), it.text()
 
 
 def test_titles_are_whole_where_there_is_room(make_window):

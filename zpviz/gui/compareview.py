@@ -5,18 +5,19 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.memview import MemoryView
-from zpviz.gui.theme import font, qcolor
+from zpviz.gui.theme import BASE_PT, font, qcolor
 from zpviz.present.compare import Row
 from zpviz.present.palette import Theme
 
 
 class FitLabel(QtWidgets.QLabel):
     """A title that shows all its words where it can. Too long for one line at `pt`, it is set
-    smaller, down to `shared_min_pt`; still too long, it breaks after its "id:" onto two lines (at
-    the largest size from pt down at which they fit, not below `min_pt`); only then is a line cut
-    with an ellipsis. Five variant titles side by side on a 1280 px projector need this; a plain
-    QLabel just clips ("2.6.24: ZERO_PAGE remov"). Labels given the same `peers` list share the
-    size and the number of lines, so the titles read as a set and the grids below start level."""
+    smaller, down to `shared_min_pt`; still too long, it breaks after its "id:" onto two lines, at
+    the size (from pt down to `min_pt`) that leaves the most titles of its set whole; a line that
+    still does not fit is cut with an ellipsis. Five variant titles side by side on a 1280 px
+    projector need this; a plain QLabel just clips ("2.6.24: ZERO_PAGE remov"). Labels given the
+    same `peers` list share the size and the number of lines, so the titles read as a set and the
+    grids below them start level."""
 
     def __init__(self, pt: int, min_pt: int = 10, shared_min_pt: int = 12, bold: bool = True,
                  peers: list | None = None, parent=None):
@@ -106,10 +107,9 @@ class VariantPane(QtWidgets.QWidget):
         self.status.setStyleSheet(f"color: {theme.fg};")
 
 
-# row names short and on two lines where long: with five variants in a 1280 px window's dock every
-# pixel the names take is one the values cannot have (the tooltip keeps the long name)
-SHORT = {"memory used": "memory", "page tables": "page\ntables", "zero-page line transfers": "ZERO_PAGE\nline moves",
-         "time (makespan)": "makespan", "Bad page maps": "Bad page\nmaps"}
+SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
+         "time (makespan)": "makespan", "Bad page maps": "Bad page maps"}
+COLUMN_PX = 80  # what a value needs ("236.1 µs" in bold) before the names must give up width
 
 
 class DiffTable(QtWidgets.QTableWidget):
@@ -125,19 +125,21 @@ class DiffTable(QtWidgets.QTableWidget):
         self.horizontalHeader().setFont(font(12, bold=True))
         self.setSizeAdjustPolicy(QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.theme: Theme | None = None
+        self._labels: list[str] = []
+        self._fitted: tuple | None = None  # (compact, variants) the headers were last set for
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:
         self.setColumnCount(len(kernels))
         self.setRowCount(len(rows))
-        self.setHorizontalHeaderLabels(list(kernels))
-        self.setVerticalHeaderLabels([SHORT.get(r.label, r.label) for r in rows])
-        for i, r in enumerate(rows):
-            self.verticalHeaderItem(i).setToolTip(r.label)
+        if [self.horizontalHeaderItem(j).text() if self.horizontalHeaderItem(j) else None
+                for j in range(len(kernels))] != list(kernels):
+            self.setHorizontalHeaderLabels(list(kernels))
+        labels = [r.label for r in rows]
+        if labels != self._labels:
+            self._labels, self._fitted = labels, None
+        self._fit()
         pt = 12 if len(kernels) <= 3 else 10  # five variants must fit a 720p dock
         bold, plain = font(pt, bold=True), font(pt)
-        # the kernel ids over the columns at that size too (the theme's style sheet owns header fonts)
-        head_pt = pt - (len(kernels) > 4)  # ("modern" is the widest id, and with five it is last)
-        self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
                 it = self.item(i, j)
@@ -152,6 +154,39 @@ class DiffTable(QtWidgets.QTableWidget):
                     it.setBackground(QtGui.QBrush(qcolor(self.theme.accent, 70 if r.best[j] else 25)))
                 else:
                     it.setBackground(QtGui.QBrush())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Row names on one line and the kernel ids at full size where the dock is wide enough; where
+        it is not (five variants in a 720p window), long names on two lines and the ids smaller, so
+        the values keep their width. Set only when that changes: a style sheet costs a re-polish."""
+        n = self.columnCount()
+        if not n or not self._labels:
+            return
+        fm = QtGui.QFontMetrics(font(BASE_PT, bold=True))  # the theme's header font
+        names = max(fm.horizontalAdvance(SHORT.get(x, x)) for x in self._labels) + 16
+        compact = self.width() - names < n * COLUMN_PX
+        if self._fitted == (compact, n):
+            return
+        self._fitted = (compact, n)
+        self.setVerticalHeaderLabels([self._name(x, compact) for x in self._labels])
+        for i, x in enumerate(self._labels):
+            self.verticalHeaderItem(i).setToolTip(x)
+        head_pt = BASE_PT if not compact else 10 if n <= 4 else 9  # ("modern", the widest id, is last of five)
+        # (the theme's style sheet owns header fonts, so the size goes in one too)
+        self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
+
+    @staticmethod
+    def _name(label: str, two_lines: bool) -> str:
+        name = SHORT.get(label, label)
+        if not two_lines or " " not in name:
+            return name
+        words = name.split(" ")  # break at the space nearest the middle
+        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))))
+        return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme

@@ -72,6 +72,7 @@ def stylesheet(t: Theme) -> str:
     QPushButton#answer:checked {{ background: {t.accent}; color: {t.panel}; }}
     QTableWidget {{ gridline-color: {t.grid}; }}
     QHeaderView::section {{ background: {t.bg}; color: {t.fg}; border: 0; padding: 4px; font-weight: bold; }}
+    QHeaderView, QTableCornerButton::section {{ background: {t.bg}; border: 0; }}
     QToolTip {{ font-family: "{MONO}"; font-size: {BASE_PT}pt; }}
     """
 
