@@ -75,6 +75,13 @@ def test_five_variants_fit_a_projector(make_window, size):
     assert titles[0].font().pointSize() >= 10
     grids = {p.view.mapTo(win, p.view.rect().topLeft()).y() for p in win.panes}
     assert len(grids) == 1
+    for p in win.panes:  # the vmas' titles inside the grids stay inside their pane too
+        vb = p.view.space.getViewBox()
+        shown = [t for t in p.view.space.headers if t.isVisible()]
+        assert shown
+        for t in shown:
+            text = t.textItem.toPlainText()
+            assert text and QtGui.QFontMetrics(t.textItem.font()).horizontalAdvance(text) <= vb.width()
 
 
 @pytest.mark.parametrize("size,n,two_lines", [((1920, 1080), 4, False), ((1280, 720), 4, True), ((1280, 720), 5, True)])

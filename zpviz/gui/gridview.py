@@ -270,6 +270,15 @@ class AddressSpacePlot(pg.PlotItem):
             t.fill = pg.mkBrush(None)
         self._place_headers()
 
+    @staticmethod
+    def _title_within(block, f: QtGui.QFont, px: float) -> str:
+        """The vma's title as it fits px: whole, or its name without the size (narrow compare
+        panes), or that cut with an ellipsis; never running on into the next pane."""
+        fm = QtGui.QFontMetrics(f)
+        if px <= 0 or fm.horizontalAdvance(block.title) <= px:
+            return block.title
+        return fm.elidedText(block.name, QtCore.Qt.TextElideMode.ElideRight, int(px))
+
     def _place_headers(self, *args) -> None:
         """A vma's title sits in its header row, sized to fit it, so it never covers pages.
 
@@ -295,4 +304,7 @@ class AddressSpacePlot(pg.PlotItem):
                 f = t.textItem.font()
                 f.setPixelSize(size if roomy else 15)
                 t.setFont(f)
+                x0 = max(0.0, vr.left())
+                room = (vr.right() - x0) * vb.width() / max(vr.width(), 1e-9) - 6  # px to the pane's edge
+                t.setText(self._title_within(b, f, room))
             t.setPos(max(0.0, vr.left()), b.row0)

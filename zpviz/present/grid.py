@@ -36,9 +36,13 @@ class VmaBlock:
         return self.row0 - 1
 
     @property
+    def name(self) -> str:
+        return f"{self.proc_name} \u00b7 {self.vma}"
+
+    @property
     def title(self) -> str:
         kind = "shared " if self.shared else ""
-        return f"{self.proc_name} \u00b7 {self.vma}  ({kind}{self.backing}, {size_text(self.npages)})"
+        return f"{self.name}  ({kind}{self.backing}, {size_text(self.npages)})"
 
 
 @dataclass(frozen=True, eq=False)
