@@ -80,6 +80,8 @@ def _summary(report: dict) -> str:
             bits.append(f"errno {s['errno']}")
         if s["signal"]:
             bits.append(f"SIGSEGV x{len(s['signal']['pages'])}")
+        if s.get("dump"):
+            bits.append(_dump_text(s["dump"]))
         if s["makespan_ns"]:
             bits.append(f"{s['makespan_ns'] / 1000:.1f} us")
         if s["log"]:
@@ -167,6 +169,10 @@ def cmd_kernel(a) -> int:
     return EXIT_OK if ok else EXIT_CLAIM
 
 
+def _dump_text(dump: dict) -> str:
+    return f"core: {dump['written']:,} pages written, {dump['holes']:,} holes"
+
+
 def _summary_kernel(report: dict) -> str:
     lines = [f"{report['scenario']}  [{report['kernel']}]"]
     for s in report["steps"]:
@@ -179,6 +185,8 @@ def _summary_kernel(report: dict) -> str:
             bits.append(f"SIGSEGV x{len(s['signal']['pages'])}")
         if s.get("status"):
             bits.append("status " + " ".join(s["status"][:8]) + (" ..." if len(s["status"]) > 8 else ""))
+        if s.get("dump"):
+            bits.append(_dump_text(s["dump"]))
         if not (s.get("expect") or {}).get("ok", True):
             bits.append("CLAIM FAILED")
         lines.append("  ".join(bits))

@@ -166,13 +166,6 @@ def test_refusal_on_a_machine_that_cannot_run_it():
         runner._refuse(sc, {**CAPS, "mem_available": 4096}, 1 << 30)
 
 
-def test_coredump_is_not_carried_out_and_says_so():
-    r = run_on_kernel(scenario([vma("t", 1)], [step("coredump")]), every_step=True)
-    e = r["steps"][0]
-    assert e["carried_out"] is False and e["faults"] is None
-    assert any("coredump" in n for n in r["notes"])
-
-
 def test_a_lesson_this_kernel_cannot_honour_still_runs_with_a_note():
     sc = scenario([vma("h", 512, thp=True)], [step("read", "h", sel(0))])
     sc = type(sc)(**{**sc.__dict__, "thp_use_zero_page": not CAPS["use_zero_page"]})

@@ -322,3 +322,37 @@ def test_shmem_read_faults_around_cached_pages():
     assert pages(r, "s", 1) == ["none"] * 32  # the PTEs are gone, the shmem pages stay cached
     assert pages(r, "s") == ["shared"] * 16 + ["none"] * 16
     assert r["steps"][2]["faults"] == 1
+
+
+def _core_here() -> str | None:
+    import resource
+
+    from zpviz.kernel.corefile import why_no_core_here
+
+    with open("/proc/sys/kernel/core_pattern") as f:
+        return why_no_core_here(f.read().strip(), resource.getrlimit(resource.RLIMIT_CORE)[1])
+
+
+CORE = pytest.mark.skipif(_core_here() is not None, reason=f"no core file here: {_core_here()}")
+
+
+@CORE
+def test_a_core_dump_writes_real_pages_and_leaves_zero_and_untouched_pages_as_holes():
+    """Lesson 15 for real: the core file's holes are exactly the zero and untouched pages, and
+    the dump changes nothing in the process, which goes on."""
+    r = run([vma("heap", 256)], [step("read", "heap", sel((0, 127))), step("write", "heap", sel((0, 15))),
+                                 step("coredump"), step("write", "heap", sel(200))])
+    dump = r["steps"][2]
+    assert dump["carried_out"] and dump["dump"] == {"written": 16, "holes": 240}
+    assert pages(r, "heap", 2) == ["anon"] * 16 + ["zero"] * 112 + ["none"] * 128
+    assert pages(r, "heap")[200] == "anon"  # the process is alive and well
+
+
+@CORE
+def test_a_core_dump_faults_shared_memory_in_and_writes_all_of_it():
+    """get_dump_page() leaves an anonymous hole alone but faults a shared-memory page in: every
+    page of the shm vma is written, and the process (not only the fork that was dumped) has them."""
+    r = run([vma("shm", 8, share="shared"), vma("anon", 8)],
+            [step("write", "shm", sel(0, 1)), step("write", "anon", sel(0)), step("coredump")])
+    assert r["steps"][2]["dump"] == {"written": 8 + 1, "holes": 7}
+    assert pages(r, "shm") == ["shared"] * 8 and pages(r, "anon") == ["anon"] + ["none"] * 7

@@ -32,12 +32,14 @@ import ctypes
 import gc
 import os
 import resource
+import shutil
 import signal
 import socket
 import tempfile
 import time
 import traceback
 
+from zpviz.kernel import corefile
 from zpviz.kernel import sysapi as k
 from zpviz.kernel.wire import Channel, ChannelClosed
 
@@ -81,6 +83,12 @@ def _allowed(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int,
     if i < 0 or addr >= rows[i][1]:
         return False
     return rows[i][2][1 if write else 0] != "-"
+
+
+def _mapped(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int) -> bool:
+    starts, rows = maps
+    i = bisect.bisect_right(starts, addr) - 1
+    return i >= 0 and addr < rows[i][1]
 
 
 class LessonProcess:
@@ -177,6 +185,8 @@ class LessonProcess:
             return {"faults": 0}
         if op == "fork":
             return self.fork(msg)
+        if op == "coredump":
+            return self.coredump()
         if op == "sleep":  # only for testing the watchdog
             time.sleep(float(msg["seconds"]))
             return {"faults": 0}
@@ -198,6 +208,107 @@ class LessonProcess:
         fd = os.dup(mine.fileno())
         mine.close()
         return {"pid": pid, "faults": f.n, "_fds": [fd]}
+
+    def coredump(self) -> dict:
+        """The core file a crash would write, without ending the lesson: a fork of this process
+        aborts with SIGABRT and the kernel dumps it. The fork has this process's mappings and page
+        states (it shares every page and copies zero-page PTEs as they are), so its core holds,
+        over each lesson vma, exactly the pages get_dump_page() returned; the rest are holes.
+
+        Counted per lesson vma: written = its pages with data in the core, holes = its mapped pages
+        without. Shared file-backed vmas are left out: this runner's backing files are unlinked,
+        and the kernel dumps an unlinked shared file as anonymous shared memory, not as a file."""
+        def refused(why: str) -> dict:
+            return {"faults": None, "dump": None, "not_carried_out": True,
+                    "notes": [f"coredump not carried out: {why}"]}
+
+        with open("/proc/sys/kernel/core_pattern") as f:
+            pattern = f.read().strip()
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        problem = corefile.why_no_core_here(pattern, hard)
+        if problem:
+            return refused(problem)
+        with open("/proc/self/status") as f:
+            rss_kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        if rss_kb > self.config.get("core_max_kb", 1 << 20):
+            return refused(f"the process holds {rss_kb // 1024} MiB; a core file that big is not written")
+        if hard != resource.RLIM_INFINITY and hard < 2 * rss_kb * 1024:
+            return refused(f"the core-size hard limit ({hard} bytes) could cut the core short")
+        where = tempfile.mkdtemp(prefix="zpviz-core-", dir=self.config["tmpdir"])
+        try:
+            status = self._dump_a_fork(where, hard)
+            names = os.listdir(where)
+            if not (os.WIFSIGNALED(status) and os.WCOREDUMP(status)) or len(names) != 1:
+                return refused(f"the kernel wrote no core file (fork status {status:#x}, core_pattern {pattern!r})")
+            fd = os.open(os.path.join(where, names[0]), os.O_RDONLY)
+            try:
+                if not corefile.holes_kept(fd):
+                    return refused(f"the file system of {self.config['tmpdir']} does not report holes")
+                segments = corefile.load_segments(fd)
+                written = holes = 0
+                dumped = []
+                for v in self.vmas.values():
+                    if v.backing == "file" and v.share == "shared":
+                        continue
+                    w, covered = corefile.written_pages(fd, v.start, v.addr(v.npages), segments)
+                    written, holes = written + w, holes + covered - w
+                    if any(filesz and vaddr < v.addr(v.npages) and v.start < vaddr + memsz
+                           for vaddr, memsz, _, filesz in segments):
+                        dumped.append(v)
+            finally:
+                os.close(fd)
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        self._dump_faults(dumped)
+        notes = ["coredump: a fork of the process aborts and is dumped; the lesson's process goes on. The "
+                 "fork write-protects the process's private pages, so a later write to one of them takes a "
+                 "fault that would otherwise not happen"]
+        if any(v.backing == "file" and v.share == "shared" for v in self.vmas.values()):
+            notes.append("coredump: shared file-backed vmas are left out of the counts (the runner's backing "
+                         "files are unlinked, and the kernel dumps those as anonymous shared memory)")
+        return {"faults": None, "dump": {"written": written, "holes": holes}, "notes": notes}
+
+    @staticmethod
+    def _dump_faults(dumped: list[Vma]) -> None:
+        """What the dump did to the dumped process's own page tables, done here too: it was the fork
+        that was dumped. get_dump_page() (FOLL_DUMP) leaves an anonymous hole alone, but faults a
+        shared-memory or file page in, as a read (with fault-around); a forced read through
+        /proc/self/mem takes the same fault. Shared file vmas are not dumped (see coredump)."""
+        maps = _maps()
+        fd = os.open("/proc/self/mem", os.O_RDONLY)
+        try:
+            for v in dumped:
+                if v.backing == "anon" and v.share == "private":
+                    continue
+                for p in range(v.npages):
+                    addr = v.addr(p)
+                    if _mapped(maps, addr):
+                        try:
+                            os.pread(fd, 1, addr)
+                        except OSError:
+                            pass  # get_dump_page() skips such a page too
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _dump_a_fork(where: str, core_limit: int) -> int:
+        """Fork; the child aborts in `where` with a core-size limit. Returns the child's wait status."""
+        old = signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # (ignored, the child would be reaped unseen)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.chdir(where)
+                    resource.setrlimit(resource.RLIMIT_CORE, (core_limit, core_limit))
+                    fsize = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+                    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+                    signal.signal(signal.SIGABRT, signal.SIG_DFL)
+                    os.kill(os.getpid(), signal.SIGABRT)
+                finally:
+                    os._exit(71)
+            return os.waitpid(pid, 0)[1]
+        finally:
+            signal.signal(signal.SIGCHLD, old)
 
     # ---- ops (each gets the vma and the message; returns the reply) ---------------------------
     # Faults are counted around the accesses or the syscall alone (see _measured); everything the
@@ -366,7 +477,8 @@ def child_main(chan: Channel, config: dict, specs: list[dict]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # lesson forks reap themselves: no zombies
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file
+        # a crash must not write a core file (the hard limit stays: a coredump step raises the soft one)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
         gc.disable()  # a collection inside a measured window writes to every object: COW faults
         proc = LessonProcess(chan, config)
         err = proc.map_vmas(specs)

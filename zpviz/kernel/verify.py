@@ -4,7 +4,8 @@
     print(format_differences(diffs))
 
 Compared (contract section 8, `zpviz verify`): per page `pages`, `mlocked`, `huge`; per vma
-`rss_kb`, `anon_kb`, `locked_kb`; per step `errno` and the move_pages `status`. On request also
+`rss_kb`, `anon_kb`, `locked_kb`; per step `errno` and the move_pages `status`; and (zpviz's own
+addition) a coredump step's `dump`, the pages written to the core file and the holes. On request also
 `faults` and `vm_locked` (OPTIONAL_FIELDS). A null on the kernel
 side means "not observed" (no root, a /proc file that could not be read), never a difference; so
 does a null in the model's per-page or kB fields. errno and status are values even when null (null
@@ -19,7 +20,7 @@ from itertools import groupby
 
 PAGE_FIELDS = ("pages", "mlocked", "huge")
 VMA_FIELDS = ("rss_kb", "anon_kb", "locked_kb")
-STEP_FIELDS = ("errno", "status")
+STEP_FIELDS = ("errno", "status", "dump")
 DEFAULT_FIELDS = PAGE_FIELDS + VMA_FIELDS + STEP_FIELDS
 # Not in the contract's list, so only on request: compare_reports(m, r, DEFAULT_FIELDS + OPTIONAL_FIELDS).
 OPTIONAL_FIELDS = ("faults", "vm_locked")
@@ -73,6 +74,11 @@ def _compare_step(i: int, m: dict, r: dict, fields: tuple[str, ...]) -> list[Dif
             out.append(Difference(i, proc, vma, "faults", None, m.get("faults"), r.get("faults"), do))
         if "errno" in fields and m.get("errno") != r.get("errno"):
             out.append(Difference(i, proc, vma, "errno", None, m.get("errno"), r.get("errno"), do))
+        md, rd = m.get("dump"), r.get("dump")
+        if "dump" in fields and rd is not None and md != rd:
+            for key in ("written", "holes"):
+                if (md or {}).get(key) != rd.get(key):
+                    out.append(Difference(i, proc, vma, f"dump.{key}", None, (md or {}).get(key), rd.get(key), do))
         ms, rs = m.get("status"), r.get("status")
         if "status" in fields and ms != rs:
             if isinstance(ms, list) and isinstance(rs, list) and len(ms) == len(rs):
