@@ -234,6 +234,10 @@ class LessonProcess:
             return refused(f"the process holds {rss_kb // 1024} MiB; a core file that big is not written")
         if hard != resource.RLIM_INFINITY and hard < 2 * rss_kb * 1024:
             return refused(f"the core-size hard limit ({hard} bytes) could cut the core short")
+        fs = os.statvfs(self.config["tmpdir"])
+        if fs.f_bavail * fs.f_frsize < 2 * rss_kb * 1024 + (64 << 20):
+            return refused(f"{self.config['tmpdir']} has too little free space for a core of up to "
+                           f"{rss_kb // 1024} MiB")
         where = tempfile.mkdtemp(prefix="zpviz-core-", dir=self.config["tmpdir"])
         try:
             status = self._dump_a_fork(where, hard)
