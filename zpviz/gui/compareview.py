@@ -23,6 +23,7 @@ class FitLabel(QtWidgets.QLabel):
                  peers: list | None = None, parent=None):
         super().__init__(parent)
         self._full = ""
+        self._shown: tuple | None = None  # (pt, lines, width, text) last shown
         self._pt, self._min_pt, self._shared_min = pt, min_pt, shared_min_pt
         self._bold = bold
         self.peers = peers if peers is not None else []
@@ -72,6 +73,10 @@ class FitLabel(QtWidgets.QLabel):
             x._show(pt, n)
 
     def _show(self, pt: int, n: int) -> None:
+        shown = (pt, n, self._width(), self._full)
+        if shown == self._shown:  # each label's resize refits the set: most calls change nothing
+            return
+        self._shown = shown
         f = font(pt, bold=self._bold)
         self.setFont(f)
         fm = QtGui.QFontMetrics(f)
@@ -126,6 +131,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self.setSizeAdjustPolicy(QtWidgets.QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         self.theme: Theme | None = None
         self._labels: list[str] = []
+        self._names_px = 0  # the row names' width on one line (measured when they change)
         self._fitted: tuple | None = None  # (compact, variants) the headers were last set for
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:
@@ -136,6 +142,8 @@ class DiffTable(QtWidgets.QTableWidget):
             self.setHorizontalHeaderLabels(list(kernels))
         labels = [r.label for r in rows]
         if labels != self._labels:
+            fm = QtGui.QFontMetrics(font(BASE_PT, bold=True))  # the theme's header font
+            self._names_px = max((fm.horizontalAdvance(SHORT.get(x, x)) for x in labels), default=0) + 16
             self._labels, self._fitted = labels, None
         self._fit()
         pt = 12 if len(kernels) <= 3 else 10  # five variants must fit a 720p dock
@@ -166,9 +174,7 @@ class DiffTable(QtWidgets.QTableWidget):
         n = self.columnCount()
         if not n or not self._labels:
             return
-        fm = QtGui.QFontMetrics(font(BASE_PT, bold=True))  # the theme's header font
-        names = max(fm.horizontalAdvance(SHORT.get(x, x)) for x in self._labels) + 16
-        compact = self.width() - names < n * COLUMN_PX
+        compact = self.width() - self._names_px < n * COLUMN_PX
         if self._fitted == (compact, n):
             return
         self._fitted = (compact, n)

@@ -306,5 +306,7 @@ class AddressSpacePlot(pg.PlotItem):
                 t.setFont(f)
                 x0 = max(0.0, vr.left())
                 room = (vr.right() - x0) * vb.width() / max(vr.width(), 1e-9) - 6  # px to the pane's edge
-                t.setText(self._title_within(b, f, room))
+                text = self._title_within(b, f, room)
+                if text != t.textItem.toPlainText():  # (this runs on every pan and zoom)
+                    t.setText(text)
             t.setPos(max(0.0, vr.left()), b.row0)

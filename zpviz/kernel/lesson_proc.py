@@ -77,18 +77,16 @@ def _maps() -> tuple[list[int], list[tuple[int, int, str, str]]]:
     return [r[0] for r in rows], rows
 
 
+def _vma_at(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int) -> tuple | None:
+    """The /proc/self/maps row covering addr, or None."""
+    starts, rows = maps
+    i = bisect.bisect_right(starts, addr) - 1
+    return rows[i] if i >= 0 and addr < rows[i][1] else None
+
+
 def _allowed(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int, write: bool) -> bool:
-    starts, rows = maps
-    i = bisect.bisect_right(starts, addr) - 1
-    if i < 0 or addr >= rows[i][1]:
-        return False
-    return rows[i][2][1 if write else 0] != "-"
-
-
-def _mapped(maps: tuple[list[int], list[tuple[int, int, str, str]]], addr: int) -> bool:
-    starts, rows = maps
-    i = bisect.bisect_right(starts, addr) - 1
-    return i >= 0 and addr < rows[i][1]
+    row = _vma_at(maps, addr)
+    return row is not None and row[2][1 if write else 0] != "-"
 
 
 class LessonProcess:
@@ -286,7 +284,7 @@ class LessonProcess:
                     continue
                 for p in range(v.npages):
                     addr = v.addr(p)
-                    if _mapped(maps, addr):
+                    if _vma_at(maps, addr) is not None:
                         try:
                             os.pread(fd, 1, addr)
                         except OSError:
