@@ -189,8 +189,11 @@ def test_periods_over_pages_an_earlier_step_left(first):
     assert assert_skip_exact(text, "2.6.32", deltas=False) > 20000
 
 
-def test_cow_periods_after_a_read():
-    """Writes over the zero page, with every line ahead owned by the read before: the write step skips too."""
+def test_cow_periods_after_a_read(monkeypatch):
+    """Writes over the zero page, with every line ahead owned by the read before: the write step
+    skips too. (The COW sweep, engine/sweep.py, takes such steps first; the skips remain for the
+    ones it refuses, across sockets say, so they are tested here without it.)"""
+    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)
     read = assert_skip_exact(long_lesson(140000, 4, ['do = "read"']), "v5", deltas=False)
     both = assert_skip_exact(long_lesson(140000, 4, ['do = "read"', 'do = "write"']), "v5", deltas=False)
     assert both - read > 60000
@@ -293,9 +296,10 @@ def test_stretches_pause_where_they_do_not_pay(monkeypatch):
         return real(self, *args)
 
     monkeypatch.setattr(micro.MicroPeriods, "close", counting)
+    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)  # it takes this step first (engine/sweep.py)
     text = long_lesson(65536, 4, ['do = "read"', 'do = "write"'])
     assert_skip_exact(text, "modern", deltas=False)
-    assert len(taken) < 65536 // 16 // 4
+    assert 0 < len(taken) < 65536 // 16 // 4
 
 
 def test_wide_checkpoints_look_at_lines_only_where_cpus_stood_so_before(monkeypatch):
@@ -312,9 +316,10 @@ def test_wide_checkpoints_look_at_lines_only_where_cpus_stood_so_before(monkeypa
         return real(*args)
 
     monkeypatch.setattr(period.L, "pte_line", counting)
+    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)  # it takes this step first (engine/sweep.py)
     text = long_lesson(65536, 4, ['do = "read"', 'do = "write"'])
     assert_skip_exact(text, "modern", deltas=False)
-    assert len(looked) < 3_500  # 2,139 lines; 6,076 when every wide checkpoint took its signature
+    assert 0 < len(looked) < 3_500  # 2,139 lines; 6,076 when every wide checkpoint took its signature
 
 
 # ------------------------------------------------------------------ the long runs (./dev test-slow)

@@ -35,6 +35,7 @@ from zpviz.engine.faults import (
 from zpviz.engine.forking import Forking
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
+from zpviz.engine.sweep import Sweep
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
@@ -44,6 +45,7 @@ class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
     period_skip = True  # and this, to compare the skip against the bulk loop alone
     micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
+    cow_sweep = True  # and this, to compare the COW sweep (sweep.py) against the bulk loop
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
@@ -74,6 +76,10 @@ class Bulk(Forking):
 
         Returns the makespan in ns. The loop keeps what it touches on every event in locals
         (written back before anything else can look) and spells out Core.emit for its shapes."""
+        if write and self.cow_sweep:
+            sweep = Sweep(self, p, v, work, cpus)
+            if sweep.plan():
+                return sweep.play()
         k, costs, rec, fr = self.k, self.costs, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage
         refc, mapc, fflags, fkind = fr.refcount, fr.mapcount, fr.flags, fr.kind

@@ -1,0 +1,176 @@
+"""The COW sweep (engine/sweep.py) must record exactly what the bulk loop records.
+
+Each lesson is played with the sweep on and off; every recorded column, delta, counter and the
+final machine state must match (tests/engine/test_bulk.py's snapshot). The fixed lessons make
+sure the sweep really ran, or really refused, where it should.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.engine.test_bulk import long_lesson, long_lessons, snapshot
+from tests.engine.test_properties import SETTINGS, lessons
+from tests.engine.util import VARIANTS
+from zpviz.engine import sweep
+from zpviz.engine.core import Cancelled
+from zpviz.engine.machine import Machine
+from zpviz.scenario import loads
+
+
+@pytest.fixture
+def plans(monkeypatch) -> list[bool]:
+    """What Sweep.plan answered, step by step."""
+    answers: list[bool] = []
+    plan = sweep.Sweep.plan
+
+    def noting(self) -> bool:
+        answers.append(plan(self))
+        return answers[-1]
+
+    monkeypatch.setattr(sweep.Sweep, "plan", noting)
+    return answers
+
+
+def played(text: str, kernel: str, on: bool, deltas: bool = True, progress=None) -> Machine:
+    m = Machine(loads(text, "sweep.toml"), kernel, record_deltas=deltas)
+    m.cow_sweep = on
+    m.progress = progress
+    list(m.run_steps())
+    return m
+
+
+def assert_same(text: str, kernel: str, deltas: bool = True) -> None:
+    fast, slow = snapshot(played(text, kernel, True, deltas)), snapshot(played(text, kernel, False, deltas))
+    for key in slow:
+        assert fast[key] == slow[key], f"{key} differs under {kernel}\n{text}"
+
+
+SWEPT = ["modern", "2.6.32", "v5"]  # the variants whose COW of the zero page leaves its struct page alone
+
+
+@pytest.mark.parametrize("kernel", SWEPT)
+@pytest.mark.parametrize("cpus,deal,deltas", [(1, "round-robin", True), (3, "block", False), (4, "round-robin", True),
+                                              (4, "block", True), (6, "round-robin", False)])
+def test_same_records_as_the_bulk_loop(plans, kernel, cpus, deal, deltas):
+    """A read, a strided write over part of it, then a write over all (some pages need no fault)."""
+    steps = ['do = "read"', 'do = "write"\npages = "1-5999/3"', f'do = "write"\ndeal = "{deal}"']
+    text = long_lesson(6000, cpus, steps)
+    assert_same(text, kernel, deltas)
+    assert plans == [True, True], "the sweep took both write steps"
+
+
+def test_the_bench_step_drifting_cpus(plans):
+    """The benchmark's shape, smaller: 4 CPUs whose clocks drift apart, lines handed round, waits."""
+    text = long_lesson(40000, 4, ['do = "read"', 'do = "write"'])
+    fast = played(text, "modern", True)
+    assert plans[-1] is True
+    slow = played(text, "modern", False)
+    a, b = snapshot(fast), snapshot(slow)
+    for key in b:
+        assert a[key] == b[key], key
+    # the step had real contention: faults that waited on a busy line, whose times no sum of
+    # hits (1 ns), transfers (40) and DRAM misses (90) explains
+    costs = fast.costs
+    base = costs.fault_entry_ns + costs.alloc_page_ns + costs.clear_page_ns + costs.rmap_ns + costs.dram_ns
+    no_wait = {base + a + b + c + z for a in (1, 40) for b in (1, 40) for c in (1, 40) for z in (0, 1, 40, 90)}
+    t = np.frombuffer(fast.rec.evt, np.int64).reshape(-1, 2)[40000:]
+    waited = int(np.sum(~np.isin(t[:, 1] - t[:, 0], list(no_wait))))
+    assert waited > 200
+
+
+def test_a_vma_whose_anon_vma_exists_already(plans):
+    """One page written first: the sweep's first fault then prepares nothing (no mmap_lock line)."""
+    text = long_lesson(3000, 4, ['do = "write"\npages = "0"', 'do = "read"', 'do = "write"'])
+    for kernel in SWEPT:
+        plans.clear()
+        assert_same(text, kernel)
+        assert plans[-1] is True
+
+
+def test_sparse_pages_far_apart(plans):
+    """Pages 1,000 apart: the PTE lines are numbered through a sorted table, not a range."""
+    text = long_lesson(200000, 2, ['do = "read"\npages = "0-199999/1000"', 'do = "write"\npages = "0-199999/1000"'])
+    assert_same(text, "modern")
+    assert plans[-1] is True
+
+
+@pytest.mark.parametrize("case,steps,kernel,sockets", [
+    ("2.6.23 writes the zero page's struct page on every COW", ['do = "read"', 'do = "write"'], "2.6.23", 1),
+    ("CPUs on two sockets", ['do = "read"', 'do = "write"'], "modern", 2),
+    ("empty PTEs among the zero-page ones", ['do = "read"\npages = "0-1999"', 'do = "write"'], "modern", 1),
+    ("frames back from MADV_DONTNEED, their struct pages still cached",
+     ['do = "write"', 'do = "madvise"\nadvice = "dontneed"', 'do = "read"', 'do = "write"'], "modern", 1),
+])
+def test_steps_it_refuses_go_to_the_bulk_loop(plans, case, steps, kernel, sockets):
+    text = long_lesson(4000, 4, steps, sockets=sockets)
+    assert_same(text, kernel)
+    assert plans and plans[-1] is False, case
+
+
+def test_progress_and_cancel():
+    text = long_lesson(20000, 4, ['do = "read"', 'do = "write"'])
+    calls: list[int] = []
+    played(text, "modern", True, progress=lambda n: calls.append(n))
+    reference: list[int] = []
+    played(text, "modern", False, progress=lambda n: reference.append(n))
+    assert calls == reference  # as the bulk loop calls it: every 4,096 events of the step
+    assert [n for n in calls if n > 20000] == [24096, 28192, 32288, 36384]
+
+    def stop(n: int) -> bool:
+        return n < 30000
+
+    with pytest.raises(Cancelled, match="32,288"):
+        played(text, "modern", True, progress=stop)
+
+
+@pytest.mark.parametrize("kernel", VARIANTS)
+@settings(max_examples=int(os.environ.get("ZPVIZ_BULK_EXAMPLES", "15")), **SETTINGS)
+@given(text=lessons())
+def test_random_lessons_same_records(kernel, text):
+    assert_same(text, kernel)
+
+
+@st.composite
+def cow_lessons(draw) -> tuple[str, str]:
+    """A read over part of a vma, then writes over what it read: mostly steps the sweep takes,
+    on 1 to 6 CPUs, some pages written before (no fault), the deal either way."""
+    pages = draw(st.integers(500, 12000))
+    cpus = draw(st.integers(1, 6))
+    lo = draw(st.integers(0, pages // 4))
+    stride = draw(st.sampled_from([1, 1, 2, 5]))
+    steps = []
+    if draw(st.booleans()):  # the anon_vma is there already, and some pages need no fault
+        steps.append(f'do = "write"\npages = "{lo}-{lo + draw(st.integers(0, 50))}"')
+    steps.append(f'do = "read"\npages = "{lo}-{pages - 1}/{stride}"')
+    for _ in range(draw(st.integers(1, 2))):
+        every = stride * draw(st.sampled_from([1, 1, 3]))
+        deal = draw(st.sampled_from(["round-robin", "block"]))
+        steps.append(f'do = "write"\npages = "{lo}-{pages - 1}/{every}"\ndeal = "{deal}"')
+    return long_lesson(pages, cpus, steps), draw(st.sampled_from(SWEPT))
+
+
+@settings(max_examples=int(os.environ.get("ZPVIZ_BULK_EXAMPLES", "15")), **SETTINGS)
+@given(case=cow_lessons())
+def test_random_cow_lessons_same_records(case):
+    assert_same(*case)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 4, **SETTINGS)
+@given(case=cow_lessons())
+def test_random_cow_lessons_same_records_long(case):
+    assert_same(*case)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 8, **SETTINGS)
+@given(case=long_lessons())
+def test_random_long_lessons_same_records_long(case):
+    """Big strided reads and writes, one or several sockets: the sweep's refusals among them."""
+    assert_same(*case)
