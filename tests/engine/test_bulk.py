@@ -131,14 +131,18 @@ def test_random_lessons_same_records(kernel, text):
 
 
 # ------------------------------------------------------------------ period skips (engine/period.py)
+# The sweep (engine/sweep.py) takes most write steps before the skips could; they remain for
+# reads and for the write steps it refuses (across sockets, say), so they are tested without it.
 def skipping(text: str, kernel: str, deltas: bool = True) -> tuple[dict, int]:
     m = Machine(loads(text, "period.toml"), kernel, record_deltas=deltas)
+    m.sweep_enabled = False
     list(m.run_steps())
     return snapshot(m), m.skipped_events
 
 
 def not_skipping(text: str, kernel: str, deltas: bool = True) -> dict:
     m = Machine(loads(text, "period.toml"), kernel, record_deltas=deltas)
+    m.sweep_enabled = False
     m.period_skip = False
     list(m.run_steps())
     return snapshot(m)
@@ -189,11 +193,8 @@ def test_periods_over_pages_an_earlier_step_left(first):
     assert assert_skip_exact(text, "2.6.32", deltas=False) > 20000
 
 
-def test_cow_periods_after_a_read(monkeypatch):
-    """Writes over the zero page, with every line ahead owned by the read before: the write step
-    skips too. (The COW sweep, engine/sweep.py, takes such steps first; the skips remain for the
-    ones it refuses, across sockets say, so they are tested here without it.)"""
-    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)
+def test_cow_periods_after_a_read():
+    """Writes over the zero page, with every line ahead owned by the read before: the write step skips too."""
     read = assert_skip_exact(long_lesson(140000, 4, ['do = "read"']), "v5", deltas=False)
     both = assert_skip_exact(long_lesson(140000, 4, ['do = "read"', 'do = "write"']), "v5", deltas=False)
     assert both - read > 60000
@@ -236,6 +237,7 @@ def test_a_skip_then_a_refill_then_a_second_skip():
 # ------------------------------------------------------------------ stretches (engine/micro.py)
 def skipped_with(text: str, kernel: str, micro: bool, deltas: bool = True) -> int:
     m = Machine(loads(text, "micro.toml"), kernel, record_deltas=deltas)
+    m.sweep_enabled = False
     m.micro_skip = micro
     list(m.run_steps())
     return m.skipped_events
@@ -296,7 +298,6 @@ def test_stretches_pause_where_they_do_not_pay(monkeypatch):
         return real(self, *args)
 
     monkeypatch.setattr(micro.MicroPeriods, "close", counting)
-    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)  # it takes this step first (engine/sweep.py)
     text = long_lesson(65536, 4, ['do = "read"', 'do = "write"'])
     assert_skip_exact(text, "modern", deltas=False)
     assert 0 < len(taken) < 65536 // 16 // 4
@@ -316,7 +317,6 @@ def test_wide_checkpoints_look_at_lines_only_where_cpus_stood_so_before(monkeypa
         return real(*args)
 
     monkeypatch.setattr(period.L, "pte_line", counting)
-    monkeypatch.setattr(bulk.Bulk, "cow_sweep", False)  # it takes this step first (engine/sweep.py)
     text = long_lesson(65536, 4, ['do = "read"', 'do = "write"'])
     assert_skip_exact(text, "modern", deltas=False)
     assert 0 < len(looked) < 3_500  # 2,139 lines; 6,076 when every wide checkpoint took its signature

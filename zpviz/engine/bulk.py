@@ -45,7 +45,7 @@ class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
     period_skip = True  # and this, to compare the skip against the bulk loop alone
     micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
-    cow_sweep = True  # and this, to compare the COW sweep (sweep.py) against the bulk loop
+    sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
@@ -76,7 +76,7 @@ class Bulk(Forking):
 
         Returns the makespan in ns. The loop keeps what it touches on every event in locals
         (written back before anything else can look) and spells out Core.emit for its shapes."""
-        if write and self.cow_sweep:
+        if write and self.sweep_enabled:
             sweep = Sweep(self, p, v, work, cpus)
             if sweep.plan():
                 return sweep.play()

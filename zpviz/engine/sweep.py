@@ -1,25 +1,27 @@
-"""The COW sweep: a write step over pages that all map the zero page, in the leanest exact loop.
+"""The sweep: a write step whose every fault allocates a page, in the leanest exact loop.
 
-Writing memory that was only read is the other half of the zero page's story: every such fault
-copies (or clears) a new page. With several CPUs the step has no rhythm for the period skips
-(period.py, micro.py) to use: one CPU drifts ahead of the others, their relative clocks never
-repeat, and every fault has to be played. The bulk loop plays one in about 5 µs; the kernel
-takes one in about 1.5 µs.
+Such steps are the zero page's other half of the story: writing memory that was only read
+(every fault a COW of the zero page) or never touched (every fault a new zeroed page). With
+several CPUs a COW step has no rhythm for the period skips (period.py, micro.py) to use: one CPU
+drifts ahead of the others, their relative clocks never repeat, and the bulk loop plays every
+fault, at about 5 µs, where the kernel takes one in about 1.5 µs.
 
 What makes a fault's time depend on the other CPUs is small: the lines several CPUs write (the
 fault lock, the zone lock, an mm counter, the PTE-table locks and the PTE lines), each with an
 owner and a busy time. So `_Timing` keeps only those, the fixed ones in locals and the per-table
-and per-line ones in flat lists, and records nothing but each fault's CPU and the time its line
-accesses ended: the same cache-model decisions as CacheModel.access_writes, in the same order.
-Everything else a fault does depends on that order and those times alone: which frame it gets
-(the page allocator hands them out in order), the PTE and struct page it writes, the counters
-it bumps (a line's previous owner is the CPU of the fault that touched it before), the records.
-`Sweep._write` and `_Records` work all of that out afterwards with numpy.
+and per-line ones in flat lists, and notes nothing but each fault's CPU and the time its line
+accesses ended: the decisions of CacheModel.access_writes, in the same order. The rare fault
+that does more (the step's first, which may prepare the anon_vma; one per new page table) leaves
+the loop and is played by the cache model proper. Everything else a fault does depends on that
+order and those times alone: which frames it gets (the allocator hands them out in order), the
+PTE and struct pages it writes, the counters it bumps (a line's previous owner is the CPU of the
+fault that touched it before), the records. `Sweep._write` and `_Records` work all of that out
+afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
-missing page table, a line some CPU holds shared, CPUs on different sockets, a frame whose
-struct page some cache still holds, 2.6.23's refcounted zero page, ...): the bulk loop takes the
-step then. tests/engine/test_sweep.py holds the two to the same records.
+line some CPU holds shared, CPUs on different sockets, a frame whose struct page some cache
+still holds, 2.6.23's refcounted zero page, ...): the bulk loop takes the step then.
+tests/engine/test_sweep.py holds the two to the same records.
 """
 
 from __future__ import annotations
@@ -31,19 +33,19 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.core import Cancelled
-from zpviz.engine.events import FAULT_COW, Kind
-from zpviz.engine.faults import COW_COPY, COW_PFN
+from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
+from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
 from zpviz.engine.memory import ZERO_PFN
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
 BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
 NEW_FLAGS = C.PG_LRU | C.PG_ANON_EXCLUSIVE
-# the line slots of a fault, in the order it touches them, and each one's kind for the
-# per-kind transfer counters; the new frame's struct page (between zone and ptl) never transfers
-SLOTS = ("lock", "mmap", "zone", "ptl", "pte", "mm")
-KIND = {"lock": C.LK_LOCK, "mmap": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE,
-        "mm": C.LK_MM_COUNTER}
+# the lines of a fault the records work out, in the order the fault touches them, and each
+# one's kind for the per-kind transfer counters; the new frame's struct page (between zone and
+# ptl) is a DRAM miss, which never transfers
+SLOTS = ("lock", "zone", "ptl", "pte", "mm")
+KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
 
 
 def _raw(x: np.ndarray) -> memoryview:
@@ -65,13 +67,26 @@ def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _held(cm, kind: int) -> np.ndarray:
     """The keys of every line of one kind that any cache, or a busy time, still knows about."""
-    keys = [np.fromiter(d, np.int64, len(d)) for d in (cm.owner, cm.sharers, cm.busy)]
-    keys = np.concatenate(keys)
+    keys = np.concatenate([np.fromiter(d, np.int64, len(d)) for d in (cm.owner, cm.sharers, cm.busy)])
     return keys[(keys & 7) == kind] >> 3
 
 
+def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
+    or the line's owner before the step for the first."""
+    order = np.argsort(idx, kind="stable")
+    si = idx[order]
+    prev = np.empty(len(idx), np.int64)
+    prev[0] = first[si[0]]
+    same = si[1:] == si[:-1]
+    prev[1:] = np.where(same, cpu[order[:-1]], first[si[1:]])
+    out = np.empty(len(idx), np.int64)
+    out[order] = prev
+    return out
+
+
 class Sweep:
-    """One COW-sweep step: plan (or refuse), time, then write state and records."""
+    """One sweep step: plan (or refuse), time, then write state and records."""
 
     def __init__(self, m, p, v, work: dict[int, list[int]], cpus: list[int]):
         self.m, self.p, self.v, self.cpus = m, p, v, cpus
@@ -79,35 +94,35 @@ class Sweep:
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
-        """Whether the step is a pure COW sweep this module plays exactly; sets what it needs."""
+        """Whether this module plays the step exactly; sets what it needs if so."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
-        if k.zero_test == "page":  # 2.6.2x: every COW also writes the zero page's struct page
-            return False
         pte = np.frombuffer(m.slots.pte, np.uint8)
         pfn = np.frombuffer(m.slots.pfn, np.int64)
         vpage = np.frombuffer(m.slot_vpage, np.int64)
         lists: dict[int, np.ndarray] = {}
         for c in self.cpus:
             s = np.asarray(self.work.get(c, ()), np.int64)
-            if not len(s):
-                continue
-            ps = pte[s]
-            if (ps & P == 0).any():
-                return False  # an empty PTE: a write-alloc fault, the bulk loop's
-            faulting = s[ps & W == 0]
-            if len(faulting):
-                if (pfn[faulting] != ZERO_PFN).any():
-                    return False
-                lists[c] = faulting
+            if len(s):
+                faulting = s[pte[s] & W == 0]  # empty, or mapping the zero page (bulk_eligible)
+                if len(faulting):
+                    lists[c] = faulting
         if not lists:
             return False
-        cpus = [c for c in self.cpus if c in lists]  # in the step's order: the heap breaks ties by id
         self.lists = lists
-        self.n = n = sum(len(x) for x in lists.values())
-        vp = {c: vpage[s] for c, s in lists.items()}
-        if not set(np.unique(np.concatenate(list(vp.values())) >> 9).tolist()) <= p.pte_tables.keys():
-            return False  # a page table to allocate: the bulk loop's
+        order = list(lists)
+        slots = np.concatenate([lists[c] for c in order])
+        cow = (pte[slots] & P) != 0
+        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test == "page"):
+            return False  # 2.6.2x: every COW of the zero page also writes its struct page
+        copy_cow = k.zero_test != "page" and k.cow_from_zero == "copy"
+        if copy_cow and cow.any() and not cow.all():
+            return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
+        self.copy = copy_cow and bool(cow.all())
+        self.n = n = len(slots)
+        vp = vpage[slots]
+        self.vp = vp
+        cut = np.cumsum([len(lists[c]) for c in order])[:-1]
         # the fixed lines
         pidx = p.index
         self.lock = L.mmap_lock_line(pidx) if m._mmap_sem else L.vma_lock_line(pidx, v.index)
@@ -115,64 +130,57 @@ class Sweep:
         self.zone = L.ZONE_LOCK
         self.mm = L.mm_counter_line(pidx) if m._rss_atomic else None
         fixed = [self.lock, self.mmap, self.zone] + ([self.mm] if self.mm is not None else [])
-        # the per-table and per-line ones
-        ptl_no = {c: x >> 9 for c, x in vp.items()}
-        pte_no = {c: x >> 3 for c, x in vp.items()}
-        order = list(lists)
-        pi, self.ptl_no = _line_table(np.concatenate([ptl_no[c] for c in order]))
-        ei, self.pte_no = _line_table(np.concatenate([pte_no[c] for c in order]))
-        cut = np.cumsum([len(lists[c]) for c in order])[:-1]
+        # the per-table and per-line ones, numbered in flat lists
+        pi, self.ptl_no = _line_table(vp >> 9)
+        ei, self.pte_no = _line_table(vp >> 3)
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
+        self.vps = dict(zip(order, np.split(vp, cut)))
         self.ptl_ids = ((((pidx << 32) | self.ptl_no) << 2 | 2) << 3) | C.LK_LOCK
         self.pte_ids = (((pidx << 40) | self.pte_no) << 3) | C.LK_PTE
-        # every shared line must be held by one CPU (or none, for the fixed ones), all on one
-        # socket: transfers then all cost the same, and a write never invalidates sharers
+        # every shared line held by at most one CPU, all CPUs on one socket: a transfer then
+        # always costs the same, and a write never has sharers to invalidate
         sharers = cm.sharers
-        if sharers and (any(x in sharers for x in fixed)
-                        or np.isin(self.ptl_ids, np.fromiter(sharers, np.int64, len(sharers))).any()
-                        or np.isin(self.pte_ids, np.fromiter(sharers, np.int64, len(sharers))).any()):
-            return False
+        if sharers:
+            held = np.fromiter(sharers, np.int64, len(sharers))
+            if (any(x in sharers for x in fixed) or np.isin(self.ptl_ids, held).any()
+                    or np.isin(self.pte_ids, held).any()):
+                return False
         og = cm.owner.get
         self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()]
         self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()]
-        if min(self.ptl_owner) < 0 or min(self.pte_owner) < 0:
-            return False  # a line no cache holds: a DRAM miss the loop does not time
-        owners = set(self.ptl_owner) | set(self.pte_owner) | {og(x, -1) for x in fixed} | set(cpus)
+        owners = set(self.ptl_owner) | set(self.pte_owner) | {og(x, -1) for x in fixed} | set(lists)
         owners.discard(-1)
         if len({cm.socket[c] for c in owners}) != 1:
             return False
-        # the frames the step will take, in order: the free list from its end, then new pfns
+        # the page tables to allocate, and the frames the step can take, in the order the
+        # allocator hands them out: the free list from its end, then new pfns
+        self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
+        upper = {(lvl, int(x)) for lvl, sh in ((3, 18), (2, 9)) for x in np.unique(self.ptl_no >> sh).tolist()}
+        most = n + int((~self.has_table).sum()) + len(upper - p.upper_tables.keys())
         fr = m.frames
-        self.take = take = min(n, len(fr.free))
+        take = min(most, len(fr.free))
         self.pfns = np.concatenate([np.asarray(fr.free[len(fr.free) - take:][::-1], np.int64),
-                                    np.arange(fr.next_pfn, fr.next_pfn + n - take, dtype=np.int64)])
+                                    np.arange(fr.next_pfn, fr.next_pfn + most - take, dtype=np.int64)])
         if np.isin(self.pfns, _held(cm, C.LK_STRUCT_PAGE)).any():
             return False  # a recycled frame some cache still holds: not a plain DRAM miss
-        self.order_cpus = cpus
         return True
 
     # ------------------------------------------------------------------ play
     def play(self) -> int:
         """Time the step, then write everything; returns the makespan like Bulk.bulk_access."""
         m, cm, costs = self.m, self.m.cache, self.m.costs
-        copy = m.k.cow_from_zero == "copy"
-        self.copy = copy
-        self.cost = (costs.fault_entry_ns + costs.alloc_page_ns + (costs.copy_page_ns if copy else costs.clear_page_ns)
-                     + costs.rmap_ns)
-        start = m.now
+        page = costs.copy_page_ns if self.copy else costs.clear_page_ns
+        self.cost = costs.fault_entry_ns + costs.alloc_page_ns + page + costs.rmap_ns
+        self.start = m.now
         for c in self.cpus:
-            m.clock[c] = start
-        self.start = start
-        # each fixed line's owner before the first fault (the records need it)
+            m.clock[c] = self.start
         og = cm.owner.get
-        self.first_owner = {s: og(getattr(self, s), -1) for s in ("lock", "mmap", "zone")}
-        self.first_owner["mm"] = og(self.mm, -1) if self.mm is not None else -1
-        self.ptl_first = np.asarray(self.ptl_owner, np.int64)
-        self.pte_first = np.asarray(self.pte_owner, np.int64)
+        self.first_owner = {"lock": og(self.lock, -1), "zone": og(self.zone, -1),
+                            "mm": og(self.mm, -1) if self.mm is not None else -1}
         self.pcp0 = {c: m.pcp[c] for c in self.lists}
-        prep = not self.v.anon_vma
-        timing = _Timing(self, prep)
+        self.prep = not self.v.anon_vma
+        timing = _Timing(self)
         progress, n0 = m.progress, m.rec.n_events
         done = 0
         while done < self.n:
@@ -183,25 +191,26 @@ class Sweep:
                 m.now = max(m.now, timing.latest)
                 if progress(n0 + done) is False:
                     raise Cancelled(f"cancelled after {n0 + done:,} events")
-        self.prep = prep
         return self._write(timing)
 
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
-        m, v, cm = self.m, self.v, self.m.cache
+        m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
         cpu = np.asarray(timing.cpu, np.int64)
         ta = np.asarray(timing.end, np.int64)
         timing.cpu = timing.end = []  # (a 1 GiB step's lists of ints are some 15 MB)
-        n, cost = self.n, self.cost
-        t1 = ta + cost
+        n = self.n
+        t1 = ta + self.cost
+        ntab = np.zeros(n, np.int64)  # page tables each fault allocated
+        for e, pl in timing.played.items():
+            t1[e] = pl.end
+            ntab[e] = len(pl.tables)
         t0 = np.empty(n, np.int64)
-        local = np.empty(n, np.int64)  # each fault's position in its CPU's list
         slot = np.empty(n, np.int64)
         pi = np.empty(n, np.int64)
         ei = np.empty(n, np.int64)
         for c, s in self.lists.items():
             at = np.flatnonzero(cpu == c)
-            local[at] = np.arange(len(at))
             slot[at] = s
             pi[at] = self.pi[c]
             ei[at] = self.ei[c]
@@ -209,33 +218,56 @@ class Sweep:
             t0[at[1:]] = t1[at[:-1]]
             m.clock[c] = int(t1[at[-1]])
             m.pcp[c] = timing.pcp[c]
-        pcp0 = np.zeros(int(cpu.max()) + 1, np.int64)
+        # the frames, in the order they were handed out: each fault's tables, then its page
+        got = ntab + 1
+        after = np.cumsum(got)
+        allocs = int(after[-1])
+        frames = self.pfns[:allocs]
+        page_at = after - 1
+        is_table = np.ones(allocs, bool)
+        is_table[page_at] = False
+        pfn = frames[page_at]
+        by = np.repeat(cpu, got)  # the CPU that took each frame
+        # the zone lock: taken by the allocation that finds its CPU's per-cpu list empty
+        k_local = np.empty(allocs, np.int64)  # each allocation's position among its CPU's
+        for c in self.lists:
+            at = np.flatnonzero(by == c)
+            k_local[at] = np.arange(len(at))
+        first = np.zeros(int(by.max()) + 1, np.int64)
         for c, x in self.pcp0.items():
-            pcp0[c] = x
-        first = pcp0[cpu]
-        refill = (local >= first) & ((local - first) % 31 == 0)  # Core.alloc_frame's per-cpu list
-        pfn = self.pfns
-        # the state every fault leaves
-        fr = m.frames
-        if int(pfn.max()) >= len(fr.kind):
-            fr._grow(int(pfn.max()) + 1)
-        if self.take:
-            del fr.free[len(fr.free) - self.take:]
-        fr.next_pfn += n - self.take
-        np.frombuffer(fr.kind, np.uint8)[pfn] = C.FK_ANON
-        np.frombuffer(fr.refcount, np.int64)[pfn] = 1
-        np.frombuffer(fr.mapcount, np.int64)[pfn] = 1
-        np.frombuffer(fr.flags, np.uint16)[pfn] = NEW_FLAGS
+            first[c] = x
+        f = first[by]
+        refills = (k_local >= f) & ((k_local - f) % 31 == 0)
+        zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
+        # state
+        if int(frames.max()) >= len(fr.kind):
+            fr._grow(int(frames.max()) + 1)
+        take = min(allocs, len(fr.free))
+        if take:
+            del fr.free[len(fr.free) - take:]
+        fr.next_pfn += allocs - take
+        np.frombuffer(fr.kind, np.uint8)[frames] = np.where(is_table, C.FK_PT, C.FK_ANON)
+        np.frombuffer(fr.refcount, np.int64)[frames] = 1
+        np.frombuffer(fr.mapcount, np.int64)[frames] = ~is_table
+        np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, NEW_FLAGS)
+        pt0, used0 = fr.pt, fr.used
+        fr.pt += allocs - n
         fr.used += n
-        new_pte = P | A | W | D
+        for e, pl in timing.played.items():  # the tables' frames, now that they are known
+            for j, key in enumerate(pl.tables):
+                pt_pfn = int(frames[after[e] - got[e] + j])
+                if key[0] == "pte":
+                    self.p.pte_tables[key[1]] = pt_pfn
+                else:
+                    self.p.upper_tables[key] = pt_pfn
         pte_before = np.frombuffer(m.slots.pte, np.uint8)[slot]
-        np.frombuffer(m.slots.pte, np.uint8)[slot] = new_pte
+        np.frombuffer(m.slots.pte, np.uint8)[slot] = P | A | W | D
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
-        rss0, used0 = m.rss_pages, fr.used - n
+        rss0 = m.rss_pages
         m.rss_pages += n
         v.anon_vma = True
         # each line's owner before each fault: the CPU of the fault that touched it last
-        before = {}
+        before: dict[str, np.ndarray | None] = {}
         prev = np.empty(n, np.int64)
         prev[0] = self.first_owner["lock"]
         prev[1:] = cpu[:-1]
@@ -244,174 +276,227 @@ class Sweep:
         if self.mm is not None:  # every fault writes the mm counter too, after the others
             before["mm"] = prev.copy()
             before["mm"][0] = self.first_owner["mm"]
-        zs = np.flatnonzero(refill)
-        z = np.full(n, -2, np.int64)
-        if len(zs):
-            z[zs[0]] = self.first_owner["zone"]
-            z[zs[1:]] = cpu[zs[:-1]]
+        z = np.full(n, -2, np.int64)  # -2: not touched
+        if len(zone_faults):
+            z[zone_faults[0]] = self.first_owner["zone"]
+            z[zone_faults[1:]] = cpu[zone_faults[:-1]]
         before["zone"] = z
-        mm0 = np.full(n, -2, np.int64)
-        if self.prep:
-            mm0[0] = self.first_owner["mmap"] if self.mmap != self.lock else cpu[0]
-        before["mmap"] = mm0
-        before["ptl"] = _previous(pi, cpu, self.ptl_first)
-        before["pte"] = _previous(ei, cpu, self.pte_first)
+        before["ptl"] = _previous(pi, cpu, np.asarray(self.ptl_owner, np.int64))
+        before["pte"] = _previous(ei, cpu, np.asarray(self.pte_owner, np.int64))
         # the caches as the loop left them
         owner = cm.owner
         owner[self.lock] = int(cpu[-1])
         if self.prep:
-            owner[self.mmap] = int(cpu[0]) if self.mmap != self.lock else int(cpu[-1])
-        if len(zs):
-            owner[self.zone] = int(cpu[zs[-1]])
+            owner[self.mmap] = int(cpu[-1]) if self.mmap == self.lock else int(cpu[0])
+        if len(zone_faults):
+            owner[self.zone] = int(cpu[zone_faults[-1]])
         if self.mm is not None:
             owner[self.mm] = int(cpu[-1])
         owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
         owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
-        owner.update(zip(((pfn << 3) | C.LK_STRUCT_PAGE).tolist(), cpu.tolist()))
-        # records
+        owner.update(zip(((frames << 3) | C.LK_STRUCT_PAGE).tolist(), by.tolist()))
+        # records, a slice of faults at a time
         rec = m.rec
-        special = (pte_before & S) != 0
-        pid = self._paths(special)
-        end = int(t1.max())
-        rec_now = max(m.now, end)
+        cow = (pte_before & P) != 0
+        pid = self._paths(cow, (pte_before & S) != 0)
         sc_fixed = (m.zp_ref, m.zp_map, cm.zero_writes, cm.zero_transfers, m.hzp_ref, cm.hzero_writes,
-                    cm.hzero_transfers, fr.pt, m.bad_pages)
+                    cm.hzero_transfers, m.bad_pages)
+        pt_after = pt0 + np.cumsum(ntab)
         for a in range(0, n, BUILD):
             b = min(n, a + BUILD)
-            _Records(self, cpu[a:b], slot[a:b], pfn[a:b], pid[a:b], t0[a:b], t1[a:b], ta[a:b],
+            fa, fb = int(after[a] - got[a]), int(after[b - 1])
+            _Records(self, a, b, cpu[a:b], slot[a:b], pfn[a:b], cow[a:b], pid[a:b], t0[a:b], t1[a:b], ta[a:b],
                      {s: (x[a:b] if x is not None else None) for s, x in before.items()},
-                     refill[a:b], a).write(rec, m, used0 + a, rss0 + a, sc_fixed)
-        m.now = rec_now
-        makespan_end = max([m.clock[c] for c in self.cpus] + [self.start])
-        m.now = max(m.now, makespan_end)
+                     {e - a: r.out for e, r in timing.played.items() if a <= e < b},
+                     frames[fa:fb], is_table[fa:fb], got[a:b]
+                     ).write(rec, m, used0 + a, rss0 + a, pt_after[a:b], sc_fixed)
+        end = max([m.clock[c] for c in self.cpus] + [self.start])
+        m.now = max(m.now, int(t1.max()), end)
         cm.expire(m.now)
-        return makespan_end - self.start
+        return end - self.start
 
-    def _paths(self, special: np.ndarray) -> np.ndarray:
-        """Each fault's kernel path id, registered in the order the bulk loop would meet them."""
+    def _paths(self, cow: np.ndarray, special: np.ndarray) -> np.ndarray:
+        """Each fault's kernel path id, registered in the order the bulk loop meets them."""
         m = self.m
-        head = (m.fault_fn, "handle_mm_fault", "handle_pte_fault", "do_wp_page")
-        decision = COW_COPY if self.copy else COW_PFN
+        head = (m.fault_fn, "handle_mm_fault", "handle_pte_fault")
         tail = ("cow_user_page" if self.copy else "clear_user_highpage", "page_add_new_anon_rmap")
-        key = special.astype(np.int64)
+        key = cow.astype(np.int64) * 4 + (cow & special) * 2
         if self.prep:
-            key[0] += 2
+            key[0] += 1
         firsts = np.unique(key, return_index=True)[1]
-        ids = np.empty(4, np.int64)
+        ids = np.empty(8, np.int64)
         for j in sorted(firsts.tolist()):
             k = int(key[j])
-            fn = head + (("vm_normal_page",) if k & 1 else ()) + (("anon_vma_prepare",) if k & 2 else ()) + tail
+            if k & 4:
+                fn = head + ("do_wp_page",) + (("vm_normal_page",) if k & 2 else ())
+                decision = COW_COPY if self.copy else COW_PFN
+            else:
+                fn, decision = head + ("do_anonymous_page",), WRITE_EMPTY
+            fn += (("anon_vma_prepare",) if k & 1 else ()) + tail
             ids[k] = m.rec.path_id(fn, decision)
         return ids[key]
 
 
-def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
-    or the line's owner before the step for the first."""
-    order = np.argsort(idx, kind="stable")
-    si = idx[order]
-    out = np.empty(len(idx), np.int64)
-    prev = np.empty(len(idx), np.int64)
-    prev[0] = first[si[0]]
-    same = si[1:] == si[:-1]
-    prev[1:] = np.where(same, cpu[order[:-1]], first[si[1:]])
-    out[order] = prev
-    return out
+class _Played:
+    """A fault the cache model played in full: when it ended, the tables it allocated (in
+    order) and its counter increments."""
+
+    __slots__ = ("end", "tables", "out")
+
+    def __init__(self, end: int, tables: list, out: list[int]):
+        self.end, self.tables, self.out = end, tables, out
 
 
 class _Timing:
     """The loop: each fault's CPU and the time its line accesses end, nothing else.
 
-    CacheModel.access_writes, specialised: every shared line is held by one CPU of one socket
-    (Sweep.plan checked), so a line this CPU holds costs a hit and any other a transfer; the new
-    frame's struct page, which no cache holds, a DRAM miss with nobody to wait for."""
+    CacheModel.access_writes, specialised: every shared line is held by at most one CPU, all of
+    one socket (Sweep.plan checked), so a line this CPU holds costs a hit, a line another holds
+    a transfer, a line nobody holds a DRAM miss; the new frame's struct page, which no cache
+    holds, a DRAM miss with nobody to wait for."""
 
-    def __init__(self, sw: Sweep, prep: bool):
+    def __init__(self, sw: Sweep):
         m, cm = sw.m, sw.m.cache
         costs = m.costs
+        self.sw = sw
         self.hit, self.hold = costs.hit_ns, costs.line_hold_ns
         self.near, self.dram = costs.same_socket_ns, costs.dram_ns
+        self.lat = [self.near] * cm.ncpus + [self.dram]  # by owner: [-1] is nobody's line
         self.cost = sw.cost
         self.cpu: list[int] = []
         self.end: list[int] = []
+        self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
         self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
         bg = cm.busy.get
         self.ptl_busy = [bg(x, 0) for x in sw.ptl_ids.tolist()]
         self.pte_busy = [bg(x, 0) for x in sw.pte_ids.tolist()]
+        self.table = sw.has_table.tolist()
+        self.upper = set(sw.p.upper_tables)
         width = max(sw.lists) + 1
-        self.count = [0] * width
         self.pi: list = [None] * width
         self.ei: list = [None] * width
+        self.count = [0] * width
         for c in sw.lists:
             self.pi[c], self.ei[c] = sw.pi[c].tolist(), sw.ei[c].tolist()
             self.count[c] = len(sw.lists[c])
+        og = cm.owner.get
+        self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
+                      og(sw.mm, -1) if sw.mm is not None else -1, bg(sw.mm, 0) if sw.mm is not None else 0]
         self.has_mm = sw.mm is not None
-        self.heap = [(sw.start, c, 0) for c in sw.order_cpus]
+        self.heap = [(sw.start, c, 0) for c in sw.lists]
         heapq.heapify(self.heap)
-        self._first(sw, prep)
+        self.tables = 0  # page tables allocated so far (frames are handed out in order)
+        self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
+        self._in_full(prep=sw.prep)  # the first fault: the lock, and maybe the mm counter, meet their first CPU
+        self.pending = 1  # faults played ahead of run()
 
-    def _first(self, sw: Sweep, prep: bool) -> None:
-        """The step's first fault, by the cache model proper on a scratch copy of its lines: it may
-        meet lines no cache holds yet (the fault lock, the mm counter), and it may prepare the
-        vma's anon_vma under mmap_lock, one more line, which is the fault lock itself on 2.6.x.
-        After it, the loop's assumptions hold: every shared line has an owner."""
-        cm = sw.m.cache
-        t0, c, _ = self.heap[0]
-        lines = [sw.lock] + ([sw.mmap] if prep else [])
-        n = self.pcp[c]
-        if not n:
-            lines.append(sw.zone)
-            n = 31
-        self.pcp[c] = n - 1
-        x, y = self.pi[c][0], self.ei[c][0]
+    def _in_full(self, prep: bool = False) -> None:
+        """The next fault, by the cache model proper on a scratch copy of the lines it touches:
+        the step's first (it may meet lines no cache holds yet, and it may prepare the vma's
+        anon_vma under mmap_lock, which is the fault lock itself on 2.6.x) and any that
+        allocates page tables, in the order the bulk loop and __pte_alloc touch them."""
+        sw, cm = self.sw, self.sw.m.cache
+        costs = sw.m.costs
+        t0, c, i = self.heap[0]
+        x, y = self.pi[c][i], self.ei[c][i]
+        vp = int(sw.vps[c][i])
+        frame = len(self.cpu) + self.tables  # the next frame the allocator hands out
+        lines = [sw.lock]
+        cost = self.cost
+        tables: list = []
+        if not self.table[x]:  # __pte_alloc: the upper levels first, as ensure_table does
+            tables = [key for key in ((3, vp >> 27), (2, vp >> 18)) if key not in self.upper] + [("pte", vp >> 9)]
+            for key in tables:
+                lines += self._alloc(c, frame)
+                frame += 1
+                cost += costs.alloc_page_ns + costs.clear_page_ns // 2
+                self.upper.add(key)
+            self.table[x] = True
+        if prep:
+            lines.append(sw.mmap)
+        lines += self._alloc(c, frame)
         ptl, pte = int(sw.ptl_ids[x]), int(sw.pte_ids[y])
-        lines += [(int(sw.pfns[0]) << 3) | C.LK_STRUCT_PAGE, ptl, pte] + ([sw.mm] if self.has_mm else [])
+        lines += [ptl, pte] + ([sw.mm] if self.has_mm else [])
         scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)
-        for line in set(lines) | {sw.zone}:  # (the zone lock too: the loop reads its owner from here)
-            for mine, theirs in ((scratch.owner, cm.owner), (scratch.busy, cm.busy)):
-                if line in theirs:
-                    mine[line] = theirs[line]
-        t = scratch.access_writes(c, t0, lines, [])
+        o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
+        for line, o, b in ((sw.lock, o_lock, b_lock), (sw.zone, o_zone, b_zone), (sw.mm, o_mm, b_mm),
+                           (ptl, self.ptl_owner[x], self.ptl_busy[x]), (pte, self.pte_owner[y], self.pte_busy[y])):
+            if line is None:
+                continue
+            if o >= 0:
+                scratch.owner[line] = o
+            scratch.busy[line] = b
+        if prep and sw.mmap != sw.lock:
+            o = cm.owner.get(sw.mmap, -1)
+            if o >= 0:
+                scratch.owner[sw.mmap] = o
+            scratch.busy[sw.mmap] = cm.busy.get(sw.mmap, 0)
+        out: list[int] = []
+        t = scratch.access_writes(c, t0, lines, out)
+        out += (c * 64 + C.C_MISSES, 64)
         og, bg = scratch.owner.get, scratch.busy.get
         self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
                       og(sw.mm, -1) if self.has_mm else -1, bg(sw.mm, 0) if self.has_mm else 0]
         self.ptl_owner[x], self.ptl_busy[x] = c, bg(ptl, 0)
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
+        self.played[len(self.cpu)] = _Played(t + cost, tables, out)
+        self.tables += len(tables)
         self.cpu.append(c)
         self.end.append(t)
-        heapq.heapreplace(self.heap, (t + self.cost, c, 1))
-        self.heap = [e for e in self.heap if e[2] < self.count[e[1]]]
+        heapq.heapreplace(self.heap, (t + cost, c, i + 1))
+        self._drop_finished()
+        self.latest = max(self.latest, t + cost)
+
+    def _alloc(self, c: int, frame: int) -> list[int]:
+        """The lines one page allocation writes: the zone lock if the per-cpu list is empty, then
+        the frame's struct page."""
+        n = self.pcp[c]
+        lines = []
+        if not n:
+            lines.append(self.sw.zone)
+            n = 31
+        self.pcp[c] = n - 1
+        return lines + [(int(self.sw.pfns[frame]) << 3) | C.LK_STRUCT_PAGE]
+
+    def _drop_finished(self) -> None:
+        count = self.count
+        self.heap = [e for e in self.heap if e[2] < count[e[1]]]
         heapq.heapify(self.heap)
-        self.pending = 1  # faults played ahead of run()
-        self.latest = t + self.cost  # the end of the latest fault so far (the progress call's clock)
 
     def run(self, k: int) -> None:
-        """Play the next k faults, in rounds that no CPU's list can run out within."""
+        """Play the next k faults: in rounds that no CPU's list can run out within, each broken
+        off where a fault needs a page table."""
         k, self.pending = k - self.pending, 0
-        heap, count = self.heap, self.count
+        count = self.count
         while k > 0:
-            safe = min(count[c] - i for _, c, i in heap)  # faults left to the CPU with fewest
-            r = min(k, safe)
-            self._round(r)
-            k -= r
-            self.heap = heap = [e for e in heap if e[2] < count[e[1]]]  # CPUs done leave the heap
-            heapq.heapify(heap)
+            want = min(k, min(count[c] - i for _, c, i in self.heap))  # (the CPU with fewest left)
+            done = self._round(want)
+            k -= done
+            self._drop_finished()
+            if done < want:  # stopped before a fault that needs a page table
+                self._in_full()
+                k -= 1
         if self.end:
             self.latest = max(self.latest, max(self.end[-CHUNK:]) + self.cost)
 
-    def _round(self, k: int) -> None:
-        """k faults, none of them past the end of its CPU's list: CacheModel.access_writes,
-        branch for branch, for these lines."""
-        hit, hold, near, dram, cost = self.hit, self.hold, self.near, self.dram, self.cost
+    def _round(self, k: int) -> int:
+        """Up to k faults, none past the end of its CPU's list, stopping before one whose page
+        table is missing; returns how many. CacheModel.access_writes, branch for branch."""
+        hit, hold, near, dram, lat = self.hit, self.hold, self.near, self.dram, self.lat
         o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
         has_mm = self.has_mm
-        heap, pcp, pi, ei = self.heap, self.pcp, self.pi, self.ei
+        heap, pcp, pi, ei, table = self.heap, self.pcp, self.pi, self.ei, self.table
         ptl_o, ptl_b, pte_o, pte_b = self.ptl_owner, self.ptl_busy, self.pte_owner, self.pte_busy
         put_cpu, put_end = self.cpu.append, self.end.append
         replace = heapq.heapreplace
+        cost = self.cost
+        done = 0
         for _ in range(k):
             t, c, i = heap[0]
+            x = pi[c][i]  # the PTE table
+            if not table[x]:
+                break
             # the fault lock: per-VMA lock or mmap_sem
             if o_lock == c:
                 t += hit
@@ -439,28 +524,29 @@ class _Timing:
                 b_zone = t + hold
             pcp[c] = n - 1
             t += dram  # the new frame's struct page
-            x = pi[c][i]  # the PTE table's lock
-            b = ptl_b[x]
-            if ptl_o[x] == c:
+            b = ptl_b[x]  # the PTE table's lock
+            o = ptl_o[x]
+            if o == c:
                 t += hit
                 if b > t:
                     t = b
             else:
                 if b > t:
                     t = b
-                t += near
+                t += lat[o]
                 ptl_o[x] = c
             ptl_b[x] = t + hold
             y = ei[c][i]  # the PTE's line
             b = pte_b[y]
-            if pte_o[y] == c:
+            o = pte_o[y]
+            if o == c:
                 t += hit
                 if b > t:
                     t = b
             else:
                 if b > t:
                     t = b
-                t += near
+                t += lat[o]
                 pte_o[y] = c
             pte_b[y] = t + hold
             if has_mm:  # 2.6.x: the mm's RSS counter, an atomic every CPU writes
@@ -477,25 +563,29 @@ class _Timing:
             put_cpu(c)
             put_end(t)
             replace(heap, (t + cost, c, i + 1))
+            done += 1
         self.fixed = [o_lock, b_lock, o_zone, b_zone, o_mm, b_mm]
+        return done
 
 
 class _Records:
-    """The records of a run of faults, built with numpy from the loop's order and times."""
+    """The records of a slice of faults, built with numpy from the loop's order and times."""
 
-    def __init__(self, sw: Sweep, cpu, slot, pfn, pid, t0, t1, ta, before, refill, offset):
-        self.sw = sw
-        self.cpu, self.slot, self.pfn, self.pid = cpu, slot, pfn, pid
+    def __init__(self, sw: Sweep, a: int, b: int, cpu, slot, pfn, cow, pid, t0, t1, ta, before, played,
+                 frames, is_table, got):
+        self.sw, self.a, self.b = sw, a, b
+        self.cpu, self.slot, self.pfn, self.cow, self.pid = cpu, slot, pfn, cow, pid
         self.t0, self.t1, self.ta = t0, t1, ta
-        self.before, self.refill = before, refill
-        self.offset = offset
+        self.before, self.played = before, played
+        self.frames, self.is_table, self.got = frames, is_table, got
 
     def counter_pairs(self, hit_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
         appends them, then the 64 misses of clearing or copying the page: keys, values, counts.
 
         Laid out as one column per possible pair, each with a mask of the faults that have it,
-        then read row by row where the masks are set; a pair no fault here has gets no column."""
+        then read row by row where the masks are set (a pair no fault here has gets no column).
+        The faults played in full bring their own lists, spliced in at their places."""
         cpu = self.cpu
         n = len(cpu)
         me = cpu * 64
@@ -507,7 +597,7 @@ class _Records:
             o = self.before[s]
             if o is None:
                 continue
-            present = self.refill if s == "zone" else o != -2
+            present = o != -2
             hits += present & (o == cpu)
             misses += present & (o == -1)
             moved = present & (o >= 0) & (o != cpu)
@@ -524,22 +614,39 @@ class _Records:
         u = np.empty((n, len(cols)), bool)
         for j, (key, value, has) in enumerate(cols):
             k[:, j], v[:, j], u[:, j] = key, value, has
-        return k[u], v[u], u.sum(axis=1)
+        full = sorted(self.played)
+        u[full] = False
+        counts = np.count_nonzero(u, axis=1)
+        keys, vals = k[u], v[u]
+        if not full:
+            return keys, vals, counts
+        # splice: the regular faults' pairs up to each fault played in full, then its own
+        ends = np.cumsum(counts)
+        pk, pv, at = [], [], 0
+        for e in full:
+            cut = int(ends[e])
+            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
+            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
+            counts[e] = len(self.played[e]) // 2
+            at = cut
+        pk.append(keys[at:])
+        pv.append(vals[at:])
+        return np.concatenate(pk), np.concatenate(pv), counts
 
-    def write(self, rec, m, used0: int, rss0: int, sc_fixed: tuple) -> None:
-        cpu, n = self.cpu, len(self.cpu)
+    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
+        cpu, n, cow = self.cpu, len(self.cpu), self.cow
         ev = np.empty((n, len(rec.INT_COLUMNS)), np.int32)
         ev[:, 0] = m.step_index
         ev[:, 1] = cpu
-        ev[:, 2] = Kind.COW_ZERO
+        ev[:, 2] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
         ev[:, 3] = self.pid
         ev[:, 4] = self.sw.p.index
         ev[:, 5] = self.slot
         ev[:, 6] = self.pfn
-        ev[:, 7] = FAULT_COW
+        ev[:, 7] = np.where(cow, FAULT_COW, FAULT_WRITE)
         ev[:, 8] = 0
         rec.evi.frombytes(_raw(ev))
-        rec.evt.frombytes(np.column_stack([self.t0, self.t1]).astype(np.int64).tobytes())
+        rec.evt.frombytes(_raw(np.column_stack([self.t0, self.t1]).astype(np.int64)))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
@@ -550,20 +657,23 @@ class _Records:
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
         for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):
-            col.frombytes(np.asarray(values, np.int32).tobytes())
-        rec.sd_n.frombytes(ones.tobytes())
-        for col, values in zip(rec.fd, (self.pfn, ones, ones, np.full(n, NEW_FLAGS), np.full(n, C.FK_ANON))):
-            col.frombytes(np.asarray(values, np.int32).tobytes())
-        rec.fd_n.frombytes(ones.tobytes())
+            col.frombytes(_raw(np.asarray(values, np.int32)))
+        rec.sd_n.frombytes(_raw(ones))
+        # the frames each fault wrote: its tables', then its page's (the order they were taken)
+        t = self.is_table
+        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, NEW_FLAGS),
+                                        np.where(t, C.FK_PT, C.FK_ANON))):
+            col.frombytes(_raw(np.asarray(values, np.int32)))
+        rec.fd_n.frombytes(_raw(self.got.astype(np.int32)))
         rec.cd[0].frombytes(_raw(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(_raw(vals))
         rec.cd_n.frombytes(_raw(counts.astype(np.int32)))
         sc = np.empty((n, 11), np.int32)
-        zp_ref, zp_map, zw, zt, hzp, hzw, hzt, pt, bad = sc_fixed
+        zp_ref, zp_map, zw, zt, hzp, hzw, hzt, bad = sc_fixed
         for j, x in enumerate((zp_ref, zp_map, zw, zt, hzp, hzw, hzt)):
             sc[:, j] = x
         sc[:, 7] = np.arange(used0 + 1, used0 + n + 1)
-        sc[:, 8] = pt
+        sc[:, 8] = pt_after
         sc[:, 9] = np.arange(rss0 + 1, rss0 + n + 1)
         sc[:, 10] = bad
         rec.scalars.frombytes(_raw(sc))
