@@ -190,3 +190,29 @@ def test_sealing_and_checkpoints_change_nothing(monkeypatch):
     for i in range(0, len(whole), 37):
         assert same(whole.frame(i), pieces.frame(i))
     assert same(whole.frame(n), pieces.frame(n))
+
+
+def test_copied_events_keep_their_counter_patterns(monkeypatch):
+    """A period skip tells the seal the pattern ids of the events it copies (so it need not hash
+    them again): every event's counter increments in the trace must still be its own."""
+    from tests.engine.test_bulk import long_lesson
+    from zpviz.engine import record
+    from zpviz.engine.machine import Machine
+
+    told = []
+    real = record.Recorder.copied_pids
+    monkeypatch.setattr(record.Recorder, "copied_pids", lambda self, first, pids: (told.append(len(pids)),
+                                                                                     real(self, first, pids)))
+    sc = loads(long_lesson(24576, 4, ['do = "read"', 'do = "write"\npages = "0-999"']), "t.toml")
+    tr = simulate(sc, "modern")
+    assert sum(told) > 12000  # most of the read step was copied
+    raw = Machine(sc, "modern")
+    list(raw.run_steps())
+    counts = np.frombuffer(raw.rec.cd_n, np.int32)
+    keys, vals = (np.frombuffer(a, np.int32) for a in raw.rec.cd)
+    d = tr._d
+    pattern = {p: (d.pat_key[d.pat_of == p].tolist(), d.pat_val[d.pat_of == p].tolist()) for p in range(d.n_patterns)}
+    at = 0
+    for e, n in enumerate(counts.tolist()):
+        assert pattern[int(d.cd_pid[e])] == (keys[at:at + n].tolist(), vals[at:at + n].tolist()), e
+        at += n

@@ -64,6 +64,11 @@ def _progression(lst: list[int]) -> tuple[int, int] | None:
     return int(a[0]), int(d[0])
 
 
+def _raw(x: np.ndarray) -> memoryview:
+    """An array's bytes without a copy (array.frombytes takes plain byte buffers)."""
+    return memoryview(np.ascontiguousarray(x)).cast("B")
+
+
 class PeriodSkipper:
     """Checkpoints of one bulk step, and the skip once two of them match."""
 
@@ -384,10 +389,10 @@ class PeriodSkipper:
         rows = np.tile(ev, (k, 1))  # int32 throughout: slots and pfns fit, and a copy fewer
         rows[:, 5] += slot_move.astype(np.int32)
         rows[:, 6] += (pfn_move * np.tile(ev[:, 6] >= new_pfn, k)).astype(np.int32)
-        rec.evi.frombytes(rows.tobytes())
+        rec.evi.frombytes(_raw(rows))
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = rec.recent_times(a["e"], b["e"])
-        rec.evt.frombytes((np.tile(t, (k, 1)) + time_move[:, None]).tobytes())
+        rec.evt.frombytes(_raw(np.tile(t, (k, 1)) + time_move[:, None]))
         rec.n_events += k * n_ab
         if not rec.keep_deltas:
             return
@@ -397,7 +402,7 @@ class PeriodSkipper:
             return np.frombuffer(arr, np.int32)[lo:hi].copy()
 
         def put(arr: array, values: np.ndarray) -> None:
-            arr.frombytes(values.tobytes())
+            arr.frombytes(_raw(values))
 
         def per_record(moves: np.ndarray, n: int) -> np.ndarray:
             return np.repeat(moves.astype(np.int32), n)
@@ -423,6 +428,8 @@ class PeriodSkipper:
             put(arr, vals)
         for arr in rec.cd:
             put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
+        # the copies repeat the period's counter patterns: the seal need not hash them again
+        rec.copied_pids(rec.n_events - k * n_ab, np.tile(rec.pattern_ids(a["e"], b["e"]), k))
         width = len(b["scalars"])
         sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].copy()
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]

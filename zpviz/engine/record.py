@@ -197,6 +197,9 @@ class Recorder:
         self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
         self.n_events = 0
         self.sealed = 0  # events moved out of the append arrays
+        # runs of appended events whose counter-increment pattern ids are known already (first
+        # event, ids): a writer that copies events says so, and the seal need not hash them again
+        self.known_pids: list[tuple[int, np.ndarray]] = []
         self._closed = False
         self._s = _Sealed()
 
@@ -215,6 +218,21 @@ class Recorder:
         rows = np.frombuffer(self.evi, np.int32).reshape(-1, len(self.INT_COLUMNS))
         return rows[first - self.sealed:end - self.sealed].copy()  # a copy: the view must not outlive this
 
+    def pattern_ids(self, first: int, end: int) -> np.ndarray:
+        """The counter-increment pattern ids of events first..end-1, which must not be sealed yet
+        (registering any pattern not seen before)."""
+        assert first >= self.sealed, "those events are sealed already"
+        counts = np.frombuffer(self.cd_n, np.int32)
+        lo = int(counts[:first - self.sealed].sum())
+        c = counts[first - self.sealed:end - self.sealed]
+        hi = lo + int(c.sum())
+        keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
+        return self._s._pattern_ids(c, keys, vals)
+
+    def copied_pids(self, first: int, pids: np.ndarray) -> None:
+        """Events first.. (appended, pairs and all) repeat patterns whose ids are known: pids."""
+        self.known_pids.append((first, pids))
+
     def recent_times(self, first: int, end: int) -> np.ndarray:
         """The same for the (t0, t1) of those events."""
         assert first >= self.sealed, "those events are sealed already"
@@ -230,7 +248,11 @@ class Recorder:
         if (len(self.evi) != k * ni or len(self.evt) != 2 * k or len(self.scalars) != k * ns
                 or len(self.sd_n) != k or len(self.fd_n) != k or len(self.cd_n) != k):
             return
-        self._s.add(self, self.sealed, k)  # its numpy views of the arrays are gone when it returns
+        known = np.full(k, -1, np.int64)
+        for first, pids in self.known_pids:
+            known[first - self.sealed:first - self.sealed + len(pids)] = pids
+        self.known_pids = []
+        self._s.add(self, self.sealed, k, known)  # its numpy views of the arrays are gone when it returns
         for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
             # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
             # (del a[:] alone would free it, and glibc would answer by raising its mmap threshold
@@ -281,9 +303,10 @@ class _Sealed:
         self.patterns: dict[bytes, int] = {}  # count, keys, values (int32 bytes) -> pattern id
         self.pat: list[np.ndarray] = []  # per pattern: keys then values
 
-    def add(self, r: Recorder, s: int, k: int) -> None:
+    def add(self, r: Recorder, s: int, k: int, known: np.ndarray) -> None:
         """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
-        slice of BATCH events at a time, so the temporaries stay small."""
+        slice of BATCH events at a time, so the temporaries stay small. known: each event's
+        pattern id where its writer knew it, else -1."""
         ev = np.frombuffer(r.evi, np.int32).reshape(k, len(r.INT_COLUMNS))
         t = np.frombuffer(r.evt, np.int64).reshape(k, 2)
         sc = np.frombuffer(r.scalars, np.int32).reshape(k, len(SCALARS) - 1)
@@ -298,9 +321,9 @@ class _Sealed:
                 end = first[p] + int(c.sum())
                 recs[p] = (c, [a[first[p]:end] for a in arrays])
                 first[p] = end
-            self._add(s + i, ev[i:j], t[i:j], sc[i:j], recs)
+            self._add(s + i, ev[i:j], t[i:j], sc[i:j], recs, known[i:j])
 
-    def _add(self, s: int, ev: np.ndarray, t: np.ndarray, v: np.ndarray, recs: dict) -> None:
+    def _add(self, s: int, ev: np.ndarray, t: np.ndarray, v: np.ndarray, recs: dict, known: np.ndarray) -> None:
         k = len(ev)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
@@ -338,15 +361,21 @@ class _Sealed:
             for a, col in zip(arrays, self.rec[p]):
                 col.extend(a)
         c, (keys, vals) = recs["cd"]
-        self.pid.extend(self._pattern_ids(c, keys, vals))
+        self.pid.extend(self._pattern_ids(c, keys, vals, known))
 
-    def _pattern_ids(self, c: np.ndarray, keys: np.ndarray, vals: np.ndarray) -> np.ndarray:
-        """Per event, the id of its list of counter increments (keys and values in order)."""
+    def _pattern_ids(self, c: np.ndarray, keys: np.ndarray, vals: np.ndarray,
+                     known: np.ndarray | None = None) -> np.ndarray:
+        """Per event, the id of its list of counter increments (keys and values in order); where
+        `known` gives one (>= 0), that one."""
         start = np.cumsum(c, dtype=np.int64)
         start -= c
         pid = np.empty(len(c), np.int64)
-        for n in np.unique(c).tolist():
-            evs = np.flatnonzero(c == n)
+        todo = None
+        if known is not None and (known >= 0).any():
+            todo = known < 0
+            pid[~todo] = known[~todo]
+        for n in np.unique(c if todo is None else c[todo]).tolist():
+            evs = np.flatnonzero(c == n) if todo is None else np.flatnonzero((c == n) & todo)
             if n == 0:
                 pid[evs] = self._id(np.zeros(0, np.int32))
                 continue
