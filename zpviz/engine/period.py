@@ -428,8 +428,11 @@ class PeriodSkipper:
             put(arr, vals)
         for arr in rec.cd:
             put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
-        # the copies repeat the period's counter patterns: the seal need not hash them again
-        rec.copied_pids(rec.n_events - k * n_ab, np.tile(rec.pattern_ids(a["e"], b["e"]), k))
+        # the copies repeat the period's counter patterns: once hashed here, the seal need hash
+        # neither the period nor its copies again
+        pids = rec.pattern_ids(a["e"], b["e"])
+        rec.known_patterns(a["e"], pids)
+        rec.known_patterns(rec.n_events - k * n_ab, np.tile(pids, k))
         width = len(b["scalars"])
         sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].copy()
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]

@@ -229,8 +229,9 @@ class Recorder:
         keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
         return self._s._pattern_ids(c, keys, vals)
 
-    def copied_pids(self, first: int, pids: np.ndarray) -> None:
-        """Events first.. (appended, pairs and all) repeat patterns whose ids are known: pids."""
+    def known_patterns(self, first: int, pids: np.ndarray) -> None:
+        """The counter-increment pattern ids of events first.. (appended, pairs and all) are known
+        already: pids. The seal takes them instead of hashing those events again."""
         self.known_pids.append((first, pids))
 
     def recent_times(self, first: int, end: int) -> np.ndarray:
