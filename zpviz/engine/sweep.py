@@ -247,8 +247,9 @@ class Sweep:
             del fr.free[len(fr.free) - take:]
         fr.next_pfn += allocs - take
         np.frombuffer(fr.kind, np.uint8)[frames] = np.where(is_table, C.FK_PT, C.FK_ANON)
-        np.frombuffer(fr.refcount, np.int64)[frames] = 1
-        np.frombuffer(fr.mapcount, np.int64)[frames] = ~is_table
+        counts = np.int64 if fr.refcount.itemsize == 8 else np.int32  # (array "l": a C long)
+        np.frombuffer(fr.refcount, counts)[frames] = 1
+        np.frombuffer(fr.mapcount, counts)[frames] = ~is_table
         np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, NEW_FLAGS)
         pt0, used0 = fr.pt, fr.used
         fr.pt += allocs - n
