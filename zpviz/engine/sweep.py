@@ -121,7 +121,6 @@ class Sweep:
         self.copy = copy_cow and bool(cow.all())
         self.n = n = len(slots)
         vp = vpage[slots]
-        self.vp = vp
         cut = np.cumsum([len(lists[c]) for c in order])[:-1]
         # the fixed lines
         pidx = p.index
