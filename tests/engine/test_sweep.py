@@ -79,6 +79,7 @@ def test_writes_to_fresh_memory_allocate_their_page_tables(plans, kernel, cpus, 
 
 
 def test_a_write_across_a_gigabyte_boundary_allocates_a_pmd_table_too(plans):
+    """A fault in a new gigabyte allocates the PMD table above its PTE table, in the same fault."""
     text = long_lesson(300000, 3, ['do = "write"\npages = "0-299999/37"'])
     fast = played(text, "modern", True)
     a, b = snapshot(fast), snapshot(played(text, "modern", False))
