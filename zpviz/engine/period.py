@@ -33,6 +33,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import OFF, MicroPeriods
+from zpviz.engine.record import raw_bytes
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # period checkpoints in a row with no skip before the stretches are tried (micro.py): where every
@@ -62,11 +63,6 @@ def _progression(lst: list[int]) -> tuple[int, int] | None:
     if d[0] <= 0 or (d != d[0]).any():
         return None
     return int(a[0]), int(d[0])
-
-
-def _raw(x: np.ndarray) -> memoryview:
-    """An array's bytes without a copy (array.frombytes takes plain byte buffers)."""
-    return memoryview(np.ascontiguousarray(x)).cast("B")
 
 
 class PeriodSkipper:
@@ -389,10 +385,10 @@ class PeriodSkipper:
         rows = np.tile(ev, (k, 1))  # int32 throughout: slots and pfns fit, and a copy fewer
         rows[:, 5] += slot_move.astype(np.int32)
         rows[:, 6] += (pfn_move * np.tile(ev[:, 6] >= new_pfn, k)).astype(np.int32)
-        rec.evi.frombytes(_raw(rows))
+        rec.evi.frombytes(raw_bytes(rows))
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = rec.recent_times(a["e"], b["e"])
-        rec.evt.frombytes(_raw(np.tile(t, (k, 1)) + time_move[:, None]))
+        rec.evt.frombytes(raw_bytes(np.tile(t, (k, 1)) + time_move[:, None]))
         rec.n_events += k * n_ab
         if not rec.keep_deltas:
             return
@@ -402,7 +398,7 @@ class PeriodSkipper:
             return np.frombuffer(arr, np.int32)[lo:hi].copy()
 
         def put(arr: array, values: np.ndarray) -> None:
-            arr.frombytes(_raw(values))
+            arr.frombytes(raw_bytes(values))
 
         def per_record(moves: np.ndarray, n: int) -> np.ndarray:
             return np.repeat(moves.astype(np.int32), n)

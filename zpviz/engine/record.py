@@ -104,8 +104,10 @@ def _ints(a: array) -> np.ndarray:
     return np.frombuffer(a, np.int32) if len(a) else np.zeros(0, np.int32)
 
 
-def _bytes(x: np.ndarray) -> memoryview:
-    return memoryview(x).cast("B")  # array.frombytes takes plain byte buffers only
+def raw_bytes(x: np.ndarray) -> memoryview:
+    """An array's bytes without a copy (array.frombytes takes plain byte buffers only); the
+    engine's fast writers append to the recorder's arrays through this too."""
+    return memoryview(np.ascontiguousarray(x)).cast("B")
 
 
 class _Col:
@@ -134,7 +136,7 @@ class _Col:
             if code != self.code:
                 if self.a is not None:
                     wide = array(code)
-                    wide.frombytes(_bytes(np.frombuffer(self.a, _DTYPES[self.code]).astype(_DTYPES[code])))
+                    wide.frombytes(raw_bytes(np.frombuffer(self.a, _DTYPES[self.code]).astype(_DTYPES[code])))
                     self.a = wide
                 self.code = code
         if self.a is None:
@@ -143,7 +145,7 @@ class _Col:
                 return
             self.a = array(self.code, bytes(self.zeros * array(self.code).itemsize))
             self.zeros = 0
-        self.a.frombytes(_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
+        self.a.frombytes(raw_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
 
     def numpy(self) -> np.ndarray:
         """The column as a numpy array over the same memory (no copy)."""

@@ -36,6 +36,7 @@ from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
 from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
 from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.record import raw_bytes
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
@@ -46,11 +47,6 @@ NEW_FLAGS = C.PG_LRU | C.PG_ANON_EXCLUSIVE
 # ptl) is a DRAM miss, which never transfers
 SLOTS = ("lock", "zone", "ptl", "pte", "mm")
 KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
-
-
-def _raw(x: np.ndarray) -> memoryview:
-    """A C-contiguous array's bytes without a copy (array.frombytes takes plain byte buffers)."""
-    return memoryview(np.ascontiguousarray(x)).cast("B")
 
 
 def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -645,8 +641,8 @@ class _Records:
         ev[:, 6] = self.pfn
         ev[:, 7] = np.where(cow, FAULT_COW, FAULT_WRITE)
         ev[:, 8] = 0
-        rec.evi.frombytes(_raw(ev))
-        rec.evt.frombytes(_raw(np.column_stack([self.t0, self.t1]).astype(np.int64)))
+        rec.evi.frombytes(raw_bytes(ev))
+        rec.evt.frombytes(raw_bytes(np.column_stack([self.t0, self.t1]).astype(np.int64)))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
@@ -657,17 +653,17 @@ class _Records:
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
         for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):
-            col.frombytes(_raw(np.asarray(values, np.int32)))
-        rec.sd_n.frombytes(_raw(ones))
+            col.frombytes(raw_bytes(np.asarray(values, np.int32)))
+        rec.sd_n.frombytes(raw_bytes(ones))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
         for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, NEW_FLAGS),
                                         np.where(t, C.FK_PT, C.FK_ANON))):
-            col.frombytes(_raw(np.asarray(values, np.int32)))
-        rec.fd_n.frombytes(_raw(self.got.astype(np.int32)))
-        rec.cd[0].frombytes(_raw(keys))  # (int32 already: counter_pairs lays them out so)
-        rec.cd[1].frombytes(_raw(vals))
-        rec.cd_n.frombytes(_raw(counts.astype(np.int32)))
+            col.frombytes(raw_bytes(np.asarray(values, np.int32)))
+        rec.fd_n.frombytes(raw_bytes(self.got.astype(np.int32)))
+        rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
+        rec.cd[1].frombytes(raw_bytes(vals))
+        rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
         sc = np.empty((n, 11), np.int32)
         zp_ref, zp_map, zw, zt, hzp, hzw, hzt, bad = sc_fixed
         for j, x in enumerate((zp_ref, zp_map, zw, zt, hzp, hzw, hzt)):
@@ -676,4 +672,4 @@ class _Records:
         sc[:, 8] = pt_after
         sc[:, 9] = np.arange(rss0 + 1, rss0 + n + 1)
         sc[:, 10] = bad
-        rec.scalars.frombytes(_raw(sc))
+        rec.scalars.frombytes(raw_bytes(sc))
