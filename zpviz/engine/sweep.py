@@ -61,12 +61,6 @@ def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return at[ids - lo], np.flatnonzero(touched) + lo
 
 
-def _held(cm, kind: int) -> np.ndarray:
-    """The keys of every line of one kind that any cache, or a busy time, still knows about."""
-    keys = np.concatenate([np.fromiter(d, np.int64, len(d)) for d in (cm.owner, cm.sharers, cm.busy)])
-    return keys[(keys & 7) == kind] >> 3
-
-
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
     or the line's owner before the step for the first."""
@@ -136,11 +130,8 @@ class Sweep:
         # every shared line held by at most one CPU, all CPUs on one socket: a transfer then
         # always costs the same, and a write never has sharers to invalidate
         sharers = cm.sharers
-        if sharers:
-            held = np.fromiter(sharers, np.int64, len(sharers))
-            if (any(x in sharers for x in fixed) or np.isin(self.ptl_ids, held).any()
-                    or np.isin(self.pte_ids, held).any()):
-                return False
+        if sharers and not sharers.keys().isdisjoint(fixed + self.ptl_ids.tolist() + self.pte_ids.tolist()):
+            return False
         og = cm.owner.get
         self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()]
         self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()]
@@ -157,8 +148,11 @@ class Sweep:
         take = min(most, len(fr.free))
         self.pfns = np.concatenate([np.asarray(fr.free[len(fr.free) - take:][::-1], np.int64),
                                     np.arange(fr.next_pfn, fr.next_pfn + most - take, dtype=np.int64)])
-        if np.isin(self.pfns, _held(cm, C.LK_STRUCT_PAGE)).any():
-            return False  # a recycled frame some cache still holds: not a plain DRAM miss
+        # a recycled frame some cache still holds would not be a plain DRAM miss (a pfn from
+        # next_pfn on was never handed out, so no fault ever wrote its struct page)
+        recycled = ((self.pfns[:take] << 3) | C.LK_STRUCT_PAGE).tolist()
+        if not all(d.keys().isdisjoint(recycled) for d in (cm.owner, cm.sharers, cm.busy)):
+            return False
         return True
 
     # ------------------------------------------------------------------ play
@@ -478,7 +472,8 @@ class _Timing:
 
     def _round(self, k: int) -> int:
         """Up to k faults, none past the end of its CPU's list, stopping before one whose page
-        table is missing; returns how many. CacheModel.access_writes, branch for branch."""
+        table is missing; returns how many. CacheModel.access_writes, branch for branch, written
+        out in place for each line: a call per line would cost more than the access itself."""
         hit, hold, near, dram, lat = self.hit, self.hold, self.near, self.dram, self.lat
         o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
         has_mm = self.has_mm
