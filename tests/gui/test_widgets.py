@@ -61,7 +61,7 @@ def test_memory_view_selection_and_flash(memview, small_lesson):
     assert len(memview.space.ring.data) == 1
 
 
-def test_memory_view_renders_262144_pages_quickly(qtbot):
+def test_memory_view_renders_262144_pages(qtbot):
     from zpviz.present.grid import grid_layout
     from zpviz.present.palette import page_lut
 
@@ -77,13 +77,11 @@ def test_memory_view_renders_262144_pages_quickly(qtbot):
     v.resize(1000, 800)
     v.space.set_grid(g)
     codes = np.random.default_rng(0).integers(1, 7, (g.height, g.width)).astype(np.uint8)
-    import time
-
-    t = time.perf_counter()
-    for _ in range(5):
+    for _ in range(2):  # its speed is bench/run.py's render_grid_ms; here, that it draws at all
         v.space.set_codes(codes)
         v.grab()
-    assert (time.perf_counter() - t) / 5 < 0.25
+    shown = v.space.image.image
+    assert shown is not None and sorted(np.unique(shown).tolist()) == sorted(np.unique(codes).tolist())
     assert v.space.image.lut is not None and page_lut(LIGHT).shape == (256, 4)
 
 

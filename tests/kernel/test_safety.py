@@ -83,7 +83,8 @@ def test_an_exception_mid_run_still_kills_and_reaps_everything(monkeypatch):
 
 
 def test_the_watchdog_stops_a_step_that_hangs(monkeypatch):
-    monkeypatch.setattr(runner._Run, "_op_message", lambda self, step, npages: {"op": "sleep", "seconds": 30})
+    # The step would sleep for an hour: only the watchdog can end it, so the test ends only if it works.
+    monkeypatch.setattr(runner._Run, "_op_message", lambda self, step, npages: {"op": "sleep", "seconds": 3600})
     made: list[SupervisorClient] = []
 
     class Recording(SupervisorClient):
@@ -92,11 +93,9 @@ def test_the_watchdog_stops_a_step_that_hangs(monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(runner, "SupervisorClient", Recording)
-    t0 = time.monotonic()
     with pytest.raises(KernelRunError, match="watchdog"):
         run_on_kernel(scenario([vma("t", 1)], [step("read", "t")]), timeout=0.5)
-    assert time.monotonic() - t0 < 10
-    assert _wait_gone([made[0].proc.pid, *made[0].pids], 2.0) == []
+    assert _wait_gone([made[0].proc.pid, *made[0].pids], 10.0) == []
 
 
 def test_lesson_processes_go_when_the_runner_vanishes():

@@ -128,15 +128,18 @@ def _pages(sel: Selector, claimed: object, values: object) -> Actual | None:
     if top is not None and top >= len(values):
         return Actual(f"the vma has only {len(values)} pages")
     idx = resolve(sel, len(values))
-    wrong: dict[str, list[int]] = {}
+    # A vma may have two million pages: group the wrong ones by value (typed, so True and 1 stay
+    # apart) and put each distinct value into words once, not once per page.
+    wrong: dict[tuple[type, object], list[int]] = {}
     for i in idx.tolist():
         v = _plain(values[i])
         if not _same(claimed, v):
-            wrong.setdefault(fmt(v), []).append(i)
+            wrong.setdefault((type(v), v if v.__hash__ else repr(v)), []).append(i)
     if not wrong:
         return None
     parts = []
-    for shown, pages in wrong.items():
+    for pages in wrong.values():
+        shown = fmt(values[pages[0]])
         head = ", ".join(str(p) for p in pages[:5]) + (", ..." if len(pages) > 5 else "")
         parts.append(f"{shown} at page{'s' if len(pages) > 1 else ''} {head}")
     n = sum(len(p) for p in wrong.values())

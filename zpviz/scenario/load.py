@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import LessonError, Problem, TooBigError
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
-from .model import PROTS, VARIANTS, ProcessSpec, Scenario, Source, VmaSpec
+from .model import KERNEL_IDS, PROTS, ProcessSpec, Scenario, Source, VmaSpec, variant_id
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us
 from .world import World
 
@@ -134,14 +134,16 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
     processes = _processes(ctx, _tables(ctx, data, "process"))
     vmas = _vmas(ctx, _tables(ctx, data, "vma"), processes)
     steps, work = _steps(ctx, _tables(ctx, data, "step"), processes, vmas, cpus if cpus_ok else None)
-    kernel, compare = t.get_str("kernel", "modern", one_of=VARIANTS), _compare(t)
-    _work_budget(ctx, steps, work, kernel, compare)
+    kernel = t.get_str("kernel", "modern", one_of=KERNEL_IDS)
+    kernel, compare = (variant_id(kernel) if kernel else kernel), _compare(t)
+    work_s = _work_budget(ctx, steps, work, kernel, compare)
     return Scenario(
         path=ctx.file, title=t.get_str("title", fallback_title, nonempty=True) or fallback_title,
         summary=t.get_str("summary", "") or "", kernel=kernel, compare=compare, cpus=cpus, sockets=sockets,
         thp_use_zero_page=t.get_bool("thp_use_zero_page", True),
         seed=t.get_int("seed", 0, lo=0, hi=2**64 - 1),
         processes=processes, vmas=vmas, steps=steps, source=t.src(),
+        page_events=sum(n for n, _, _ in work), work_s=work_s,
     )
 
 
@@ -151,12 +153,15 @@ def _compare(t: Table) -> tuple[str, ...]:
         t.problem("compare", f'compare must be a list of kernel ids, e.g. ["2.6.23", "2.6.24"]; '
                              f"got {show(raw)}")
         return ()
-    bad = [v for v in raw if v not in VARIANTS]
+    bad = [v for v in raw if v not in KERNEL_IDS]
+    ids = [variant_id(v) for v in raw if v in KERNEL_IDS]
     if bad:
-        t.problem("compare", f'unknown kernel id "{bad[0]}" in compare; valid ids: {choices(VARIANTS)}')
-    elif len(set(raw)) != len(raw):
-        t.problem("compare", "compare lists a kernel id twice")
-    return tuple(v for v in dict.fromkeys(raw) if v in VARIANTS)
+        t.problem("compare", f'unknown kernel id "{bad[0]}" in compare; valid ids: {choices(KERNEL_IDS)}'
+                             f"{suggest(bad[0], KERNEL_IDS)}")
+    elif len(set(ids)) != len(ids):
+        t.problem("compare", 'compare lists a kernel variant twice ("2.6.24" and "2.6.31" name the same one)'
+                  if len(set(raw)) == len(raw) else "compare lists a kernel id twice")
+    return tuple(dict.fromkeys(ids))
 
 
 def _processes(ctx: Ctx, items: list[tuple[int, dict]]) -> tuple[ProcessSpec, ...]:
@@ -239,13 +244,13 @@ def _vmas(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec,
 
 
 def _work_budget(ctx: Ctx, steps: tuple, work: list[tuple[int, Source, int]], kernel: str | None,
-                 compare: tuple[str, ...]) -> None:
-    """Refuse, up front, a lesson the engine would take more than a few seconds to play.
+                 compare: tuple[str, ...]) -> float:
+    """Refuse, up front, a lesson the engine would take more than a few seconds to play; the estimate.
 
     The app and `zpviz check` play every variant the lesson names (its kernel, compare and the
     variants its claims name), so the estimate counts each of them."""
     if not work or ctx.too_big:
-        return  # an over-size lesson has its message already
+        return 0.0  # an over-size lesson has its message already
     variants = {kernel or "modern", *compare} | {c.variant for s in steps for c in s.expect} - {"*"}
     seconds = sum(n * us for n, _, us in work) * 1e-6 * len(variants)
     if seconds > WORK_BUDGET_S:
@@ -256,6 +261,7 @@ def _work_budget(ctx: Ctx, steps: tuple, work: list[tuple[int, Source, int]], ke
                               f"that opening and checking stay quick. The biggest share is here ({n:,} "
                               f"page-events): select fewer pages or processes, or compare fewer variants",
                        too_big=True)
+    return seconds
 
 
 def _steps(ctx: Ctx, items: list[tuple[int, dict]], processes: tuple[ProcessSpec, ...],

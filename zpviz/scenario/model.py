@@ -8,7 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The five kernel variants, in the story's order: the one tuple every other list of ids derives from.
 VARIANTS: tuple[str, ...] = ("2.6.23", "2.6.24", "v5", "2.6.32", "modern")
+# "2.6.24" names the no-zero-page model, which follows 2.6.31, the tree the v5 patch applies to (so
+# 2.6.24 against v5 is exactly that patch). "2.6.31" names it for what it is; both ids stay valid,
+# and everything past the loader and the command line sees the canonical "2.6.24".
+VARIANT_ALIASES: dict[str, str] = {"2.6.31": "2.6.24"}
+KERNEL_IDS: tuple[str, ...] = ("2.6.23", "2.6.24", "2.6.31", "v5", "2.6.32", "modern")  # every id accepted
+
+
+def variant_id(text: str) -> str:
+    """The canonical id of a kernel variant named by any accepted id; ValueError naming the valid ones."""
+    if text in VARIANTS:
+        return text
+    if text in VARIANT_ALIASES:
+        return VARIANT_ALIASES[text]
+    raise ValueError(f"unknown kernel variant {text!r}; valid: {', '.join(KERNEL_IDS)}")
+
+
+def variant_aliases(canonical: str) -> tuple[str, ...]:
+    """The other ids that name `canonical` ("2.6.24" -> ("2.6.31",))."""
+    return tuple(a for a, c in VARIANT_ALIASES.items() if c == canonical)
 
 OPS: tuple[str, ...] = (
     "say",  # narration only (a step with no `do`)
@@ -171,6 +191,10 @@ class Scenario:
     vmas: tuple[VmaSpec, ...] = ()
     steps: tuple[Step, ...] = ()
     source: Source = field(default=Source("", None, ""), compare=False)
+    # What the loader counted before anything ran: page-events over every step (the contract's bound
+    # is on these) and the engine time they are estimated to take over every variant the lesson plays.
+    page_events: int = field(default=0, compare=False)
+    work_s: float = field(default=0.0, compare=False)
 
     def socket_of(self, cpu: int) -> int:
         """CPUs are split evenly over sockets, in order."""
