@@ -36,13 +36,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _variant_list(text: str) -> list[str]:
-    from zpviz.engine.kernels import VARIANTS
+    """Canonical ids ("2.6.31" is the 2.6.24 model)."""
+    from zpviz.scenario.model import variant_id
 
-    ids = [t.strip() for t in text.split(",") if t.strip()]
-    for i in ids:
-        if i not in VARIANTS:
-            raise UsageError(f"unknown kernel variant {i!r}; valid: {', '.join(VARIANTS)}")
-    return ids
+    try:
+        return [variant_id(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _kernel(text: str | None) -> str | None:
@@ -222,7 +222,7 @@ def app_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zpviz", description="Step through the Linux page-fault path and the zero page's story. "
                 "Subcommands: " + ", ".join(SUBCOMMANDS) + " (zpviz SUBCOMMAND --help).")
     p.add_argument("file", nargs="?", help="a lesson (TOML); the built-in tour when omitted")
-    p.add_argument("--kernel", help="kernel variant: 2.6.23, 2.6.24, v5, 2.6.32, modern")
+    p.add_argument("--kernel", help="kernel variant: 2.6.23, 2.6.24 (or 2.6.31), v5, 2.6.32, modern")
     p.add_argument("--compare", help="variants side by side, e.g. 2.6.23,v5")
     p.add_argument("--step", type=int, help="open at the state after step N (0-based)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG without showing it, then exit")

@@ -12,7 +12,7 @@ from .lessons import HEAD_LINES, lesson, line_of, only_problem, problems
 # (lesson text, a text on the line the problem must name, its table, a piece of the message)
 SCENARIO_CASES = [
     ('[scenario]\nkernel = "v6"\n', 'kernel', "scenario",
-     'kernel = "v6" is not valid; valid values: 2.6.23, 2.6.24, v5, 2.6.32, modern'),
+     'kernel = "v6" is not valid; valid values: 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern'),
     ('[scenario]\nkernel = "V5"\n', 'kernel', "scenario", 'did you mean "v5"?'),
     ('[scenario]\ncompare = ["2.6.23", "2.6.99"]\n', "compare", "scenario", 'unknown kernel id "2.6.99"'),
     ('[scenario]\ncompare = "2.6.23"\n', "compare", "scenario", "compare must be a list of kernel ids"),
@@ -225,7 +225,7 @@ def test_a_rejected_declaration_is_not_reported_again_at_each_use():
 STEP = '[[step]]\ndo = "read"\nvma = "heap"\npages = "0-15"\n'
 EXPECT_CASES = [
     ('[step.expect.v6]\nframes_used = 1\n', "v6", "step 0 expect v6",
-     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, v5, 2.6.32, modern; did you mean "v5"?'),
+     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern; did you mean "v5"?'),
     ('[step.expect.2.6.24]\nframes_used = 1\n', "2.6.24", "step 0 expect 2", 'quote ids with dots'),
     ('[step.expect]\nframes_used = 1\n', "frames_used", "step 0 expect frames_used",
      'claims go under a variant'),
@@ -330,3 +330,16 @@ def test_a_flood_of_problems_is_cut_short_and_says_how_many_more():
 def test_a_bad_op_does_not_make_its_claims_look_wrong_too():
     text = lesson('[[step]]\ndo = "reed"\nvma = "heap"\n[step.expect.v5]\nrss_kb = 4\nexited = false\n')
     assert "unknown op" in only_problem(text).message
+
+
+def test_both_ids_of_one_variant_are_one_too_many():
+    import pytest
+
+    from zpviz.scenario import LessonError, loads
+
+    with pytest.raises(LessonError, match="name the same kernel"):
+        loads('[scenario]\ntitle = "t"\n[[vma]]\nname = "r"\npages = 4\n[[step]]\ndo = "read"\nvma = "r"\n'
+              '[step.expect."2.6.31"]\nfaults = 4\n[step.expect."2.6.24"]\nfaults = 4\n')
+    with pytest.raises(LessonError, match="twice"):
+        loads('[scenario]\ntitle = "t"\ncompare = ["2.6.24", "2.6.31"]\n[[vma]]\nname = "r"\npages = 4\n'
+              '[[step]]\ndo = "read"\nvma = "r"\n')

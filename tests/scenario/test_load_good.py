@@ -219,3 +219,18 @@ def test_op_arguments():
 def test_bom_and_crlf_are_accepted():
     s = loads("\ufeff" + lesson('[[step]]\nsay = "hi"\n').replace("\n", "\r\n"))
     assert s.steps[0].say == "hi"
+
+
+def test_2631_names_the_no_zero_page_model(tmp_path):
+    """2.6.31 is accepted wherever 2.6.24 is (kernel, compare, expect) and names the same variant."""
+    from zpviz.engine import policy
+    from zpviz.engine.report import run_report
+    from zpviz.scenario import loads
+
+    sc = loads('[scenario]\ntitle = "t"\nkernel = "2.6.31"\ncompare = ["2.6.31", "v5"]\n'
+               '[[vma]]\nname = "r"\npages = 4\n'
+               '[[step]]\ndo = "read"\nvma = "r"\n[step.expect."2.6.31"]\nframes_used = 4\n')
+    assert sc.kernel == "2.6.24" and sc.compare == ("2.6.24", "v5")
+    assert {c.variant for c in sc.steps[0].expect} == {"2.6.24"}
+    assert policy("2.6.31") is policy("2.6.24") and policy("2.6.24").title.startswith("2.6.31")
+    assert run_report(sc)["expect_ok"]

@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
                 "or a PNG or SVG still. Rendered offscreen; no display needed.")
     p.add_argument("file", help="the lesson (TOML)")
     p.add_argument("-o", "--out", required=True, metavar="OUT", help="OUT.mp4, OUT.gif, OUT.png or OUT.svg")
-    p.add_argument("--kernel", metavar="ID", help="kernel variant: 2.6.23, 2.6.24, v5, 2.6.32, modern")
+    p.add_argument("--kernel", metavar="ID", help="kernel variant: 2.6.23, 2.6.24 (or 2.6.31), v5, 2.6.32, modern")
     p.add_argument("--compare", metavar="ID,ID", help="variants side by side, e.g. 2.6.24,v5")
     p.add_argument("--from", dest="first", type=int, metavar="N", help="first step (0-based) of an animation")
     p.add_argument("--to", dest="last", type=int, metavar="N", help="last step (0-based, included)")
@@ -60,16 +60,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def options_from(a):
-    from zpviz.engine.kernels import VARIANTS
     from zpviz.export.job import ExportOptions
     from zpviz.present.compare import parse_compare
+    from zpviz.scenario.model import variant_id
 
-    if a.kernel is not None and a.kernel not in VARIANTS:
-        raise UsageError(f"unknown kernel variant {a.kernel!r}; valid: {', '.join(VARIANTS)}")
+    if a.kernel is not None:
+        try:
+            a.kernel = variant_id(a.kernel)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     compare = None
     if a.compare is not None:
         try:
-            compare = parse_compare(a.compare, tuple(VARIANTS))
+            compare = parse_compare(a.compare)
         except ValueError as e:
             raise UsageError(f"--compare: {e}") from None
         if not compare:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui
 
 from zpviz.engine import VARIANTS
+from zpviz.present.captions import kernel_title
 from zpviz.present.palette import THEMES
 
 APP = QtCore.Qt.ShortcutContext.ApplicationShortcut
@@ -85,7 +86,7 @@ def build_menus(win) -> None:
     group = QtGui.QActionGroup(win)
     win.kernel_actions = {}
     for kid, pol in VARIANTS.items():
-        a = QtGui.QAction(f"{kid}: {pol.title}", win, checkable=True)
+        a = QtGui.QAction(kernel_title(pol), win, checkable=True)
         a.triggered.connect(lambda _=False, k=kid: win.set_kernel(k))
         group.addAction(a)
         m_lesson.addAction(a)
@@ -94,7 +95,7 @@ def build_menus(win) -> None:
     m_cmp = m_lesson.addMenu("&Compare with")
     win.compare_actions = {}
     for kid, pol in VARIANTS.items():
-        a = QtGui.QAction(f"{kid}: {pol.title}", win, checkable=True)
+        a = QtGui.QAction(kernel_title(pol), win, checkable=True)
         a.triggered.connect(lambda _=False: win.compare_from_menu())
         m_cmp.addAction(a)
         win.compare_actions[kid] = a

@@ -127,13 +127,13 @@ def _dispose(win) -> None:
 
 
 def _check_args(kernel, compare) -> None:
-    from zpviz.engine import VARIANTS
     from zpviz.present.compare import parse_compare
+    from zpviz.scenario.model import variant_id
 
-    if kernel is not None and kernel not in VARIANTS:
-        raise ValueError(f"unknown kernel variant {kernel!r}; valid: {', '.join(VARIANTS)}")
+    if kernel is not None:
+        variant_id(kernel)
     if compare:
-        parse_compare(compare, tuple(VARIANTS))
+        parse_compare(compare)
 
 
 def _screenshot(app, path, kernel, compare, step, out: str, theme, size=SCREENSHOT_SIZE) -> int:

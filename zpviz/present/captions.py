@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zpviz.present.grid import size_text
+from zpviz.scenario.model import variant_aliases
 
 
 def op_text(step) -> str:
@@ -45,9 +46,11 @@ def _cpus_text(cpus: tuple[int, ...]) -> str:
 
 
 def kernel_title(policy) -> str:
-    """'v5 patch: ZERO_PAGE by pte_special', 'modern: Linux 6.18': the variant id always shows."""
+    """'v5 patch: ZERO_PAGE by pte_special', 'modern: Linux 6.18', '2.6.31: no zero page since 2.6.24':
+    an id of the variant always shows (its own, or an alias such as 2.6.31 for the 2.6.24 model)."""
     title = getattr(policy, "title", "") or str(policy.id)
-    return title if title.startswith(str(policy.id)) else f"{policy.id}: {title}"
+    ids = (str(policy.id), *variant_aliases(str(policy.id)))
+    return title if title.startswith(ids) else f"{policy.id}: {title}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zpviz.present.series import ns_text, pages_text
+from zpviz.scenario.model import KERNEL_IDS, variant_id
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 5
 
@@ -77,17 +78,16 @@ def summary_text(rows: list[Row], kernels: tuple[str, ...]) -> str:
     return "; ".join(out) if out else "No difference so far."
 
 
-def parse_compare(text: str | list[str] | tuple[str, ...] | None, valid) -> tuple[str, ...]:
-    """'2.6.23,v5' or a list -> a validated tuple of 2..5 distinct variant ids."""
+def parse_compare(text: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """'2.6.23,v5' or a list -> a validated tuple of 2..5 distinct canonical variant ids."""
     if text is None:
         return ()
     items = text.split(",") if isinstance(text, str) else [x for part in text for x in str(part).split(",")]
-    ids = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
-    bad = [i for i in ids if i not in valid]
+    written = [i.strip() for i in items if i.strip()]
+    bad = [i for i in written if i not in KERNEL_IDS]
     if bad:
-        raise ValueError(f"unknown kernel variant {', '.join(bad)}; valid: {', '.join(valid)}")
+        raise ValueError(f"unknown kernel variant {', '.join(bad)}; valid: {', '.join(KERNEL_IDS)}")
+    ids = tuple(dict.fromkeys(variant_id(i) for i in written))
     if len(ids) == 1:
         return ids  # a single variant is not a comparison; the caller treats it as --kernel
-    if len(ids) > MAX_VARIANTS:
-        raise ValueError(f"compare takes {MIN_VARIANTS} to {MAX_VARIANTS} variants, got {len(ids)}")
     return ids

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zpviz.engine import VARIANTS, Cancelled, simulate
+from zpviz.engine import Cancelled, simulate
 from zpviz.present import compare as CMP
 from zpviz.present.grid import GridLayout, grid_layout
 from zpviz.present.kpath import LogIndex
@@ -18,6 +18,7 @@ from zpviz.present.playback import Plan, plan_for
 from zpviz.present.predict import Question, questions_for
 from zpviz.present.series import Series, time_series
 from zpviz.present.timeline import Marks, marks_for
+from zpviz.scenario.model import variant_id
 
 
 def kernels_for(scenario, kernel: str | None = None, compare=None) -> tuple[str, ...]:
@@ -26,9 +27,8 @@ def kernels_for(scenario, kernel: str | None = None, compare=None) -> tuple[str,
     --compare wins (with --kernel, if given, leading); else --kernel alone; else the lesson's own
     `kernel` and `compare` keys.
     """
-    ids = CMP.parse_compare(compare, tuple(VARIANTS)) if compare else ()
-    if kernel is not None and kernel not in VARIANTS:
-        raise ValueError(f"unknown kernel variant {kernel!r}; valid: {', '.join(VARIANTS)}")
+    ids = CMP.parse_compare(compare) if compare else ()
+    kernel = variant_id(kernel) if kernel is not None else None
     if ids:
         if kernel and kernel not in ids:
             ids = (kernel,) + ids

@@ -8,7 +8,7 @@ from ..errors import LessonError
 from . import fields as F
 from .checks import Ctx, choices, kind, show, suggest
 from .locate import Path
-from .model import VARIANTS, Claim, Range
+from .model import KERNEL_IDS, Claim, Range, variant_id
 from .selectors import parse_selector, selector_max
 
 _ERRNO = re.compile(r"^E[A-Z0-9]{1,15}$")
@@ -25,17 +25,25 @@ def parse_expect(ctx: Ctx, raw: object, step_path: Path, *, vma: str | None,
         ctx.problem(path, f'expect must be a table per variant, e.g. [step.expect.v5] or [step.expect."*"]; '
                           f"got {show(raw)} ({kind(raw)})")
         return ()
-    valid = ("*", *VARIANTS)
+    valid = ("*", *KERNEL_IDS)
     claims: list[Claim] = []
+    seen: dict[str, str] = {}  # canonical id -> the id written
     for variant, body in raw.items():
         vpath = path + (variant,)
+        if variant in valid and variant != "*":
+            canonical = variant_id(variant)
+            if canonical in seen:
+                ctx.problem(vpath, f'expect."{variant}" and expect."{seen[canonical]}" name the same kernel '
+                                   f"variant; put these claims under one of them")
+                continue
+            seen[canonical] = variant
         if variant not in valid:
             hint = suggest(variant, valid)
             if variant.isdigit() or variant in F.KINDS:
                 hint = ('; claims go under a variant: [step.expect."2.6.24"] (quote ids with dots) '
                         'or [step.expect."*"]')
             ctx.problem(vpath, f'unknown kernel variant "{variant}" in expect; valid: "*", '
-                               f"{choices(VARIANTS)}{hint}")
+                               f"{choices(KERNEL_IDS)}{hint}")
             continue
         if not isinstance(body, dict):
             ctx.problem(vpath, f"expect.{variant} must be a table of claims, got {show(body)} ({kind(body)})")
@@ -43,7 +51,8 @@ def parse_expect(ctx: Ctx, raw: object, step_path: Path, *, vma: str | None,
         for name, value, cpath in _flatten(body, vpath):
             value = _value(ctx, cpath, name, value, vma=vma, vma_pages=vma_pages, has_process=has_process)
             if value is not _BAD:
-                claims.append(Claim(variant, name, value, ctx.source(cpath)))
+                claims.append(Claim(variant if variant == "*" else variant_id(variant), name, value,
+                                    ctx.source(cpath)))
     return tuple(claims)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from zpviz.engine.kernels.base import KernelPolicy
+from zpviz.scenario.model import VARIANTS as IDS
+from zpviz.scenario.model import variant_id
 
 _OLD = dict(
     has_mlock2=False, has_madv_populate=False, has_thp=False, has_pin=False,
@@ -20,8 +22,9 @@ V2623 = KernelPolicy(
 )
 
 V2624 = KernelPolicy(
-    id="2.6.24", title="2.6.24: ZERO_PAGE removed", release="2.6.31",
-    blurb="No zero page: every read fault allocates and clears a page (modelled as 2.6.31).",
+    id="2.6.24", title="2.6.31: no zero page since 2.6.24", release="2.6.31",
+    blurb="No zero page (removed in 2.6.24): every read fault allocates and clears a page. Modelled as "
+          "2.6.31, the tree the v5 patch applies to; also named by the id 2.6.31.",
     read_fault_zero="never", zero_test="page", cow_from_zero="zeroed", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=False, munlock_walk="gup", munmap_munlocks_first=True,
     move_pages_zero="-ENOENT", dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
@@ -56,10 +59,9 @@ MODERN = KernelPolicy(
 )
 
 VARIANTS: dict[str, KernelPolicy] = {p.id: p for p in (V2623, V2624, V5, V2632, MODERN)}
+assert tuple(VARIANTS) == IDS, "the policies and scenario.model.VARIANTS name the same ids, in order"
 
 
 def policy(kernel_id: str) -> KernelPolicy:
-    try:
-        return VARIANTS[kernel_id]
-    except KeyError:
-        raise ValueError(f"unknown kernel variant {kernel_id!r}; valid: {', '.join(VARIANTS)}") from None
+    """The policy named by any accepted id ("2.6.31" is the 2.6.24 model); ValueError otherwise."""
+    return VARIANTS[variant_id(kernel_id)]
