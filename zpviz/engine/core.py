@@ -27,6 +27,22 @@ VPAGE_BASE = 0x7F0000000  # first user page number: address 0x7f0000000000
 VMA_GAP = C.PTRS_PER_PTE  # a 2 MiB hole between vmas keeps every vma in page tables of its own
 
 
+
+def vm_flags_2631(vmf: int) -> int:
+    """A vma's vm_flags as 2.6.31 prints them (include/linux/mm.h values, not the model's bits).
+
+    VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC (0x70) on every mapping here; VM_ACCOUNT (0x100000) only on a
+    private writable one (accountable_mapping: a PROT_READ private or a shared mapping is not
+    charged). The model does not remember a vma that was writable before mprotect took the write
+    bit away, which would still carry VM_ACCOUNT."""
+    f = 0x70 | (0x1 if vmf & C.VM_READ else 0) | (0x2 if vmf & C.VM_WRITE else 0)
+    f |= (0x8 if vmf & C.VM_SHARED else 0) | (0x80 if vmf & C.VM_MAYSHARE else 0)
+    f |= 0x2000 if vmf & C.VM_LOCKED else 0
+    if vmf & C.VM_WRITE and not vmf & (C.VM_SHARED | C.VM_MAYSHARE):
+        f |= 0x100000
+    return f
+
+
 @dataclass
 class Vma:
     index: int  # global, stable over the run
@@ -138,6 +154,7 @@ class Core:
         self.bad_pages = 0
         self.bad_shown = 0  # print_bad_pte's ratelimit: 60 reports a minute
         self.bad_suppressed = 0
+        self.bad_tainted = False  # TAINT_BAD_PAGE: set by the first report printed
         self.bad_resume_ns = 0
         self.kernel_log: list[str] = []
         self.notes: list[str] = []
@@ -429,15 +446,22 @@ class Core:
             self.bad_resume_ns = now + 60 * 1_000_000_000
         self.bad_shown += 1
         v = self.vmas[self.slot_vma[slot]]
-        pte = (self.slots.pfn[slot] << 12) | 0x225  # present, user, accessed, special
+        # x86-64 PTE bits: present 0x1, user 0x4, accessed 0x20, special 0x200; a mapping without
+        # PROT_EXEC also has NX (bit 63), as every mapping of the lessons does
+        pte = (1 << 63) | (self.slots.pfn[slot] << 12) | 0x225
         vmf = self.slots.vmf[slot]
-        flags = 0x70 | (1 if vmf & C.VM_READ else 0) | (2 if vmf & C.VM_WRITE else 0)
-        flags |= (0x2000 if vmf & C.VM_LOCKED else 0) | 0x100000
-        pmd = (p.pte_tables.get(self.vpage(slot) // C.PTRS_PER_PTE, 0) << 12) | 0x67
-        self.ev.log.append(f"BUG: Bad page map in process {p.name}  pte:{pte:08x} pmd:{pmd:08x}")
-        self.ev.log.append(f"addr:{v.vaddr(slot - v.base):016x} vm_flags:{flags:08x} anon_vma:"
+        self.ev.log.append(f"BUG: Bad page map in process {p.name}  pte:{pte:016x} pmd:"
+                           f"{(p.pte_tables.get(self.vpage(slot) // C.PTRS_PER_PTE, 0) << 12) | 0x67:08x}")
+        self.ev.log.append(f"addr:{v.vaddr(slot - v.base):016x} vm_flags:{vm_flags_2631(vmf):08x} anon_vma:"
                            f"{'ffff88003e1c2a50' if v.anon_vma else '(null)'} mapping:(null) index:"
                            f"{v.vaddr(slot - v.base) >> 12:x} ({where})")
+        # then dump_stack(), and only after it add_taint(TAINT_BAD_PAGE): the first report of a boot
+        # says "Not tainted", every later one carries the B flag
+        taint = "Tainted: G    B" if self.bad_tainted else "Not tainted"
+        self.bad_tainted = True
+        self.ev.log.append(f"Pid: {1000 + p.index}, comm: {p.name[:15]} {taint} {self.k.release}")
+        self.ev.log.append("Call Trace:")
+        self.ev.log.extend(f" {fn}" for fn in reversed(self.ev.functions))
 
     # ----------------------------------------------------------------- scheduling
     def run_units(self, cpus: list[int], work: dict[int, Iterator[None]]) -> int:

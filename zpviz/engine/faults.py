@@ -364,7 +364,8 @@ class Faults(Core):
         head = p.huge_pmds[block]
         if head == HZERO_PFN:
             ev.call("do_huge_zero_wp_pmd")
-            ev.decide("write to the huge zero page: allocate a whole THP (6.13+)")
+            ev.decide("write to the huge zero page: allocate a whole THP (3.8-5.7 and 6.13+; "
+                      "5.8-6.12 split the PMD and cleared one 4 KiB page)")
             self._map_new_thp(p, v, first, block, self.slots.vmf[slot])
             ev.kind = Kind.HUGE_COW_ZERO
             return

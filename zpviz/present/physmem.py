@@ -73,13 +73,15 @@ class ZeroTile:
     pfn: int
     refcount: int
     mapcount: int
-    ptes: int  # present PTEs (or PMDs' pages) mapping it
+    ptes: int  # present entries mapping it: PTEs, or for the huge zero page PMDs (see `unit`)
+    unit: str = "PTE"  # "PMD" for the huge zero page: one PMD entry maps all 512 of its pages
 
     def text(self, short: bool = False) -> str:
         """What the tile says; `short` for a narrow tile. Counts are changes since boot."""
+        units = f"{self.ptes:,} {self.unit}{'' if self.ptes == 1 else 's'}"
         if short:
-            return f"{self.name}\n{self.ptes:,} PTEs\n_count {self.refcount:+,}"
-        return (f"{self.name} \u00b7 pfn {self.pfn}\n{self.ptes:,} PTEs map it\n"
+            return f"{self.name}\n{units}\n_count {self.refcount:+,}"
+        return (f"{self.name} \u00b7 pfn {self.pfn}\n{units} map{'s' if self.ptes == 1 else ''} it\n"
                 f"_count {self.refcount:+,} \u00b7 _mapcount {self.mapcount:+,}")
 
 
@@ -92,7 +94,9 @@ def zero_tiles(frame) -> tuple[ZeroTile, ...]:
                       int((pfn == ZERO_PFN).sum()))]
     hz = int(((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)).sum())
     if hz or s.get("hzp_refcount", 0) or s.get("hzp_line_writes", 0):
-        tiles.append(ZeroTile("huge zero page", HZERO_PFN, s.get("hzp_refcount", 0), 0, hz))
+        # only a PMD maps the huge zero page (a split leaves PTEs to the small one): count PMDs, not pages
+        tiles.append(ZeroTile("huge zero page", HZERO_PFN, s.get("hzp_refcount", 0), 0,
+                              -(-hz // C.HPAGE_PAGES), unit="PMD"))
     return tuple(tiles)
 
 

@@ -47,7 +47,7 @@ class KernelPolicy:
     has_mlock2: bool
     has_madv_populate: bool
     has_thp: bool
-    has_pin: bool  # pin_user_pages / FOLL_PIN exists (5.7+)
+    has_pin: bool  # pin_user_pages / FOLL_PIN exists (5.6+, eddb1c228f79)
     pin_skips_zero_refcount: bool  # FOLL_PIN leaves the zero page's refcount alone (6.5+)
     longterm_unshares_zero: bool  # R/O FOLL_LONGTERM pins in COW mappings unshare (6.2+)
     dump: str  # "foll_anon" (GUP + compare with ZERO_PAGE) or "foll_dump" (get_dump_page)
@@ -60,7 +60,9 @@ class KernelPolicy:
     fault_mlocks_file_pages: bool = False  # page-cache pages too, when mapped (mlock_vma_folio, 5.x+)
     fault_around_pages: int = 0  # a read fault in a file/shmem vma maps cached neighbours (3.15+: 16)
     mprotect_populates_locked: bool = False  # +W on a private VM_LOCKED vma populates it (4.2+)
-    hzp_write: str = "alloc_thp"  # write to the huge zero page: allocate a whole THP (6.13+)
+    # write to the huge zero page: allocate a whole THP (3.8-5.7, and again 6.13+ with 1ced09e0331f);
+    # 5.8-6.12 (3917c80280c9) split the PMD and COWed one 4 KiB page, cleared from the zero page
+    hzp_write: str = "alloc_thp"
 
     def describe(self) -> str:
         return f"{self.title} ({self.release})"
