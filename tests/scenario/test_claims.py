@@ -104,7 +104,8 @@ def test_a_failure_names_file_line_step_variant_field_claimed_and_actual():
     (f,) = failures("v5", state=state)
     assert f == ClaimFailure("Sparse reads", "lesson.toml", line_of(TEXT, "frames_used = 0"), 0, "v5",
                              "frames_used", 0, 1024)
-    assert str(f) == f"lesson.toml:{line_of(TEXT, 'frames_used = 0')}: step 0 under v5: frames_used claimed 0, got 1024"
+    line = line_of(TEXT, "frames_used = 0")
+    assert str(f) == f"lesson.toml:{line}: step 0 under v5: frames_used (run total) claimed 0, got 1024"
     assert f.to_json()["message"] == str(f)
 
 
@@ -112,7 +113,7 @@ def test_ranges():
     state = copy.deepcopy(STATE)
     state["zero_page"]["line_transfers"] = 11
     (f,) = failures(state=state)
-    assert str(f).endswith("zero_page_line_transfers claimed 1..10, got 11")
+    assert str(f).endswith("zero_page_line_transfers (run total) claimed 1..10, got 11")
     state["zero_page"]["line_transfers"] = 1
     assert failures(state=state) == []
 

@@ -225,7 +225,8 @@ def test_a_rejected_declaration_is_not_reported_again_at_each_use():
 STEP = '[[step]]\ndo = "read"\nvma = "heap"\npages = "0-15"\n'
 EXPECT_CASES = [
     ('[step.expect.v6]\nframes_used = 1\n', "v6", "step 0 expect v6",
-     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern; did you mean "v5"?'),
+     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern; '
+     'did you mean "v5"?'),
     ('[step.expect.2.6.24]\nframes_used = 1\n', "2.6.24", "step 0 expect 2", 'quote ids with dots'),
     ('[step.expect]\nframes_used = 1\n', "frames_used", "step 0 expect frames_used",
      'claims go under a variant'),
@@ -276,7 +277,8 @@ def test_vma_claims_need_a_vma_and_process_claims_a_process():
     text = lesson('[[step]]\nsay = "x"\n[step.expect."*"]\nrss_kb = 0\nexited = false\nframes_used = 0\n')
     got = [(p.line, p.message) for p in problems(text)]
     assert got == [
-        (line_of(text, "rss_kb"), "rss_kb describes the step's vma, and this step has no vma"),
+        (line_of(text, "rss_kb"), "rss_kb describes the step's vma, and this step has no vma; claim it on a "
+                                  "step that acts on that vma"),
         (line_of(text, "exited"), "exited describes the step's process, and this step has none"),
     ]
 

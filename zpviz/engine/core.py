@@ -70,7 +70,7 @@ class Proc:
     pte_tables: dict[int, int] = field(default_factory=dict)  # vpage // 512 -> pt frame
     upper_tables: dict[tuple[int, int], int] = field(default_factory=dict)  # (level, index) -> frame
     huge_pmds: dict[int, int] = field(default_factory=dict)  # vpage // 512 -> head pfn (THP or HZP)
-    hzp_ref: bool = False  # MMF_HUGE_ZERO_PAGE: this mm holds one reference on the huge zero page
+    hzp_ref: bool = False  # MMF_HUGE_ZERO_FOLIO (was _PAGE): this mm holds one reference on the huge zero page
     gup_refs: list[int] = field(default_factory=list)  # pages a GUP/pin step still holds
     pins: list[int] = field(default_factory=list)
     created_event: int = -1  # the fork event that made it (-1: from the start)

@@ -1,7 +1,8 @@
 """The cost model: nanoseconds charged for each piece of kernel work and each cache-line move.
 
-Defaults follow docs/semantics.md ("The cost model": McCalpin's 40 ns same-socket intervention;
-120 ns across sockets, an assumed typical two-socket figure, not McCalpin's; 80-100 ns DRAM) and are calibrated so that one CPU of the model takes
+Defaults follow docs/semantics.md ("The cost model": McCalpin's 40 ns same-socket
+intervention; 120 ns across sockets, an assumed typical two-socket figure, not McCalpin's;
+80-100 ns DRAM) and are calibrated so that one CPU of the model takes
 faults at about the rates measured on this project's reference VM (Linux 6.18): about 1.0 M
 zero-page read faults/s, 0.4 M write faults/s and 0.25 M COW faults/s.
 """

@@ -325,7 +325,8 @@ class Faults(Core):
             ev.decide("read fault, transparent_hugepage/use_zero_page=1: map the huge zero page")
             if not p.hzp_ref:
                 ev.call("mm_get_huge_zero_folio")
-                ev.decide("first huge zero mapping in this mm: one reference (MMF_HUGE_ZERO_PAGE)")
+                ev.decide("first huge zero mapping in this mm: one reference (MMF_HUGE_ZERO_FOLIO, "
+                          "called MMF_HUGE_ZERO_PAGE in older kernels)")
                 p.hzp_ref = True
                 self.get_page(HZERO_PFN)
             for i in range(C.HPAGE_PAGES):

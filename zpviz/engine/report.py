@@ -1,4 +1,4 @@
-"""The run report of scenario-format.md section 8, built from a Trace."""
+"""The run report (docs/report.md), built from a Trace or a live Machine."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from zpviz.engine import constants as C
 from zpviz.engine.machine import Machine
+from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Trace
 
 _STATE_NAMES = np.array(C.STATE_NAMES, dtype=object)
@@ -66,8 +67,12 @@ def state_dict(view, i: int) -> dict:
         d = {name: int(row[j]) for j, name in enumerate(C.CPU_COUNTERS)}
         d["by_line"] = {name: int(row[C.C_BY_LINE + j]) for j, name in enumerate(C.LINE_KIND_NAMES)}
         cpus.append({"cpu": c, **d})
+    return {"processes": procs, **run_totals(s), "time_ns": s["time_ns"], "cpus": cpus}
+
+
+def run_totals(s: dict) -> dict:
+    """The run totals of a state, from a frame's scalars: what a step's `delta` is the change of."""
     return {
-        "processes": procs,
         "zero_page": {"refcount_delta": s["zp_refcount"], "mapcount_delta": s["zp_mapcount"],
                       "line_writes": s["zp_line_writes"], "line_transfers": s["zp_line_transfers"]},
         "huge_zero_page": {"refcount_delta": s["hzp_refcount"], "line_writes": s["hzp_line_writes"],
@@ -75,9 +80,11 @@ def state_dict(view, i: int) -> dict:
         "frames_used": s["frames_used"],
         "pt_frames": s["pt_frames"],
         "bad_page_maps": s["bad_page_maps"],
-        "time_ns": s["time_ns"],
-        "cpus": cpus,
     }
+
+
+def _minus(after: dict, before: dict) -> dict:
+    return {k: _minus(v, before[k]) if isinstance(v, dict) else int(v) - int(before[k]) for k, v in after.items()}
 
 
 def step_entry(sc, r) -> dict:
@@ -96,19 +103,27 @@ def step_entry(sc, r) -> dict:
     return entry
 
 
-def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events) -> dict:
-    """Assemble the report; `results` yields step results, state_at(r) gives the state after r."""
-    from zpviz.scenario.claims import check_step_claims
+def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events,
+            totals_at) -> dict:
+    """Assemble the report; `results` yields step results, state_at(r) gives the state after r and
+    totals_at(r) its run totals (cheap: every step's `delta` needs them)."""
+    from zpviz.scenario.claims import check_step_claims, peer_requests
 
     kid = kernel.id
+    peers = {v: _peer_numbers(sc, v, wanted) for v, wanted in peer_requests(sc, kid).items()}
     steps = []
     all_ok = True
+    before = run_totals(dict.fromkeys(_SCALAR_KEYS, 0))  # the run starts from nothing (mmap included)
     for r in results:  # to the end: the run adds its closing notes when it is exhausted
         step = sc.steps[r.index]
         entry = step_entry(sc, r)
+        after = totals_at(r)
+        entry["delta"] = _minus(after, before)
+        before = after
         has_claims = any(c.variant in ("*", kid) for c in step.expect)
         state = state_at(r) if (every_step or has_claims) else None
-        failed = check_step_claims(step, kid, entry, state) if has_claims else []
+        mine = {v: got[r.index] for v, got in peers.items() if r.index in got}
+        failed = check_step_claims(step, kid, entry, state, peers=mine) if has_claims else []
         entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
         all_ok &= not failed
         if every_step:
@@ -121,12 +136,42 @@ def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes,
     }
 
 
+_SCALAR_KEYS = ("zp_refcount", "zp_mapcount", "zp_line_writes", "zp_line_transfers", "hzp_refcount",
+                "hzp_line_writes", "hzp_line_transfers", "frames_used", "pt_frames", "bad_page_maps")
+
+
+def _peer_numbers(sc, variant: str, wanted: dict[int, set[str]]) -> dict[int, dict]:
+    """Another variant's numbers at the steps a comparison claim names: a run of its own, no claims."""
+    from zpviz.scenario.claims import peer_numbers
+
+    m = Machine(sc, variant, record_deltas=False)
+    out: dict[int, dict] = {}
+    before = run_totals(dict.fromkeys(_SCALAR_KEYS, 0))
+    for r in m.run_steps():
+        after = _live_totals(m)
+        if r.index in wanted:
+            entry = step_entry(sc, r)
+            entry["delta"] = _minus(after, before)
+            out[r.index] = peer_numbers(wanted[r.index], entry, after)
+        before = after
+    return out
+
+
 def build_report(trace: Trace, every_step: bool = False) -> dict:
     """The report of a recorded run (the app and the exporter hold traces)."""
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events)
+                   lambda: trace.n_events, lambda r: _trace_totals(trace, trace.step_end_frame(r.index)))
+
+
+def _live_totals(m: Machine) -> dict:
+    return run_totals(dict(zip(SCALARS, m.scalar_values())))
+
+
+def _trace_totals(trace: Trace, i: int) -> dict:
+    """Run totals after frame i, from the trace's scalar table (no page arrays rebuilt)."""
+    return run_totals(dict(zip(SCALARS, trace.scalars.row(i - 1))) if i else dict.fromkeys(_SCALAR_KEYS, 0))
 
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
@@ -134,4 +179,4 @@ def run_report(scenario, kernel: str | None = None, every_step: bool = False) ->
     m = Machine(scenario, kernel, record_deltas=False)
     return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
                    lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events)
+                   lambda: m.rec.n_events, lambda r: _live_totals(m))

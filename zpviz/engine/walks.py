@@ -126,7 +126,8 @@ class Walks(Faults):
                  pin: bool, longterm: bool) -> Iterator[None]:
         k = self.k
         if pin and not k.has_pin:
-            self.note_once(f"pin_user_pages (FOLL_PIN) came in 5.6 (eddb1c228f79); under {k.id} the pin is a get_user_pages")
+            self.note_once(f"pin_user_pages (FOLL_PIN) came in 5.6 (eddb1c228f79); "
+                           f"under {k.id} the pin is a get_user_pages")
         real_pin = pin and k.has_pin
         for n, slot in enumerate(slots):
             ev = self.begin(cpu, p.index, slot)

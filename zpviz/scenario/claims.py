@@ -1,4 +1,4 @@
-"""Check a step's claims (`[step.expect.VARIANT]`) against a run report (scenario-format.md section 8).
+"""Check a step's claims (`[step.expect.VARIANT]`) against a run report (docs/report.md, docs/format.md).
 
 The checker reads only the report's JSON shape (a step entry and a "final"-shaped state), so it
 works the same on the engine's report and on `zpviz kernel`'s, and needs no engine import.
@@ -9,6 +9,12 @@ Semantics, chosen where the contract leaves room:
 - When a step names several processes, a vma or process claim must hold for each of them
   (kB fields are not summed: "rss_kb = 0" on "scanner*" means no scanner has any Rss).
 - `log` strings must each be a substring of some line of the step's own log.
+- Run totals (frames_used, the zero_page_* counters, ...) are named "(run total)" in failures, and
+  `step.FIELD` is the change of a run total over the step (the report entry's `delta`).
+- A comparison (`{ of = "v5", times = { min = 2 } }`) holds when this variant's number is in
+  `times` times variant `of`'s at the same step; the run's caller supplies those numbers (`peers`).
+- `process` and `vma` in a claim table make its vma and process claims describe that process and
+  vma instead of the step's (a fork's child, say).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from fnmatch import fnmatchcase
 import numpy as np
 
 from . import fields as F
-from .model import Claim, Range, Scenario, Selector, Step
+from .model import Claim, Compare, Range, Scenario, Selector, Step
 from .selectors import resolve, selector_max
 
 
@@ -37,7 +43,7 @@ class ClaimFailure:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return (f"{where}: step {self.step} under {self.variant}: {self.field} claimed "
+        return (f"{where}: step {self.step} under {self.variant}: {F.describe(self.field)} claimed "
                 f"{fmt(self.claimed)}, got {fmt(self.actual)}")
 
     def to_json(self) -> dict:
@@ -53,6 +59,14 @@ class Actual(str):
 def fmt(value: object) -> str:
     if isinstance(value, Actual):
         return str(value)
+    if isinstance(value, Compare):
+        t = value.times
+        if isinstance(t, Range):
+            if t.min is not None and t.max is not None:
+                return f"{t.min:g} to {t.max:g} times {value.of}'s"
+            return f"at least {t.min:g} times {value.of}'s" if t.min is not None else \
+                f"at most {t.max:g} times {value.of}'s"
+        return f"{t:g} times {value.of}'s"
     if isinstance(value, Range):
         if value.min is not None and value.max is not None:
             return f"{value.min:g}..{value.max:g}"
@@ -65,6 +79,8 @@ def fmt(value: object) -> str:
 def _jsonable(value: object) -> object:
     if isinstance(value, Range):
         return {"min": value.min, "max": value.max}
+    if isinstance(value, Compare):
+        return {"of": value.of, "times": _jsonable(value.times)}
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value
@@ -146,14 +162,42 @@ def _pages(sel: Selector, claimed: object, values: object) -> Actual | None:
     return Actual("; ".join(parts) + f" ({n} of {len(idx)} selected pages)")
 
 
-def _check(claim: Claim, step: Step, step_report: dict, state: dict) -> list[tuple[str, object, object]]:
+def number_of(name: str, step_report: dict, state: dict) -> object:
+    """A run total, a step number or a step.* change, as the report gives it (Actual when missing)."""
+    if name in F.RUN_FIELDS:
+        return _get(state, F.RUN_FIELDS[name])
+    if name in F.STEP_DELTAS:
+        return _get(step_report, F.STEP_DELTAS[name])
+    return _get(step_report, F.STEP_NUMBERS[name])  # (JSON-shaped: _get converts numpy scalars anyway)
+
+
+def _compare_fails(name: str, want: Compare, got: object, peers: dict | None) -> list:
+    """A comparison with another variant's number at the same step."""
+    theirs = (peers or {}).get(want.of, {}).get(name, Actual(f"no run of {want.of} to compare with"))
+    label = name
+    if not isinstance(got, (int, float)) or isinstance(got, bool):
+        return [(label, want, got)]
+    if not isinstance(theirs, (int, float)) or isinstance(theirs, bool):
+        return [(label, want, theirs if isinstance(theirs, Actual) else Actual(f"{want.of} gave {theirs!r}"))]
+    t = want.times
+    if isinstance(t, Range):
+        ok = (t.min is None or got >= t.min * theirs) and (t.max is None or got <= t.max * theirs)
+    else:
+        ok = abs(got - t * theirs) <= 1e-9 * max(1.0, abs(t * theirs))
+    if ok:
+        return []
+    ratio = f"{got / theirs:.3g} times" if theirs else "against 0"
+    return [(label, want, Actual(f"{fmt(got)}, {ratio} {want.of}'s {fmt(theirs)}"))]
+
+
+def _check(claim: Claim, step: Step, step_report: dict, state: dict,
+           peers: dict | None = None) -> list[tuple[str, object, object]]:
     """(field, claimed, actual) for each way `claim` fails; empty when it holds."""
     name, want = claim.field, claim.value
-    if name in F.RUN_FIELDS:
-        got = _get(state, F.RUN_FIELDS[name])
-        return [] if _number_holds(want, got) else [(name, want, got)]
-    if name in F.STEP_NUMBERS:  # (report entries are JSON-shaped: _get converts numpy scalars anyway)
-        got = _get(step_report, F.STEP_NUMBERS[name])
+    if name in F.RUN_FIELDS or name in F.STEP_NUMBERS or name in F.STEP_DELTAS:
+        got = number_of(name, step_report, state)
+        if isinstance(want, Compare):
+            return _compare_fails(name, want, got, peers)
         return [] if _number_holds(want, got) else [(name, want, got)]
     if name == "errno":
         got = step_report.get("errno")
@@ -180,10 +224,11 @@ def _check_process(claim: Claim, step: Step, step_report: dict,
                    state: dict) -> list[tuple[str, object, object]]:
     """Vma and process claims: each must hold in every process the step acted on."""
     name, want = claim.field, claim.value
-    names = _instances(step, step_report, state)
+    names = list(claim.processes) or _instances(step, step_report, state)
+    vma_name = claim.vma or step.vma
     out: list[tuple[str, object, object]] = []
     for proc in names:
-        suffix = f" of {proc}" if len(names) > 1 else ""
+        suffix = f" of {proc}" if len(names) > 1 or claim.processes else ""
         pstate = (state.get("processes") or {}).get(proc)
         if not isinstance(pstate, dict):
             out.append((name + suffix, want, Actual(f"no process {proc} in the report")))
@@ -193,10 +238,10 @@ def _check_process(claim: Claim, step: Step, step_report: dict,
             if not _same(want, got):
                 out.append((name + suffix, want, got))
             continue
-        vma = (pstate.get("vmas") or {}).get(step.vma)
+        vma = (pstate.get("vmas") or {}).get(vma_name)
         if not isinstance(vma, dict):
             gone = "it has exited" if pstate.get("exited") else "none in the report"
-            out.append((name + suffix, want, Actual(f'no vma "{step.vma}" ({gone})')))
+            out.append((name + suffix, want, Actual(f'no vma "{vma_name}" ({gone})')))
         elif name in F.VMA_NUMBERS:
             got = _plain(vma.get(name))
             if not _number_holds(want, got):
@@ -213,15 +258,37 @@ def _check_process(claim: Claim, step: Step, step_report: dict,
 
 
 def check_step_claims(step: Step, variant: str, step_report: dict, state: dict, *,
-                      title: str = "") -> list[ClaimFailure]:
+                      title: str = "", peers: dict | None = None) -> list[ClaimFailure]:
     """Every failure of the step's claims under `variant`, given the step's report entry and the
-    state after the step (the shape of the report's "final")."""
+    state after the step (the shape of the report's "final"). `peers`: for comparisons, the other
+    variants' numbers at this step, {variant: {field: value}} (see peer_requests and peer_numbers)."""
     failures = []
     for claim in claims_for(step, variant):
-        for field, claimed, actual in _check(claim, step, step_report, state):
+        for field, claimed, actual in _check(claim, step, step_report, state, peers):
             failures.append(ClaimFailure(title, claim.source.file or step.source.file, claim.source.line,
                                          step.index, variant, field, claimed, actual))
     return failures
+
+
+def peer_requests(scenario: Scenario, variant: str) -> dict[str, dict[int, set[str]]]:
+    """What a run under `variant` needs from other variants to check its comparisons:
+    {other variant: {step index: fields}}."""
+    out: dict[str, dict[int, set[str]]] = {}
+    for step in scenario.steps:
+        for c in claims_for(step, variant):
+            if isinstance(c.value, Compare) and c.value.of != variant:
+                out.setdefault(c.value.of, {}).setdefault(step.index, set()).add(c.field)
+    return out
+
+
+def peer_numbers(fields: set[str], step_report: dict, state: dict) -> dict[str, object]:
+    """The numbers another variant's comparisons need, from this variant's step entry and state."""
+    return {f: number_of(f, step_report, state) for f in fields}
+
+
+def compared_variants(scenario: Scenario) -> set[str]:
+    """Every variant some comparison claim names with `of`."""
+    return {c.value.of for s in scenario.steps for c in s.expect if isinstance(c.value, Compare)}
 
 
 def check_report(scenario: Scenario, report: dict, variant: str | None = None) -> list[ClaimFailure]:

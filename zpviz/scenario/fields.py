@@ -1,4 +1,4 @@
-"""The report fields a claim may name (scenario-format.md sections 1 and 8), in one table.
+"""The report fields a claim may name (docs/format.md "Claims", docs/report.md), in one table.
 
 The loader uses it to reject unknown claim fields and values of the wrong kind; the claim checker
 uses it to find each field in a step report or a state. Keeping both on one table means a field
@@ -37,7 +37,21 @@ STEP_NUMBERS: dict[str, tuple[str, ...]] = {
     "dump.holes": ("dump", "holes"),
 }
 
+# The run fields are run totals: their value after the step, counted from the start of the run.
+# `step.FIELD` is the change of a run total over the step alone (the report's step entry carries it
+# as `delta`); for step 0 the change since the run began, so MAP_POPULATE/MAP_LOCKED at mmap count.
+DELTA_PREFIX = "step."
+STEP_DELTAS: dict[str, tuple[str, ...]] = {
+    f"{DELTA_PREFIX}{f}": ("delta", *path) for f, path in RUN_FIELDS.items()}
+
 VMA_NUMBERS = ("rss_kb", "anon_kb", "locked_kb")
+
+# Fields a claim may compare between variants (`{ of = "v5", times = { min = 2 } }`): the numbers
+# that belong to the step or the run, which every variant has at the same step.
+COMPARABLE = frozenset({*RUN_FIELDS, *STEP_NUMBERS, *STEP_DELTAS})
+
+# Keys of a claim table that are not claims: they say whose vma or process the claims describe.
+TARGET_KEYS = ("process", "vma")
 
 # field -> kind of value it takes. Kinds:
 #   number      an int or float, or a Range table {min, max}
@@ -51,6 +65,7 @@ VMA_NUMBERS = ("rss_kb", "anon_kb", "locked_kb")
 KINDS: dict[str, str] = {
     **{f: "number" for f in RUN_FIELDS},
     **{f: "number" for f in STEP_NUMBERS},
+    **{f: "number" for f in STEP_DELTAS},
     **{f: "number" for f in VMA_NUMBERS},
     "errno": "errno",
     "signal": "signal",
@@ -69,3 +84,12 @@ PROCESS_FIELDS = frozenset({"exited"})
 
 # Report values a claim may spell as "none", since TOML has no null.
 NULL_WORDS = ("none", "null")
+
+
+def describe(field: str) -> str:
+    """A field as claim messages name it: run totals say so, so nobody reads them as per-step."""
+    if field in RUN_FIELDS:
+        return f"{field} (run total)"
+    if field in STEP_DELTAS:
+        return f"{field} (change over this step)"
+    return field

@@ -121,6 +121,19 @@ class Claim:
     field: str
     value: object
     source: Source
+    # `process = ...` and `vma = ...` written in the claim's table: whose vma and process the vma and
+    # process fields describe, when not the step's own (a fork step's child, say). () / None: the step's.
+    processes: tuple[str, ...] = ()  # live instances, globs expanded by the loader
+    vma: str | None = None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A claim value that compares variants: this variant's number is `times` times variant `of`'s
+    at the same step. `times`: a number, or a Range ({ min = 2 } is "at least twice")."""
+
+    of: str  # a canonical variant id
+    times: object  # int | float | Range
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import replace
 
 from ..errors import LessonError
-from .checks import Ctx, Table, choices, kind, show, suggest
-from .expect import parse_expect
+from .checks import Ctx, Table, choices, kind, show
+from .expect import StepFacts, parse_expect
 from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
 from .selectors import parse_selector, selector_count, selector_max, span
 from .world import World
@@ -50,6 +52,33 @@ def cost_us(op: str, vma_plain: bool) -> int:
     return COST_US.get(op, COST_US["general"])
 VALID_OPS = (*OPS[1:], "say")  # "say" last: it is usually written by leaving `do` out
 
+# What a lesson author may write for `do`, thinking of C or of the kernel, and what it is in this
+# format. A near-miss spelling suggestion would mislead here ("calloc" is not a typo of "mlock").
+_MAP = "a mapping is a [[vma]] table (pages, prot, share, backing, populate, locked, thp), not a step"
+OP_HINTS = {
+    "calloc": f'; calloc of a large size is an mmap of fresh anonymous memory: {_MAP}; its pages start '
+              f'"none" and read as zeros, so touching them is do = "read" or do = "write"',
+    "malloc": f"; {_MAP}; touching the memory is do = \"read\" or do = \"write\"",
+    "mmap": f"; {_MAP}",
+    "free": '; free of a large block is munmap: do = "munmap"',
+    "memset": '; memset stores to each page: do = "write"',
+    "store": '; a store is do = "write"',
+    "load": '; a load is do = "read"',
+    "touch": '; touching a page is do = "read" or do = "write"',
+    "mlock2": '; mlock2(MLOCK_ONFAULT) is do = "mlock" with onfault = true',
+    "pin_user_pages": '; pinning is do = "gup" with pin = true (longterm = true for a long-term pin)',
+    "get_user_pages": '; that is do = "gup"',
+    "ptrace": '; ptrace and /proc/PID/mem reach user memory with do = "gup" (force = true)',
+    "madvise_dontneed": '; that is do = "madvise" with advice = "dontneed"',
+    "dump": '; a core dump is do = "coredump"',
+}
+
+
+def _near_op(op: str) -> str:
+    """A suggestion only for a real near miss of an op's spelling (e.g. "mlcok", "reads")."""
+    close = difflib.get_close_matches(op.lower(), OPS, n=1, cutoff=0.75)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
 
 class StepReader:
     """Reads the steps one by one, replaying process creation and exit, and counting page-events."""
@@ -68,23 +97,32 @@ class StepReader:
             hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True),
             predict=t.get_bool("predict"), checkpoint=t.get_bool("checkpoint"),
         )
-        vma, npages = None, None
+        facts = StepFacts(op=op, has_process=op != "say")
         if op not in (None, "say"):
             resolved = self.world.resolve(t)
             written, instances = resolved if resolved else ((), ())
             kw.update(processes=written, instances=instances, cpus=self._cpus(t),
                       deal=t.get_str("deal", "round-robin", one_of=DEALS) or "round-robin")
+            facts = replace(facts, world=self.world, instances=instances, vma_reported=resolved is None)
             if op in PAGE_OPS:
+                before = len(self.ctx.problems)
                 vma, npages, kw["pages"] = self._pages(t, op, instances, resolved is not None)
                 kw["vma"] = vma
+                bound = None
+                if op in ("read", "write") and kw["pages"] is not None and npages is not None:
+                    bound = selector_count(kw["pages"], npages) * len(instances)
+                # a missing or unknown vma is reported here once; claims about it then stay quiet
+                facts = replace(facts, vma=vma, vma_pages=npages, fault_bound=bound,
+                                vma_reported=facts.vma_reported or vma is None
+                                or (npages is None and len(self.ctx.problems) > before))
             else:
                 self._process_op(t, op, index, instances, resolved is not None, kw)
             kw.update(self._args(t, op))
+        elif op is None:  # a bad `do` was reported: judge the claims by what the step seems to be
+            vma = raw.get("vma") if isinstance(raw.get("vma"), str) else None
+            facts = replace(facts, vma=vma, vma_reported=vma is None)
         if "expect" in raw:
-            if op is None:  # a bad `do` was reported: judge the claims by what the step seems to be
-                vma = raw.get("vma") if isinstance(raw.get("vma"), str) else None
-            kw["expect"] = parse_expect(self.ctx, raw["expect"], t.path, vma=vma, vma_pages=npages,
-                                        has_process=op != "say")
+            kw["expect"] = parse_expect(self.ctx, raw["expect"], t.path, facts=facts)
         return Step(index=index, do=op or "say", source=t.src(), **kw)
 
     def _op(self, t: Table) -> str | None:
@@ -102,7 +140,8 @@ class StepReader:
                             f"valid ops: {choices(VALID_OPS)}")
             return None
         if op not in OPS:
-            t.problem("do", f'unknown op "{op}"; valid ops: {choices(VALID_OPS)}{suggest(op, OPS)}')
+            hint = OP_HINTS.get(op.lower()) or _near_op(op)
+            t.problem("do", f'unknown op "{op}"; valid ops: {choices(VALID_OPS)}{hint}')
             return None
         return op
 
