@@ -5,7 +5,7 @@ and every variant named in a claim (as `zpviz check` does), and every step's `ex
 the library's shape: each lesson has a title, a summary, captions and at least one claim; the tour
 exists and has checkpoints and captions.
 
-A claim that fails because the ENGINE disagrees with the kernel (kernel-semantics.md, the seed patch)
+A claim that fails because the ENGINE disagrees with the kernel (docs/semantics.md, the v5 patch)
 is listed in ENGINE_GAPS with the reason; those cases are strict xfails, so the test turns red again
 the moment the engine is fixed and the entry can go.
 """

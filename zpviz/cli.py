@@ -1,4 +1,4 @@
-"""The command line of scenario-format.md section 7.
+"""The command line of docs/cli.md.
 
     zpviz [FILE] [--kernel ID] [--compare ID,ID] [--step N] [--screenshot PNG] [--size WxH]   the app
     zpviz run FILE [--kernel ID] [--json] [--every-step]                          the run report

@@ -1,4 +1,4 @@
-"""kernel-semantics.md section 4, as the engine models it: each behaviour under every variant it names."""
+"""docs/semantics.md "Acceptance tests", as the engine models it: each behaviour under every variant it names."""
 
 from __future__ import annotations
 

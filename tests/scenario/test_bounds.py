@@ -1,4 +1,4 @@
-"""Size bounds (scenario-format.md section 6): refused up front, with a TooBigError that says so."""
+"""Size bounds (docs/format.md section 6): refused up front, with a TooBigError that says so."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Claims (`[step.expect.VARIANT]`) checked against report-shaped data (scenario-format.md section 8)."""
+"""Claims (`[step.expect.VARIANT]`) checked against report-shaped data (docs/report.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Page selectors: parse, resolve, span, selector_max (scenario-format.md section 2)."""
+"""Page selectors: parse, resolve, span, selector_max (docs/format.md section 2)."""
 
 from __future__ import annotations
 

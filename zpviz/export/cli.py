@@ -1,6 +1,6 @@
 """`zpviz export FILE -o OUT.{mp4,gif,png,svg} ...`: zpviz.cli hands the arguments after `export` to main().
 
-Exit codes (scenario-format.md section 7): 0 written; 2 an unusable lesson file, bad arguments or
+Exit codes (docs/cli.md): 0 written; 2 an unusable lesson file, bad arguments or
 an output that cannot be written (the message names the problem on stderr, a lesson's problems
 one per line, never a traceback); 130 interrupted (Ctrl+C or SIGTERM), with nothing written.
 """

@@ -1,7 +1,7 @@
 """Which trace frame each output frame of an export shows: the lesson's timing at a fixed frame rate.
 
 Pure (no Qt). Each step lasts its hold time, `round(fps * hold)` output frames
-(scenario-format.md section 5). With per="event" the frame shown at time t is the app's own
+(docs/format.md section 5). With per="event" the frame shown at time t is the app's own
 playback mapping (present.playback.index_at), so a long step's events are spread over its hold
 exactly as in the window; with per="step" a step shows its end state for its whole hold.
 

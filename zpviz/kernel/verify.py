@@ -3,7 +3,7 @@
     diffs = compare_reports(model_report, kernel_report)   # both made with every_step=True
     print(format_differences(diffs))
 
-Compared (contract section 8, `zpviz verify`): per page `pages`, `mlocked`, `huge`; per vma
+Compared (docs/report.md and docs/cli.md, `zpviz verify`): per page `pages`, `mlocked`, `huge`; per vma
 `rss_kb`, `anon_kb`, `locked_kb`; per step `errno` and the move_pages `status`; and (zpviz's own
 addition) a coredump step's `dump`, the pages written to the core file and the holes. On request also
 `faults` and `vm_locked` (OPTIONAL_FIELDS). A null on the kernel

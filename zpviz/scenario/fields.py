@@ -21,7 +21,7 @@ RUN_FIELDS: dict[str, tuple[str, ...]] = {
     "huge_zero_page_refcount_delta": ("huge_zero_page", "refcount_delta"),
     "huge_zero_page_line_writes": ("huge_zero_page", "line_writes"),
     "huge_zero_page_line_transfers": ("huge_zero_page", "line_transfers"),
-    # beyond section 8's shape, in the engine's state: "BUG: Bad page map" reports so far
+    # beyond the contract's report shape (docs/report.md), in the engine's state: "BUG: Bad page map" reports so far
     "bad_page_maps": ("bad_page_maps",),
 }
 
@@ -30,7 +30,7 @@ STEP_NUMBERS: dict[str, tuple[str, ...]] = {
     "faults": ("faults",),
     "makespan_ns": ("makespan_ns",),
     **{f"fault_kinds.{k}": ("fault_kinds", k) for k in FAULT_KINDS},
-    # additions to section 8: events of the step, its kernel log lines, a core dump's pages
+    # additions to the report (docs/report.md): events of the step, its kernel log lines, a core dump's pages
     "events": ("events",),
     "log_lines": ("log_lines",),
     "dump.written": ("dump", "written"),

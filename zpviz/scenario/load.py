@@ -1,7 +1,7 @@
-"""Read a lesson file (scenario-format.md section 1) into a Scenario, or say everything wrong with it.
+"""Read a lesson file (docs/format.md) into a Scenario, or say everything wrong with it.
 
 Every problem is collected (file, line, table, what would be valid) and raised together as one
-LessonError, or TooBigError when a size bound of section 6 is exceeded. The text is only ever
+LessonError, or TooBigError when a size bound (docs/format.md "Size bounds") is exceeded. The text is only ever
 parsed as TOML: nothing in it is executed.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import LessonError, Problem, TooBigError
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
-from .model import KERNEL_IDS, PROTS, ProcessSpec, Scenario, Source, VmaSpec, variant_id
+from .model import KERNEL_IDS, PROTS, Compare, ProcessSpec, Scenario, Source, VmaSpec, variant_id
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us
 from .world import World
 
@@ -251,7 +251,9 @@ def _work_budget(ctx: Ctx, steps: tuple, work: list[tuple[int, Source, int]], ke
     variants its claims name), so the estimate counts each of them."""
     if not work or ctx.too_big:
         return 0.0  # an over-size lesson has its message already
-    variants = {kernel or "modern", *compare} | {c.variant for s in steps for c in s.expect} - {"*"}
+    claimed = {c.variant for s in steps for c in s.expect}
+    compared = {c.value.of for s in steps for c in s.expect if isinstance(c.value, Compare)}
+    variants = ({kernel or "modern", *compare} | claimed | compared) - {"*"}
     seconds = sum(n * us for n, _, us in work) * 1e-6 * len(variants)
     if seconds > WORK_BUDGET_S:
         n, where, us = max(work, key=lambda e: e[0] * e[2])

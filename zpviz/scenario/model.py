@@ -1,4 +1,4 @@
-"""The lesson as frozen dataclasses: what scenario-format.md section 1 describes, validated.
+"""The lesson as frozen dataclasses: what docs/format.md section 1 describes, validated.
 
 Everything here is immutable and plain (no numpy, no Qt), so the engine, the kernel runner and
 the app can share one Scenario without copying it.
@@ -74,7 +74,7 @@ class PageRange:
 
 @dataclass(frozen=True)
 class Selector:
-    """A page selector (scenario-format.md section 2). `all_pages` means "all"."""
+    """A page selector (docs/format.md section 2). `all_pages` means "all"."""
 
     ranges: tuple[PageRange, ...] = ()
     all_pages: bool = False

@@ -1,4 +1,4 @@
-"""Page selectors (scenario-format.md section 2): parse what a lecturer wrote, resolve it to pages.
+"""Page selectors (docs/format.md section 2): parse what a lecturer wrote, resolve it to pages.
 
 Parsing happens once, in the loader, so every mistake is reported with its line; resolving is
 cheap numpy so the engine can call it per step on vmas of millions of pages.
@@ -138,7 +138,7 @@ def resolve(selector: Selector, npages: int) -> np.ndarray:
 
 def span(selector: Selector, npages: int) -> tuple[int, int]:
     """[lowest, highest] of the selection, inclusive: what mlock, munlock, madvise, mprotect and
-    munmap act on (section 2)."""
+    munmap act on (docs/format.md section 2)."""
     _check_fits(selector, npages)
     if selector.all_pages:
         return 0, npages - 1

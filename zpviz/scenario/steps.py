@@ -13,7 +13,7 @@ from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
 from .selectors import parse_selector, selector_count, selector_max, span
 from .world import World
 
-MAX_PROCESSES = 4_096  # section 6 bounds; load.py re-exports them
+MAX_PROCESSES = 4_096  # docs/format.md section 6 bounds; load.py re-exports them
 MAX_TOTAL_PAGES = 16_777_216
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
 NAME_RULE = 'use letters, digits, "_", "-", "." and "+", at most 64 characters'

@@ -1,4 +1,4 @@
-"""The five kernel variants of the contract (scenario-format.md section 3)."""
+"""The five kernel variants of the contract (docs/format.md section 3)."""
 
 from __future__ import annotations
 
