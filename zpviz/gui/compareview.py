@@ -113,7 +113,7 @@ class VariantPane(QtWidgets.QWidget):
 
 
 SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
-         "time (makespan)": "makespan", "Bad page maps": "Bad page maps"}
+         "time so far (the makespans of every step)": "time so far", "Bad page maps": "Bad page maps"}
 COLUMN_PX = 80  # what a value needs ("236.1 µs" in bold) before the names must give up width
 
 

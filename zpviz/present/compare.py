@@ -51,7 +51,7 @@ ROWS = (
     ("faults", _cum_faults, lambda v: f"{v:,}"),
     ("zero-page line transfers", lambda t, f: int(t.frame(f).scalars["zp_line_transfers"]
                                                   + t.frame(f).scalars["hzp_line_transfers"]), lambda v: f"{v:,}"),
-    ("time (makespan)", lambda t, f: int(t.frame(f).scalars["time_ns"]), ns_text),
+    ("time so far (the makespans of every step)", lambda t, f: int(t.frame(f).scalars["time_ns"]), ns_text),
     ("Bad page maps", lambda t, f: int(t.frame(f).scalars["bad_page_maps"]), lambda v: f"{v:,}"),
 )
 
