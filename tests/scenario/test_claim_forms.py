@@ -51,6 +51,15 @@ def test_comparison_mistakes_are_refused_with_the_form_to_use():
         assert p.line == line_of(text, "= {", after=7)
 
 
+def test_a_star_comparison_applies_to_every_variant_but_the_one_it_compares_with():
+    body = READ_ALL + '[step.expect."*"]\nframes_used = {{ of = "2.6.24", times = {times} }}\n'
+    assert report(body.format(times=0), "2.6.24")["expect_ok"]  # not compared with itself
+    for k in ("v5", "2.6.23"):  # both map the zero page: 0 frames, 0 times 2.6.24's 64
+        assert report(body.format(times=0), k)["expect_ok"]
+    (f,) = failed(report(body.format(times="{ min = 1 }"), "v5"))
+    assert f["message"].endswith("claimed at least 1 times 2.6.24's, got 0, 0 times 2.6.24's 64")
+
+
 def test_2_6_31_names_the_same_variant_in_of():
     sc = loads(lesson(READ_ALL + '[step.expect.v5]\nfaults = { of = "2.6.31", times = 1 }\n'))
     assert sc.steps[0].expect[0].value == Compare("2.6.24", 1)
