@@ -96,6 +96,13 @@ def test_a_fault_range_holding_every_possible_count_is_refused():
     loads(lesson(READ_ALL + '[step.expect."*"]\nfaults = { max = 10 }\n'))
 
 
+def test_an_open_range_from_zero_is_refused_where_the_field_cannot_be_negative():
+    p = only_problem(lesson(READ_ALL + '[step.expect."*"]\nmakespan_ns = { min = 0 }\n'))
+    assert "it is never negative" in p.message
+    loads(lesson(READ_ALL + '[step.expect."*"]\nstep.frames_used = { min = 0 }\n'))  # a change may be < 0
+    loads(lesson(READ_ALL + '[step.expect."*"]\nzero_page_refcount_delta = { min = 0 }\n'))
+
+
 def test_a_kb_range_holding_the_whole_vma_is_refused():
     p = only_problem(lesson(READ_ALL + '[step.expect."*"]\nrss_kb = { max = 256 }\n'))
     assert "holds every value the vma can have (0..256 kB for 64 pages)" in p.message

@@ -186,7 +186,11 @@ def _too_wide(ctx: Ctx, path: Path, name: str, r: Range, facts: StepFacts) -> No
     """A range that holds every outcome the step could have is a claim that cannot fail."""
     lo = -1 if r.min is None else r.min
     hi = float("inf") if r.max is None else r.max
-    if name in F.VMA_NUMBERS and facts.vma_pages is not None:
+    can_fall = name.endswith("_delta") or name.startswith(F.DELTA_PREFIX)  # changes may be negative
+    if r.max is None and lo <= 0 and not can_fall:
+        ctx.problem(path, f"{name}: the range {_range(r)} holds every value {name} can have (it is never "
+                          f"negative), so the claim cannot fail; give a max, or a min above 0")
+    elif name in F.VMA_NUMBERS and facts.vma_pages is not None:
         top = facts.vma_pages * 4  # a vma's Rss, Anonymous or Locked never exceeds its size
         if lo <= 0 and hi >= top:
             ctx.problem(path, f"{name}: the range {_range(r)} holds every value the vma can have "
