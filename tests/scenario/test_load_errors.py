@@ -225,7 +225,8 @@ def test_a_rejected_declaration_is_not_reported_again_at_each_use():
 STEP = '[[step]]\ndo = "read"\nvma = "heap"\npages = "0-15"\n'
 EXPECT_CASES = [
     ('[step.expect.v6]\nframes_used = 1\n', "v6", "step 0 expect v6",
-     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern; did you mean "v5"?'),
+     'unknown kernel variant "v6" in expect; valid: "*", 2.6.23, 2.6.24, 2.6.31, v5, 2.6.32, modern; '
+     'did you mean "v5"?'),
     ('[step.expect.2.6.24]\nframes_used = 1\n', "2.6.24", "step 0 expect 2", 'quote ids with dots'),
     ('[step.expect]\nframes_used = 1\n', "frames_used", "step 0 expect frames_used",
      'claims go under a variant'),

@@ -1,6 +1,13 @@
-"""The run report of scenario-format.md section 8, built from a Trace."""
+"""The run report of scenario-format.md section 8, built from a Trace or a live Machine.
+
+The engine knows nothing of claims: a caller that wants them judged hands in a `judge` (zpviz.play
+does, for the command line and the app), which says which steps it needs the state of and gives
+each step's `expect` verdict. Without one the report has no `expect` entries and no `expect_ok`.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -96,42 +103,54 @@ def step_entry(sc, r) -> dict:
     return entry
 
 
-def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events) -> dict:
-    """Assemble the report; `results` yields step results, state_at(r) gives the state after r."""
-    from zpviz.scenario.claims import check_step_claims
+class Judge(Protocol):
+    """What the report builder asks of whoever judges a lesson's claims (zpviz.play.Claims)."""
 
+    def wants_state(self, step, kernel_id: str) -> bool:
+        """Whether judging this step under this variant needs the state after it."""
+
+    def __call__(self, step, kernel_id: str, entry: dict, state: dict | None) -> dict:
+        """The step's `expect` entry: {"ok": bool, "failed": [...]}."""
+
+
+def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events,
+            judge: Judge | None) -> dict:
+    """Assemble the report; `results` yields step results, state_at(r) gives the state after r."""
     kid = kernel.id
     steps = []
     all_ok = True
     for r in results:  # to the end: the run adds its closing notes when it is exhausted
         step = sc.steps[r.index]
         entry = step_entry(sc, r)
-        has_claims = any(c.variant in ("*", kid) for c in step.expect)
-        state = state_at(r) if (every_step or has_claims) else None
-        failed = check_step_claims(step, kid, entry, state) if has_claims else []
-        entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
-        all_ok &= not failed
+        wanted = judge is not None and judge.wants_state(step, kid)
+        state = state_at(r) if (every_step or wanted) else None
+        if judge is not None:
+            entry["expect"] = judge(step, kid, entry, state)
+            all_ok &= entry["expect"]["ok"]
         if every_step:
             entry["state"] = state
         steps.append(entry)
-    return {
+    report = {
         "scenario": sc.title, "file": sc.path, "kernel": kid, "kernel_release": kernel.release, "seed": sc.seed,
         "steps": steps, "final": final_state(), "kernel_log": list(kernel_log), "notes": list(notes),
-        "events": n_events(), "expect_ok": all_ok,
+        "events": n_events(),
     }
+    if judge is not None:
+        report["expect_ok"] = all_ok
+    return report
 
 
-def build_report(trace: Trace, every_step: bool = False) -> dict:
+def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report of a recorded run (the app and the exporter hold traces)."""
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events)
+                   lambda: trace.n_events, judge)
 
 
-def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
+def run_report(scenario, kernel: str | None = None, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report without a trace: states are read off the live machine between steps."""
     m = Machine(scenario, kernel, record_deltas=False)
     return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
                    lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events)
+                   lambda: m.rec.n_events, judge)
