@@ -282,6 +282,12 @@ def sub_parser(cmd: str) -> argparse.ArgumentParser:
     return p
 
 
+# The optional dependencies, by the extra that brings each (pyproject.toml), so that a missing one
+# is named with the line that installs it instead of an internal error.
+_EXTRA_OF = {"PySide6": "gui", "shiboken6": "gui", "pyqtgraph": "gui",
+             "imageio": "export", "imageio_ffmpeg": "export", "PIL": "export"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -298,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except LessonError as e:
         print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as e:
+        extra = _EXTRA_OF.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"zpviz: this needs {e.name}, which comes with zpviz's {extra!r} extra: "
+              f"pip install 'zpviz[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
