@@ -52,3 +52,19 @@ def test_report_shape_follows_the_contract():
     assert set(cpu["by_line"]) >= {"zero_page", "struct_page", "pte", "mm_counter", "lock"}
     assert set(r["final"]["zero_page"]) == {"refcount_delta", "mapcount_delta", "line_writes", "line_transfers"}
     assert any("suppressed" in n for n in r["notes"])  # 100 Bad page maps: 40 past the ratelimit
+
+
+def test_a_step_on_a_missing_vma_is_a_lesson_error_and_an_engine_keyerror_is_not(monkeypatch):
+    """A name the loader could not check is the lesson's fault (file and line); a KeyError inside the
+    engine is a bug and surfaces as one, not as "unknown name" in the lesson."""
+    import dataclasses
+
+    from zpviz.errors import LessonError
+
+    sc = loads(lesson('[[vma]]\nname = "r"\npages = 8\n[[step]]\ndo = "read"\nvma = "r"\n', cpus=1), "t.toml")
+    bad = dataclasses.replace(sc, steps=(dataclasses.replace(sc.steps[0], vma="gone"),))
+    with pytest.raises(LessonError, match='t.toml:.*has no vma "gone"'):
+        run_report(bad)
+    monkeypatch.setattr("zpviz.engine.machine.Machine._run_bulk", lambda *a, **k: {}["engine bug"])
+    with pytest.raises(KeyError, match="engine bug"):
+        run_report(sc)
