@@ -87,7 +87,8 @@ for path, kernel in [(sys.argv[1], "v5"), (sys.argv[2], "2.6.23"), (sys.argv[2],
     tr = simulate(load(path), kernel)
     for col in sorted(tr.events):
         h.update(col.encode()); h.update(tr.events[col].tobytes())
-    h.update(repr(sorted(last_scalars(tr).items())).encode()); h.update(repr(tr.paths).encode()); h.update(repr(tr.kernel_log).encode())
+    h.update(repr(sorted(last_scalars(tr).items())).encode())
+    h.update(repr(tr.paths).encode()); h.update(repr(tr.kernel_log).encode())
     last = tr.frame(len(tr) - 1)
     h.update(last.pte.tobytes()); h.update(last.pfn.tobytes()); h.update(last.cpu.tobytes())
 print(h.hexdigest())
