@@ -373,7 +373,7 @@ class Machine(Bulk):
         """MLOCK_ONFAULT: no populate; mlock_pte_range locks what is already there."""
         for s in range(lo, hi + 1):
             pfn = self.slots.pfn[s]
-            if not self.slots.pte[s] & C.PTE_P or pfn == 1 or self.frames.is_huge_zero(pfn):
+            if not self.slots.pte[s] & C.PTE_P or self.frames.is_zero(pfn) or self.frames.is_huge_zero(pfn):
                 continue
             ev = self.begin(cpu, p.index, s)
             ev.call("mlock_vma_pages_range", "mlock_pte_range")
