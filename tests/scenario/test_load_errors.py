@@ -83,7 +83,7 @@ BODY_CASES = [
     # ops and their keys
     ('[[step]]\ndo = "reed"\nvma = "heap"\n', "reed", "step 0",
      'unknown op "reed"; valid ops: read, write, mlock, munlock, madvise, mprotect, munmap, move_pages, '
-     'fork, exit, gup, coredump, say; did you mean "read"?'),
+     'fork, exit, gup, coredump, smaps, say; did you mean "read"?'),
     ('[[step]]\ndo = 3\n', "do = 3", "step 0", "do must be a string, got 3 (an integer)"),
     ('[[step]]\nvma = "heap"\nsay = "x"\n', "[[step]]", "step 0", "this step has vma but no `do`"),
     ('[[step]]\ndo = "read"\n', "[[step]]", "step 0", 'do = "read" needs vma = NAME (which mapping); vmas: heap'),

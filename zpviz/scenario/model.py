@@ -44,6 +44,7 @@ OPS: tuple[str, ...] = (
     "exit",
     "gup",
     "coredump",
+    "smaps",  # read /proc/PID/smaps: a walk of every present PTE (zpviz addition)
 )
 
 # Ops whose step needs a vma and a page selection.

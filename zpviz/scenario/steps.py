@@ -33,6 +33,7 @@ OP_KEYS: dict[str, tuple[str, ...]] = {
     "fork": _PLACE + ("child",),
     "exit": _PLACE,
     "coredump": _PLACE,
+    "smaps": _PLACE,
 }
 SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
 
@@ -41,7 +42,7 @@ SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
 # more than a few seconds before it starts. User reads and writes of plain private anonymous
 # memory take the engine's bulk path; everything else the general one.
 COST_US = {"read": 3, "write": 6, "general": 11, "mlock": 15, "gup": 15, "populate": 15, "munlock": 8,
-           "mprotect": 8, "coredump": 8, "move_pages": 7, "madvise": 11, "munmap": 11, "fork": 11, "exit": 11}
+           "mprotect": 8, "coredump": 8, "smaps": 7, "move_pages": 7, "madvise": 11, "munmap": 11, "fork": 11, "exit": 11}
 
 
 def cost_us(op: str, vma_plain: bool) -> int:
