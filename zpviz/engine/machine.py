@@ -299,6 +299,9 @@ class Machine(Bulk):
         if op == "coredump":
             yield from self.dump_walk(p, cpu)
             return
+        if op == "smaps":
+            yield from self.smaps_walk(p, cpu)
+            return
         v = p.vmas[step.vma]
         if op == "gup":
             yield from self.gup_walk(p, v, self._slots(v, step), cpu, step.write, step.force, step.pin,
