@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from zpviz.engine.report import run_report
+from zpviz.play import lesson_report
 from zpviz.scenario import load
 from zpviz.scenario.model import Scenario
 
@@ -61,7 +61,7 @@ def test_library_is_there():
 @pytest.mark.parametrize(("path", "variant"), _cases())
 def test_every_claim_holds(path: Path, variant: str):
     sc = _load(path)
-    report = run_report(sc, variant)
+    report = lesson_report(sc, variant)
     assert report["kernel"] == variant
     assert len(report["steps"]) == len(sc.steps)
     failed = [msg for step in report["steps"] for msg in step["expect"]["failed"]]

@@ -59,10 +59,10 @@ def _load(path: str):
 
 # ---------------------------------------------------------------------------- run
 def cmd_run(a) -> int:
-    from zpviz.engine.report import run_report
+    from zpviz.play import lesson_report
 
     sc = _load(a.file)
-    report = run_report(sc, _kernel(a.kernel), every_step=a.every_step)
+    report = lesson_report(sc, _kernel(a.kernel), every_step=a.every_step)
     if a.json:
         json.dump(report, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")
@@ -100,7 +100,7 @@ def _summary(report: dict) -> str:
 
 # ---------------------------------------------------------------------------- check
 def cmd_check(a) -> int:
-    from zpviz.engine.report import run_report
+    from zpviz.play import lesson_report
 
     worst = EXIT_OK
     for path in a.files:
@@ -114,7 +114,7 @@ def cmd_check(a) -> int:
         variants += sorted({c.variant for s in sc.steps for c in s.expect} - {"*"} - set(variants))
         bad = 0
         for k in variants:
-            rep = run_report(sc, k)
+            rep = lesson_report(sc, k)
             for s in rep["steps"]:
                 for f in s["expect"]["failed"]:
                     print(f["message"])
@@ -196,12 +196,12 @@ def _summary_kernel(report: dict) -> str:
 
 
 def cmd_verify(a) -> int:
-    from zpviz.engine.report import run_report
-    from zpviz.kernel.verify import compare_reports, format_differences
+    from zpviz.play import lesson_report
+    from zpviz.scenario.verify import compare_reports, format_differences
 
     sc = _load(a.file)
     real = _on_kernel(sc, True)
-    model = run_report(sc, "modern", every_step=True)
+    model = lesson_report(sc, "modern", every_step=True)
     diffs = compare_reports(model, real)
     print(f"{sc.title}: model 'modern' ({model['kernel_release']}) vs {real['kernel']}")
     if diffs:
@@ -253,7 +253,18 @@ def cmd_app(argv: Sequence[str]) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app
 
-    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size)
+    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, exporter=_exporter())
+
+
+def _exporter():
+    """The window's export flow, where the export extra is installed (else the app saves PNGs only)."""
+    from importlib.util import find_spec
+
+    if find_spec("imageio") is None:  # the writers' dependency (found, not imported: start-up stays quick)
+        return None
+    from zpviz.export import export_window
+
+    return export_window
 
 
 def sub_parser(cmd: str) -> argparse.ArgumentParser:
@@ -269,6 +280,12 @@ def sub_parser(cmd: str) -> argparse.ArgumentParser:
     elif cmd == "verify":
         p.add_argument("file")
     return p
+
+
+# The optional dependencies, by the extra that brings each (pyproject.toml), so that a missing one
+# is named with the line that installs it instead of an internal error.
+_EXTRA_OF = {"PySide6": "gui", "shiboken6": "gui", "pyqtgraph": "gui",
+             "imageio": "export", "imageio_ffmpeg": "export", "PIL": "export"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except LessonError as e:
         print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as e:
+        extra = _EXTRA_OF.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"zpviz: this needs {e.name}, which comes with zpviz's {extra!r} extra: "
+              f"pip install 'zpviz[{extra}]'", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

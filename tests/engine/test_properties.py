@@ -147,6 +147,8 @@ def test_books_balance_long(k, text):
 @settings(max_examples=8, **SETTINGS)
 @given(text=lessons())
 def test_equal_runs_and_both_directions(k, text):
+    """Two runs in this process agree, and frames read backwards equal frames read forwards. (Runs in
+    separate processes under other hash seeds: test_trace.test_equal_runs_give_equal_traces_in_any_process.)"""
     sc = loads(text, "random.toml")
     a, b = simulate(sc, k), simulate(sc, k)
     for col in a.events:

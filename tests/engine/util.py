@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from zpviz.engine.report import build_report
 from zpviz.engine.run import simulate
+from zpviz.play import trace_report
 from zpviz.scenario import loads
 
 VARIANTS = ("2.6.23", "2.6.24", "v5", "2.6.32", "modern")
@@ -17,7 +17,7 @@ def lesson(body: str, cpus: int = 1, extra: str = "") -> str:
 
 def run(text: str, kernel: str, every_step: bool = True) -> dict:
     sc = loads(text, "test.toml")
-    return build_report(simulate(sc, kernel), every_step=every_step)
+    return trace_report(simulate(sc, kernel), every_step=every_step)
 
 
 def pages(report: dict, step: int = -1, proc: str = "main", vma: str = "r") -> list[str]:

@@ -113,14 +113,20 @@ def test_export_from_the_window(window, tmp_path):
     window.export_to(str(tmp_path / "now.png"))
     img = QtGui.QImage(str(tmp_path / "now.png"))
     assert (img.width(), img.height()) == (window.width(), window.height())
+    window.export_to(str(tmp_path / "still.svg"))  # no exporter handed in: PNG only, and a banner says so
+    assert not (tmp_path / "still.svg").exists() and "export extra" in window.banner.text()
     pytest.importorskip("zpviz.export.job")
+    from zpviz.export import export_window
+    from zpviz.export.dialog import ExportOptionsDialog
+
+    window.exporter = lambda w, p: export_window(w, p, ask=False)  # what zpviz.cli hands the window
     window.export_to(str(tmp_path / "still.svg"))
     assert (tmp_path / "still.svg").read_text().lstrip().startswith("<?xml") or \
         "<svg" in (tmp_path / "still.svg").read_text()[:2000], window.banner.text()
-    from zpviz.gui.exporting import export_options
-
-    o = export_options(window, str(tmp_path / "x.gif"))
+    o = ExportOptionsDialog(window, window.lesson, str(tmp_path / "x.gif"), "light", step=2).options()
     assert o.kernel == "v5" and o.step is None and o.theme == "light"
+    o = ExportOptionsDialog(window, window.lesson, str(tmp_path / "x.svg"), "light", step=2).options()
+    assert o.step == 2
 
 
 def test_export_failure_is_a_banner_not_a_crash(window, tmp_path):

@@ -203,10 +203,10 @@ def test_ctrl_r_reloads_ctrl_t_cycles_theme_ctrl_0_fits_ctrl_b_browses(shown, qt
 
 def test_ctrl_k_runs_on_this_machine_ctrl_shift_k_hides_it(shown, qtbot):
     from zpviz.engine import simulate
-    from zpviz.engine.report import build_report
+    from zpviz.play import trace_report
 
     shown.machine_job.skip_reason = lambda sc: None
-    shown.machine_job.runner = lambda sc, progress, cancel: build_report(simulate(sc, "modern"), every_step=True)
+    shown.machine_job.runner = lambda sc, progress, cancel: trace_report(simulate(sc, "modern"), every_step=True)
     press(qtbot, shown, Key.Key_K, Mod.ControlModifier)
     qtbot.waitUntil(lambda: shown.machine_pane is not None, timeout=20000)
     from zpviz.gui.actions import keys_text

@@ -15,8 +15,8 @@ import pytest
 from PySide6 import QtWidgets
 
 from zpviz.engine import simulate
-from zpviz.engine.report import build_report
 from zpviz.kernel.client import KernelRunError
+from zpviz.play import trace_report
 from zpviz.present import codes as K
 from zpviz.scenario import load
 
@@ -27,7 +27,7 @@ from .conftest import COMPARE, SMALL
 def report():
     """What the kernel 'reports' for SMALL: the model's report, but after step 3 (write 0-63) pages
     64-67 are anon (model: zero, none, zero, none) and page 70 was not observed."""
-    real = build_report(simulate(load(SMALL), "modern"), every_step=True)
+    real = trace_report(simulate(load(SMALL), "modern"), every_step=True)
     real["kernel"] = "linux-6.18.44-test"
     real["observed"] = {"pfns": True}
     t = real["steps"][3]["state"]["processes"]["main"]["vmas"]["table"]

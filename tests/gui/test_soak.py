@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.engine import VARIANTS, simulate
-from zpviz.engine.report import build_report
+from zpviz.play import trace_report
 from zpviz.scenario import load
 
 from .conftest import BROKEN, COMPARE, SMALL
@@ -45,7 +45,7 @@ def fake_machine(win) -> None:
 
     def runner(scenario, progress, cancel):
         if scenario.path not in reports:
-            r = build_report(simulate(scenario, "modern"), every_step=True)
+            r = trace_report(simulate(scenario, "modern"), every_step=True)
             for e in r["steps"][1:]:
                 for p in e["state"]["processes"].values():
                     for v in p["vmas"].values():

@@ -157,6 +157,11 @@ def test_move_pages_status_of_zero_untouched_and_written_pages():
     assert r["steps"][2]["errno"] is None
 
 
+def test_reading_smaps_changes_no_page_and_takes_no_fault_as_the_model_says():
+    r = run([vma("t", 4, prot="r")], [step("read", "t", sel(0)), step("mlock", "t"), step("smaps")])
+    assert r["steps"][2].get("carried_out", True) is True
+    assert r["steps"][2]["faults"] == 0
+    assert pages(r, "t", 2) == pages(r, "t", 1) == ["zero"] * 4  # 6.18 decides by pfn: no Bad page map
 @THP
 def test_thp_read_maps_the_huge_zero_page_and_a_write_then_allocates_a_whole_thp():
     r = run([vma("h", 1024, thp=True)], [step("read", "h", sel(5)), step("write", "h", sel(7))])

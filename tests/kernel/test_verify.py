@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from zpviz.kernel.verify import DEFAULT_FIELDS, OPTIONAL_FIELDS, Difference, compare_reports, format_differences
+from zpviz.scenario.verify import DEFAULT_FIELDS, OPTIONAL_FIELDS, Difference, compare_reports, format_differences
 
 
 def vma_state(pages, mlocked=None, huge=None, rss=0, anon=0, locked=0):

@@ -6,7 +6,8 @@ import pytest
 
 from zpviz.kernel import probe
 from zpviz.kernel.runner import run_on_kernel
-from zpviz.kernel.verify import compare_reports, format_differences
+from zpviz.play import lesson_report
+from zpviz.scenario.verify import compare_reports, format_differences
 
 from .build import scenario, sel, step, vma
 
@@ -16,12 +17,11 @@ pytestmark = [
     pytest.mark.skipif(probe.skip_reason(scenario([vma("t", 512, thp=True)], [step("move_pages", "t")]), CAPS)
                        is not None or not CAPS["kpageflags"], reason="needs root, THP and move_pages here"),
 ]
-engine = pytest.importorskip("zpviz.engine.report")
 
 
 def differences(vmas, steps) -> str:
     sc = scenario(vmas, steps)
-    diffs = compare_reports(engine.run_report(sc, kernel="modern", every_step=True), run_on_kernel(sc, every_step=True))
+    diffs = compare_reports(lesson_report(sc, kernel="modern", every_step=True), run_on_kernel(sc, every_step=True))
     return format_differences(diffs)
 
 

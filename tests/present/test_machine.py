@@ -9,7 +9,7 @@ import pytest
 
 from zpviz.engine import Cancelled
 from zpviz.engine import constants as C
-from zpviz.engine.report import build_report
+from zpviz.play import trace_report
 from zpviz.present import codes as K
 from zpviz.present import machine as M
 from zpviz.present import palette as P
@@ -20,7 +20,7 @@ from zpviz.scenario import loads
 
 @pytest.fixture(scope="module")
 def model(traces):
-    return build_report(traces["modern"], every_step=True)
+    return trace_report(traces["modern"], every_step=True)
 
 
 def vma_state(report, step, vma="table", proc="main"):

@@ -4,7 +4,7 @@ lesson author meets (an op from C, a missing vma, a claim on a fork step, the 2.
 
 from __future__ import annotations
 
-from zpviz.engine.report import run_report
+from zpviz.play import lesson_report as run_report
 from zpviz.scenario import loads
 from zpviz.scenario.model import Compare, Range
 

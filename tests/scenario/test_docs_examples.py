@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zpviz.engine.report import run_report
+from zpviz.play import lesson_report as run_report
 from zpviz.scenario import loads
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "authoring.md"

@@ -35,7 +35,7 @@ SCENARIO_CASES = [
     ('title = "x"\n[scenario]\n', "title", "top level", '"title" must be under [scenario]'),
     ('[[scenario]]\ntitle = "x"\n', "[[scenario]]", "scenario", "write [scenario] once"),
     ("[sceanrio]\n", "sceanrio", "top level", 'unknown table "sceanrio"; valid tables: [scenario], [[process]], '
-     '[[vma]], [[step]]; did you mean "scenario"?'),
+     '[[vma]], [[step]], [program]; did you mean "scenario"?'),
     ("colour = 3\n", "colour", "top level", 'unknown key "colour"'),
     ('process = 3\n', "process = 3", "process", "must be written as [[process]] tables, got 3"),
     ('vma = [1]\n', "vma = [1]", "vma 0", "must be written as [[vma]] tables, got 1"),
@@ -83,7 +83,7 @@ BODY_CASES = [
     # ops and their keys
     ('[[step]]\ndo = "reed"\nvma = "heap"\n', "reed", "step 0",
      'unknown op "reed"; valid ops: read, write, mlock, munlock, madvise, mprotect, munmap, move_pages, '
-     'fork, exit, gup, coredump, say; did you mean "read"?'),
+     'fork, exit, gup, coredump, smaps, say; did you mean "read"?'),
     ('[[step]]\ndo = 3\n', "do = 3", "step 0", "do must be a string, got 3 (an integer)"),
     ('[[step]]\nvma = "heap"\nsay = "x"\n', "[[step]]", "step 0", "this step has vma but no `do`"),
     ('[[step]]\ndo = "read"\n', "[[step]]", "step 0", 'do = "read" needs vma = NAME (which mapping); vmas: heap'),
@@ -96,7 +96,7 @@ BODY_CASES = [
     ('[[step]]\ndo = "read"\nvma = "heap"\npages = "0-8/"\n', "pages", "step 0", 'bad page selector "0-8/"'),
     ('[[step]]\ndo = "read"\nvma = "heap"\npages = true\n', "pages", "step 0", "(a boolean)"),
     ('[[step]]\ndo = "mlock"\nvma = "heap"\nadvice = "dontneed"\n', "advice", "step 0",
-     'unknown key "advice" for do = "mlock"; valid keys: do, say, notes, hold, checkpoint, predict, process, '
+     'unknown key "advice" for do = "mlock"; valid keys: do, say, notes, hold, checkpoint, predict, line, process, '
      "cpus, cpu, deal, vma, pages, onfault, expect"),
     ('[[step]]\ndo = "mlock"\nvma = "heap"\nonfault = 1\n', "onfault", "step 0", "onfault must be true or false"),
     ('[[step]]\ndo = "madvise"\nvma = "heap"\n', "[[step]]", "step 0",
@@ -114,7 +114,7 @@ BODY_CASES = [
     ('[[step]]\ndo = "fork"\nchild = "c"\nvma = "heap"\n', "vma", "step 0", 'unknown key "vma" for do = "fork"'),
     ('[[step]]\nsay = "x"\nprocess = "main"\n', "[[step]]", "step 0", "this step has process but no `do`"),
     ('[[step]]\ndo = "say"\nprocess = "main"\n', "process", "step 0",
-     'unknown key "process" for do = "say"; valid keys: do, say, notes, hold, checkpoint, predict, expect'),
+     'unknown key "process" for do = "say"; valid keys: do, say, notes, hold, checkpoint, predict, line, expect'),
     # processes of steps
     ('[[step]]\ndo = "read"\nprocess = "mian"\nvma = "heap"\n', "mian", "step 0",
      'unknown process "mian"; processes at this step: main; did you mean "main"?'),

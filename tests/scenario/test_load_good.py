@@ -224,7 +224,7 @@ def test_bom_and_crlf_are_accepted():
 def test_2631_names_the_no_zero_page_model(tmp_path):
     """2.6.31 is accepted wherever 2.6.24 is (kernel, compare, expect) and names the same variant."""
     from zpviz.engine import policy
-    from zpviz.engine.report import run_report
+    from zpviz.play import lesson_report
     from zpviz.scenario import loads
 
     sc = loads('[scenario]\ntitle = "t"\nkernel = "2.6.31"\ncompare = ["2.6.31", "v5"]\n'
@@ -233,4 +233,4 @@ def test_2631_names_the_no_zero_page_model(tmp_path):
     assert sc.kernel == "2.6.24" and sc.compare == ("2.6.24", "v5")
     assert {c.variant for c in sc.steps[0].expect} == {"2.6.24"}
     assert policy("2.6.31") is policy("2.6.24") and policy("2.6.24").title.startswith("2.6.31")
-    assert run_report(sc)["expect_ok"]
+    assert lesson_report(sc)["expect_ok"]

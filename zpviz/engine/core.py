@@ -454,7 +454,7 @@ class Core:
                            f"{(p.pte_tables.get(self.vpage(slot) // C.PTRS_PER_PTE, 0) << 12) | 0x67:08x}")
         self.ev.log.append(f"addr:{v.vaddr(slot - v.base):016x} vm_flags:{vm_flags_2631(vmf):08x} anon_vma:"
                            f"{'ffff88003e1c2a50' if v.anon_vma else '(null)'} mapping:(null) index:"
-                           f"{v.vaddr(slot - v.base) >> 12:x} ({where})")
+                           f"{v.vaddr(slot - v.base) >> 12:x}")  # the path (`where` and above) is the call trace below
         # then dump_stack(), and only after it add_taint(TAINT_BAD_PAGE): the first report of a boot
         # says "Not tainted", every later one carries the B flag
         taint = "Tainted: G    B" if self.bad_tainted else "Not tainted"

@@ -52,7 +52,6 @@ FAULT_KEYS = ("read", "write", "cow", "gup", "huge")
 # event flag bits
 EF_BAD_PAGE = 1  # printed "BUG: Bad page map"
 EF_SIGSEGV = 2
-EF_CHECKPOINT = 4  # first event of a checkpoint step
 
 
 def outcome(kind: int) -> str:

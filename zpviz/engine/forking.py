@@ -71,6 +71,9 @@ class Forking(Teardown):
                 self.add_map(ZERO_PFN)
                 self.rss(1)
             else:
+                # copy_one_pte asks vm_normal_page() of the parent's vma; under v5 a zero PTE in a vma
+                # that is now VM_LOCKED (a failed mlock) is "bad" there too: print_bad_pte
+                self.vm_normal_page(parent, s)
                 ev.decide("vm_normal_page() is NULL for the zero page: the PTE is copied, nothing counted")
             self.set_slot(cs, pte, pfn)
             return

@@ -1,6 +1,14 @@
-"""The run report (docs/report.md), built from a Trace or a live Machine."""
+"""The run report (docs/report.md), built from a Trace or a live Machine.
+
+The engine knows nothing of claims: a caller that wants them judged hands in a `judge` (zpviz.play
+does, for the command line and the app), which says which steps it needs the state of and gives
+each step's `expect` verdict. Without one the report has no `expect` entries and no `expect_ok`.
+Every step entry carries `delta`, the change of each run total over the step.
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -103,14 +111,21 @@ def step_entry(sc, r) -> dict:
     return entry
 
 
+class Judge(Protocol):
+    """What the report builder asks of whoever judges a lesson's claims (zpviz.play.Claims)."""
+
+    def wants_state(self, step, kernel_id: str) -> bool:
+        """Whether judging this step under this variant needs the state after it."""
+
+    def __call__(self, step, kernel_id: str, entry: dict, state: dict | None) -> dict:
+        """The step's `expect` entry: {"ok": bool, "failed": [...]}."""
+
+
 def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events,
-            totals_at) -> dict:
+            judge: Judge | None, totals_at) -> dict:
     """Assemble the report; `results` yields step results, state_at(r) gives the state after r and
     totals_at(r) its run totals (cheap: every step's `delta` needs them)."""
-    from zpviz.scenario.claims import check_step_claims, peer_requests
-
     kid = kernel.id
-    peers = {v: _peer_numbers(sc, v, wanted) for v, wanted in peer_requests(sc, kid).items()}
     steps = []
     all_ok = True
     before = run_totals(dict.fromkeys(_SCALAR_KEYS, 0))  # the run starts from nothing (mmap included)
@@ -120,49 +135,34 @@ def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes,
         after = totals_at(r)
         entry["delta"] = _minus(after, before)
         before = after
-        has_claims = any(c.variant in ("*", kid) for c in step.expect)
-        state = state_at(r) if (every_step or has_claims) else None
-        mine = {v: got[r.index] for v, got in peers.items() if r.index in got}
-        failed = check_step_claims(step, kid, entry, state, peers=mine) if has_claims else []
-        entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
-        all_ok &= not failed
+        wanted = judge is not None and judge.wants_state(step, kid)
+        state = state_at(r) if (every_step or wanted) else None
+        if judge is not None:
+            entry["expect"] = judge(step, kid, entry, state)
+            all_ok &= entry["expect"]["ok"]
         if every_step:
             entry["state"] = state
         steps.append(entry)
-    return {
+    report = {
         "scenario": sc.title, "file": sc.path, "kernel": kid, "kernel_release": kernel.release, "seed": sc.seed,
         "steps": steps, "final": final_state(), "kernel_log": list(kernel_log), "notes": list(notes),
-        "events": n_events(), "expect_ok": all_ok,
+        "events": n_events(),
     }
+    if judge is not None:
+        report["expect_ok"] = all_ok
+    return report
 
 
 _SCALAR_KEYS = ("zp_refcount", "zp_mapcount", "zp_line_writes", "zp_line_transfers", "hzp_refcount",
                 "hzp_line_writes", "hzp_line_transfers", "frames_used", "pt_frames", "bad_page_maps")
 
 
-def _peer_numbers(sc, variant: str, wanted: dict[int, set[str]]) -> dict[int, dict]:
-    """Another variant's numbers at the steps a comparison claim names: a run of its own, no claims."""
-    from zpviz.scenario.claims import peer_numbers
-
-    m = Machine(sc, variant, record_deltas=False)
-    out: dict[int, dict] = {}
-    before = run_totals(dict.fromkeys(_SCALAR_KEYS, 0))
-    for r in m.run_steps():
-        after = _live_totals(m)
-        if r.index in wanted:
-            entry = step_entry(sc, r)
-            entry["delta"] = _minus(after, before)
-            out[r.index] = peer_numbers(wanted[r.index], entry, after)
-        before = after
-    return out
-
-
-def build_report(trace: Trace, every_step: bool = False) -> dict:
+def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report of a recorded run (the app and the exporter hold traces)."""
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events, lambda r: _trace_totals(trace, trace.step_end_frame(r.index)))
+                   lambda: trace.n_events, judge, lambda r: _trace_totals(trace, trace.step_end_frame(r.index)))
 
 
 def _live_totals(m: Machine) -> dict:
@@ -174,9 +174,9 @@ def _trace_totals(trace: Trace, i: int) -> dict:
     return run_totals(dict(zip(SCALARS, trace.scalars.row(i - 1))) if i else dict.fromkeys(_SCALAR_KEYS, 0))
 
 
-def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
+def run_report(scenario, kernel: str | None = None, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report without a trace: states are read off the live machine between steps."""
     m = Machine(scenario, kernel, record_deltas=False)
     return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
                    lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events, lambda r: _live_totals(m))
+                   lambda: m.rec.n_events, judge, lambda r: _live_totals(m))

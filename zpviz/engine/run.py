@@ -11,8 +11,6 @@ from zpviz.engine.machine import Machine
 from zpviz.engine.record import SEAL_EVENTS
 from zpviz.engine.trace import Trace
 
-_DTYPES = {"q": np.int64, "l": np.int32, "H": np.uint16, "B": np.uint8}
-
 
 def _np(a, dtype=None) -> np.ndarray:
     if isinstance(a, (bytearray, bytes)):

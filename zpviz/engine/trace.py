@@ -67,7 +67,7 @@ class Frame:
     step: int  # the step whose event made this frame (-1: set-up; frame 0 is -1 too)
     event: int  # the event that made it, -1 for frame 0
     pte: np.ndarray  # uint8 per slot
-    pfn: np.ndarray  # int64 per slot
+    pfn: np.ndarray  # int32 per slot (-1: none)
     vmf: np.ndarray  # uint16 per slot
     refcount: np.ndarray  # int32 per frame (pfn)
     mapcount: np.ndarray

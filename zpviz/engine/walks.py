@@ -302,9 +302,11 @@ class Walks(Faults):
                 ev.decide(f"nothing mapped: {status}")
             elif pfn == ZERO_PFN or self.frames.is_huge_zero(pfn):
                 status = k.move_pages_zero
-                if k.id == "v5":
-                    ev.call("follow_page")
-                    ev.decide("FOLL_NOZERO: NULL -> bad_page: -EFAULT (the patch's comment says NULL)")
+                if k.move_pages_nozero:
+                    # follow_page(FOLL_NOZERO): NULL for a zero PTE the vma allows; in a vma that is
+                    # now VM_LOCKED, vm_normal_page prints Bad page map first. Either way -EFAULT.
+                    self.follow_page(p, v, slot, write=False, nozero=True)
+                    ev.decide("(the patch's comment in do_pages_stat_array says \"if zero page, page is NULL\")")
                 elif status == "-ENOENT":
                     ev.decide("follow_page gives ZERO_PAGE; PageReserved: -ENOENT")
                 else:
@@ -316,6 +318,31 @@ class Walks(Faults):
             self.step_status.append(status)
             self.emit()
             yield
+
+    # ------------------------------------------------------------------ /proc/PID/smaps
+    def smaps_walk(self, p: Proc, cpu: int) -> Iterator[None]:
+        """Reading /proc/PID/smaps: show_smap walks every vma; smaps_pte_range counts each present PTE
+        as resident, then asks vm_normal_page() for its page (mapcount, referenced, dirty). Under v5
+        that question prints "Bad page map" for each zero PTE in a vma that is now VM_LOCKED."""
+        for v in list(p.vmas.values()):
+            for slot in range(v.base, v.base + v.npages):
+                pte = self.slots.pte[slot]
+                if not pte & P or not self.slots.vmf[slot] & C.VM_MAPPED:
+                    continue
+                if pte & H and self.vpage(slot) % C.HPAGE_PAGES:
+                    continue  # smaps_pmd_entry counted the whole PMD at its first page
+                ev = self.begin(cpu, p.index, slot)
+                ev.call("show_smap", "walk_page_vma", "smaps_pmd_entry" if pte & H else "smaps_pte_range")
+                ev.cost += self.costs.walk_page_ns
+                ev.kind = Kind.STAT
+                ev.read(self._pte_line(p, slot))
+                if pte & S and not pte & H:
+                    self.vm_normal_page(p, slot)
+                    ev.decide("resident; vm_normal_page() is NULL for the zero page: nothing more counted")
+                else:
+                    ev.decide("resident: the page's mapcount, referenced and dirty bits are read")
+                self.emit()
+                yield
 
     def _pte_line(self, p: Proc, slot: int) -> int:
         from zpviz.engine.cache import pte_line

@@ -8,7 +8,8 @@ lesson a second time. Modules:
     job       ExportOptions -> export() -> ExportResult: lesson, window, frames, writers
     render    driving a window offscreen and taking its pictures; window: the MainWindow to drive
     mp4, gif, png, svg   the writers;  safe: atomic writes;  progress: the command line's bar
-    cli       `zpviz export ...`;  dialog: the app's options and progress dialogs
+    cli       `zpviz export ...`;  dialog: the app's one export flow (options, then progress with
+              Cancel), which the launcher hands the window as its `exporter` hook (export_window)
 
 Importing this package does not import Qt; the functions below import what they need.
 """
@@ -35,8 +36,8 @@ def export_with_dialog(parent, path: str | None = None, **kw):
     return run(parent, path, **kw)
 
 
-def export_window(window, path: str):
-    """The hook MainWindow.export_to looks up: export `window`'s lesson to `path`, asking for options."""
+def export_window(window, path: str | None = None, **kw):
+    """The window's `exporter` hook (set by zpviz.cli): export its lesson, asking for options."""
     from zpviz.export.dialog import export_window as run
 
-    return run(window, path)
+    return run(window, path, **kw)

@@ -1,8 +1,11 @@
 """Export from the app: a small options dialog, then a QProgressDialog with Cancel.
 
-`export_with_dialog(parent)` is what File > Export... (Ctrl+E) calls; `parent` is the MainWindow,
-whose lesson (already simulated) and theme are the defaults. The export renders a second, hidden
-window of the same class, so the window on the projector never moves while the file is written.
+The app's one export flow. File > Export... (Ctrl+E) and MainWindow.export_to reach it through the
+window's `exporter` hook, which the launcher (zpviz.cli) sets to `export_window`: zpviz.gui never
+imports zpviz.export, so the layers stay one-way (export drives the gui's window, not the reverse).
+`parent` is the MainWindow, whose lesson (already simulated), variants, theme and step are the
+defaults. The export renders a second, hidden window of the same class, so the window on the
+projector never moves while the file is written.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ FILTERS = "MP4 video (*.mp4);;GIF animation (*.gif);;PNG image (*.png);;SVG draw
 class ExportOptionsDialog(QtWidgets.QDialog):
     """What to export and how: file, steps, pacing, frame rate, size, theme, the still's step."""
 
-    def __init__(self, parent, lesson, path: str | None = None, theme: str = "light"):
+    def __init__(self, parent, lesson, path: str | None = None, theme: str = "light", step: int | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.lesson = lesson
+        kernels = tuple(getattr(lesson, "kernels", ()) or ())
+        self.kernel = kernels[0] if kernels else None  # the variants the window shows, leading one first
+        self.compare = kernels if getattr(lesson, "compare", False) and len(kernels) > 1 else None
         n = len(lesson.scenario.steps)
         form = QtWidgets.QFormLayout(self)
         row = QtWidgets.QHBoxLayout()
@@ -67,7 +73,7 @@ class ExportOptionsDialog(QtWidgets.QDialog):
         form.addRow("Theme", self.theme)
         self.still = QtWidgets.QSpinBox()
         self.still.setRange(1, max(n, 1))
-        self.still.setValue(max(n, 1))
+        self.still.setValue(max(n, 1) if step is None else min(max(step + 1, 1), max(n, 1)))
         form.addRow("Still shows step", self.still)
         self.note = QtWidgets.QLabel()
         self.note.setWordWrap(True)
@@ -135,6 +141,7 @@ class ExportOptionsDialog(QtWidgets.QDialog):
         first, last = self.first.value() - 1, self.last.value() - 1
         return ExportOptions(
             lesson=getattr(self.lesson, "path", "") or "", out=self.path.text().strip(),
+            kernel=self.kernel, compare=self.compare,
             first=first if moving and first > 0 else None, last=last if moving and last < n - 1 else None,
             per=self.per.currentData(), fps=float(self.fps.value()) if moving else None,
             size=self.chosen_size(), theme=self.theme.currentData(),
@@ -200,7 +207,7 @@ def export_with_dialog(parent, path: str | None = None, *, lesson=None, ask: boo
         return None
     theme = getattr(getattr(parent, "theme", None), "name", "light")
     if options is None:
-        dlg = ExportOptionsDialog(parent, lesson, path, theme)
+        dlg = ExportOptionsDialog(parent, lesson, path, theme, step=_current_step(parent, lesson))
         if ask and dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return None
         options = dlg.options()
@@ -210,6 +217,16 @@ def export_with_dialog(parent, path: str | None = None, *, lesson=None, ask: boo
     return result
 
 
-def export_window(window, path: str) -> ExportResult | None:
-    """The hook MainWindow.export_to calls for a path it already asked for: options, then export."""
-    return export_with_dialog(window, path)
+def _current_step(parent, lesson) -> int | None:
+    """The step the window shows now (a still exports what is on screen), or None."""
+    frame = getattr(parent, "frame", None)
+    lead = getattr(lesson, "lead", None)
+    if frame is None or lead is None:
+        return None
+    return max(lead.step_of_frame(frame), 0)
+
+
+def export_window(window, path: str | None = None, *, ask: bool = True) -> ExportResult | None:
+    """The window's `exporter` hook: ask for options (the file too when `path` is None), then export.
+    ask=False exports with the defaults: the window's variants, theme and step."""
+    return export_with_dialog(window, path, ask=ask)

@@ -30,11 +30,6 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def even_size(w: int, h: int) -> tuple[int, int]:
-    """yuv420p needs even dimensions."""
-    return max(2, w - w % 2), max(2, h - h % 2)
-
-
 class Mp4Writer:
     def __init__(self, path: Path, size: tuple[int, int], fps: float, *, label: str | None = None,
                  preset: str = PRESET, crf: int = CRF):

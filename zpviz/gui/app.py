@@ -54,10 +54,11 @@ def _app(screenshot: bool):
 
 def run_app(path: str | None = None, kernel: str | None = None, compare: list[str] | None = None,
             step: int | None = None, screenshot: str | None = None, theme: str | None = None,
-            size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
+            size: tuple[int, int] = SCREENSHOT_SIZE, exporter=None) -> int:
     """Open the app on a lesson (the built-in tour when path is None). Returns the exit code.
 
-    0 fine; 2 an unusable file or arguments (the error on stderr), or no display.
+    0 fine; 2 an unusable file or arguments (the error on stderr), or no display. `exporter` is the
+    window's export flow (zpviz.export.export_window, handed in by zpviz.cli; None: PNG only).
     """
     if screenshot is None and _no_display():
         sys.stderr.write("zpviz: no display to open a window on. Set DISPLAY (or WAYLAND_DISPLAY), "
@@ -87,6 +88,7 @@ def run_app(path: str | None = None, kernel: str | None = None, compare: list[st
     if screenshot is not None:
         return _screenshot(app, path, kernel, compare, step, screenshot, theme, size)
     win = MainWindow(theme=theme, settings=QtCore.QSettings(), restore=True)
+    win.exporter = exporter
     if path is not None:
         try:
             _check_args(kernel, compare)

@@ -56,7 +56,9 @@ class LessonIO:
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
         self.loader.progress.connect(lambda text: self.statusBar().showMessage(text))
-        self.exporter = None  # callable(window, path) for formats other than PNG; see export_to
+        # The export flow for GIF, MP4 and SVG (and Ctrl+E's options dialog): callable(window, path or None).
+        # zpviz.cli sets it to zpviz.export.export_window; gui never imports export (the layers contract).
+        self.exporter = None
         self._build_busy()
         self._update_recent_menu()
 
@@ -254,32 +256,39 @@ class LessonIO:
 
     # ------------------------------------------------------------------ export
     def ask_save_path(self) -> str | None:
+        """A PNG of the window, where no exporter is installed (zpviz without its export extra)."""
         start = os.path.splitext(self.path)[0] + ".png" if self.path else str(Path.home() / "zpviz.png")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", start,
-                                                        "PNG image (*.png);;GIF (*.gif);;MP4 (*.mp4);;SVG (*.svg)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", start, "PNG image (*.png)")
         return path or None
 
     def export_dialog(self) -> None:
+        """Ctrl+E: the exporter's options dialog (every format), else a PNG of the window."""
         if self.lesson is None:
+            return
+        if self.exporter is not None:
+            self._export(lambda: self.exporter(self, None), "export")
             return
         path = self.ask_save_path()
         if path:
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        """PNG: this window as it is now. GIF, MP4, SVG: zpviz.export. `self.exporter(window, path)` overrides."""
-        try:
-            if self.exporter is not None:
-                self.exporter(self, path)
-                message = f"Exported {path}"
-            else:
-                from zpviz.gui.exporting import export_lesson
-
-                message = export_lesson(self, path)
-        except ImportError as e:
-            self.banner.show_message("Export", [f"Exporting {os.path.splitext(path)[1]} needs zpviz.export ({e}); "
-                                                "PNG always works."])
-        except Exception as e:  # noqa: BLE001 - an export failure must not end the lecture
-            self.banner.show_message("Export failed", [f"{path}: {e}"])
+        """PNG: this window as it is now, exactly what is on screen. GIF, MP4, SVG: the exporter hook."""
+        if path.lower().endswith(".png"):
+            if self._export(lambda: save_image_atomic(self.render_image(), path), path):
+                self.statusBar().showMessage(f"Saved {path}", 5000)
+        elif self.exporter is None:
+            self.banner.show_message("Export", [f"Exporting {os.path.splitext(path)[1]} needs zpviz's export extra "
+                                                "(pip install 'zpviz[export]'); PNG always works."])
         else:
-            self.statusBar().showMessage(message, 5000)
+            self._export(lambda: self.exporter(self, path), path)
+
+    def _export(self, run, what: str) -> bool:
+        """Run an export (the exporter reports its own success); a failure is a banner, never the end
+        of the lecture."""
+        try:
+            run()
+        except Exception as e:  # noqa: BLE001 - an export failure must not end the lecture
+            self.banner.show_message("Export failed", [f"{what}: {e}"])
+            return False
+        return True

@@ -22,9 +22,9 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from zpviz.engine import Cancelled, simulate
-from zpviz.engine.report import build_report
 from zpviz.errors import LessonError
 from zpviz.kernel.client import KernelRunError
+from zpviz.play import trace_report
 from zpviz.present.machine import MODEL, machine_run
 from zpviz.scenario import loads
 
@@ -215,7 +215,7 @@ class MachineJob(QtCore.QObject):
                 return not token.cancelled
 
             trace = simulate(scenario, MODEL, progress=counted)
-            model = build_report(trace, every_step=True)
+            model = trace_report(trace, every_step=True)
             token.check()
             return "done", machine_run(layout, model, report)
         except (MachineCancelled, Cancelled):

@@ -25,6 +25,7 @@ from zpviz.gui.loader import Loader
 from zpviz.gui.machine import MachineOps
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
+from zpviz.gui.programview import ProgramPanel
 from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
@@ -33,6 +34,7 @@ from zpviz.present import captions, compare, kpath, palette, series
 from zpviz.present.arrange import arrange
 from zpviz.present.grid import grid_layout
 from zpviz.present.picture import picture_at
+from zpviz.present.program import program_at
 from zpviz.present.session import Lesson
 
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
@@ -132,6 +134,12 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
     def _build_docks(self) -> None:
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+        # the lesson's program, when it has one: at the top of the right column, above the kernel path
+        # (docs/program.md). Not on the left: at 1280x720 the transport bar leaves the docks about
+        # 500 px in all, and a program needs the right column's whole width to be read
+        self.program_panel = ProgramPanel()
+        self._dock("program", "Program", self.program_panel, right)
+        self.docks["program"].hide()
         self.kernel_view = KernelPathView()
         self._dock("kernel", "Kernel path", self.kernel_view, right)
         cmp = QtWidgets.QWidget()
@@ -163,10 +171,17 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         if self._layout_restored and not force:
             return
         w, h = max(self.width(), 640), max(self.height(), 400)
-        share = 0.3 if self.lesson is not None and self.lesson.compare else 0.34
+        program = self.docks["program"].isVisibleTo(self)
+        share = 0.3 if self.lesson is not None and self.lesson.compare and not program else 0.34
         self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * 0.38), int(h * 0.62)],
-                         QtCore.Qt.Orientation.Vertical)
+        if program:  # its lines plus the title bar, at most a third of the height
+            rows = len(self.lesson.lead.scenario.program.lines) if self.lesson is not None else 10
+            top = min(int(h * 0.34), 40 + 19 * rows)
+            self.resizeDocks([self.docks["program"], self.docks["kernel"], self.docks["counters"]],
+                             [top, int(h * 0.3), h - top - int(h * 0.3)], QtCore.Qt.Orientation.Vertical)
+        else:
+            self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * 0.38), int(h * 0.62)],
+                             QtCore.Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ lesson
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
@@ -179,6 +194,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.counters.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)
         self.docks["compare"].setVisible(lesson.compare)
+        prog = lesson.lead.scenario.program
+        self.docks["program"].setVisible(prog is not None)
+        self.docks["program"].setWindowTitle(f"Program \u00b7 {prog.name}" if prog is not None and prog.name
+                                             else "Program")
         (self.docks["compare"] if lesson.compare else self.docks["counters"]).raise_()
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
@@ -327,6 +346,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         narr = lead.scenario.summary if frame == 0 else ""
         self.kernel_view.set_event(ev, narr)
         self.kernel_view.set_log(L.logs[0].upto(frame), L.logs[0].count_upto(frame))
+        self.program_panel.set_view(program_at(lead, frame))
         self.counters.set_bars(series.cpu_bars(lead.frame(frame)))
         self.counters.set_frame(frame)
         self.bar.set_position(frame, L.n_frames)

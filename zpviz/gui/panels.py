@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.flow import FlowLayout
 from zpviz.gui.theme import font, qcolor
-from zpviz.present.inspect import FrameInfo, PageInfo
+from zpviz.present.inspect import PageInfo
 from zpviz.present.palette import LEGEND, MACHINE_LEGEND, Theme, glyph_table, page_lut
 
 
@@ -170,6 +170,3 @@ class InspectorView(QtWidgets.QWidget):
         if info.frame is not None:
             lines.append(f"{sharers:,} PTE{'s' if sharers != 1 else ''} map this frame now")
         self.text.setText("\n".join(lines + (extra or [])))
-
-    def set_frame_info(self, info: FrameInfo | None) -> None:
-        self.text.setText("\n".join(info.lines()) if info else "")

@@ -25,6 +25,7 @@ class ViewOps:
         self.legend.set_theme(self.theme)
         self.bar.set_theme(self.theme)
         self.kernel_view.set_theme(self.theme)
+        self.program_panel.set_theme(self.theme)
         self.counters.set_theme(self.theme)
         self.diff.set_theme(self.theme)
         for p in self.all_panes():

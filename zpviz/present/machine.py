@@ -2,7 +2,7 @@
 
 The real run's report (zpviz.kernel.runner.run_on_kernel, every_step=True) holds the state after
 each step and no events, so at any frame the app shows the kernel's state after the step that
-frame belongs to (`MachineRun.step_at`). The differences are zpviz.kernel.verify's, between that
+frame belongs to (`MachineRun.step_at`). The differences are zpviz.scenario.verify's, between that
 report and the `modern` model's: pages whose state, mlocked or huge flag differ are outlined in
 the grid; every difference (rss_kb, errno, a process that exited ...) is listed. Built once, off
 the GUI thread, and immutable afterwards.
@@ -18,9 +18,9 @@ from itertools import groupby
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.kernel.verify import Difference, compare_reports
 from zpviz.present import codes as K
 from zpviz.present.picture import Picture
+from zpviz.scenario.verify import Difference, compare_reports
 
 PAGE_FIELDS = ("pages", "mlocked", "huge")  # the differences a grid cell can show
 MODEL = "modern"  # the variant a current kernel is checked against

@@ -93,13 +93,6 @@ def time_of(plan: Plan, frame: int) -> float:
     return plan.total
 
 
-def step_start_time(plan: Plan, step: int) -> float:
-    for seg in plan.segments:
-        if seg.step == step:
-            return seg.start
-    return plan.total
-
-
 @dataclass(frozen=True)
 class Tick:
     t: float

@@ -6,7 +6,7 @@ and handed over whole, so views never see a half-built lesson.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from zpviz.engine import Cancelled, simulate
 from zpviz.present import compare as CMP
@@ -53,7 +53,6 @@ class Lesson:
     series: Series
     questions: dict[int, Question]
     logs: tuple[LogIndex, ...]
-    extra: dict = field(default_factory=dict)
 
     @property
     def lead(self):

@@ -283,9 +283,22 @@ def peer_requests(scenario: Scenario, variant: str) -> dict[str, dict[int, set[s
     return out
 
 
-def peer_numbers(fields: set[str], step_report: dict, state: dict) -> dict[str, object]:
-    """The numbers another variant's comparisons need, from this variant's step entry and state."""
-    return {f: number_of(f, step_report, state) for f in fields}
+def peer_numbers(report: dict, wanted: dict[int, set[str]]) -> dict[int, dict[str, object]]:
+    """From another variant's run report (no states needed), the numbers its comparisons ask for at
+    each step: {step index: {field: value}}. A run total after a step is the sum of the steps'
+    `delta`s up to it, since the first counts from the start of the run."""
+    out: dict[int, dict[str, object]] = {}
+    totals: dict = {}
+    for entry in report.get("steps", []):
+        totals = _add(totals, entry.get("delta") or {})
+        fields = wanted.get(entry.get("index"))
+        if fields:
+            out[entry["index"]] = {f: number_of(f, entry, totals) for f in fields}
+    return out
+
+
+def _add(a: dict, b: dict) -> dict:
+    return {k: _add(a.get(k, {}), v) if isinstance(v, dict) else a.get(k, 0) + v for k, v in b.items()}
 
 
 def compared_variants(scenario: Scenario) -> set[str]:

@@ -17,6 +17,7 @@ from ..errors import LessonError, Problem, TooBigError
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
 from .model import KERNEL_IDS, PROTS, Compare, ProcessSpec, Scenario, Source, VmaSpec, variant_id
+from .program import check_lines, read_program
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us
 from .world import World
 
@@ -26,7 +27,7 @@ WORK_BUDGET_S = 8.0  # estimated engine time over every variant a lesson plays (
 MAX_STEPS = 10_000
 MAX_CPUS = 256
 
-TABLES = ("scenario", "process", "vma", "step")
+TABLES = ("scenario", "process", "vma", "step", "program")
 SCENARIO_KEYS = ("title", "summary", "kernel", "compare", "cpus", "sockets", "thp_use_zero_page", "seed")
 VMA_KEYS = ("name", "process", "pages", "prot", "share", "backing", "populate", "locked", "thp")
 THP_PAGES = 512  # 2 MiB of 4 KiB pages
@@ -115,7 +116,7 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
         elif key not in TABLES:
             what = "table" if isinstance(data[key], (dict, list)) else "key"
             ctx.problem((key,), f'unknown {what} "{key}"; valid tables: [scenario], [[process]], [[vma]], '
-                                f"[[step]]{suggest(key, TABLES)}")
+                                f"[[step]], [program]{suggest(key, TABLES)}")
     raw = data.get("scenario", {})
     if not isinstance(raw, dict):
         ctx.problem(("scenario",), f"write [scenario] once, as a table; got {show(raw)} ({kind(raw)})")
@@ -134,6 +135,8 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
     processes = _processes(ctx, _tables(ctx, data, "process"))
     vmas = _vmas(ctx, _tables(ctx, data, "vma"), processes)
     steps, work = _steps(ctx, _tables(ctx, data, "step"), processes, vmas, cpus if cpus_ok else None)
+    program = read_program(ctx, data)
+    check_lines(ctx, steps, program, had_program="program" in data)
     kernel = t.get_str("kernel", "modern", one_of=KERNEL_IDS)
     kernel, compare = (variant_id(kernel) if kernel else kernel), _compare(t)
     work_s = _work_budget(ctx, steps, work, kernel, compare)
@@ -143,7 +146,7 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
         thp_use_zero_page=t.get_bool("thp_use_zero_page", True),
         seed=t.get_int("seed", 0, lo=0, hi=2**64 - 1),
         processes=processes, vmas=vmas, steps=steps, source=t.src(),
-        page_events=sum(n for n, _, _ in work), work_s=work_s,
+        page_events=sum(n for n, _, _ in work), work_s=work_s, program=program,
     )
 
 

@@ -30,7 +30,7 @@ def label(path: Path) -> str:
         if path[0] == "step" and len(path) >= 4 and path[2] == "expect":
             return f"{head} expect {path[3]}"
         return head
-    return "scenario" if path[0] == "scenario" else "top level"  # a key above every table header
+    return str(path[0]) if path[0] in ("scenario", "program") else "top level"  # a key above every table header
 
 
 def _key(s: str, i: int) -> tuple[list[str], int]:

@@ -44,6 +44,7 @@ OPS: tuple[str, ...] = (
     "exit",
     "gup",
     "coredump",
+    "smaps",  # read /proc/PID/smaps: a walk of every present PTE (zpviz addition)
 )
 
 # Ops whose step needs a vma and a page selection.
@@ -148,6 +149,20 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Program:
+    """The short program a lesson may show beside the grid (`[program]`, docs/program.md)."""
+
+    language: str  # "c" or "python"
+    text: str
+    name: str = ""  # a file name for the panel's title, e.g. "count.c"
+    source: Source = field(default=Source("", None, ""), compare=False)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.text.rstrip("\n").split("\n"))
+
+
+@dataclass(frozen=True)
 class Step:
     index: int  # 0-based, narration steps included
     do: str  # one of OPS ("say" for narration)
@@ -176,6 +191,7 @@ class Step:
     # instances the step acts on, as they exist at this step: globs expanded, fork children
     # included, the first process when none is named. () for narration steps.
     instances: tuple[str, ...] = ()
+    line: int | None = None  # the line of the lesson's [program] this step runs (1-based), if any
 
     @property
     def is_narration(self) -> bool:
@@ -208,6 +224,7 @@ class Scenario:
     # is on these) and the engine time they are estimated to take over every variant the lesson plays.
     page_events: int = field(default=0, compare=False)
     work_s: float = field(default=0.0, compare=False)
+    program: Program | None = None  # the [program] table, if the lesson has one
 
     def socket_of(self, cpu: int) -> int:
         """CPUs are split evenly over sockets, in order."""

@@ -18,7 +18,7 @@ MAX_TOTAL_PAGES = 16_777_216
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
 NAME_RULE = 'use letters, digits, "_", "-", "." and "+", at most 64 characters'
 DEALS = ("round-robin", "block")
-NARRATION_KEYS = ("say", "notes", "hold", "checkpoint", "predict")
+NARRATION_KEYS = ("say", "notes", "hold", "checkpoint", "predict", "line")
 _PLACE = ("process", "cpus", "cpu", "deal")
 _PAGES = _PLACE + ("vma", "pages")
 OP_KEYS: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,7 @@ OP_KEYS: dict[str, tuple[str, ...]] = {
     "fork": _PLACE + ("child",),
     "exit": _PLACE,
     "coredump": _PLACE,
+    "smaps": _PLACE,
 }
 SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
 
@@ -43,7 +44,8 @@ SPAN_OPS = frozenset({"mlock", "munlock", "madvise", "mprotect", "munmap"})
 # more than a few seconds before it starts. User reads and writes of plain private anonymous
 # memory take the engine's bulk path; everything else the general one.
 COST_US = {"read": 3, "write": 6, "general": 11, "mlock": 15, "gup": 15, "populate": 15, "munlock": 8,
-           "mprotect": 8, "coredump": 8, "move_pages": 7, "madvise": 11, "munmap": 11, "fork": 11, "exit": 11}
+           "mprotect": 8, "coredump": 8, "smaps": 7, "move_pages": 7, "madvise": 11, "munmap": 11, "fork": 11,
+           "exit": 11}
 
 
 def cost_us(op: str, vma_plain: bool) -> int:
@@ -96,6 +98,7 @@ class StepReader:
             say=t.get_str("say", "") or "", notes=t.get_str("notes", "") or "",
             hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True),
             predict=t.get_bool("predict"), checkpoint=t.get_bool("checkpoint"),
+            line=t.get_int("line", None, lo=1),  # checked against the [program] by program.check_lines
         )
         facts = StepFacts(op=op, has_process=op != "say")
         if op not in (None, "say"):

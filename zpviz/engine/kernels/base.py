@@ -60,6 +60,10 @@ class KernelPolicy:
     fault_mlocks_file_pages: bool = False  # page-cache pages too, when mapped (mlock_vma_folio, 5.x+)
     fault_around_pages: int = 0  # a read fault in a file/shmem vma maps cached neighbours (3.15+: 16)
     mprotect_populates_locked: bool = False  # +W on a private VM_LOCKED vma populates it (4.2+)
+    # do_pages_stat_array asks follow_page(FOLL_NOZERO) (the v5 patch's mm/migrate.c): a zero PTE gives
+    # NULL -> -EFAULT, and in a vma where use_zero_page() is now false (VM_LOCKED) vm_normal_page first
+    # prints "Bad page map". False: follow_page(0) and PageReserved (2.6.x), or 6.18's own lookup.
+    move_pages_nozero: bool = False
     # write to the huge zero page: allocate a whole THP (3.8-5.7, and again 6.13+ with 1ced09e0331f);
     # 5.8-6.12 (3917c80280c9) split the PMD and COWed one 4 KiB page, cleared from the zero page
     hzp_write: str = "alloc_thp"

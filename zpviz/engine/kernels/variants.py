@@ -35,7 +35,7 @@ V5 = KernelPolicy(
     blurb="Special PTEs, no refcount; zero-ness decided from vma flags, so mlock finds 'bad' PTEs.",
     read_fault_zero="vma_flags", zero_test="special_and_vma", cow_from_zero="copy", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=True, munlock_walk="gup", munmap_munlocks_first=True,
-    move_pages_zero="-EFAULT", dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
+    move_pages_zero="-EFAULT", move_pages_nozero=True, dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
 )
 
 V2632 = KernelPolicy(

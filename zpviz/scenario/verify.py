@@ -1,5 +1,9 @@
 """Compare the `modern` model's run report with the running kernel's, step by step.
 
+Pure report comparison, so it lives beside the claims (which also judge reports): the command line,
+the kernel runner's callers and the view-models (present/machine.py) all use it, and none of them
+has to depend on the kernel runner for it.
+
     diffs = compare_reports(model_report, kernel_report)   # both made with every_step=True
     print(format_differences(diffs))
 
