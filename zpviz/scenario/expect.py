@@ -18,7 +18,7 @@ _SIGNAL = re.compile(r"^SIG[A-Z0-9]{1,12}$")
 _BAD = object()  # a claim value already reported as a problem
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepFacts:
     """What the step tells the claim parser: its op, its vma and what bounds its outcomes.
 
