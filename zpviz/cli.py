@@ -84,6 +84,9 @@ def _summary(report: dict) -> str:
             bits.append(_dump_text(s["dump"]))
         if s["makespan_ns"]:
             bits.append(f"{s['makespan_ns'] / 1000:.1f} us")
+        frames = (s.get("delta") or {}).get("frames_used")
+        if frames:  # this step's change; the run totals are on the last line
+            bits.append(f"frames {frames:+,}")
         if s["log"]:
             bits.append(f"log {len(s['log'])} lines")
         if not s["expect"]["ok"]:
@@ -91,7 +94,7 @@ def _summary(report: dict) -> str:
         lines.append("  ".join(bits))
         lines.extend(f"      {f['message']}" for f in s["expect"]["failed"])
     zp = f["zero_page"]
-    lines.append(f"frames used {f['frames_used']}, page tables {f['pt_frames']}, zero page: refcount "
+    lines.append(f"at the end: frames used {f['frames_used']}, page tables {f['pt_frames']}, zero page: refcount "
                  f"{zp['refcount_delta']:+d}, line writes {zp['line_writes']}, transfers {zp['line_transfers']}")
     for n in report["notes"]:
         lines.append(f"note: {n}")
