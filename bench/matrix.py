@@ -8,9 +8,14 @@ of work, measured in the same run (bench/run.py: kernel_fault_rates), so the rat
 with like. The headline shape (modern, 4 CPUs, one socket) is only one of the hundred; the issue's
 target is that the slowest shape reach half the kernel's rate.
 
-Engine rates are as in bench/run.py: the full per-event trace is built (simulate), and COW is
-the time of a read-then-write lesson less that of the read alone. Each shape is timed once
-(`repeat` for more): the matrix is a survey of where the engine is slow, not a best-of figure.
+Engine rates are as in bench/run.py (the full per-event trace is built: simulate), with one
+difference: the matrix times the process's CPU time (time.process_time), for the engine and for
+the kernel alike (the kernel's fault handling is system time of the process that faults). On a
+shared machine wall-clock time counts the time other processes held the CPU, which moved single
+shapes by 2-10x on the 8-way-shared 2-core VM; CPU time does not (steal time, which it would still
+count, is recorded beside). COW is the CPU time of a read-then-write lesson less that of the read
+alone. Each shape is timed once (`repeat` for more): the matrix is a survey of where the engine
+is slow, not a best-of figure.
 mlock() runs on the general path alone (no fast path covers populate), at a steady cost per page:
 its rate is measured over 1/MLOCK_SHARE of the region (128 MiB of 1 GiB), which gives the same
 pages per second within a few percent (8,192 to 65,536 pages: 12.4 k to 13.4 k/s on the reference
@@ -46,9 +51,9 @@ def _timed(text: str, kernel: str, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
-        t = time.perf_counter()
+        t = time.process_time()
         simulate(sc, kernel)
-        best = min(best, time.perf_counter() - t)
+        best = min(best, time.process_time() - t)
     return best
 
 
@@ -70,7 +75,8 @@ def shape_name(kernel: str, shape: str, work: str) -> str:
 
 
 def run_matrix(pages: int, kernel_rates: dict[str, float], repeat: int = 1, log=sys.stderr) -> dict:
-    """Every shape's rate and ratio; the minimum, median and slowest shapes by name."""
+    """Every shape's rate and ratio; the minimum, median and slowest shapes by name. kernel_rates
+    must be per second of CPU time (bench/run.py: kernel_fault_rates(clock=time.process_time))."""
     rates: dict[str, float] = {}
     ratios: dict[str, float] = {}
     seconds: dict[str, float] = {}
@@ -83,10 +89,11 @@ def run_matrix(pages: int, kernel_rates: dict[str, float], repeat: int = 1, log=
             for work in WORKS:
                 name = shape_name(kernel, shape, work)
                 rates[name] = round(got[work])
-                ratios[name] = round(got[work] / kernel_rates[work], 3)
+                if kernel_rates[work] == kernel_rates[work]:  # NaN: the kernel's mlock failed
+                    ratios[name] = round(got[work] / kernel_rates[work], 3)
             if log is not None:
                 print(f"  matrix {kernel:>6} {shape:<11} " + "  ".join(
-                    f"{w} {ratios[shape_name(kernel, shape, w)]:.2f}" for w in WORKS)
+                    f"{w} {ratios.get(shape_name(kernel, shape, w), float('nan')):.2f}" for w in WORKS)
                     + f"  ({seconds[f'{kernel} {shape}']} s)", file=log, flush=True)
     ordered = sorted(ratios.items(), key=lambda kv: kv[1])
     return {
@@ -109,5 +116,5 @@ def table(res: dict) -> str:
     for kernel in VARIANTS:
         for shape, _, _ in SHAPES:
             lines.append(f"  {kernel:>7} {shape:<11} "
-                         + " ".join(f"{ratios[shape_name(kernel, shape, w)]:>6.2f}" for w in WORKS))
+                         + " ".join(f"{ratios.get(shape_name(kernel, shape, w), float('nan')):>6.2f}" for w in WORKS))
     return "\n".join(lines)
