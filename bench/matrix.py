@@ -66,8 +66,10 @@ def shape_rates(kernel: str, cpus: int, sockets: int, pages: int, repeat: int = 
     t_both = _timed(lesson(pages, cpus, sockets, [read, write]), kernel, repeat)
     locked = max(1, pages // MLOCK_SHARE)
     t_mlock = _timed(lesson(locked, cpus, sockets, [mlock]), kernel, repeat)
-    return {"read": pages / t_read, "write": pages / t_write, "cow": pages / max(1e-9, t_both - t_read),
-            "mlock": locked / t_mlock}
+    t_cow = t_both - t_read
+    # a difference lost in the noise (tiny --quick sizes) is no rate: NaN, left out of the figures
+    cow = pages / t_cow if t_cow > 0.02 * t_both else float("nan")
+    return {"read": pages / t_read, "write": pages / t_write, "cow": cow, "mlock": locked / t_mlock}
 
 
 def shape_name(kernel: str, shape: str, work: str) -> str:
@@ -88,9 +90,10 @@ def run_matrix(pages: int, kernel_rates: dict[str, float], repeat: int = 1, log=
             seconds[f"{kernel} {shape}"] = round(time.perf_counter() - t, 1)
             for work in WORKS:
                 name = shape_name(kernel, shape, work)
-                rates[name] = round(got[work])
-                if kernel_rates[work] == kernel_rates[work]:  # NaN: the kernel's mlock failed
-                    ratios[name] = round(got[work] / kernel_rates[work], 3)
+                ratio = got[work] / kernel_rates[work]  # NaN where the kernel's mlock failed
+                if ratio == ratio:
+                    rates[name] = round(got[work])
+                    ratios[name] = round(ratio, 3)
             if log is not None:
                 print(f"  matrix {kernel:>6} {shape:<11} " + "  ".join(
                     f"{w} {ratios.get(shape_name(kernel, shape, w), float('nan')):.2f}" for w in WORKS)
