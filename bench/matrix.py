@@ -12,7 +12,7 @@ Engine rates are as in bench/run.py (the full per-event trace is built: simulate
 difference: the matrix times the process's CPU time (time.process_time), for the engine and for
 the kernel alike (the kernel's fault handling is system time of the process that faults). On a
 shared machine wall-clock time counts the time other processes held the CPU, which moved single
-shapes by 2-10x on the 8-way-shared 2-core VM; CPU time does not (steal time, which it would still
+shapes up to 4x on the 8-way-shared 2-core VM; CPU time does not (steal time, which it may still
 count, is recorded beside). COW is the CPU time of a read-then-write lesson less that of the read
 alone. Each shape is timed once (`repeat` for more): the matrix is a survey of where the engine
 is slow, not a best-of figure.
