@@ -3,18 +3,22 @@
     python bench/run.py            a table
     python bench/run.py --json     one JSON object (the keys of issue 7)
     python bench/run.py --quick    smaller sizes, for a smoke run
+    python bench/run.py --no-matrix          without the shape matrix (bench/matrix.py)
+    python bench/run.py --matrix-only        the kernel rates and the shape matrix alone
 
 Targets are printed beside each figure; where one is missed the table says so. Each kernel fault
-rate is measured in the same run as the engine's, so the ratio compares like with like.
+rate is measured in the same run as the engine's, so the ratio compares like with like. Every
+run records the CPU (model, family, model number), the load average before and after and the
+steal time during it (bench/sysinfo.py): a ratio from a busy or oversubscribed VM says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import mmap
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,11 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import sysinfo  # noqa: E402
 from zpviz.engine.run import simulate  # noqa: E402
 from zpviz.scenario import loads  # noqa: E402
 
 TARGETS = {  # key: (comparison, target)
     "engine_read_ratio": (">=", 1.0), "engine_write_ratio": (">=", 1.0), "engine_cow_ratio": (">=", 1.0),
+    "engine_shape_min_ratio": (">=", 0.5),
     "seek_ms_median": ("<=", 5.0), "trace_peak_rss_mb": ("<=", 300.0),
     "render_grid_ms_median": ("<=", 8.0), "window_step_ms_median": ("<=", 16.0),
     "export_mp4_fps": (">=", 60.0), "gif_kb_per_s": ("<=", 100.0), "startup_s": ("<=", 1.5),
@@ -39,16 +45,17 @@ TARGETS = {  # key: (comparison, target)
 
 
 # ---------------------------------------------------------------------------------- the kernel
-def kernel_fault_rates(pages: int, repeat: int = 3) -> dict[str, float]:
-    """Faults per second this kernel takes: strided one-byte touches of fresh private mappings.
+def kernel_fault_rates(pages: int, repeat: int = 3, clock=time.perf_counter) -> dict[str, float]:
+    """Faults per second this kernel takes: strided one-byte touches of fresh private mappings;
+    and for "mlock", pages per second that mlock() of a fresh private writable mapping populates.
 
     The best of `repeat` rounds for each kind: on this VM a round's COW rate swings from 0.1 to
     0.6 M/s (fresh guest pages the host has not backed yet), and the kernel's best is the fair bar."""
-    rounds = [_kernel_round(pages) for _ in range(repeat)]
+    rounds = [_kernel_round(pages, clock) for _ in range(repeat)]
     return {k: max(r[k] for r in rounds) for k in rounds[0]}
 
 
-def _kernel_round(pages: int) -> dict[str, float]:
+def _kernel_round(pages: int, clock) -> dict[str, float]:
     size = pages * 4096
 
     def region() -> tuple[mmap.mmap, np.ndarray]:
@@ -57,21 +64,46 @@ def _kernel_round(pages: int) -> dict[str, float]:
 
     out = {}
     m, a = region()
-    t = time.perf_counter()
+    t = clock()
     int(a[::4096].sum())  # read faults: the zero page
-    out["read"] = pages / (time.perf_counter() - t)
-    t = time.perf_counter()
+    out["read"] = pages / (clock() - t)
+    t = clock()
     a[::4096] = 1  # write after read: COW from the zero page
-    out["cow"] = pages / (time.perf_counter() - t)
+    out["cow"] = pages / (clock() - t)
     del a
     m.close()
     m, a = region()
-    t = time.perf_counter()
+    t = clock()
     a[::4096] = 1  # write faults on empty PTEs
-    out["write"] = pages / (time.perf_counter() - t)
+    out["write"] = pages / (clock() - t)
     del a
     m.close()
+    out["mlock"] = _kernel_mlock_rate(size, clock)
     return out
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mlock.argtypes = _libc.munlock.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+
+
+def _kernel_mlock_rate(size: int, clock) -> float:
+    """Pages per second mlock() populates: one call over a fresh private writable mapping, which
+    faults in (allocates and clears) every page and locks it. NaN if mlock fails (RLIMIT_MEMLOCK)."""
+    m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    a = np.frombuffer(m, dtype=np.uint8)
+    addr = a.ctypes.data
+    try:
+        t = clock()
+        rc = _libc.mlock(addr, size)
+        dt = clock() - t
+        if rc != 0:
+            print(f"mlock of {size >> 20} MiB failed: {os.strerror(ctypes.get_errno())}", file=sys.stderr)
+            return float("nan")
+        _libc.munlock(addr, size)
+        return size / 4096 / dt
+    finally:
+        del a
+        m.close()
 
 
 # ---------------------------------------------------------------------------------- the engine
@@ -143,19 +175,6 @@ def near_budget_check_s() -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------- report
-def machine_info() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
-
-
 def verdict(key: str, value: float | None) -> str:
     if value is None:
         return "not measured"
@@ -168,13 +187,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not the figures")
+    ap.add_argument("--matrix", action=argparse.BooleanOptionalAction, default=True,
+                    help="the shape matrix: 5 variants x 5 machine shapes x read/write/COW/mlock (default on)")
+    ap.add_argument("--matrix-only", action="store_true", help="the kernel rates and the matrix, nothing else")
+    ap.add_argument("--matrix-pages", type=int, default=None,
+                    help="pages per shape (default 262144, 1 GiB; 8192 with --quick)")
     a = ap.parse_args(argv)
+    start = sysinfo.sample()
     pages = 16384 if a.quick else 262144
-    res: dict[str, object] = {"machine": machine_info(), "pages": pages}
+    res: dict[str, object] = {"machine": sysinfo.machine_info(), "pages": pages}
     kern = kernel_fault_rates(pages)
-    eng = engine_fault_rates(pages)
+    res["kernel_mlock_pages_per_s"] = round(kern["mlock"]) if kern["mlock"] == kern["mlock"] else None
     for k in ("read", "write", "cow"):
         res[f"kernel_{k}_faults_per_s"] = round(kern[k])
+    if a.matrix or a.matrix_only:
+        from bench import matrix
+
+        before = sysinfo.sample()
+        # the matrix times CPU time, the kernel's included (see bench/matrix.py)
+        kern_cpu = kernel_fault_rates(pages, clock=time.process_time)
+        for k in matrix.WORKS:
+            res[f"kernel_{k}_per_cpu_s"] = round(kern_cpu[k]) if kern_cpu[k] == kern_cpu[k] else None
+        res.update(matrix.run_matrix(a.matrix_pages or (8192 if a.quick else 262144), kern_cpu))
+        res["matrix_run"] = sysinfo.during(before, sysinfo.sample())
+    if a.matrix_only:
+        res["run"] = sysinfo.during(start, sysinfo.sample())
+        return report(res, a.json)
+    eng = engine_fault_rates(pages)
+    for k in ("read", "write", "cow"):
         res[f"engine_{k}_faults_per_s"] = round(eng[k])
         res[f"engine_{k}_ratio"] = round(eng[k] / kern[k], 3)
     seek, n = seek_ms(pages // (4 if a.quick else 1))
@@ -191,16 +231,35 @@ def main(argv: list[str] | None = None) -> int:
         res.update(app_bench.measure(quick=a.quick))
     except ImportError as e:
         res["app_note"] = f"app benchmarks not run: {e}"
-    if a.json:
+    res["run"] = sysinfo.during(start, sysinfo.sample())
+    return report(res, a.json)
+
+
+def report(res: dict, as_json: bool) -> int:
+    if as_json:
         print(json.dumps(res, indent=2))
         return 0
+    print(sysinfo.describe(res["machine"], res["run"]))
     print(f"machine: {res['machine']}")
     for key in TARGETS:
         v = res.get(key)
-        print(f"  {key:<24} {v if v is not None else '-':>12}  {verdict(key, v)}")
+        if v is not None or key in res:
+            print(f"  {key:<24} {v if v is not None else '-':>12}  {verdict(key, v)}")
     for k in ("read", "write", "cow"):
-        print(f"  kernel {k:<5} {res[f'kernel_{k}_faults_per_s']:>12,} faults/s   engine "
-              f"{res[f'engine_{k}_faults_per_s']:>10,} faults/s")
+        engine = res.get(f"engine_{k}_faults_per_s")
+        print(f"  kernel {k:<5} {res[f'kernel_{k}_faults_per_s']:>12,} faults/s"
+              + (f"   engine {engine:>10,} faults/s" if engine is not None else ""))
+    if res.get("kernel_mlock_pages_per_s") is not None:
+        print(f"  kernel mlock {res['kernel_mlock_pages_per_s']:>11,} pages/s populated")
+    if "engine_shape_ratios" in res:
+        from bench import matrix
+
+        print(f"shape matrix, engine/kernel ratio, {res['matrix_pages']:,} pages a shape "
+              f"({res['matrix_mlock_pages']:,} for mlock), {res['matrix_s']} s:")
+        print(matrix.table(res))
+        print(f"  min {res['engine_shape_min_ratio']}, median {res['engine_shape_median_ratio']}; slowest: "
+              + ", ".join(f"{n} {r}" for n, r in res["engine_shape_slowest"]))
+        print("  " + sysinfo.describe(res["machine"], res["matrix_run"], "matrix").splitlines()[1])
     if "app_note" in res:
         print(f"  note: {res['app_note']}")
     return 0

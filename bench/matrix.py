@@ -1,0 +1,123 @@
+"""The shape matrix: the engine's rate on every lesson shape, as a ratio to this machine's kernel.
+
+Five variants x five machine shapes (1 CPU; 4 and 16 CPUs on one socket and on two) x four kinds
+of work over one region (1 GiB by default): read faults (the zero page, or a new page where the
+variant has none), write faults on empty PTEs, COW faults writing what was read, and mlock()
+populating a fresh region. Each engine rate is divided by the kernel's rate for the same kind
+of work, measured in the same run (bench/run.py: kernel_fault_rates), so the ratio compares like
+with like. The headline shape (modern, 4 CPUs, one socket) is only one of the hundred; the issue's
+target is that the slowest shape reach half the kernel's rate.
+
+Engine rates are as in bench/run.py (the full per-event trace is built: simulate), with one
+difference: the matrix times the process's CPU time (time.process_time), for the engine and for
+the kernel alike (the kernel's fault handling is system time of the process that faults). On a
+shared machine wall-clock time counts the time other processes held the CPU, which moved single
+shapes up to 4x on the 8-way-shared 2-core VM; CPU time does not (steal time, which it may still
+count, is recorded beside). COW is the CPU time of a read-then-write lesson less that of the read
+alone. Each shape is timed once (`repeat` for more): the matrix is a survey of where the engine
+is slow, not a best-of figure.
+mlock() runs on the general path alone (no fast path covers populate), at a steady cost per page:
+its rate is measured over 1/MLOCK_SHARE of the region (128 MiB of 1 GiB), which gives the same
+pages per second within a few percent (8,192 to 65,536 pages: 12.4 k to 13.4 k/s on the reference
+VM) in an eighth of the time; the kernel's mlock rate is measured over the whole region.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+
+from zpviz.engine.run import simulate
+from zpviz.scenario import loads
+from zpviz.scenario.model import VARIANTS
+
+SHAPES = (("1cpu", 1, 1), ("4cpu", 4, 1), ("4cpu-2sock", 4, 2), ("16cpu", 16, 1), ("16cpu-2sock", 16, 2))
+WORKS = ("read", "write", "cow", "mlock")
+SLOWEST = 8  # shapes named in the report
+MLOCK_SHARE = 8  # mlock is timed over pages // MLOCK_SHARE (see above)
+
+
+def lesson(pages: int, cpus: int, sockets: int, steps: list[str]) -> str:
+    text = f'[scenario]\ntitle = "matrix"\ncpus = {cpus}\nsockets = {sockets}\n[[vma]]\nname = "t"\npages = {pages}\n'
+    for s in steps:
+        text += f'[[step]]\n{s}\nvma = "t"\ncpus = {list(range(cpus))}\n'
+    return text
+
+
+def _timed(text: str, kernel: str, repeat: int) -> float:
+    sc = loads(text, "matrix.toml")
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t = time.process_time()
+        simulate(sc, kernel)
+        best = min(best, time.process_time() - t)
+    return best
+
+
+def shape_rates(kernel: str, cpus: int, sockets: int, pages: int, repeat: int = 1) -> dict[str, float]:
+    """Pages per second the engine plays for each kind of work on one shape (faults, or for mlock
+    pages populated: mlock is one system call, on the first CPU, whatever the shape)."""
+    read, write, mlock = 'do = "read"', 'do = "write"', 'do = "mlock"'
+    t_read = _timed(lesson(pages, cpus, sockets, [read]), kernel, repeat)
+    t_write = _timed(lesson(pages, cpus, sockets, [write]), kernel, repeat)
+    t_both = _timed(lesson(pages, cpus, sockets, [read, write]), kernel, repeat)
+    locked = max(1, pages // MLOCK_SHARE)
+    t_mlock = _timed(lesson(locked, cpus, sockets, [mlock]), kernel, repeat)
+    t_cow = t_both - t_read
+    # a difference lost in the noise (tiny --quick sizes) is no rate: NaN, left out of the figures
+    cow = pages / t_cow if t_cow > 0.02 * t_both else float("nan")
+    return {"read": pages / t_read, "write": pages / t_write, "cow": cow, "mlock": locked / t_mlock}
+
+
+def shape_name(kernel: str, shape: str, work: str) -> str:
+    return f"{kernel} {shape} {work}"
+
+
+def run_matrix(pages: int, kernel_rates: dict[str, float], repeat: int = 1, log=sys.stderr) -> dict:
+    """Every shape's rate and ratio; the minimum, median and slowest shapes by name. kernel_rates
+    must be per second of CPU time (bench/run.py: kernel_fault_rates(clock=time.process_time))."""
+    rates: dict[str, float] = {}
+    ratios: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for kernel in VARIANTS:
+        for shape, cpus, sockets in SHAPES:
+            t = time.perf_counter()
+            got = shape_rates(kernel, cpus, sockets, pages, repeat)
+            seconds[f"{kernel} {shape}"] = round(time.perf_counter() - t, 1)
+            for work in WORKS:
+                name = shape_name(kernel, shape, work)
+                ratio = got[work] / kernel_rates[work]  # NaN where the kernel's mlock failed
+                if ratio == ratio:
+                    rates[name] = round(got[work])
+                    ratios[name] = round(ratio, 3)
+            if log is not None:
+                print(f"  matrix {kernel:>6} {shape:<11} " + "  ".join(
+                    f"{w} {ratios.get(shape_name(kernel, shape, w), float('nan')):.2f}" for w in WORKS)
+                    + f"  ({seconds[f'{kernel} {shape}']} s)", file=log, flush=True)
+    ordered = sorted(ratios.items(), key=lambda kv: kv[1])
+    return {
+        "engine_shape_min_ratio": ordered[0][1],
+        "engine_shape_median_ratio": round(statistics.median(ratios.values()), 3),
+        "engine_shape_slowest": [[name, r] for name, r in ordered[:SLOWEST]],
+        "engine_shape_ratios": ratios,
+        "engine_shape_rates": rates,
+        "engine_shape_seconds": seconds,
+        "matrix_pages": pages,
+        "matrix_mlock_pages": max(1, pages // MLOCK_SHARE),
+        "matrix_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def table(res: dict) -> str:
+    """The ratios as a grid: a row per variant and machine shape, a column per kind of work."""
+    ratios = res["engine_shape_ratios"]
+    lines = [f"  {'variant':>7} {'shape':<11} " + " ".join(f"{w:>6}" for w in WORKS)]
+    for kernel in VARIANTS:
+        for shape, _, _ in SHAPES:
+            lines.append(f"  {kernel:>7} {shape:<11} "
+                         + " ".join(f"{ratios.get(shape_name(kernel, shape, w), float('nan')):>6.2f}" for w in WORKS))
+    return "\n".join(lines)
