@@ -6,6 +6,7 @@ import numpy as np
 
 from zpviz.engine import constants as C
 from zpviz.engine.machine import Machine
+from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Trace
 
 _STATE_NAMES = np.array(C.STATE_NAMES, dtype=object)
@@ -96,21 +97,41 @@ def step_entry(sc, r) -> dict:
     return entry
 
 
-def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events) -> dict:
-    """Assemble the report; `results` yields step results, state_at(r) gives the state after r."""
+def _lecture(sc, kid: str, step, r, entry: dict, state, before: dict, after: dict) -> None:
+    """The lecture's fields of a step entry (docs/lecture.md): the caption shown for this variant, the
+    generated one-line outcome, and the predict question with its answer from this run."""
+    from zpviz.scenario import lecture
+
+    entry["caption"] = step.say_for(kid)
+    vma = next((v for v in sc.vmas if v.name == step.vma), None)
+    shared = vma is not None and (vma.share == "shared" or vma.backing == "file")
+    entry["outcome"] = lecture.outcome_text(entry, r.outcomes, before, after, shared=shared)
+    if step.question is not None:
+        entry["question"] = lecture.question_json(step, entry, state, r.first_outcome, sc.variants())
+
+
+def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events,
+            scalars_at=None) -> dict:
+    """Assemble the report; `results` yields step results, state_at(r) gives the state after r,
+    scalars_at(r) the run's scalars after r (cheap: for the outcome line)."""
     from zpviz.scenario.claims import check_step_claims
+    from zpviz.scenario.lecture import needs_state
 
     kid = kernel.id
     steps = []
     all_ok = True
+    before = dict.fromkeys(SCALARS, 0)
     for r in results:  # to the end: the run adds its closing notes when it is exhausted
         step = sc.steps[r.index]
         entry = step_entry(sc, r)
         has_claims = any(c.variant in ("*", kid) for c in step.expect)
-        state = state_at(r) if (every_step or has_claims) else None
+        state = state_at(r) if (every_step or has_claims or needs_state(step.question)) else None
         failed = check_step_claims(step, kid, entry, state) if has_claims else []
         entry["expect"] = {"ok": not failed, "failed": [f.to_json() for f in failed]}
         all_ok &= not failed
+        after = scalars_at(r) if scalars_at is not None else (state or before)
+        _lecture(sc, kid, step, r, entry, state, before, after)
+        before = after
         if every_step:
             entry["state"] = state
         steps.append(entry)
@@ -126,7 +147,7 @@ def build_report(trace: Trace, every_step: bool = False) -> dict:
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events)
+                   lambda: trace.n_events, lambda r: trace.frame(trace.step_end_frame(r.index)).scalars)
 
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
@@ -134,4 +155,4 @@ def run_report(scenario, kernel: str | None = None, every_step: bool = False) ->
     m = Machine(scenario, kernel, record_deltas=False)
     return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
                    lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events)
+                   lambda: m.rec.n_events, lambda r: dict(zip(SCALARS, m.scalar_values())))

@@ -6,6 +6,7 @@ import re
 
 from ..errors import LessonError
 from .checks import Ctx, Table, choices, kind, show, suggest
+from . import narration
 from .expect import parse_expect
 from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
 from .selectors import parse_selector, selector_count, selector_max, span
@@ -63,10 +64,12 @@ class StepReader:
         op = self._op(t)
         if op is not None:
             t.keys(("do", *NARRATION_KEYS, *OP_KEYS[op], "expect"), what=f'for do = "{op}"')
+        say, says = narration.text_table(t, "say")
+        notes, notes_by = narration.text_table(t, "notes")
+        question = narration.predict(t, op, t.data.get("vma") if isinstance(t.data.get("vma"), str) else None)
         kw: dict = dict(
-            say=t.get_str("say", "") or "", notes=t.get_str("notes", "") or "",
-            hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True),
-            predict=t.get_bool("predict"), checkpoint=t.get_bool("checkpoint"),
+            say=say, says=says, notes=notes, notes_by=notes_by, question=question, predict=question is not None,
+            hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True), checkpoint=t.get_bool("checkpoint"),
         )
         vma, npages = None, None
         if op not in (None, "say"):
