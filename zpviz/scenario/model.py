@@ -208,6 +208,10 @@ class Step:
     notes_by: tuple[tuple[str, str], ...] = ()
     question: Ask | None = None  # set whenever `predict` is; `predict = true` is Ask()
 
+    def __post_init__(self) -> None:
+        if self.predict and self.question is None:  # Step(predict=True) as code built it before questions
+            object.__setattr__(self, "question", Ask())
+
     @property
     def is_narration(self) -> bool:
         return self.do == "say"

@@ -25,8 +25,8 @@ def text_table(t: Table, key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         return raw, ()
     path = t.path + (key,)
     if not isinstance(raw, dict):
-        t.problem(key, f'{key} must be a string, or a table by kernel variant such as '
-                       f'{{ "*" = "...", v5 = "..." }}; got {show(raw)} ({kind(raw)})')
+        t.problem(key, f'{key} must be a string, got {show(raw)} ({kind(raw)}); or a table by kernel variant '
+                       f'such as {{ "*" = "...", v5 = "..." }}')
         return "", ()
     if not raw:
         t.problem(key, f'{key} is an empty table; give "*" (every variant) and the variants with their own text')
@@ -66,7 +66,7 @@ def predict(t: Table, op: str | None, vma: str | None) -> Ask | None:
     if raw is True:
         return Ask()
     if not isinstance(raw, dict):
-        t.problem("predict", f'predict must be true, or a table {{ ask = "...", answer = "faults" }}; '
+        t.problem("predict", f'predict must be true or false, or a table {{ ask = "...", answer = "faults" }}; '
                              f"got {show(raw)} ({kind(raw)})")
         return None
     q = Table(t.ctx, raw, t.path + ("predict",))
