@@ -223,6 +223,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.title.setText(captions.kernel_title(pol))
             pane.title.setVisible(side_by_side)
             pane.status.setVisible(side_by_side)
+            pane.words.setVisible(side_by_side)
             pane.title.setToolTip(pol.blurb)
         vb0 = self.panes[0].view.space.getViewBox()
         for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
@@ -261,8 +262,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             p.deleteLater()
         self.panes = []
         self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
+        self.words_peers: list = []  # their captions, set at one height (panewords.PaneWords)
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers)
+            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers, words_peers=self.words_peers)
             pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)
@@ -316,9 +318,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
             if L.compare or self.machine is not None:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
-                pane.status.setText(self._status(ev, fr))
+                self._pane_words(pane, i, frames[i], ev, fr)
         self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
+        if L.compare:
+            cap = captions.shared_caption(L.traces, frames, cap)
         if L.compare or self.machine is not None:
             names = L.kernels + ((self.machine.kernel,) if self.machine is not None else ())
             cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
@@ -338,6 +342,20 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._refresh_inspector()
         self._refresh_presenter()
         self.frameShown.emit(frame)
+
+    def _pane_words(self, pane, i: int, frame: int, ev, fr) -> None:
+        """A compare pane's own words, its variant's at its aligned frame: once the step is done, its
+        outcome line ("1,024 read faults \u2192 zero page, 0 new pages") as the status; its caption."""
+        L = self.lesson
+        t = L.traces[i]
+        k = t.step_of_frame(frame)
+        if k >= 0 and frame == t.step_results[k].end_event and i < len(L.outcomes):
+            pane.status.setText(L.outcomes[i][k])
+        else:
+            pane.status.setText(self._status(ev, fr))
+        say = captions.caption_at(t, frame).say if k >= 0 else ""
+        stacked = self._arrangement is not None and self._arrangement.stacked
+        pane.words.set_caption(say, 1 if stacked else 2)
 
     @staticmethod
     def _status(ev, fr) -> str:

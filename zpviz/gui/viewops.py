@@ -86,7 +86,8 @@ class ViewOps:
     def _refresh_presenter(self) -> None:
         if self.presenter is None or not self.presenter.isVisible() or self.lesson is None:
             return
-        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"))
+        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"),
+                                     others=self.lesson.traces[1:])
         self.presenter.set_info(info)
 
     def _second(self) -> None:
