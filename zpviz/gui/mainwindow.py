@@ -58,6 +58,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.lesson: Lesson | None = None
         self.selection: tuple[int, ...] = ()
         self.predict_mode = False
+        self.predict_results: dict[tuple[str, int], bool] = {}  # (lesson, step) -> right: the lecture's score
         self.presenter = None
         self._offscreen = offscreen
         self._started = time.monotonic()
@@ -370,7 +371,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         if self.lesson is None:
             return
         if self.predict.open_unrevealed and cmd in ("toggle", "next", "next_step"):
-            self.predict.answer(None)  # the lecturer moves on: reveal without a guess
+            self.predict.reveal()  # the lecturer moves on: reveal (with a number typed, if any)
             return
         if self.predict.question is not None and cmd not in ("faster", "slower"):
             self.predict.close_question()

@@ -155,6 +155,6 @@ class Score:
         return f"Score: {self.right} right of {self.asked} asked ({100 * self.right // self.asked}%)"
 
 
-def score_of(results: dict[int, bool | None]) -> Score:
-    """results: step -> right (True/False), or None when revealed without a guess (asked, not right)."""
+def score_of(results: dict) -> Score:
+    """results: question -> right (True/False); revealed without a guess counts as asked, not right."""
     return Score(sum(1 for v in results.values() if v), len(results))
