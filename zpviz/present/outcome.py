@@ -10,7 +10,6 @@ from zpviz.engine.report import step_entry
 from zpviz.present.series import scalar
 from zpviz.scenario.lecture import outcome_text
 
-
 _SCALARS = ("frames_used", "bad_page_maps")
 
 

@@ -13,9 +13,9 @@ from zpviz.present import compare as CMP
 from zpviz.present.grid import GridLayout, grid_layout
 from zpviz.present.kpath import LogIndex
 from zpviz.present.navigate import Stops, stops_for
+from zpviz.present.outcome import outcomes_for
 from zpviz.present.physmem import PhysLayout, phys_layout
 from zpviz.present.playback import Plan, plan_for
-from zpviz.present.outcome import outcomes_for
 from zpviz.present.predict import Question, questions_for
 from zpviz.present.series import Series, time_series
 from zpviz.present.timeline import Marks, marks_for

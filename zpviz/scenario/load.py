@@ -14,8 +14,8 @@ import tomllib
 from pathlib import Path
 
 from ..errors import LessonError, Problem, TooBigError
-from .checks import Ctx, Table, choices, kind, show, suggest
 from . import narration
+from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
 from .model import KERNEL_IDS, PROTS, ProcessSpec, Scenario, Source, VmaSpec, variant_id
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us

@@ -10,7 +10,7 @@ asks the lesson's own question, answered from the run (model.ANSWERS).
 
 from __future__ import annotations
 
-from .checks import Ctx, Table, choices, kind, show, suggest
+from .checks import Table, choices, kind, show, suggest
 from .model import ANSWERS, FIRST_FAULT, KERNEL_IDS, NUMERIC_ANSWERS, WHICH_KERNEL_ANSWERS, Ask, variant_id
 
 PREDICT_KEYS = ("ask", "answer")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from ..errors import LessonError
-from .checks import Ctx, Table, choices, kind, show, suggest
 from . import narration
+from .checks import Ctx, Table, choices, kind, show, suggest
 from .expect import parse_expect
 from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
 from .selectors import parse_selector, selector_count, selector_max, span
