@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from .model import FIRST_FAULT, WHICH_KERNEL_ANSWERS, Ask, Step
 
-FIRST_FAULT_OPTIONS = ("zero page", "new page", "copy", "error")
+# every answer the first-fault question can have, always all offered: an option shown only when it
+# is the answer would give it away
+FIRST_FAULT_OPTIONS = ("zero page", "new page", "copy", "reuse", "shared page", "error", "no fault")
 _FAULT_WORDS = (("read", "read"), ("write", "write"), ("cow", "COW"), ("gup", "GUP"), ("huge", "huge"))
 PAGE_KB = 4
 
