@@ -64,6 +64,10 @@ def predict(t: Table, op: str | None, vma: str | None) -> Ask | None:
     if raw is None or raw is False:
         return None
     if raw is True:
+        if op == "say":
+            t.problem("predict", "predict = true asks what the step's first fault will do, and a narration step "
+                                 'has none; ask a number instead, e.g. { ask = "...", answer = "frames_used" }')
+            return None
         return Ask()
     if not isinstance(raw, dict):
         t.problem("predict", f'predict must be true or false, or a table {{ ask = "...", answer = "faults" }}; '
