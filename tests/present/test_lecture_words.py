@@ -48,11 +48,25 @@ def test_caption_and_presenter_in_the_variants_words():
     info = captions.presenter_at(t["v5"], t["v5"].step_end_frame(0), 0, "12:00", others=(t["2.6.24"],))
     assert "v5: SECRET: every read" in info.caption.say and "2.6.24: SECRET: no zero page" in info.caption.say
     assert "v5: v5 notes" in info.notes and "2.6.24: notes" in info.notes
-    lead = captions.caption_at(t["v5"], t["v5"].step_end_frame(0))
-    shared = captions.shared_caption((t["v5"], t["2.6.24"]), (0, 0), lead)
-    assert "SECRET" not in shared.say and "read t" in shared.say
+    ends = (t["v5"].step_end_frame(0), t["2.6.24"].step_end_frame(0))
+    lead = captions.caption_at(t["v5"], ends[0])
+    shared = captions.shared_caption((t["v5"], t["2.6.24"]), ends, lead)
+    # no sentence in common: the caption says what the step does, each pane its own words
+    assert shared.say == "read t all pages \u00b7 main \u2014 below, what each kernel did."
+    assert captions.compare_words((t["v5"], t["2.6.24"]), ends)[1] == [
+        "SECRET: every read maps the zero page", "SECRET: no zero page, 64 pages"]
     step1 = captions.caption_at(t["v5"], t["v5"].step_end_frame(1))
-    assert captions.shared_caption((t["v5"], t["2.6.24"]), (0, 0), step1).say == "eight writes"
+    ends1 = (t["v5"].step_end_frame(1), t["2.6.24"].step_end_frame(1))
+    assert captions.shared_caption((t["v5"], t["2.6.24"]), ends1, step1).say == "eight writes"
+    assert captions.compare_words((t["v5"], t["2.6.24"]), ends1) == (None, ["", ""])
+
+
+def test_shared_sentences_go_over_the_panes_and_each_pane_keeps_the_rest():
+    common, rest = captions.split_common(["Reads: 64 faults. do_x maps the zero page. Done.",
+                                          "Reads: 64 faults. There is no zero page. Done."])
+    assert common == "Reads: 64 faults." and rest == ["do_x maps the zero page. Done.", "There is no zero page. Done."]
+    assert captions.split_common(["A. B.", "C. B."]) == ("", ["A. B.", "C. B."])
+    assert captions.split_common(["Use 2.6.32 now.", "Use 2.6.32 now."])[0] == "Use 2.6.32 now."
 
 
 def test_outcome_lines_per_variant_and_nothing_past_the_playhead():

@@ -310,6 +310,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             return
         frames = L.aligned(frame)
         lead = L.lead
+        own = captions.compare_words(L.traces, frames)[1] if L.compare else []  # each pane's own words
         for i, pane in enumerate(self.panes):
             pic = picture_at(L, i, frames[i], self.selection, phys=pane.view.phys is not None)
             pane.view.show_picture(pic)
@@ -319,7 +320,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
             if L.compare or self.machine is not None:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
-                self._pane_words(pane, i, frames[i], ev, fr)
+                self._pane_words(pane, i, frames[i], ev, fr, own[i] if i < len(own) else "")
         self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
         if L.compare:
@@ -344,9 +345,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._refresh_presenter()
         self.frameShown.emit(frame)
 
-    def _pane_words(self, pane, i: int, frame: int, ev, fr) -> None:
+    def _pane_words(self, pane, i: int, frame: int, ev, fr, say: str) -> None:
         """A compare pane's own words, its variant's at its aligned frame: once the step is done, its
-        outcome line ("1,024 read faults \u2192 zero page, 0 new pages") as the status; its caption."""
+        outcome line ("1,024 read faults \u2192 zero page, 0 new pages") as the status; under it what
+        its caption says beyond the sentences shown over all panes (present.captions.compare_words)."""
         L = self.lesson
         t = L.traces[i]
         k = t.step_of_frame(frame)
@@ -354,7 +356,6 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.status.setText(L.outcomes[i][k])
         else:
             pane.status.setText(self._status(ev, fr))
-        say = captions.caption_at(t, frame).say if k >= 0 else ""
         stacked = self._arrangement is not None and self._arrangement.stacked
         pane.words.set_caption(say, 1 if stacked else 2)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from zpviz.present.grid import size_text
@@ -90,17 +91,48 @@ def caption_at(trace, frame: int) -> Caption:
     return Caption(k, n, say, f"Step {k + 1} of {n}", detail, kernel, sc.title, step.checkpoint)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z0-9\"'(_])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [x for x in _SENTENCE_END.split(" ".join(text.split())) if x]
+
+
+def split_common(texts: list[str]) -> tuple[str, list[str]]:
+    """The whole sentences every text begins with, and what each text says after them."""
+    parts = [_sentences(t) for t in texts]
+    n = 0
+    while parts and all(len(p) > n for p in parts) and len({p[n] for p in parts}) == 1:
+        n += 1
+    return (" ".join(parts[0][:n]) if parts else ""), [" ".join(p[n:]) for p in parts]
+
+
+def compare_words(traces, frames: tuple[int, ...]) -> tuple[str | None, list[str]]:
+    """For a compare view at the aligned `frames`: the caption over all panes (None: each variant's
+    text is the same, show it as usual) and each pane's own words. Where the variants' texts differ,
+    the sentences they share go over the panes and each pane gets the rest of its own text."""
+    texts = [caption_at(t, f).say for t, f in zip(traces, frames)]
+    steps = {t.step_of_frame(f) for t, f in zip(traces, frames)}
+    if len(set(texts)) <= 1 or len(steps) != 1:
+        return None, ["" if len(set(texts)) <= 1 else x for x in texts]
+    common, rests = split_common(texts)
+    return common, rests
+
+
 def shared_caption(traces, frame_of: tuple[int, ...], cap: Caption) -> Caption:
     """The caption over a compare view: the step's text when every variant on screen has the same
-    one; else what the step does, since each pane shows its own variant's words under its title."""
+    one; else the sentences they share, or what the step does, since each pane shows its own
+    variant's words under its title."""
     k = cap.step
     if k < 0 or len(traces) < 2:
         return cap
-    step = traces[0].scenario.steps[k]
-    texts = {step.say_for(str(t.kernel.id)) for t in traces}
-    if len(texts) <= 1:
+    common, _ = compare_words(traces, frame_of)
+    if common is None:
         return cap
-    return dataclasses.replace(cap, say=f"{op_text(step)} \u2014 each kernel's own account is under its name")
+    step = traces[0].scenario.steps[k]
+    if common:
+        return dataclasses.replace(cap, say=f"{common} Below, what each kernel did.")
+    return dataclasses.replace(cap, say=f"{op_text(step)} \u2014 below, what each kernel did.")
 
 
 @dataclass(frozen=True)
