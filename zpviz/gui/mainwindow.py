@@ -24,6 +24,7 @@ from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
 from zpviz.gui.machine import MachineOps
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
+from zpviz.gui.panewords import fit_lines
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
@@ -352,10 +353,12 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         L = self.lesson
         t = L.traces[i]
         k = t.step_of_frame(frame)
-        if k >= 0 and frame == t.step_results[k].end_event and i < len(L.outcomes):
-            pane.status.setText(L.outcomes[i][k])
-        else:
-            pane.status.setText(self._status(ev, fr))
+        done = k >= 0 and frame == t.step_results[k].end_event and i < len(L.outcomes)
+        text = L.outcomes[i][k] if done else self._status(ev, fr)
+        # two lines at most, cut visibly: a narrow pane must not push its text over the caption below
+        width = max(40, pane.status.width() - 4)
+        pane.status.setText("\n".join(fit_lines(text, pane.status.fontMetrics(), width, 2)))
+        pane.status.setToolTip(text)
         stacked = self._arrangement is not None and self._arrangement.stacked
         pane.words.set_caption(say, 1 if stacked else 2)
 

@@ -99,12 +99,31 @@ class PredictPanel(QtWidgets.QFrame):
         self.row.addStretch(1)
         self.title.setText(f"Predict \u2014 what happens next?   ({keys})")
         self.prompt.setText(q.prompt)
+        self._fit_prompt()
         self.result.setText("")
         self.result.hide()
         self.prompt.show()
         self.show()
         if q.kind == "number":
             self.guess.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+
+    def _fit_prompt(self) -> None:
+        """The whole question, at the biggest size (20 pt down to 14) that needs at most three lines:
+        a long question on a 720p projector must not lose its end ("... afterwards?")."""
+        width = max(200, (self.width() or 800) - 40)
+        text = self.prompt.text()
+        for pt in (20, 18, 16, 14):
+            fm = QtGui.QFontMetrics(font(pt, bold=True))
+            rect = fm.boundingRect(QtCore.QRect(0, 0, width, 10000), QtCore.Qt.TextFlag.TextWordWrap, text)
+            if rect.height() <= fm.lineSpacing() * 3 or pt == 14:
+                break
+        self.prompt.setFont(font(pt, bold=True))
+        self.prompt.setMinimumHeight(rect.height() + 4)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        if self.question is not None and not self.revealed:
+            self._fit_prompt()
 
     def typed(self) -> float | None:
         text = self.guess.text().strip().rstrip(".")
