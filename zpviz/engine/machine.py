@@ -217,7 +217,7 @@ class Machine(Bulk):
         makespan = 0
         procs: list[Proc] = []
         if step.is_narration:
-            self.emit_idle(Kind.NARRATE, cpus[0], step.say)
+            self.emit_idle(Kind.NARRATE, cpus[0], step.say_for(self.k.id))  # this variant's own words
         else:
             procs = self.resolve_procs(step)
             live = [p for p in procs if p.alive]

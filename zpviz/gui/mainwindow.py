@@ -331,7 +331,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
         self.caption.set_caption(cap)
         ev = kpath.event_view(lead, frame, L.grid)
-        narr = lead.scenario.summary if frame == 0 else ""
+        narr = lead.scenario.summary_for(str(lead.kernel.id)) if frame == 0 else ""
         self.kernel_view.set_event(ev, narr)
         self.kernel_view.set_log(L.logs[0].upto(frame), L.logs[0].count_upto(frame))
         self.counters.set_bars(series.cpu_bars(lead.frame(frame)))
