@@ -110,6 +110,8 @@ def test_predict_prompt_is_the_question_not_the_caption_and_r_reveals(make_windo
     assert "How many frames of data" in prompt
     assert NOZERO not in prompt and ZERO not in prompt and NOZERO not in win.caption.text()
     # the room's guess, typed; R reveals it with the true number from this variant's run
+    win.toggle_presenter()  # the lecturer's screen knows the answer before the room does
+    assert "PREDICT \u2014 the answer: 64 pages" in win.presenter.notes.toPlainText()
     qtbot.keyClicks(win.predict.guess, "50")
     qtbot.keyClick(win.predict.guess, QtCore.Qt.Key.Key_R)
     assert win.predict.revealed
@@ -117,6 +119,9 @@ def test_predict_prompt_is_the_question_not_the_caption_and_r_reveals(make_windo
     assert "you said 50" in text and "64 pages" in text and "14 too low" in text
     assert win.caption.text().startswith(NOZERO)  # now the caption shows
     assert win.score().asked == 1 and win.score().right == 0
+    win._refresh_presenter()
+    assert "PREDICT" not in win.presenter.notes.toPlainText()
+    win.toggle_presenter()
 
 
 def test_which_kernel_question_and_the_score(make_window, lesson_file, qtbot):

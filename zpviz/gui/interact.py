@@ -30,6 +30,7 @@ class Interaction:
             return
         if self.predict.question is not q:
             self.predict.ask(q)
+            self._refresh_presenter()
 
     def answer_predict(self, index: int) -> None:
         if self.predict.open_unrevealed:
