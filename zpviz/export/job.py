@@ -197,9 +197,7 @@ def _still(o, lesson, renderer, frame, timeline, new_renderer, progress, cancell
 
 
 def _caption(lesson, frame: int) -> str:
-    from zpviz.present.captions import caption_at
-
-    from zpviz.present.captions import shared_caption
+    from zpviz.present.captions import caption_at, shared_caption
 
     cap = caption_at(lesson.lead, frame)  # the leading variant's words; in compare mode only what all share
     if lesson.compare:
