@@ -142,12 +142,17 @@ def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes,
     }
 
 
+def _scalars_after(trace: Trace, i: int) -> dict:
+    """The run's scalars at frame i, without rebuilding the frame (a lesson may have 10,000 steps)."""
+    return dict(zip(SCALARS, trace.scalars.row(i - 1))) if i else dict.fromkeys(SCALARS, 0)
+
+
 def build_report(trace: Trace, every_step: bool = False) -> dict:
     """The report of a recorded run (the app and the exporter hold traces)."""
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events, lambda r: trace.frame(trace.step_end_frame(r.index)).scalars)
+                   lambda: trace.n_events, lambda r: _scalars_after(trace, trace.step_end_frame(r.index)))
 
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
