@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.memview import MemoryView
-from zpviz.gui.panewords import PaneWords
+from zpviz.gui.panewords import FitLines, PaneWords
 from zpviz.gui.theme import BASE_PT, font, qcolor
 from zpviz.present.compare import Row
 from zpviz.present.palette import Theme
@@ -99,9 +99,8 @@ class VariantPane(QtWidgets.QWidget):
         self.title = FitLabel(14, peers=title_peers)  # the panes' titles share one size
         lay.addWidget(self.title)
         self.words = PaneWords(peers=words_peers)  # this variant's own caption (below its outcome line)
-        self.status = QtWidgets.QLabel()
+        self.status = FitLines(max_lines=2)  # two lines at most, cut visibly at any width
         self.status.setFont(font(11))
-        self.status.setWordWrap(True)
         self.status.setMinimumWidth(40)
         # two lines always, so the grids of all variants start at the same height
         self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 2 + 4)

@@ -24,7 +24,6 @@ from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
 from zpviz.gui.machine import MachineOps
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
-from zpviz.gui.panewords import fit_lines
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
@@ -355,10 +354,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         k = t.step_of_frame(frame)
         done = k >= 0 and frame == t.step_results[k].end_event and i < len(L.outcomes)
         text = L.outcomes[i][k] if done else self._status(ev, fr)
-        # two lines at most, cut visibly: a narrow pane must not push its text over the caption below
-        width = max(40, pane.status.width() - 4)
-        pane.status.setText("\n".join(fit_lines(text, pane.status.fontMetrics(), width, 2)))
-        pane.status.setToolTip(text)
+        pane.status.setText(text)  # panewords.FitLines: two lines at most, cut visibly
         stacked = self._arrangement is not None and self._arrangement.stacked
         pane.words.set_caption(say, 1 if stacked else 2)
 

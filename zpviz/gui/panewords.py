@@ -40,6 +40,36 @@ def fit_lines(text: str, fm: QtGui.QFontMetrics, width: int, max_lines: int) -> 
     return lines[:max_lines - 1] + [fm.elidedText(last, QtCore.Qt.TextElideMode.ElideRight, width)]
 
 
+class FitLines(QtWidgets.QLabel):
+    """A label of at most `max_lines` lines at any width: the text is wrapped here and its last line
+    cut with an ellipsis, refitted on every resize; text() and the tooltip give the whole text."""
+
+    def __init__(self, max_lines: int = 2, parent=None):
+        super().__init__(parent)
+        self.max_lines = max_lines
+        self._full = ""
+        self.setWordWrap(False)  # the lines are made here; Qt must not wrap them a second time
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown(self) -> str:
+        return super().text()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = max(40, self.width() - 4)
+        super().setText("\n".join(fit_lines(self._full, self.fontMetrics(), width, self.max_lines)))
+
+
 class PaneWords(QtWidgets.QWidget):
     def __init__(self, peers: list | None = None, parent=None):
         super().__init__(parent)
