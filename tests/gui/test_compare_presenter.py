@@ -38,8 +38,11 @@ def test_compare_summary_says_what_differs(make_window):
     assert win.diff.cell_text(0, 0) == "0 KiB" and win.diff.cell_text(0, 2) == "256 KiB"
     assert "memory used" in win.diff_summary.text()
     assert "comparing v5" in win.caption.kernel.text()
+    # at the step's end each pane's status is its own outcome line (present.outcome)
+    assert "\u2192 zero page, 0 new pages" in win.panes[0].status.text()
+    assert "new zeroed pages" in win.panes[2].status.text()
+    win.set_frame(win.lesson.lead.step_results[1].first_event + 2)  # part-way: the current event
     assert "mapped the zero page" in win.panes[0].status.text()
-    assert "new zeroed page" in win.panes[2].status.text()
 
 
 def test_compare_menu_and_programmatic(make_window):

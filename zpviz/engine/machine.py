@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from zpviz.engine import constants as C
 from zpviz.engine.bulk import Bulk
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
-from zpviz.engine.events import FAULT_KEYS, Kind
+from zpviz.engine.events import FAULT_KEYS, OUTCOME, Kind
 from zpviz.engine.kernels import policy
 from zpviz.engine.record import SCALARS, Recorder
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
@@ -25,6 +25,9 @@ from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
 
 _FAULT_COLUMN = Recorder.INT_COLUMNS.index("fault")
+_KIND_COLUMN = Recorder.INT_COLUMNS.index("kind")
+_OUTCOME_OF_KIND = np.array([OUTCOME.get(k, "") for k in Kind], dtype=object)
+_ERROR_KINDS = np.array([int(k) for k, o in OUTCOME.items() if o == "error"])
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,24 @@ class StepResult:
     makespan_ns: int
     log: tuple[str, ...]
     dump: tuple[int, int] | None  # (pages written, holes) of a core dump
+    # For the lecture's words (scenario/lecture.py): how many events had each events.OUTCOME
+    # ("zero page": 1024, ...), and what the first event that faulted or failed did ("no fault" if none).
+    outcomes: dict[str, int] = field(default_factory=dict)
+    first_outcome: str = "no fault"
+
+
+def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]:
+    """Events per outcome, and the outcome of the first event that faulted or failed (as predict
+    mode asks: a SIGSEGV or a walk stopped by -EFAULT is an answer too)."""
+    counts = np.bincount(kind, minlength=len(Kind)) if len(kind) else np.zeros(len(Kind), np.int64)
+    out: dict[str, int] = {}
+    for k in np.flatnonzero(counts).tolist():
+        name = _OUTCOME_OF_KIND[k]
+        if name:
+            out[name] = out.get(name, 0) + int(counts[k])
+    hits = np.flatnonzero((fault != 0) | np.isin(kind, _ERROR_KINDS))
+    first = OUTCOME.get(Kind(int(kind[hits[0]])), "no fault") if len(hits) else "no fault"
+    return out, first
 
 
 class Machine(Bulk):
@@ -192,7 +213,7 @@ class Machine(Bulk):
         makespan = 0
         procs: list[Proc] = []
         if step.is_narration:
-            self.emit_idle(Kind.NARRATE, cpus[0], step.say)
+            self.emit_idle(Kind.NARRATE, cpus[0], step.say_for(self.k.id))  # this variant's own words
         else:
             procs = self.resolve_procs(step)
             live = [p for p in procs if p.alive]
@@ -223,7 +244,9 @@ class Machine(Bulk):
                                        f'"{step.vma}"')])
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        fault = self.rec.recent_events(first, end)[:, _FAULT_COLUMN]
+        rows = self.rec.recent_events(first, end)
+        fault = rows[:, _FAULT_COLUMN]
+        outcomes, first_outcome = _outcomes(rows[:, _KIND_COLUMN], fault)
         counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())
@@ -234,6 +257,7 @@ class Machine(Bulk):
             status=tuple(self.step_status) if step.do == "move_pages" else None,
             signal_pages=tuple(pg for _, _, pg in self.step_signal), makespan_ns=makespan, log=tuple(log),
             dump=tuple(self.step_dump) if step.do == "coredump" else None,
+            outcomes=outcomes, first_outcome=first_outcome,
         )
 
     # ------------------------------------------------------------------ per-op work

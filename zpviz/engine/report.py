@@ -111,6 +111,19 @@ def step_entry(sc, r) -> dict:
     return entry
 
 
+def _lecture(sc, kid: str, step, r, entry: dict, state, before: dict, after: dict) -> None:
+    """The lecture's fields of a step entry (docs/lecture.md): the caption shown for this variant, the
+    generated one-line outcome, and the predict question with its answer from this run."""
+    from zpviz.scenario import lecture
+
+    entry["caption"] = step.say_for(kid)
+    vma = next((v for v in sc.vmas if v.name == step.vma), None)
+    shared = vma is not None and (vma.share == "shared" or vma.backing == "file")
+    entry["outcome"] = lecture.outcome_text(entry, r.outcomes, before, after, shared=shared)
+    if step.question is not None:
+        entry["question"] = lecture.question_json(step, entry, state, r.first_outcome, sc.variants())
+
+
 class Judge(Protocol):
     """What the report builder asks of whoever judges a lesson's claims (zpviz.play.Claims)."""
 
@@ -122,24 +135,27 @@ class Judge(Protocol):
 
 
 def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes, kernel_log, n_events,
-            judge: Judge | None, totals_at) -> dict:
+            judge: Judge | None, scalars_at) -> dict:
     """Assemble the report; `results` yields step results, state_at(r) gives the state after r and
-    totals_at(r) its run totals (cheap: every step's `delta` needs them)."""
+    scalars_at(r) the run's scalars after r (cheap: every step's `delta` and outcome line need them)."""
+    from zpviz.scenario.lecture import needs_state
+
     kid = kernel.id
     steps = []
     all_ok = True
-    before = run_totals(dict.fromkeys(_SCALAR_KEYS, 0))  # the run starts from nothing (mmap included)
+    before = dict.fromkeys(SCALARS, 0)  # the run starts from nothing (mmap included)
     for r in results:  # to the end: the run adds its closing notes when it is exhausted
         step = sc.steps[r.index]
         entry = step_entry(sc, r)
-        after = totals_at(r)
-        entry["delta"] = _minus(after, before)
-        before = after
-        wanted = judge is not None and judge.wants_state(step, kid)
+        after = scalars_at(r)
+        entry["delta"] = _minus(run_totals(after), run_totals(before))
+        wanted = (judge is not None and judge.wants_state(step, kid)) or needs_state(step.question)
         state = state_at(r) if (every_step or wanted) else None
         if judge is not None:
             entry["expect"] = judge(step, kid, entry, state)
             all_ok &= entry["expect"]["ok"]
+        _lecture(sc, kid, step, r, entry, state, before, after)
+        before = after
         if every_step:
             entry["state"] = state
         steps.append(entry)
@@ -153,8 +169,9 @@ def _report(sc, kernel, results, state_at, final_state, every_step: bool, notes,
     return report
 
 
-_SCALAR_KEYS = ("zp_refcount", "zp_mapcount", "zp_line_writes", "zp_line_transfers", "hzp_refcount",
-                "hzp_line_writes", "hzp_line_transfers", "frames_used", "pt_frames", "bad_page_maps")
+def _scalars_after(trace: Trace, i: int) -> dict:
+    """The run's scalars at frame i, without rebuilding the frame (a lesson may have 10,000 steps)."""
+    return dict(zip(SCALARS, trace.scalars.row(i - 1))) if i else dict.fromkeys(SCALARS, 0)
 
 
 def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = None) -> dict:
@@ -162,16 +179,7 @@ def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = N
     return _report(trace.scenario, trace.kernel, trace.step_results,
                    lambda r: state_dict(trace, trace.step_end_frame(r.index)),
                    lambda: state_dict(trace, len(trace) - 1), every_step, trace.notes, trace.kernel_log,
-                   lambda: trace.n_events, judge, lambda r: _trace_totals(trace, trace.step_end_frame(r.index)))
-
-
-def _live_totals(m: Machine) -> dict:
-    return run_totals(dict(zip(SCALARS, m.scalar_values())))
-
-
-def _trace_totals(trace: Trace, i: int) -> dict:
-    """Run totals after frame i, from the trace's scalar table (no page arrays rebuilt)."""
-    return run_totals(dict(zip(SCALARS, trace.scalars.row(i - 1))) if i else dict.fromkeys(_SCALAR_KEYS, 0))
+                   lambda: trace.n_events, judge, lambda r: _scalars_after(trace, trace.step_end_frame(r.index)))
 
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False, judge: Judge | None = None) -> dict:
@@ -179,4 +187,4 @@ def run_report(scenario, kernel: str | None = None, every_step: bool = False, ju
     m = Machine(scenario, kernel, record_deltas=False)
     return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
                    lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events, judge, lambda r: _live_totals(m))
+                   lambda: m.rec.n_events, judge, lambda r: dict(zip(SCALARS, m.scalar_values())))

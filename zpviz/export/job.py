@@ -197,9 +197,11 @@ def _still(o, lesson, renderer, frame, timeline, new_renderer, progress, cancell
 
 
 def _caption(lesson, frame: int) -> str:
-    from zpviz.present.captions import caption_at
+    from zpviz.present.captions import caption_at, shared_caption
 
-    cap = caption_at(lesson.lead, frame)
+    cap = caption_at(lesson.lead, frame)  # the leading variant's words; in compare mode only what all share
+    if lesson.compare:
+        cap = shared_caption(lesson.traces, lesson.aligned(frame), cap)
     return f"{cap.counter}: {cap.say}"
 
 

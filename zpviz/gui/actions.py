@@ -79,8 +79,10 @@ def build_menus(win) -> None:
     pred = _action(win, "predict", "Predict mode", ("Ctrl+Shift+P",), "set_predict_mode_from_action", None)
     pred.setCheckable(True)
     m_play.addAction(pred)
-    for i in range(6):  # answers to a predict question; harmless when none is open
+    for i in range(7):  # answers to a predict question; harmless when none is open
         _action(win, f"answer{i + 1}", f"Answer {i + 1}", (str(i + 1),), "answer_predict", i)
+    m_play.addAction(_action(win, "reveal", "Reveal the answer", ("R",), "reveal_predict", None))
+    m_play.addAction(_action(win, "score", "Show the predict score", ("S",), "show_score", None))
 
     m_lesson = mb.addMenu("&Kernel")
     group = QtGui.QActionGroup(win)
@@ -131,4 +133,5 @@ def build_menus(win) -> None:
 
 def keys_text() -> str:
     rows = [f"{', '.join(k)}: {t}" for _, t, k, _, _ in TRANSPORT + VIEW + MACHINE + FILE if k]
-    return "\n".join(rows + ["1-6: answer a predict question", "Ctrl+Shift+P: predict mode"])
+    return "\n".join(rows + ["1-7: answer a predict question (or type a number)", "R: reveal the answer",
+                             "S: the predict score (right / asked)", "Ctrl+Shift+P: predict mode"])

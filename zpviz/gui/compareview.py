@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.memview import MemoryView
+from zpviz.gui.panewords import FitLines, PaneWords
 from zpviz.gui.theme import BASE_PT, font, qcolor
 from zpviz.present.compare import Row
 from zpviz.present.palette import Theme
@@ -86,23 +87,26 @@ class FitLabel(QtWidgets.QLabel):
 
 
 class VariantPane(QtWidgets.QWidget):
-    """A variant's title, its one-line status (what its current event did) and its MemoryView."""
+    """A variant's title, its status (the step's outcome once done, else what its current event did),
+    its own caption and its MemoryView."""
 
-    def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None):
+    def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None,
+                 words_peers: list | None = None):
         super().__init__(parent)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = FitLabel(14, peers=title_peers)  # the panes' titles share one size
         lay.addWidget(self.title)
-        self.status = QtWidgets.QLabel()
+        self.words = PaneWords(peers=words_peers)  # this variant's own caption (below its outcome line)
+        self.status = FitLines(max_lines=2)  # two lines at most, cut visibly at any width
         self.status.setFont(font(11))
-        self.status.setWordWrap(True)
         self.status.setMinimumWidth(40)
         # two lines always, so the grids of all variants start at the same height
         self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 2 + 4)
         self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.status)
+        lay.addWidget(self.words)
         self.view = MemoryView(theme, show_phys=show_phys)
         lay.addWidget(self.view, 1)
 
@@ -110,6 +114,7 @@ class VariantPane(QtWidgets.QWidget):
         self.view.set_theme(theme)
         self.title.setStyleSheet(f"color: {theme.accent};")
         self.status.setStyleSheet(f"color: {theme.fg};")
+        self.words.set_theme(theme)
 
 
 SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",

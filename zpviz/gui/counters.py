@@ -59,7 +59,9 @@ def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> pg.PlotDataItem:
     """A line that stays fast at 400,000 frames: decimated once (min/max per bucket) in present."""
     x, yy = decimate(y)
     item = pg.PlotDataItem(x, yy, pen=pg.mkPen(qcolor(colour), width=2.5))
-    cache_drawing(item.curve)  # the curve draws, not the PlotDataItem around it; it changes per lesson only
+    # the curve draws, not the PlotDataItem around it; set_frame clips it to the playhead, which
+    # redraws the cache, but moving back and forth over a step then costs a blit, not a re-stroke
+    cache_drawing(item.curve)
     plot.addItem(item)
     return item
 
@@ -87,6 +89,10 @@ class CountersView(pg.GraphicsLayoutWidget):
             p.addItem(c, ignoreBounds=True)
             self.cursors.append(c)
         self._series: Series | None = None
+        self._frame = 0
+        self._curves: list = []
+        self._step_bars: list = []
+        self._shown_upto: int | None = None
         self._bars: CpuBars | None = None
         self._caching = True
         self.set_theme(theme)
@@ -128,8 +134,10 @@ class CountersView(pg.GraphicsLayoutWidget):
                 ax.setPen(pg.mkPen(qcolor(theme.grid)))
                 ax.setTextPen(pg.mkPen(qcolor(theme.muted)))
                 ax.setStyle(tickFont=small)
-        for c in self.cursors:
-            c.setPen(pg.mkPen(qcolor(theme.accent), width=2))
+        for c in self.cursors:  # a playhead, not a data spike: dashed, muted, with a marker at the top
+            c.setPen(pg.mkPen(qcolor(theme.muted), width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+            c.clearMarkers()
+            c.addMarker("v", position=1.0, size=12)
         self._titles()
         if self._series is not None:
             self.set_series(self._series)
@@ -140,33 +148,63 @@ class CountersView(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ data
     def set_series(self, s: Series) -> None:
-        """The whole run's time series (once per lesson)."""
+        """The whole run's time series (once per lesson). Only what lies at or before the playhead is
+        drawn (set_frame clips it): in predict mode the next step's spike must not show early."""
         self._series = s
         th = self.theme
         for p in (self.zp, self.mem, self.steps):
             p.clear()
         for p, c in zip((self.zp, self.steps, self.mem), self.cursors):
             p.addItem(c, ignoreBounds=True)
-        _line(self.zp, s.zp_transfers, th.series[0])
         mib = 4.0 / 1024.0
+        self._curves = [(_line(self.zp, s.zp_transfers, th.series[0]), decimate(s.zp_transfers))]
         for i, arr in enumerate((s.frames_used, s.rss_pages, s.pt_frames)):  # keys in the title
-            _line(self.mem, arr * mib, th.series[i])
-        if len(s.step_end):
-            w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35)
-            bars = [pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
-                                    brush=qcolor(th.series[0]), pen=pg.mkPen(None))]
-            if len(s.stall_x):
-                bars.append(pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
-                                            brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)))
-            for b in bars:  # the whole run's bars: they change per lesson only
-                cache_drawing(b)
-                self.steps.addItem(b)
-        tops = (s.zp_transfers.max(initial=0), max(s.makespan_ns.max(initial=0), s.stall_ns.max(initial=0)) / 1e3,
-                max(s.frames_used.max(initial=0), s.rss_pages.max(initial=0), s.pt_frames.max(initial=0)) * mib)
+            self._curves.append((_line(self.mem, arr * mib, th.series[i]), decimate(arr * mib)))
+        self._step_bars = []
         w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0
-        for p, top in zip((self.zp, self.steps, self.mem), tops):
+        if len(s.step_end):
+            bars = [(pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
+                                     brush=qcolor(th.series[0]), pen=pg.mkPen(None)), s.step_end, s.makespan_ns / 1e3)]
+            if len(s.stall_x):
+                bars.append((pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
+                                             brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)),
+                             s.stall_x, s.stall_ns / 1e3))
+            for b, _, _ in bars:
+                self.steps.addItem(b)
+            self._step_bars = bars
+        for p in (self.zp, self.steps, self.mem):
             p.setXRange(0, max(1, s.n_frames - 1) + (w if p is self.steps else 0), padding=0.02)
-            p.setYRange(0, max(float(top), 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
+        self._shown_upto = None
+        self._tops: tuple | None = None
+        self.set_frame(self._frame)
+
+    def set_frame(self, frame: int) -> None:
+        """Move the playhead and draw the series up to it, never past it: the lines end there, the
+        per-step bars of steps not yet finished are empty, and each y axis fits what is shown."""
+        self._frame = frame
+        for c in self.cursors:
+            c.setValue(frame)
+        s = self._series
+        if s is None or frame == self._shown_upto:
+            return
+        self._shown_upto = frame
+        mib = 4.0 / 1024.0
+        for item, (x, y) in self._curves:
+            n = int(np.searchsorted(x, frame, side="right"))
+            item.setData(x[:n], y[:n])
+        for item, at, height in self._step_bars:
+            item.setOpts(height=np.where(at <= frame, height, 0.0))
+        upto = slice(0, frame + 1)
+        done = s.step_end <= frame
+        tops = (float(s.zp_transfers[upto].max(initial=0)),
+                max(float(s.makespan_ns[done].max(initial=0)),
+                    float(s.stall_ns[s.stall_x <= frame].max(initial=0)) if len(s.stall_x) else 0.0) / 1e3,
+                max(float(s.frames_used[upto].max(initial=0)), float(s.rss_pages[upto].max(initial=0)),
+                    float(s.pt_frames[upto].max(initial=0))) * mib)
+        if tops != self._tops:
+            self._tops = tops
+            for p, top in zip((self.zp, self.steps, self.mem), tops):
+                p.setYRange(0, max(top, 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
 
     def _titles(self, bars: CpuBars | None = None) -> None:
         """Titles double as legends (coloured keys), so no legend box hides a bar."""
@@ -190,10 +228,6 @@ class CountersView(pg.GraphicsLayoutWidget):
         }
         for p, text in titles.items():
             p.setTitle(text, size="9pt", color=th.fg)
-
-    def set_frame(self, frame: int) -> None:
-        for c in self.cursors:
-            c.setValue(frame)
 
     def _bar_items(self, n: int) -> None:
         """Create the bar items once per CPU count and theme; frames only update their heights."""

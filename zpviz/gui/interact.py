@@ -6,6 +6,7 @@ from PySide6 import QtGui, QtWidgets
 
 from zpviz.engine import constants as C
 from zpviz.present.inspect import frame_info, page_info
+from zpviz.present.predict import Score, score_of
 
 
 class Interaction:
@@ -29,17 +30,39 @@ class Interaction:
             return
         if self.predict.question is not q:
             self.predict.ask(q)
+            self._refresh_presenter()
 
     def answer_predict(self, index: int) -> None:
         if self.predict.open_unrevealed:
             self.predict.answer_index(index)
 
+    def reveal_predict(self) -> None:
+        """The lecturer's key (R): reveal the open question, with the room's answer if it gave one."""
+        if self.predict.open_unrevealed:
+            self.predict.reveal()
+
     def _revealed(self, choice) -> None:
         q = self.predict.question
         if q is None:
             return
+        # the lecture's score: every question revealed counts as asked, right only with a right answer
+        key = (self.lesson.path if self.lesson else "", q.step)
+        self.predict_results[key] = bool(q.is_right(choice))
         self.transport.resolve(q.stop)
         self.transport.seek(q.reveal)
+
+    def score(self) -> Score:
+        return score_of(self.predict_results)
+
+    def show_score(self) -> None:
+        """The score so far (S): shown on demand in the banner, never on its own."""
+        s = self.score()
+        lines = [f"{path.rsplit('/', 1)[-1]} step {k + 1}: {'right' if ok else 'not right'}"
+                 for (path, k), ok in self.predict_results.items()]
+        self.banner.show_message(s.text(), lines[-8:])
+
+    def reset_score(self) -> None:
+        self.predict_results.clear()
 
     # ------------------------------------------------------------------ selection, hover
     def _page_clicked(self, slot: int, add: bool) -> None:

@@ -60,6 +60,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.lesson: Lesson | None = None
         self.selection: tuple[int, ...] = ()
         self.predict_mode = False
+        self.predict_results: dict[tuple[str, int], bool] = {}  # (lesson, step) -> right: the lecture's score
         self.presenter = None
         self._offscreen = offscreen
         self._started = time.monotonic()
@@ -242,6 +243,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.title.setText(captions.kernel_title(pol))
             pane.title.setVisible(side_by_side)
             pane.status.setVisible(side_by_side)
+            pane.words.setVisible(side_by_side)
             pane.title.setToolTip(pol.blurb)
         vb0 = self.panes[0].view.space.getViewBox()
         for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
@@ -280,8 +282,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             p.deleteLater()
         self.panes = []
         self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
+        self.words_peers: list = []  # their captions, set at one height (panewords.PaneWords)
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers)
+            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers, words_peers=self.words_peers)
             pane.set_theme(self.theme)
             pane.view.pageClicked.connect(self._page_clicked)
             pane.view.pageHovered.connect(self._page_hovered)
@@ -326,6 +329,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             return
         frames = L.aligned(frame)
         lead = L.lead
+        own = captions.compare_words(L.traces, frames)[1] if L.compare else []  # each pane's own words
         for i, pane in enumerate(self.panes):
             pic = picture_at(L, i, frames[i], self.selection, phys=pane.view.phys is not None)
             pane.view.show_picture(pic)
@@ -335,15 +339,17 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
             if L.compare or self.machine is not None:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
-                pane.status.setText(self._status(ev, fr))
+                self._pane_words(pane, i, frames[i], ev, fr, own[i] if i < len(own) else "")
         self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
+        if L.compare:
+            cap = captions.shared_caption(L.traces, frames, cap)
         if L.compare or self.machine is not None:
             names = L.kernels + ((self.machine.kernel,) if self.machine is not None else ())
             cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
         self.caption.set_caption(cap)
         ev = kpath.event_view(lead, frame, L.grid)
-        narr = lead.scenario.summary if frame == 0 else ""
+        narr = lead.scenario.summary_for(str(lead.kernel.id)) if frame == 0 else ""
         self.kernel_view.set_event(ev, narr)
         self.kernel_view.set_log(L.logs[0].upto(frame), L.logs[0].count_upto(frame))
         self.program_panel.set_view(program_at(lead, frame))
@@ -359,6 +365,19 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._refresh_presenter()
         self.frameShown.emit(frame)
 
+    def _pane_words(self, pane, i: int, frame: int, ev, fr, say: str) -> None:
+        """A compare pane's own words, its variant's at its aligned frame: once the step is done, its
+        outcome line ("1,024 read faults \u2192 zero page, 0 new pages") as the status; under it what
+        its caption says beyond the sentences shown over all panes (present.captions.compare_words)."""
+        L = self.lesson
+        t = L.traces[i]
+        k = t.step_of_frame(frame)
+        done = k >= 0 and frame == t.step_results[k].end_event and i < len(L.outcomes)
+        text = L.outcomes[i][k] if done else self._status(ev, fr)
+        pane.status.setText(text)  # panewords.FitLines: two lines at most, cut visibly
+        stacked = self._arrangement is not None and self._arrangement.stacked
+        pane.words.set_caption(say, 1 if stacked else 2)
+
     @staticmethod
     def _status(ev, fr) -> str:
         what = ev.what if ev is not None else "before the first event"
@@ -372,7 +391,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         if self.lesson is None:
             return
         if self.predict.open_unrevealed and cmd in ("toggle", "next", "next_step"):
-            self.predict.answer(None)  # the lecturer moves on: reveal without a guess
+            self.predict.reveal()  # the lecturer moves on: reveal (with a number typed, if any)
             return
         if self.predict.question is not None and cmd not in ("faster", "slower"):
             self.predict.close_question()

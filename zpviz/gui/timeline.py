@@ -26,8 +26,8 @@ class TimelineWidget(QtWidgets.QWidget):
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # arrow keys belong to the transport
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Timeline: click or drag to seek.\nticks: faults (top), COW (middle), Bad page map "
-                        "(red); flags: checkpoints")
+        self.setToolTip("Timeline: click or drag to seek.\nticks up to the playhead: faults (top), COW (middle), "
+                        "Bad page map (red); flags: checkpoints")
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(600, 46)
@@ -71,13 +71,38 @@ class TimelineWidget(QtWidgets.QWidget):
             return
         th = self.theme
         tr = self._track()
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         x = self.x_of(self.frame)
+        self._veil_future(p, tr, x)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         p.setPen(QtGui.QPen(qcolor(th.fg), 3))
         p.drawLine(QtCore.QPointF(x, tr.top() - 4), QtCore.QPointF(x, tr.bottom() + 4))
         p.setBrush(qcolor(th.accent))
         p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
         p.drawEllipse(QtCore.QPointF(x, tr.bottom() - 2), 6, 6)
+
+    def _veil_future(self, p: QtGui.QPainter, tr: QtCore.QRectF, x: float) -> None:
+        """Hide the fault, COW and Bad page map ticks past the playhead (a predict question must not
+        be answered by a red tick ahead); the steps and checkpoints stay, to seek by."""
+        th = self.theme
+        rest = QtCore.QRectF(x + 2, tr.top() + 1, tr.right() - x - 2, tr.height() - 1)
+        if rest.width() <= 0:
+            return
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        p.fillRect(rest, qcolor(th.panel))
+        p.setPen(QtGui.QPen(qcolor(th.grid), 1))
+        for s in self.marks.step_ends[:-1]:
+            sx = self.x_of(s)
+            if sx > x + 2:
+                p.drawLine(QtCore.QPointF(sx, tr.top()), QtCore.QPointF(sx, tr.bottom()))
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        for c in self.marks.checkpoints:
+            cx = self.x_of(c)
+            if cx > x + 2:
+                flag = QtGui.QPolygonF([QtCore.QPointF(cx, tr.bottom()), QtCore.QPointF(cx, tr.top() + 8),
+                                        QtCore.QPointF(cx + 9, tr.top() + 12), QtCore.QPointF(cx, tr.top() + 16)])
+                p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
+                p.setBrush(qcolor(th.accent))
+                p.drawPolygon(flag)
 
     def _static_layer(self) -> QtGui.QPixmap:
         """Everything but the position marker, drawn once per size, theme and lesson: a step only

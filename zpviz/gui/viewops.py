@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -87,7 +88,12 @@ class ViewOps:
     def _refresh_presenter(self) -> None:
         if self.presenter is None or not self.presenter.isVisible() or self.lesson is None:
             return
-        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"))
+        info = captions.presenter_at(self.lesson.lead, self.frame, self.presenter.elapsed_s(), time.strftime("%H:%M"),
+                                     others=self.lesson.traces[1:])
+        q = self.predict.question
+        if q is not None and not self.predict.revealed:  # the lecturer's screen knows the answer first
+            extra = f" ({q.detail})" if q.detail else ""
+            info = dataclasses.replace(info, notes=f"PREDICT \u2014 the answer: {q.answer}{extra}\n\n{info.notes}")
         self.presenter.set_info(info)
 
     def _second(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from zpviz.present.grid import size_text
@@ -66,12 +68,14 @@ class Caption:
 
 
 def caption_at(trace, frame: int) -> Caption:
+    """The caption of `frame` in words written for the variant the trace ran (step.say_for)."""
     sc = trace.scenario
     n = len(sc.steps)
     k = trace.step_of_frame(frame)
     kernel = kernel_title(trace.kernel)
+    kid = str(trace.kernel.id)
     if k < 0:
-        say = sc.summary or sc.title
+        say = sc.summary_for(kid) or sc.title
         detail = "before the first step" if frame == 0 else "set-up: MAP_POPULATE / MAP_LOCKED"
         return Caption(-1, n, say, f"{n} steps", detail, kernel, sc.title)
     step = sc.steps[k]
@@ -83,8 +87,52 @@ def caption_at(trace, frame: int) -> Caption:
         detail += f" \u00b7 event {done:,} of {total:,}"
     if r.faults and frame == r.end_event:
         detail += f" \u00b7 {r.faults:,} fault{'s' if r.faults != 1 else ''}"
-    say = step.say or (f"{step.do} {step.vma or ''}".strip() if not step.is_narration else "")
+    say = step.say_for(kid) or (f"{step.do} {step.vma or ''}".strip() if not step.is_narration else "")
     return Caption(k, n, say, f"Step {k + 1} of {n}", detail, kernel, sc.title, step.checkpoint)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z0-9\"'(_])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [x for x in _SENTENCE_END.split(" ".join(text.split())) if x]
+
+
+def split_common(texts: list[str]) -> tuple[str, list[str]]:
+    """The whole sentences every text begins with, and what each text says after them."""
+    parts = [_sentences(t) for t in texts]
+    n = 0
+    while parts and all(len(p) > n for p in parts) and len({p[n] for p in parts}) == 1:
+        n += 1
+    return (" ".join(parts[0][:n]) if parts else ""), [" ".join(p[n:]) for p in parts]
+
+
+def compare_words(traces, frames: tuple[int, ...]) -> tuple[str | None, list[str]]:
+    """For a compare view at the aligned `frames`: the caption over all panes (None: each variant's
+    text is the same, show it as usual) and each pane's own words. Where the variants' texts differ,
+    the sentences they share go over the panes and each pane gets the rest of its own text."""
+    texts = [caption_at(t, f).say for t, f in zip(traces, frames)]
+    steps = {t.step_of_frame(f) for t, f in zip(traces, frames)}
+    if len(set(texts)) <= 1 or len(steps) != 1:
+        return None, ["" if len(set(texts)) <= 1 else x for x in texts]
+    common, rests = split_common(texts)
+    return common, rests
+
+
+def shared_caption(traces, frame_of: tuple[int, ...], cap: Caption) -> Caption:
+    """The caption over a compare view: the step's text when every variant on screen has the same
+    one; else the sentences they share, or what the step does, since each pane shows its own
+    variant's words under its title."""
+    k = cap.step
+    if k < 0 or len(traces) < 2:
+        return cap
+    common, _ = compare_words(traces, frame_of)
+    if common is None:
+        return cap
+    step = traces[0].scenario.steps[k]
+    if common:
+        return dataclasses.replace(cap, say=f"{common} Below, what each kernel did.")
+    return dataclasses.replace(cap, say=f"{op_text(step)} \u2014 below, what each kernel did.")
 
 
 @dataclass(frozen=True)
@@ -104,14 +152,28 @@ def clock_text(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def presenter_at(trace, frame: int, elapsed_s: float, wall: str) -> PresenterInfo:
+def _per_variant(texts: list[tuple[str, str]]) -> str:
+    """One text if every variant has it, else each variant's, named."""
+    if len({t for _, t in texts}) <= 1:
+        return texts[0][1] if texts else ""
+    return "\n\n".join(f"{kid}: {t}" for kid, t in texts if t)
+
+
+def presenter_at(trace, frame: int, elapsed_s: float, wall: str, others=()) -> PresenterInfo:
+    """What the lecturer's screen shows; `others`: the other variants' traces on screen (compare
+    mode), whose own captions and notes are shown, named, where they differ from the lead's."""
     cap = caption_at(trace, frame)
     steps = trace.scenario.steps
     k = cap.step
-    notes = steps[k].notes if 0 <= k < len(steps) else ""
+    kid = str(trace.kernel.id)
+    notes = steps[k].notes_for(kid) if 0 <= k < len(steps) else ""
+    if others and 0 <= k < len(steps):
+        ids = [kid] + [str(t.kernel.id) for t in others]
+        cap = dataclasses.replace(cap, say=_per_variant([(v, steps[k].say_for(v)) for v in ids]) or cap.say)
+        notes = _per_variant([(v, steps[k].notes_for(v)) for v in ids])
     nxt = k + 1
     if nxt < len(steps):
-        next_say, next_detail = steps[nxt].say or "(no caption)", f"Step {nxt + 1}: {op_text(steps[nxt])}"
+        next_say, next_detail = steps[nxt].say_for(kid) or "(no caption)", f"Step {nxt + 1}: {op_text(steps[nxt])}"
     else:
         next_say, next_detail = "End of the lesson.", ""
     return PresenterInfo(cap, notes or "(no notes for this step)", next_say, next_detail, wall,

@@ -13,6 +13,7 @@ from zpviz.present import compare as CMP
 from zpviz.present.grid import GridLayout, grid_layout
 from zpviz.present.kpath import LogIndex
 from zpviz.present.navigate import Stops, stops_for
+from zpviz.present.outcome import outcomes_for
 from zpviz.present.physmem import PhysLayout, phys_layout
 from zpviz.present.playback import Plan, plan_for
 from zpviz.present.predict import Question, questions_for
@@ -53,6 +54,7 @@ class Lesson:
     series: Series
     questions: dict[int, Question]
     logs: tuple[LogIndex, ...]
+    outcomes: tuple[tuple[str, ...], ...] = ()  # per trace, each step's one-line outcome (present.outcome)
 
     @property
     def lead(self):
@@ -96,7 +98,8 @@ def build_lesson(scenario, kernel: str | None = None, compare=None, progress=Non
         path=scenario.path, scenario=scenario, kernels=ids, traces=tuple(traces), grid=grid_layout(lead.layout),
         phys=tuple(phys_layout(len(t.frame(0).fkind)) for t in traces), plan=plan_for(lead), stops=stops,
         marks=marks_for(lead, stops.checkpoints, stops.step_ends), series=time_series(lead),
-        questions=questions_for(lead), logs=tuple(LogIndex(t) for t in traces))
+        questions=questions_for(lead, tuple(traces[1:])), logs=tuple(LogIndex(t) for t in traces),
+        outcomes=tuple(outcomes_for(t) for t in traces))
 
 
 def same_place(old: Lesson | None, frame: int, new: Lesson) -> int:

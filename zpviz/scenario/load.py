@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import LessonError, Problem, TooBigError
+from . import narration
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
 from .model import KERNEL_IDS, PROTS, Compare, ProcessSpec, Scenario, Source, VmaSpec, variant_id
@@ -140,9 +141,10 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
     kernel = t.get_str("kernel", "modern", one_of=KERNEL_IDS)
     kernel, compare = (variant_id(kernel) if kernel else kernel), _compare(t)
     work_s = _work_budget(ctx, steps, work, kernel, compare)
+    summary, summaries = narration.text_table(t, "summary")
     return Scenario(
         path=ctx.file, title=t.get_str("title", fallback_title, nonempty=True) or fallback_title,
-        summary=t.get_str("summary", "") or "", kernel=kernel, compare=compare, cpus=cpus, sockets=sockets,
+        summary=summary, summaries=summaries, kernel=kernel, compare=compare, cpus=cpus, sockets=sockets,
         thp_use_zero_page=t.get_bool("thp_use_zero_page", True),
         seed=t.get_int("seed", 0, lo=0, hi=2**64 - 1),
         processes=processes, vmas=vmas, steps=steps, source=t.src(),

@@ -148,6 +148,45 @@ class Range:
         return (self.min is None or x >= self.min) and (self.max is None or x <= self.max)
 
 
+# What a predict step may ask (docs/lecture.md). The first fault's outcome is a choice; the numbers are
+# read off the variant's own run after the step; the "which kernel" answers compare the variants on
+# screen after the step (compare mode only).
+FIRST_FAULT = "first_fault"
+NUMERIC_ANSWERS: tuple[str, ...] = ("faults", "frames_used", "rss_kb", "zero_page_line_transfers", "makespan_ns")
+WHICH_KERNEL_ANSWERS: tuple[str, ...] = ("most_memory", "least_memory", "most_faults", "fewest_faults",
+                                         "slowest", "fastest", "most_zero_page_line_transfers")
+ANSWERS: tuple[str, ...] = (FIRST_FAULT, *NUMERIC_ANSWERS, *WHICH_KERNEL_ANSWERS)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A predict step's question: its own words (never the caption) and what answers it."""
+
+    ask: str = ""  # "" for `predict = true`: the app words the first-fault question itself
+    answer: str = FIRST_FAULT  # one of ANSWERS
+
+    @property
+    def numeric(self) -> bool:
+        return self.answer in NUMERIC_ANSWERS
+
+    @property
+    def which_kernel(self) -> bool:
+        return self.answer in WHICH_KERNEL_ANSWERS
+
+
+def _text_for(default: str, table: tuple[tuple[str, str], ...], variant: str | None) -> str:
+    """A variant's own text from a per-variant table, else the "*" default."""
+    if variant is not None:
+        try:
+            variant = variant_id(variant)
+        except ValueError:
+            return default
+        for v, text in table:
+            if v == variant:
+                return text
+    return default
+
+
 @dataclass(frozen=True)
 class Program:
     """The short program a lesson may show beside the grid (`[program]`, docs/program.md)."""
@@ -192,16 +231,37 @@ class Step:
     # included, the first process when none is named. () for narration steps.
     instances: tuple[str, ...] = ()
     line: int | None = None  # the line of the lesson's [program] this step runs (1-based), if any
+    # `say` and `notes` written as tables keyed by variant (docs/lecture.md): `say`/`notes` above hold
+    # the "*" text, these each variant's own, as (canonical id, text) pairs. Read them with say_for.
+    says: tuple[tuple[str, str], ...] = ()
+    notes_by: tuple[tuple[str, str], ...] = ()
+    question: Ask | None = None  # set whenever `predict` is; `predict = true` is Ask()
+
+    def __post_init__(self) -> None:
+        if self.predict and self.question is None:  # Step(predict=True) as code built it before questions
+            object.__setattr__(self, "question", Ask())
 
     @property
     def is_narration(self) -> bool:
         return self.do == "say"
 
+    def say_for(self, variant: str | None) -> str:
+        """The caption shown under `variant` (any accepted id): its own text, else the "*" one."""
+        return _text_for(self.say, self.says, variant)
+
+    def notes_for(self, variant: str | None) -> str:
+        return _text_for(self.notes, self.notes_by, variant)
+
+    @property
+    def varies(self) -> bool:
+        """Whether some variant has a caption of its own."""
+        return any(text != self.say for _, text in self.says)
+
     def hold_seconds(self) -> float:
         """How long the step stays on screen: as written, else enough time to read the caption."""
         if self.hold is not None:
             return self.hold
-        words = len(self.say.split())
+        words = max([len(self.say.split())] + [len(t.split()) for _, t in self.says])
         return max(2.0, min(12.0, 1.5 + words / 3.0))  # about 180 words a minute, plus a beat
 
 
@@ -225,6 +285,16 @@ class Scenario:
     page_events: int = field(default=0, compare=False)
     work_s: float = field(default=0.0, compare=False)
     program: Program | None = None  # the [program] table, if the lesson has one
+    summaries: tuple[tuple[str, str], ...] = ()  # `summary` as a table keyed by variant: each one's own
+
+    def summary_for(self, variant: str | None) -> str:
+        return _text_for(self.summary, self.summaries, variant)
+
+    def variants(self) -> tuple[str, ...]:
+        """Every variant the lesson plays: its kernel, `compare`, and the variants its claims name."""
+        named = {c.variant for s in self.steps for c in s.expect} - {"*"}
+        own = (self.kernel, *self.compare)
+        return (*own, *sorted(named - set(own), key=VARIANTS.index))
 
     def socket_of(self, cpu: int) -> int:
         """CPUs are split evenly over sockets, in order."""

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from ..errors import LessonError
+from . import narration
 from .checks import Ctx, Table, choices, kind, show
 from .expect import StepFacts, parse_expect
 from .model import ADVICES, OPS, PAGE_OPS, PROTS, Selector, Source, Step
@@ -94,10 +95,12 @@ class StepReader:
         op = self._op(t)
         if op is not None:
             t.keys(("do", *NARRATION_KEYS, *OP_KEYS[op], "expect"), what=f'for do = "{op}"')
+        say, says = narration.text_table(t, "say")
+        notes, notes_by = narration.text_table(t, "notes")
+        question = narration.predict(t, op, t.data.get("vma") if isinstance(t.data.get("vma"), str) else None)
         kw: dict = dict(
-            say=t.get_str("say", "") or "", notes=t.get_str("notes", "") or "",
-            hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True),
-            predict=t.get_bool("predict"), checkpoint=t.get_bool("checkpoint"),
+            say=say, says=says, notes=notes, notes_by=notes_by, question=question, predict=question is not None,
+            hold=t.get_number("hold", None, lo=0, hi=600, lo_open=True), checkpoint=t.get_bool("checkpoint"),
             line=t.get_int("line", None, lo=1),  # checked against the [program] by program.check_lines
         )
         facts = StepFacts(op=op, has_process=op != "say")
