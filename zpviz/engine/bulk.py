@@ -20,6 +20,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.faults import (
@@ -91,7 +92,8 @@ class Bulk(Forking):
         # one list.extend per record instead of one array call per field
         evi_b: list[int] = []
         evt_b: list[int] = []
-        sd_b: list[int] = []  # slot, pte, pfn, vmf: exactly one page per event here
+        # each in its columns.py layout, the records' fields interleaved
+        sd_b: list[int] = []  # Sd fields: exactly one page per event here
         fd_b: list[int] = []
         fdn_b: list[int] = []
         cd_b: list[int] = []
@@ -106,13 +108,13 @@ class Bulk(Forking):
             put(rec.evt, evt_b)
             if keep:
                 for j, col in enumerate(rec.sd):
-                    put(col, sd_b[j::4])
-                rec.sd_n.extend([1] * (len(sd_b) >> 2))
+                    put(col, sd_b[j::N_SD])
+                rec.sd_n.extend([1] * (len(sd_b) // N_SD))
                 for j, col in enumerate(rec.fd):
-                    put(col, fd_b[j::5])
+                    put(col, fd_b[j::N_FD])
                 put(rec.fd_n, fdn_b)
-                put(rec.cd[0], cd_b[0::2])
-                put(rec.cd[1], cd_b[1::2])
+                put(rec.cd[Cd.KEY], cd_b[Cd.KEY::N_CD])
+                put(rec.cd[Cd.VALUE], cd_b[Cd.VALUE::N_CD])
                 put(rec.cd_n, cdn_b)
                 put(rec.scalars, sc_b)
             for b in (evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b):
@@ -131,7 +133,7 @@ class Bulk(Forking):
         entry_ns, map_zero_ns, alloc_ns, rmap_ns = (costs.fault_entry_ns, costs.map_zero_ns, costs.alloc_page_ns,
                                                     costs.rmap_ns)
         clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
-        miss_key = C.C_MISSES
+        miss_key, key_stride, page_lines = C.C_MISSES, KEY_STRIDE, C.PAGE_LINES
         new_flags = C.PG_LRU | C.PG_ANON_EXCLUSIVE
         fk_anon = C.FK_ANON
         free = fr.free
@@ -301,7 +303,7 @@ class Bulk(Forking):
                 lines.append(page_kind | pfn << 3)
                 copy = fault == FAULT_COW and copy_cow
                 cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
-                misses = 64
+                misses = page_lines
                 lines += (pl, el)
                 rss += 1
                 if mm_line:
@@ -322,16 +324,16 @@ class Bulk(Forking):
             out: list[int] = []
             t = access(c, t0, lines, out) + cost
             if misses:
-                out += (c * 64 + miss_key, misses)
+                out += (c * key_stride + miss_key, misses)
             clock[c] = t
             if t > now:
                 now = t
             pfn_now = spfn[s]
-            evi_b += (step, c, kind, pid, pidx, s, pfn_now, fault, 0)
+            evi_b += (step, c, kind, pid, pidx, s, pfn_now, fault, 0)  # columns.Col order
             evt_b += (t0, t)
             rec.n_events += 1
             if keep:
-                sd_b += (s, spte[s], pfn_now, svmf[s])
+                sd_b += (s, spte[s], pfn_now, svmf[s])  # Sd order; Fd, Stored below
                 for f in dirty:
                     fd_b += (f, refc[f], mapc[f], fflags[f], fkind[f])
                 fdn_b.append(len(dirty))
@@ -341,8 +343,8 @@ class Bulk(Forking):
                          cm.hzero_transfers, fr.used, fr.pt, rss, bad)
             else:
                 for j in range(0, len(out), 2):
-                    counters[out[j] >> 6][out[j] & 63] += out[j + 1]
-            if len(evi_b) > 4608:  # 512 events
+                    counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
+            if len(evi_b) > 512 * N_INT:
                 flush()
             heapq.heappush(heap, (t, c))
             tick += 1

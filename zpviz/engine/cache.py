@@ -10,6 +10,7 @@ page's struct page under 2.6.23.
 from __future__ import annotations
 
 from zpviz.engine import constants as C
+from zpviz.engine.columns import KEY_STRIDE
 from zpviz.engine.costs import Costs
 
 _NO_OWNER = -1
@@ -72,7 +73,7 @@ class CacheModel:
     def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: list[int]) -> int:
         """CPU `cpu` touches `lines` (line, is_write) in order starting at time t; returns the end time.
 
-        Counter increments are appended to `out` as flat (cpu * 64 + counter, n) pairs. This runs
+        Counter increments are appended to `out` as flat (columns.counter_key(cpu, counter), n) pairs. This runs
         once per event, so it keeps its counts in locals and writes each non-zero one once.
         """
         costs = self.costs
@@ -108,14 +109,14 @@ class CacheModel:
                 # modified in another cache: intervention (RFO for a write, downgrade for a read)
                 lat = costs.same_socket_ns if self.socket[own] == my_socket else costs.cross_socket_ns
                 transfers += 1
-                out += (cpu * 64 + C.C_BY_LINE + kind, 1)
+                out += (cpu * KEY_STRIDE + C.C_BY_LINE + kind, 1)
                 if kind == C.LK_ZERO:
                     self.zero_transfers += 1
                 elif kind == C.LK_HZERO:
                     self.hzero_transfers += 1
                 if write:
                     inv_sent += 1
-                    out += (own * 64 + C.C_INV_RECV, 1)
+                    out += (own * KEY_STRIDE + C.C_INV_RECV, 1)
                     owner[line] = cpu
                 else:
                     del owner[line]
@@ -130,7 +131,7 @@ class CacheModel:
                         inv_sent += others.bit_count()
                         for c in range(self.ncpus):
                             if others >> c & 1:
-                                out += (c * 64 + C.C_INV_RECV, 1)
+                                out += (c * KEY_STRIDE + C.C_INV_RECV, 1)
                         del sharers[line]
                         owner[line] = cpu
                     else:
@@ -154,7 +155,7 @@ class CacheModel:
         for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
             if n:
-                out += (cpu * 64 + counter, n)
+                out += (cpu * KEY_STRIDE + counter, n)
         return t
 
     def access_writes(self, cpu: int, t: int, lines: list[int], out: list[int]) -> int:
@@ -171,7 +172,7 @@ class CacheModel:
         socket = self.socket
         my_socket = socket[cpu]
         bit = 1 << cpu
-        me = cpu * 64
+        me = cpu * KEY_STRIDE
         by_line = me + _BY_LINE
         hits = misses = transfers = inv_sent = stall = 0
         for line in lines:
@@ -202,7 +203,7 @@ class CacheModel:
                 elif kind == _LK_HZERO:
                     self.hzero_transfers += 1
                 inv_sent += 1
-                out += (by_line + kind, 1, own * 64 + _INV_RECV, 1)
+                out += (by_line + kind, 1, own * KEY_STRIDE + _INV_RECV, 1)
                 owner[line] = cpu
             else:
                 sh = sharers.get(line, 0)
@@ -212,7 +213,7 @@ class CacheModel:
                     inv_sent += others.bit_count()
                     for c in range(self.ncpus):
                         if others >> c & 1:
-                            out += (c * 64 + _INV_RECV, 1)
+                            out += (c * KEY_STRIDE + _INV_RECV, 1)
                     del sharers[line]
                     misses += 1
                 elif sh & bit:

@@ -17,6 +17,7 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.cache import CacheModel
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, counter_key
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_NONE, Kind
 from zpviz.engine.kernels import KernelPolicy
@@ -78,7 +79,7 @@ class Ev:
         self.decisions: list[str] = []
         self.lines: list[tuple[int, bool]] = []
         self.cost = 0
-        self.misses = 0  # extra cold-line misses (a cleared or copied page's 64 lines)
+        self.misses = 0  # extra cold-line misses (a cleared or copied page's PAGE_LINES)
         self.flags = 0
         self.dirty_slots: list[int] = []
         self.dirty_frames: list[int] = []
@@ -146,6 +147,7 @@ class Core:
 
     # ----------------------------------------------------------------- views of the live state
     def scalar_values(self) -> tuple[int, ...]:
+        """The machine-wide series now, in columns.Scalar order (time_ns first)."""
         cm, fr = self.cache, self.frames
         return (self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers, self.hzp_ref,
                 cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt, self.rss_pages, self.bad_pages)
@@ -192,13 +194,14 @@ class Core:
         out: list[int] = []
         t = self.cache.access(cpu, t0, ev.lines, out) + ev.cost
         if ev.misses:
-            out += (cpu * 64 + C.C_MISSES, ev.misses)
+            out += (counter_key(cpu, C.C_MISSES), ev.misses)
         self.clock[cpu] = t
         if t > self.now:
             self.now = t
         path = rec.path_id(tuple(ev.functions), "; ".join(ev.decisions))
         slots = self.slots
         pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
+        # one row in columns.Col order, then one in TimeCol order
         rec.evi.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, ev.flags))
         rec.evt.extend((t0, t))
         rec.n_events = e + 1
@@ -208,12 +211,12 @@ class Core:
         if not rec.keep_deltas:  # no trace: keep only the running per-CPU totals
             counters = self.counters
             for j in range(0, len(out), 2):
-                counters[out[j] >> 6][out[j] & 63] += out[j + 1]
+                counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
             return
         ds = ev.dirty_slots
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
-        sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd
+        sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd  # (columns.Sd order; Fd below)
         for s in ds:
             sd_slot.append(s)
             sd_pte.append(slots.pte[s])
@@ -232,10 +235,11 @@ class Core:
             fd_flags.append(fr.flags[f])
             fd_kind.append(fr.kind[f])
         rec.fd_n.append(len(df))
-        rec.cd[0].extend(out[0::2])
-        rec.cd[1].extend(out[1::2])
+        cd_key, cd_value = rec.cd  # (columns.Cd order)
+        cd_key.extend(out[0::2])
+        cd_value.extend(out[1::2])
         rec.cd_n.append(len(out) // 2)
-        rec.scalars.extend(self.scalar_values()[1:])  # time_ns is the running max of t1
+        rec.scalars.extend(self.scalar_values()[1:])  # columns.Stored: time_ns is the running max of t1
 
     def emit_idle(self, kind: Kind, cpu: int, why: str) -> None:
         self.begin(cpu)

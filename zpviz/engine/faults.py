@@ -129,7 +129,7 @@ class Faults(Core):
         else:
             ev.call("clear_user_highpage")
             ev.cost += self.costs.clear_page_ns
-        ev.misses += 64  # the page's own lines: cold, written once, not tracked one by one
+        ev.misses += C.PAGE_LINES  # the page's own lines: cold, written once, not tracked one by one
         ev.call("page_add_new_anon_rmap")
         ev.cost += self.costs.rmap_ns
         fr = self.frames

@@ -14,17 +14,15 @@ import numpy as np
 
 from zpviz.engine import constants as C
 from zpviz.engine.bulk import Bulk
+from zpviz.engine.columns import SCALARS, Col
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.kernels import policy
-from zpviz.engine.record import SCALARS, Recorder
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
-
-_FAULT_COLUMN = Recorder.INT_COLUMNS.index("fault")
 
 
 @dataclass(frozen=True)
@@ -214,7 +212,7 @@ class Machine(Bulk):
         return self._result(step, procs, first, end, makespan)
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        fault = self.rec.recent_events(first, end)[:, _FAULT_COLUMN]
+        fault = self.rec.recent_events(first, end)[:, Col.FAULT]
         counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())

@@ -32,6 +32,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
 from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
@@ -289,8 +290,8 @@ class Sweep:
         rec = m.rec
         cow = (pte_before & P) != 0
         pid = self._paths(cow, (pte_before & S) != 0)
-        sc_fixed = (m.zp_ref, m.zp_map, cm.zero_writes, cm.zero_transfers, m.hzp_ref, cm.hzero_writes,
-                    cm.hzero_transfers, m.bad_pages)
+        now = m.scalar_values()[1:]  # (columns.Stored order)
+        sc_fixed = {j: now[j] for j in Stored if j not in (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)}
         pt_after = pt0 + np.cumsum(ntab)
         for a in range(0, n, BUILD):
             b = min(n, a + BUILD)
@@ -424,7 +425,7 @@ class _Timing:
             scratch.busy[sw.mmap] = cm.busy.get(sw.mmap, 0)
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
-        out += (c * 64 + C.C_MISSES, 64)
+        out += (c * KEY_STRIDE + C.C_MISSES, C.PAGE_LINES)
         og, bg = scratch.owner.get, scratch.busy.get
         self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
                       og(sw.mm, -1) if self.has_mm else -1, bg(sw.mm, 0) if self.has_mm else 0]
@@ -579,7 +580,7 @@ class _Records:
         The faults played in full bring their own lists, spliced in at their places."""
         cpu = self.cpu
         n = len(cpu)
-        me = cpu * 64
+        me = cpu * KEY_STRIDE
         cols: list[tuple] = []  # (keys, values, which faults have the pair)
         hits = np.zeros(n, np.int64)
         misses = np.ones(n, np.int64)  # the new frame's struct page
@@ -594,12 +595,12 @@ class _Records:
             moved = present & (o >= 0) & (o != cpu)
             if moved.any():
                 transfers += moved
-                cols += [(me + (C.C_BY_LINE + KIND[s]), 1, moved), (o * 64 + C.C_INV_RECV, 1, moved)]
+                cols += [(me + (C.C_BY_LINE + KIND[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
         stall = (self.ta - self.t0) - hits * hit_ns
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
-        cols.append((me + C.C_MISSES, 64, True))
+        cols.append((me + C.C_MISSES, C.PAGE_LINES, True))
         k = np.empty((n, len(cols)), np.int32)
         v = np.empty((n, len(cols)), np.int32)
         u = np.empty((n, len(cols)), bool)
@@ -626,45 +627,45 @@ class _Records:
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
         cpu, n, cow = self.cpu, len(self.cpu), self.cow
-        ev = np.empty((n, len(rec.INT_COLUMNS)), np.int32)
-        ev[:, 0] = m.step_index
-        ev[:, 1] = cpu
-        ev[:, 2] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
-        ev[:, 3] = self.pid
-        ev[:, 4] = self.sw.p.index
-        ev[:, 5] = self.slot
-        ev[:, 6] = self.pfn
-        ev[:, 7] = np.where(cow, FAULT_COW, FAULT_WRITE)
-        ev[:, 8] = 0
+        ev = np.empty((n, N_INT), np.int32)
+        ev[:, Col.STEP] = m.step_index
+        ev[:, Col.CPU] = cpu
+        ev[:, Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
+        ev[:, Col.PATH] = self.pid
+        ev[:, Col.PROC] = self.sw.p.index
+        ev[:, Col.SLOT] = self.slot
+        ev[:, Col.PFN] = self.pfn
+        ev[:, Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
+        ev[:, Col.FLAGS] = 0
         rec.evi.frombytes(raw_bytes(ev))
-        rec.evt.frombytes(raw_bytes(np.column_stack([self.t0, self.t1]).astype(np.int64)))
+        t = np.empty((n, len(TimeCol)), np.int64)
+        t[:, TimeCol.T0], t[:, TimeCol.T1] = self.t0, self.t1
+        rec.evt.frombytes(raw_bytes(t))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
-            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * 64).astype(np.int64)
+            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
-                m.counters[key >> 6][key & 63] += int(sums[key])
+                m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
             return
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
-        for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):
+        for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):  # columns.Sd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.sd_n.frombytes(raw_bytes(ones))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
         for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, NEW_FLAGS),
-                                        np.where(t, C.FK_PT, C.FK_ANON))):
+                                        np.where(t, C.FK_PT, C.FK_ANON))):  # columns.Fd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.fd_n.frombytes(raw_bytes(self.got.astype(np.int32)))
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
-        sc = np.empty((n, 11), np.int32)
-        zp_ref, zp_map, zw, zt, hzp, hzw, hzt, bad = sc_fixed
-        for j, x in enumerate((zp_ref, zp_map, zw, zt, hzp, hzw, hzt)):
+        sc = np.empty((n, N_STORED), np.int32)
+        for j, x in sc_fixed.items():  # what no fault here changes
             sc[:, j] = x
-        sc[:, 7] = np.arange(used0 + 1, used0 + n + 1)
-        sc[:, 8] = pt_after
-        sc[:, 9] = np.arange(rss0 + 1, rss0 + n + 1)
-        sc[:, 10] = bad
+        sc[:, Stored.FRAMES_USED] = np.arange(used0 + 1, used0 + n + 1)
+        sc[:, Stored.PT_FRAMES] = pt_after
+        sc[:, Stored.RSS_PAGES] = np.arange(rss0 + 1, rss0 + n + 1)
         rec.scalars.frombytes(raw_bytes(sc))
