@@ -34,6 +34,7 @@ from zpviz.engine.faults import (
     WRITE_EMPTY,
 )
 from zpviz.engine.forking import Forking
+from zpviz.engine.kernels.base import CowFromZero, ReadFaultZero, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
 from zpviz.engine.sweep import Sweep
@@ -129,7 +130,9 @@ class Bulk(Forking):
         page_kind = C.LK_STRUCT_PAGE
         tables = p.pte_tables
         mode, zero_test = k.read_fault_zero, k.zero_test
-        copy_cow = zero_test != "page" and k.cow_from_zero == "copy"
+        copy_cow = zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
+        never, refcounted, vma_flags, page_test = (mode is ReadFaultZero.NEVER, mode is ReadFaultZero.REFCOUNTED,
+                                                   mode is ReadFaultZero.VMA_FLAGS, zero_test is ZeroTest.PAGE)
         entry_ns, map_zero_ns, alloc_ns, rmap_ns = (costs.fault_entry_ns, costs.map_zero_ns, costs.alloc_page_ns,
                                                     costs.rmap_ns)
         clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
@@ -163,7 +166,7 @@ class Bulk(Forking):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
                 shared["mm"] = mm_line
-            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=write or mode == "never")
+            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=write or never)
         allocs = skip.allocs if skip else None
         skip_cpu, skip_every, skip_period, skip_resume = (
             (skip.c0, skip.checkpoint_every, skip.every, skip.resume_at) if skip else (-1, 1, 1, 0))
@@ -221,13 +224,13 @@ class Bulk(Forking):
             writable = True
             if not write:
                 fault = FAULT_READ
-                if mode == "never":
+                if never:
                     functions = f_anon
                     decision = READ_NEVER
                     kind = Kind.READ_ALLOC
                     new_page = True
                     writable = bool(svmf[s] & C.VM_WRITE)
-                elif mode == "refcounted":
+                elif refcounted:
                     lines += (pl, el, zero_line, zero_line)
                     zp_ref += 1
                     refc[ZERO_PFN] += 1
@@ -248,7 +251,7 @@ class Bulk(Forking):
                     spfn[s] = ZERO_PFN
                     cost += map_zero_ns
                     kind = Kind.READ_ZERO
-                    if mode == "vma_flags":
+                    if vma_flags:
                         functions = f_v5
                         decision = READ_V5
                     else:
@@ -263,7 +266,7 @@ class Bulk(Forking):
                 functions = f_wp_special if pte & S else f_wp
                 kind = Kind.COW_ZERO
                 new_page = True
-                if zero_test == "page":
+                if page_test:
                     decision = COW_PAGE
                     lines += (zero_line, zero_line)
                     zp_map -= 1

@@ -21,6 +21,7 @@ from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, counter_key
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_NONE, Kind
 from zpviz.engine.kernels import KernelPolicy
+from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN, Frames, Slots
 from zpviz.engine.record import Recorder
 
@@ -112,9 +113,9 @@ class Core:
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
         self.k = policy
-        self._rss_atomic = policy.rss_counter == "atomic"
-        self._mmap_sem = policy.fault_lock == "mmap_sem"
-        self.fault_fn = "do_user_addr_fault" if policy.id == "modern" else "do_page_fault"
+        self._rss_atomic = policy.rss_counter is RssCounter.ATOMIC
+        self._mmap_sem = policy.fault_lock is FaultLock.MMAP_SEM
+        self.fault_fn = policy.fn.fault_entry
         self.ncpus = ncpus
         self.costs = costs
         self.thp_use_zero_page = thp_use_zero_page

@@ -10,6 +10,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.core import Core, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.kernels.base import CowFromZero, ReadFaultZero, ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 
 P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
@@ -84,7 +85,7 @@ class Faults(Core):
             return
         ev.fault = self._fault_kind(FAULT_READ)
         mode = self.k.read_fault_zero
-        if mode == "refcounted":
+        if mode is ReadFaultZero.REFCOUNTED:
             ev.decide(READ_REFCOUNTED)
             self.pte_lock(p, slot)
             self.get_page(ZERO_PFN)
@@ -94,12 +95,12 @@ class Faults(Core):
             ev.cost += self.costs.map_zero_ns
             ev.kind = Kind.READ_ZERO
             return
-        if mode == "never":
+        if mode is ReadFaultZero.NEVER:
             ev.decide(READ_NEVER)
             self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
             ev.kind = Kind.READ_ALLOC
             return
-        if mode == "vma_flags":
+        if mode is ReadFaultZero.VMA_FLAGS:
             ev.call("do_anon_zeromap", "use_zero_page")
             why = use_zero_page_why(vmf)
             if why:
@@ -137,7 +138,7 @@ class Faults(Core):
         fr.flags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
         vmf = self.slots.vmf[slot]
         if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
-            ev.call("mlock_new_folio" if self.k.id == "modern" else "is_mlocked_vma")
+            ev.call(self.k.fn.mlock_new_page)
             fr.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         self.pte_lock(p, slot)
         self.rss(1)
@@ -225,13 +226,13 @@ class Faults(Core):
             self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
-            if self.k.zero_test == "page":
+            if self.k.zero_test is ZeroTest.PAGE:
                 ev.decide(COW_PAGE)
                 self.add_map(ZERO_PFN, -1)
                 self.get_page(ZERO_PFN, -1)
                 self.rss(-1)
                 self.map_new_anon(p, v, slot, writable=not unshare)
-            elif self.k.cow_from_zero == "copy":
+            elif self.k.cow_from_zero is CowFromZero.COPY:
                 ev.decide(COW_COPY)
                 self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
             else:
@@ -257,7 +258,7 @@ class Faults(Core):
                 ev.kind = Kind.WP_REUSE
                 return
         elif kind == C.FK_ANON and fr.mapcount[pfn] == 1 and not unshare:
-            ev.call("reuse_swap_page" if self.k.id != "modern" else "wp_can_reuse_anon_folio")
+            ev.call(self.k.fn.wp_reuse)
             ev.decide("page mapped once: reuse it, just set the write bit")
             self.pte_lock(p, slot)
             self.set_slot(slot, pte | W | D)
@@ -268,7 +269,7 @@ class Faults(Core):
             ev.decide("page already exclusive: nothing to unshare")
             ev.kind = Kind.GUP
             return
-        ev.call("wp_page_copy" if self.k.id == "modern" else "cow_user_page")
+        ev.call(self.k.fn.wp_copy)
         ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
         self.rss(-1)
         self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
@@ -283,7 +284,7 @@ class Faults(Core):
         if not pte & S:
             return pfn
         ev.call("vm_normal_page")
-        if self.k.zero_test == "special_and_vma":
+        if self.k.zero_test is ZeroTest.SPECIAL_AND_VMA:
             why = use_zero_page_why(self.slots.vmf[slot])
             if why:
                 ev.decide(f"special PTE but use_zero_page(vma) is false ({why}): print_bad_pte")

@@ -19,6 +19,7 @@ from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, Kind
 from zpviz.engine.kernels import policy
+from zpviz.engine.kernels.base import MlockPopulate
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
@@ -316,11 +317,11 @@ class Machine(Bulk):
             yield from self.split_edges(p, v, lo, hi, cpu)
             changed = self._changing(lo, hi, lock=True)
             yield from self._set_lock(p, v, lo, hi, cpu, lock=True, onfault=step.onfault)
-            if step.onfault or (hole is not None and k.id == "modern"):
+            if step.onfault or (hole is not None and k.mlock_populate is MlockPopulate.MM_POPULATE):
                 # MLOCK_ONFAULT populates nothing; nor does a modern mlock that failed on a hole
                 # (__mm_populate runs only after every vma was locked)
                 yield from self._mlock_present(p, v, lo, hi, cpu)
-            elif k.id == "modern":
+            elif k.mlock_populate is MlockPopulate.MM_POPULATE:
                 yield from self.populate_walk(p, v, list(range(lo, hi + 1)), cpu, mlock=True)
             else:
                 # 2.6.x populates inside mlock_fixup, which returns early for a piece already locked

@@ -36,6 +36,7 @@ from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORE
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
 from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
+from zpviz.engine.kernels.base import CowFromZero, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.record import raw_bytes
 
@@ -104,9 +105,9 @@ class Sweep:
         order = list(lists)
         slots = np.concatenate([lists[c] for c in order])
         cow = (pte[slots] & P) != 0
-        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test == "page"):
+        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test is ZeroTest.PAGE):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
-        copy_cow = k.zero_test != "page" and k.cow_from_zero == "copy"
+        copy_cow = k.zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
         if copy_cow and cow.any() and not cow.all():
             return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
         self.copy = copy_cow and bool(cow.all())
