@@ -20,6 +20,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
@@ -137,6 +138,7 @@ class Bulk(Forking):
                                                     costs.rmap_ns)
         clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
         miss_key, key_stride, page_lines = C.C_MISSES, KEY_STRIDE, C.PAGE_LINES
+        pcp_batch, wp_zero_ns, wp_zero_lines = R.PCP_BATCH, R.WP_ZERO.extra_ns, self.wp_zero_lines(p)
         new_flags = C.PG_LRU | C.PG_ANON_EXCLUSIVE
         fk_anon = C.FK_ANON
         free = fr.free
@@ -266,6 +268,9 @@ class Bulk(Forking):
                 functions = f_wp_special if pte & S else f_wp
                 kind = Kind.COW_ZERO
                 new_page = True
+                cost += wp_zero_ns
+                if wp_zero_lines:
+                    lines += wp_zero_lines
                 if page_test:
                     decision = COW_PAGE
                     lines += (zero_line, zero_line)
@@ -286,7 +291,7 @@ class Bulk(Forking):
                     lines.append(mmap_line)
                 if pcp[c] == 0:  # the per-cpu list is refilled under the zone lock
                     lines.append(zone_line)
-                    pcp[c] = 31
+                    pcp[c] = pcp_batch
                 pcp[c] -= 1
                 if free:
                     pfn = free.pop()

@@ -16,6 +16,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.cache import CacheModel
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, counter_key
 from zpviz.engine.costs import Costs
@@ -345,7 +346,7 @@ class Core:
         cpu = self.ev.cpu
         if self.pcp[cpu] == 0:
             self.ev.write(L.ZONE_LOCK)
-            self.pcp[cpu] = 31
+            self.pcp[cpu] = R.PCP_BATCH
         self.pcp[cpu] -= 1
         pfn = self.frames.alloc(kind)
         self.ev.cost += self.costs.alloc_page_ns
@@ -366,9 +367,9 @@ class Core:
     def free_frame(self, pfn: int) -> None:
         cpu = self.ev.cpu
         self.pcp[cpu] += 1
-        if self.pcp[cpu] >= 186:
+        if self.pcp[cpu] >= R.PCP_HIGH:
             self.ev.write(L.ZONE_LOCK)
-            self.pcp[cpu] -= 31
+            self.pcp[cpu] -= R.PCP_BATCH
         self.frames.release(pfn)
         self.ev.cost += self.costs.free_page_ns
         self.ev.dirty_frames.append(pfn)
@@ -410,6 +411,11 @@ class Core:
             self.ev.lines.append((L.mmap_lock_line(p.index), True))
         else:
             self.ev.lines.append((L.vma_lock_line(p.index, v.index), True))
+
+    def wp_zero_lines(self, p: Proc) -> list[int]:
+        """The extra lines rules.WP_ZERO has do_wp_page write on the zero page, as line ids."""
+        ids = {"zero_page": L.ZERO_LINE, "mmap_lock": L.mmap_lock_line(p.index)}
+        return [ids[name] for name in R.WP_ZERO.extra_lines]
 
     def pte_lock(self, p: Proc, slot: int) -> None:
         vp = self.slot_vpage[slot]

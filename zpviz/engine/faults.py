@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.core import Core, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.kernels.base import CowFromZero, ReadFaultZero, ZeroTest
@@ -224,6 +225,9 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
             self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
+            ev.cost += R.WP_ZERO.extra_ns
+            for line in self.wp_zero_lines(p):
+                ev.write(line)
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
             if self.k.zero_test is ZeroTest.PAGE:

@@ -32,6 +32,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
@@ -83,10 +84,16 @@ class Sweep:
     def __init__(self, m, p, v, work: dict[int, list[int]], cpus: list[int]):
         self.m, self.p, self.v, self.cpus = m, p, v, cpus
         self.work = work
+        self.pcp_batch = R.PCP_BATCH
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
-        """Whether this module plays the step exactly; sets what it needs if so."""
+        """Whether this module plays the step exactly; sets what it needs if so, and touches no
+        machine state either way. The allow-list: every fault of the step allocates one anon page
+        (an empty PTE, or a COW of the zero page that leaves the zero page's struct page alone and
+        does no extra work, rules.WP_ZERO), with one page cost for all (clear, or copy for all),
+        on CPUs of one socket, over lines no CPU shares and frames no cache holds. Anything else
+        is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
         pte = np.frombuffer(m.slots.pte, np.uint8)
@@ -107,6 +114,8 @@ class Sweep:
         cow = (pte[slots] & P) != 0
         if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test is ZeroTest.PAGE):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
+        if cow.any() and not R.WP_ZERO.plain:
+            return False  # do_wp_page does more than the loop's fixed lines and one cost
         copy_cow = k.zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
         if copy_cow and cow.any() and not cow.all():
             return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
@@ -228,7 +237,7 @@ class Sweep:
         for c, x in self.pcp0.items():
             first[c] = x
         f = first[by]
-        refills = (k_local >= f) & ((k_local - f) % 31 == 0)
+        refills = (k_local >= f) & ((k_local - f) % self.pcp_batch == 0)
         zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
         # state
         if int(frames.max()) >= len(fr.kind):
@@ -447,7 +456,7 @@ class _Timing:
         lines = []
         if not n:
             lines.append(self.sw.zone)
-            n = 31
+            n = self.sw.pcp_batch
         self.pcp[c] = n - 1
         return lines + [(int(self.sw.pfns[frame]) << 3) | C.LK_STRUCT_PAGE]
 
@@ -484,6 +493,7 @@ class _Timing:
         put_cpu, put_end = self.cpu.append, self.end.append
         replace = heapq.heapreplace
         cost = self.cost
+        batch = self.sw.pcp_batch
         done = 0
         for _ in range(k):
             t, c, i = heap[0]
@@ -501,10 +511,10 @@ class _Timing:
                 t += near
                 o_lock = c
             b_lock = t + hold
-            # the per-cpu free list, refilled under the zone lock every 31 pages
+            # the per-cpu free list, refilled under the zone lock every rules.PCP_BATCH pages
             n = pcp[c]
             if not n:
-                n = 31
+                n = batch
                 if o_zone == c:
                     t += hit
                     if b_zone > t:

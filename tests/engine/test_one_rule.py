@@ -1,0 +1,90 @@
+"""One source per rule: change a rule in the one place it is defined and every path follows.
+
+Each case patches one definition (a field of one kernel policy, the extra work do_wp_page does
+on the zero page in rules.WP_ZERO, the per-cpu allocation batch in rules.PCP_BATCH) and plays a
+lesson big enough for the fast paths to engage, three ways: the general path alone, the bulk loop
+with its period and stretch skips, and all of that with the sweep. The three must agree record
+for record and in the final machine state, with no other edit; and the patch must change the
+records, or the case would prove nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.engine.test_bulk import long_lesson, snapshot
+from zpviz.engine import rules, sweep
+from zpviz.engine.kernels import variants
+from zpviz.engine.machine import Machine
+from zpviz.scenario import loads
+
+# 4 CPUs over 12,288 pages: read two thirds (zero-page reads: period skips), then write it all
+# (COW of the zero page and fresh pages in one step: the sweep, or the bulk loop with skips),
+# then read a range again (no faults) and write a strided part of a second pass
+TEXT = long_lesson(12288, 4, ['do = "read"\npages = "0-8191"', 'do = "write"', 'do = "read"\npages = "0-99"'])
+
+
+def play(kernel: str, general: bool = False, sweep_on: bool = True) -> Machine:
+    m = Machine(loads(TEXT, "one-rule.toml"), kernel)
+    m.bulk_enabled = not general
+    m.sweep_enabled = sweep_on
+    list(m.run_steps())
+    return m
+
+
+@pytest.fixture
+def plans(monkeypatch) -> list[bool]:
+    """What Sweep.plan answered, step by step."""
+    answers: list[bool] = []
+    plan = sweep.Sweep.plan
+
+    def noting(self) -> bool:
+        answers.append(plan(self))
+        return answers[-1]
+
+    monkeypatch.setattr(sweep.Sweep, "plan", noting)
+    return answers
+
+
+def patch_policy(monkeypatch, kernel: str, **fields) -> None:
+    monkeypatch.setitem(variants.VARIANTS, kernel, dataclasses.replace(variants.VARIANTS[kernel], **fields))
+
+
+CASES = {
+    # a field of one policy: 2.6.x's mm-wide RSS atomics under Linux 6.18 (one more line per fault)
+    "policy: atomic rss": ("modern", lambda mp: patch_policy(mp, "modern", rss_counter="atomic")),
+    # a field of one policy: no zero page under 2.6.32 (every read allocates)
+    "policy: no zero page": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", read_fault_zero="never")),
+    # do_wp_page on the zero page writes one more line and takes 200 ns more (the sweep refuses it)
+    "do_wp_page: a line and 200 ns": ("modern", lambda mp: mp.setattr(
+        rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("zero_page",)))),
+    "do_wp_page under v5": ("v5", lambda mp: mp.setattr(
+        rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("mmap_lock",)))),
+    # the page allocator refills a per-cpu list with 7 pages, not 31
+    "allocation batch of 7": ("modern", lambda mp: mp.setattr(rules, "PCP_BATCH", 7)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_path_follows_one_change(monkeypatch, plans, case):
+    kernel, patch = CASES[case]
+    before = snapshot(play(kernel))
+    patch(monkeypatch)
+    plans.clear()
+    fast = play(kernel)
+    sweep_plans = list(plans)
+    bulk = play(kernel, sweep_on=False)
+    general = play(kernel, general=True)
+    assert fast.skipped_events > 0 and bulk.skipped_events > 0, "the period or stretch skips ran"
+    slow = snapshot(general)
+    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
+        got = snapshot(m)
+        for key in slow:
+            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
+    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+    if case.startswith("do_wp_page"):
+        assert sweep_plans == [False], "the sweep refuses a do_wp_page with more work than its loop has"
+    else:
+        assert sweep_plans == [True], "the sweep played the write step"
