@@ -11,11 +11,13 @@ records, or the case would prove nothing.
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
 from tests.engine.test_bulk import long_lesson, snapshot
 from zpviz.engine import rules, sweep
+from zpviz.engine.costs import Costs
 from zpviz.engine.kernels import variants
 from zpviz.engine.machine import Machine
 from zpviz.scenario import loads
@@ -26,8 +28,12 @@ from zpviz.scenario import loads
 TEXT = long_lesson(12288, 4, ['do = "read"\npages = "0-8191"', 'do = "write"', 'do = "read"\npages = "0-99"'])
 
 
+COSTS = Costs()  # the one cost model every path times with
+THIS = sys.modules[__name__]
+
+
 def play(kernel: str, general: bool = False, sweep_on: bool = True) -> Machine:
-    m = Machine(loads(TEXT, "one-rule.toml"), kernel)
+    m = Machine(loads(TEXT, "one-rule.toml"), kernel, costs=COSTS)
     m.bulk_enabled = not general
     m.sweep_enabled = sweep_on
     list(m.run_steps())
@@ -64,6 +70,9 @@ CASES = {
         rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("mmap_lock",)))),
     # the page allocator refills a per-cpu list with 7 pages, not 31
     "allocation batch of 7": ("modern", lambda mp: mp.setattr(rules, "PCP_BATCH", 7)),
+    # the cache timing: slower transfers, faster DRAM, lines held longer, dearer clears
+    "cache timing": ("2.6.24", lambda mp: mp.setattr(THIS, "COSTS", Costs(
+        same_socket_ns=55, dram_ns=70, line_hold_ns=9, hit_ns=2, clear_page_ns=1300))),
 }
 
 

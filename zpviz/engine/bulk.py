@@ -125,10 +125,10 @@ class Bulk(Forking):
         lock_line = L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index)
         mmap_line, zone_line, zero_line = L.mmap_lock_line(pidx), L.ZONE_LOCK, L.ZERO_LINE
         mm_line = L.mm_counter_line(pidx) if self._rss_atomic else None
-        # cache.pte_line / ptl_line / struct_page_line, spelled out: id = kind | key << 3
-        pte_base = ((pidx << 40) << 3) | C.LK_PTE
-        ptl_base = ((((pidx << 32) << 2) | 2) << 3) | C.LK_LOCK
-        page_kind = C.LK_STRUCT_PAGE
+        # the step's PTE lines and PTE-table locks: the process's first, moved (cache.py's ids)
+        pte_base, pte_move = L.pte_line_at(pidx, 0), L.pte_line_move
+        ptl_base, ptl_move = L.ptl_line_at(pidx, 0), L.ptl_line_move
+        page_line = L.struct_page_line
         tables = p.pte_tables
         mode, zero_test = k.read_fault_zero, k.zero_test
         copy_cow = zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
@@ -220,8 +220,8 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += len(dirty)
             misses = 0
-            pl = ptl_base | (vp >> 9) << 5
-            el = pte_base | (vp >> 3) << 3
+            pl = ptl_base + ptl_move(vp >> 9)  # (vp >> 9, >> 3: vp // PTRS_PER_PTE, // PTES_PER_LINE)
+            el = pte_base + pte_move(vp >> 3)
             new_page = False
             writable = True
             if not write:
@@ -308,7 +308,7 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += 1
                 dirty.append(pfn)
-                lines.append(page_kind | pfn << 3)
+                lines.append(page_line(pfn))
                 copy = fault == FAULT_COW and copy_cow
                 cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
                 misses = page_lines

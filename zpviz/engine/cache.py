@@ -21,8 +21,21 @@ _HITS, _MISSES, _TRANSFERS, _INV_SENT, _INV_RECV, _STALL, _BY_LINE = (
     C.C_HITS, C.C_MISSES, C.C_TRANSFERS, C.C_INV_SENT, C.C_INV_RECV, C.C_STALL, C.C_BY_LINE)
 
 
-def line_id(kind: int, key: int) -> int:
-    return kind | (key << 3)
+# ------------------------------------------------------------------ cache line ids
+# The one definition of every line's id: the kind in the low KIND_BITS bits, a key above. Every
+# function here works on ints and on numpy int64 arrays alike, so the fast paths build their
+# tables of ids from these, and move ids with the *_move functions (keys are bit fields: the id
+# of the line d PTE lines, tables or frames further on is the id plus the move of d).
+KIND_BITS = 3
+KIND_MASK = (1 << KIND_BITS) - 1
+
+
+def line_id(kind, key):
+    return kind | (key << KIND_BITS)
+
+
+def line_kind(line):
+    return line & KIND_MASK
 
 
 ZERO_LINE = line_id(C.LK_ZERO, 0)
@@ -30,17 +43,42 @@ HZERO_LINE = line_id(C.LK_HZERO, 0)
 ZONE_LOCK = line_id(C.LK_LOCK, 1)  # the page allocator's zone->lock
 
 
-def struct_page_line(pfn: int) -> int:
+def struct_page_line(pfn):
     return line_id(C.LK_STRUCT_PAGE, pfn)
 
 
-def pte_line(proc: int, vpage: int) -> int:
-    return line_id(C.LK_PTE, (proc << 40) | (vpage // C.PTES_PER_LINE))
+def pte_line_at(proc: int, index):
+    """The line of PTEs number `index` (vpage // PTES_PER_LINE) of a process."""
+    return line_id(C.LK_PTE, (proc << 40) | index)
 
 
-def ptl_line(proc: int, vpage: int) -> int:
-    # split PTE lock: it lives in the struct page of the PTE table covering 2 MiB
-    return line_id(C.LK_LOCK, (((proc << 32) | (vpage // C.PTRS_PER_PTE)) << 2) | 2)
+def ptl_line_at(proc: int, block):
+    """The split PTE lock of PTE table `block` (vpage // PTRS_PER_PTE): it lives in the struct
+    page of the table covering 2 MiB."""
+    return line_id(C.LK_LOCK, (((proc << 32) | block) << 2) | 2)
+
+
+def pte_line(proc: int, vpage):
+    return pte_line_at(proc, vpage // C.PTES_PER_LINE)
+
+
+def ptl_line(proc: int, vpage):
+    return ptl_line_at(proc, vpage // C.PTRS_PER_PTE)
+
+
+def pte_line_move(lines):
+    """How a PTE line's id moves when the line is `lines` lines further on."""
+    return line_id(0, lines)
+
+
+def ptl_line_move(blocks):
+    """How a PTE-table lock's id moves when the table is `blocks` tables further on."""
+    return line_id(0, blocks << 2)
+
+
+def struct_page_move(frames):
+    """How a struct page line's id moves when the frame is `frames` frames further on."""
+    return line_id(0, frames)
 
 
 def mmap_lock_line(proc: int) -> int:
@@ -85,7 +123,7 @@ class CacheModel:
         bit = 1 << cpu
         hits = misses = transfers = inv_sent = stall = 0
         for line, write in lines:
-            kind = line & 7
+            kind = line & KIND_MASK
             own = owner.get(line, _NO_OWNER)
             if write and kind <= C.LK_HZERO:
                 if kind == C.LK_ZERO:
@@ -176,7 +214,7 @@ class CacheModel:
         by_line = me + _BY_LINE
         hits = misses = transfers = inv_sent = stall = 0
         for line in lines:
-            kind = line & 7
+            kind = line & KIND_MASK
             own = owner.get(line, -1)
             if kind <= _LK_HZERO:
                 if kind == _LK_ZERO:

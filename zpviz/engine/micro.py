@@ -372,12 +372,12 @@ class MicroPeriods:
         ptes = sorted({(x + d) >> 3 for x in slots})
         blocks = sorted({(x + d) >> 9 for x in slots})
         pte0, block0 = vp0 >> 3, vp0 >> 9
-        ids = ([L.pte_line(pidx, q << 3) for q in ptes] + [L.ptl_line(pidx, q << 9) for q in blocks]
+        ids = ([L.pte_line_at(pidx, q) for q in ptes] + [L.ptl_line_at(pidx, q) for q in blocks]
                + [L.struct_page_line(f) for f in range(n0, n1)])
         if cm.sharers and not cm.sharers.keys().isdisjoint(ids):
             return None
-        bases = [(pte0 << 3, MOVE_PTE)] * len(ptes) + [(block0 << 5, MOVE_PTL)] * len(blocks) + [
-            (n0 << 3, MOVE_PAGE)] * (n1 - n0)
+        bases = [(L.pte_line_move(pte0), MOVE_PTE)] * len(ptes) + [(L.ptl_line_move(block0), MOVE_PTL)] * len(
+            blocks) + [(L.struct_page_move(n0), MOVE_PAGE)] * (n1 - n0)
         return [(x - base, mv, own[x], busy.get(x, L.DEAD) - t0) for x, (base, mv) in zip(ids, bases)]
 
     # ------------------------------------------------------------------ following known stretches
@@ -508,9 +508,9 @@ class MicroPeriods:
         idx, w = rows_of(meta[:, SPAN["ln"]], meta[:, SPAN["ln"] + 1])
         ln = self.pools["ln"].data[idx]
         mv = ln[:, LN_MOVE]
-        shift = np.where(mv == MOVE_PTE, ((vref // C.PTES_PER_LINE) << 3)[w],
-                         np.where(mv == MOVE_PTL, ((vref // C.PTRS_PER_PTE) << 5)[w],
-                                  np.where(mv == MOVE_PAGE, (nxt << 3)[w], 0)))
+        shift = np.where(mv == MOVE_PTE, L.pte_line_move(vref // C.PTES_PER_LINE)[w],
+                         np.where(mv == MOVE_PTL, L.ptl_line_move(vref // C.PTRS_PER_PTE)[w],
+                                  np.where(mv == MOVE_PAGE, L.struct_page_move(nxt)[w], 0)))
         ids = ln[:, LN_ID] + shift
         cm.owner.update(zip(ids.tolist(), ln[:, LN_OWNER].tolist()))
         times = ln[:, LN_BUSY] + clk[w]

@@ -46,13 +46,13 @@ WIDE = 256  # pages between them beyond which a signature is taken only where th
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
-    """cache.pte_line for every PTE line index in `lines` (vpage // 8), vectorised."""
-    return ((((proc << 40) | lines) << 3) | C.LK_PTE).astype(np.int64)
+    """cache.pte_line_at for every PTE line index in `lines` (vpage // 8), as int64."""
+    return np.asarray(L.pte_line_at(proc, np.asarray(lines, np.int64)), np.int64)
 
 
 def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
-    """cache.ptl_line for every PTE table index in `blocks` (vpage // 512), vectorised."""
-    return ((((((proc << 32) | blocks) << 2) | 2) << 3) | C.LK_LOCK).astype(np.int64)
+    """cache.ptl_line_at for every PTE table index in `blocks` (vpage // 512), as int64."""
+    return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
 
 
 def _progression(lst: list[int]) -> tuple[int, int] | None:
@@ -307,7 +307,7 @@ class PeriodSkipper:
         vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
         ids = np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
                               ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE)),
-                              (np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64) << 3) | C.LK_STRUCT_PAGE])
+                              L.struct_page_line(np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64))])
         keys = ids.tolist()
         if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
             return None
@@ -483,12 +483,12 @@ class PeriodSkipper:
         # name: pages by the period's pages, frames by its frames), ending as it did at b, later
         own, busy, sh = cm.owner, cm.busy, cm.sharers
         ids = snap["ids"]
-        kinds = ids & 7
+        kinds = L.line_kind(ids)
         dT = b["clock"][self.c0] - a["clock"][self.c0]
         t_moves = (c["clock"][self.c0] - a["clock"][self.c0]) + jm * dT
-        move = np.where(kinds == C.LK_PTE, (slot_moves[:, None] // C.PTES_PER_LINE) << 3,
-                        np.where(kinds == C.LK_LOCK, (slot_moves[:, None] // C.PTRS_PER_PTE) << 5,
-                                 pfn_moves[:, None] << 3))
+        move = np.where(kinds == C.LK_PTE, L.pte_line_move(slot_moves[:, None] // C.PTES_PER_LINE),
+                        np.where(kinds == C.LK_LOCK, L.ptl_line_move(slot_moves[:, None] // C.PTRS_PER_PTE),
+                                 L.struct_page_move(pfn_moves[:, None])))
         new_ids = (ids[None, :] + move).ravel()
         own.update(zip(new_ids.tolist(), np.tile(snap["owners"], k).tolist()))
         # busy times no CPU's clock will be below once the periods are written can never delay

@@ -136,8 +136,8 @@ class Sweep:
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
-        self.ptl_ids = ((((pidx << 32) | self.ptl_no) << 2 | 2) << 3) | C.LK_LOCK
-        self.pte_ids = (((pidx << 40) | self.pte_no) << 3) | C.LK_PTE
+        self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
+        self.pte_ids = L.pte_line_at(pidx, self.pte_no)
         # every shared line held by at most one CPU, all CPUs on one socket: a transfer then
         # always costs the same, and a write never has sharers to invalidate
         sharers = cm.sharers
@@ -161,7 +161,7 @@ class Sweep:
                                     np.arange(fr.next_pfn, fr.next_pfn + most - take, dtype=np.int64)])
         # a recycled frame some cache still holds would not be a plain DRAM miss (a pfn from
         # next_pfn on was never handed out, so no fault ever wrote its struct page)
-        recycled = ((self.pfns[:take] << 3) | C.LK_STRUCT_PAGE).tolist()
+        recycled = L.struct_page_line(self.pfns[:take]).tolist()
         if not all(d.keys().isdisjoint(recycled) for d in (cm.owner, cm.sharers, cm.busy)):
             return False
         return True
@@ -295,7 +295,7 @@ class Sweep:
             owner[self.mm] = int(cpu[-1])
         owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
         owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
-        owner.update(zip(((frames << 3) | C.LK_STRUCT_PAGE).tolist(), by.tolist()))
+        owner.update(zip(L.struct_page_line(frames).tolist(), by.tolist()))
         # records, a slice of faults at a time
         rec = m.rec
         cow = (pte_before & P) != 0
@@ -458,7 +458,7 @@ class _Timing:
             lines.append(self.sw.zone)
             n = self.sw.pcp_batch
         self.pcp[c] = n - 1
-        return lines + [(int(self.sw.pfns[frame]) << 3) | C.LK_STRUCT_PAGE]
+        return lines + [L.struct_page_line(int(self.sw.pfns[frame]))]
 
     def _drop_finished(self) -> None:
         count = self.count
