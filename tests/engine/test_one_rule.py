@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from tests.engine.test_bulk import long_lesson, snapshot
+from zpviz.engine import constants as C
 from zpviz.engine import rules, sweep
 from zpviz.engine.costs import Costs
 from zpviz.engine.kernels import variants
@@ -70,6 +71,10 @@ CASES = {
         rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("mmap_lock",)))),
     # the page allocator refills a per-cpu list with 7 pages, not 31
     "allocation batch of 7": ("modern", lambda mp: mp.setattr(rules, "PCP_BATCH", 7)),
+    # a new anon page: one more flag, and 100 ns more to make it
+    "new anon page": ("2.6.32", lambda mp: (
+        mp.setattr(rules, "NEW_ANON_FLAGS", rules.NEW_ANON_FLAGS | C.PG_REFERENCED),
+        mp.setattr(rules, "new_anon_page_ns", lambda costs, copy, f=rules.new_anon_page_ns: f(costs, copy) + 100))),
     # the cache timing: slower transfers, faster DRAM, lines held longer, dearer clears
     "cache timing": ("2.6.24", lambda mp: mp.setattr(THIS, "COSTS", Costs(
         same_socket_ns=55, dram_ns=70, line_hold_ns=9, hit_ns=2, clear_page_ns=1300))),
@@ -97,3 +102,22 @@ def test_every_path_follows_one_change(monkeypatch, plans, case):
         assert sweep_plans == [False], "the sweep refuses a do_wp_page with more work than its loop has"
     else:
         assert sweep_plans == [True], "the sweep played the write step"
+
+
+def test_a_policy_value_off_a_fast_paths_allow_list_goes_down_a_path(monkeypatch, plans):
+    """Each fast path names the policy values it spells out; a value outside them (as a new
+    mechanism would be) makes it refuse the step, and the path under it plays the same records."""
+    from zpviz.engine import bulk
+    from zpviz.engine.kernels.base import FaultLock, RssCounter
+
+    want = snapshot(play("modern"))
+    monkeypatch.setitem(sweep.ALLOWED, "rss_counter", {RssCounter.ATOMIC})  # modern's is per-CPU
+    plans.clear()
+    got = snapshot(play("modern"))
+    assert plans == [False] and got == want
+    calls = []
+    access = bulk.Bulk.bulk_access
+    monkeypatch.setattr(bulk.Bulk, "bulk_access", lambda self, *a: calls.append(1) or access(self, *a))
+    monkeypatch.setitem(bulk.ALLOWED, "fault_lock", {FaultLock.MMAP_SEM})  # modern's is per-VMA
+    got = snapshot(play("modern"))
+    assert calls == [] and got == want

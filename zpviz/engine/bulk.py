@@ -35,7 +35,7 @@ from zpviz.engine.faults import (
     WRITE_EMPTY,
 )
 from zpviz.engine.forking import Forking
-from zpviz.engine.kernels.base import CowFromZero, ReadFaultZero, ZeroTest
+from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, RssCounter, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
 from zpviz.engine.sweep import Sweep
@@ -43,6 +43,12 @@ from zpviz.engine.sweep import Sweep
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
+# The policy values the loop spells out, each branch of it: a value outside these (a mechanism
+# added later) sends the step to the general path instead of into some `else`.
+ALLOWED = {
+    "read_fault_zero": set(ReadFaultZero), "zero_test": set(ZeroTest), "cow_from_zero": set(CowFromZero),
+    "rss_counter": set(RssCounter), "fault_lock": set(FaultLock),
+}
 
 class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
@@ -52,8 +58,9 @@ class Bulk(Forking):
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
-        """Whether every page of the step takes a fault (or none) that the bulk loop covers."""
-        if not slots:
+        """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
+        allow-list. It touches no state."""
+        if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
         idx = np.asarray(slots, dtype=np.int64)
         vmf = np.frombuffer(self.slots.vmf, np.uint16)[idx]
@@ -134,12 +141,12 @@ class Bulk(Forking):
         copy_cow = zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
         never, refcounted, vma_flags, page_test = (mode is ReadFaultZero.NEVER, mode is ReadFaultZero.REFCOUNTED,
                                                    mode is ReadFaultZero.VMA_FLAGS, zero_test is ZeroTest.PAGE)
-        entry_ns, map_zero_ns, alloc_ns, rmap_ns = (costs.fault_entry_ns, costs.map_zero_ns, costs.alloc_page_ns,
-                                                    costs.rmap_ns)
-        clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
+        entry_ns, map_zero_ns = costs.fault_entry_ns, costs.map_zero_ns
+        new_page_ns = {copy: R.new_anon_page_ns(costs, copy) for copy in (False, True)}
         miss_key, key_stride, page_lines = C.C_MISSES, KEY_STRIDE, C.PAGE_LINES
         pcp_batch, wp_zero_ns, wp_zero_lines = R.PCP_BATCH, R.WP_ZERO.extra_ns, self.wp_zero_lines(p)
-        new_flags = C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        new_flags = R.NEW_ANON_FLAGS
+        new_pte = {writable: R.new_anon_pte(writable) for writable in (False, True)}
         fk_anon = C.FK_ANON
         free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
@@ -310,20 +317,18 @@ class Bulk(Forking):
                 dirty.append(pfn)
                 lines.append(page_line(pfn))
                 copy = fault == FAULT_COW and copy_cow
-                cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
+                cost += new_page_ns[copy]
                 misses = page_lines
                 lines += (pl, el)
                 rss += 1
                 if mm_line:
                     lines.append(mm_line)
-                spte[s] = P | A | ((W | D) if writable else 0)
+                spte[s] = new_pte[writable]
                 spfn[s] = pfn
                 key = kind << 3 | prep << 2 | copy << 1 | (functions is f_wp_special)
                 pid = paths.get(key)
                 if pid is None:
-                    tail = (("anon_vma_prepare",) if prep else ()) + (
-                        "cow_user_page" if copy else "clear_user_highpage", "page_add_new_anon_rmap")
-                    pid = path(key, functions + tail, decision)
+                    pid = path(key, functions + R.new_anon_functions(prep, copy), decision)
             else:
                 pid = paths.get(kind << 3)
                 if pid is None:

@@ -341,15 +341,17 @@ class Core:
         self.add_map(pfn)
         self.get_page(pfn)
 
-    def alloc_frame(self, kind: int) -> int:
-        """The page allocator: per-cpu lists, refilled in batches under the zone lock."""
+    def alloc_frame(self, kind: int, charge: bool = True) -> int:
+        """The page allocator: per-cpu lists, refilled in batches under the zone lock. charge:
+        add its time to the event (callers that charge the whole job themselves do not)."""
         cpu = self.ev.cpu
         if self.pcp[cpu] == 0:
             self.ev.write(L.ZONE_LOCK)
             self.pcp[cpu] = R.PCP_BATCH
         self.pcp[cpu] -= 1
         pfn = self.frames.alloc(kind)
-        self.ev.cost += self.costs.alloc_page_ns
+        if charge:
+            self.ev.cost += self.costs.alloc_page_ns
         self.touch_frame(pfn)
         return pfn
 
@@ -385,8 +387,8 @@ class Core:
         p.pte_tables[t] = self._alloc_pt()
 
     def _alloc_pt(self) -> int:
-        pfn = self.alloc_frame(C.FK_PT)
-        self.ev.cost += self.costs.clear_page_ns // 2
+        pfn = self.alloc_frame(C.FK_PT, charge=False)
+        self.ev.cost += R.page_table_ns(self.costs)
         return pfn
 
     def free_tables(self, p: Proc, tables: list[int]) -> None:

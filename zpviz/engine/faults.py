@@ -120,30 +120,24 @@ class Faults(Core):
     def map_new_anon(self, p: Proc, v: Vma, slot: int, writable: bool, copy: bool = False) -> int:
         """anon_vma_prepare, allocate, clear (or copy), rmap, LRU, set the PTE."""
         ev = self.ev
-        if not v.anon_vma:
-            ev.call("anon_vma_prepare")
+        prepare = not v.anon_vma
+        ev.call(*R.new_anon_functions(prepare, copy))
+        if prepare:
             v.anon_vma = True
             ev.write(L.mmap_lock_line(p.index))  # page_table_lock for the new anon_vma
-        pfn = self.alloc_frame(C.FK_ANON)
-        if copy:
-            ev.call("cow_user_page")
-            ev.cost += self.costs.copy_page_ns
-        else:
-            ev.call("clear_user_highpage")
-            ev.cost += self.costs.clear_page_ns
+        pfn = self.alloc_frame(C.FK_ANON, charge=False)
+        ev.cost += R.new_anon_page_ns(self.costs, copy)
         ev.misses += C.PAGE_LINES  # the page's own lines: cold, written once, not tracked one by one
-        ev.call("page_add_new_anon_rmap")
-        ev.cost += self.costs.rmap_ns
         fr = self.frames
         fr.mapcount[pfn] = 1
-        fr.flags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        fr.flags[pfn] |= R.NEW_ANON_FLAGS
         vmf = self.slots.vmf[slot]
         if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
             ev.call(self.k.fn.mlock_new_page)
             fr.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         self.pte_lock(p, slot)
         self.rss(1)
-        self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
+        self.set_slot(slot, R.new_anon_pte(writable), pfn)
         return pfn
 
     # ------------------------------------------------------------------ file and shmem

@@ -37,18 +37,21 @@ from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORE
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
 from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
-from zpviz.engine.kernels.base import CowFromZero, ZeroTest
+from zpviz.engine.kernels.base import CowFromZero, FaultLock, RssCounter, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.record import raw_bytes
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
 BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
-NEW_FLAGS = C.PG_LRU | C.PG_ANON_EXCLUSIVE
 # the lines of a fault the records work out, in the order the fault touches them, and each
 # one's kind for the per-kind transfer counters; the new frame's struct page (between zone and
 # ptl) is a DRAM miss, which never transfers
 SLOTS = ("lock", "zone", "ptl", "pte", "mm")
+# The policy values the loop and the records spell out (a COW step also needs a zero test that
+# leaves the zero page's struct page alone: COW_ZERO_TESTS). Anything else is refused.
+ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock), "cow_from_zero": set(CowFromZero)}
+COW_ZERO_TESTS = {ZeroTest.PFN, ZeroTest.SPECIAL_AND_VMA}
 KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
 
 
@@ -96,6 +99,8 @@ class Sweep:
         is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
+        if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
+            return False
         pte = np.frombuffer(m.slots.pte, np.uint8)
         pfn = np.frombuffer(m.slots.pfn, np.int64)
         vpage = np.frombuffer(m.slot_vpage, np.int64)
@@ -112,7 +117,7 @@ class Sweep:
         order = list(lists)
         slots = np.concatenate([lists[c] for c in order])
         cow = (pte[slots] & P) != 0
-        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test is ZeroTest.PAGE):
+        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test not in COW_ZERO_TESTS):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
         if cow.any() and not R.WP_ZERO.plain:
             return False  # do_wp_page does more than the loop's fixed lines and one cost
@@ -170,8 +175,7 @@ class Sweep:
     def play(self) -> int:
         """Time the step, then write everything; returns the makespan like Bulk.bulk_access."""
         m, cm, costs = self.m, self.m.cache, self.m.costs
-        page = costs.copy_page_ns if self.copy else costs.clear_page_ns
-        self.cost = costs.fault_entry_ns + costs.alloc_page_ns + page + costs.rmap_ns
+        self.cost = costs.fault_entry_ns + R.new_anon_page_ns(costs, self.copy)
         self.start = m.now
         for c in self.cpus:
             m.clock[c] = self.start
@@ -250,7 +254,7 @@ class Sweep:
         counts = np.int64 if fr.refcount.itemsize == 8 else np.int32  # (array "l": a C long)
         np.frombuffer(fr.refcount, counts)[frames] = 1
         np.frombuffer(fr.mapcount, counts)[frames] = ~is_table
-        np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, NEW_FLAGS)
+        np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, R.NEW_ANON_FLAGS)
         pt0, used0 = fr.pt, fr.used
         fr.pt += allocs - n
         fr.used += n
@@ -262,7 +266,7 @@ class Sweep:
                 else:
                     self.p.upper_tables[key] = pt_pfn
         pte_before = np.frombuffer(m.slots.pte, np.uint8)[slot]
-        np.frombuffer(m.slots.pte, np.uint8)[slot] = P | A | W | D
+        np.frombuffer(m.slots.pte, np.uint8)[slot] = R.new_anon_pte(True)
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
         m.rss_pages += n
@@ -320,7 +324,6 @@ class Sweep:
         """Each fault's kernel path id, registered in the order the bulk loop meets them."""
         m = self.m
         head = (m.fault_fn, "handle_mm_fault", "handle_pte_fault")
-        tail = ("cow_user_page" if self.copy else "clear_user_highpage", "page_add_new_anon_rmap")
         key = cow.astype(np.int64) * 4 + (cow & special) * 2
         if self.prep:
             key[0] += 1
@@ -333,7 +336,7 @@ class Sweep:
                 decision = COW_COPY if self.copy else COW_PFN
             else:
                 fn, decision = head + ("do_anonymous_page",), WRITE_EMPTY
-            fn += (("anon_vma_prepare",) if k & 1 else ()) + tail
+            fn += R.new_anon_functions(bool(k & 1), self.copy)
             ids[k] = m.rec.path_id(fn, decision)
         return ids[key]
 
@@ -411,7 +414,7 @@ class _Timing:
             for key in tables:
                 lines += self._alloc(c, frame)
                 frame += 1
-                cost += costs.alloc_page_ns + costs.clear_page_ns // 2
+                cost += R.page_table_ns(costs)
                 self.upper.add(key)
             self.table[x] = True
         if prep:
@@ -661,12 +664,12 @@ class _Records:
             return
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
-        for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):  # columns.Sd
+        for col, values in zip(rec.sd, (self.slot, np.full(n, R.new_anon_pte(True)), self.pfn, vmf)):  # columns.Sd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.sd_n.frombytes(raw_bytes(ones))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
-        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, NEW_FLAGS),
+        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, R.NEW_ANON_FLAGS),
                                         np.where(t, C.FK_PT, C.FK_ANON))):  # columns.Fd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.fd_n.frombytes(raw_bytes(self.got.astype(np.int32)))
