@@ -24,16 +24,6 @@ from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
-from zpviz.engine.faults import (
-    COW_COPY,
-    COW_PAGE,
-    COW_PFN,
-    READ_NEVER,
-    READ_REFCOUNTED,
-    READ_SPECIAL,
-    READ_V5,
-    WRITE_EMPTY,
-)
 from zpviz.engine.forking import Forking
 from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, RssCounter, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
@@ -137,10 +127,11 @@ class Bulk(Forking):
         ptl_base, ptl_move = L.ptl_line_at(pidx, 0), L.ptl_line_move
         page_line = L.struct_page_line
         tables = p.pte_tables
-        mode, zero_test = k.read_fault_zero, k.zero_test
-        copy_cow = zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
-        never, refcounted, vma_flags, page_test = (mode is ReadFaultZero.NEVER, mode is ReadFaultZero.REFCOUNTED,
-                                                   mode is ReadFaultZero.VMA_FLAGS, zero_test is ZeroTest.PAGE)
+        # the faults' decisions: rules.py's, a read's per vma flags (looked up once per distinct
+        # flags), a zero-page COW's for the step
+        cow_rule = R.cow_zero(k)
+        copy_cow, drops_zero, cow_decision = cow_rule.copy, cow_rule.drops_zero_page, cow_rule.decision
+        read_rules: dict[int, tuple] = {}  # vmf -> (index, functions, decision, zero PTE or None, refcounted)
         entry_ns, map_zero_ns = costs.fault_entry_ns, costs.map_zero_ns
         new_page_ns = {copy: R.new_anon_page_ns(costs, copy) for copy in (False, True)}
         miss_key, key_stride, page_lines = C.C_MISSES, KEY_STRIDE, C.PAGE_LINES
@@ -151,7 +142,6 @@ class Bulk(Forking):
         free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
         f_anon = head + ("do_anonymous_page",)
-        f_v5 = f_anon + ("do_anon_zeromap", "use_zero_page")
         f_wp, f_wp_special = head + ("do_wp_page",), head + ("do_wp_page", "vm_normal_page")
         paths: dict[int, int] = {}  # a small code for each path this step takes -> its id
 
@@ -175,7 +165,9 @@ class Bulk(Forking):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
                 shared["mm"] = mm_line
-            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=write or never)
+            # (whether faults allocate only tunes when the stretches are tried)
+            allocating = write or R.read_anon(k, C.VM_MAPPED | C.VM_READ).zero_pte is None
+            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=allocating)
         allocs = skip.allocs if skip else None
         skip_cpu, skip_every, skip_period, skip_resume = (
             (skip.c0, skip.checkpoint_every, skip.every, skip.resume_at) if skip else (-1, 1, 1, 0))
@@ -231,43 +223,39 @@ class Bulk(Forking):
             el = pte_base + pte_move(vp >> 3)
             new_page = False
             writable = True
+            rule_no = 0
             if not write:
                 fault = FAULT_READ
-                if never:
-                    functions = f_anon
-                    decision = READ_NEVER
+                vmf = svmf[s]
+                read = read_rules.get(vmf)
+                if read is None:
+                    r = R.read_anon(k, vmf)
+                    read = read_rules[vmf] = (len(read_rules), f_anon + r.functions, r.decision, r.zero_pte,
+                                              r.refcounted)
+                rule_no, functions, decision, zero_pte, refcounted = read
+                if zero_pte is None:
                     kind = Kind.READ_ALLOC
                     new_page = True
-                    writable = bool(svmf[s] & C.VM_WRITE)
-                elif refcounted:
-                    lines += (pl, el, zero_line, zero_line)
-                    zp_ref += 1
-                    refc[ZERO_PFN] += 1
-                    zp_map += 1
-                    mapc[ZERO_PFN] += 1
-                    dirty.append(ZERO_PFN)
-                    rss += 1
-                    if mm_line:
-                        lines.append(mm_line)
-                    spte[s] = P | A
-                    spfn[s] = ZERO_PFN
-                    cost += map_zero_ns
-                    kind = Kind.READ_ZERO
-                    functions, decision = f_anon, READ_REFCOUNTED
+                    writable = bool(vmf & C.VM_WRITE)
                 else:
                     lines += (pl, el)
-                    spte[s] = P | A | S
+                    if refcounted:
+                        lines += (zero_line, zero_line)
+                        zp_ref += 1
+                        refc[ZERO_PFN] += 1
+                        zp_map += 1
+                        mapc[ZERO_PFN] += 1
+                        dirty.append(ZERO_PFN)
+                        rss += 1
+                        if mm_line:
+                            lines.append(mm_line)
+                    spte[s] = zero_pte
                     spfn[s] = ZERO_PFN
                     cost += map_zero_ns
                     kind = Kind.READ_ZERO
-                    if vma_flags:
-                        functions = f_v5
-                        decision = READ_V5
-                    else:
-                        functions, decision = f_anon, READ_SPECIAL
             elif not pte & P:
                 fault = FAULT_WRITE
-                functions, decision = f_anon, WRITE_EMPTY
+                functions, decision = f_anon, R.WRITE_EMPTY
                 kind = Kind.WRITE_ALLOC
                 new_page = True
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
@@ -278,8 +266,8 @@ class Bulk(Forking):
                 cost += wp_zero_ns
                 if wp_zero_lines:
                     lines += wp_zero_lines
-                if page_test:
-                    decision = COW_PAGE
+                decision = cow_decision
+                if drops_zero:
                     lines += (zero_line, zero_line)
                     zp_map -= 1
                     mapc[ZERO_PFN] -= 1
@@ -289,8 +277,6 @@ class Bulk(Forking):
                     rss -= 1
                     if mm_line:
                         lines.append(mm_line)
-                else:
-                    decision = COW_COPY if copy_cow else COW_PFN
             if new_page:  # map_new_anon, with Frames.alloc and Core.alloc_frame spelled out
                 prep = not v.anon_vma
                 if prep:
@@ -325,14 +311,15 @@ class Bulk(Forking):
                     lines.append(mm_line)
                 spte[s] = new_pte[writable]
                 spfn[s] = pfn
-                key = kind << 3 | prep << 2 | copy << 1 | (functions is f_wp_special)
+                key = (kind << 8 | rule_no << 3) | prep << 2 | copy << 1 | (functions is f_wp_special)
                 pid = paths.get(key)
                 if pid is None:
                     pid = path(key, functions + R.new_anon_functions(prep, copy), decision)
             else:
-                pid = paths.get(kind << 3)
+                key = kind << 8 | rule_no << 3
+                pid = paths.get(key)
                 if pid is None:
-                    pid = path(kind << 3, functions, decision)
+                    pid = path(key, functions, decision)
             # ---- Core.emit, for this event's shape
             out: list[int] = []
             t = access(c, t0, lines, out) + cost

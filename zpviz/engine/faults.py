@@ -11,31 +11,16 @@ from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.core import Core, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FAULT_WRITE, Kind
-from zpviz.engine.kernels.base import CowFromZero, ReadFaultZero, ZeroTest
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 
 P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
 
 
-# the decisions recorded for the faults the bulk path (bulk.py) also takes: one text for both
-READ_SPECIAL = "read fault: pte_mkspecial(zero pfn); its struct page is not written"
-READ_V5 = "use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS"
-READ_REFCOUNTED = "read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page"
-READ_NEVER = "no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page"
-WRITE_EMPTY = "write fault on an empty PTE: a new page"
-COW_PAGE = "old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref"
-COW_COPY = ("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
-            "from the user address (the memset shortcut is missing)")
-COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
-
-
-def use_zero_page_why(vmf: int) -> str | None:
-    """The v5 patch's use_zero_page(vma): None when true, else the flag that makes it false."""
-    for flag, name in ((C.VM_LOCKED, "VM_LOCKED"), (C.VM_SHARED, "VM_SHARED"), (C.VM_MAYSHARE, "VM_MAYSHARE"),
-                       (C.VM_FILE, "vm_ops->fault")):
-        if vmf & flag:
-            return name
-    return None
+# the anonymous faults' decisions (rules.read_anon, rules.cow_zero) and their texts live in
+# rules.py, which the bulk loop and the sweep read too
+use_zero_page_why = R.use_zero_page_why
+WRITE_EMPTY = R.WRITE_EMPTY
 
 
 class Faults(Core):
@@ -85,35 +70,19 @@ class Faults(Core):
             ev.kind = Kind.WRITE_ALLOC
             return
         ev.fault = self._fault_kind(FAULT_READ)
-        mode = self.k.read_fault_zero
-        if mode is ReadFaultZero.REFCOUNTED:
-            ev.decide(READ_REFCOUNTED)
-            self.pte_lock(p, slot)
-            self.get_page(ZERO_PFN)
-            self.add_map(ZERO_PFN)
-            self.rss(1)  # file_rss: the zero page counts in RSS
-            self.set_slot(slot, P | A, ZERO_PFN)
-            ev.cost += self.costs.map_zero_ns
-            ev.kind = Kind.READ_ZERO
-            return
-        if mode is ReadFaultZero.NEVER:
-            ev.decide(READ_NEVER)
+        rule = R.read_anon(self.k, vmf)
+        ev.call(*rule.functions)
+        ev.decide(rule.decision)
+        if rule.zero_pte is None:
             self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
             ev.kind = Kind.READ_ALLOC
             return
-        if mode is ReadFaultZero.VMA_FLAGS:
-            ev.call("do_anon_zeromap", "use_zero_page")
-            why = use_zero_page_why(vmf)
-            if why:
-                ev.decide(f"use_zero_page(vma) is false: {why}; allocate a real page instead")
-                self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
-                ev.kind = Kind.READ_ALLOC
-                return
-            ev.decide(READ_V5)
-        else:
-            ev.decide(READ_SPECIAL)
         self.pte_lock(p, slot)
-        self.set_slot(slot, P | A | S, ZERO_PFN)
+        if rule.refcounted:
+            self.get_page(ZERO_PFN)
+            self.add_map(ZERO_PFN)
+            self.rss(1)  # file_rss: the zero page counts in RSS
+        self.set_slot(slot, rule.zero_pte, ZERO_PFN)
         ev.cost += self.costs.map_zero_ns
         ev.kind = Kind.READ_ZERO
 
@@ -224,18 +193,13 @@ class Faults(Core):
                 ev.write(line)
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
-            if self.k.zero_test is ZeroTest.PAGE:
-                ev.decide(COW_PAGE)
+            rule = R.cow_zero(self.k)
+            ev.decide(rule.decision)
+            if rule.drops_zero_page:
                 self.add_map(ZERO_PFN, -1)
                 self.get_page(ZERO_PFN, -1)
                 self.rss(-1)
-                self.map_new_anon(p, v, slot, writable=not unshare)
-            elif self.k.cow_from_zero is CowFromZero.COPY:
-                ev.decide(COW_COPY)
-                self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
-            else:
-                ev.decide(COW_PFN)
-                self.map_new_anon(p, v, slot, writable=not unshare)
+            self.map_new_anon(p, v, slot, writable=not unshare, copy=rule.copy)
             ev.kind = Kind.COW_ZERO
             return
         fr = self.frames

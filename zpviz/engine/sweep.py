@@ -36,8 +36,7 @@ from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
-from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
-from zpviz.engine.kernels.base import CowFromZero, FaultLock, RssCounter, ZeroTest
+from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.record import raw_bytes
 
@@ -48,10 +47,9 @@ BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporar
 # one's kind for the per-kind transfer counters; the new frame's struct page (between zone and
 # ptl) is a DRAM miss, which never transfers
 SLOTS = ("lock", "zone", "ptl", "pte", "mm")
-# The policy values the loop and the records spell out (a COW step also needs a zero test that
-# leaves the zero page's struct page alone: COW_ZERO_TESTS). Anything else is refused.
-ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock), "cow_from_zero": set(CowFromZero)}
-COW_ZERO_TESTS = {ZeroTest.PFN, ZeroTest.SPECIAL_AND_VMA}
+# The policy values the loop and the records spell out (a COW step also needs rules.cow_zero to
+# leave the zero page's struct page alone). Anything else is refused.
+ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
 
 
@@ -117,11 +115,12 @@ class Sweep:
         order = list(lists)
         slots = np.concatenate([lists[c] for c in order])
         cow = (pte[slots] & P) != 0
-        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test not in COW_ZERO_TESTS):
+        self.cow_rule = rule = R.cow_zero(k)
+        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
         if cow.any() and not R.WP_ZERO.plain:
             return False  # do_wp_page does more than the loop's fixed lines and one cost
-        copy_cow = k.zero_test is not ZeroTest.PAGE and k.cow_from_zero is CowFromZero.COPY
+        copy_cow = rule.copy
         if copy_cow and cow.any() and not cow.all():
             return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
         self.copy = copy_cow and bool(cow.all())
@@ -333,9 +332,9 @@ class Sweep:
             k = int(key[j])
             if k & 4:
                 fn = head + ("do_wp_page",) + (("vm_normal_page",) if k & 2 else ())
-                decision = COW_COPY if self.copy else COW_PFN
+                decision = self.cow_rule.decision
             else:
-                fn, decision = head + ("do_anonymous_page",), WRITE_EMPTY
+                fn, decision = head + ("do_anonymous_page",), R.WRITE_EMPTY
             fn += R.new_anon_functions(bool(k & 1), self.copy)
             ids[k] = m.rec.path_id(fn, decision)
         return ids[key]
