@@ -28,6 +28,8 @@ from zpviz.engine.columns import (  # noqa: F401  (SCALARS and the field names a
     SD_FIELDS,
     TIME_CODE,
     TIME_DTYPE,
+    Scalar,
+    Stored,
     TimeCol,
 )
 
@@ -532,10 +534,11 @@ class ScalarTable:
             j += len(SCALARS)
         if not 0 <= j < len(SCALARS):
             raise IndexError(f"scalar {j} out of range")
-        if j == 0:
+        if j == Scalar.TIME_NS:
             return np.maximum.accumulate(self._t1) if n else np.zeros(0, np.int64)
-        ch = self._changes[j - 1]
-        at = self._at[:, j - 1]
+        k = Stored[Scalar(j).name]  # its place among the stored scalars
+        ch = self._changes[k]
+        at = self._at[:, k]
         if ch is None:
             return np.repeat(at.astype(np.int32), 1 << self.shift)[:n]
         v = np.cumsum(ch, dtype=np.int64)
@@ -547,7 +550,7 @@ class ScalarTable:
             rows, col = key
             if isinstance(col, (int, np.integer)):
                 if isinstance(rows, (int, np.integer)):
-                    return (np.int64 if col % len(SCALARS) == 0 else np.int32)(self.row(int(rows))[col])
+                    return (np.int64 if col % len(SCALARS) == Scalar.TIME_NS else np.int32)(self.row(int(rows))[col])
                 return self.column(int(col))[rows]
             return self._table(rows)[:, col]
         if isinstance(key, (int, np.integer)):
@@ -555,11 +558,12 @@ class ScalarTable:
         return self._table(key)
 
     def _table(self, rows) -> np.ndarray:
-        first = self.column(0)[rows]
+        first = self.column(Scalar.TIME_NS)[rows]
         out = np.empty(first.shape + (len(SCALARS),), np.int64)
-        out[..., 0] = first
-        for j in range(1, len(SCALARS)):
-            out[..., j] = self.column(j)[rows]
+        out[..., Scalar.TIME_NS] = first
+        for s in Scalar:
+            if s is not Scalar.TIME_NS:
+                out[..., s] = self.column(s)[rows]
         return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
