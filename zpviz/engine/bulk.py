@@ -28,6 +28,7 @@ from zpviz.engine.forking import Forking
 from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, RssCounter, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
+from zpviz.engine.probe import PROBE_VMF, Shapes, fault_shapes
 from zpviz.engine.sweep import Sweep
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
@@ -46,6 +47,28 @@ class Bulk(Forking):
     micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    _shapes: Shapes | None = None
+
+    def fault_shapes(self) -> Shapes:
+        """The general path's answer for the faults this loop spells out (probe.py), once a run."""
+        if self._shapes is None:
+            self._shapes = fault_shapes(self.k, self.costs, self.thp_use_zero_page)
+        return self._shapes
+
+    def loop_roles(self) -> dict[str, tuple[str, ...]]:
+        """The lines the loop below writes for each warm fault, by role, as probe.Shape has them."""
+        k = self.k
+        mm = ("mm",) if self._rss_atomic else ()
+        read = R.read_anon(k, PROBE_VMF)
+        if read.zero_pte is None:
+            read_roles = ("lock", "page", "ptl", "pte") + mm
+        else:
+            read_roles = ("lock", "ptl", "pte") + (("zero", "zero") + mm if read.refcounted else ())
+        wp = tuple({"zero_page": "zero", "mmap_lock": "lock" if self._mmap_sem else "mmap"}[x]
+                   for x in R.WP_ZERO.extra_lines)
+        drops = ("zero", "zero") + mm if R.cow_zero(k).drops_zero_page else ()
+        return dict(read=read_roles, write=("lock", "page", "ptl", "pte") + mm,
+                    cow=("lock",) + wp + drops + ("page", "ptl", "pte") + mm)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
         """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
@@ -63,12 +86,23 @@ class Bulk(Forking):
             vp = np.frombuffer(self.slot_vpage, np.int64)[idx]
             if not set(np.unique(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
                 return False
+        # the faults as the general path plays them (probe.py) must be what the loop spells out
+        shapes, roles = self.fault_shapes(), self.loop_roles()
         if write:
             pte = np.frombuffer(self.slots.pte, np.uint8)[idx]
             pfn = np.frombuffer(self.slots.pfn, np.int64)[idx]
             read_only = (pte & P != 0) & (pte & W == 0)
             if (read_only & (pfn != ZERO_PFN)).any():
                 return False  # a COW of a real page: the general path
+            if shapes.write.roles != roles["write"]:
+                return False
+            if read_only.any() and (shapes.cow is None or shapes.cow.roles != roles["cow"]):
+                return False
+        else:
+            rule = R.read_anon(self.k, PROBE_VMF)
+            flags = np.flatnonzero(np.bincount(vmf)).tolist()  # the distinct vma flags of the step's pages
+            if shapes.read.roles != roles["read"] or any(R.read_anon(self.k, x) != rule for x in flags):
+                return False
         return True
 
     def bulk_access(self, p: Proc, v: Vma, work: dict[int, list[int]], cpus: list[int], write: bool) -> int:
@@ -80,7 +114,7 @@ class Bulk(Forking):
             sweep = Sweep(self, p, v, work, cpus)
             if sweep.plan():
                 return sweep.play()
-        k, costs, rec, fr = self.k, self.costs, self.rec, self.frames
+        k, rec, fr = self.k, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage
         refc, mapc, fflags, fkind = fr.refcount, fr.mapcount, fr.flags, fr.kind
         cm = self.cache
@@ -132,10 +166,13 @@ class Bulk(Forking):
         cow_rule = R.cow_zero(k)
         copy_cow, drops_zero, cow_decision = cow_rule.copy, cow_rule.drops_zero_page, cow_rule.decision
         read_rules: dict[int, tuple] = {}  # vmf -> (index, functions, decision, zero PTE or None, refcounted)
-        entry_ns, map_zero_ns = costs.fault_entry_ns, costs.map_zero_ns
-        new_page_ns = {copy: R.new_anon_page_ns(costs, copy) for copy in (False, True)}
-        miss_key, key_stride, page_lines = C.C_MISSES, KEY_STRIDE, C.PAGE_LINES
-        pcp_batch, wp_zero_ns, wp_zero_lines = R.PCP_BATCH, R.WP_ZERO.extra_ns, self.wp_zero_lines(p)
+        # each fault's cost and cold misses: the general path's (bulk_eligible checked the lines)
+        shapes = self.fault_shapes()
+        read_ns, read_misses = shapes.read.cost, shapes.read.misses
+        write_ns, write_misses = shapes.write.cost, shapes.write.misses
+        cow_ns, cow_misses = (shapes.cow.cost, shapes.cow.misses) if shapes.cow else (0, 0)
+        miss_key, key_stride = C.C_MISSES, KEY_STRIDE
+        pcp_batch, wp_zero_lines = R.PCP_BATCH, self.wp_zero_lines(p)
         new_flags = R.NEW_ANON_FLAGS
         new_pte = {writable: R.new_anon_pte(writable) for writable in (False, True)}
         fk_anon = C.FK_ANON
@@ -208,7 +245,7 @@ class Bulk(Forking):
             t0 = clock[c]
             vp = svpage[s]
             lines = [lock_line]
-            cost = entry_ns
+            cost = 0
             dirty: list[int] = []
             if vp >> 9 not in tables:  # __pte_alloc: the general helpers, with an event to charge
                 ev = self.begin(c, pidx, s)
@@ -233,6 +270,8 @@ class Bulk(Forking):
                     read = read_rules[vmf] = (len(read_rules), f_anon + r.functions, r.decision, r.zero_pte,
                                               r.refcounted)
                 rule_no, functions, decision, zero_pte, refcounted = read
+                cost += read_ns
+                misses = read_misses
                 if zero_pte is None:
                     kind = Kind.READ_ALLOC
                     new_page = True
@@ -251,19 +290,21 @@ class Bulk(Forking):
                             lines.append(mm_line)
                     spte[s] = zero_pte
                     spfn[s] = ZERO_PFN
-                    cost += map_zero_ns
                     kind = Kind.READ_ZERO
             elif not pte & P:
                 fault = FAULT_WRITE
                 functions, decision = f_anon, R.WRITE_EMPTY
                 kind = Kind.WRITE_ALLOC
                 new_page = True
+                cost += write_ns
+                misses = write_misses
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
                 fault = FAULT_COW
                 functions = f_wp_special if pte & S else f_wp
                 kind = Kind.COW_ZERO
                 new_page = True
-                cost += wp_zero_ns
+                cost += cow_ns
+                misses = cow_misses
                 if wp_zero_lines:
                     lines += wp_zero_lines
                 decision = cow_decision
@@ -303,8 +344,6 @@ class Bulk(Forking):
                 dirty.append(pfn)
                 lines.append(page_line(pfn))
                 copy = fault == FAULT_COW and copy_cow
-                cost += new_page_ns[copy]
-                misses = page_lines
                 lines += (pl, el)
                 rss += 1
                 if mm_line:

@@ -118,11 +118,21 @@ class Sweep:
         self.cow_rule = rule = R.cow_zero(k)
         if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
-        if cow.any() and not R.WP_ZERO.plain:
-            return False  # do_wp_page does more than the loop's fixed lines and one cost
+        # the faults as the general path plays them (probe.py): the lines the loop below writes,
+        # and one cost and one count of cold misses for all
+        shapes = m.fault_shapes()
+        loop = ("lock", "page", "ptl", "pte") + (("mm",) if m._rss_atomic else ())
+        played = [shapes.write] if not cow.all() else []
+        if cow.any():
+            if shapes.cow is None:
+                return False
+            played.append(shapes.cow)
+        if any(s.roles != loop for s in played) or len({(s.cost, s.misses) for s in played}) != 1:
+            return False  # more lines than the loop's (say, do_wp_page writes one more), or two costs
+        self.fault_ns, self.misses = played[0].cost, played[0].misses
         copy_cow = rule.copy
         if copy_cow and cow.any() and not cow.all():
-            return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
+            return False  # v5 copies on COW and clears on a new page: two paths, two costs
         self.copy = copy_cow and bool(cow.all())
         self.n = n = len(slots)
         vp = vpage[slots]
@@ -173,8 +183,8 @@ class Sweep:
     # ------------------------------------------------------------------ play
     def play(self) -> int:
         """Time the step, then write everything; returns the makespan like Bulk.bulk_access."""
-        m, cm, costs = self.m, self.m.cache, self.m.costs
-        self.cost = costs.fault_entry_ns + R.new_anon_page_ns(costs, self.copy)
+        m, cm = self.m, self.m.cache
+        self.cost = self.fault_ns
         self.start = m.now
         for c in self.cpus:
             m.clock[c] = self.start
@@ -437,7 +447,8 @@ class _Timing:
             scratch.busy[sw.mmap] = cm.busy.get(sw.mmap, 0)
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
-        out += (c * KEY_STRIDE + C.C_MISSES, C.PAGE_LINES)
+        if sw.misses:
+            out += (c * KEY_STRIDE + C.C_MISSES, sw.misses)
         og, bg = scratch.owner.get, scratch.busy.get
         self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
                       og(sw.mm, -1) if self.has_mm else -1, bg(sw.mm, 0) if self.has_mm else 0]
@@ -613,7 +624,8 @@ class _Records:
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
-        cols.append((me + C.C_MISSES, C.PAGE_LINES, True))
+        if self.sw.misses:
+            cols.append((me + C.C_MISSES, self.sw.misses, True))
         k = np.empty((n, len(cols)), np.int32)
         v = np.empty((n, len(cols)), np.int32)
         u = np.empty((n, len(cols)), bool)
