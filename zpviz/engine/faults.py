@@ -14,13 +14,21 @@ from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FA
 from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 
-P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
-
-
 # the anonymous faults' decisions (rules.read_anon, rules.cow_zero) and their texts live in
-# rules.py, which the bulk loop and the sweep read too
-use_zero_page_why = R.use_zero_page_why
-WRITE_EMPTY = R.WRITE_EMPTY
+# rules.py, which the bulk loop and the sweep read too; the names stay importable from here
+from zpviz.engine.rules import (  # noqa: F401
+    COW_COPY,
+    COW_PAGE,
+    COW_PFN,
+    READ_NEVER,
+    READ_REFCOUNTED,
+    READ_SPECIAL,
+    READ_V5,
+    WRITE_EMPTY,
+    use_zero_page_why,
+)
+
+P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
 
 
 class Faults(Core):
