@@ -49,13 +49,13 @@ def struct_page_line(pfn):
 
 def pte_line_at(proc: int, index):
     """The line of PTEs number `index` (vpage // PTES_PER_LINE) of a process."""
-    return line_id(C.LK_PTE, (proc << 40) | index)
+    return C.LK_PTE | (((proc << 40) | index) << KIND_BITS)  # line_id, inlined: every fault calls this
 
 
 def ptl_line_at(proc: int, block):
     """The split PTE lock of PTE table `block` (vpage // PTRS_PER_PTE): it lives in the struct
     page of the table covering 2 MiB."""
-    return line_id(C.LK_LOCK, (((proc << 32) | block) << 2) | 2)
+    return C.LK_LOCK | (((((proc << 32) | block) << 2) | 2) << KIND_BITS)  # (line_id, inlined)
 
 
 def pte_line(proc: int, vpage):
@@ -121,6 +121,7 @@ class CacheModel:
         busy = self.busy
         my_socket = self.socket[cpu]
         bit = 1 << cpu
+        me = cpu * KEY_STRIDE  # the first of this CPU's counter keys
         hits = misses = transfers = inv_sent = stall = 0
         for line, write in lines:
             kind = line & KIND_MASK
@@ -147,7 +148,7 @@ class CacheModel:
                 # modified in another cache: intervention (RFO for a write, downgrade for a read)
                 lat = costs.same_socket_ns if self.socket[own] == my_socket else costs.cross_socket_ns
                 transfers += 1
-                out += (cpu * KEY_STRIDE + C.C_BY_LINE + kind, 1)
+                out += (me + C.C_BY_LINE + kind, 1)
                 if kind == C.LK_ZERO:
                     self.zero_transfers += 1
                 elif kind == C.LK_HZERO:
@@ -193,7 +194,7 @@ class CacheModel:
         for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
             if n:
-                out += (cpu * KEY_STRIDE + counter, n)
+                out += (me + counter, n)
         return t
 
     def access_writes(self, cpu: int, t: int, lines: list[int], out: list[int]) -> int:

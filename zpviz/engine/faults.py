@@ -32,6 +32,11 @@ P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
 
 
 class Faults(Core):
+    # the rules.py decisions this run's faults took, by what they depend on (the rules do not
+    # change within a run; asking them once per fault would cost the general path some 5%)
+    _read_rules: dict[int, R.ReadAnon] | None = None
+    _cow_rule: R.CowZero | None = None
+    _new_anon: dict[tuple[bool, bool], tuple[tuple[str, ...], int]] | None = None
     # ------------------------------------------------------------------ entry
     def handle_mm_fault(self, p: Proc, v: Vma, slot: int, write: bool, unshare: bool = False) -> None:
         ev = self.ev
@@ -78,8 +83,14 @@ class Faults(Core):
             ev.kind = Kind.WRITE_ALLOC
             return
         ev.fault = self._fault_kind(FAULT_READ)
-        rule = R.read_anon(self.k, vmf)
-        ev.call(*rule.functions)
+        known = self._read_rules
+        if known is None:
+            known = self._read_rules = {}
+        rule = known.get(vmf)
+        if rule is None:
+            rule = known[vmf] = R.read_anon(self.k, vmf)
+        if rule.functions:
+            ev.call(*rule.functions)
         ev.decide(rule.decision)
         if rule.zero_pte is None:
             self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
@@ -98,12 +109,19 @@ class Faults(Core):
         """anon_vma_prepare, allocate, clear (or copy), rmap, LRU, set the PTE."""
         ev = self.ev
         prepare = not v.anon_vma
-        ev.call(*R.new_anon_functions(prepare, copy))
+        known = self._new_anon
+        if known is None:
+            known = self._new_anon = {}
+        how = known.get((prepare, copy))
+        if how is None:
+            how = known[(prepare, copy)] = (R.new_anon_functions(prepare, copy), R.new_anon_page_ns(self.costs, copy))
+        functions, ns = how
+        ev.call(*functions)
         if prepare:
             v.anon_vma = True
             ev.write(L.mmap_lock_line(p.index))  # page_table_lock for the new anon_vma
         pfn = self.alloc_frame(C.FK_ANON, charge=False)
-        ev.cost += R.new_anon_page_ns(self.costs, copy)
+        ev.cost += ns
         ev.misses += C.PAGE_LINES  # the page's own lines: cold, written once, not tracked one by one
         fr = self.frames
         fr.mapcount[pfn] = 1
@@ -196,12 +214,16 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
             self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
-            ev.cost += R.WP_ZERO.extra_ns
-            for line in self.wp_zero_lines(p):
-                ev.write(line)
+            extra = R.WP_ZERO
+            if extra.extra_ns or extra.extra_lines:
+                ev.cost += extra.extra_ns
+                for line in self.wp_zero_lines(p):
+                    ev.write(line)
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
-            rule = R.cow_zero(self.k)
+            rule = self._cow_rule
+            if rule is None:
+                rule = self._cow_rule = R.cow_zero(self.k)
             ev.decide(rule.decision)
             if rule.drops_zero_page:
                 self.add_map(ZERO_PFN, -1)
