@@ -90,11 +90,11 @@ class Sweep:
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
         """Whether this module plays the step exactly; sets what it needs if so, and touches no
-        machine state either way. The allow-list: every fault of the step allocates one anon page
-        (an empty PTE, or a COW of the zero page that leaves the zero page's struct page alone and
-        does no extra work, rules.WP_ZERO), with one page cost for all (clear, or copy for all),
-        on CPUs of one socket, over lines no CPU shares and frames no cache holds. Anything else
-        is refused."""
+        machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
+        step allocates one anon page (an empty PTE, or a COW of the zero page that leaves the zero
+        page's struct page alone, rules.cow_zero), writing the lines the loop below writes as the
+        general path does (probe.py), with one cost for all (clear, or copy for all); CPUs of one
+        socket; lines no CPU shares; frames no cache holds. Anything else is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
         if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
