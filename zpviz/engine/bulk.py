@@ -20,26 +20,26 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
-from zpviz.engine.faults import (
-    COW_COPY,
-    COW_PAGE,
-    COW_PFN,
-    READ_NEVER,
-    READ_REFCOUNTED,
-    READ_SPECIAL,
-    READ_V5,
-    WRITE_EMPTY,
-)
 from zpviz.engine.forking import Forking
+from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, RssCounter, ZeroTest
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
+from zpviz.engine.probe import PROBE_VMF, Shapes, fault_shapes
 from zpviz.engine.sweep import Sweep
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
+# The policy values the loop spells out, each branch of it: a value outside these (a mechanism
+# added later) sends the step to the general path instead of into some `else`.
+ALLOWED = {
+    "read_fault_zero": set(ReadFaultZero), "zero_test": set(ZeroTest), "cow_from_zero": set(CowFromZero),
+    "rss_counter": set(RssCounter), "fault_lock": set(FaultLock),
+}
 
 class Bulk(Forking):
     bulk_enabled = True  # tests turn it off to compare against the general path
@@ -47,10 +47,33 @@ class Bulk(Forking):
     micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    _shapes: Shapes | None = None
+
+    def fault_shapes(self) -> Shapes:
+        """The general path's answer for the faults this loop spells out (probe.py), once a run."""
+        if self._shapes is None:
+            self._shapes = fault_shapes(self.k, self.costs, self.thp_use_zero_page)
+        return self._shapes
+
+    def loop_roles(self) -> dict[str, tuple[str, ...]]:
+        """The lines the loop below writes for each warm fault, by role, as probe.Shape has them."""
+        k = self.k
+        mm = ("mm",) if self._rss_atomic else ()
+        read = R.read_anon(k, PROBE_VMF)
+        if read.zero_pte is None:
+            read_roles = ("lock", "page", "ptl", "pte") + mm
+        else:
+            read_roles = ("lock", "ptl", "pte") + (("zero", "zero") + mm if read.refcounted else ())
+        wp = tuple({"zero_page": "zero", "mmap_lock": "lock" if self._mmap_sem else "mmap"}[x]
+                   for x in R.WP_ZERO.extra_lines)
+        drops = ("zero", "zero") + mm if R.cow_zero(k).drops_zero_page else ()
+        return dict(read=read_roles, write=("lock", "page", "ptl", "pte") + mm,
+                    cow=("lock",) + wp + drops + ("page", "ptl", "pte") + mm)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
-        """Whether every page of the step takes a fault (or none) that the bulk loop covers."""
-        if not slots:
+        """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
+        allow-list. It touches no state."""
+        if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
         idx = np.asarray(slots, dtype=np.int64)
         vmf = np.frombuffer(self.slots.vmf, np.uint16)[idx]
@@ -63,12 +86,23 @@ class Bulk(Forking):
             vp = np.frombuffer(self.slot_vpage, np.int64)[idx]
             if not set(np.unique(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
                 return False
+        # the faults as the general path plays them (probe.py) must be what the loop spells out
+        shapes, roles = self.fault_shapes(), self.loop_roles()
         if write:
             pte = np.frombuffer(self.slots.pte, np.uint8)[idx]
             pfn = np.frombuffer(self.slots.pfn, np.int64)[idx]
             read_only = (pte & P != 0) & (pte & W == 0)
             if (read_only & (pfn != ZERO_PFN)).any():
                 return False  # a COW of a real page: the general path
+            if shapes.write.roles != roles["write"]:
+                return False
+            if read_only.any() and (shapes.cow is None or shapes.cow.roles != roles["cow"]):
+                return False
+        else:
+            rule = R.read_anon(self.k, PROBE_VMF)
+            flags = np.flatnonzero(np.bincount(vmf)).tolist()  # the distinct vma flags of the step's pages
+            if shapes.read.roles != roles["read"] or any(R.read_anon(self.k, x) != rule for x in flags):
+                return False
         return True
 
     def bulk_access(self, p: Proc, v: Vma, work: dict[int, list[int]], cpus: list[int], write: bool) -> int:
@@ -80,7 +114,7 @@ class Bulk(Forking):
             sweep = Sweep(self, p, v, work, cpus)
             if sweep.plan():
                 return sweep.play()
-        k, costs, rec, fr = self.k, self.costs, self.rec, self.frames
+        k, rec, fr = self.k, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage
         refc, mapc, fflags, fkind = fr.refcount, fr.mapcount, fr.flags, fr.kind
         cm = self.cache
@@ -91,7 +125,8 @@ class Bulk(Forking):
         # one list.extend per record instead of one array call per field
         evi_b: list[int] = []
         evt_b: list[int] = []
-        sd_b: list[int] = []  # slot, pte, pfn, vmf: exactly one page per event here
+        # each in its columns.py layout, the records' fields interleaved
+        sd_b: list[int] = []  # Sd fields: exactly one page per event here
         fd_b: list[int] = []
         fdn_b: list[int] = []
         cd_b: list[int] = []
@@ -106,13 +141,13 @@ class Bulk(Forking):
             put(rec.evt, evt_b)
             if keep:
                 for j, col in enumerate(rec.sd):
-                    put(col, sd_b[j::4])
-                rec.sd_n.extend([1] * (len(sd_b) >> 2))
+                    put(col, sd_b[j::N_SD])
+                rec.sd_n.extend([1] * (len(sd_b) // N_SD))
                 for j, col in enumerate(rec.fd):
-                    put(col, fd_b[j::5])
+                    put(col, fd_b[j::N_FD])
                 put(rec.fd_n, fdn_b)
-                put(rec.cd[0], cd_b[0::2])
-                put(rec.cd[1], cd_b[1::2])
+                put(rec.cd[Cd.KEY], cd_b[Cd.KEY::N_CD])
+                put(rec.cd[Cd.VALUE], cd_b[Cd.VALUE::N_CD])
                 put(rec.cd_n, cdn_b)
                 put(rec.scalars, sc_b)
             for b in (evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b):
@@ -121,23 +156,29 @@ class Bulk(Forking):
         lock_line = L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index)
         mmap_line, zone_line, zero_line = L.mmap_lock_line(pidx), L.ZONE_LOCK, L.ZERO_LINE
         mm_line = L.mm_counter_line(pidx) if self._rss_atomic else None
-        # cache.pte_line / ptl_line / struct_page_line, spelled out: id = kind | key << 3
-        pte_base = ((pidx << 40) << 3) | C.LK_PTE
-        ptl_base = ((((pidx << 32) << 2) | 2) << 3) | C.LK_LOCK
-        page_kind = C.LK_STRUCT_PAGE
+        # the step's PTE lines and PTE-table locks: the process's first, moved (cache.py's ids)
+        pte_base, pte_move = L.pte_line_at(pidx, 0), L.pte_line_move
+        ptl_base, ptl_move = L.ptl_line_at(pidx, 0), L.ptl_line_move
+        page_line = L.struct_page_line
         tables = p.pte_tables
-        mode, zero_test = k.read_fault_zero, k.zero_test
-        copy_cow = zero_test != "page" and k.cow_from_zero == "copy"
-        entry_ns, map_zero_ns, alloc_ns, rmap_ns = (costs.fault_entry_ns, costs.map_zero_ns, costs.alloc_page_ns,
-                                                    costs.rmap_ns)
-        clear_ns, copy_ns = costs.clear_page_ns, costs.copy_page_ns
-        miss_key = C.C_MISSES
-        new_flags = C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        # the faults' decisions: rules.py's, a read's per vma flags (looked up once per distinct
+        # flags), a zero-page COW's for the step
+        cow_rule = R.cow_zero(k)
+        copy_cow, drops_zero, cow_decision = cow_rule.copy, cow_rule.drops_zero_page, cow_rule.decision
+        read_rules: dict[int, tuple] = {}  # vmf -> (index, functions, decision, zero PTE or None, refcounted)
+        # each fault's cost and cold misses: the general path's (bulk_eligible checked the lines)
+        shapes = self.fault_shapes()
+        read_ns, read_misses = shapes.read.cost, shapes.read.misses
+        write_ns, write_misses = shapes.write.cost, shapes.write.misses
+        cow_ns, cow_misses = (shapes.cow.cost, shapes.cow.misses) if shapes.cow else (0, 0)
+        miss_key, key_stride = C.C_MISSES, KEY_STRIDE
+        pcp_batch, wp_zero_lines = R.PCP_BATCH, self.wp_zero_lines(p)
+        new_flags = R.NEW_ANON_FLAGS
+        new_pte = {writable: R.new_anon_pte(writable) for writable in (False, True)}
         fk_anon = C.FK_ANON
         free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
         f_anon = head + ("do_anonymous_page",)
-        f_v5 = f_anon + ("do_anon_zeromap", "use_zero_page")
         f_wp, f_wp_special = head + ("do_wp_page",), head + ("do_wp_page", "vm_normal_page")
         paths: dict[int, int] = {}  # a small code for each path this step takes -> its id
 
@@ -161,7 +202,9 @@ class Bulk(Forking):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
                 shared["mm"] = mm_line
-            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=write or mode == "never")
+            # (whether faults allocate only tunes when the stretches are tried)
+            allocating = write or R.read_anon(k, C.VM_MAPPED | C.VM_READ).zero_pte is None
+            skip = PeriodSkipper.for_step(self, p, v, work, cpus, shared, allocating=allocating)
         allocs = skip.allocs if skip else None
         skip_cpu, skip_every, skip_period, skip_resume = (
             (skip.c0, skip.checkpoint_every, skip.every, skip.resume_at) if skip else (-1, 1, 1, 0))
@@ -202,7 +245,7 @@ class Bulk(Forking):
             t0 = clock[c]
             vp = svpage[s]
             lines = [lock_line]
-            cost = entry_ns
+            cost = 0
             dirty: list[int] = []
             if vp >> 9 not in tables:  # __pte_alloc: the general helpers, with an event to charge
                 ev = self.begin(c, pidx, s)
@@ -213,56 +256,59 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += len(dirty)
             misses = 0
-            pl = ptl_base | (vp >> 9) << 5
-            el = pte_base | (vp >> 3) << 3
+            pl = ptl_base + ptl_move(vp >> 9)  # (vp >> 9, >> 3: vp // PTRS_PER_PTE, // PTES_PER_LINE)
+            el = pte_base + pte_move(vp >> 3)
             new_page = False
             writable = True
+            rule_no = 0
             if not write:
                 fault = FAULT_READ
-                if mode == "never":
-                    functions = f_anon
-                    decision = READ_NEVER
+                vmf = svmf[s]
+                read = read_rules.get(vmf)
+                if read is None:
+                    r = R.read_anon(k, vmf)
+                    read = read_rules[vmf] = (len(read_rules), f_anon + r.functions, r.decision, r.zero_pte,
+                                              r.refcounted)
+                rule_no, functions, decision, zero_pte, refcounted = read
+                cost += read_ns
+                misses = read_misses
+                if zero_pte is None:
                     kind = Kind.READ_ALLOC
                     new_page = True
-                    writable = bool(svmf[s] & C.VM_WRITE)
-                elif mode == "refcounted":
-                    lines += (pl, el, zero_line, zero_line)
-                    zp_ref += 1
-                    refc[ZERO_PFN] += 1
-                    zp_map += 1
-                    mapc[ZERO_PFN] += 1
-                    dirty.append(ZERO_PFN)
-                    rss += 1
-                    if mm_line:
-                        lines.append(mm_line)
-                    spte[s] = P | A
-                    spfn[s] = ZERO_PFN
-                    cost += map_zero_ns
-                    kind = Kind.READ_ZERO
-                    functions, decision = f_anon, READ_REFCOUNTED
+                    writable = bool(vmf & C.VM_WRITE)
                 else:
                     lines += (pl, el)
-                    spte[s] = P | A | S
+                    if refcounted:
+                        lines += (zero_line, zero_line)
+                        zp_ref += 1
+                        refc[ZERO_PFN] += 1
+                        zp_map += 1
+                        mapc[ZERO_PFN] += 1
+                        dirty.append(ZERO_PFN)
+                        rss += 1
+                        if mm_line:
+                            lines.append(mm_line)
+                    spte[s] = zero_pte
                     spfn[s] = ZERO_PFN
-                    cost += map_zero_ns
                     kind = Kind.READ_ZERO
-                    if mode == "vma_flags":
-                        functions = f_v5
-                        decision = READ_V5
-                    else:
-                        functions, decision = f_anon, READ_SPECIAL
             elif not pte & P:
                 fault = FAULT_WRITE
-                functions, decision = f_anon, WRITE_EMPTY
+                functions, decision = f_anon, R.WRITE_EMPTY
                 kind = Kind.WRITE_ALLOC
                 new_page = True
+                cost += write_ns
+                misses = write_misses
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
                 fault = FAULT_COW
                 functions = f_wp_special if pte & S else f_wp
                 kind = Kind.COW_ZERO
                 new_page = True
-                if zero_test == "page":
-                    decision = COW_PAGE
+                cost += cow_ns
+                misses = cow_misses
+                if wp_zero_lines:
+                    lines += wp_zero_lines
+                decision = cow_decision
+                if drops_zero:
                     lines += (zero_line, zero_line)
                     zp_map -= 1
                     mapc[ZERO_PFN] -= 1
@@ -272,8 +318,6 @@ class Bulk(Forking):
                     rss -= 1
                     if mm_line:
                         lines.append(mm_line)
-                else:
-                    decision = COW_COPY if copy_cow else COW_PFN
             if new_page:  # map_new_anon, with Frames.alloc and Core.alloc_frame spelled out
                 prep = not v.anon_vma
                 if prep:
@@ -281,7 +325,7 @@ class Bulk(Forking):
                     lines.append(mmap_line)
                 if pcp[c] == 0:  # the per-cpu list is refilled under the zone lock
                     lines.append(zone_line)
-                    pcp[c] = 31
+                    pcp[c] = pcp_batch
                 pcp[c] -= 1
                 if free:
                     pfn = free.pop()
@@ -298,40 +342,37 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += 1
                 dirty.append(pfn)
-                lines.append(page_kind | pfn << 3)
+                lines.append(page_line(pfn))
                 copy = fault == FAULT_COW and copy_cow
-                cost += alloc_ns + (copy_ns if copy else clear_ns) + rmap_ns
-                misses = 64
                 lines += (pl, el)
                 rss += 1
                 if mm_line:
                     lines.append(mm_line)
-                spte[s] = P | A | ((W | D) if writable else 0)
+                spte[s] = new_pte[writable]
                 spfn[s] = pfn
-                key = kind << 3 | prep << 2 | copy << 1 | (functions is f_wp_special)
+                key = (kind << 8 | rule_no << 3) | prep << 2 | copy << 1 | (functions is f_wp_special)
                 pid = paths.get(key)
                 if pid is None:
-                    tail = (("anon_vma_prepare",) if prep else ()) + (
-                        "cow_user_page" if copy else "clear_user_highpage", "page_add_new_anon_rmap")
-                    pid = path(key, functions + tail, decision)
+                    pid = path(key, functions + R.new_anon_functions(prep, copy), decision)
             else:
-                pid = paths.get(kind << 3)
+                key = kind << 8 | rule_no << 3
+                pid = paths.get(key)
                 if pid is None:
-                    pid = path(kind << 3, functions, decision)
+                    pid = path(key, functions, decision)
             # ---- Core.emit, for this event's shape
             out: list[int] = []
             t = access(c, t0, lines, out) + cost
             if misses:
-                out += (c * 64 + miss_key, misses)
+                out += (c * key_stride + miss_key, misses)
             clock[c] = t
             if t > now:
                 now = t
             pfn_now = spfn[s]
-            evi_b += (step, c, kind, pid, pidx, s, pfn_now, fault, 0)
+            evi_b += (step, c, kind, pid, pidx, s, pfn_now, fault, 0)  # columns.Col order
             evt_b += (t0, t)
             rec.n_events += 1
             if keep:
-                sd_b += (s, spte[s], pfn_now, svmf[s])
+                sd_b += (s, spte[s], pfn_now, svmf[s])  # Sd order; Fd, Stored below
                 for f in dirty:
                     fd_b += (f, refc[f], mapc[f], fflags[f], fkind[f])
                 fdn_b.append(len(dirty))
@@ -341,8 +382,8 @@ class Bulk(Forking):
                          cm.hzero_transfers, fr.used, fr.pt, rss, bad)
             else:
                 for j in range(0, len(out), 2):
-                    counters[out[j] >> 6][out[j] & 63] += out[j + 1]
-            if len(evi_b) > 4608:  # 512 events
+                    counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
+            if len(evi_b) > 512 * N_INT:
                 flush()
             heapq.heappush(heap, (t, c))
             tick += 1

@@ -10,6 +10,7 @@ page's struct page under 2.6.23.
 from __future__ import annotations
 
 from zpviz.engine import constants as C
+from zpviz.engine.columns import KEY_STRIDE
 from zpviz.engine.costs import Costs
 
 _NO_OWNER = -1
@@ -20,8 +21,21 @@ _HITS, _MISSES, _TRANSFERS, _INV_SENT, _INV_RECV, _STALL, _BY_LINE = (
     C.C_HITS, C.C_MISSES, C.C_TRANSFERS, C.C_INV_SENT, C.C_INV_RECV, C.C_STALL, C.C_BY_LINE)
 
 
-def line_id(kind: int, key: int) -> int:
-    return kind | (key << 3)
+# ------------------------------------------------------------------ cache line ids
+# The one definition of every line's id: the kind in the low KIND_BITS bits, a key above. Every
+# function here works on ints and on numpy int64 arrays alike, so the fast paths build their
+# tables of ids from these, and move ids with the *_move functions (keys are bit fields: the id
+# of the line d PTE lines, tables or frames further on is the id plus the move of d).
+KIND_BITS = 3
+KIND_MASK = (1 << KIND_BITS) - 1
+
+
+def line_id(kind, key):
+    return kind | (key << KIND_BITS)
+
+
+def line_kind(line):
+    return line & KIND_MASK
 
 
 ZERO_LINE = line_id(C.LK_ZERO, 0)
@@ -29,17 +43,42 @@ HZERO_LINE = line_id(C.LK_HZERO, 0)
 ZONE_LOCK = line_id(C.LK_LOCK, 1)  # the page allocator's zone->lock
 
 
-def struct_page_line(pfn: int) -> int:
+def struct_page_line(pfn):
     return line_id(C.LK_STRUCT_PAGE, pfn)
 
 
-def pte_line(proc: int, vpage: int) -> int:
-    return line_id(C.LK_PTE, (proc << 40) | (vpage // C.PTES_PER_LINE))
+def pte_line_at(proc: int, index):
+    """The line of PTEs number `index` (vpage // PTES_PER_LINE) of a process."""
+    return C.LK_PTE | (((proc << 40) | index) << KIND_BITS)  # line_id, inlined: every fault calls this
 
 
-def ptl_line(proc: int, vpage: int) -> int:
-    # split PTE lock: it lives in the struct page of the PTE table covering 2 MiB
-    return line_id(C.LK_LOCK, (((proc << 32) | (vpage // C.PTRS_PER_PTE)) << 2) | 2)
+def ptl_line_at(proc: int, block):
+    """The split PTE lock of PTE table `block` (vpage // PTRS_PER_PTE): it lives in the struct
+    page of the table covering 2 MiB."""
+    return C.LK_LOCK | (((((proc << 32) | block) << 2) | 2) << KIND_BITS)  # (line_id, inlined)
+
+
+def pte_line(proc: int, vpage):
+    return pte_line_at(proc, vpage // C.PTES_PER_LINE)
+
+
+def ptl_line(proc: int, vpage):
+    return ptl_line_at(proc, vpage // C.PTRS_PER_PTE)
+
+
+def pte_line_move(lines):
+    """How a PTE line's id moves when the line is `lines` lines further on."""
+    return line_id(0, lines)
+
+
+def ptl_line_move(blocks):
+    """How a PTE-table lock's id moves when the table is `blocks` tables further on."""
+    return line_id(0, blocks << 2)
+
+
+def struct_page_move(frames):
+    """How a struct page line's id moves when the frame is `frames` frames further on."""
+    return line_id(0, frames)
 
 
 def mmap_lock_line(proc: int) -> int:
@@ -72,7 +111,7 @@ class CacheModel:
     def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: list[int]) -> int:
         """CPU `cpu` touches `lines` (line, is_write) in order starting at time t; returns the end time.
 
-        Counter increments are appended to `out` as flat (cpu * 64 + counter, n) pairs. This runs
+        Counter increments are appended to `out` as flat (columns.counter_key(cpu, counter), n) pairs. This runs
         once per event, so it keeps its counts in locals and writes each non-zero one once.
         """
         costs = self.costs
@@ -82,9 +121,10 @@ class CacheModel:
         busy = self.busy
         my_socket = self.socket[cpu]
         bit = 1 << cpu
+        me = cpu * KEY_STRIDE  # the first of this CPU's counter keys
         hits = misses = transfers = inv_sent = stall = 0
         for line, write in lines:
-            kind = line & 7
+            kind = line & KIND_MASK
             own = owner.get(line, _NO_OWNER)
             if write and kind <= C.LK_HZERO:
                 if kind == C.LK_ZERO:
@@ -108,14 +148,14 @@ class CacheModel:
                 # modified in another cache: intervention (RFO for a write, downgrade for a read)
                 lat = costs.same_socket_ns if self.socket[own] == my_socket else costs.cross_socket_ns
                 transfers += 1
-                out += (cpu * 64 + C.C_BY_LINE + kind, 1)
+                out += (me + C.C_BY_LINE + kind, 1)
                 if kind == C.LK_ZERO:
                     self.zero_transfers += 1
                 elif kind == C.LK_HZERO:
                     self.hzero_transfers += 1
                 if write:
                     inv_sent += 1
-                    out += (own * 64 + C.C_INV_RECV, 1)
+                    out += (own * KEY_STRIDE + C.C_INV_RECV, 1)
                     owner[line] = cpu
                 else:
                     del owner[line]
@@ -130,7 +170,7 @@ class CacheModel:
                         inv_sent += others.bit_count()
                         for c in range(self.ncpus):
                             if others >> c & 1:
-                                out += (c * 64 + C.C_INV_RECV, 1)
+                                out += (c * KEY_STRIDE + C.C_INV_RECV, 1)
                         del sharers[line]
                         owner[line] = cpu
                     else:
@@ -154,7 +194,7 @@ class CacheModel:
         for counter, n in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, inv_sent), (C.C_STALL, stall)):
             if n:
-                out += (cpu * 64 + counter, n)
+                out += (me + counter, n)
         return t
 
     def access_writes(self, cpu: int, t: int, lines: list[int], out: list[int]) -> int:
@@ -171,11 +211,11 @@ class CacheModel:
         socket = self.socket
         my_socket = socket[cpu]
         bit = 1 << cpu
-        me = cpu * 64
+        me = cpu * KEY_STRIDE
         by_line = me + _BY_LINE
         hits = misses = transfers = inv_sent = stall = 0
         for line in lines:
-            kind = line & 7
+            kind = line & KIND_MASK
             own = owner.get(line, -1)
             if kind <= _LK_HZERO:
                 if kind == _LK_ZERO:
@@ -202,7 +242,7 @@ class CacheModel:
                 elif kind == _LK_HZERO:
                     self.hzero_transfers += 1
                 inv_sent += 1
-                out += (by_line + kind, 1, own * 64 + _INV_RECV, 1)
+                out += (by_line + kind, 1, own * KEY_STRIDE + _INV_RECV, 1)
                 owner[line] = cpu
             else:
                 sh = sharers.get(line, 0)
@@ -212,7 +252,7 @@ class CacheModel:
                     inv_sent += others.bit_count()
                     for c in range(self.ncpus):
                         if others >> c & 1:
-                            out += (c * 64 + _INV_RECV, 1)
+                            out += (c * KEY_STRIDE + _INV_RECV, 1)
                     del sharers[line]
                     misses += 1
                 elif sh & bit:

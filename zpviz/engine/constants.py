@@ -10,7 +10,9 @@ from __future__ import annotations
 PAGE_KB = 4
 PAGE_SIZE = 4096
 PTRS_PER_PTE = 512  # pages under one PTE table (2 MiB on x86-64)
-PTES_PER_LINE = 8  # 64-byte cache line / 8-byte PTE
+LINE_BYTES = 64  # a cache line
+PTES_PER_LINE = LINE_BYTES // 8  # 8-byte PTEs
+PAGE_LINES = PAGE_SIZE // LINE_BYTES  # the lines a cleared or copied page writes (cold misses)
 HPAGE_PAGES = 512
 
 # --- PTE bits (uint8 per slot) -------------------------------------------------------------

@@ -16,10 +16,13 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.cache import CacheModel
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_NONE, Kind
 from zpviz.engine.kernels import KernelPolicy
+from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN, Frames, Slots
 from zpviz.engine.record import Recorder
 
@@ -94,7 +97,7 @@ class Ev:
         self.decisions: list[str] = []
         self.lines: list[tuple[int, bool]] = []
         self.cost = 0
-        self.misses = 0  # extra cold-line misses (a cleared or copied page's 64 lines)
+        self.misses = 0  # extra cold-line misses (a cleared or copied page's PAGE_LINES)
         self.flags = 0
         self.dirty_slots: list[int] = []
         self.dirty_frames: list[int] = []
@@ -127,9 +130,9 @@ class Core:
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
         self.k = policy
-        self._rss_atomic = policy.rss_counter == "atomic"
-        self._mmap_sem = policy.fault_lock == "mmap_sem"
-        self.fault_fn = "do_user_addr_fault" if policy.id == "modern" else "do_page_fault"
+        self._rss_atomic = policy.rss_counter is RssCounter.ATOMIC
+        self._mmap_sem = policy.fault_lock is FaultLock.MMAP_SEM
+        self.fault_fn = policy.fn.fault_entry
         self.ncpus = ncpus
         self.costs = costs
         self.thp_use_zero_page = thp_use_zero_page
@@ -163,6 +166,7 @@ class Core:
 
     # ----------------------------------------------------------------- views of the live state
     def scalar_values(self) -> tuple[int, ...]:
+        """The machine-wide series now, in columns.Scalar order (time_ns first)."""
         cm, fr = self.cache, self.frames
         return (self.now, self.zp_ref, self.zp_map, cm.zero_writes, cm.zero_transfers, self.hzp_ref,
                 cm.hzero_writes, cm.hzero_transfers, fr.used, fr.pt, self.rss_pages, self.bad_pages)
@@ -209,13 +213,14 @@ class Core:
         out: list[int] = []
         t = self.cache.access(cpu, t0, ev.lines, out) + ev.cost
         if ev.misses:
-            out += (cpu * 64 + C.C_MISSES, ev.misses)
+            out += (cpu * KEY_STRIDE + C.C_MISSES, ev.misses)  # (columns.counter_key, inlined)
         self.clock[cpu] = t
         if t > self.now:
             self.now = t
         path = rec.path_id(tuple(ev.functions), "; ".join(ev.decisions))
         slots = self.slots
         pfn = slots.pfn[ev.slot] if ev.slot >= 0 else -1
+        # one row in columns.Col order, then one in TimeCol order
         rec.evi.extend((self.step_index, cpu, ev.kind, path, ev.proc, ev.slot, pfn, ev.fault, ev.flags))
         rec.evt.extend((t0, t))
         rec.n_events = e + 1
@@ -225,12 +230,12 @@ class Core:
         if not rec.keep_deltas:  # no trace: keep only the running per-CPU totals
             counters = self.counters
             for j in range(0, len(out), 2):
-                counters[out[j] >> 6][out[j] & 63] += out[j + 1]
+                counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
             return
         ds = ev.dirty_slots
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
-        sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd
+        sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd  # (columns.Sd order; Fd below)
         for s in ds:
             sd_slot.append(s)
             sd_pte.append(slots.pte[s])
@@ -249,10 +254,11 @@ class Core:
             fd_flags.append(fr.flags[f])
             fd_kind.append(fr.kind[f])
         rec.fd_n.append(len(df))
-        rec.cd[0].extend(out[0::2])
-        rec.cd[1].extend(out[1::2])
+        cd_key, cd_value = rec.cd  # (columns.Cd order)
+        cd_key.extend(out[0::2])
+        cd_value.extend(out[1::2])
         rec.cd_n.append(len(out) // 2)
-        rec.scalars.extend(self.scalar_values()[1:])  # time_ns is the running max of t1
+        rec.scalars.extend(self.scalar_values()[1:])  # columns.Stored: time_ns is the running max of t1
 
     def emit_idle(self, kind: Kind, cpu: int, why: str) -> None:
         self.begin(cpu)
@@ -352,15 +358,17 @@ class Core:
         self.add_map(pfn)
         self.get_page(pfn)
 
-    def alloc_frame(self, kind: int) -> int:
-        """The page allocator: per-cpu lists, refilled in batches under the zone lock."""
+    def alloc_frame(self, kind: int, charge: bool = True) -> int:
+        """The page allocator: per-cpu lists, refilled in batches under the zone lock. charge:
+        add its time to the event (callers that charge the whole job themselves do not)."""
         cpu = self.ev.cpu
         if self.pcp[cpu] == 0:
             self.ev.write(L.ZONE_LOCK)
-            self.pcp[cpu] = 31
+            self.pcp[cpu] = R.PCP_BATCH
         self.pcp[cpu] -= 1
         pfn = self.frames.alloc(kind)
-        self.ev.cost += self.costs.alloc_page_ns
+        if charge:
+            self.ev.cost += self.costs.alloc_page_ns
         self.touch_frame(pfn)
         return pfn
 
@@ -378,9 +386,9 @@ class Core:
     def free_frame(self, pfn: int) -> None:
         cpu = self.ev.cpu
         self.pcp[cpu] += 1
-        if self.pcp[cpu] >= 186:
+        if self.pcp[cpu] >= R.PCP_HIGH:
             self.ev.write(L.ZONE_LOCK)
-            self.pcp[cpu] -= 31
+            self.pcp[cpu] -= R.PCP_BATCH
         self.frames.release(pfn)
         self.ev.cost += self.costs.free_page_ns
         self.ev.dirty_frames.append(pfn)
@@ -396,8 +404,8 @@ class Core:
         p.pte_tables[t] = self._alloc_pt()
 
     def _alloc_pt(self) -> int:
-        pfn = self.alloc_frame(C.FK_PT)
-        self.ev.cost += self.costs.clear_page_ns // 2
+        pfn = self.alloc_frame(C.FK_PT, charge=False)
+        self.ev.cost += R.page_table_ns(self.costs)
         return pfn
 
     def free_tables(self, p: Proc, tables: list[int]) -> None:
@@ -423,9 +431,15 @@ class Core:
         else:
             self.ev.lines.append((L.vma_lock_line(p.index, v.index), True))
 
+    def wp_zero_lines(self, p: Proc) -> list[int]:
+        """The extra lines rules.WP_ZERO has do_wp_page write on the zero page, as line ids."""
+        ids = {"zero_page": L.ZERO_LINE, "mmap_lock": L.mmap_lock_line(p.index)}
+        return [ids[name] for name in R.WP_ZERO.extra_lines]
+
     def pte_lock(self, p: Proc, slot: int) -> None:
-        vp = self.slot_vpage[slot]
-        self.ev.lines += ((L.ptl_line(p.index, vp), True), (L.pte_line(p.index, vp), True))
+        vp = self.slot_vpage[slot]  # (cache.ptl_line and pte_line, a call fewer each: every fault takes this)
+        self.ev.lines += ((L.ptl_line_at(p.index, vp // C.PTRS_PER_PTE), True),
+                          (L.pte_line_at(p.index, vp // C.PTES_PER_LINE), True))
 
     # ----------------------------------------------------------------- Bad page map
     def print_bad_pte(self, p: Proc, slot: int, where: str) -> None:

@@ -8,35 +8,35 @@ from __future__ import annotations
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
 from zpviz.engine.core import Core, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_GUP, FAULT_HUGE, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
+
+# the anonymous faults' decisions (rules.read_anon, rules.cow_zero) and their texts live in
+# rules.py, which the bulk loop and the sweep read too; the names stay importable from here
+from zpviz.engine.rules import (  # noqa: F401
+    COW_COPY,
+    COW_PAGE,
+    COW_PFN,
+    READ_NEVER,
+    READ_REFCOUNTED,
+    READ_SPECIAL,
+    READ_V5,
+    WRITE_EMPTY,
+    use_zero_page_why,
+)
 
 P, W, D, A, S, H = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S, C.PTE_HUGE
 
 
-# the decisions recorded for the faults the bulk path (bulk.py) also takes: one text for both
-READ_SPECIAL = "read fault: pte_mkspecial(zero pfn); its struct page is not written"
-READ_V5 = "use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE), no refcount, no RSS"
-READ_REFCOUNTED = "read fault: map ZERO_PAGE; get_page and page_add_file_rmap write its struct page"
-READ_NEVER = "no ZERO_PAGE since 2.6.24: a read fault allocates and clears a page"
-WRITE_EMPTY = "write fault on an empty PTE: a new page"
-COW_PAGE = "old page is ZERO_PAGE: allocate a zeroed page, no copy; drop ZERO_PAGE's map and ref"
-COW_COPY = ("vm_normal_page() gave NULL: no old page, so cow_user_page copies 4 KiB of zeros "
-            "from the user address (the memset shortcut is missing)")
-COW_PFN = "is_zero_pfn(pte_pfn(pte)): allocate a zeroed page, no copy"
-
-
-def use_zero_page_why(vmf: int) -> str | None:
-    """The v5 patch's use_zero_page(vma): None when true, else the flag that makes it false."""
-    for flag, name in ((C.VM_LOCKED, "VM_LOCKED"), (C.VM_SHARED, "VM_SHARED"), (C.VM_MAYSHARE, "VM_MAYSHARE"),
-                       (C.VM_FILE, "vm_ops->fault")):
-        if vmf & flag:
-            return name
-    return None
-
-
 class Faults(Core):
+    # the rules.py decisions this run's faults took, by what they depend on (the rules do not
+    # change within a run; asking them once per fault would cost the general path some 5%)
+    _read_rules: dict[int, R.ReadAnon] | None = None
+    _cow_rule: R.CowZero | None = None
+    _new_anon: dict[tuple[bool, bool], tuple[tuple[str, ...], int]] | None = None
     # ------------------------------------------------------------------ entry
     def handle_mm_fault(self, p: Proc, v: Vma, slot: int, write: bool, unshare: bool = False) -> None:
         ev = self.ev
@@ -83,65 +83,56 @@ class Faults(Core):
             ev.kind = Kind.WRITE_ALLOC
             return
         ev.fault = self._fault_kind(FAULT_READ)
-        mode = self.k.read_fault_zero
-        if mode == "refcounted":
-            ev.decide(READ_REFCOUNTED)
-            self.pte_lock(p, slot)
-            self.get_page(ZERO_PFN)
-            self.add_map(ZERO_PFN)
-            self.rss(1)  # file_rss: the zero page counts in RSS
-            self.set_slot(slot, P | A, ZERO_PFN)
-            ev.cost += self.costs.map_zero_ns
-            ev.kind = Kind.READ_ZERO
-            return
-        if mode == "never":
-            ev.decide(READ_NEVER)
+        known = self._read_rules
+        if known is None:
+            known = self._read_rules = {}
+        rule = known.get(vmf)
+        if rule is None:
+            rule = known[vmf] = R.read_anon(self.k, vmf)
+        if rule.functions:
+            ev.call(*rule.functions)
+        ev.decide(rule.decision)
+        if rule.zero_pte is None:
             self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
             ev.kind = Kind.READ_ALLOC
             return
-        if mode == "vma_flags":
-            ev.call("do_anon_zeromap", "use_zero_page")
-            why = use_zero_page_why(vmf)
-            if why:
-                ev.decide(f"use_zero_page(vma) is false: {why}; allocate a real page instead")
-                self.map_new_anon(p, v, slot, writable=bool(vmf & C.VM_WRITE))
-                ev.kind = Kind.READ_ALLOC
-                return
-            ev.decide(READ_V5)
-        else:
-            ev.decide(READ_SPECIAL)
         self.pte_lock(p, slot)
-        self.set_slot(slot, P | A | S, ZERO_PFN)
+        if rule.refcounted:
+            self.get_page(ZERO_PFN)
+            self.add_map(ZERO_PFN)
+            self.rss(1)  # file_rss: the zero page counts in RSS
+        self.set_slot(slot, rule.zero_pte, ZERO_PFN)
         ev.cost += self.costs.map_zero_ns
         ev.kind = Kind.READ_ZERO
 
     def map_new_anon(self, p: Proc, v: Vma, slot: int, writable: bool, copy: bool = False) -> int:
         """anon_vma_prepare, allocate, clear (or copy), rmap, LRU, set the PTE."""
         ev = self.ev
-        if not v.anon_vma:
-            ev.call("anon_vma_prepare")
+        prepare = not v.anon_vma
+        known = self._new_anon
+        if known is None:
+            known = self._new_anon = {}
+        how = known.get((prepare, copy))
+        if how is None:
+            how = known[(prepare, copy)] = (R.new_anon_functions(prepare, copy), R.new_anon_page_ns(self.costs, copy))
+        functions, ns = how
+        ev.call(*functions)
+        if prepare:
             v.anon_vma = True
             ev.write(L.mmap_lock_line(p.index))  # page_table_lock for the new anon_vma
-        pfn = self.alloc_frame(C.FK_ANON)
-        if copy:
-            ev.call("cow_user_page")
-            ev.cost += self.costs.copy_page_ns
-        else:
-            ev.call("clear_user_highpage")
-            ev.cost += self.costs.clear_page_ns
-        ev.misses += 64  # the page's own lines: cold, written once, not tracked one by one
-        ev.call("page_add_new_anon_rmap")
-        ev.cost += self.costs.rmap_ns
+        pfn = self.alloc_frame(C.FK_ANON, charge=False)
+        ev.cost += ns
+        ev.misses += C.PAGE_LINES  # the page's own lines: cold, written once, not tracked one by one
         fr = self.frames
         fr.mapcount[pfn] = 1
-        fr.flags[pfn] |= C.PG_LRU | C.PG_ANON_EXCLUSIVE
+        fr.flags[pfn] |= R.NEW_ANON_FLAGS
         vmf = self.slots.vmf[slot]
         if vmf & C.VM_LOCKED and self.k.fault_mlocks_new_pages:
-            ev.call("mlock_new_folio" if self.k.id == "modern" else "is_mlocked_vma")
+            ev.call(self.k.fn.mlock_new_page)
             fr.flags[pfn] |= C.PG_MLOCKED | C.PG_UNEVICTABLE
         self.pte_lock(p, slot)
         self.rss(1)
-        self.set_slot(slot, P | A | ((W | D) if writable else 0), pfn)
+        self.set_slot(slot, R.new_anon_pte(writable), pfn)
         return pfn
 
     # ------------------------------------------------------------------ file and shmem
@@ -223,20 +214,22 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
             self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
+            extra = R.WP_ZERO
+            if extra.extra_ns or extra.extra_lines:
+                ev.cost += extra.extra_ns
+                for line in self.wp_zero_lines(p):
+                    ev.write(line)
             if unshare:
                 ev.decide("FAULT_FLAG_UNSHARE: a R/O long-term pin must not pin the shared zero page")
-            if self.k.zero_test == "page":
-                ev.decide(COW_PAGE)
+            rule = self._cow_rule
+            if rule is None:
+                rule = self._cow_rule = R.cow_zero(self.k)
+            ev.decide(rule.decision)
+            if rule.drops_zero_page:
                 self.add_map(ZERO_PFN, -1)
                 self.get_page(ZERO_PFN, -1)
                 self.rss(-1)
-                self.map_new_anon(p, v, slot, writable=not unshare)
-            elif self.k.cow_from_zero == "copy":
-                ev.decide(COW_COPY)
-                self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
-            else:
-                ev.decide(COW_PFN)
-                self.map_new_anon(p, v, slot, writable=not unshare)
+            self.map_new_anon(p, v, slot, writable=not unshare, copy=rule.copy)
             ev.kind = Kind.COW_ZERO
             return
         fr = self.frames
@@ -257,7 +250,7 @@ class Faults(Core):
                 ev.kind = Kind.WP_REUSE
                 return
         elif kind == C.FK_ANON and fr.mapcount[pfn] == 1 and not unshare:
-            ev.call("reuse_swap_page" if self.k.id != "modern" else "wp_can_reuse_anon_folio")
+            ev.call(self.k.fn.wp_reuse)
             ev.decide("page mapped once: reuse it, just set the write bit")
             self.pte_lock(p, slot)
             self.set_slot(slot, pte | W | D)
@@ -268,7 +261,7 @@ class Faults(Core):
             ev.decide("page already exclusive: nothing to unshare")
             ev.kind = Kind.GUP
             return
-        ev.call("wp_page_copy" if self.k.id == "modern" else "cow_user_page")
+        ev.call(self.k.fn.wp_copy)
         ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
         self.rss(-1)
         self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
@@ -283,7 +276,7 @@ class Faults(Core):
         if not pte & S:
             return pfn
         ev.call("vm_normal_page")
-        if self.k.zero_test == "special_and_vma":
+        if self.k.zero_test is ZeroTest.SPECIAL_AND_VMA:
             why = use_zero_page_why(self.slots.vmf[slot])
             if why:
                 ev.decide(f"special PTE but use_zero_page(vma) is false ({why}): print_bad_pte")

@@ -8,6 +8,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.core import Proc
 from zpviz.engine.events import Kind
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 from zpviz.engine.teardown import Teardown
 
@@ -57,7 +58,7 @@ class Forking(Teardown):
 
     def _copy_one_pte(self, parent: Proc, child: Proc, s: int, cs: int, vpage: int) -> None:
         ev = self.ev
-        ev.call("copy_page_range", "copy_one_pte" if self.k.id != "modern" else "copy_present_pte")
+        ev.call("copy_page_range", self.k.fn.fork_copy)
         self.ensure_table(child, vpage)
         pte = self.slots.pte[s]
         pfn = self.slots.pfn[s]
@@ -65,7 +66,7 @@ class Forking(Teardown):
         ev.write(L.ptl_line(parent.index, vpage))
         ev.write(L.ptl_line(child.index, vpage))
         if pfn == ZERO_PFN:
-            if self.k.zero_test == "page":
+            if self.k.zero_test is ZeroTest.PAGE:
                 ev.decide("ZERO_PAGE is a normal page: get_page + page_dup_rmap write its struct page")
                 self.get_page(ZERO_PFN)
                 self.add_map(ZERO_PFN)

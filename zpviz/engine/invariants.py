@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from zpviz.engine import constants as C
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import FIRST_FREE_PFN, HZERO_PFN, ZERO_PFN
 
 
@@ -42,7 +43,7 @@ def check(m) -> list[str]:
                         errs.append(f"{p.name}/{v.name} page {s - v.base}: the zero page is mapped writable")
                     if pfn == ZERO_PFN:
                         zero_maps += 1
-                        counted += m.k.zero_test == "page"
+                        counted += m.k.zero_test is ZeroTest.PAGE
                     continue
                 counted += 1
                 kind = fr.kind[pfn]
@@ -84,7 +85,7 @@ def check(m) -> list[str]:
     tables = sum(len(p.pte_tables) + len(p.upper_tables) for p in m.procs if p.alive)
     if pt != fr.pt or pt != tables:
         errs.append(f"pt_frames {fr.pt}: {pt} frames of kind pt, {tables} tables in use")
-    if m.k.zero_test == "page":
+    if m.k.zero_test is ZeroTest.PAGE:
         if m.zp_map != zero_maps:
             errs.append(f"zero page mapcount delta {m.zp_map}, but {zero_maps} PTEs map it")
         if m.zp_ref != zero_maps + refs[ZERO_PFN]:

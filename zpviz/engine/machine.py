@@ -14,18 +14,17 @@ import numpy as np
 
 from zpviz.engine import constants as C
 from zpviz.engine.bulk import Bulk
+from zpviz.engine.columns import SCALARS, Col
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, OUTCOME, Kind
 from zpviz.engine.kernels import policy
-from zpviz.engine.record import SCALARS, Recorder
+from zpviz.engine.kernels.base import MlockPopulate
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import Scenario, Step
 from zpviz.scenario.selectors import resolve
 
-_FAULT_COLUMN = Recorder.INT_COLUMNS.index("fault")
-_KIND_COLUMN = Recorder.INT_COLUMNS.index("kind")
 _OUTCOME_OF_KIND = np.array([OUTCOME.get(k, "") for k in Kind], dtype=object)
 _ERROR_KINDS = np.array([int(k) for k, o in OUTCOME.items() if o == "error"])
 
@@ -245,8 +244,8 @@ class Machine(Bulk):
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
         rows = self.rec.recent_events(first, end)
-        fault = rows[:, _FAULT_COLUMN]
-        outcomes, first_outcome = _outcomes(rows[:, _KIND_COLUMN], fault)
+        fault = rows[:, Col.FAULT]
+        outcomes, first_outcome = _outcomes(rows[:, Col.KIND], fault)
         counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())
@@ -354,11 +353,11 @@ class Machine(Bulk):
             yield from self.split_edges(p, v, lo, hi, cpu)
             changed = self._changing(lo, hi, lock=True)
             yield from self._set_lock(p, v, lo, hi, cpu, lock=True, onfault=step.onfault)
-            if step.onfault or (hole is not None and k.id == "modern"):
+            if step.onfault or (hole is not None and k.mlock_populate is MlockPopulate.MM_POPULATE):
                 # MLOCK_ONFAULT populates nothing; nor does a modern mlock that failed on a hole
                 # (__mm_populate runs only after every vma was locked)
                 yield from self._mlock_present(p, v, lo, hi, cpu)
-            elif k.id == "modern":
+            elif k.mlock_populate is MlockPopulate.MM_POPULATE:
                 yield from self.populate_walk(p, v, list(range(lo, hi + 1)), cpu, mlock=True)
             else:
                 # 2.6.x populates inside mlock_fixup, which returns early for a piece already locked

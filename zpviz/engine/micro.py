@@ -32,6 +32,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine.columns import INT_DTYPE, N_CD, N_FD, N_INT, N_SD, N_STORED, N_TIME, Col, Fd, Sd
 from zpviz.engine.memory import ZERO_PFN
 
 STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
@@ -83,6 +84,17 @@ DCLOCK, DNEXT, DZREF, DZMAP, DZP = 10, 11, 12, 13, 14  # DZP: zp_ref, zp_map, rs
 DCM = DZP + 5  # the cache model's zero-page and huge-zero-page write and transfer counts
 DSCAL = DCM + 4  # then one column for each of the machine's scalars
 
+# the pools' rows. ev: the record's int columns (columns.Col), then whether its frame is new, its
+# sd/fd/cd record counts and its stored scalars (columns.Stored), all relative to the stretch
+EV_FRESH = N_INT
+EV_COUNTS = EV_FRESH + 1  # sd_n, fd_n, cd_n
+EV_SCALARS = EV_COUNTS + 3
+EV_WIDTH = EV_SCALARS + N_STORED
+PG_FRESH = N_SD  # pg: the page as it ends (columns.Sd), then whether its pfn is a new frame
+FD_FRESH, FD_ZERO = N_FD, N_FD + 1  # fd: the frame record (columns.Fd), new frame?, the zero page?
+FR_PFN = 0  # fr: a new frame relative to the first, then its refcount, mapcount, flags, kind
+LN_ID, LN_MOVE, LN_OWNER, LN_BUSY = range(4)  # ln: a line written (see MicroPeriods._lines)
+
 
 class MicroPeriods:
     """The stretches of one bulk step, kept by key (owned by the step's PeriodSkipper)."""
@@ -102,7 +114,6 @@ class MicroPeriods:
         self.look = 2 * self.every * stride + C.PTES_PER_LINE  # pages ahead of the furthest CPU a key covers
         self.window = 4 * self.look  # pages between the slowest and the fastest CPU beyond which none is kept
         self.keep = m.rec.keep_deltas
-        self.n_scalars = len(m.scalar_values()) - 1
         self.sig_ids: dict[tuple, int] = {}
         self.look_ids: dict[tuple, int] = {}
         # (signature id, look id) -> the stretches played from there: (per-cpu counts at their start,
@@ -110,7 +121,7 @@ class MicroPeriods:
         # the same allocations: equal counts, or both at least what it allocated
         self.memo: dict[tuple, list[tuple[tuple, tuple, int]]] = {}
         self.stretches: list[Stretch] = []
-        self.meta = Pool(DSCAL + self.n_scalars)
+        self.meta = Pool(DSCAL + N_STORED)
         self.unbuilt: set[int] = set()  # stretches kept but not pooled yet (_build)
         self.pending: tuple | None = None  # (key, mark) of the stretch the loop is playing now
         self.played = self.written = 0  # stretches the loop played, events written, since the last look
@@ -118,11 +129,11 @@ class MicroPeriods:
         # the first CPU's position from which checkpoints are taken: none until the period skip has
         # failed a few times (where whole periods repeat, they are cheaper to write than stretches)
         self.resume_at = OFF
-        # per event (three pools, one row each): the record's int columns, whether its frame is new,
-        # its record counts and scalars (int32, as recorded); its times; its page as it ends. Then per
-        # frame record, counter record, new frame and cache line written: see _keep
-        self.pools = dict(ev=Pool(13 + self.n_scalars, np.int32), t=Pool(2), pg=Pool(5, np.int32),
-                          fd=Pool(7, np.int32), cd=Pool(2, np.int32), fr=Pool(5), ln=Pool(4))
+        # per event (three pools, one row each): EV_* (int32, as recorded); its times; its page as it
+        # ends (PG_*). Then per frame record (FD_*), counter record (columns.Cd), new frame (FR_*)
+        # and cache line written (LN_*): see _keep
+        self.pools = dict(ev=Pool(EV_WIDTH, INT_DTYPE), t=Pool(N_TIME), pg=Pool(PG_FRESH + 1, INT_DTYPE),
+                          fd=Pool(FD_ZERO + 1, INT_DTYPE), cd=Pool(N_CD, INT_DTYPE), fr=Pool(5), ln=Pool(4))
         # what lies ahead, in runs of alike rows: a range inside one run of each is named by the runs
         self.runs = [self._runs(a) for a in (skipper.pre_slot, skipper.pre_pte_line, skipper.pre_ptl_line,
                                               skipper.pre_table)]
@@ -263,7 +274,7 @@ class MicroPeriods:
             return  # (the bulk loop records one page per event)
         vp0 = m.slot_vpage[ref]
         t0 = a["clock"][c0]
-        faulted = m.rec.recent_events(a["e"], b["e"])[:, 5].tolist()  # (not the pages passed over)
+        faulted = m.rec.recent_events(a["e"], b["e"])[:, Col.SLOT].tolist()  # (not the pages passed over)
         lines = self._lines(faulted, vp0, a["next_pfn"], b["next_pfn"], t0)  # now: they move on
         if lines is None:
             return
@@ -304,32 +315,35 @@ class MicroPeriods:
         t0 = a["clock"][c0]
         ev = rec.recent_events(a["e"], b["e"])
         n = len(ev)
-        fresh = (ev[:, 6] >= n0).astype(np.int32)
-        ev[:, 5] -= ref
-        ev[:, 6] -= n0 * fresh
-        cols = [ev, fresh[:, None]]
+        fresh = (ev[:, Col.PFN] >= n0).astype(np.int32)
+        ev[:, Col.SLOT] -= ref
+        ev[:, Col.PFN] -= n0 * fresh
+        cols = [ev, fresh[:, None]]  # EV_FRESH
         if self.keep:
             e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
-            cols += [np.frombuffer(arr, np.int32)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
-            sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, self.n_scalars)[e_a:e_b]
+            cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
+            sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
             cols.append(sc - a["scalars"][None, :].astype(np.int32))
         else:
-            cols.append(np.zeros((n, 3 + self.n_scalars), np.int32))
-        slots = ev[:, 5].astype(np.int64) + ref
+            cols.append(np.zeros((n, EV_WIDTH - EV_COUNTS), np.int32))
+        slots = ev[:, Col.SLOT].astype(np.int64) + ref
         P = self.pools
         spans = dict(ev=P["ev"].add(np.concatenate(cols, axis=1)))
         P["t"].add(rec.recent_times(a["e"], b["e"]) - t0)  # (the same rows as ev)
         pfn = np.frombuffer(m.slots.pfn, np.int64)[slots]
         f = pfn >= n0
+        # (columns.Sd order, then PG_FRESH)
         P["pg"].add(np.column_stack([slots - ref, np.frombuffer(m.slots.pte, np.uint8)[slots], pfn - n0 * f,
                                      np.frombuffer(m.slots.vmf, np.uint16)[slots], f]))
         if self.keep:
-            fd = [np.frombuffer(arr, np.int32)[a["fd"]:b["fd"]] for arr in rec.fd]
-            f = (fd[0] >= n0).astype(np.int32)
-            z = (fd[0] == ZERO_PFN).astype(np.int32)
-            spans["fd"] = P["fd"].add(np.column_stack([fd[0] - n0 * f, fd[1] - a["zref"] * z, fd[2] - a["zmap"] * z,
-                                                       fd[3], fd[4], f, z]))
-            spans["cd"] = P["cd"].add(np.column_stack([np.frombuffer(arr, np.int32)[a["cd"]:b["cd"]]
+            fd = [np.frombuffer(arr, INT_DTYPE)[a["fd"]:b["fd"]] for arr in rec.fd]
+            f = (fd[Fd.PFN] >= n0).astype(np.int32)
+            z = (fd[Fd.PFN] == ZERO_PFN).astype(np.int32)
+            fd[Fd.PFN] = fd[Fd.PFN] - n0 * f
+            fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
+            fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
+            spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
+            spans["cd"] = P["cd"].add(np.column_stack([np.frombuffer(arr, INT_DTYPE)[a["cd"]:b["cd"]]
                                                        for arr in rec.cd]))
         fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
         spans["fr"] = P["fr"].add(np.column_stack(
@@ -358,12 +372,12 @@ class MicroPeriods:
         ptes = sorted({(x + d) >> 3 for x in slots})
         blocks = sorted({(x + d) >> 9 for x in slots})
         pte0, block0 = vp0 >> 3, vp0 >> 9
-        ids = ([L.pte_line(pidx, q << 3) for q in ptes] + [L.ptl_line(pidx, q << 9) for q in blocks]
+        ids = ([L.pte_line_at(pidx, q) for q in ptes] + [L.ptl_line_at(pidx, q) for q in blocks]
                + [L.struct_page_line(f) for f in range(n0, n1)])
         if cm.sharers and not cm.sharers.keys().isdisjoint(ids):
             return None
-        bases = [(pte0 << 3, MOVE_PTE)] * len(ptes) + [(block0 << 5, MOVE_PTL)] * len(blocks) + [
-            (n0 << 3, MOVE_PAGE)] * (n1 - n0)
+        bases = [(L.pte_line_move(pte0), MOVE_PTE)] * len(ptes) + [(L.ptl_line_move(block0), MOVE_PTL)] * len(
+            blocks) + [(L.struct_page_move(n0), MOVE_PAGE)] * (n1 - n0)
         return [(x - base, mv, own[x], busy.get(x, L.DEAD) - t0) for x, (base, mv) in zip(ids, bases)]
 
     # ------------------------------------------------------------------ following known stretches
@@ -426,38 +440,39 @@ class MicroPeriods:
         idx, w = rows_of(meta[:, SPAN["ev"]], meta[:, SPAN["ev"] + 1])
         e = self.pools["ev"].data[idx]
         ref32, nxt32 = ref.astype(np.int32)[w], nxt.astype(np.int32)[w]
-        e[:, 5] += ref32
-        e[:, 6] += nxt32 * e[:, 9]
-        rec.evi.frombytes(e[:, :9].tobytes())
+        e[:, Col.SLOT] += ref32
+        e[:, Col.PFN] += nxt32 * e[:, EV_FRESH]
+        rec.evi.frombytes(e[:, :N_INT].tobytes())
         rec.evt.frombytes((self.pools["t"].data[idx] + clk[w][:, None]).tobytes())
         total = len(e)
         rec.n_events += total
         pg = self.pools["pg"].data[idx]
-        slots = pg[:, 0] + ref32
-        pfns = pg[:, 2] + nxt32 * pg[:, 4]
+        slots = pg[:, Sd.SLOT] + ref32
+        pfns = pg[:, Sd.PFN] + nxt32 * pg[:, PG_FRESH]
         if self.keep:
             for j, arr in enumerate((rec.sd_n, rec.fd_n, rec.cd_n)):
-                arr.frombytes(e[:, 10 + j].tobytes())
+                arr.frombytes(e[:, EV_COUNTS + j].tobytes())
             scal = starts(meta[:, DSCAL:], c["scalars"][None, :]).astype(np.int32)
-            rec.scalars.frombytes((e[:, 13:] + scal[w]).tobytes())
-            for arr, col in zip(rec.sd, (slots, pg[:, 1], pfns, pg[:, 3])):
-                arr.frombytes(col.tobytes())
+            rec.scalars.frombytes((e[:, EV_SCALARS:] + scal[w]).tobytes())
+            sd = {Sd.SLOT: slots, Sd.PTE: pg[:, Sd.PTE], Sd.PFN: pfns, Sd.VMF: pg[:, Sd.VMF]}
+            for field, arr in zip(Sd, rec.sd):
+                arr.frombytes(sd[field].tobytes())
             zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
             zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
             idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
             fd = self.pools["fd"].data[idx]
-            fd[:, 0] += nxt.astype(np.int32)[w] * fd[:, 5]
-            fd[:, 1] += zref[w] * fd[:, 6]
-            fd[:, 2] += zmap[w] * fd[:, 6]
-            for j, arr in enumerate(rec.fd):
-                arr.frombytes(fd[:, j].tobytes())
+            fd[:, Fd.PFN] += nxt.astype(np.int32)[w] * fd[:, FD_FRESH]
+            fd[:, Fd.REF] += zref[w] * fd[:, FD_ZERO]
+            fd[:, Fd.MAP] += zmap[w] * fd[:, FD_ZERO]
+            for field, arr in zip(Fd, rec.fd):
+                arr.frombytes(fd[:, field].tobytes())
             idx, _ = rows_of(meta[:, SPAN["cd"]], meta[:, SPAN["cd"] + 1])
             cd = self.pools["cd"].data[idx]
-            for j, arr in enumerate(rec.cd):
+            for j, arr in enumerate(rec.cd):  # (columns.Cd order)
                 arr.frombytes(cd[:, j].tobytes())
         # ---- pages, frames, tables
         view = np.frombuffer(m.slots.pte, np.uint8)
-        view[slots] = pg[:, 1]
+        view[slots] = pg[:, Sd.PTE]
         del view
         view = np.frombuffer(m.slots.pfn, np.int64)
         view[slots] = pfns
@@ -466,12 +481,12 @@ class MicroPeriods:
         fr._grow(end_pfn)
         idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
         frs = self.pools["fr"].data[idx]
-        pfns = frs[:, 0] + nxt[w]
+        pfns = frs[:, FR_PFN] + nxt[w]
         for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
                                        (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
                                        (fr.flags, np.uint16), (fr.kind, np.uint8))):
             view = np.frombuffer(arr, dt)
-            view[pfns] = frs[:, j + 1]
+            view[pfns] = frs[:, FR_PFN + 1 + j]
             del view
         fr.next_pfn = end_pfn
         sums = meta.sum(axis=0).tolist()
@@ -492,13 +507,13 @@ class MicroPeriods:
         # ---- cache lines: each ends as its last writer left it, in chain order
         idx, w = rows_of(meta[:, SPAN["ln"]], meta[:, SPAN["ln"] + 1])
         ln = self.pools["ln"].data[idx]
-        mv = ln[:, 1]
-        shift = np.where(mv == MOVE_PTE, ((vref // C.PTES_PER_LINE) << 3)[w],
-                         np.where(mv == MOVE_PTL, ((vref // C.PTRS_PER_PTE) << 5)[w],
-                                  np.where(mv == MOVE_PAGE, (nxt << 3)[w], 0)))
-        ids = ln[:, 0] + shift
-        cm.owner.update(zip(ids.tolist(), ln[:, 2].tolist()))
-        times = ln[:, 3] + clk[w]
+        mv = ln[:, LN_MOVE]
+        shift = np.where(mv == MOVE_PTE, L.pte_line_move(vref // C.PTES_PER_LINE)[w],
+                         np.where(mv == MOVE_PTL, L.ptl_line_move(vref // C.PTRS_PER_PTE)[w],
+                                  np.where(mv == MOVE_PAGE, L.struct_page_move(nxt)[w], 0)))
+        ids = ln[:, LN_ID] + shift
+        cm.owner.update(zip(ids.tolist(), ln[:, LN_OWNER].tolist()))
+        times = ln[:, LN_BUSY] + clk[w]
         t_end = int(clk[-1] + meta[-1, DCLOCK])
         live = times > t_end + min(xs[-1].end_clock)  # the others can never delay anyone (cache.expire)
         cm.busy.update(zip(ids[live].tolist(), times[live].tolist()))

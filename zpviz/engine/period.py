@@ -31,6 +31,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine.columns import INT_DTYPE, N_STORED, Col
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import OFF, MicroPeriods
 from zpviz.engine.record import raw_bytes
@@ -45,13 +46,13 @@ WIDE = 256  # pages between them beyond which a signature is taken only where th
 
 
 def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
-    """cache.pte_line for every PTE line index in `lines` (vpage // 8), vectorised."""
-    return ((((proc << 40) | lines) << 3) | C.LK_PTE).astype(np.int64)
+    """cache.pte_line_at for every PTE line index in `lines` (vpage // 8), as int64."""
+    return np.asarray(L.pte_line_at(proc, np.asarray(lines, np.int64)), np.int64)
 
 
 def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
-    """cache.ptl_line for every PTE table index in `blocks` (vpage // 512), vectorised."""
-    return ((((((proc << 32) | blocks) << 2) | 2) << 3) | C.LK_LOCK).astype(np.int64)
+    """cache.ptl_line_at for every PTE table index in `blocks` (vpage // 512), as int64."""
+    return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
 
 
 def _progression(lst: list[int]) -> tuple[int, int] | None:
@@ -126,12 +127,13 @@ class PeriodSkipper:
 
     @staticmethod
     def _line_states(cm, ids: np.ndarray) -> np.ndarray:
+        """Per line: its owner (-1: none) and its sharers' bitmask, as columns."""
         out = np.zeros((len(ids), 2), np.int64)
-        out[:, 0] = -1
-        for col, d in ((0, cm.owner), (1, cm.sharers)):
+        for col, (d, none) in enumerate(((cm.owner, -1), (cm.sharers, 0))):
+            out[:, col] = none
             if d:  # most lessons' lines ahead are untouched: no lookups at all
                 keys = ids.tolist()
-                out[:, col] = np.fromiter(map(d.get, keys, [out[0, col]] * len(keys)), np.int64, len(keys))
+                out[:, col] = np.fromiter(map(d.get, keys, [none] * len(keys)), np.int64, len(keys))
         return out
 
     # ------------------------------------------------------------------ checkpoints
@@ -301,11 +303,11 @@ class PeriodSkipper:
         """The lines a..b wrote, as they are at b: page-table entries and locks of its pages, its new
         frames' struct pages. None if one is shared (a..b only writes, so that means a bug)."""
         cm, pidx = self.m.cache, self.p.index
-        slots = self._events(a, b)[:, 5].astype(np.int64)
+        slots = self._events(a, b)[:, Col.SLOT].astype(np.int64)
         vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
         ids = np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
                               ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE)),
-                              (np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64) << 3) | C.LK_STRUCT_PAGE])
+                              L.struct_page_line(np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64))])
         keys = ids.tolist()
         if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
             return None
@@ -333,7 +335,7 @@ class PeriodSkipper:
         if kmax <= 0:
             return 0
         ev = self._events(a, b)
-        slots = ev[:, 5].astype(np.int64)
+        slots = ev[:, Col.SLOT].astype(np.int64)
         # the pages a..b read (faulted or passed over) and the lines and tables over them
         s_lo = min(int(slots.min()), min(self._next_slot(x, a["pos"][x]) for x in active))
         s_hi = max(int(slots.max()), max(self._next_slot(x, b["pos"][x] - 1) for x in active))
@@ -383,8 +385,8 @@ class PeriodSkipper:
                               + jm * (b["clock"][self.c0] - a["clock"][self.c0]), n_ab)
         new_pfn = a["next_pfn"]
         rows = np.tile(ev, (k, 1))  # int32 throughout: slots and pfns fit, and a copy fewer
-        rows[:, 5] += slot_move.astype(np.int32)
-        rows[:, 6] += (pfn_move * np.tile(ev[:, 6] >= new_pfn, k)).astype(np.int32)
+        rows[:, Col.SLOT] += slot_move.astype(np.int32)
+        rows[:, Col.PFN] += (pfn_move * np.tile(ev[:, Col.PFN] >= new_pfn, k)).astype(np.int32)
         rec.evi.frombytes(raw_bytes(rows))
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = rec.recent_times(a["e"], b["e"])
@@ -395,7 +397,7 @@ class PeriodSkipper:
 
         # the recorder's int32 throughout (every value and every move fits): no widened copies
         def block(arr: array, lo: int, hi: int) -> np.ndarray:
-            return np.frombuffer(arr, np.int32)[lo:hi].copy()
+            return np.frombuffer(arr, INT_DTYPE)[lo:hi].copy()
 
         def put(arr: array, values: np.ndarray) -> None:
             arr.frombytes(raw_bytes(values))
@@ -403,11 +405,11 @@ class PeriodSkipper:
         def per_record(moves: np.ndarray, n: int) -> np.ndarray:
             return np.repeat(moves.astype(np.int32), n)
 
-        n_sd, n_fd, n_cd = (np.frombuffer(x, np.int32)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
+        n_sd, n_fd, n_cd = (np.frombuffer(x, INT_DTYPE)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
         for counts, arr in ((n_sd, rec.sd_n), (n_fd, rec.fd_n), (n_cd, rec.cd_n)):
             put(arr, np.tile(counts, k))
         sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]
-        sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)
+        sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)  # (columns.Sd order; Fd below)
         n = len(sd[0])
         sd_slot += per_record(first + jm * dslot, n)
         sd_pfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (sd_pfn >= new_pfn).astype(np.int32)
@@ -429,8 +431,7 @@ class PeriodSkipper:
         pids = rec.pattern_ids(a["e"], b["e"])
         rec.known_patterns(a["e"], pids)
         rec.known_patterns(rec.n_events - k * n_ab, np.tile(pids, k))
-        width = len(b["scalars"])
-        sc = np.frombuffer(rec.scalars, np.int32).reshape(-1, width)[e_a:e_b].copy()
+        sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b].copy()
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
         rows = np.tile(sc, (k, 1))
         rows += np.repeat(moves.astype(np.int32), n_ab, axis=0)
@@ -444,7 +445,7 @@ class PeriodSkipper:
         pfn_moves = self._moves(a, b, c, "next_pfn", k)
         dpfn = b["next_pfn"] - a["next_pfn"]
         # pages: each page a..b faulted ends as it did, moved
-        slots = ev[:, 5].astype(np.int64)
+        slots = ev[:, Col.SLOT].astype(np.int64)
         pte = np.frombuffer(m.slots.pte, np.uint8)[slots].copy()
         pfn = np.frombuffer(m.slots.pfn, np.int64)[slots].copy()
         tgt = (slots[None, :] + slot_moves[:, None]).ravel()
@@ -482,12 +483,12 @@ class PeriodSkipper:
         # name: pages by the period's pages, frames by its frames), ending as it did at b, later
         own, busy, sh = cm.owner, cm.busy, cm.sharers
         ids = snap["ids"]
-        kinds = ids & 7
+        kinds = L.line_kind(ids)
         dT = b["clock"][self.c0] - a["clock"][self.c0]
         t_moves = (c["clock"][self.c0] - a["clock"][self.c0]) + jm * dT
-        move = np.where(kinds == C.LK_PTE, (slot_moves[:, None] // C.PTES_PER_LINE) << 3,
-                        np.where(kinds == C.LK_LOCK, (slot_moves[:, None] // C.PTRS_PER_PTE) << 5,
-                                 pfn_moves[:, None] << 3))
+        move = np.where(kinds == C.LK_PTE, L.pte_line_move(slot_moves[:, None] // C.PTES_PER_LINE),
+                        np.where(kinds == C.LK_LOCK, L.ptl_line_move(slot_moves[:, None] // C.PTRS_PER_PTE),
+                                 L.struct_page_move(pfn_moves[:, None])))
         new_ids = (ids[None, :] + move).ravel()
         own.update(zip(new_ids.tolist(), np.tile(snap["owners"], k).tolist()))
         # busy times no CPU's clock will be below once the periods are written can never delay

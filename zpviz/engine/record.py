@@ -14,25 +14,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# per-event scalar series, in this column order
-SCALARS = (
-    "time_ns",  # the machine clock after the event (max over CPUs)
-    "zp_refcount",  # change of the zero page's _count since boot
-    "zp_mapcount",
-    "zp_line_writes",
-    "zp_line_transfers",
-    "hzp_refcount",
-    "hzp_line_writes",
-    "hzp_line_transfers",
-    "frames_used",
-    "pt_frames",
-    "rss_pages",  # what the mm counters say, all live processes
-    "bad_page_maps",
+from zpviz.engine.columns import (  # noqa: F401  (SCALARS and the field names are re-exported)
+    CD_FIELDS,
+    EVENT_COLUMNS,
+    FD_FIELDS,
+    INT_CODE,
+    INT_COLUMNS,
+    INT_DTYPE,
+    N_INT,
+    N_STORED,
+    N_TIME,
+    SCALARS,
+    SD_FIELDS,
+    TIME_CODE,
+    TIME_DTYPE,
+    Scalar,
+    Stored,
+    TimeCol,
 )
-EVENT_COLUMNS = ("step", "cpu", "kind", "path", "proc", "slot", "pfn", "fault", "t0", "t1", "flags")
-SD_FIELDS = ("slot", "pte", "pfn", "vmf")  # slot deltas: the new PTE, pfn and vma flags of a page
-FD_FIELDS = ("pfn", "ref", "map", "flags", "kind")  # frame deltas: the new struct page of a frame
-CD_FIELDS = ("key", "value")  # per-CPU counter increments: key = cpu * 64 + counter
 
 CHECK_SHIFT = 10  # running record offsets and scalar values are kept every 1,024 events
 SEAL_EVENTS = 1 << 12  # the run seals the append arrays after a step that leaves this many
@@ -170,9 +169,10 @@ class Recorder:
     """Flat, append-only storage: one `extend` per event for each kind of record, in int32
     (times in int64).
 
-    evi: EVENT_COLUMNS but t0/t1 per event; evt: t0, t1. sd/fd: per event a count, then that many
-    (slot, pte, pfn, vmf) / (pfn, refcount, mapcount, flags, kind). cd: (cpu * 64 + counter, n)
-    pairs. scalars: SCALARS but time_ns (it is the running maximum of t1).
+    The layout of every array is columns.py's: evi one `Col` row per event, evt one `TimeCol`
+    row; sd/fd: per event a count, then that many `Sd` / `Fd` records; cd: `Cd` pairs (a
+    counter_key and an increment); scalars: one `Stored` row (the scalars but time_ns, which is
+    the running maximum of t1).
 
     These arrays hold the events appended since the last `seal` (all of them if nobody seals):
     event e is at position e - sealed. `seal` empties them in place, so the engine may keep their
@@ -180,20 +180,20 @@ class Recorder:
     (period.py, Machine._result).
     """
 
-    INT_COLUMNS = tuple(c for c in EVENT_COLUMNS if c not in ("t0", "t1"))
+    INT_COLUMNS = INT_COLUMNS
 
     def __init__(self, deltas: bool = True) -> None:
         self.keep_deltas = deltas  # False for report-only runs: no trace will be built
-        self.evi = array("i")
-        self.evt = array("q")
+        self.evi = array(INT_CODE)
+        self.evt = array(TIME_CODE)
         # one array per field
-        self.sd = tuple(array("i") for _ in SD_FIELDS)
-        self.sd_n = array("i")
-        self.fd = tuple(array("i") for _ in FD_FIELDS)
-        self.fd_n = array("i")
-        self.cd = tuple(array("i") for _ in CD_FIELDS)
-        self.cd_n = array("i")
-        self.scalars = array("i")  # len(SCALARS) - 1 per event
+        self.sd = tuple(array(INT_CODE) for _ in SD_FIELDS)
+        self.sd_n = array(INT_CODE)
+        self.fd = tuple(array(INT_CODE) for _ in FD_FIELDS)
+        self.fd_n = array(INT_CODE)
+        self.cd = tuple(array(INT_CODE) for _ in CD_FIELDS)
+        self.cd_n = array(INT_CODE)
+        self.scalars = array(INT_CODE)  # N_STORED per event
         self.paths: list[KernelPath] = []
         self._path_ids: dict[tuple[tuple[str, ...], str], int] = {}
         self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
@@ -217,7 +217,7 @@ class Recorder:
         """A copy of the int columns (INT_COLUMNS) of events first..end-1, which must not be sealed
         yet: the run seals only between steps, so a step may read back its own events."""
         assert first >= self.sealed, "those events are sealed already"
-        rows = np.frombuffer(self.evi, np.int32).reshape(-1, len(self.INT_COLUMNS))
+        rows = np.frombuffer(self.evi, INT_DTYPE).reshape(-1, N_INT)
         return rows[first - self.sealed:end - self.sealed].copy()  # a copy: the view must not outlive this
 
     def pattern_ids(self, first: int, end: int) -> np.ndarray:
@@ -239,18 +239,34 @@ class Recorder:
     def recent_times(self, first: int, end: int) -> np.ndarray:
         """The same for the (t0, t1) of those events."""
         assert first >= self.sealed, "those events are sealed already"
-        return np.frombuffer(self.evt, np.int64).reshape(-1, 2)[first - self.sealed:end - self.sealed].copy()
+        return np.frombuffer(self.evt, TIME_DTYPE).reshape(-1, N_TIME)[first - self.sealed:end - self.sealed].copy()
+
+    def check_layout(self) -> None:
+        """RuntimeError unless the append arrays hold exactly the unsealed events, whole, in the
+        layout of columns.py: a row of each per event, and as many records as the counts say."""
+        k = self.n_events - self.sealed
+        rows = {"evi": (len(self.evi), k * N_INT), "evt": (len(self.evt), k * N_TIME),
+                "scalars": (len(self.scalars), k * N_STORED), "sd_n": (len(self.sd_n), k),
+                "fd_n": (len(self.fd_n), k), "cd_n": (len(self.cd_n), k)}
+        for name, counts, arrays, fields in (("sd", self.sd_n, self.sd, SD_FIELDS),
+                                             ("fd", self.fd_n, self.fd, FD_FIELDS),
+                                             ("cd", self.cd_n, self.cd, CD_FIELDS)):
+            want = int(np.frombuffer(counts, INT_DTYPE).sum(dtype=np.int64)) if len(counts) else 0
+            for field, a in zip(fields, arrays):
+                rows[f"{name}.{field}"] = (len(a), want)
+        bad = [f"{name}: {got} values, {want} expected" for name, (got, want) in rows.items() if got != want]
+        if bad:
+            raise RuntimeError(f"the recorder's arrays do not hold {k} whole events (events "
+                               f"{self.sealed}..{self.n_events - 1}): " + "; ".join(bad))
 
     def seal(self) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays
-        (in place). Only between events: called inside one, it leaves everything for next time."""
+        (in place). Only between steps; RuntimeError if the arrays do not hold whole events in
+        the layout of columns.py (a writer that broke it, or a seal inside an event)."""
         k = self.n_events - self.sealed
         if k <= 0 or self._closed or not self.keep_deltas:
             return
-        ni, ns = len(self.INT_COLUMNS), len(SCALARS) - 1
-        if (len(self.evi) != k * ni or len(self.evt) != 2 * k or len(self.scalars) != k * ns
-                or len(self.sd_n) != k or len(self.fd_n) != k or len(self.cd_n) != k):
-            return
+        self.check_layout()
         known = np.full(k, -1, np.int64)
         for first, pids in self.known_pids:
             known[first - self.sealed:first - self.sealed + len(pids)] = pids
@@ -290,14 +306,14 @@ class _Sealed:
 
     def __init__(self) -> None:
         self.shift = CHECK_SHIFT
-        self.ev = [_Col() for _ in Recorder.INT_COLUMNS]
+        self.ev = [_Col() for _ in INT_COLUMNS]
         self.t0_step, self.dur = _Col(), _Col()  # t0 minus the event before's t0; t1 - t0
         self.t0_last = 0
         self.tmax = 0  # running maximum of t1
         self.tck: list[int] = []  # time_ns at each checkpoint
         self.sc = [_Col() for _ in SCALARS[1:]]
         self.sck: list[np.ndarray] = []  # the other scalars at checkpoints
-        self.last = np.zeros(len(SCALARS) - 1, np.int64)
+        self.last = np.zeros(N_STORED, np.int64)
         self.rec = {p: [_Col() for _ in f] for p, f in (("sd", SD_FIELDS), ("fd", FD_FIELDS))}
         self.n = {p: _Col() for p in ("sd", "fd")}
         self.total = {"sd": 0, "fd": 0}
@@ -310,10 +326,10 @@ class _Sealed:
         """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
         slice of BATCH events at a time, so the temporaries stay small. known: each event's
         pattern id where its writer knew it, else -1."""
-        ev = np.frombuffer(r.evi, np.int32).reshape(k, len(r.INT_COLUMNS))
-        t = np.frombuffer(r.evt, np.int64).reshape(k, 2)
-        sc = np.frombuffer(r.scalars, np.int32).reshape(k, len(SCALARS) - 1)
-        groups = [(p, np.frombuffer(counts, np.int32), [_ints(a) for a in arrays])
+        ev = np.frombuffer(r.evi, INT_DTYPE).reshape(k, N_INT)
+        t = np.frombuffer(r.evt, TIME_DTYPE).reshape(k, N_TIME)
+        sc = np.frombuffer(r.scalars, INT_DTYPE).reshape(k, N_STORED)
+        groups = [(p, np.frombuffer(counts, INT_DTYPE), [_ints(a) for a in arrays])
                   for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n), ("cd", r.cd, r.cd_n))]
         first = {p: 0 for p, _, _ in groups}  # the first record of the slice
         for i in range(0, k, BATCH):
@@ -332,14 +348,14 @@ class _Sealed:
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
         for j, col in enumerate(self.ev):
             col.extend(ev[:, j])
-        t0 = t[:, 0]
+        t0 = t[:, TimeCol.T0]
         step = np.empty(k, np.int64)
         step[0] = t0[0] - self.t0_last
         np.subtract(t0[1:], t0[:-1], out=step[1:])
         self.t0_step.extend(step)
         self.t0_last = int(t0[-1])
-        self.dur.extend(t[:, 1] - t0)
-        run = np.maximum.accumulate(t[:, 1])
+        self.dur.extend(t[:, TimeCol.T1] - t0)
+        run = np.maximum.accumulate(t[:, TimeCol.T1])
         np.maximum(run, self.tmax, out=run)
         self.tck.extend(run[at].tolist())
         self.tmax = int(run[-1])
@@ -401,18 +417,17 @@ class _Sealed:
     def finish(self, n: int) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
         # the event columns in the types the trace shows, one at a time, each compact column
         # dropped as soon as it is widened
-        events = {name: col.widen(np.int32) for name, col in zip(Recorder.INT_COLUMNS, self.ev)}
-        t0 = self.t0_step.widen(np.int64)
+        events = {name: col.widen(INT_DTYPE) for name, col in zip(INT_COLUMNS, self.ev)}
+        t0 = self.t0_step.widen(TIME_DTYPE)
         np.cumsum(t0, out=t0)
         events["t0"] = t0
-        t1 = self.dur.widen(np.int64)
+        t1 = self.dur.widen(TIME_DTYPE)
         t1 += t0
         events["t1"] = t1
         events = {k: events[k] for k in EVENT_COLUMNS}
-        ns = len(SCALARS) - 1
         scalars = ScalarTable(
             n, self.shift, events["t1"], np.array(self.tck, np.int64),
-            np.array(self.sck, np.int64).reshape(-1, ns),
+            np.array(self.sck, np.int64).reshape(-1, N_STORED),
             [None if col.all_zero else col.numpy() for col in self.sc])
         off = {}
         for p in ("sd", "fd"):
@@ -462,7 +477,7 @@ class Deltas:
         return o
 
     def counter_sums(self, a: int, b: int, width: int) -> np.ndarray:
-        """The counter increments of events a..b-1 summed per key (cpu * 64 + counter), as floats."""
+        """The counter increments of events a..b-1 summed per key (columns.counter_key), as floats."""
         uses = np.bincount(self.cd_pid[a:b], minlength=self.n_patterns)
         return np.bincount(self.pat_key, weights=self.pat_val * uses[self.pat_of], minlength=width)
 
@@ -519,10 +534,11 @@ class ScalarTable:
             j += len(SCALARS)
         if not 0 <= j < len(SCALARS):
             raise IndexError(f"scalar {j} out of range")
-        if j == 0:
+        if j == Scalar.TIME_NS:
             return np.maximum.accumulate(self._t1) if n else np.zeros(0, np.int64)
-        ch = self._changes[j - 1]
-        at = self._at[:, j - 1]
+        k = Stored[Scalar(j).name]  # its place among the stored scalars
+        ch = self._changes[k]
+        at = self._at[:, k]
         if ch is None:
             return np.repeat(at.astype(np.int32), 1 << self.shift)[:n]
         v = np.cumsum(ch, dtype=np.int64)
@@ -534,7 +550,7 @@ class ScalarTable:
             rows, col = key
             if isinstance(col, (int, np.integer)):
                 if isinstance(rows, (int, np.integer)):
-                    return (np.int64 if col % len(SCALARS) == 0 else np.int32)(self.row(int(rows))[col])
+                    return (np.int64 if col % len(SCALARS) == Scalar.TIME_NS else np.int32)(self.row(int(rows))[col])
                 return self.column(int(col))[rows]
             return self._table(rows)[:, col]
         if isinstance(key, (int, np.integer)):
@@ -542,11 +558,12 @@ class ScalarTable:
         return self._table(key)
 
     def _table(self, rows) -> np.ndarray:
-        first = self.column(0)[rows]
+        first = self.column(Scalar.TIME_NS)[rows]
         out = np.empty(first.shape + (len(SCALARS),), np.int64)
-        out[..., 0] = first
-        for j in range(1, len(SCALARS)):
-            out[..., j] = self.column(j)[rows]
+        out[..., Scalar.TIME_NS] = first
+        for s in Scalar:
+            if s is not Scalar.TIME_NS:
+                out[..., s] = self.column(s)[rows]
         return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

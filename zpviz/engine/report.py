@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from zpviz.engine import constants as C
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.machine import Machine
 from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Trace
@@ -35,7 +36,7 @@ def vma_state(kernel, frame: Frame, v) -> dict:
     zero = present & ((kind == C.FK_ZERO) | (kind == C.FK_HZERO))
     small_zero = present & (kind == C.FK_ZERO)
     normal = present & ~zero
-    counted = normal | (small_zero if k.zero_test == "page" else np.zeros_like(normal))
+    counted = normal | (small_zero if k.zero_test is ZeroTest.PAGE else np.zeros_like(normal))
     anon = present & (kind == C.FK_ANON)
     locked = (vmf & C.VM_LOCKED) != 0
     mapc = frame.mapcount[p].astype(np.int64)

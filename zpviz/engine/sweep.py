@@ -32,20 +32,24 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import rules as R
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.core import Cancelled
 from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
-from zpviz.engine.faults import COW_COPY, COW_PFN, WRITE_EMPTY
+from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.record import raw_bytes
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
 BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
-NEW_FLAGS = C.PG_LRU | C.PG_ANON_EXCLUSIVE
 # the lines of a fault the records work out, in the order the fault touches them, and each
 # one's kind for the per-kind transfer counters; the new frame's struct page (between zone and
 # ptl) is a DRAM miss, which never transfers
 SLOTS = ("lock", "zone", "ptl", "pte", "mm")
+# The policy values the loop and the records spell out (a COW step also needs rules.cow_zero to
+# leave the zero page's struct page alone). Anything else is refused.
+ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
 
 
@@ -81,12 +85,20 @@ class Sweep:
     def __init__(self, m, p, v, work: dict[int, list[int]], cpus: list[int]):
         self.m, self.p, self.v, self.cpus = m, p, v, cpus
         self.work = work
+        self.pcp_batch = R.PCP_BATCH
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
-        """Whether this module plays the step exactly; sets what it needs if so."""
+        """Whether this module plays the step exactly; sets what it needs if so, and touches no
+        machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
+        step allocates one anon page (an empty PTE, or a COW of the zero page that leaves the zero
+        page's struct page alone, rules.cow_zero), writing the lines the loop below writes as the
+        general path does (probe.py), with one cost for all (clear, or copy for all); CPUs of one
+        socket; lines no CPU shares; frames no cache holds. Anything else is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
+        if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
+            return False
         pte = np.frombuffer(m.slots.pte, np.uint8)
         pfn = np.frombuffer(m.slots.pfn, np.int64)
         vpage = np.frombuffer(m.slot_vpage, np.int64)
@@ -103,11 +115,24 @@ class Sweep:
         order = list(lists)
         slots = np.concatenate([lists[c] for c in order])
         cow = (pte[slots] & P) != 0
-        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or k.zero_test == "page"):
+        self.cow_rule = rule = R.cow_zero(k)
+        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
             return False  # 2.6.2x: every COW of the zero page also writes its struct page
-        copy_cow = k.zero_test != "page" and k.cow_from_zero == "copy"
+        # the faults as the general path plays them (probe.py): the lines the loop below writes,
+        # and one cost and one count of cold misses for all
+        shapes = m.fault_shapes()
+        loop = ("lock", "page", "ptl", "pte") + (("mm",) if m._rss_atomic else ())
+        played = [shapes.write] if not cow.all() else []
+        if cow.any():
+            if shapes.cow is None:
+                return False
+            played.append(shapes.cow)
+        if any(s.roles != loop for s in played) or len({(s.cost, s.misses) for s in played}) != 1:
+            return False  # more lines than the loop's (say, do_wp_page writes one more), or two costs
+        self.fault_ns, self.misses = played[0].cost, played[0].misses
+        copy_cow = rule.copy
         if copy_cow and cow.any() and not cow.all():
-            return False  # v5 copies on COW and clears on a new page: two costs, one loop cost
+            return False  # v5 copies on COW and clears on a new page: two paths, two costs
         self.copy = copy_cow and bool(cow.all())
         self.n = n = len(slots)
         vp = vpage[slots]
@@ -125,8 +150,8 @@ class Sweep:
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
-        self.ptl_ids = ((((pidx << 32) | self.ptl_no) << 2 | 2) << 3) | C.LK_LOCK
-        self.pte_ids = (((pidx << 40) | self.pte_no) << 3) | C.LK_PTE
+        self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
+        self.pte_ids = L.pte_line_at(pidx, self.pte_no)
         # every shared line held by at most one CPU, all CPUs on one socket: a transfer then
         # always costs the same, and a write never has sharers to invalidate
         sharers = cm.sharers
@@ -150,7 +175,7 @@ class Sweep:
                                     np.arange(fr.next_pfn, fr.next_pfn + most - take, dtype=np.int64)])
         # a recycled frame some cache still holds would not be a plain DRAM miss (a pfn from
         # next_pfn on was never handed out, so no fault ever wrote its struct page)
-        recycled = ((self.pfns[:take] << 3) | C.LK_STRUCT_PAGE).tolist()
+        recycled = L.struct_page_line(self.pfns[:take]).tolist()
         if not all(d.keys().isdisjoint(recycled) for d in (cm.owner, cm.sharers, cm.busy)):
             return False
         return True
@@ -158,9 +183,8 @@ class Sweep:
     # ------------------------------------------------------------------ play
     def play(self) -> int:
         """Time the step, then write everything; returns the makespan like Bulk.bulk_access."""
-        m, cm, costs = self.m, self.m.cache, self.m.costs
-        page = costs.copy_page_ns if self.copy else costs.clear_page_ns
-        self.cost = costs.fault_entry_ns + costs.alloc_page_ns + page + costs.rmap_ns
+        m, cm = self.m, self.m.cache
+        self.cost = self.fault_ns
         self.start = m.now
         for c in self.cpus:
             m.clock[c] = self.start
@@ -226,7 +250,7 @@ class Sweep:
         for c, x in self.pcp0.items():
             first[c] = x
         f = first[by]
-        refills = (k_local >= f) & ((k_local - f) % 31 == 0)
+        refills = (k_local >= f) & ((k_local - f) % self.pcp_batch == 0)
         zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
         # state
         if int(frames.max()) >= len(fr.kind):
@@ -239,7 +263,7 @@ class Sweep:
         counts = np.int64 if fr.refcount.itemsize == 8 else np.int32  # (array "l": a C long)
         np.frombuffer(fr.refcount, counts)[frames] = 1
         np.frombuffer(fr.mapcount, counts)[frames] = ~is_table
-        np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, NEW_FLAGS)
+        np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, R.NEW_ANON_FLAGS)
         pt0, used0 = fr.pt, fr.used
         fr.pt += allocs - n
         fr.used += n
@@ -251,7 +275,7 @@ class Sweep:
                 else:
                     self.p.upper_tables[key] = pt_pfn
         pte_before = np.frombuffer(m.slots.pte, np.uint8)[slot]
-        np.frombuffer(m.slots.pte, np.uint8)[slot] = P | A | W | D
+        np.frombuffer(m.slots.pte, np.uint8)[slot] = R.new_anon_pte(True)
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
         m.rss_pages += n
@@ -284,13 +308,13 @@ class Sweep:
             owner[self.mm] = int(cpu[-1])
         owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
         owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
-        owner.update(zip(((frames << 3) | C.LK_STRUCT_PAGE).tolist(), by.tolist()))
+        owner.update(zip(L.struct_page_line(frames).tolist(), by.tolist()))
         # records, a slice of faults at a time
         rec = m.rec
         cow = (pte_before & P) != 0
         pid = self._paths(cow, (pte_before & S) != 0)
-        sc_fixed = (m.zp_ref, m.zp_map, cm.zero_writes, cm.zero_transfers, m.hzp_ref, cm.hzero_writes,
-                    cm.hzero_transfers, m.bad_pages)
+        now = m.scalar_values()[1:]  # (columns.Stored order)
+        sc_fixed = {j: now[j] for j in Stored if j not in (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)}
         pt_after = pt0 + np.cumsum(ntab)
         for a in range(0, n, BUILD):
             b = min(n, a + BUILD)
@@ -309,7 +333,6 @@ class Sweep:
         """Each fault's kernel path id, registered in the order the bulk loop meets them."""
         m = self.m
         head = (m.fault_fn, "handle_mm_fault", "handle_pte_fault")
-        tail = ("cow_user_page" if self.copy else "clear_user_highpage", "page_add_new_anon_rmap")
         key = cow.astype(np.int64) * 4 + (cow & special) * 2
         if self.prep:
             key[0] += 1
@@ -319,10 +342,10 @@ class Sweep:
             k = int(key[j])
             if k & 4:
                 fn = head + ("do_wp_page",) + (("vm_normal_page",) if k & 2 else ())
-                decision = COW_COPY if self.copy else COW_PFN
+                decision = self.cow_rule.decision
             else:
-                fn, decision = head + ("do_anonymous_page",), WRITE_EMPTY
-            fn += (("anon_vma_prepare",) if k & 1 else ()) + tail
+                fn, decision = head + ("do_anonymous_page",), R.WRITE_EMPTY
+            fn += R.new_anon_functions(bool(k & 1), self.copy)
             ids[k] = m.rec.path_id(fn, decision)
         return ids[key]
 
@@ -400,7 +423,7 @@ class _Timing:
             for key in tables:
                 lines += self._alloc(c, frame)
                 frame += 1
-                cost += costs.alloc_page_ns + costs.clear_page_ns // 2
+                cost += R.page_table_ns(costs)
                 self.upper.add(key)
             self.table[x] = True
         if prep:
@@ -424,7 +447,8 @@ class _Timing:
             scratch.busy[sw.mmap] = cm.busy.get(sw.mmap, 0)
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
-        out += (c * 64 + C.C_MISSES, 64)
+        if sw.misses:
+            out += (c * KEY_STRIDE + C.C_MISSES, sw.misses)
         og, bg = scratch.owner.get, scratch.busy.get
         self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
                       og(sw.mm, -1) if self.has_mm else -1, bg(sw.mm, 0) if self.has_mm else 0]
@@ -445,9 +469,9 @@ class _Timing:
         lines = []
         if not n:
             lines.append(self.sw.zone)
-            n = 31
+            n = self.sw.pcp_batch
         self.pcp[c] = n - 1
-        return lines + [(int(self.sw.pfns[frame]) << 3) | C.LK_STRUCT_PAGE]
+        return lines + [L.struct_page_line(int(self.sw.pfns[frame]))]
 
     def _drop_finished(self) -> None:
         count = self.count
@@ -482,6 +506,7 @@ class _Timing:
         put_cpu, put_end = self.cpu.append, self.end.append
         replace = heapq.heapreplace
         cost = self.cost
+        batch = self.sw.pcp_batch
         done = 0
         for _ in range(k):
             t, c, i = heap[0]
@@ -499,10 +524,10 @@ class _Timing:
                 t += near
                 o_lock = c
             b_lock = t + hold
-            # the per-cpu free list, refilled under the zone lock every 31 pages
+            # the per-cpu free list, refilled under the zone lock every rules.PCP_BATCH pages
             n = pcp[c]
             if not n:
-                n = 31
+                n = batch
                 if o_zone == c:
                     t += hit
                     if b_zone > t:
@@ -579,7 +604,7 @@ class _Records:
         The faults played in full bring their own lists, spliced in at their places."""
         cpu = self.cpu
         n = len(cpu)
-        me = cpu * 64
+        me = cpu * KEY_STRIDE
         cols: list[tuple] = []  # (keys, values, which faults have the pair)
         hits = np.zeros(n, np.int64)
         misses = np.ones(n, np.int64)  # the new frame's struct page
@@ -594,12 +619,13 @@ class _Records:
             moved = present & (o >= 0) & (o != cpu)
             if moved.any():
                 transfers += moved
-                cols += [(me + (C.C_BY_LINE + KIND[s]), 1, moved), (o * 64 + C.C_INV_RECV, 1, moved)]
+                cols += [(me + (C.C_BY_LINE + KIND[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
         stall = (self.ta - self.t0) - hits * hit_ns
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
-        cols.append((me + C.C_MISSES, 64, True))
+        if self.sw.misses:
+            cols.append((me + C.C_MISSES, self.sw.misses, True))
         k = np.empty((n, len(cols)), np.int32)
         v = np.empty((n, len(cols)), np.int32)
         u = np.empty((n, len(cols)), bool)
@@ -626,45 +652,45 @@ class _Records:
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
         cpu, n, cow = self.cpu, len(self.cpu), self.cow
-        ev = np.empty((n, len(rec.INT_COLUMNS)), np.int32)
-        ev[:, 0] = m.step_index
-        ev[:, 1] = cpu
-        ev[:, 2] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
-        ev[:, 3] = self.pid
-        ev[:, 4] = self.sw.p.index
-        ev[:, 5] = self.slot
-        ev[:, 6] = self.pfn
-        ev[:, 7] = np.where(cow, FAULT_COW, FAULT_WRITE)
-        ev[:, 8] = 0
+        ev = np.empty((n, N_INT), np.int32)
+        ev[:, Col.STEP] = m.step_index
+        ev[:, Col.CPU] = cpu
+        ev[:, Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
+        ev[:, Col.PATH] = self.pid
+        ev[:, Col.PROC] = self.sw.p.index
+        ev[:, Col.SLOT] = self.slot
+        ev[:, Col.PFN] = self.pfn
+        ev[:, Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
+        ev[:, Col.FLAGS] = 0
         rec.evi.frombytes(raw_bytes(ev))
-        rec.evt.frombytes(raw_bytes(np.column_stack([self.t0, self.t1]).astype(np.int64)))
+        t = np.empty((n, len(TimeCol)), np.int64)
+        t[:, TimeCol.T0], t[:, TimeCol.T1] = self.t0, self.t1
+        rec.evt.frombytes(raw_bytes(t))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
-            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * 64).astype(np.int64)
+            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
-                m.counters[key >> 6][key & 63] += int(sums[key])
+                m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
             return
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
-        for col, values in zip(rec.sd, (self.slot, np.full(n, P | A | W | D), self.pfn, vmf)):
+        for col, values in zip(rec.sd, (self.slot, np.full(n, R.new_anon_pte(True)), self.pfn, vmf)):  # columns.Sd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.sd_n.frombytes(raw_bytes(ones))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
-        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, NEW_FLAGS),
-                                        np.where(t, C.FK_PT, C.FK_ANON))):
+        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, R.NEW_ANON_FLAGS),
+                                        np.where(t, C.FK_PT, C.FK_ANON))):  # columns.Fd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.fd_n.frombytes(raw_bytes(self.got.astype(np.int32)))
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
-        sc = np.empty((n, 11), np.int32)
-        zp_ref, zp_map, zw, zt, hzp, hzw, hzt, bad = sc_fixed
-        for j, x in enumerate((zp_ref, zp_map, zw, zt, hzp, hzw, hzt)):
+        sc = np.empty((n, N_STORED), np.int32)
+        for j, x in sc_fixed.items():  # what no fault here changes
             sc[:, j] = x
-        sc[:, 7] = np.arange(used0 + 1, used0 + n + 1)
-        sc[:, 8] = pt_after
-        sc[:, 9] = np.arange(rss0 + 1, rss0 + n + 1)
-        sc[:, 10] = bad
+        sc[:, Stored.FRAMES_USED] = np.arange(used0 + 1, used0 + n + 1)
+        sc[:, Stored.PT_FRAMES] = pt_after
+        sc[:, Stored.RSS_PAGES] = np.arange(rss0 + 1, rss0 + n + 1)
         rec.scalars.frombytes(raw_bytes(sc))

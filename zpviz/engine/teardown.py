@@ -8,6 +8,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import Kind
+from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 from zpviz.engine.walks import Walks
 
@@ -45,13 +46,13 @@ class Teardown(Walks):
         vmf = self.slots.vmf[slot]
         self.set_slot(slot, 0, -1)
         if pfn == ZERO_PFN:
-            if self.k.zero_test == "page":
+            if self.k.zero_test is ZeroTest.PAGE:
                 ev.call("page_remove_rmap", "tlb_remove_page")
                 ev.decide("ZERO_PAGE is a normal page here: _mapcount and _count decremented")
                 self.add_map(ZERO_PFN, -1)
                 self.get_page(ZERO_PFN, -1)
                 self.rss(-1)
-            elif self.k.zero_test == "special_and_vma" and vmf & C.VM_LOCKED:
+            elif self.k.zero_test is ZeroTest.SPECIAL_AND_VMA and vmf & C.VM_LOCKED:
                 self.slots.pte[slot] = pte  # vm_normal_page looks at the PTE before it is cleared
                 self.vm_normal_page(p, slot)
                 self.slots.pte[slot] = 0

@@ -4,6 +4,10 @@ Frame i is the state after i events (frame 0: the vmas exist, nothing is touched
 keeps the machine's deltas plus keyframes spaced so that all keyframes together stay within a
 memory budget; reading frame i copies the nearest keyframe at or before i and applies at most
 one interval of deltas with numpy, so any frame costs the same whatever the order of reads.
+
+Views read events by name, never by column position: `events_between` (a frame range's events,
+one read-only array per column of columns.EVENT_COLUMNS), `event_column`, `scalar_series` (one
+value per frame) and `Frame.cpu_counter`. docs/engine.md describes them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from functools import cached_property
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.engine.record import SCALARS, Deltas, KernelPath, ScalarTable
+from zpviz.engine.columns import EVENT_COLUMNS, EVENT_RECORD, KEY_STRIDE, SCALARS, Scalar
+from zpviz.engine.record import Deltas, KernelPath, ScalarTable
 
 KEYFRAME_BUDGET_BYTES = 24 << 20
 
@@ -60,6 +65,43 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class EventView:
+    """The events of a frame range, one read-only array per column (columns.Col and TimeCol
+    name them; docs/engine.md says what each holds). `first` is the first event's index."""
+
+    first: int
+    step: np.ndarray  # int32: the lesson step (-1: set-up)
+    cpu: np.ndarray  # int32
+    kind: np.ndarray  # int32: events.Kind
+    path: np.ndarray  # int32: index into Trace.paths
+    proc: np.ndarray  # int32: process index, -1 for none
+    slot: np.ndarray  # int32: the page the event is about, -1 for none
+    pfn: np.ndarray  # int32: the pfn that slot maps after the event
+    fault: np.ndarray  # int32: events.FAULT_*
+    t0: np.ndarray  # int64: start on the event's CPU clock, ns
+    t1: np.ndarray  # int64: end
+    flags: np.ndarray  # int32: events.EF_* bits
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in EVENT_COLUMNS:
+            raise KeyError(f"no event column {name!r}; the columns are {', '.join(EVENT_COLUMNS)}")
+        return getattr(self, name)
+
+    def records(self) -> np.ndarray:
+        """The events as one structured array (dtype columns.EVENT_RECORD), a copy."""
+        out = np.empty(len(self), EVENT_RECORD)
+        for name in EVENT_COLUMNS:
+            out[name] = getattr(self, name)
+        return out
+
+
+assert tuple(f for f in EventView.__dataclass_fields__ if f != "first") == EVENT_COLUMNS
+
+
+@dataclass(frozen=True, eq=False)
 class Frame:
     """The whole machine after `index` events. Arrays are read-only views owned by this frame."""
 
@@ -74,7 +116,13 @@ class Frame:
     pflags: np.ndarray  # uint16
     fkind: np.ndarray  # uint8
     cpu: np.ndarray  # (ncpus, N_CPU_COUNTERS) int64
-    scalars: dict[str, int]
+    scalars: dict[str, int]  # by columns.SCALARS name
+
+    def cpu_counter(self, counter: int) -> np.ndarray:
+        """One counter (constants.C_*, or C_BY_LINE + a line kind) for every CPU."""
+        if not 0 <= counter < self.cpu.shape[1]:
+            raise IndexError(f"counter {counter} out of range 0..{self.cpu.shape[1] - 1}")
+        return self.cpu[:, counter]
 
     @cached_property
     def states(self) -> np.ndarray:
@@ -124,7 +172,7 @@ class Trace(Sequence[Frame]):
         self.kernel = kernel
         self.seed = scenario.seed
         self.layout = layout
-        self.events = events
+        self.events = {name: _ro(col) for name, col in events.items()}  # by columns.EVENT_COLUMNS name
         self.paths = paths
         self.logs = logs
         self.step_results = step_results
@@ -166,6 +214,35 @@ class Trace(Sequence[Frame]):
     def path_of_event(self, e: int) -> KernelPath:
         return self.paths[int(self.events["path"][e])]
 
+    # ------------------------------------------------------------------ reading events by name
+    def _event_range(self, first: int, end: int | None) -> tuple[int, int]:
+        end = self.n_events if end is None else end
+        if not 0 <= first <= end <= self.n_events:
+            raise IndexError(f"events {first}..{end} out of range 0..{self.n_events}")
+        return first, end
+
+    def event_column(self, name: str, first: int = 0, end: int | None = None) -> np.ndarray:
+        """One column of events first..end-1 (read-only). Frame f is the state after events
+        0..f-1, so the events between frames a and b are first=a, end=b."""
+        if name not in EVENT_COLUMNS:
+            raise KeyError(f"no event column {name!r}; the columns are {', '.join(EVENT_COLUMNS)}")
+        first, end = self._event_range(first, end)
+        return self.events[name][first:end]
+
+    def events_between(self, first: int = 0, end: int | None = None) -> EventView:
+        """Events first..end-1 (those that turn frame `first` into frame `end`), by name."""
+        first, end = self._event_range(first, end)
+        return EventView(first=first, **{name: self.events[name][first:end] for name in EVENT_COLUMNS})
+
+    def scalar_series(self, name: str) -> np.ndarray:
+        """One machine-wide scalar (columns.SCALARS) per frame, frame 0 being 0 (int64)."""
+        if name not in SCALARS:
+            raise KeyError(f"no scalar {name!r}; the scalars are {', '.join(SCALARS)}")
+        out = np.zeros(len(self), np.int64)
+        if self.n_events:
+            out[1:] = self.scalars.column(Scalar[name.upper()])
+        return out
+
     # ------------------------------------------------------------------ keyframes
     def _build_keyframes(self, init: dict[str, np.ndarray], n_ev: int) -> None:
         state_bytes = sum(a.nbytes for a in init.values()) + 1
@@ -197,10 +274,10 @@ class Trace(Sequence[Frame]):
             last = hi - 1 - first_rev
             for src, dst in fields:
                 cur[dst][uniq] = cols[src][last]
-        # key = cpu * 64 + counter; bincount is far faster than np.add.at
-        width = self.ncpus * 64
+        # key = columns.counter_key(cpu, counter); bincount is far faster than np.add.at
+        width = self.ncpus * KEY_STRIDE
         sums = d.counter_sums(a, b, width)
-        cur["cpu"] += sums[:width].reshape(self.ncpus, 64)[:, : C.N_CPU_COUNTERS].astype(np.int64)
+        cur["cpu"] += sums[:width].reshape(self.ncpus, KEY_STRIDE)[:, : C.N_CPU_COUNTERS].astype(np.int64)
 
     def frame(self, i: int) -> Frame:
         n = len(self)

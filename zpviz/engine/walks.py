@@ -10,6 +10,15 @@ from zpviz.engine import constants as C
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import EF_SIGSEGV, Kind
 from zpviz.engine.faults import Faults, use_zero_page_why
+from zpviz.engine.kernels.base import (
+    Dump,
+    FollAnon,
+    MlockPopulate,
+    MovePagesZero,
+    MunlockWalk,
+    PopulateWrite,
+    ZeroTest,
+)
 from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
 
 P, W, S, H = C.PTE_P, C.PTE_W, C.PTE_S, C.PTE_HUGE
@@ -57,12 +66,12 @@ class Walks(Faults):
         vmf = self.slots.vmf[slot]
         vp = v.vpage0 + slot - v.base
         if not pte & P:
-            if dump and self.k.dump == "foll_dump" and not vmf & C.VM_FILE:
+            if dump and self.k.dump is Dump.FOLL_DUMP and not vmf & C.VM_FILE:
                 ev.decide("FOLL_DUMP on a hole: -EFAULT, the dump seeks")
                 return EFAULT
             if anon and not write:
                 fa = self.k.foll_anon
-                if fa == "pte_none" or (fa == "pmd_none" and vp // C.PTRS_PER_PTE not in p.pte_tables):
+                if fa is FollAnon.PTE_NONE or (fa is FollAnon.PMD_NONE and vp // C.PTRS_PER_PTE not in p.pte_tables):
                     ev.decide("FOLL_ANON: hand back ZERO_PAGE without faulting or mapping it")
                     return ZERO_PFN
             return None
@@ -71,7 +80,7 @@ class Walks(Faults):
         pfn = self.slots.pfn[slot]
         if pfn == ZERO_PFN:
             test = self.k.zero_test
-            if test == "special_and_vma":
+            if test is ZeroTest.SPECIAL_AND_VMA:
                 if pte & S and use_zero_page_why(vmf) is None:
                     if nozero:
                         ev.decide("special PTE, use_zero_page(vma) true, FOLL_NOZERO: NULL -> bad_page: -EFAULT")
@@ -84,7 +93,7 @@ class Walks(Faults):
                 ev.decide("is_zero_pfn() under FOLL_DUMP: -EFAULT, the dump seeks")
                 return EFAULT
             return ZERO_PFN
-        if dump and self.k.dump == "foll_dump" and HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES:
+        if dump and self.k.dump is Dump.FOLL_DUMP and HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES:
             ev.decide("huge zero page under FOLL_DUMP: -EFAULT, the dump seeks")
             return EFAULT
         return pfn
@@ -141,7 +150,7 @@ class Walks(Faults):
                 self.emit()
                 yield
                 return
-            anon = not write and _use_zero_page_old(self.slots.vmf[slot]) and k.foll_anon is not None
+            anon = not write and _use_zero_page_old(self.slots.vmf[slot]) and k.foll_anon is not FollAnon.GONE
             unshare = longterm and not write and k.longterm_unshares_zero
             res = self.gup_resolve(p, v, slot, write, force=force, anon=anon, unshare=unshare)
             if res == EFAULT:
@@ -165,7 +174,7 @@ class Walks(Faults):
 
     # ------------------------------------------------------------------ populate and mlock
     def populate_write(self, vmf: int) -> bool:
-        if self.k.populate_write == "private_write":
+        if self.k.populate_write is PopulateWrite.PRIVATE_WRITE:
             return vmf & (C.VM_WRITE | C.VM_SHARED) == C.VM_WRITE
         return bool(vmf & C.VM_WRITE)
 
@@ -179,7 +188,7 @@ class Walks(Faults):
             write = self.populate_write(vmf)
             force = not write
             ev = self.begin(cpu, p.index, slot)
-            if k.id == "modern":
+            if k.mlock_populate is MlockPopulate.MM_POPULATE:
                 ev.call("__mm_populate", "populate_vma_page_range", "__get_user_pages")
             elif mlock and k.pg_mlocked:
                 ev.call("__mlock_vma_pages_range", "__get_user_pages")
@@ -188,7 +197,7 @@ class Walks(Faults):
             ev.cost += self.costs.gup_page_ns
             if write:
                 ev.decide("VM_WRITE: populate with FOLL_WRITE (breaks COW)")
-            anon = not write and k.foll_anon is not None and _use_zero_page_old(vmf)
+            anon = not write and k.foll_anon is not FollAnon.GONE and _use_zero_page_old(vmf)
             res = self.gup_resolve(p, v, slot, write, force=force, anon=anon)
             if res == EFAULT:
                 ev.kind = Kind.GUP_ERROR
@@ -200,7 +209,7 @@ class Walks(Faults):
                 return
             assert isinstance(res, int)
             if mlock:
-                self._mlock_page(res, slot, get_put=k.id not in ("modern", "2.6.23"))
+                self._mlock_page(res, slot, get_put=k.mlock_gets_page)
             if ev.kind == Kind.IDLE:
                 ev.kind = Kind.MLOCK if mlock else Kind.GUP
             self.emit()
@@ -218,7 +227,7 @@ class Walks(Faults):
         if pfn == ZERO_PFN or self.frames.is_huge_zero(pfn):
             ev.decide("the zero page has no ->mapping and is not on the LRU: not mlocked")
             return
-        ev.call("mlock_vma_page" if self.k.id != "modern" else "mlock_folio")
+        ev.call(self.k.fn.mlock_page)
         head = pfn
         if fr.flags[pfn] & C.PG_TAIL:
             head = pfn - (pfn % C.HPAGE_PAGES)
@@ -228,19 +237,19 @@ class Walks(Faults):
 
     def munlock_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int) -> Iterator[None]:
         k = self.k
-        if k.munlock_walk == "none":
+        if k.munlock_walk is MunlockWalk.NONE:
             return
         for slot in slots:
             vmf = self.slots.vmf[slot]
             if not vmf & C.VM_MAPPED:
                 continue
-            if k.munlock_walk == "follow_page":
+            if k.munlock_walk is MunlockWalk.FOLLOW_PAGE:
                 pte = self.slots.pte[slot]
                 pfn = self.slots.pfn[slot]
                 if not pte & P or pfn == ZERO_PFN or self.frames.is_huge_zero(pfn):
                     continue
                 ev = self.begin(cpu, p.index, slot)
-                ev.call("munlock_vma_pages_range" if k.id != "modern" else "mlock_pte_range")
+                ev.call(k.fn.munlock_range)
                 ev.cost += self.costs.walk_page_ns
                 self._munlock_page(pfn)
                 ev.kind = Kind.MUNLOCK
@@ -298,16 +307,18 @@ class Walks(Faults):
                 status = "-EFAULT"
                 ev.decide("no vma: -EFAULT")
             elif not pte & P:
-                status = k.move_pages_none
+                status = k.move_pages_none.value
                 ev.decide(f"nothing mapped: {status}")
             elif pfn == ZERO_PFN or self.frames.is_huge_zero(pfn):
-                status = k.move_pages_zero
-                if k.move_pages_nozero:
+                why = k.move_pages_zero
+                status = why.status
+                if why is MovePagesZero.FOLL_NOZERO:
                     # follow_page(FOLL_NOZERO): NULL for a zero PTE the vma allows; in a vma that is
                     # now VM_LOCKED, vm_normal_page prints Bad page map first. Either way -EFAULT.
                     self.follow_page(p, v, slot, write=False, nozero=True)
-                    ev.decide("(the patch's comment in do_pages_stat_array says \"if zero page, page is NULL\")")
-                elif status == "-ENOENT":
+                    ev.decide("FOLL_NOZERO: NULL -> bad_page: -EFAULT (the patch's comment in do_pages_stat_array "
+                              "says \"if zero page, page is NULL\")")
+                elif why is MovePagesZero.RESERVED:
                     ev.decide("follow_page gives ZERO_PAGE; PageReserved: -ENOENT")
                 else:
                     ev.decide("the zero page is not migratable: -EFAULT")
@@ -359,9 +370,9 @@ class Walks(Faults):
                 if not vmf & C.VM_MAPPED:
                     continue
                 ev = self.begin(cpu, p.index, slot)
-                ev.call("elf_core_dump", "get_dump_page" if k.dump == "foll_dump" else "get_user_pages")
+                ev.call("elf_core_dump", "get_dump_page" if k.dump is Dump.FOLL_DUMP else "get_user_pages")
                 ev.cost += self.costs.gup_page_ns
-                anon = k.dump == "foll_anon" and _use_zero_page_old(vmf)
+                anon = k.dump is Dump.FOLL_ANON and _use_zero_page_old(vmf)
                 res = self.gup_resolve(p, v, slot, False, force=True, anon=anon, dump=True)
                 if res == EFAULT or res == ZERO_PFN or self.frames.is_huge_zero(res):
                     if res == ZERO_PFN:

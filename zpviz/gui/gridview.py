@@ -217,7 +217,8 @@ class AddressSpacePlot(pg.PlotItem):
         self.marks.setPath(path)
         self.marks_halo.setPath(path)
         self._mark_runs = runs
-        self.mark_dots.setData((runs[:, 1] + runs[:, 2]) / 2.0, runs[:, 0] + 0.5)
+        row, first, end = runs.T  # (the columns of a run)
+        self.mark_dots.setData((first + end) / 2.0, row + 0.5)
         self._mark_mode()
 
     def _mark_mode(self, *args) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.engine.record import SCALARS
 
 MAX_STALL_STEPS = 400  # per-step stall needs one frame per step: sample beyond this many steps
 
@@ -34,18 +33,17 @@ class CpuBars:
 
 
 def cpu_bars(frame) -> CpuBars:
-    m = np.asarray(frame.cpu, np.int64)
-    return CpuBars(m[:, C.C_HITS], m[:, C.C_MISSES], m[:, C.C_TRANSFERS], m[:, C.C_INV_SENT], m[:, C.C_INV_RECV],
-                   m[:, C.C_STALL], m[:, C.C_BY_LINE:C.C_BY_LINE + len(C.LINE_KIND_NAMES)])
+    def counter(c: int) -> np.ndarray:
+        return np.asarray(frame.cpu_counter(c), np.int64)
+
+    by_line = [counter(C.C_BY_LINE + k) for k in range(len(C.LINE_KIND_NAMES))]
+    return CpuBars(counter(C.C_HITS), counter(C.C_MISSES), counter(C.C_TRANSFERS), counter(C.C_INV_SENT),
+                   counter(C.C_INV_RECV), counter(C.C_STALL), np.stack(by_line, axis=1))
 
 
 def scalar(trace, name: str) -> np.ndarray:
     """One scalar per frame (frame 0 is 0)."""
-    col = SCALARS.index(name)
-    out = np.zeros(len(trace), np.int64)
-    if trace.n_events:
-        out[1:] = trace.scalars[:, col]
-    return out
+    return trace.scalar_series(name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,8 +74,8 @@ def time_series(trace) -> Series:
     stall_x, stall = [], []
     for k in pick.tolist():
         r = steps[k]
-        a = trace.frame(r.first_event).cpu[:, C.C_STALL].sum()
-        b = trace.frame(r.end_event).cpu[:, C.C_STALL].sum()
+        a = trace.frame(r.first_event).cpu_counter(C.C_STALL).sum()
+        b = trace.frame(r.end_event).cpu_counter(C.C_STALL).sum()
         stall_x.append(r.end_event)
         stall.append(int(b - a))
     return Series(

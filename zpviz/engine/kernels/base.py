@@ -1,13 +1,125 @@
-"""What differs between kernel variants, as one frozen policy object per variant.
+"""What differs between kernel variants, as one frozen, validated policy object per variant.
 
 The engine's code paths read these fields by mechanism ("how is the zero page recognised?"),
-never by version string, so each difference lives in exactly one place and is named for what
-it changes in the kernel.
+and never compare a variant's id or version: outside kernels/ the id appears only in messages
+to the user. Each difference is a typed field named for what it changes in the kernel: an enum
+where there are several ways, a bool where a feature exists or not, a FunctionNames entry where
+only the name of the kernel function differs. `__post_init__` turns strings into the enums and
+rejects anything else, so a typo in a policy raises instead of falling into some `else`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ReadFaultZero(StrEnum):
+    """do_anonymous_page on a read fault of a private anonymous page."""
+
+    REFCOUNTED = "refcounted"  # map ZERO_PAGE with get_page + page_add_file_rmap (<= 2.6.23)
+    NEVER = "never"  # allocate a zeroed page (2.6.24 .. 2.6.31)
+    VMA_FLAGS = "vma_flags"  # special PTE if use_zero_page(vma) (the v5 patch)
+    ALWAYS = "always"  # special PTE to the zero pfn, no vma test (2.6.32 and later)
+
+
+class ZeroTest(StrEnum):
+    """How the kernel recognises a zero-page PTE later (vm_normal_page, follow_page)."""
+
+    PAGE = "page"  # the zero page is a normal, refcounted page
+    SPECIAL_AND_VMA = "special_and_vma"  # pte_special && use_zero_page(vma), else print_bad_pte (v5)
+    PFN = "pfn"  # is_zero_pfn(pte_pfn(pte))
+
+
+class CowFromZero(StrEnum):
+    ZEROED = "zeroed"  # allocate a cleared page
+    COPY = "copy"  # cow_user_page copies 4 KiB of zeros from the user address (v5)
+
+
+class FollAnon(StrEnum):
+    """GUP without write on an empty PTE, when use_zero_page(vma): FOLL_ANON returns ZERO_PAGE."""
+
+    PMD_NONE = "pmd_none"  # <= 2.6.25: only without a page table
+    PTE_NONE = "pte_none"  # 2.6.26 .. 2.6.31, and v5
+    GONE = "gone"  # 2.6.32+: FOLL_ANON is gone, the fault maps the zero pfn
+
+
+class PopulateWrite(StrEnum):
+    """Whether populate (mlock, MAP_POPULATE) writes."""
+
+    VM_WRITE = "vm_write"  # iff VM_WRITE (2.6.x)
+    PRIVATE_WRITE = "private_write"  # iff (VM_WRITE|VM_SHARED) == VM_WRITE, else a FOLL_FORCE read (modern)
+
+
+class MlockPopulate(StrEnum):
+    """Where mlock() faults the pages in."""
+
+    MLOCK_FIXUP = "mlock_fixup"  # 2.6.x: inside mlock_fixup, only the pieces whose flags changed
+    MM_POPULATE = "mm_populate"  # 2.6.37+: __mm_populate over the whole range once every vma is locked
+
+
+class MunlockWalk(StrEnum):
+    NONE = "none"  # no PG_mlocked: nothing to walk
+    GUP = "gup"  # 2.6.28-31: clear VM_LOCKED, then a GUP walk that can fault pages in
+    FOLLOW_PAGE = "follow_page"  # 2.6.32+: no faults, only present pages
+
+
+class MovePagesZero(StrEnum):
+    """move_pages' status for a zero-page PTE, and why."""
+
+    RESERVED = "reserved"  # follow_page gives ZERO_PAGE, PageReserved: -ENOENT
+    FOLL_NOZERO = "foll_nozero"  # v5: follow_page(FOLL_NOZERO) gives NULL: -EFAULT
+    NOT_MIGRATABLE = "not_migratable"  # the zero page is not migratable: -EFAULT
+
+    @property
+    def status(self) -> str:
+        return "-ENOENT" if self is MovePagesZero.RESERVED else "-EFAULT"
+
+
+class MovePagesNone(StrEnum):
+    ENOENT = "-ENOENT"  # move_pages' status for an untouched address
+
+
+class Dump(StrEnum):
+    FOLL_ANON = "foll_anon"  # GUP + compare with ZERO_PAGE
+    FOLL_DUMP = "foll_dump"  # get_dump_page
+
+
+class RssCounter(StrEnum):
+    ATOMIC = "atomic"  # mm-wide atomics: one line every CPU writes
+    PERCPU = "percpu"  # per-CPU counters, no bounce
+
+
+class FaultLock(StrEnum):
+    MMAP_SEM = "mmap_sem"  # one line per mm
+    PER_VMA = "per_vma"  # one line per vma
+
+
+@dataclass(frozen=True)
+class FunctionNames:
+    """Kernel functions whose name changed over the years while they did the same work (only
+    what the app shows as the event's path)."""
+
+    fault_entry: str = "do_page_fault"
+    mlock_new_page: str = "is_mlocked_vma"  # a new anon page in a VM_LOCKED vma gets PG_mlocked
+    wp_reuse: str = "reuse_swap_page"  # do_wp_page's test that the page is mapped once
+    wp_copy: str = "cow_user_page"  # do_wp_page copying a page mapped elsewhere
+    fork_copy: str = "copy_one_pte"
+    mlock_page: str = "mlock_vma_page"
+    munlock_range: str = "munlock_vma_pages_range"
+
+
+MODERN_NAMES = FunctionNames(
+    fault_entry="do_user_addr_fault", mlock_new_page="mlock_new_folio", wp_reuse="wp_can_reuse_anon_folio",
+    wp_copy="wp_page_copy", fork_copy="copy_present_pte", mlock_page="mlock_folio", munlock_range="mlock_pte_range")
+
+_ENUMS = {
+    "read_fault_zero": ReadFaultZero, "zero_test": ZeroTest, "cow_from_zero": CowFromZero, "foll_anon": FollAnon,
+    "populate_write": PopulateWrite, "mlock_populate": MlockPopulate, "munlock_walk": MunlockWalk,
+    "move_pages_zero": MovePagesZero, "move_pages_none": MovePagesNone, "dump": Dump, "rss_counter": RssCounter,
+    "fault_lock": FaultLock,
+}
 
 
 @dataclass(frozen=True)
@@ -17,56 +129,53 @@ class KernelPolicy:
     release: str  # what `uname -r` would have said
     blurb: str  # one line for captions and the variant picker
 
-    # do_anonymous_page on a read fault of a private anonymous page:
-    #   "refcounted": map ZERO_PAGE with get_page + page_add_file_rmap (<= 2.6.23)
-    #   "never":      allocate a zeroed page (2.6.24 .. 2.6.31)
-    #   "vma_flags":  special PTE if use_zero_page(vma) (the v5 patch)
-    #   "always":     special PTE to the zero pfn, no vma test (2.6.32 and later)
-    read_fault_zero: str
-    # How the kernel recognises a zero-page PTE later (vm_normal_page, follow_page):
-    #   "page": the zero page is a normal, refcounted page
-    #   "special_and_vma": pte_special && use_zero_page(vma), else print_bad_pte (v5)
-    #   "pfn":  is_zero_pfn(pte_pfn(pte))
-    zero_test: str
-    cow_from_zero: str  # "zeroed": allocate a cleared page; "copy": cow_user_page from the user address
+    read_fault_zero: ReadFaultZero
+    zero_test: ZeroTest
+    cow_from_zero: CowFromZero
     pg_mlocked: bool  # PG_mlocked and the unevictable LRU exist (2.6.28+)
-    # GUP without write on an empty PTE, when use_zero_page(vma): FOLL_ANON returns ZERO_PAGE with
-    # get_page and no fault. "pmd_none" (<= 2.6.25: only without a page table), "pte_none"
-    # (2.6.26 .. 2.6.31, and v5), None (2.6.32+: FOLL_ANON is gone, the fault maps the zero pfn).
-    foll_anon: str | None
-    # populate (mlock, MAP_POPULATE): "vm_write" writes iff VM_WRITE (2.6.x);
-    # "private_write" iff (VM_WRITE|VM_SHARED) == VM_WRITE, else FOLL_FORCE read (modern)
-    populate_write: str
+    foll_anon: FollAnon
+    populate_write: PopulateWrite
     mlock_ignore_zero: bool  # v5: __mlock_vma_pages_range passes GUP_FLAGS_IGNORE_ZERO
-    # munlock: "none" (no PG_mlocked), "gup" (2.6.28-31: clear VM_LOCKED, then a GUP walk that can
-    # fault pages in), "follow_page" (2.6.32+: no faults, only present pages)
-    munlock_walk: str
+    munlock_walk: MunlockWalk
     munmap_munlocks_first: bool  # do_munmap/exit_mmap call munlock_vma_pages_all before zapping
-    move_pages_zero: str  # status for a zero-page PTE
-    move_pages_none: str  # status for an untouched address
+    move_pages_zero: MovePagesZero
+    move_pages_none: MovePagesNone
     has_mlock2: bool
     has_madv_populate: bool
     has_thp: bool
     has_pin: bool  # pin_user_pages / FOLL_PIN exists (5.6+, eddb1c228f79)
     pin_skips_zero_refcount: bool  # FOLL_PIN leaves the zero page's refcount alone (6.5+)
     longterm_unshares_zero: bool  # R/O FOLL_LONGTERM pins in COW mappings unshare (6.2+)
-    dump: str  # "foll_anon" (GUP + compare with ZERO_PAGE) or "foll_dump" (get_dump_page)
-    rss_counter: str  # "atomic": mm-wide atomics (bounce); "percpu": per-CPU, no bounce
-    fault_lock: str  # "mmap_sem" (one line per mm) or "per_vma" (one line per vma)
+    dump: Dump
+    rss_counter: RssCounter
+    fault_lock: FaultLock
     mprotect_upgrades_exclusive: bool  # mprotect(+W) makes exclusive anon PTEs writable at once
+    mlock_populate: MlockPopulate = MlockPopulate.MLOCK_FIXUP
+    # the mlock walk takes a reference on each page (FOLL_GET) and drops it after mlocking it:
+    # 2.6.24 .. 2.6.32 (2.6.23's make_pages_present and the modern walk do not)
+    mlock_gets_page: bool = False
     # A new anon page faulted into a VM_LOCKED vma gets PG_mlocked at once: 2.6.28's
     # page_add_new_anon_rmap -> page_evictable -> is_mlocked_vma (TestSetPageMlocked).
     fault_mlocks_new_pages: bool = False
     fault_mlocks_file_pages: bool = False  # page-cache pages too, when mapped (mlock_vma_folio, 5.x+)
     fault_around_pages: int = 0  # a read fault in a file/shmem vma maps cached neighbours (3.15+: 16)
     mprotect_populates_locked: bool = False  # +W on a private VM_LOCKED vma populates it (4.2+)
-    # do_pages_stat_array asks follow_page(FOLL_NOZERO) (the v5 patch's mm/migrate.c): a zero PTE gives
-    # NULL -> -EFAULT, and in a vma where use_zero_page() is now false (VM_LOCKED) vm_normal_page first
-    # prints "Bad page map". False: follow_page(0) and PageReserved (2.6.x), or 6.18's own lookup.
-    move_pages_nozero: bool = False
-    # write to the huge zero page: allocate a whole THP (3.8-5.7, and again 6.13+ with 1ced09e0331f);
-    # 5.8-6.12 (3917c80280c9) split the PMD and COWed one 4 KiB page, cleared from the zero page
-    hzp_write: str = "alloc_thp"
+    fn: FunctionNames = field(default_factory=FunctionNames)
+
+    def __post_init__(self) -> None:
+        for name, enum in _ENUMS.items():
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, enum(value))
+            except ValueError:
+                valid = ", ".join(repr(m.value) for m in enum)
+                raise ValueError(f"kernel policy {self.id!r}: {name} = {value!r} is not one of {valid}") from None
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("bool", "int") and type(value) is not {"bool": bool, "int": int}[f.type]:
+                raise TypeError(f"kernel policy {self.id!r}: {f.name} = {value!r} is not a {f.type}")
+        if not isinstance(self.fn, FunctionNames):
+            raise TypeError(f"kernel policy {self.id!r}: fn must be a FunctionNames")
 
     def describe(self) -> str:
         return f"{self.title} ({self.release})"

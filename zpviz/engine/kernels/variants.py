@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zpviz.engine.kernels.base import KernelPolicy
+from zpviz.engine.kernels.base import MODERN_NAMES, KernelPolicy
 from zpviz.scenario.model import VARIANTS as IDS
 from zpviz.scenario.model import variant_id
 
@@ -18,7 +18,7 @@ V2623 = KernelPolicy(
     blurb="Read faults map ZERO_PAGE and take a reference: every CPU writes its struct page.",
     read_fault_zero="refcounted", zero_test="page", cow_from_zero="zeroed", pg_mlocked=False,
     foll_anon="pmd_none", mlock_ignore_zero=False, munlock_walk="none", munmap_munlocks_first=False,
-    move_pages_zero="-ENOENT", dump="foll_anon", **_OLD,
+    move_pages_zero="reserved", dump="foll_anon", **_OLD,
 )
 
 V2624 = KernelPolicy(
@@ -27,7 +27,7 @@ V2624 = KernelPolicy(
           "2.6.31, the tree the v5 patch applies to; also named by the id 2.6.31.",
     read_fault_zero="never", zero_test="page", cow_from_zero="zeroed", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=False, munlock_walk="gup", munmap_munlocks_first=True,
-    move_pages_zero="-ENOENT", dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
+    move_pages_zero="reserved", dump="foll_anon", fault_mlocks_new_pages=True, mlock_gets_page=True, **_OLD,
 )
 
 V5 = KernelPolicy(
@@ -35,27 +35,27 @@ V5 = KernelPolicy(
     blurb="Special PTEs, no refcount; zero-ness decided from vma flags, so mlock finds 'bad' PTEs.",
     read_fault_zero="vma_flags", zero_test="special_and_vma", cow_from_zero="copy", pg_mlocked=True,
     foll_anon="pte_none", mlock_ignore_zero=True, munlock_walk="gup", munmap_munlocks_first=True,
-    move_pages_zero="-EFAULT", move_pages_nozero=True, dump="foll_anon", fault_mlocks_new_pages=True, **_OLD,
+    move_pages_zero="foll_nozero", dump="foll_anon", fault_mlocks_new_pages=True, mlock_gets_page=True, **_OLD,
 )
 
 V2632 = KernelPolicy(
     id="2.6.32", title="2.6.32: ZERO_PAGE by pfn", release="2.6.32",
     blurb="Hugh Dickins' reinstatement: is_zero_pfn() decides, no refcount, no vma test.",
     read_fault_zero="always", zero_test="pfn", cow_from_zero="zeroed", pg_mlocked=True,
-    foll_anon=None, mlock_ignore_zero=False, munlock_walk="follow_page", munmap_munlocks_first=True,
-    move_pages_zero="-ENOENT", dump="foll_dump", fault_mlocks_new_pages=True, **_OLD,
+    foll_anon="gone", mlock_ignore_zero=False, munlock_walk="follow_page", munmap_munlocks_first=True,
+    move_pages_zero="reserved", dump="foll_dump", fault_mlocks_new_pages=True, mlock_gets_page=True, **_OLD,
 )
 
 MODERN = KernelPolicy(
     id="modern", title="Linux 6.18", release="6.18",
     blurb="The zero pfn plus the huge zero page; per-VMA locks, per-CPU RSS counters, FOLL_PIN.",
     read_fault_zero="always", zero_test="pfn", cow_from_zero="zeroed", pg_mlocked=True,
-    foll_anon=None, populate_write="private_write", mlock_ignore_zero=False, munlock_walk="follow_page",
-    munmap_munlocks_first=True, move_pages_zero="-EFAULT", move_pages_none="-ENOENT",
+    foll_anon="gone", populate_write="private_write", mlock_ignore_zero=False, munlock_walk="follow_page",
+    munmap_munlocks_first=True, move_pages_zero="not_migratable", move_pages_none="-ENOENT",
     has_mlock2=True, has_madv_populate=True, has_thp=True, has_pin=True, pin_skips_zero_refcount=True,
     longterm_unshares_zero=True, dump="foll_dump", rss_counter="percpu", fault_lock="per_vma",
     mprotect_upgrades_exclusive=True, fault_mlocks_new_pages=True, fault_mlocks_file_pages=True,
-    fault_around_pages=16, mprotect_populates_locked=True,
+    fault_around_pages=16, mprotect_populates_locked=True, mlock_populate="mm_populate", fn=MODERN_NAMES,
 )
 
 VARIANTS: dict[str, KernelPolicy] = {p.id: p for p in (V2623, V2624, V5, V2632, MODERN)}

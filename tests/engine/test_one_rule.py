@@ -1,0 +1,166 @@
+"""One source per rule: change a rule in the one place it is defined and every path follows.
+
+Each case patches one definition (a field of one kernel policy, the extra work do_wp_page does
+on the zero page in rules.WP_ZERO, the per-cpu allocation batch in rules.PCP_BATCH) and plays a
+lesson big enough for the fast paths to engage, three ways: the general path alone, the bulk loop
+with its period and stretch skips, and all of that with the sweep. The three must agree record
+for record and in the final machine state, with no other edit; and the patch must change the
+records, or the case would prove nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import pytest
+
+from tests.engine.test_bulk import long_lesson, snapshot
+from zpviz.engine import cache as L
+from zpviz.engine import constants as C
+from zpviz.engine import faults, rules, sweep
+from zpviz.engine.costs import Costs
+from zpviz.engine.kernels import variants
+from zpviz.engine.machine import Machine
+from zpviz.engine.memory import ZERO_PFN
+from zpviz.scenario import loads
+
+# 4 CPUs over 12,288 pages: read two thirds (zero-page reads: period skips), then write it all
+# (COW of the zero page and fresh pages in one step: the sweep, or the bulk loop with skips),
+# then read a range again (no faults) and write a strided part of a second pass
+TEXT = long_lesson(12288, 4, ['do = "read"\npages = "0-8191"', 'do = "write"', 'do = "read"\npages = "0-99"'])
+
+
+COSTS = Costs()  # the one cost model every path times with
+THIS = sys.modules[__name__]
+
+
+def play(kernel: str, general: bool = False, sweep_on: bool = True) -> Machine:
+    m = Machine(loads(TEXT, "one-rule.toml"), kernel, costs=COSTS)
+    m.bulk_enabled = not general
+    m.sweep_enabled = sweep_on
+    list(m.run_steps())
+    return m
+
+
+@pytest.fixture
+def plans(monkeypatch) -> list[bool]:
+    """What Sweep.plan answered, step by step."""
+    answers: list[bool] = []
+    plan = sweep.Sweep.plan
+
+    def noting(self) -> bool:
+        answers.append(plan(self))
+        return answers[-1]
+
+    monkeypatch.setattr(sweep.Sweep, "plan", noting)
+    return answers
+
+
+def patch_policy(monkeypatch, kernel: str, **fields) -> None:
+    monkeypatch.setitem(variants.VARIANTS, kernel, dataclasses.replace(variants.VARIANTS[kernel], **fields))
+
+
+def patch_read_rule(mp, mode: str) -> None:
+    """rules.read_anon decides as under another read_fault_zero."""
+    read = rules.read_anon
+    mp.setattr(rules, "read_anon", lambda k, vmf: read(dataclasses.replace(k, read_fault_zero=mode), vmf))
+
+
+def edit_general_path(mp, name: str, ns: int, line: bool) -> None:
+    """Edit the general path's fault handler itself, as a maintainer would: `ns` more work, and
+    one more line (the mm counter) written, where it handles a zero-page PTE (do_wp_page) or
+    a read (do_anonymous_page)."""
+    handler = getattr(faults.Faults, name)
+
+    def edited(self, p, v, slot, *args, **kw):
+        if (self.slots.pfn[slot] == ZERO_PFN) if name == "do_wp_page" else not args[0]:
+            self.ev.cost += ns
+            if line:
+                self.ev.write(L.mm_counter_line(p.index))
+        return handler(self, p, v, slot, *args, **kw)
+
+    mp.setattr(faults.Faults, name, edited)
+
+
+# case: (kernel, the patch, what the sweep answers for the write step once patched: None when
+# the bulk loop refused the step before asking it)
+CASES = {
+    # a field of one policy: 2.6.x's mm-wide RSS atomics under Linux 6.18 (one more line per fault)
+    "policy: atomic rss": ("modern", lambda mp: patch_policy(mp, "modern", rss_counter="atomic"), True),
+    # a field of one policy: no zero page under 2.6.32 (every read allocates)
+    "policy: no zero page": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", read_fault_zero="never"), True),
+    # the read-fault rule itself: 2.6.23's refcounted zero page under 2.6.32 (COW stays by pfn)
+    "read rule: refcounted": ("2.6.32", lambda mp: patch_read_rule(mp, "refcounted"), True),
+    # the zero-page COW rule itself: copy from the zero page under Linux 6.18; the write step
+    # then mixes copies and clears, which the sweep refuses
+    "cow rule: copy": ("modern", lambda mp: mp.setattr(rules, "cow_zero", lambda k: rules.CowZero(
+        rules.COW_COPY, True, False)), False),
+    # do_wp_page on the zero page writes one more line and takes 200 ns more (the sweep refuses it)
+    "do_wp_page: a line and 200 ns": ("modern", lambda mp: mp.setattr(
+        rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("zero_page",))), False),
+    "do_wp_page under v5": ("v5", lambda mp: mp.setattr(
+        rules, "WP_ZERO", rules.WpZeroWork(extra_ns=200, extra_lines=("mmap_lock",))), False),
+    # the page allocator refills a per-cpu list with 7 pages, not 31
+    "allocation batch of 7": ("modern", lambda mp: mp.setattr(rules, "PCP_BATCH", 7), True),
+    # faults.py edited, not rules.py: 200 ns more in do_wp_page on the zero page. The fast paths
+    # take their costs from the general path (probe.py): they follow; the sweep refuses a step
+    # mixing COWs and new pages, which now cost differently
+    "do_wp_page edited: 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, False), False),
+    # ... and a line: the fast paths' lines are not the general path's any more, they refuse
+    "do_wp_page edited: a line and 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, True),
+                                             None),
+    "do_wp_page edited under 2.6.23": ("2.6.23", lambda mp: edit_general_path(mp, "do_wp_page", 200, True), None),
+    # do_anonymous_page edited for read faults: 50 ns more (the write step stays the sweep's)
+    "do_anonymous_page edited: 50 ns": ("2.6.32", lambda mp: edit_general_path(mp, "do_anonymous_page", 50, False),
+                                        True),
+    # a new anon page: one more flag, and 100 ns more to make it
+    "new anon page": ("2.6.32", lambda mp: (
+        mp.setattr(rules, "NEW_ANON_FLAGS", rules.NEW_ANON_FLAGS | C.PG_REFERENCED),
+        mp.setattr(rules, "new_anon_page_ns", lambda costs, copy, f=rules.new_anon_page_ns: f(costs, copy) + 100)),
+        True),
+    # the cache timing: slower transfers, faster DRAM, lines held longer, dearer clears
+    "cache timing": ("2.6.24", lambda mp: mp.setattr(THIS, "COSTS", Costs(
+        same_socket_ns=55, dram_ns=70, line_hold_ns=9, hit_ns=2, clear_page_ns=1300)), True),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_path_follows_one_change(monkeypatch, plans, case):
+    kernel, patch, swept = CASES[case]
+    before = snapshot(play(kernel))
+    patch(monkeypatch)
+    plans.clear()
+    fast = play(kernel)
+    sweep_plans = list(plans)
+    bulk = play(kernel, sweep_on=False)
+    general = play(kernel, general=True)
+    assert fast.skipped_events > 0 and bulk.skipped_events > 0, "the period or stretch skips ran"
+    slow = snapshot(general)
+    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
+        got = snapshot(m)
+        for key in slow:
+            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
+    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+    assert sweep_plans == ([] if swept is None else [swept]), {True: "the sweep played the write step",
+                                                                 False: "the sweep refused it",
+                                                                 None: "the bulk loop refused it"}[swept]
+
+
+def test_a_policy_value_off_a_fast_paths_allow_list_goes_down_a_path(monkeypatch, plans):
+    """Each fast path names the policy values it spells out; a value outside them (as a new
+    mechanism would be) makes it refuse the step, and the path under it plays the same records."""
+    from zpviz.engine import bulk
+    from zpviz.engine.kernels.base import FaultLock, RssCounter
+
+    want = snapshot(play("modern"))
+    monkeypatch.setitem(sweep.ALLOWED, "rss_counter", {RssCounter.ATOMIC})  # modern's is per-CPU
+    plans.clear()
+    got = snapshot(play("modern"))
+    assert plans == [False] and got == want
+    calls = []
+    access = bulk.Bulk.bulk_access
+    monkeypatch.setattr(bulk.Bulk, "bulk_access", lambda self, *a: calls.append(1) or access(self, *a))
+    monkeypatch.setitem(bulk.ALLOWED, "fault_lock", {FaultLock.MMAP_SEM})  # modern's is per-VMA
+    got = snapshot(play("modern"))
+    assert calls == [] and got == want
