@@ -105,11 +105,48 @@ class VariantPane(QtWidgets.QWidget):
         lay.addWidget(self.status)
         self.view = MemoryView(theme, show_phys=show_phys)
         lay.addWidget(self.view, 1)
+        self.waiting = self._build_waiting()
+        lay.addWidget(self.waiting, 1)
+
+    def _build_waiting(self) -> QtWidgets.QWidget:
+        """What the pane shows while its variant is still being simulated: what is happening and a
+        busy bar, where the memory view will be."""
+        w = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(w)
+        lay.addStretch(1)
+        self.waiting_text = QtWidgets.QLabel()
+        self.waiting_text.setFont(font(13))
+        self.waiting_text.setWordWrap(True)
+        self.waiting_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.waiting_text)
+        self.waiting_bar = QtWidgets.QProgressBar()
+        self.waiting_bar.setRange(0, 0)  # the engine reports no fraction: a busy bar
+        self.waiting_bar.setTextVisible(False)
+        self.waiting_bar.setMaximumWidth(220)
+        lay.addWidget(self.waiting_bar, 0, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        lay.addStretch(1)
+        w.hide()
+        return w
+
+    @property
+    def is_waiting(self) -> bool:
+        return not self.waiting.isHidden()
+
+    def set_waiting(self, text: str | None) -> None:
+        """text: the variant is not ready yet, say so in place of its memory view; None: it is ready."""
+        if text is None:
+            self.waiting.hide()
+            self.view.show()
+            return
+        self.waiting_text.setText(text)
+        self.view.hide()
+        self.waiting.show()
 
     def set_theme(self, theme: Theme) -> None:
         self.view.set_theme(theme)
         self.title.setStyleSheet(f"color: {theme.accent};")
         self.status.setStyleSheet(f"color: {theme.fg};")
+        self.waiting_text.setStyleSheet(f"color: {theme.fg};")
 
 
 SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
