@@ -86,10 +86,19 @@ class FitLabel(QtWidgets.QLabel):
 
 
 class VariantPane(QtWidgets.QWidget):
-    """A variant's title, its one-line status (what its current event did) and its MemoryView."""
+    """A variant's title, its one-line status (what its current event did) and its MemoryView.
 
-    def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None):
+    The MemoryView (a few pyqtgraph plots: a tenth of a second each to build) is made when first
+    used, so the panes that wait for their variant cost nothing before the first picture is up;
+    on_view(view) is called when it is made (the window connects its signals there)."""
+
+    def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None,
+                 on_view=None):
         super().__init__(parent)
+        self.show_phys = show_phys
+        self._theme = theme
+        self._view: MemoryView | None = None
+        self._on_view = on_view
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -103,10 +112,23 @@ class VariantPane(QtWidgets.QWidget):
         self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 2 + 4)
         self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.status)
-        self.view = MemoryView(theme, show_phys=show_phys)
-        lay.addWidget(self.view, 1)
         self.waiting = self._build_waiting()
         lay.addWidget(self.waiting, 1)
+
+    @property
+    def view(self) -> MemoryView:
+        if self._view is None:
+            self._view = MemoryView(self._theme, show_phys=self.show_phys)
+            self._view.set_theme(self._theme)
+            self.layout().insertWidget(2, self._view, 1)
+            self._view.setVisible(not self.is_waiting)
+            if self._on_view is not None:
+                self._on_view(self._view)
+        return self._view
+
+    @property
+    def has_view(self) -> bool:
+        return self._view is not None
 
     def _build_waiting(self) -> QtWidgets.QWidget:
         """What the pane shows while its variant is still being simulated: what is happening and a
@@ -139,11 +161,14 @@ class VariantPane(QtWidgets.QWidget):
             self.view.show()
             return
         self.waiting_text.setText(text)
-        self.view.hide()
+        if self._view is not None:
+            self._view.hide()
         self.waiting.show()
 
     def set_theme(self, theme: Theme) -> None:
-        self.view.set_theme(theme)
+        self._theme = theme
+        if self._view is not None:
+            self._view.set_theme(theme)
         self.title.setStyleSheet(f"color: {theme.accent};")
         self.status.setStyleSheet(f"color: {theme.fg};")
         self.waiting_text.setStyleSheet(f"color: {theme.fg};")

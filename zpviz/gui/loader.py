@@ -38,6 +38,10 @@ def as_problems(exc: BaseException, path: str | None) -> list[str]:
 
 
 PROGRESS_EVERY_S = 0.1  # event counts reach the status bar at most this often
+# After handing over a partial lesson the worker waits (at most this long) until the window has
+# drawn it: simulating the next variant meanwhile would take the interpreter's lock from the GUI
+# thread half the time and delay the first picture by as much.
+DRAWN_WAIT_S = 3.0
 
 
 class Loader(QtCore.QObject):
@@ -49,7 +53,7 @@ class Loader(QtCore.QObject):
     dropped = QtCore.Signal()  # a stale result was thrown away
     cancelled = QtCore.Signal(object)  # context: a stale request's simulation really stopped part-way
     _deliver = QtCore.Signal(int, object, object, object)
-    _partial = QtCore.Signal(int, object, object)
+    _partial = QtCore.Signal(int, object, object, object)
     _progress = QtCore.Signal(int, str)
 
     def __init__(self, parent=None):
@@ -93,8 +97,13 @@ class Loader(QtCore.QObject):
             return True
 
         def partial(lesson: Lesson) -> None:
-            if gen == self._gen:
-                self._partial.emit(gen, lesson, context)  # queued: _on_partial drops it if stale
+            if gen != self._gen:
+                return
+            drawn = threading.Event()
+            self._partial.emit(gen, lesson, context, drawn)  # queued: _on_partial drops it if stale
+            deadline = time.monotonic() + DRAWN_WAIT_S
+            while not drawn.wait(0.05) and gen == self._gen and time.monotonic() < deadline:
+                pass
 
         def work() -> None:
             try:
@@ -112,9 +121,11 @@ class Loader(QtCore.QObject):
         if gen == self._gen:
             self.progress.emit(text)
 
-    def _on_partial(self, gen: int, lesson, context) -> None:
+    def _on_partial(self, gen: int, lesson, context, drawn: threading.Event) -> None:
         if gen == self._gen:
             self.partial.emit(lesson, context)
+        # after the paints that showing it posted (posted events go before a zero timer)
+        QtCore.QTimer.singleShot(0, drawn.set)
 
     def _on_deliver(self, gen: int, lesson, exc, context) -> None:
         self._busy -= 1

@@ -238,7 +238,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._arrangement = a
         if L.grid.width != a.width:
             self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
-        if len(self.panes) != L.n_variants or any((p.view.phys is not None) != a.phys for p in self.panes):
+        if len(self.panes) != L.n_variants or any(p.show_phys != a.phys for p in self.panes):
             self._make_panes(L.n_variants, a.phys)
         self._sync_machine_pane(a.stacked)
         self._stretch(a)
@@ -254,11 +254,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         for j, (pane, k) in enumerate(zip(self.panes[len(L.traces):], L.pending)):
             if not pane.is_waiting:
                 pane.set_waiting(f"Simulating under {k} ..." if j == 0 else f"{k}: waiting for {L.pending[j - 1]}")
-            pane.view.set_compact(side_by_side, axis=a.stacked)
             self._title_pane(pane, policy(k), side_by_side)
             pane.status.setText("")
         vb0 = self.panes[0].view.space.getViewBox()
-        for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
+        ready = self.panes[1:len(L.traces)] + self.all_panes()[len(self.panes):]  # not the panes still waiting
+        for p in ready:  # compare: zoom and pan all variants together
             p.view.space.getViewBox().setXLink(vb0)
             p.view.space.getViewBox().setYLink(vb0)
         if show:
@@ -302,13 +302,15 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.panes = []
         self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers)
+            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers, on_view=self._wire_view)
             pane.set_theme(self.theme)
-            pane.view.pageClicked.connect(self._page_clicked)
-            pane.view.pageHovered.connect(self._page_hovered)
-            pane.view.frameHovered.connect(self._frame_hovered)
             self.area_layout.addWidget(pane, 1)
             self.panes.append(pane)
+
+    def _wire_view(self, view) -> None:
+        view.pageClicked.connect(self._page_clicked)
+        view.pageHovered.connect(self._page_hovered)
+        view.frameHovered.connect(self._frame_hovered)
 
     def _empty_state(self, problems: list[str] | None = None) -> None:
         if self.lesson is not None:
