@@ -157,7 +157,8 @@ def machine_info() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cpu_family_model": _family_model(), "load_avg": os.getloadavg(), "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+    return {"cpu": cpu, "cpu_family_model": _family_model(), "load_avg": os.getloadavg(), "cores": os.cpu_count(),
+            "kernel": platform.release(), "python": platform.python_version(),
             "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
