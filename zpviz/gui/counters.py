@@ -88,6 +88,7 @@ class CountersView(pg.GraphicsLayoutWidget):
             self.cursors.append(c)
         self._series: Series | None = None
         self._bars: CpuBars | None = None
+        self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
         self._caching = True
         self.set_theme(theme)
 
@@ -95,6 +96,7 @@ class CountersView(pg.GraphicsLayoutWidget):
         """Qt would blit an item's cache pixmap into any painter: for an SVG (QSvgGenerator) the axes
         and lines must be drawn as vectors, so the caches are off while this view paints for one. A
         painter opened on the viewport first tells which device this paint goes to."""
+        self._flush_bars()
         probe = QtGui.QPainter(self.viewport())
         self._cache_for(probe)
         probe.end()
@@ -102,6 +104,7 @@ class CountersView(pg.GraphicsLayoutWidget):
 
     def render(self, p: QtGui.QPainter, *args, **kw) -> None:
         """QGraphicsView.render: the scene straight into a painter (no paint event), as above."""
+        self._flush_bars()
         self._cache_for(p)
         super().render(p, *args, **kw)
 
@@ -134,7 +137,8 @@ class CountersView(pg.GraphicsLayoutWidget):
         if self._series is not None:
             self.set_series(self._series)
         if self._bars is not None:
-            self.set_bars(self._bars)
+            self._bars_drawn = None
+            self._flush_bars()
         else:
             self._titles()
 
@@ -227,7 +231,29 @@ class CountersView(pg.GraphicsLayoutWidget):
         self._kinds = None
 
     def set_bars(self, b: CpuBars) -> None:
+        """The per-CPU bars of a frame. Drawn now only if they can be seen and differ from what is
+        drawn: behind the Compare tab (the tour) they wait until shown or painted, and stepping
+        through events that leave the counters as they were costs nothing."""
         self._bars = b
+        win = self.window()  # shown or not (a screenshot's window never is): hidden inside it?
+        if win is self or self.isVisibleTo(win):
+            self._flush_bars()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        self._flush_bars()
+        super().showEvent(ev)
+
+    def _flush_bars(self) -> None:
+        b = self._bars
+        if b is None:
+            return
+        key = (self.theme.name, b.hits.tobytes(), b.misses.tobytes(), b.by_line.tobytes(), b.inv_recv.tobytes())
+        if key == self._bars_drawn:
+            return
+        self._bars_drawn = key
+        self._draw_bars(b)
+
+    def _draw_bars(self, b: CpuBars) -> None:
         n = b.ncpus
         self._bar_items(n)
         self.hit_bars.setOpts(height=b.hits.astype(np.float64))
