@@ -39,5 +39,8 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import importlib.util
+
+    if importlib.util.find_spec("zpviz") is None:  # not installed: the checkout this script is in
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     raise SystemExit(main(sys.argv[1]))
