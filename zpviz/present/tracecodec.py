@@ -9,14 +9,15 @@ class already imported from zpviz.engine, by setting its attributes; no construc
 or any other method of the file's choosing runs.
 
 Arrays are packed into one blob per dtype (a file of hundreds of small arrays reads several
-times faster as a few big ones), and an array equal to one already packed is stored once: a
-trace's keyframes repeat many arrays unchanged. Each array read back is its own copy, so what
-one part of a trace does to its arrays never shows in another.
+times faster as a few big ones), and an array equal to the last one stored under the same name
+(a trace's keyframes repeat many arrays unchanged from one to the next) is stored once: a
+comparison with that one array costs far less than hashing every array. Each array read back is
+its own memory (a view of its blob where it was stored once, else a copy), so what one part of a
+trace does to its arrays never shows in another.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -63,20 +64,22 @@ class _Encoder:
     def __init__(self) -> None:
         self.parts: dict[str, list[np.ndarray]] = {}
         self.size: dict[str, int] = {}
-        self.seen: dict[tuple, list] = {}  # (dtype, shape, digest) -> the ref already written
+        self.last: dict[object, tuple[np.ndarray, list]] = {}  # name -> the last array stored under it, its ref
 
-    def array(self, a: np.ndarray) -> dict:
+    def array(self, a: np.ndarray, name=None) -> dict:
         if a.dtype.kind not in _NUMERIC_KINDS or a.dtype.byteorder not in "=|<":
             raise Uncacheable(f"an array of dtype {a.dtype}")
         a = np.ascontiguousarray(a)
         dt = a.dtype.str
-        key = (dt, a.shape, hashlib.blake2b(a.data, digest_size=16).digest())
-        ref = self.seen.get(key)
-        if ref is None:
-            off = self.size.get(dt, 0)
-            self.parts.setdefault(dt, []).append(a.reshape(-1))
-            self.size[dt] = off + a.size
-            ref = self.seen[key] = [dt, off, list(a.shape)]
+        prev = self.last.get(name) if name is not None else None
+        if prev is not None and prev[0].dtype == a.dtype and prev[0].shape == a.shape and np.array_equal(prev[0], a):
+            return {"A": prev[1]}
+        off = self.size.get(dt, 0)
+        self.parts.setdefault(dt, []).append(a.reshape(-1))
+        self.size[dt] = off + a.size
+        ref = [dt, off, list(a.shape)]
+        if name is not None:
+            self.last[name] = (a, ref)
         return {"A": ref}
 
     def __call__(self, o, skip=()):
@@ -100,9 +103,11 @@ class _Encoder:
         if t is tuple:
             return {"T": [self(v) for v in o]}
         if t is dict:
-            return {"D": [[self(k), self(v)] for k, v in o.items()]}
+            return {"D": [[self(k), self.array(v, ("key", k)) if isinstance(v, np.ndarray) and isinstance(k, str)
+                           else self(v)] for k, v in o.items()]}
         if _allowed(t) and not isinstance(o, (tuple, list, dict, set, type)):
-            state = {k: self(v) for k, v in _state(o).items() if k not in skip}
+            state = {k: self.array(v, (t, k)) if isinstance(v, np.ndarray) else self(v)
+                     for k, v in _state(o).items() if k not in skip}
             return {"O": f"{t.__module__}:{t.__qualname__}", "a": state}
         raise Uncacheable(f"a {t.__module__}.{t.__qualname__}")
 
@@ -142,6 +147,7 @@ def _class(name: str) -> type:
 class _Decoder:
     def __init__(self, blobs: dict[str, np.ndarray]) -> None:
         self.blobs = blobs
+        self.given: set[tuple[str, int]] = set()  # parts of a blob already handed out as a view
 
     def array(self, ref) -> np.ndarray:
         try:
@@ -150,7 +156,11 @@ class _Decoder:
             n = int(np.prod(shape, dtype=np.int64))
             if not (isinstance(off, int) and 0 <= off and off + n <= len(blob)):
                 raise CorruptEntry("an array past the end of its blob")
-            return blob[off:off + n].reshape(shape).copy()
+            a = blob[off:off + n].reshape(shape)
+            if (dt, off) in self.given:  # stored once, used twice: the second gets its own copy
+                return a.copy()
+            self.given.add((dt, off))
+            return a
         except (KeyError, TypeError, ValueError) as e:
             raise CorruptEntry(f"array {ref!r}: {e}") from None
 
