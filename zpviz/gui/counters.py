@@ -7,6 +7,8 @@ transfers, stall and makespan per step, and memory used / RSS / page tables.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -33,6 +35,20 @@ def cache_drawing(item: QtWidgets.QGraphicsItem) -> None:
     # another every frame, and a cache that misses is slower than none
     if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
         QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+
+
+NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
+
+
+def nice_top(x: float) -> float:
+    """The bar charts' y range: the next 1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of ten at or above
+    x. A range that moves only in such steps leaves the axis (ticks and labels, a cached drawing)
+    as it is for many frames, where one that followed the tallest bar was laid out again and
+    moved under the lecturer's eyes at every frame; the tallest bar still fills 2/3 of it or more."""
+    if x <= 1:
+        return 1.0
+    mag = 10.0 ** math.floor(math.log10(x))
+    return next(s * mag for s in NICE_STEPS if s * mag >= x * (1 - 1e-12))
 
 
 def _bar_plot(title: str) -> pg.PlotItem:
@@ -271,5 +287,5 @@ class CountersView(pg.GraphicsLayoutWidget):
             self._titles(b)
         top_access = max(1.0, float(max(b.hits.max(initial=0), b.misses.max(initial=0))))
         top_lines = max(1.0, float(bottom.max(initial=0)), float(inv.max(initial=0)))
-        self.access.setYRange(0, top_access * 1.15, padding=0)
-        self.lines.setYRange(0, top_lines * 1.15, padding=0)
+        self.access.setYRange(0, nice_top(top_access * 1.15), padding=0)
+        self.lines.setYRange(0, nice_top(top_lines * 1.15), padding=0)
