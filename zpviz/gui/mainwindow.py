@@ -1,7 +1,10 @@
 """The main window: caption, memory views, legend and transport in the middle; kernel path,
 compare table, counters and inspector in docks. The projector sees only this window.
 
-Public API (also what the exporter drives, offscreen): open_lesson, set_lesson, set_frame,
+A comparison opens with its leading variant (build_lesson's partial lesson) while the others
+wait in their panes, and join_variants puts each in place when it is ready.
+
+Public API (also what the exporter drives, offscreen): open_lesson, set_lesson, join_variants, set_frame,
 set_step, set_theme, set_kernel, set_compare, set_predict_mode, render_image, frame_count;
 run_on_machine, cancel_machine_run, hide_machine (the lesson on this machine's kernel, gui.machine).
 """
