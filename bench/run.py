@@ -164,8 +164,9 @@ def machine_info() -> dict:
 
 def _family_model() -> str:
     try:
-        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:12] if ":" in line)
-        return f"family {info['cpu family'].strip()} model {info['model'].strip()}"
+        lines = Path("/proc/cpuinfo").read_text().splitlines()[:12]
+        info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in lines if ":" in line)}
+        return f"family {info['cpu family']} model {info['model']}"
     except (OSError, KeyError):
         return "unknown"
 
