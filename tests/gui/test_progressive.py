@@ -78,3 +78,19 @@ def test_a_sync_open_shows_every_variant_at_once(make_window):
     win = make_window(path=COMPARE, kernel=None)  # screenshots and exports: the finished lesson
     assert win.lesson.kernels == ("v5", "2.6.23", "2.6.24") and not win.lesson.pending
     assert not any(p.is_waiting for p in win.panes)
+
+
+def test_a_lesson_from_the_trace_cache_shows_the_same_picture(make_window, tmp_path, monkeypatch):
+    from tests.gui.conftest import SMALL
+    from zpviz.present import tracecache
+
+    monkeypatch.delenv("ZPVIZ_NO_CACHE", raising=False)
+    monkeypatch.setenv("ZPVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    fresh = make_window(path=SMALL, kernel="v5", size=(960, 540))
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    fresh.set_step(3)
+    monkeypatch.setattr(tracecache, "simulate", lambda *a, **k: pytest.fail("simulated although cached"))
+    cached = make_window(path=SMALL, kernel="v5", size=(960, 540))
+    cached.set_step(3)
+    assert cached.frame == fresh.frame
+    assert cached.render_image((960, 540)) == fresh.render_image((960, 540))
