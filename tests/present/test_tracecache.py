@@ -278,6 +278,12 @@ def test_a_pickled_array_in_an_entry_is_never_unpickled(cache, monkeypatch):
     assert cache.get(sc, "v5") is None and not path.exists()
 
 
+def test_an_entry_claiming_to_unpack_to_gigabytes_is_not_read(cache, monkeypatch):
+    sc, _, path = stored(cache)
+    monkeypatch.setattr(TC, "MAX_ENTRY_BYTES", path.stat().st_size // 2)  # as a zip bomb would claim
+    assert cache.get(sc, "v5") is None and not path.exists()
+
+
 def test_an_unusable_cache_directory_only_means_simulating(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

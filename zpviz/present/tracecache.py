@@ -36,6 +36,7 @@ MAX_BYTES = 512 << 20  # beyond this the least recently used entries go
 FORMAT = 1  # the layout of an entry; bump when this file changes what it writes
 SUFFIX = ".npz"
 STALE_TMP_S = 3600  # a temporary file this old was left by a writer that died
+MAX_ENTRY_BYTES = 2 << 30  # an entry claiming more than this once unpacked is not read (a zip bomb)
 # A Trace's attributes that are not its data: the lesson and the kernel policy (the caller has
 # both and gives them back), and the trace's in-memory cache of recent frames.
 TRANSIENT = ("scenario", "kernel", "_cache")
@@ -171,6 +172,8 @@ class TraceCache:
 
     def _read(self, path: Path, key: str) -> Trace:
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
+            if sum(info.file_size for info in z.zip.infolist()) > MAX_ENTRY_BYTES:
+                raise CorruptEntry("bigger than any trace")
             meta = loads_tree(z["meta"])
             if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("key") != key:
                 raise CorruptEntry("not this entry")
