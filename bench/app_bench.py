@@ -54,10 +54,7 @@ def render_grid_ms(pages: int, n: int = 40) -> float:
     return _median_ms(times)
 
 
-def window_step_ms(n: int = 60, kernel: str | None = None) -> float:
-    """One step of the whole window (grid, physical memory, plots, panels) on the tour, painted.
-
-    kernel=None: the tour as it opens, four variants side by side; a kernel: that variant alone."""
+def _window(path: str, kernel: str | None = None, size=(1920, 1080)):
     from PySide6 import QtCore, QtWidgets
 
     from zpviz.gui.mainwindow import MainWindow
@@ -65,8 +62,24 @@ def window_step_ms(n: int = 60, kernel: str | None = None) -> float:
     QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     win = MainWindow(settings=QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"),
                                               QtCore.QSettings.Format.IniFormat), offscreen=True)
-    win.resize(1920, 1080)
-    win.open_lesson(str(TOUR), kernel, None, sync=True)
+    win.resize(*size)
+    win.open_lesson(path, kernel, None, sync=True)
+    return win
+
+
+def _close(win) -> None:
+    from PySide6 import QtCore
+
+    win.close()
+    win.deleteLater()  # delete it now: a window left to interpreter exit can outlive QApplication
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+
+
+def window_step_ms(n: int = 60, kernel: str | None = None) -> float:
+    """One step of the whole window (grid, physical memory, plots, panels) on the tour, painted.
+
+    kernel=None: the tour as it opens, four variants side by side; a kernel: that variant alone."""
+    win = _window(str(TOUR), kernel)
     start = win.frame_count() // 3
     win.set_frame(start)
     win.grab()
@@ -76,10 +89,32 @@ def window_step_ms(n: int = 60, kernel: str | None = None) -> float:
         win.set_frame(start + i + 1)
         win.grab()
         times.append(time.perf_counter() - t)
-    win.close()
-    win.deleteLater()  # delete it now: a window left to interpreter exit can outlive QApplication
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    _close(win)
     return _median_ms(times)
+
+
+def scrub_fps(pages: int, n: int = 60) -> tuple[float, int]:
+    """Dragging the timeline of a lesson of about a million events (bench.run.million_event_lesson)
+    at 1920x1080: n seeks spread over the whole lesson, each drawn, as a drag would. Returns the
+    frames drawn per second and the lesson's event count."""
+    from bench.run import million_event_lesson
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "million.toml"
+        path.write_text(million_event_lesson(pages))
+        win = _window(str(path), "modern")
+    frames = win.frame_count()
+    targets = [1 + (frames - 2) * i // n for i in range(1, n + 1)]
+    win._seek(targets[0] // 2)
+    win.grab()
+    t = time.perf_counter()
+    for f in targets:
+        win._seek(f)  # what the timeline's drag calls
+        win.grab()
+    fps = n / (time.perf_counter() - t)
+    events = win.lesson.lead.n_events
+    _close(win)
+    return round(fps, 1), events
 
 
 def export_figures() -> dict:
@@ -97,24 +132,62 @@ def export_figures() -> dict:
     return out
 
 
+def _cold_env(d: str, run: int) -> dict:
+    """A fresh process's environment: no settings, and an empty trace cache of its own."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=d, XDG_CONFIG_HOME=d,
+               ZPVIZ_CACHE_DIR=f"{d}/cache-{run}")
+    env.pop("ZPVIZ_NO_CACHE", None)
+    # an installed app has its bytecode; a sandbox that forbids writing it would time the compiler
+    # (about 0.2 s a start); the first run writes it for the others
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def startup_s(runs: int = 3) -> float:
-    """A cold `zpviz --screenshot` of the tour, in a fresh process (best of `runs`)."""
+    """A cold `zpviz --screenshot` of the finished tour, in a fresh process with an empty trace
+    cache (best of `runs`)."""
     best = 1e9
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     with tempfile.TemporaryDirectory() as d:
-        env.update(HOME=d, XDG_CONFIG_HOME=d)
-        for _ in range(runs):
+        for run in range(runs):
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "zpviz", "--screenshot", f"{d}/s.png"], cwd=ROOT, env=env,
-                           check=True, capture_output=True)
+            subprocess.run([sys.executable, "-m", "zpviz", "--screenshot", f"{d}/s.png"], cwd=ROOT,
+                           env=_cold_env(d, run), check=True, capture_output=True)
             best = min(best, time.perf_counter() - t)
     return round(best, 2)
+
+
+def _first_frame(env: dict) -> float:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("first_frame.py")), str(TOUR)], cwd=ROOT,
+                         env=env, check=True, capture_output=True, text=True)
+    shown = [line for line in out.stdout.splitlines() if line.startswith("first-frame ")]
+    return float(shown[-1].split()[1]) - t0
+
+
+def startup_first_frame_s(runs: int = 3) -> tuple[float, float]:
+    """A cold start of the tour in a window (offscreen) to its first drawn frame: a fresh process
+    with an empty trace cache, timed from before the process starts to the end of the first
+    paint of a lesson picture (best of `runs`). bench/first_frame.py is that process. Also the
+    same start with a cache that holds the tour (a `--screenshot` of it filled it: the tour
+    opened before)."""
+    cold = warm = 1e9
+    with tempfile.TemporaryDirectory() as d:
+        for run in range(runs):
+            env = _cold_env(d, run)
+            cold = min(cold, _first_frame(env))
+            subprocess.run([sys.executable, "-m", "zpviz", "--screenshot", f"{d}/s.png"], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            warm = min(warm, _first_frame(env))
+    return round(cold, 2), round(warm, 2)
 
 
 def measure(quick: bool = False) -> dict:
     res = {"render_grid_ms_median": render_grid_ms(16384 if quick else 262144),
            "window_step_ms_median": window_step_ms(20 if quick else 60),
            "window_step_one_variant_ms_median": window_step_ms(20 if quick else 60, "modern")}
+    fps, events = scrub_fps(16384 if quick else 262144)
+    res["scrub_fps"], res["scrub_trace_events"] = fps, events
     res.update(export_figures())
     res["startup_s"] = startup_s(1 if quick else 3)
+    res["startup_first_frame_s"], res["startup_first_frame_cached_s"] = startup_first_frame_s(1 if quick else 3)
     return res

@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import sysinfo  # noqa: E402
+
+# the user's trace cache is neither read nor filled: each figure measures what it names
+os.environ.setdefault("ZPVIZ_NO_CACHE", "1")
+
 from zpviz.engine.run import simulate  # noqa: E402
 from zpviz.scenario import loads  # noqa: E402
 
@@ -39,7 +43,9 @@ TARGETS = {  # key: (comparison, target)
     "engine_shape_min_ratio": (">=", 0.5),
     "seek_ms_median": ("<=", 5.0), "trace_peak_rss_mb": ("<=", 300.0),
     "render_grid_ms_median": ("<=", 8.0), "window_step_ms_median": ("<=", 16.0),
-    "export_mp4_fps": (">=", 60.0), "gif_kb_per_s": ("<=", 100.0), "startup_s": ("<=", 1.5),
+    "window_step_one_variant_ms_median": ("<=", 16.0), "scrub_fps": (">=", 30.0),
+    "export_mp4_fps": (">=", 60.0), "gif_kb_per_s": ("<=", 100.0), "startup_first_frame_s": ("<=", 1.5),
+    "startup_s": ("<=", 1.5),
     "near_budget_check_s_max": ("<=", 10.0),
 }
 

@@ -119,6 +119,38 @@ def test_fan_item_keeps_its_layer_until_something_changes(qapp):
     assert fan.path().isEmpty() and (render(scene) == WHITE).all()
 
 
+@pytest.mark.parametrize("aa", [False, True])
+def test_fan_item_adds_new_curves_to_its_layer_with_the_same_pixels(qapp, aa, monkeypatch):
+    """Playing forward adds curves: they are drawn onto the kept layer, and the picture is the one
+    a fresh layer of all the curves gives; a curve removed, or an antialiased insertion, redraws."""
+    ends = fan_ends(80, seed=2)
+    frame = [(5.0, 5.0, 640.25, 83.5), (5.0, 495.0, 640.25, 83.5)]  # fixed bounds: the layer keeps its place
+    states = [frame + ends[:20], frame + ends[:35], frame + ends[:36],  # appended
+              frame + ends[:10] + ends[60:64] + ends[10:36],  # inserted
+              frame + ends[:30]]  # removed
+    fan = FanItem()
+    fan.setPen(fan_pen(90))
+    scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    scene.addItem(fan)
+    fresh_layers = []
+    real = FanItem._render_layer
+    monkeypatch.setattr(FanItem, "_render_layer", lambda self, *a: fresh_layers.append(1) or real(self, *a))
+    for state in states:
+        fan.set_curves(state)
+        ours = render(scene, aa=aa)
+        ref = FanItem()
+        ref.setPen(fan_pen(90))
+        ref.set_curves(state)
+        ref_scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+        ref_scene.addItem(ref)
+        n = len(fresh_layers)
+        expected = render(ref_scene, aa=aa)
+        del fresh_layers[n:]  # the reference's own layer does not count
+        assert np.array_equal(ours, expected)
+    # fresh layers: the first, the removal, and (antialiased) the insertion; the rest were added to
+    assert len(fresh_layers) == (3 if aa else 2)
+
+
 def image_scene(item: pg.ImageItem, codes: np.ndarray, lut: np.ndarray) -> QtWidgets.QGraphicsScene:
     item.setImage(codes, levels=(0, 255), lut=lut, autoLevels=False)
     item.setTransform(QtGui.QTransform.fromScale(2.2274, 2.2274) * QtGui.QTransform.fromTranslate(13.45, 7.8))

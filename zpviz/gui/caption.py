@@ -38,6 +38,7 @@ class CaptionBar(QtWidgets.QFrame):
         self.caption: Caption | None = None
         self._theme: Theme | None = None
         self._scale, self._max_height = 1.0, 0
+        self._fitted: tuple | None = None  # what the font was last fitted for
         self.set_scale(1.0)
 
     def set_scale(self, scale: float, max_height: int = 0) -> None:
@@ -52,6 +53,11 @@ class CaptionBar(QtWidgets.QFrame):
         pt = max(16, round(CAPTION_PT * self._scale))
         width = max(200, self.say.width() if self.say.width() > 50 else self.width() - 40)
         text = self.say.text()
+        # every event of a step has the same narration: measure it again only when it or the room changes
+        fitted = (pt, width, text, self._max_height)
+        if fitted == self._fitted:
+            return
+        self._fitted = fitted
         while pt > 14 and self._max_height and text:
             f = font(pt, bold=True)
             rect = QtGui.QFontMetrics(f).boundingRect(QtCore.QRect(0, 0, width, 10000),

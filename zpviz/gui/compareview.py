@@ -88,11 +88,19 @@ class FitLabel(QtWidgets.QLabel):
 
 class VariantPane(QtWidgets.QWidget):
     """A variant's title, its status (the step's outcome once done, else what its current event did),
-    its own caption and its MemoryView."""
+    its own caption and its MemoryView.
+
+    The MemoryView (a few pyqtgraph plots: a tenth of a second each to build) is made when first
+    used, so the panes that wait for their variant cost nothing before the first picture is up;
+    on_view(view) is called when it is made (the window connects its signals there)."""
 
     def __init__(self, theme: Theme, show_phys: bool, title_peers: list | None = None, parent=None,
-                 words_peers: list | None = None):
+                 words_peers: list | None = None, on_view=None):
         super().__init__(parent)
+        self.show_phys = show_phys
+        self._theme = theme
+        self._view: MemoryView | None = None
+        self._on_view = on_view
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -107,14 +115,67 @@ class VariantPane(QtWidgets.QWidget):
         self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.status)
         lay.addWidget(self.words)
-        self.view = MemoryView(theme, show_phys=show_phys)
-        lay.addWidget(self.view, 1)
+        self.waiting = self._build_waiting()
+        lay.addWidget(self.waiting, 1)
+
+    @property
+    def view(self) -> MemoryView:
+        if self._view is None:
+            self._view = MemoryView(self._theme, show_phys=self.show_phys)
+            self._view.set_theme(self._theme)
+            self.layout().insertWidget(3, self._view, 1)  # title, status, words, then the view
+            self._view.setVisible(not self.is_waiting)
+            if self._on_view is not None:
+                self._on_view(self._view)
+        return self._view
+
+    @property
+    def has_view(self) -> bool:
+        return self._view is not None
+
+    def _build_waiting(self) -> QtWidgets.QWidget:
+        """What the pane shows while its variant is still being simulated: what is happening and a
+        busy bar, where the memory view will be."""
+        w = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(w)
+        lay.addStretch(1)
+        self.waiting_text = QtWidgets.QLabel()
+        self.waiting_text.setFont(font(13))
+        self.waiting_text.setWordWrap(True)
+        self.waiting_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.waiting_text)
+        self.waiting_bar = QtWidgets.QProgressBar()
+        self.waiting_bar.setRange(0, 0)  # the engine reports no fraction: a busy bar
+        self.waiting_bar.setTextVisible(False)
+        self.waiting_bar.setMaximumWidth(220)
+        lay.addWidget(self.waiting_bar, 0, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        lay.addStretch(1)
+        w.hide()
+        return w
+
+    @property
+    def is_waiting(self) -> bool:
+        return not self.waiting.isHidden()
+
+    def set_waiting(self, text: str | None) -> None:
+        """text: the variant is not ready yet, say so in place of its memory view; None: it is ready."""
+        if text is None:
+            self.waiting.hide()
+            self.view.show()
+            return
+        self.waiting_text.setText(text)
+        if self._view is not None:
+            self._view.hide()
+        self.waiting.show()
 
     def set_theme(self, theme: Theme) -> None:
-        self.view.set_theme(theme)
+        self._theme = theme
+        if self._view is not None:
+            self._view.set_theme(theme)
         self.title.setStyleSheet(f"color: {theme.accent};")
         self.status.setStyleSheet(f"color: {theme.fg};")
         self.words.set_theme(theme)
+        self.waiting_text.setStyleSheet(f"color: {theme.fg};")
 
 
 SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",

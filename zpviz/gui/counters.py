@@ -7,6 +7,8 @@ transfers, stall and makespan per step, and memory used / RSS / page tables.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -33,6 +35,20 @@ def cache_drawing(item: QtWidgets.QGraphicsItem) -> None:
     # another every frame, and a cache that misses is slower than none
     if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
         QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+
+
+NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
+
+
+def nice_top(x: float) -> float:
+    """The bar charts' y range: the next 1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of ten at or above
+    x. A range that moves only in such steps leaves the axis (ticks and labels, a cached drawing)
+    as it is for many frames, where one that followed the tallest bar was laid out again and
+    moved under the lecturer's eyes at every frame; the tallest bar still fills 2/3 of it or more."""
+    if x <= 1:
+        return 1.0
+    mag = 10.0 ** math.floor(math.log10(x))
+    return next(s * mag for s in NICE_STEPS if s * mag >= x * (1 - 1e-12))
 
 
 def _bar_plot(title: str) -> pg.PlotItem:
@@ -94,6 +110,7 @@ class CountersView(pg.GraphicsLayoutWidget):
         self._step_bars: list = []
         self._shown_upto: int | None = None
         self._bars: CpuBars | None = None
+        self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
         self._caching = True
         self.set_theme(theme)
 
@@ -101,6 +118,7 @@ class CountersView(pg.GraphicsLayoutWidget):
         """Qt would blit an item's cache pixmap into any painter: for an SVG (QSvgGenerator) the axes
         and lines must be drawn as vectors, so the caches are off while this view paints for one. A
         painter opened on the viewport first tells which device this paint goes to."""
+        self._flush_bars()
         probe = QtGui.QPainter(self.viewport())
         self._cache_for(probe)
         probe.end()
@@ -108,6 +126,7 @@ class CountersView(pg.GraphicsLayoutWidget):
 
     def render(self, p: QtGui.QPainter, *args, **kw) -> None:
         """QGraphicsView.render: the scene straight into a painter (no paint event), as above."""
+        self._flush_bars()
         self._cache_for(p)
         super().render(p, *args, **kw)
 
@@ -142,7 +161,8 @@ class CountersView(pg.GraphicsLayoutWidget):
         if self._series is not None:
             self.set_series(self._series)
         if self._bars is not None:
-            self.set_bars(self._bars)
+            self._bars_drawn = None
+            self._flush_bars()
         else:
             self._titles()
 
@@ -261,7 +281,29 @@ class CountersView(pg.GraphicsLayoutWidget):
         self._kinds = None
 
     def set_bars(self, b: CpuBars) -> None:
+        """The per-CPU bars of a frame. Drawn now only if they can be seen and differ from what is
+        drawn: behind the Compare tab (the tour) they wait until shown or painted, and stepping
+        through events that leave the counters as they were costs nothing."""
         self._bars = b
+        win = self.window()  # shown or not (a screenshot's window never is): hidden inside it?
+        if win is self or self.isVisibleTo(win):
+            self._flush_bars()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        self._flush_bars()
+        super().showEvent(ev)
+
+    def _flush_bars(self) -> None:
+        b = self._bars
+        if b is None:
+            return
+        key = (self.theme.name, b.hits.tobytes(), b.misses.tobytes(), b.by_line.tobytes(), b.inv_recv.tobytes())
+        if key == self._bars_drawn:
+            return
+        self._bars_drawn = key
+        self._draw_bars(b)
+
+    def _draw_bars(self, b: CpuBars) -> None:
         n = b.ncpus
         self._bar_items(n)
         self.hit_bars.setOpts(height=b.hits.astype(np.float64))
@@ -279,5 +321,5 @@ class CountersView(pg.GraphicsLayoutWidget):
             self._titles(b)
         top_access = max(1.0, float(max(b.hits.max(initial=0), b.misses.max(initial=0))))
         top_lines = max(1.0, float(bottom.max(initial=0)), float(inv.max(initial=0)))
-        self.access.setYRange(0, top_access * 1.15, padding=0)
-        self.lines.setYRange(0, top_lines * 1.15, padding=0)
+        self.access.setYRange(0, nice_top(top_access * 1.15), padding=0)
+        self.lines.setYRange(0, nice_top(top_lines * 1.15), padding=0)

@@ -14,7 +14,10 @@ without it) the result is pixel-identical to the single path; with antialiasing 
 drawn opaque and composited at the pen's alpha, which keeps the "laid down once" look (Source
 would let a later curve's soft edge cut into an earlier curve). The layer is kept while neither
 the curves nor the painter's transform change, so a repaint for another reason (hover, a grab
-of the window) only blits it.
+of the window) only blits it. When the curves change only by curves added (playing forward: a
+fault maps one more sampled page) and the layer's place and size stay, the new curves are drawn
+onto the kept layer: the same strokes in the same order as a fresh layer would get (without
+antialiasing, where a covered pixel just holds the colour, in any order), so the same pixels.
 
 Painters that are not raster (QSvgGenerator for SVG stills) get the single vector path as before.
 """
@@ -22,6 +25,7 @@ Painters that are not raster (QSvgGenerator for SVG stills) get the single vecto
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -38,6 +42,10 @@ class FanItem(QtWidgets.QGraphicsItem):
         self._layer: QtGui.QImage | None = None
         self._layer_key: tuple | None = None
         self._version = 0  # bumped on every change of what is drawn: the layer's cache key
+        # curves added since the layer was drawn, in the order a fresh layer would draw them after
+        # the rest (None: something else changed, the layer must be drawn afresh)
+        self._added: list | None = None
+        self._added_in_order = True  # appended at the end, not inserted (antialiased layers need that)
         self.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
 
     # ------------------------------------------------------------------ content
@@ -47,6 +55,20 @@ class FanItem(QtWidgets.QGraphicsItem):
         ends = list(ends)
         if ends == self._ends:  # a view signal that moved nothing: keep the layer
             return
+        old = self._ends
+        if self._added is not None:
+            if ends[:len(old)] == old:
+                self._added += ends[len(old):]
+            else:
+                gone = Counter(old)
+                gone.subtract(ends)
+                if any(v > 0 for v in gone.values()):
+                    self._added = None  # a curve went: only a fresh layer loses it
+                else:
+                    extra = Counter(ends)
+                    extra.subtract(old)
+                    self._added += [e for e, k in extra.items() for _ in range(k)]
+                    self._added_in_order = False
         self.prepareGeometryChange()
         self._ends = ends
         self._path = None
@@ -56,10 +78,10 @@ class FanItem(QtWidgets.QGraphicsItem):
             self._bounds = QtCore.QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         self._changed()
 
-    def _curves(self):
-        """Each curve as a path, one at a time (the same path object, refilled)."""
+    def _curves(self, ends=None):
+        """Each curve (of `ends`, all by default) as a path, one at a time (the same path object, refilled)."""
         c = QtGui.QPainterPath()
-        for ax, ay, bx, by in self._ends:
+        for ax, ay, bx, by in self._ends if ends is None else ends:
             mid = (ax + bx) / 2
             c.clear()
             c.moveTo(ax, ay)
@@ -86,11 +108,11 @@ class FanItem(QtWidgets.QGraphicsItem):
             return
         self.prepareGeometryChange()  # the width is part of the bounding rect
         self._pen = QtGui.QPen(pen)
+        self._added = None
         self._changed()
 
     def _changed(self) -> None:
         self._version += 1
-        self._layer_key = None
         self.update()
 
     # ------------------------------------------------------------------ painting
@@ -121,10 +143,16 @@ class FanItem(QtWidgets.QGraphicsItem):
             p.drawPath(self.path())
             return
         aa = bool(p.renderHints() & QtGui.QPainter.RenderHint.Antialiasing)
-        key = (self._version, t.m11(), t.m22(), t.dx() - box.x(), t.dy() - box.y(), w, h, dpr, aa)
+        place = (t.m11(), t.m22(), t.dx() - box.x(), t.dy() - box.y(), w, h, dpr, aa)
+        key = (self._version,) + place
         if key != self._layer_key:
-            self._layer = self._render_layer(t, box, w, h, dpr, aa)
+            kept = self._layer_key is not None and self._layer_key[1:] == place
+            if kept and self._added is not None and (self._added_in_order or not aa):
+                self._draw_curves(self._layer, t, box, aa, self._added)
+            else:
+                self._layer = self._render_layer(t, box, w, h, dpr, aa)
             self._layer_key = key
+            self._added, self._added_in_order = [], True
         p.save()
         p.resetTransform()
         if aa:
@@ -139,6 +167,10 @@ class FanItem(QtWidgets.QGraphicsItem):
             layer = QtGui.QImage(w, h, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
             layer.setDevicePixelRatio(dpr)
         layer.fill(0)  # the same size as last frame (the usual case): reuse its memory
+        self._draw_curves(layer, t, box, aa, self._ends)
+        return layer
+
+    def _draw_curves(self, layer: QtGui.QImage, t: QtGui.QTransform, box: QtCore.QRect, aa: bool, ends) -> None:
         q = QtGui.QPainter(layer)
         q.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, aa)
         q.setTransform(t * QtGui.QTransform.fromTranslate(-box.x(), -box.y()))
@@ -151,7 +183,6 @@ class FanItem(QtWidgets.QGraphicsItem):
             q.setCompositionMode(QtGui.QPainter.CompositionMode.CompositionMode_Source)
         q.setPen(pen)
         q.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        for c in self._curves():
+        for c in self._curves(ends):
             q.drawPath(c)
         q.end()
-        return layer

@@ -6,6 +6,7 @@ the file and line. Opening a broken file shows its problems the same way; the ap
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -54,8 +55,9 @@ class LessonIO:
         self.watcher.directoryChanged.connect(self._dir_changed)
         self._reload_later = Debouncer(self.reload, 300, self)
         self.loader.loaded.connect(self._loaded)
+        self.loader.partial.connect(self._partial)
         self.loader.failed.connect(self._failed)
-        self.loader.progress.connect(lambda text: self.statusBar().showMessage(text))
+        self.loader.progress.connect(self._progress)
         # The export flow for GIF, MP4 and SVG (and Ctrl+E's options dialog): callable(window, path or None).
         # zpviz.cli sets it to zpviz.export.export_window; gui never imports export (the layers contract).
         self.exporter = None
@@ -82,9 +84,20 @@ class LessonIO:
         self.busy_bar.setVisible(on)
         self.busy_cancel.setVisible(on)
 
+    def _progress(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+        self.show_loading(text)
+
+    def _settle_pending(self) -> None:
+        """The variants still simulating will not come (cancelled, failed, superseded): show the
+        ready ones alone rather than panes that wait for ever."""
+        if self.lesson is not None and self.lesson.pending:
+            self.set_lesson(dataclasses.replace(self.lesson, pending=()), self.frame)
+
     def cancel_loading(self) -> None:
-        """Drop the lesson being simulated; the one on screen stays."""
+        """Drop the lesson being simulated; the one on screen stays (its ready variants)."""
         self.loader.cancel()
+        self._settle_pending()
         self._show_busy(False)
         self.statusBar().showMessage("Loading cancelled", 4000)
 
@@ -94,6 +107,8 @@ class LessonIO:
         """Open a lesson file. With sync the simulation runs now (tests, screenshots, the exporter)."""
         self.kernel_arg, self.compare_arg = kernel, (tuple(compare) if compare else None)
         self.statusBar().showMessage(f"Opening {path} ...")
+        if self.lesson is None and not sync:  # not "No lesson open" while the first picture is coming
+            self.welcome.setText(f"<b>Opening {Path(path).name} ...</b>")
         self.loader.request(str(path), kernel=kernel, compare=compare, sync=sync,
                             context={"open": True, "step": step})
 
@@ -141,6 +156,20 @@ class LessonIO:
     def _loaded(self, lesson, ctx) -> None:
         self._show_busy(self.loader.busy)
         self.statusBar().clearMessage()
+        if ctx.get("shown"):  # its first variants are on screen already: the rest join them
+            self.join_variants(lesson)
+            return
+        self._show_loaded(lesson, ctx)
+
+    def _partial(self, lesson, ctx) -> None:
+        """The lesson with its leading variant ready: on screen now, the others wait in their panes."""
+        if ctx.get("shown"):
+            self.join_variants(lesson)
+            return
+        ctx["shown"] = True
+        self._show_loaded(lesson, ctx)
+
+    def _show_loaded(self, lesson, ctx) -> None:
         self.banner.hide()
         self.last_problems = []
         old = self.lesson
@@ -160,6 +189,7 @@ class LessonIO:
     def _failed(self, exc, ctx) -> None:
         self._show_busy(self.loader.busy)
         self.statusBar().clearMessage()
+        self._settle_pending()
         path = ctx.get("path")
         lines = as_problems(exc, path)
         self.last_problems = lines

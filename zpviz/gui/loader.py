@@ -1,5 +1,8 @@
 """Loading a lesson: parse, simulate every variant and build the view-models, off the GUI thread.
 
+A lesson comparing variants arrives in parts: `partial` carries it as soon as its leading variant
+is ready (the others pending), and again as each other variant joins; `loaded` carries it whole.
+
 A 262,144-page lesson takes seconds to simulate; the window stays responsive and keeps showing
 what it had. Results come back through a queued signal; a newer request makes older ones stale,
 so a quick succession of edits shows only the last. A stale or cancelled request also stops its
@@ -21,10 +24,10 @@ from zpviz.present.session import Lesson, build_lesson
 from zpviz.scenario import load
 
 
-def build(path: str | None, scenario, kernel, compare, progress=None) -> Lesson:
+def build(path: str | None, scenario, kernel, compare, progress=None, partial=None) -> Lesson:
     if scenario is None:
         scenario = load(path)
-    return build_lesson(scenario, kernel, compare, progress)
+    return build_lesson(scenario, kernel, compare, progress, partial)
 
 
 def as_problems(exc: BaseException, path: str | None) -> list[str]:
@@ -35,16 +38,22 @@ def as_problems(exc: BaseException, path: str | None) -> list[str]:
 
 
 PROGRESS_EVERY_S = 0.1  # event counts reach the status bar at most this often
+# After handing over a partial lesson the worker waits (at most this long) until the window has
+# drawn it: simulating the next variant meanwhile would take the interpreter's lock from the GUI
+# thread half the time and delay the first picture by as much.
+DRAWN_WAIT_S = 3.0
 
 
 class Loader(QtCore.QObject):
     loaded = QtCore.Signal(object, object)  # Lesson, context
+    partial = QtCore.Signal(object, object)  # Lesson with variants still pending, context
     failed = QtCore.Signal(object, object)  # exception, context
     progress = QtCore.Signal(str)
     started = QtCore.Signal()  # a background load began (the window shows a busy bar)
     dropped = QtCore.Signal()  # a stale result was thrown away
     cancelled = QtCore.Signal(object)  # context: a stale request's simulation really stopped part-way
     _deliver = QtCore.Signal(int, object, object, object)
+    _partial = QtCore.Signal(int, object, object, object)
     _progress = QtCore.Signal(int, str)
 
     def __init__(self, parent=None):
@@ -53,6 +62,7 @@ class Loader(QtCore.QObject):
         self._busy = 0
         self._deliver.connect(self._on_deliver, QtCore.Qt.ConnectionType.QueuedConnection)
         self._progress.connect(self._on_progress, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._partial.connect(self._on_partial, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @property
     def busy(self) -> bool:
@@ -86,9 +96,18 @@ class Loader(QtCore.QObject):
                 self._progress.emit(gen, text)  # queued: _on_progress drops it if it arrives stale
             return True
 
+        def partial(lesson: Lesson) -> None:
+            if gen != self._gen:
+                return
+            drawn = threading.Event()
+            self._partial.emit(gen, lesson, context, drawn)  # queued: _on_partial drops it if stale
+            deadline = time.monotonic() + DRAWN_WAIT_S
+            while not drawn.wait(0.05) and gen == self._gen and time.monotonic() < deadline:
+                pass
+
         def work() -> None:
             try:
-                lesson = build(path, scenario, kernel, compare, progress)
+                lesson = build(path, scenario, kernel, compare, progress, partial)
             except Cancelled as e:
                 self._deliver.emit(gen, None, e, context)
             except Exception as e:  # noqa: BLE001
@@ -101,6 +120,12 @@ class Loader(QtCore.QObject):
     def _on_progress(self, gen: int, text: str) -> None:
         if gen == self._gen:
             self.progress.emit(text)
+
+    def _on_partial(self, gen: int, lesson, context, drawn: threading.Event) -> None:
+        if gen == self._gen:
+            self.partial.emit(lesson, context)
+        # after the paints that showing it posted (posted events go before a zero timer)
+        QtCore.QTimer.singleShot(0, drawn.set)
 
     def _on_deliver(self, gen: int, lesson, exc, context) -> None:
         self._busy -= 1

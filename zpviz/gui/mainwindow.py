@@ -1,7 +1,10 @@
 """The main window: caption, memory views, legend and transport in the middle; kernel path,
 compare table, counters and inspector in docks. The projector sees only this window.
 
-Public API (also what the exporter drives, offscreen): open_lesson, set_lesson, set_frame,
+A comparison opens with its leading variant (build_lesson's partial lesson) while the others
+wait in their panes, and join_variants puts each in place when it is ready.
+
+Public API (also what the exporter drives, offscreen): open_lesson, set_lesson, join_variants, set_frame,
 set_step, set_theme, set_kernel, set_compare, set_predict_mode, render_image, frame_count;
 run_on_machine, cancel_machine_run, hide_machine (the lesson on this machine's kernel, gui.machine).
 """
@@ -13,6 +16,7 @@ import time
 
 from PySide6 import QtCore, QtWidgets
 
+from zpviz.engine import policy
 from zpviz.gui import actions
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
@@ -42,6 +46,7 @@ DEFAULT_SIZE = QtCore.QSize(1600, 900)
 
 class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWindow):
     lessonChanged = QtCore.Signal()
+    variantsJoined = QtCore.Signal()  # a compared variant still simulating is now on screen
     frameShown = QtCore.Signal(int)
 
     def __init__(self, theme: str | None = None, settings: QtCore.QSettings | None = None, restore: bool = False,
@@ -173,7 +178,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             return
         w, h = max(self.width(), 640), max(self.height(), 400)
         program = self.docks["program"].isVisibleTo(self)
-        share = 0.3 if self.lesson is not None and self.lesson.compare and not program else 0.34
+        share = 0.3 if self.lesson is not None and self.lesson.n_variants > 1 and not program else 0.34
         self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
         if program:  # its lines plus the title bar, at most a third of the height
             rows = len(self.lesson.lead.scenario.program.lines) if self.lesson is not None else 10
@@ -194,17 +199,17 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._arrange(show=False)
         self.counters.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)
-        self.docks["compare"].setVisible(lesson.compare)
+        comparing = lesson.n_variants > 1
+        self.docks["compare"].setVisible(comparing)
         prog = lesson.lead.scenario.program
         self.docks["program"].setVisible(prog is not None)
         self.docks["program"].setWindowTitle(f"Program \u00b7 {prog.name}" if prog is not None and prog.name
                                              else "Program")
-        (self.docks["compare"] if lesson.compare else self.docks["counters"]).raise_()
+        (self.docks["compare"] if comparing else self.docks["counters"]).raise_()
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
             a.setChecked(kid == lesson.kernels[0])
-        for kid, a in self.compare_actions.items():
-            a.setChecked(lesson.compare and kid in lesson.kernels)
+        self._check_compare_actions()
         self.setWindowTitle(f"zpviz \u2014 {lesson.scenario.title}")
         self.predict.close_question()
         self.transport.pause()
@@ -213,6 +218,34 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.transport.set_lesson(lesson.plan, lesson.stops, 0 if frame is None else frame)
         self.lessonChanged.emit()
 
+    def _check_compare_actions(self) -> None:
+        L = self.lesson
+        for kid, a in self.compare_actions.items():
+            a.setChecked(L.n_variants > 1 and kid in L.kernels + L.pending)
+
+    def join_variants(self, lesson: Lesson) -> None:
+        """More variants of the lesson on screen are ready (build_lesson's partial lessons): they
+        take the panes that waited for them; the frame, the selection and playback carry on."""
+        old = self.lesson
+        if old is None or old.lead is not lesson.lead:
+            self.set_lesson(lesson)
+            return
+        self.lesson = dataclasses.replace(lesson, grid=old.grid)  # _arrange may have widened the grid
+        self._arrangement = None
+        self._arrange(show=True)
+        self._check_compare_actions()
+        self.variantsJoined.emit()
+
+    def show_loading(self, text: str) -> None:
+        """Progress of the load: in the pane that waits for the variant being simulated."""
+        L = self.lesson
+        if L is None or not L.pending:
+            return
+        waiting = self.panes[len(L.traces):]
+        for k, pane in zip(L.pending, waiting):
+            if f" under {k}" in text:
+                pane.set_waiting(text)
+
     def _arrange(self, show: bool = True) -> None:
         """Pick side by side or stacked, the grid's row width and the physical panel for the area's size."""
         L = self.lesson
@@ -220,7 +253,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             return
         size = self.area.size()
         machine = self.machine is not None
-        a = arrange(L.lead.layout, len(L.traces) + machine, max(size.width(), 200), max(size.height(), 150),
+        a = arrange(L.lead.layout, L.n_variants + machine, max(size.width(), 200), max(size.height(), 150),
                     phys=not machine)
         self._stretch(a)
         if self._arrangement is not None and a.key() == self._arrangement.key():
@@ -228,29 +261,39 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._arrangement = a
         if L.grid.width != a.width:
             self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
-        if len(self.panes) != len(L.traces) or any((p.view.phys is not None) != a.phys for p in self.panes):
-            self._make_panes(len(L.traces), a.phys)
+        if len(self.panes) != L.n_variants or any(p.show_phys != a.phys for p in self.panes):
+            self._make_panes(L.n_variants, a.phys)
         self._sync_machine_pane(a.stacked)
         self._stretch(a)
         self.area_layout.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if a.stacked
                                       else QtWidgets.QBoxLayout.Direction.LeftToRight)
-        side_by_side = L.compare or machine  # each pane says which kernel it is
+        side_by_side = L.n_variants > 1 or machine  # each pane says which kernel it is
         for i, (pane, trace, pl) in enumerate(zip(self.panes, L.traces, L.phys)):
+            pane.set_waiting(None)
             pane.view.set_compact(side_by_side, axis=i == 0 or a.stacked)
             pane.view.set_layouts(L.grid, pl)
             pane.view.set_selection(self.selection)
-            pol = trace.kernel
-            pane.title.setText(captions.kernel_title(pol))
-            pane.title.setVisible(side_by_side)
-            pane.status.setVisible(side_by_side)
-            pane.words.setVisible(side_by_side)
-            pane.title.setToolTip(pol.blurb)
+            self._title_pane(pane, trace.kernel, side_by_side)
+        for j, (pane, k) in enumerate(zip(self.panes[len(L.traces):], L.pending)):
+            if not pane.is_waiting:
+                pane.set_waiting(f"Simulating under {k} ..." if j == 0 else f"{k}: waiting for {L.pending[j - 1]}")
+            self._title_pane(pane, policy(k), side_by_side)
+            pane.status.setText("")
         vb0 = self.panes[0].view.space.getViewBox()
-        for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
+        ready = self.panes[1:len(L.traces)] + self.all_panes()[len(self.panes):]  # not the panes still waiting
+        for p in ready:  # compare: zoom and pan all variants together
             p.view.space.getViewBox().setXLink(vb0)
             p.view.space.getViewBox().setYLink(vb0)
         if show:
             self.show_frame(self.frame)
+
+    @staticmethod
+    def _title_pane(pane: VariantPane, pol, side_by_side: bool) -> None:
+        pane.title.setText(captions.kernel_title(pol))
+        pane.title.setVisible(side_by_side)
+        pane.status.setVisible(side_by_side)
+        pane.words.setVisible(side_by_side)
+        pane.title.setToolTip(pol.blurb)
 
     def _stretch(self, a) -> None:
         """Side by side, only the first pane has the address axis: give it that much more width,
@@ -284,13 +327,16 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.title_peers: list = []  # the panes' titles, set at one size (compareview.FitLabel)
         self.words_peers: list = []  # their captions, set at one height (panewords.PaneWords)
         for _ in range(n):
-            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers, words_peers=self.words_peers)
+            pane = VariantPane(self.theme, show_phys=phys, title_peers=self.title_peers, words_peers=self.words_peers,
+                               on_view=self._wire_view)
             pane.set_theme(self.theme)
-            pane.view.pageClicked.connect(self._page_clicked)
-            pane.view.pageHovered.connect(self._page_hovered)
-            pane.view.frameHovered.connect(self._frame_hovered)
             self.area_layout.addWidget(pane, 1)
             self.panes.append(pane)
+
+    def _wire_view(self, view) -> None:
+        view.pageClicked.connect(self._page_clicked)
+        view.pageHovered.connect(self._page_hovered)
+        view.frameHovered.connect(self._frame_hovered)
 
     def _empty_state(self, problems: list[str] | None = None) -> None:
         if self.lesson is not None:
@@ -329,23 +375,24 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             return
         frames = L.aligned(frame)
         lead = L.lead
+        side_by_side = L.n_variants > 1 or self.machine is not None
         own = captions.compare_words(L.traces, frames)[1] if L.compare else []  # each pane's own words
-        for i, pane in enumerate(self.panes):
+        for i, pane in enumerate(self.panes[:len(L.traces)]):  # the panes still waiting have no trace
             pic = picture_at(L, i, frames[i], self.selection, phys=pane.view.phys is not None)
             pane.view.show_picture(pic)
             fr = L.traces[i].frame(frames[i])
             used = fr.scalars.get("frames_used", 0)
             pane.view.set_titles(f"Address space \u00b7 {L.grid.n_slots:,} pages",
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
-            if L.compare or self.machine is not None:
+            if side_by_side:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
                 self._pane_words(pane, i, frames[i], ev, fr, own[i] if i < len(own) else "")
         self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
         if L.compare:
             cap = captions.shared_caption(L.traces, frames, cap)
-        if L.compare or self.machine is not None:
-            names = L.kernels + ((self.machine.kernel,) if self.machine is not None else ())
+        if side_by_side:
+            names = L.kernels + L.pending + ((self.machine.kernel,) if self.machine is not None else ())
             cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
         self.caption.set_caption(cap)
         ev = kpath.event_view(lead, frame, L.grid)
@@ -356,10 +403,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.counters.set_bars(series.cpu_bars(lead.frame(frame)))
         self.counters.set_frame(frame)
         self.bar.set_position(frame, L.n_frames)
-        if L.compare:
+        if L.n_variants > 1:  # the ready ones; the others join the table when they join the panes
             rows = compare.diff_rows(L.traces, frames)
             self.diff.set_rows(L.kernels, rows)
-            self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels))
+            self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels)
+                                      if not L.pending else f"{', '.join(L.pending)}: still simulating")
             self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))
         self._refresh_inspector()
         self._refresh_presenter()

@@ -1,0 +1,46 @@
+"""The process bench/app_bench.startup_first_frame_s times: the app opening a lesson in a window
+(offscreen) as `zpviz FILE` does, until the first picture of the lesson is painted. It prints
+"first-frame <time.time()>" then and quits. Not a test; nothing else runs it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(path: str) -> int:
+    from zpviz.gui.app import _app, show_on_screen  # what run_app uses, minus the no-display check
+
+    app = _app(False)
+    from zpviz.gui.mainwindow import MainWindow
+    from zpviz.gui.settings import MemorySettings
+
+    win = MainWindow(settings=MemorySettings(), restore=False)
+    win.resize(1920, 1080)
+
+    def shown(_frame: int) -> None:
+        if win.lesson is None:
+            return
+        win.frameShown.disconnect(shown)
+        win.repaint()  # the picture drawn now, not when the event loop gets round to it
+        print(f"first-frame {time.time():.4f}", flush=True)
+        app.quit()
+
+    win.frameShown.connect(shown)
+    win.open_lesson(path)
+    show_on_screen(win)
+    app.exec()
+    win.close()
+    win.deleteLater()
+    return 0
+
+
+if __name__ == "__main__":
+    import importlib.util
+
+    if importlib.util.find_spec("zpviz") is None:  # not installed: the checkout this script is in
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    raise SystemExit(main(sys.argv[1]))

@@ -1,0 +1,16 @@
+"""Shared by every test: no test reads or writes the user's trace cache.
+
+The trace cache (zpviz/present/tracecache.py) is off unless a test turns it on: a cached trace
+would skip the simulation that tests of progress, cancelling and the engine mean to watch. The
+cache's own tests point ZPVIZ_CACHE_DIR at their tmp_path and clear ZPVIZ_NO_CACHE.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_trace_cache(monkeypatch):
+    monkeypatch.setenv("ZPVIZ_NO_CACHE", "1")  # subprocesses (the CLI tests) inherit it too
+    monkeypatch.delenv("ZPVIZ_CACHE_DIR", raising=False)
