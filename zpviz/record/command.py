@@ -1,0 +1,93 @@
+"""The `zpviz record` subcommand: arguments, the run, the files it writes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import recording
+from .tracer import Options, RecordError, Recorder
+
+USAGE = "zpviz record [-o OUT] [--lesson OUT.toml] [--keep-thp] [--max-events N] (-- CMD ARGS... | --pid PID)"
+
+
+def parser(error) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zpviz record", usage=USAGE,
+                                description="Run a program and record its page faults, its address-space "
+                                            "system calls and the final state of every page it maps.")
+    p.error = error  # the caller's: one exit path for usage errors
+    p.add_argument("-o", "--output", default="zpviz-recording.json.gz", metavar="OUT",
+                   help="the recording (JSON; gzip when the name ends in .gz; default %(default)s)")
+    p.add_argument("--lesson", metavar="OUT.toml", help="also write a lesson that replays the recording")
+    p.add_argument("--keep-thp", action="store_true",
+                   help="record with transparent huge pages as the system is set (default: off for the program)")
+    p.add_argument("--max-events", type=int, metavar="N", help="stop recording after N faults; the program runs on")
+    p.add_argument("--pid", type=int, help="attach to a running process (not yet supported)")
+    p.add_argument("--software", action="store_true",
+                   help="use the ordinary user's software event even as root (what a student without root gets)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...: the program to run")
+    return p
+
+
+class UsageProblem(Exception):
+    pass
+
+
+def main(argv: list[str], usage_error) -> int:
+    a = parser(usage_error).parse_args(argv)
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    if a.pid is not None and cmd:
+        usage_error("give either -- CMD ARGS... or --pid PID, not both")
+    if a.pid is not None:
+        usage_error("--pid (attaching to a running process) is not supported yet; start the program under "
+                    "zpviz record -- CMD ARGS...")
+    if not cmd:
+        usage_error("nothing to record: give the program after --, e.g. zpviz record -o out.json.gz -- python3 prog.py")
+    if a.max_events is not None and a.max_events < 1:
+        usage_error("--max-events must be at least 1")
+    for out in (a.output, a.lesson):
+        if out and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+            usage_error(f"{out}: its folder does not exist")
+    opts = Options(command=cmd, keep_thp=a.keep_thp, max_events=a.max_events,
+                   mode="software" if a.software else "auto")
+    rec = Recorder(opts)
+    try:
+        root = rec.launch()
+    except RecordError as e:
+        print(f"zpviz record: {e}", file=sys.stderr)
+        return 2
+    try:
+        raw = rec.run()
+    finally:
+        os.close(rec._err_r)
+    if raw["exec_failed"]:
+        print(f"zpviz record: could not start {cmd[0]}: {raw['exec_failed']}", file=sys.stderr)
+        return 2
+    data = recording.build(raw, cmd, a.keep_thp, a.max_events)
+    recording.write(a.output, data)
+    print(f"zpviz record: wrote {a.output}", file=sys.stderr)
+    print(recording.summary(data), file=sys.stderr)
+    if data["lost_events"]:
+        print(f"zpviz record: the kernel dropped {data['lost_events']:,} fault records (the recorder fell "
+              f"behind); the recording is incomplete", file=sys.stderr)
+    if a.lesson:
+        from .lesson import write_lesson
+
+        info = write_lesson(data, a.lesson, source=a.output)
+        print(f"zpviz record: wrote {a.lesson} ({info})", file=sys.stderr)
+    if raw["reason"] != "exit":
+        _wait_for(root)
+    root_proc = next((p for p in data["processes"] if p["pid"] == root), None)
+    status = root_proc.get("exit_status") if root_proc else None
+    if status not in (0, None):
+        print(f"zpviz record: the program exited with status {status}", file=sys.stderr)
+    return 0
+
+
+def _wait_for(pid: int) -> None:
+    """The program runs on after --max-events or Ctrl+C: it is ours to reap when it ends."""
+    try:
+        os.waitpid(pid, 0)
+    except (ChildProcessError, KeyboardInterrupt):
+        pass
