@@ -7,7 +7,7 @@ import os
 import sys
 
 from . import recording
-from .tracer import Options, RecordError, Recorder
+from .tracer import Options, Recorder, RecordError
 
 USAGE = "zpviz record [-o OUT] [--lesson OUT.toml] [--keep-thp] [--max-events N] (-- CMD ARGS... | --pid PID)"
 
