@@ -1,0 +1,754 @@
+"""A recording, replayed as a lesson: the same faults and address-space calls under all five kernels.
+
+Per process (the recorded program and the children it forks, until they exec something else),
+every recorded fault on private anonymous memory becomes a read or a write of that page (the
+error code's W bit decides; faults the kernel took on the program's buffers, as in read(2),
+are writes too), in steps grouped by time; mlock, munlock, madvise, mprotect and munmap are
+replayed on the same pages, fork as fork, and a child's exec or exit as exit. Each region the
+program mapped (heap, stack, every anonymous mmap) becomes a vma of its real size, numbered
+from its lowest address. Claims for `modern`, taken from the recording, say how many faults
+each step took and what state every page ended in, so `zpviz check` proves the model agrees
+with the kernel; for the other variants the replay is a lower bound where 6.18 did not fault.
+
+File-backed and shared mappings are named in the notes, not replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .calls import MADVICE, MAP_ANONYMOUS, MAP_LOCKED, MAP_POPULATE, MAP_SHARED
+from .pages import PAGE, mapping_kind, unrle
+
+VARIANTS_COMPARED = ["2.6.23", "2.6.24", "v5", "2.6.32"]
+PF_WRITE = 2
+BUDGET_S = 7.0  # below the loader's 8 s, so rounding in its estimate never refuses our lesson
+MAX_FILE_CHARS = 900_000  # the loader takes 1 MiB
+MAX_CLAIM_RUNS = 800  # a final page-state claim with more runs than this is left out (and said so)
+MAX_STEPS = 4_000
+STATE_NAMES = {"n": "none", "z": "zero", "a": "anon", "s": "shared", "f": "file", "u": "unmapped"}
+COST_US = {"read": 3, "write": 6, "mlock": 15, "populate": 15, "munlock": 8, "mprotect": 8, "madvise": 11,
+           "munmap": 11, "fork": 11, "exit": 11, "move_pages": 7}
+
+
+@dataclass
+class Vma:
+    """A region the lesson replays, declared once (in the first process; fork copies it)."""
+
+    name: str
+    base: int  # address of page 0
+    pages: int
+    prot: str
+    origin: str  # what made it: "the stack at exec", "mmap(...)"
+    faults: int = 0
+
+
+@dataclass
+class Space:
+    """One process's view: the regions it has mapped now (name -> [lo, hi) addresses)."""
+
+    live: dict[str, list[int]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # newest last: a new mapping over an old address wins
+    heap: str | None = None
+    brk: int | None = None
+    last: str | None = None
+
+    def copy(self) -> Space:
+        return Space({k: list(v) for k, v in self.live.items()}, list(self.order), self.heap, self.brk)
+
+    def find(self, addr: int) -> str | None:
+        if self.last in self.live:
+            lo, hi = self.live[self.last]
+            if lo <= addr < hi:
+                return self.last
+        for name in reversed(self.order):
+            span = self.live.get(name)
+            if span and span[0] <= addr < span[1]:
+                self.last = name
+                return name
+        return None
+
+
+def _prot(bits: int) -> str:
+    return "none" if not bits & 3 else "rw" if bits & 2 else "r"
+
+
+def _ranges(pages: list[int]) -> list:
+    """Sorted page numbers as a compact selector: ints, "LO-HI" and "LO-HI/STRIDE"."""
+    out: list = []
+    i, n = 0, len(pages)
+    while i < n:
+        j = i
+        if i + 1 < n:
+            d = pages[i + 1] - pages[i]
+            while j + 1 < n and pages[j + 1] - pages[j] == d:
+                j += 1
+            if j - i + 1 < 3 and d != 1:
+                j = i
+        if j == i:
+            out.append(pages[i])
+        else:
+            d = pages[i + 1] - pages[i]
+            out.append(f"{pages[i]}-{pages[j]}" + (f"/{d}" if d > 1 else ""))
+        i = j + 1
+    return out
+
+
+def _sel_text(pages: list[int]) -> str:
+    return ", ".join(str(x) for x in _ranges(pages))
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(type(value))
+
+
+class Replay:
+    def __init__(self, rec: dict, slice_ns: int | None = None):
+        self.rec = rec
+        self.procs = {p["pid"]: p for p in rec["processes"]}
+        self.root = rec.get("root_pid") or (rec["processes"][0]["pid"] if rec["processes"] else None)
+        self.vmas: dict[str, Vma] = {}
+        self.spaces: dict[int, Space] = {}
+        self.names: dict[int, str] = {}
+        self.steps: list[dict] = []
+        self.open: dict[tuple, dict] = {}  # (pid, vma, op) -> the step being filled
+        self.notes: list[str] = []
+        self.skipped: Counter = Counter()  # where the faults that are not replayed went
+        self.duplicates = 0
+        self.n_mmap = 0
+        self.touched: dict[tuple[int, str], dict[int, str]] = {}  # (pid, vma) -> page -> "r"/"w" so far
+        self.unmapped: dict[tuple[int, str], set[int]] = {}
+        self.slice_ns = slice_ns
+        self.cost_us = 0.0
+        self.fault_steps = 0
+        self.replayed_faults = 0
+
+    # ------------------------------------------------------------------ names and regions
+    def _pname(self, pid: int) -> str:
+        if pid not in self.names:
+            comm = "".join(c if c.isalnum() or c in "_.+-" else "_" for c in self.procs.get(pid, {}).get("comm") or "")
+            self.names[pid] = f"{comm or 'proc'}-{pid}"[:64]
+        return self.names[pid]
+
+    def _vma(self, name: str, lo: int, hi: int, prot: str, origin: str) -> str:
+        base = name
+        k = 1
+        while name in self.vmas:
+            k += 1
+            name = f"{base}.{k}"
+        self.vmas[name] = Vma(name, lo, max(1, (hi - lo) // PAGE), prot, origin)
+        return name
+
+    def _grow(self, name: str, hi: int) -> None:
+        v = self.vmas[name]
+        v.pages = max(v.pages, -(-(hi - v.base) // PAGE))
+
+    def _start(self, pid: int) -> None:
+        """The root process at its exec stop: its anonymous mappings, and pages already there."""
+        p = self.procs[pid]
+        sp = self.spaces[pid] = Space()
+        final = {m["path"]: m for m in (p.get("mappings") or []) if m["path"] == "[stack]"}
+        for m in p.get("maps_at_exec") or []:
+            if mapping_kind(m) != "anon":
+                continue
+            lo, hi = m["start"], m["end"]
+            if m["path"] == "[stack]" and "[stack]" in final:
+                lo = min(lo, final["[stack]"]["start"])  # the stack grows down: number from its lowest page
+            label = {"[stack]": "stack", "[heap]": "heap"}.get(m["path"], "anon")
+            name = self._vma(label, lo, hi, _prot(_perm_bits(m["perms"])), f"{m['path'] or 'anonymous'} at exec")
+            sp.live[name] = [lo, hi]
+            sp.order.append(name)
+            if label == "heap":
+                sp.heap, sp.brk = name, hi
+            self._prefill(pid, name, m)
+        if sp.heap is None:
+            heap = next((m for m in p.get("mappings") or [] if m["path"] == "[heap]"), None)
+            if heap is not None:  # named now so that every brk grows the same vma
+                sp.heap = self._vma("heap", heap["start"], heap["start"] + PAGE, "rw", "the heap (brk)")
+                sp.brk = heap["start"]
+                sp.live[sp.heap] = [heap["start"], heap["start"]]
+                sp.order.append(sp.heap)
+
+    def _prefill(self, pid: int, name: str, m: dict) -> None:
+        """Pages present at exec (argv and environment on the stack) arrive without a fault: touch them."""
+        if not m.get("pages"):
+            return
+        states = unrle(m["pages"])
+        off = (m["start"] - self.vmas[name].base) // PAGE
+        for code, op in (("z", "read"), ("a", "write")):
+            pages = [off + i for i, c in enumerate(states) if c == code]
+            if pages:
+                self._op_step(pid, "read" if op == "read" else "write", name, pages,
+                              "pages the kernel filled at exec, without a fault", claim=False)
+
+    # ------------------------------------------------------------------ steps
+    def _flush(self) -> None:
+        for step in sorted(self.open.values(), key=lambda s: s["_t"]):
+            pages = sorted(step.pop("_pages"))
+            step["pages"] = _ranges(pages)
+            step["_n"] = len(pages)
+            self.steps.append(step)
+        self.open.clear()
+
+    def _op_step(self, pid: int, op: str, vma: str, pages: list[int] | None, say: str, claim=True, **extra):
+        self._flush()
+        step = {"do": op, "process": self._pname(pid), "vma": vma, "say": say, **extra}
+        if pages is not None:
+            step["pages"] = _ranges(sorted(set(pages)))
+            step["_n"] = len(set(pages))
+        self.steps.append(step)
+        return step
+
+    def _fault(self, t: int, pid: int, addr: int, err: int | None, mode: str, cpu: int) -> None:
+        sp = self.spaces.get(pid)
+        if sp is None:
+            self.skipped["in processes not replayed (after an exec of another program)"] += 1
+            return
+        name = sp.find(addr)
+        if name is None:
+            self.skipped[self._where(pid, addr, t)] += 1
+            return
+        v = self.vmas[name]
+        page = (addr - v.base) // PAGE
+        op = "write" if err is not None and err & PF_WRITE else "read"
+        key = (pid, name, op)
+        touched = self.touched.setdefault((pid, name), {})
+        step = self.open.get(key)
+        if step is not None and page in step["_pages"]:
+            # a second fault on a page this step already faults in: a retried fault or two racing
+            # threads; the replay accesses each page of a step once, so it is counted once
+            self.duplicates += 1
+            step["_dups"] += 1
+            return
+        conflict = any(k[0] == pid and k[1] == name and k[2] != op and page in s["_pages"]
+                       for k, s in self.open.items())
+        first = min((s["_t"] for s in self.open.values()), default=t)
+        if conflict or (self.slice_ns is not None and t - first > self.slice_ns):
+            self._flush()
+        step = self.open.get(key)
+        if step is None:
+            step = self.open[key] = {"do": op, "process": self._pname(pid), "vma": name, "_t": t, "_pages": set(),
+                                     "_faults": 0, "_dups": 0, "_kernel": 0, "_cpus": Counter()}
+        step["_pages"].add(page)
+        step["_faults"] += 1
+        step["_kernel"] += mode == "k"
+        step["_cpus"][cpu] += 1
+        touched[page] = "w" if op == "write" else "r"
+        v.faults += 1
+        self.replayed_faults += 1
+
+    def _where(self, pid: int, addr: int, t: int) -> str:
+        """Which kind of mapping a fault not replayed hit (from the final maps, best effort)."""
+        for m in self.procs.get(pid, {}).get("mappings") or []:
+            if m["start"] <= addr < m["end"]:
+                kind = mapping_kind(m)
+                if kind == "file":
+                    return f"file mapping {os.path.basename(m['path'])}"
+                return {"shared": "shared memory", "special": m["path"]}.get(kind, "anonymous memory mapped "
+                                                                                  "before recording began")
+        return "memory unmapped before the program ended"
+
+    # ------------------------------------------------------------------ calls
+    def _call(self, c: dict) -> None:
+        pid = c["pid"]
+        sp = self.spaces.get(pid)
+        if sp is None or c["errno"] is not None:
+            return
+        name, args, res = c["name"], c["args"], c["result"]
+        if name == "mmap":
+            self._mmap(pid, sp, args, res, c["text"])
+        elif name == "munmap":
+            self._unmap(pid, sp, args[0], args[0] + _pg(args[1]), c["text"])
+        elif name == "brk":
+            self._brk(pid, sp, res)
+        elif name == "mremap":
+            self._mremap(pid, sp, args, res, c["text"])
+        elif name in ("mprotect", "madvise", "mlock", "munlock", "mlock2"):
+            self._span_call(pid, sp, name, args, c["text"])
+        elif name == "mlockall" and args[0] & 1:
+            for vma in list(sp.order):
+                lo, hi = sp.live[vma]
+                if hi > lo:
+                    self._span(pid, vma, lo, hi, "mlock", "mlockall(MCL_CURRENT)", onfault=bool(args[0] & 4))
+            if args[0] & 2:
+                self.notes.append("mlockall(MCL_FUTURE) locks later mappings too; the replay does not")
+        elif name == "munlockall":
+            for vma in list(sp.order):
+                lo, hi = sp.live[vma]
+                if hi > lo:
+                    self._span(pid, vma, lo, hi, "munlock", "munlockall()")
+        elif name == "fork":
+            self._fork(pid, res, c)
+
+    def _mmap(self, pid: int, sp: Space, args: list[int], addr: int, text: str) -> None:
+        length, prot, flags, fd = _pg(args[1]), args[2], args[3], args[4] & 0xFFFFFFFF
+        self._unmap(pid, sp, addr, addr + length, None)  # MAP_FIXED over older mappings replaces them
+        if not flags & MAP_ANONYMOUS or flags & MAP_SHARED or fd != 0xFFFFFFFF:
+            return  # file-backed or shared: named in the notes by the faults that hit it
+        self.n_mmap += 1
+        name = self._vma(f"mmap{self.n_mmap}", addr, addr + length, _prot(prot), text)
+        sp.live[name] = [addr, addr + length]
+        sp.order.append(name)
+        if flags & MAP_LOCKED:
+            self._span(pid, name, addr, addr + length, "mlock", "MAP_LOCKED: mmap faults every page in, locked")
+        elif flags & MAP_POPULATE and prot & 3:
+            advice = "populate_write" if prot & 2 else "populate_read"
+            self._span(pid, name, addr, addr + length, "madvise", "MAP_POPULATE: mmap faults every page in "
+                       "(through GUP: no fault exception)", advice=advice)
+
+    def _brk(self, pid: int, sp: Space, new: int) -> None:
+        if sp.heap is None or new is None or sp.brk is None:
+            if sp.heap is None and new:
+                sp.heap = self._vma("heap", new, new + PAGE, "rw", "the heap (brk)")
+                sp.live[sp.heap] = [new, new]
+                sp.order.append(sp.heap)
+                sp.brk = new
+            return
+        top = _pg(new)
+        lo, hi = sp.live.get(sp.heap, [self.vmas[sp.heap].base, sp.brk])
+        if top > hi:
+            sp.live[sp.heap] = [lo, top]
+            self._grow(sp.heap, top)
+        elif top < hi:  # the heap shrank: its pages are freed (the vma stays for the replay)
+            sp.live[sp.heap] = [lo, top]
+            self._span(pid, sp.heap, top, hi, "madvise", f"brk({new:#x}) gives back the top of the heap",
+                       advice="dontneed")
+        sp.brk = new
+
+    def _mremap(self, pid: int, sp: Space, args: list[int], new: int, text: str) -> None:
+        old, old_len, new_len = args[0], _pg(args[1]), _pg(args[2])
+        name = sp.find(old)
+        if name is None:
+            return
+        if new == old:
+            lo, hi = sp.live[name]
+            if old + new_len > hi:
+                sp.live[name] = [lo, old + new_len]
+                self._grow(name, old + new_len)
+            elif old + new_len < hi:
+                self._unmap(pid, sp, old + new_len, old + old_len, text)
+            return
+        # moved: the pages go with it, without faults. The replay touches the same pages at the new place.
+        v = self.vmas[name]
+        moved = {p - (old - v.base) // PAGE: op for p, op in self.touched.get((pid, name), {}).items()
+                 if old <= v.base + p * PAGE < old + old_len}
+        self.n_mmap += 1
+        to = self._vma(f"mmap{self.n_mmap}", new, new + new_len, v.prot, text)
+        sp.live[to] = [new, new + new_len]
+        sp.order.append(to)
+        for op in ("read", "write"):
+            pages = sorted(p for p, o in moved.items() if (o == "w") == (op == "write") and p * PAGE < new_len)
+            if pages:
+                self._op_step(pid, op, to, pages, f"{text} moved {len(pages)} pages here (no fault in the kernel)",
+                              claim=False)
+                self.touched.setdefault((pid, to), {}).update({p: moved[p] for p in pages})
+        self._unmap(pid, sp, old, old + old_len, text)
+
+    def _span_call(self, pid: int, sp: Space, name: str, args: list[int], text: str) -> None:
+        lo, hi = args[0], args[0] + _pg(args[1])
+        extra: dict = {}
+        if name == "mprotect":
+            extra = {"prot": _prot(args[2])}
+        elif name == "madvise":
+            advice = {"DONTNEED": "dontneed", "POPULATE_READ": "populate_read",
+                      "POPULATE_WRITE": "populate_write", "FREE": "dontneed"}.get(MADVICE.get(args[2], ""))
+            if advice is None:
+                self.skipped_calls[MADVICE.get(args[2], str(args[2]))] += 1
+                return
+            extra = {"advice": advice}
+        elif name == "mlock2":
+            name, extra = "mlock", {"onfault": bool(args[2] & 1)}
+        for vma in list(sp.order):
+            a, b = sp.live[vma]
+            if a < hi and lo < b:
+                self._span(pid, vma, max(a, lo), min(b, hi), name, text, **extra)
+                if name == "mprotect":
+                    pass
+
+    def _span(self, pid: int, vma: str, lo: int, hi: int, op: str, why: str, **extra) -> None:
+        base = self.vmas[vma].base
+        first, last = (lo - base) // PAGE, (hi - base) // PAGE - 1
+        if last < first:
+            return
+        pages = [first, last] if last > first else [first]
+        step = self._op_step(pid, op, vma, None, _caption_call(self._pname(pid), why, vma, last - first + 1), **extra)
+        step["pages"] = f"{first}-{last}" if last > first else first
+        step["_n"] = last - first + 1
+        del pages
+        if op in ("munmap",) or extra.get("advice") == "dontneed":
+            t = self.touched.get((pid, vma), {})
+            for p in [p for p in t if first <= p <= last]:
+                del t[p]
+        if op == "munmap":
+            self.unmapped.setdefault((pid, vma), set()).update(range(first, last + 1))
+
+    def _unmap(self, pid: int, sp: Space, lo: int, hi: int, why: str | None) -> None:
+        for vma in list(sp.order):
+            a, b = sp.live[vma]
+            if a < hi and lo < b and b > a:
+                self._span(pid, vma, max(a, lo), min(b, hi), "munmap", why or "a new mapping replaces this one")
+                if lo <= a and b <= hi:
+                    del sp.live[vma]
+                    sp.order.remove(vma)
+                elif lo <= a:
+                    sp.live[vma] = [hi, b]
+                elif b <= hi:
+                    sp.live[vma] = [a, lo]
+                # a hole in the middle: the vma keeps its span, the model knows those pages are unmapped
+
+    def _fork(self, parent: int, child: int, c: dict) -> None:
+        if child not in self.procs:
+            return
+        self._flush()
+        self.spaces[child] = self.spaces[parent].copy()
+        for (p, vma), t in list(self.touched.items()):
+            if p == parent:
+                self.touched[(child, vma)] = dict(t)
+        for (p, vma), u in list(self.unmapped.items()):
+            if p == parent:
+                self.unmapped[(child, vma)] = set(u)
+        self.steps.append({"do": "fork", "process": self._pname(parent), "child": self._pname(child),
+                           "say": f"{self._pname(parent)} forks {self._pname(child)}: the child gets a copy "
+                                  f"of every mapping, private pages shared copy-on-write", "_n": 0,
+                           "_fork_pages": True})
+
+    def _end(self, pid: int, reason: str) -> None:
+        """The process's final page states as claims, then (a child) its exit."""
+        self._flush()
+        p = self.procs[pid]
+        sp = self.spaces.pop(pid, None)
+        if sp is None:
+            return
+        if p.get("mappings"):
+            self._final_claims(pid, sp, p["mappings"])
+        if pid != self.root:
+            self.steps.append({"do": "exit", "process": self._pname(pid), "_n": 0, "_exit_pages": True,
+                               "say": f"{self._pname(pid)} {reason}: its address space is torn down"})
+
+    def _final_claims(self, pid: int, sp: Space, mappings: list[dict]) -> None:
+        for name in sorted({v for (q, v) in self.touched if q == pid} | set(sp.order), key=list(self.vmas).index):
+            v = self.vmas[name]
+            states, mlocked = _states_at(mappings, v.base, v.pages)
+            if not any(c not in "nu" for c in states) and not self.touched.get((pid, name)):
+                continue  # never touched, nothing there: no claim worth the words
+            done = self.unmapped.get((pid, name), set())
+            gone = [i for i, c in enumerate(states) if c == "u" and i not in done]
+            for lo, hi in _runs(gone)[:64]:  # unmapped since, in ways the replay has not issued (brk, mremap)
+                self._span(pid, name, v.base + lo * PAGE, v.base + (hi + 1) * PAGE, "munmap",
+                           "gone by the end (the heap shrank, or mremap moved it)")
+            claim: dict = {}
+            if "?" not in states:
+                by_state: dict[str, list[int]] = {}
+                for i, c in enumerate(states):
+                    by_state.setdefault(STATE_NAMES[c], []).append(i)
+                pages = {_sel_text(idx): st for st, idx in by_state.items()}
+                runs = sum(len(_ranges(idx)) for idx in by_state.values())
+                if runs <= MAX_CLAIM_RUNS:
+                    claim["pages"] = pages
+                else:
+                    self.notes.append(f"{name}: the final page states take {runs} runs; only its RSS is claimed")
+            if mlocked is not None and "1" in mlocked:
+                claim["mlocked"] = {_sel_text([i for i, c in enumerate(mlocked) if c == "1"]): True}
+            claim["rss_kb"] = 4 * sum(1 for c in states if c in "as")
+            claim["anon_kb"] = 4 * sum(1 for c in states if c in "as")
+            self.steps.append({"do": "move_pages", "process": self._pname(pid), "vma": name, "pages": 0, "_n": 1,
+                               "say": f"What the kernel showed at the end, in {name} of {self._pname(pid)}: "
+                                      f"{_state_words(states)}.",
+                               "expect": {"modern": claim}})
+
+    # ------------------------------------------------------------------ the whole recording
+    def build(self) -> None:
+        self.skipped_calls: Counter = Counter()
+        rec = self.rec
+        if self.root not in self.procs or self.procs[self.root].get("exec_ns") is None:
+            raise ValueError("the recording has no exec of the program: nothing to replay")
+        root = self.procs[self.root]
+        self._start(self.root)
+        f = rec["faults"]
+        events: list[tuple] = []
+        start = root["exec_ns"]
+        for i, t in enumerate(f["time_ns"]):
+            if t > start or f["pid"][i] != self.root:
+                events.append((t, 1, i))
+        for j, c in enumerate(rec["calls"]):
+            events.append((c["t1"], 0, j))
+        for p in rec["processes"]:
+            if p["pid"] == self.root:
+                continue
+            if p.get("exec_ns") is not None:
+                events.append((p["exec_ns"], 2, p["pid"]))
+            elif p.get("final_ns") is not None or p.get("exit_ns") is not None:
+                events.append((p.get("final_ns") or p["exit_ns"], 3, p["pid"]))
+        events.sort()
+        for t, kind, i in events:
+            if kind == 1:
+                if f["pid"][i] == self.root and t <= start:
+                    continue
+                self._fault(t, f["pid"][i], f["address"][i], f["error_code"][i], f["mode"][i], f["cpu"][i])
+            elif kind == 0:
+                c = rec["calls"][i]
+                if c["t1"] >= start:
+                    self._call(c)
+            elif kind == 2:
+                if i in self.spaces:
+                    self._end(i, "execs another program")
+            else:
+                if i in self.spaces:
+                    self._end(i, "exits")
+        self._end(self.root, "ends")
+
+    def cost_s(self, steps: list[dict]) -> float:
+        """The loader's estimate (scenario/steps.py COST_US) over the five variants."""
+        total_pages = sum(v.pages for v in self.vmas.values())
+        us = 0.0
+        for s in steps:
+            if s.get("_fork_pages") or s.get("_exit_pages"):
+                us += total_pages * 11
+                continue
+            op = s["do"]
+            if op == "madvise" and str(s.get("advice", "")).startswith("populate"):
+                op = "populate"
+            us += s.get("_n", 0) * COST_US.get(op, 11)
+        return us * 1e-6 * 5
+
+
+def _pg(n: int) -> int:
+    return -(-n // PAGE) * PAGE
+
+
+def _perm_bits(perms: str) -> int:
+    return (1 if perms[0] == "r" else 0) | (2 if perms[1] == "w" else 0)
+
+
+def _runs(idx: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for i in idx:
+        if out and out[-1][1] == i - 1:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
+def _states_at(mappings: list[dict], base: int, n: int) -> tuple[str, str | None]:
+    """The final state code of each page of [base, base + n pages), "u" where nothing maps it."""
+    st = bytearray(b"u" * n)
+    ml = bytearray(b"0" * n)
+    seen_ml = True
+    end = base + n * PAGE
+    for m in mappings:
+        if m["end"] <= base or m["start"] >= end or m.get("pages") is None:
+            continue
+        s, e = max(m["start"], base), min(m["end"], end)
+        a, b = (s - m["start"]) // PAGE, (e - m["start"]) // PAGE
+        lo = (s - base) // PAGE
+        st[lo:lo + b - a] = unrle(m["pages"])[a:b].encode()
+        if m.get("mlocked") is not None:
+            ml[lo:lo + b - a] = unrle(m["mlocked"])[a:b].encode()
+        else:
+            seen_ml = False
+    mlocked = ml.decode()
+    return st.decode(), (mlocked if seen_ml and "?" not in mlocked else None)
+
+
+def _state_words(states: str) -> str:
+    c = Counter(states)
+    parts = [f"{c[k]:,} {STATE_NAMES[k]}" for k in "zasfnu" if c[k]]
+    return ", ".join(parts)
+
+
+def _caption_call(proc: str, why: str, vma: str, n: int) -> str:
+    return f"{proc}: {why} ({n:,} page{'s' if n != 1 else ''} of {vma})"
+
+
+# ---------------------------------------------------------------------- the lesson text
+def _auto_slice(rec: dict) -> int:
+    t = rec["faults"]["time_ns"]
+    if len(t) <= 40:
+        return 0  # a small recording: one step per fault
+    return max(1, (t[-1] - t[0]) // 200)
+
+
+def _used(steps: list[dict]) -> set[str]:
+    """vmas whose pages the replay changes: faulted, prefilled, populated or locked."""
+    out = set()
+    for s in steps:
+        if s["do"] in ("read", "write", "mlock") or (s["do"] == "madvise" and "populate" in s.get("advice", "")):
+            out.add(s["vma"])
+    return out
+
+
+def build_lesson(rec: dict, slice_ns: int | None = None, title: str | None = None) -> tuple[str, dict]:
+    """(the lesson's TOML text, facts about it: steps, faults replayed, thinned, cost)."""
+    r = Replay(rec, _auto_slice(rec) if slice_ns is None else slice_ns)
+    r.build()
+    used = _used(r.steps)
+    steps = [s for s in r.steps if s.get("vma") is None or s["vma"] in used]
+    # thin: the longest prefix inside the loader's work budget, step count and file size
+    keep, cut_at = len(steps), None
+    while keep and (r.cost_s(steps[:keep]) > BUDGET_S or keep > MAX_STEPS):
+        keep = keep * 3 // 4
+    if keep < len(steps):
+        cut_at = keep
+        steps = steps[:keep]
+    text = _render(r, rec, steps, used, cut_at, title)
+    while len(text) > MAX_FILE_CHARS and len(steps) > 1:
+        steps = steps[: len(steps) * 3 // 4]
+        cut_at = len(steps)
+        text = _render(r, rec, steps, used, cut_at, title)
+    faults = sum(s.get("_faults", 0) for s in steps)
+    return text, {"steps": len(steps), "faults_replayed": faults, "faults_recorded": rec["fault_count"],
+                  "thinned": cut_at is not None, "engine_s": round(r.cost_s(steps), 2), "vmas": len(used)}
+
+
+def _render(r: Replay, rec: dict, steps: list[dict], used: set[str], cut_at: int | None, title: str | None) -> str:
+    root = r.procs[r.root]
+    prog = " ".join(rec.get("command") or [root.get("comm") or "the program"])
+    cpus = sorted({c for s in steps for c in s.get("_cpus", {})})
+    ncpu = min(256, (max(cpus) + 1) if cpus else 1)
+    out = [f"# A replay of `zpviz record` of: {prog}",
+           "# Generated by zpviz record --lesson; `zpviz check` on this file compares the model with the kernel.",
+           "[scenario]",
+           f"title   = {_toml(title or 'Recorded: ' + _short(prog, 60))}",
+           f"summary = {_toml(_summary(r, rec, steps))}",
+           'kernel  = "modern"',
+           f"compare = {_toml(VARIANTS_COMPARED)}",
+           f"cpus    = {ncpu}", "",
+           "[[process]]", f"name = {_toml(r._pname(r.root))}", ""]
+    for name, v in r.vmas.items():
+        if name in used:
+            out += ["[[vma]]", f"name    = {_toml(name)}", f"process = {_toml(r._pname(r.root))}",
+                    f"pages   = {v.pages}", f"prot    = {_toml(v.prot)}", ""]
+    out += ["[[step]]", f"say   = {_toml(_intro(r, rec, steps))}", f"notes = {_toml(_notes(r, rec, used, cut_at))}",
+            "checkpoint = true", ""]
+    for s in steps:
+        out += _render_step(s, ncpu)
+    return "\n".join(out) + "\n"
+
+
+def _render_step(s: dict, ncpu: int) -> list[str]:
+    lines = ["[[step]]", f"do      = {_toml(s['do'])}", f"process = {_toml(s['process'])}"]
+    if "vma" in s:
+        lines.append(f"vma     = {_toml(s['vma'])}")
+    if "pages" in s:
+        lines.append(f"pages   = {_toml(s['pages'])}")
+    for key in ("child", "advice", "prot", "onfault"):
+        if key in s:
+            lines.append(f"{key} = {_toml(s[key])}")
+    if s.get("_cpus"):
+        cpu = s["_cpus"].most_common(1)[0][0]
+        if 0 < cpu < ncpu:
+            lines.append(f"cpu     = {cpu}")
+    say = s.get("say")
+    if say is None and s["do"] in ("read", "write"):
+        say = _fault_caption(s)
+    if say:
+        lines.append(f"say     = {_toml(say)}")
+    claim = dict((s.get("expect") or {}).get("modern", {}))
+    if "_faults" in s:
+        claim = {"faults": s["_faults"], **claim}
+    if claim:
+        lines.append("[step.expect.modern]")
+        lines += [f"{k} = {_toml(v)}" for k, v in claim.items()]
+    lines.append("")
+    return lines
+
+
+def _fault_caption(s: dict) -> str:
+    n, k, dups = s["_faults"], s["_kernel"], s["_dups"]
+    verb = "writes" if s["do"] == "write" else "reads"
+    text = f"{s['process']} {verb} {s['_n']:,} page{'s' if s['_n'] != 1 else ''} of {s['vma']}: " \
+           f"6.18 took {n:,} fault{'s' if n != 1 else ''}"
+    if k:
+        text += f" ({k:,} of them in the kernel, on the program's buffer during a system call)"
+    if dups:
+        text += f"; {dups} more on pages already faulted (a retry or a racing thread) are counted once"
+    return text + "."
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _summary(r: Replay, rec: dict, steps: list[dict]) -> str:
+    faults = sum(s.get("_faults", 0) for s in steps)
+    return (f"{rec['fault_count']:,} page faults recorded on Linux {rec.get('kernel', '?')} "
+            f"({rec['faults']['mode'].count('k'):,} taken in the kernel); {faults:,} of them on private "
+            f"anonymous memory, replayed here with the address-space calls around them, THP "
+            f"{'as the system was set' if rec.get('thp') == 'system' else 'off'}. The claims are what the "
+            f"kernel did; under the other kernels the replay is a lower bound where 6.18 did not fault.")
+
+
+def _intro(r: Replay, rec: dict, steps: list[dict]) -> str:
+    prog = " ".join(rec.get("command") or [])
+    procs = sorted({s["process"] for s in steps if "process" in s})
+    return (f"A real run of `{_short(prog, 80)}`, recorded with zpviz record: {len(procs)} process"
+            f"{'es' if len(procs) != 1 else ''}, every fault on its private anonymous memory in time order. "
+            f"Each step is what the program did in a slice of time; the claims say what Linux 6.18 did.")
+
+
+def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
+    lines = ["Replayed from a recording (zpviz record). For 2.6.23, 2.6.24, v5 and 2.6.32 the replay is a "
+             "lower bound where 6.18 did not fault: it issues only the accesses that faulted on 6.18, so an "
+             "access that found a page already mapped (for example a read after mlock of a read-only region, "
+             "where 6.18 maps zero pages without faulting and v5 would fault and allocate) is not replayed."]
+    if rec.get("thp") == "system":
+        lines.append("Recorded with --keep-thp; the replay declares THP off for its vmas (MADV_HUGEPAGE is not "
+                     "copied yet), so huge-page faults are replayed as 4 KiB faults.")
+    if rec.get("source") != "tracepoints":
+        lines.append("Recorded without the tracepoints (not root): kernel-mode faults are missing and every "
+                     "fault is replayed as a read.")
+    lines.append("Vmas (page 0 is the lowest address):")
+    for name in used:
+        v = r.vmas[name]
+        lines.append(f"  {name}: {v.pages:,} pages at {v.base:#x}, from {v.origin}")
+    if r.skipped:
+        lines.append("Not replayed (file-backed, shared, or outside the replay):")
+        lines += [f"  {n:,} faults on {where}" for where, n in r.skipped.most_common(12)]
+    if getattr(r, "skipped_calls", None):
+        lines.append("madvise advice not modelled: " + ", ".join(f"{k} x{n}" for k, n in r.skipped_calls.items()))
+    if r.duplicates:
+        lines.append(f"{r.duplicates:,} faults hit a page an earlier fault had already made what the access "
+                     f"needed (retries, racing threads); each is counted once.")
+    if cut_at is not None:
+        lines.append(f"THINNED: the replay stops after step {cut_at} to stay inside the loader's work budget "
+                     f"(about 8 s of engine time over five kernels); final page states are claimed only for "
+                     f"processes that ended before that point.")
+    lines += [f"Recorder note: {n}" for n in rec.get("notes", [])]
+    return "\n".join(lines)
+
+
+def write_lesson(rec: dict, path: str, source: str | None = None, slice_ns: int | None = None) -> str:
+    """Write the replay lesson atomically; a one-line description of it."""
+    text, info = build_lesson(rec, slice_ns)
+    if source:
+        text = f"# Recording: {source}\n" + text
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".zpviz-lesson-", suffix=".toml", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    thin = ", thinned to fit the work budget" if info["thinned"] else ""
+    return (f"{info['steps']} steps, {info['faults_replayed']:,} of {info['faults_recorded']:,} faults replayed "
+            f"on {info['vmas']} vmas{thin}")
