@@ -32,7 +32,7 @@ MAX_CLAIM_RUNS = 800  # a final page-state claim with more runs than this is lef
 MAX_STEPS = 4_000
 STATE_NAMES = {"n": "none", "z": "zero", "a": "anon", "s": "shared", "f": "file", "u": "unmapped"}
 COST_US = {"read": 3, "write": 6, "mlock": 15, "populate": 15, "munlock": 8, "mprotect": 8, "madvise": 11,
-           "munmap": 11, "fork": 11, "exit": 11, "move_pages": 7}
+           "munmap": 11, "fork": 11, "exit": 11, "move_pages": 7, "gup": 15}
 
 
 @dataclass
@@ -305,10 +305,9 @@ class Replay:
         sp.order.append(name)
         if flags & MAP_LOCKED:
             self._span(pid, name, addr, addr + length, "mlock", "MAP_LOCKED: mmap faults every page in, locked")
-        elif flags & MAP_POPULATE and prot & 3:
-            advice = "populate_write" if prot & 2 else "populate_read"
-            self._span(pid, name, addr, addr + length, "madvise", "MAP_POPULATE: mmap faults every page in "
-                       "(through GUP: no fault exception)", advice=advice)
+        elif flags & MAP_POPULATE and prot & 3:  # populate_vma_page_range: GUP, writing if the vma is writable
+            self._span(pid, name, addr, addr + length, "gup", "MAP_POPULATE: mmap faults every page in through "
+                       "get_user_pages, no fault exception", write=bool(prot & 2))
 
     def _brk(self, pid: int, sp: Space, new: int) -> None:
         if sp.heap is None or new is None or sp.brk is None:
@@ -587,7 +586,7 @@ def _used(steps: list[dict]) -> set[str]:
     """vmas whose pages the replay changes: faulted, prefilled, populated or locked."""
     out = set()
     for s in steps:
-        if s["do"] in ("read", "write", "mlock") or (s["do"] == "madvise" and "populate" in s.get("advice", "")):
+        if s["do"] in ("read", "write", "mlock", "gup") or (s["do"] == "madvise" and "populate" in s.get("advice", "")):
             out.add(s["vma"])
     return out
 
@@ -646,7 +645,7 @@ def _render_step(s: dict, ncpu: int) -> list[str]:
         lines.append(f"vma     = {_toml(s['vma'])}")
     if "pages" in s:
         lines.append(f"pages   = {_toml(s['pages'])}")
-    for key in ("child", "advice", "prot", "onfault"):
+    for key in ("child", "advice", "prot", "onfault", "write"):
         if key in s:
             lines.append(f"{key} = {_toml(s[key])}")
     if s.get("_cpus"):
@@ -713,7 +712,7 @@ def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
         lines.append("Recorded without the tracepoints (not root): kernel-mode faults are missing and every "
                      "fault is replayed as a read.")
     lines.append("Vmas (page 0 is the lowest address):")
-    for name in used:
+    for name in [n for n in r.vmas if n in used]:
         v = r.vmas[name]
         lines.append(f"  {name}: {v.pages:,} pages at {v.base:#x}, from {v.origin}")
     if r.skipped:
