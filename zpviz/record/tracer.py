@@ -59,6 +59,7 @@ class Proc:
     faults_at_exec: tuple[int, int] | None = None
     faults_at_exit: tuple[int, int] | None = None
     maps_at_exec: list[dict] | None = None
+    maps_at_fork: list[dict] | None = None  # a forked child, at its first stop: what fork copied
     final: list[dict] | None = None
     final_at: str | None = None  # "exit" or "detach"
     final_ns: int | None = None
@@ -67,7 +68,8 @@ class Proc:
         return {"pid": self.pid, "parent": self.parent, "comm": self.comm, "exec_ns": self.exec_ns,
                 "exit_ns": self.exit_ns, "exit_status": self.exit_status,
                 "faults_at_exec": _flt(self.faults_at_exec), "faults_at_exit": _flt(self.faults_at_exit),
-                "maps_at_exec": self.maps_at_exec, "final_at": self.final_at, "final_ns": self.final_ns,
+                "maps_at_exec": self.maps_at_exec, "maps_at_fork": self.maps_at_fork,
+                "final_at": self.final_at, "final_ns": self.final_ns,
                 "mappings": self.final}
 
 
@@ -316,6 +318,8 @@ class Recorder:
         elif event == S.PTRACE_EVENT_STOP:
             if tid in self.fresh:
                 self.fresh.discard(tid)
+                if _same_tgid(tid, tid):  # a new process: what fork copied, before it runs
+                    self._at_fork(tid)
             elif sig in STOP_SIGNALS:  # group-stop: stay stopped until SIGCONT, but stay watchable
                 del self.held[tid]
                 S.ptrace(S.PTRACE_LISTEN, tid)
@@ -396,6 +400,13 @@ class Recorder:
         except OSError as e:
             self.notes.append(f"process {p.pid}: page states not read ({e})")
 
+    def _at_fork(self, pid: int) -> None:
+        p = self.procs.setdefault(pid, Proc(pid, None))
+        try:
+            p.maps_at_fork = snapshot(pid, self.kpf)
+        except OSError as e:
+            self.notes.append(f"process {pid}: page states at fork not read ({e})")
+
     def _forked(self, tid: int, event: int) -> None:
         child = S.event_msg(tid)
         parent = self.tgid.get(tid, tid)
@@ -453,14 +464,24 @@ def _is_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def record_command(opts: Options) -> dict:
-    """Run opts.command under the recorder; the raw result (see recording.build)."""
+def record(command: list[str], keep_thp: bool = False, max_events: int | None = None, mode: str = "auto",
+           log=None) -> dict:
+    """Run `command` under the recorder and return the recording (recording.py's format).
+
+    Raises RecordError if faults cannot be recorded here or the program cannot be started."""
+    from .recording import build
+
+    opts = Options(command=list(command), keep_thp=keep_thp, max_events=max_events, mode=mode,
+                   log=log if log is not None else sys.stderr)
     rec = Recorder(opts)
     rec.launch()
     try:
-        return rec.run()
+        raw = rec.run()
     finally:
         os.close(rec._err_r)
+    if raw["exec_failed"]:
+        raise RecordError(f"could not start {command[0]}: {raw['exec_failed']}")
+    return build(raw, list(command), keep_thp, max_events)
 
 
-__all__ = ["Options", "RecordError", "Recorder", "record_command", "read_maps"]
+__all__ = ["Options", "RecordError", "Recorder", "record", "read_maps"]

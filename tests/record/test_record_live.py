@@ -1,0 +1,183 @@
+"""`zpviz record` on real Python programs (root; see conftest.py): counts, page states, the replay."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from zpviz.record.pages import unrle
+
+P = 4096
+
+COMMON = """
+import ctypes, json, mmap, os, time
+from zpviz.record import sysapi as S
+P = 4096
+PRIV = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+def addr(m):
+    return ctypes.addressof(ctypes.c_char.from_buffer(m))
+def done(**info):
+    with open(OUT, "w") as f:
+        json.dump(info, f)
+    os._exit(0)  # no interpreter teardown: every mapping is still there at the exit stop
+"""
+
+
+def faults_of(rec: dict, pid: int, after: int | None = None, until: int | None = None) -> int:
+    f = rec["faults"]
+    return sum(1 for t, p in zip(f["time_ns"], f["pid"])
+               if p == pid and (after is None or t > after) and (until is None or t <= until))
+
+
+def states(rec: dict, pid: int, start: int, n: int, what: str = "pages") -> str:
+    """The final codes of n pages from `start` in process pid's recorded mappings."""
+    proc = next(p for p in rec["processes"] if p["pid"] == pid)
+    for m in proc["mappings"]:
+        if m["start"] <= start < m["end"]:
+            codes = unrle(m[what])
+            i = (start - m["start"]) // P
+            assert i + n <= len(codes), "the region spans two kernel vmas"
+            return codes[i:i + n]
+    raise AssertionError(f"no mapping holds {start:#x}")
+
+
+def test_faults_equal_the_programs_own_counter_user_and_kernel(run_recorded):
+    """The program counts its own page faults (PERF_COUNT_SW_PAGE_FAULTS on itself, kernel-mode
+    faults included) over a window; the recording must hold exactly as many in that window."""
+    rec, info = run_recorded(COMMON + """
+a = S.PerfEventAttr()
+a.type, a.config, a.flags = S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS, S.ATTR_DISABLED
+fd = S.perf_event_open(a, 0, -1)
+t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+S.ioctl(fd, S.PERF_EVENT_IOC_ENABLE)
+m = mmap.mmap(-1, 256 * P, flags=PRIV)
+for i in range(0, 256, 2):
+    m[i * P]
+for i in range(0, 256, 3):
+    m[i * P] = 1
+b = mmap.mmap(-1, 32 * P, flags=PRIV)
+with open("/dev/zero", "rb", buffering=0) as f:
+    f.readinto(memoryview(b))
+S.ioctl(fd, S.PERF_EVENT_IOC_DISABLE)
+t1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+count = int.from_bytes(os.read(fd, 8), "little")
+done(count=count, t0=t0, t1=t1, pid=os.getpid())
+""")
+    assert rec["source"] == "tracepoints" and rec["lost_events"] == 0
+    got = faults_of(rec, info["pid"], info["t0"], info["t1"])
+    assert got == info["count"], f"recorded {got} faults in the window, the program counted {info['count']}"
+    assert info["count"] >= 128 + 86 + 32
+    f = rec["faults"]
+    kernel = sum(1 for t, p, m in zip(f["time_ns"], f["pid"], f["mode"])
+                 if p == info["pid"] and info["t0"] < t <= info["t1"] and m == "k")
+    assert kernel >= 32, "read(2) into 32 fresh pages faults in the kernel, and those count too"
+
+
+def test_minflt_and_final_states_and_the_replay(run_recorded, tmp_path):
+    rec, info = run_recorded(COMMON + """
+m = mmap.mmap(-1, 64 * P, flags=PRIV)
+for i in range(0, 64, 2):
+    m[i * P]                  # read faults: the zero page
+for i in range(8):
+    m[i * P] = 1              # writes: 0-7 anonymous (even ones COW from the zero page)
+buf = mmap.mmap(-1, 16 * P, flags=PRIV)
+with open("/dev/zero", "rb", buffering=0) as f:
+    f.readinto(memoryview(buf))   # read(2) into a fresh buffer: kernel-mode write faults
+done(m=addr(m), buf=addr(buf), pid=os.getpid())
+""")
+    pid = info["pid"]
+    proc = next(p for p in rec["processes"] if p["pid"] == pid)
+    assert proc["final_at"] == "exit" and rec["stopped"]["reason"] == "exit"
+    at_exec, at_exit = proc["faults_at_exec"], proc["faults_at_exit"]
+    kernel_count = at_exit["minflt"] + at_exit["majflt"] - at_exec["minflt"] - at_exec["majflt"]
+    assert faults_of(rec, pid, after=proc["exec_ns"]) == kernel_count
+    assert states(rec, pid, info["m"], 64) == "a" * 8 + "zn" * 28
+    assert states(rec, pid, info["buf"], 16) == "a" * 16
+    assert states(rec, pid, info["m"], 64, "mlocked") == "0" * 64
+    assert states(rec, pid, info["m"], 64, "huge") == "0" * 64  # THP is off for the program
+
+    from zpviz.cli import main
+    from zpviz.record.lesson import write_lesson
+
+    lesson = tmp_path / "replay.toml"
+    write_lesson(rec, str(lesson))
+    assert main(["check", str(lesson)]) == 0
+    text = lesson.read_text()
+    assert 'compare = ["2.6.23", "2.6.24", "v5", "2.6.32"]' in text and "lower bound" in text
+
+
+def test_fork_mlock_populate(run_recorded, tmp_path):
+    rec, info = run_recorded(COMMON + """
+m = mmap.mmap(-1, 32 * P, flags=PRIV)
+for i in range(16):
+    m[i * P]                                  # zero pages
+locked = mmap.mmap(-1, 16 * P, flags=PRIV)
+for i in range(4):
+    locked[i * P] = 1
+assert libc.mlock(addr(locked), 16 * P) == 0  # mlock faults the rest in, through GUP (no exception)
+pop = mmap.mmap(-1, 8 * P, flags=PRIV | mmap.MAP_POPULATE)
+child = os.fork()
+if child == 0:
+    for i in range(4):
+        m[i * P] = 2                          # the child's writes: its own copies
+    os._exit(0)
+os.waitpid(child, 0)
+done(m=addr(m), locked=addr(locked), pop=addr(pop), pid=os.getpid(), child=child)
+""")
+    pid, child = info["pid"], info["child"]
+    assert {p["pid"] for p in rec["processes"]} >= {pid, child}
+    cproc = next(p for p in rec["processes"] if p["pid"] == child)
+    assert cproc["parent"] == pid and cproc["final_at"] == "exit"
+    # the child's own faults: everything it took since fork (its counters start at fork)
+    assert faults_of(rec, child) == cproc["faults_at_exit"]["minflt"] + cproc["faults_at_exit"]["majflt"]
+    assert states(rec, child, info["m"], 32) == "a" * 4 + "z" * 12 + "n" * 16
+    assert states(rec, pid, info["m"], 32) == "z" * 16 + "n" * 16
+    assert states(rec, pid, info["locked"], 16) == "a" * 16
+    assert states(rec, pid, info["locked"], 16, "mlocked") == "1" * 16
+    assert states(rec, pid, info["pop"], 8) == "a" * 8
+    names = [c["name"] for c in rec["calls"] if c["pid"] == pid]
+    assert "mlock" in names and "fork" in names
+    mm = [c for c in rec["calls"] if c["name"] == "mmap" and c["result"] == info["pop"]]
+    assert mm and "POPULATE" in mm[0]["text"]
+
+    from zpviz.cli import main
+    from zpviz.record.lesson import write_lesson
+
+    lesson = tmp_path / "replay.toml"
+    write_lesson(rec, str(lesson))
+    assert main(["check", str(lesson)]) == 0
+    text = lesson.read_text()
+    assert 'do      = "fork"' in text and 'do      = "mlock"' in text and 'do      = "gup"' in text
+
+
+def test_max_events_stops_recording_and_the_program_runs_on(run_recorded, tmp_path):
+    marker = tmp_path / "finished"
+    rec, info = run_recorded(COMMON + f"""
+m = mmap.mmap(-1, 512 * P, flags=PRIV)
+for i in range(512):
+    m[i * P] = 1
+time.sleep(0.3)
+open({str(marker)!r}, "w").close()
+done(pid=os.getpid())
+""", max_events=50)
+    assert rec["stopped"]["reason"] == "max-events" and rec["fault_count"] == 50
+    pid = rec["root_pid"]
+    with open(f"/proc/{pid}/status") as f:
+        assert "TracerPid:\t0\n" in f.read()
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "the program did not run on to its end after --max-events"
+    os.waitpid(pid, 0)
+
+
+def test_exec_failure_is_reported(tracefs):
+    from zpviz.record.tracer import RecordError, record
+
+    with pytest.raises(RecordError, match="could not start /nonexistent/prog"):
+        record(["/nonexistent/prog"], log=io.StringIO())
