@@ -55,19 +55,24 @@ class Space:
     order: list[str] = field(default_factory=list)  # newest last: a new mapping over an old address wins
     heap: str | None = None
     brk: int | None = None
+    holes: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # munmapped inside a live span
     last: str | None = None
 
     def copy(self) -> Space:
-        return Space({k: list(v) for k, v in self.live.items()}, list(self.order), self.heap, self.brk)
+        return Space({k: list(v) for k, v in self.live.items()}, list(self.order), self.heap, self.brk,
+                     {k: list(v) for k, v in self.holes.items()})
+
+    def _has(self, name: str, addr: int) -> bool:
+        span = self.live.get(name)
+        if not span or not span[0] <= addr < span[1]:
+            return False
+        return not any(a <= addr < b for a, b in self.holes.get(name, ()))
 
     def find(self, addr: int) -> str | None:
-        if self.last in self.live:
-            lo, hi = self.live[self.last]
-            if lo <= addr < hi:
-                return self.last
+        if self.last is not None and self._has(self.last, addr):
+            return self.last
         for name in reversed(self.order):
-            span = self.live.get(name)
-            if span and span[0] <= addr < span[1]:
+            if self._has(name, addr):
                 self.last = name
                 return name
         return None
@@ -407,7 +412,8 @@ class Replay:
                     sp.live[vma] = [hi, b]
                 elif b <= hi:
                     sp.live[vma] = [a, lo]
-                # a hole in the middle: the vma keeps its span, the model knows those pages are unmapped
+                else:  # a hole in the middle: the vma keeps its span, minus the hole
+                    sp.holes.setdefault(vma, []).append((lo, hi))
 
     def _fork(self, parent: int, child: int, c: dict) -> None:
         if child not in self.procs:
@@ -454,9 +460,12 @@ class Replay:
                                "say": f"{self._pname(pid)} {reason}: its address space is torn down"})
 
     def _final_claims(self, pid: int, sp: Space, mappings: list[dict]) -> None:
-        for name in sorted({v for (q, v) in self.touched if q == pid} | set(sp.order), key=list(self.vmas).index):
+        for name in sorted(sp.order, key=list(self.vmas).index):  # the regions still mapped at the end
             v = self.vmas[name]
             states, mlocked = _states_at(mappings, v.base, v.pages)
+            lo, hi = ((x - v.base) // PAGE for x in sp.live[name])
+            done_u = self.unmapped.get((pid, name), set())
+            states = "".join("u" if (i < lo or i >= hi or i in done_u) else c for i, c in enumerate(states))
             if not any(c not in "nu" for c in states) and not self.touched.get((pid, name)):
                 continue  # never touched, nothing there: no claim worth the words
             done = self.unmapped.get((pid, name), set())
