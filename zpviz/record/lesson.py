@@ -45,6 +45,7 @@ class Vma:
     prot: str
     origin: str  # what made it: "the stack at exec", "mmap(...)"
     faults: int = 0
+    thp: bool = False
 
 
 @dataclass
@@ -275,7 +276,7 @@ class Replay:
             return
         name, args, res = c["name"], c["args"], c["result"]
         if name == "mmap":
-            self._mmap(pid, sp, args, res, c["text"])
+            self._mmap(pid, sp, args, res, c["text"], c["t1"])
         elif name == "munmap":
             self._unmap(pid, sp, args[0], args[0] + _pg(args[1]), c["text"])
         elif name == "brk":
@@ -299,20 +300,48 @@ class Replay:
         elif name == "fork":
             self._fork(pid, res, c)
 
-    def _mmap(self, pid: int, sp: Space, args: list[int], addr: int, text: str) -> None:
+    def _mmap(self, pid: int, sp: Space, args: list[int], addr: int, text: str, t: int = 0) -> None:
         length, prot, flags, fd = _pg(args[1]), args[2], args[3], args[4] & 0xFFFFFFFF
         self._unmap(pid, sp, addr, addr + length, None)  # MAP_FIXED over older mappings replaces them
         if not flags & MAP_ANONYMOUS or flags & MAP_SHARED or fd != 0xFFFFFFFF:
             return  # file-backed or shared: named in the notes by the faults that hit it
         self.n_mmap += 1
-        name = self._vma(f"mmap{self.n_mmap}", addr, addr + length, _prot(prot), text)
-        sp.live[name] = [addr, addr + length]
-        sp.order.append(name)
-        if flags & MAP_LOCKED:
-            self._span(pid, name, addr, addr + length, "mlock", "MAP_LOCKED: mmap faults every page in, locked")
-        elif flags & MAP_POPULATE and prot & 3:  # populate_vma_page_range: GUP, writing if the vma is writable
-            self._span(pid, name, addr, addr + length, "gup", "MAP_POPULATE: mmap faults every page in through "
-                       "get_user_pages, no fault exception", write=bool(prot & 2))
+        parts = self._thp_parts(pid, addr, addr + length, t)
+        for suffix, lo, hi, thp in parts:
+            name = self._vma(f"mmap{self.n_mmap}{suffix}", lo, hi, _prot(prot), text)
+            self.vmas[name].thp = thp
+            sp.live[name] = [lo, hi]
+            sp.order.append(name)
+        if len(parts) > 1:
+            name = next(f"mmap{self.n_mmap}{sfx}" for sfx, _, _, thp in parts if thp)
+            self.notes.append(f"mmap{self.n_mmap} was given MADV_HUGEPAGE: its 2 MiB-aligned middle is the vma "
+                              f"{name} (thp = true); the pages before and after it are vmas of their own")
+        for vma in [f"mmap{self.n_mmap}{sfx}" for sfx, _, _, _ in parts]:
+            a, b = sp.live[vma]
+            if flags & MAP_LOCKED:
+                self._span(pid, vma, a, b, "mlock", "MAP_LOCKED: mmap faults every page in, locked")
+            elif flags & MAP_POPULATE and prot & 3:  # populate_vma_page_range: GUP, writing if the vma is writable
+                self._span(pid, vma, a, b, "gup", "MAP_POPULATE: mmap faults every page in through "
+                           "get_user_pages, no fault exception", write=bool(prot & 2))
+
+    def _thp_parts(self, pid: int, lo: int, hi: int, t: int) -> list[tuple[str, int, int, bool]]:
+        """Under --keep-thp, a region that is later given MADV_HUGEPAGE: its unaligned head, its 2 MiB
+        aligned middle (a thp vma, as the model knows them) and its tail. Otherwise the region whole."""
+        whole = [("", lo, hi, False)]
+        if self.rec.get("thp") != "system":
+            return whole
+        hinted = any(c["pid"] == pid and c["name"] == "madvise" and c["args"][2] == 14 and c["errno"] is None
+                     and c["t1"] >= t and c["args"][0] < hi and lo < c["args"][0] + c["args"][1]
+                     for c in self.rec["calls"])
+        huge = 512 * PAGE
+        a, b = -(-lo // huge) * huge, hi // huge * huge
+        if not hinted or b - a < huge:
+            return whole
+        parts = [("-head", lo, a, False)] if a > lo else []
+        parts.append(("", a, b, True))
+        if hi > b:
+            parts.append(("-tail", b, hi, False))
+        return parts
 
     def _brk(self, pid: int, sp: Space, new: int) -> None:
         if sp.heap is None or new is None or sp.brk is None:
@@ -371,7 +400,8 @@ class Replay:
             advice = {"DONTNEED": "dontneed", "POPULATE_READ": "populate_read",
                       "POPULATE_WRITE": "populate_write", "FREE": "dontneed"}.get(MADVICE.get(args[2], ""))
             if advice is None:
-                self.skipped_calls[MADVICE.get(args[2], str(args[2]))] += 1
+                if not (args[2] == 14 and self.rec.get("thp") == "system"):  # HUGEPAGE: a thp vma already
+                    self.skipped_calls[MADVICE.get(args[2], str(args[2]))] += 1
                 return
             extra = {"advice": advice}
         elif name == "mlock2":
@@ -650,12 +680,12 @@ def _render(r: Replay, rec: dict, steps: list[dict], used: set[str], cut_at: int
            f"summary = {_toml(_summary(r, rec, steps))}",
            'kernel  = "modern"',
            f"compare = {_toml(VARIANTS_COMPARED)}",
-           f"cpus    = {ncpu}", "",
+           f"cpus    = {ncpu}"] + ([] if rec.get("thp_use_zero_page", True) else ["thp_use_zero_page = false"]) + ["",
            "[[process]]", f"name = {_toml(r._pname(r.root))}", ""]
     for name, v in r.vmas.items():
         if name in used:
             out += ["[[vma]]", f"name    = {_toml(name)}", f"process = {_toml(r._pname(r.root))}",
-                    f"pages   = {v.pages}", f"prot    = {_toml(v.prot)}", ""]
+                    f"pages   = {v.pages}", f"prot    = {_toml(v.prot)}"] + (["thp     = true"] if v.thp else []) + [""]
     out += ["[[step]]", f"say   = {_toml(_intro(r, rec, steps))}", f"notes = {_toml(_notes(r, rec, used, cut_at))}",
             "checkpoint = true", ""]
     for s in steps:
@@ -730,8 +760,10 @@ def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
              "access that found a page already mapped (for example a read after mlock of a read-only region, "
              "where 6.18 maps zero pages without faulting and v5 would fault and allocate) is not replayed."]
     if rec.get("thp") == "system":
-        lines.append("Recorded with --keep-thp; the replay declares THP off for its vmas (MADV_HUGEPAGE is not "
-                     "copied yet), so huge-page faults are replayed as 4 KiB faults.")
+        lines.append("Recorded with --keep-thp: a region the program gave MADV_HUGEPAGE is replayed with its 2 MiB "
+                     "aligned part as a thp vma; every other vma has THP off.")
+    else:
+        lines.append("Recorded with THP off for the program (prctl PR_SET_THP_DISABLE), as every vma here is.")
     if rec.get("source") != "tracepoints":
         lines.append("Recorded without the tracepoints (not root): kernel-mode faults are missing and every "
                      "fault is replayed as a read.")

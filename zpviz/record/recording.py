@@ -44,7 +44,8 @@ def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int 
         "kernel": platform.release(), "machine": platform.machine(), "page_size": 4096,
         "command": command, "root_pid": raw["root"],
         "source": raw["source"], "not_observed": lost_note,
-        "thp": "system" if keep_thp else "disabled",
+        "thp": "system" if keep_thp else "disabled", "thp_system": _thp_setting("enabled"),
+        "thp_use_zero_page": _thp_setting("use_zero_page") != "0",
         "clock": "CLOCK_MONOTONIC", "started_ns": t0,
         "stopped": {"reason": reason, "at_ns": raw["stopped"].get("at_ns"), "why": where,
                     "max_events": max_events},
@@ -54,6 +55,18 @@ def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int 
         "processes": raw["processes"],
         "notes": raw["notes"],
     }
+
+
+def _thp_setting(name: str) -> str | None:
+    """/sys/kernel/mm/transparent_hugepage/NAME: the bracketed choice, or the value."""
+    try:
+        with open(f"/sys/kernel/mm/transparent_hugepage/{name}") as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    if "[" in text:
+        return text[text.index("[") + 1: text.index("]")]
+    return text
 
 
 def write(path: str, rec: dict) -> None:
