@@ -537,8 +537,8 @@ class Replay:
         for i, t in enumerate(f["time_ns"]):
             if t > start or f["pid"][i] != self.root:
                 events.append((t, 1, i))
-        for j, c in enumerate(rec["calls"]):
-            events.append((c["t1"], 0, j))
+        for j, c in enumerate(rec["calls"]):  # a call acts at its return; fork before the child first runs
+            events.append((c["t0"] if c["name"] == "fork" else c["t1"], 0, j))
         for p in rec["processes"]:
             if p["pid"] == self.root:
                 continue
@@ -554,7 +554,7 @@ class Replay:
                 self._fault(t, f["pid"][i], f["address"][i], f["error_code"][i], f["mode"][i], f["cpu"][i])
             elif kind == 0:
                 c = rec["calls"][i]
-                if c["t1"] >= start:
+                if t >= start:
                     self._call(c)
             elif kind == 2:
                 if i in self.spaces:

@@ -423,7 +423,8 @@ class Recorder:
             self.procs[child] = Proc(child, parent)
         elif not thread:
             self.procs[child].parent = parent
-        self.calls.append({"t0": now, "t1": now, "pid": parent, "tid": tid, "name": "thread" if thread else "fork",
+        t0 = call[0] if call is not None else now  # the child runs (and faults) before this stop is seen
+        self.calls.append({"t0": t0, "t1": now, "pid": parent, "tid": tid, "name": "thread" if thread else "fork",
                            "args": [child], "result": child, "errno": None,
                            "text": f"{'clone(CLONE_VM)' if thread else 'fork'} -> {child}"})
 
