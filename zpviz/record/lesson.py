@@ -547,11 +547,13 @@ class Replay:
             elif p.get("final_ns") is not None or p.get("exit_ns") is not None:
                 events.append((p.get("final_ns") or p["exit_ns"], 3, p["pid"]))
         events.sort()
+        guessed = self._guess_writes() if rec.get("source") != "tracepoints" else None
         for t, kind, i in events:
             if kind == 1:
                 if f["pid"][i] == self.root and t <= start:
                     continue
-                self._fault(t, f["pid"][i], f["address"][i], f["error_code"][i], f["mode"][i], f["cpu"][i])
+                err = f["error_code"][i] if guessed is None else (PF_WRITE if i in guessed else 0)
+                self._fault(t, f["pid"][i], f["address"][i], err, f["mode"][i], f["cpu"][i])
             elif kind == 0:
                 c = rec["calls"][i]
                 if t >= start:
@@ -563,6 +565,27 @@ class Replay:
                 if i in self.spaces:
                     self._end(i, "exits")
         self._end(self.root, "ends")
+
+    def _guess_writes(self) -> set[int]:
+        """Without the error code (the software event), which faults were writes: the last fault on a
+        page that ended as an anonymous page; every other fault is taken as a read."""
+        f = self.rec["faults"]
+        last: dict[tuple[int, int], int] = {}
+        for i, (p, a) in enumerate(zip(f["pid"], f["address"])):
+            last[(p, a // PAGE)] = i
+        final: dict[int, list[dict]] = {p["pid"]: p.get("mappings") or [] for p in self.rec["processes"]}
+        out = set()
+        for (pid, page), i in last.items():
+            addr = page * PAGE
+            for m in final.get(pid, ()):
+                if m["start"] <= addr < m["end"] and m.get("pages"):
+                    if unrle(m["pages"])[(addr - m["start"]) // PAGE] in "as":
+                        out.add(i)
+                    break
+        self.notes.append("Recorded without the error code (the software event): a fault is taken as a write "
+                          "when it is the last on a page that ended as an anonymous page, as a read otherwise; "
+                          "faults the kernel took inside system calls were not seen and are missing.")
+        return out
 
     def cost_s(self, steps: list[dict]) -> float:
         """The loader's estimate (scenario/steps.py COST_US) over the five variants."""
@@ -764,9 +787,6 @@ def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
                      "aligned part as a thp vma; every other vma has THP off.")
     else:
         lines.append("Recorded with THP off for the program (prctl PR_SET_THP_DISABLE), as every vma here is.")
-    if rec.get("source") != "tracepoints":
-        lines.append("Recorded without the tracepoints (not root): kernel-mode faults are missing and every "
-                     "fault is replayed as a read.")
     lines.append("Vmas (page 0 is the lowest address):")
     for name in [n for n in r.vmas if n in used]:
         v = r.vmas[name]

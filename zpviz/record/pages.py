@@ -130,6 +130,12 @@ def snapshot(pid: int, kpf: KPageFlags | None) -> list[dict]:
                 st.append(s)
                 ml.append(lk)
                 hg.append(h)
+            if not have and kind != "file" and "?" in st:  # no frame flags: ask PAGEMAP_SCAN about zero pages
+                scan = scan_zero_and_huge(fd, m["start"], m["end"])
+                if scan is not None:
+                    zero, huge = scan
+                    st = ["z" if zero[i] else ("s" if c == "?" else c) for i, c in enumerate(st)]
+                    hg = ["1" if huge[i] else "0" for i in range(n)]
             rec.update(pages=rle("".join(st)), mlocked=rle("".join(ml)), huge=rle("".join(hg)))
             out.append(rec)
         return out
@@ -149,62 +155,47 @@ def proc_faults(pid: int) -> tuple[int, int] | None:
 
 
 # ---------------------------------------------------------------- PAGEMAP_SCAN (ordinary users)
-PAGEMAP_SCAN = 0xC0606610  # _IOWR('f', 16, struct pm_scan_arg)
-PAGE_IS_PRESENT = 1 << 1
-PAGE_IS_FILE = 1 << 3
+PAGEMAP_SCAN = 0xC0606610  # _IOWR('f', 16, struct pm_scan_arg), include/uapi/linux/fs.h
+PAGE_IS_FILE = 1 << 2
+PAGE_IS_PRESENT = 1 << 3
 PAGE_IS_PFNZERO = 1 << 5
 PAGE_IS_HUGE = 1 << 6
+_VEC = 1024
 
 
 class _PmScanArg(ctypes.Structure):
-    _fields_ = [("size", ctypes.c_uint64), ("flags", ctypes.c_uint64), ("start", ctypes.c_uint64),
-                ("end", ctypes.c_uint64), ("walk_end", ctypes.c_uint64), ("vec", ctypes.c_uint64),
-                ("vec_len", ctypes.c_uint64), ("max_pages", ctypes.c_uint64),
-                ("category_inverted", ctypes.c_uint64), ("category_mask", ctypes.c_uint64),
-                ("category_anyof_mask", ctypes.c_uint64), ("return_mask", ctypes.c_uint64)]
+    _fields_ = [(n, ctypes.c_uint64) for n in ("size", "flags", "start", "end", "walk_end", "vec", "vec_len",
+                                                "max_pages", "category_inverted", "category_mask",
+                                                "category_anyof_mask", "return_mask")]
 
 
 class _PageRegion(ctypes.Structure):
     _fields_ = [("start", ctypes.c_uint64), ("end", ctypes.c_uint64), ("categories", ctypes.c_uint64)]
 
 
-def scan_states(pid: int, start: int, end: int) -> tuple[str, str] | None:
-    """(states, huge) codes of [start, end) by PAGEMAP_SCAN, or None where the ioctl is missing."""
+def scan_zero_and_huge(fd: int, start: int, end: int) -> tuple[bytearray, bytearray] | None:
+    """Which pages of [start, end) map a zero page, and which are huge, by PAGEMAP_SCAN (Linux 6.7+):
+    what an ordinary user can learn, since pagemap's frame numbers read 0 without CAP_SYS_ADMIN.
+    None when the kernel has no PAGEMAP_SCAN."""
     n = (end - start) // PAGE
-    states, huge = bytearray(b"n" * n), bytearray(b"0" * n)
-    vec = (_PageRegion * 512)()
-    try:
-        fd = os.open(f"/proc/{pid}/pagemap", os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        at = start
-        while at < end:
-            arg = _PmScanArg(size=ctypes.sizeof(_PmScanArg), start=at, end=end, vec=ctypes.addressof(vec),
-                             vec_len=512, category_anyof_mask=PAGE_IS_PRESENT,
-                             return_mask=PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO | PAGE_IS_HUGE)
-            try:
-                got = fcntl.ioctl(fd, PAGEMAP_SCAN, bytearray(bytes(arg)), True)
-            except OSError:
-                return None
-            del got
-            filled = ctypes.cast(ctypes.addressof(vec), ctypes.POINTER(_PageRegion))
-            k = 0
-            # the kernel returns the number of regions filled; re-read walk_end from our copy
-            buf = _PmScanArg.from_buffer_copy(bytes(arg))
-            del buf
-            while k < 512 and filled[k].end > filled[k].start:
-                r = filled[k]
-                lo, hi = (r.start - start) // PAGE, (r.end - start) // PAGE
-                code = b"z" if r.categories & PAGE_IS_PFNZERO else b"f" if r.categories & PAGE_IS_FILE else b"a"
-                states[lo:hi] = code * (hi - lo)
-                if r.categories & PAGE_IS_HUGE:
-                    huge[lo:hi] = b"1" * (hi - lo)
-                k += 1
-            if k < 512:
-                break
-            at = filled[511].end
-            ctypes.memset(vec, 0, ctypes.sizeof(vec))
-        return states.decode(), huge.decode()
-    finally:
-        os.close(fd)
+    zero, huge = bytearray(n), bytearray(n)
+    vec = (_PageRegion * _VEC)()
+    at = start
+    while at < end:
+        arg = _PmScanArg(size=ctypes.sizeof(_PmScanArg), start=at, end=end, vec=ctypes.addressof(vec),
+                         vec_len=_VEC, category_anyof_mask=PAGE_IS_PRESENT,
+                         return_mask=PAGE_IS_PFNZERO | PAGE_IS_HUGE | PAGE_IS_FILE)
+        try:
+            filled = fcntl.ioctl(fd, PAGEMAP_SCAN, arg)  # ctypes objects are mutable buffers: walk_end comes back
+        except OSError:
+            return None
+        for r in vec[:filled]:
+            lo, hi = (r.start - start) // PAGE, (r.end - start) // PAGE
+            if r.categories & PAGE_IS_PFNZERO:
+                zero[lo:hi] = b"\x01" * (hi - lo)
+            if r.categories & PAGE_IS_HUGE:
+                huge[lo:hi] = b"\x01" * (hi - lo)
+        if arg.walk_end <= at or filled < _VEC:
+            break
+        at = arg.walk_end
+    return zero, huge

@@ -143,6 +143,8 @@ class Recorder:
                 if mode == "tracepoints":
                     raise RecordError(str(e)) from None
                 why = str(e)
+        if why is None:
+            why = "--software asked for it"
         src = self._software(pid)
         lost = ("recorded with the software event PERF_COUNT_SW_PAGE_FAULTS: user-mode faults only "
                 "(faults the kernel takes on the program's buffers, e.g. in read(2), are not seen), "
@@ -160,7 +162,10 @@ class Recorder:
     # ------------------------------------------------------------------ the loop
     def run(self) -> dict:
         self.started_ns = S.clock_ns()
-        kpf, why = KPageFlags.open()
+        if self.source.kind == "tracepoints":
+            kpf, why = KPageFlags.open()
+        else:  # what an ordinary user has, even when --software runs as root
+            kpf, why = None, "the software event's fallback reads no frame flags (as without root)"
         self.kpf = kpf
         if kpf is None:
             self.notes.append(f"page states without frame flags: {why}; zero pages are told apart by "
