@@ -181,3 +181,34 @@ def test_exec_failure_is_reported(tracefs):
 
     with pytest.raises(RecordError, match="could not start /nonexistent/prog"):
         record(["/nonexistent/prog"], log=io.StringIO())
+
+
+def test_ctrl_c_ends_the_recording_cleanly(tracefs, tmp_path):
+    """Ctrl+C in a terminal signals the whole foreground group: the recorder and the program."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import PYTHON
+
+    prog = tmp_path / "sleepy.py"
+    prog.write_text("import mmap, os, time\nm = mmap.mmap(-1, 16 * 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\n"
+                    "for i in range(16):\n    m[i * 4096] = 1\nprint(os.getpid(), flush=True)\ntime.sleep(30)\n")
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([sys.executable, "-m", "zpviz", "record", "-o", str(out), "--", PYTHON, "-S", str(prog)],
+                         start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        pid = int(p.stdout.readline())
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 0, err.decode()
+    rec = json.loads(out.read_text())
+    assert rec["stopped"]["reason"] == "interrupted"
+    assert rec["processes"][0]["pid"] == pid and rec["processes"][0]["mappings"]
+    assert not os.path.exists(f"/proc/{pid}"), "the program got the same Ctrl+C and ended"

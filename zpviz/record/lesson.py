@@ -207,6 +207,7 @@ class Replay:
             pages = sorted(step.pop("_pages"))
             step["pages"] = _ranges(pages)
             step["_n"] = len(pages)
+            step["_list"] = pages
             self.steps.append(step)
         self.open.clear()
 
@@ -674,13 +675,7 @@ def build_lesson(rec: dict, slice_ns: int | None = None, title: str | None = Non
     r.build()
     used = _used(r.steps)
     steps = [s for s in r.steps if s.get("vma") is None or s["vma"] in used]
-    # thin: the longest prefix inside the loader's work budget, step count and file size
-    keep, cut_at = len(steps), None
-    while keep and (r.cost_s(steps[:keep]) > BUDGET_S or keep > MAX_STEPS):
-        keep = keep * 3 // 4
-    if keep < len(steps):
-        cut_at = keep
-        steps = steps[:keep]
+    steps, cut_at = _thin(r, steps)
     text = _render(r, rec, steps, used, cut_at, title)
     while len(text) > MAX_FILE_CHARS and len(steps) > 1:
         steps = steps[: len(steps) * 3 // 4]
@@ -689,6 +684,31 @@ def build_lesson(rec: dict, slice_ns: int | None = None, title: str | None = Non
     faults = sum(s.get("_faults", 0) for s in steps)
     return text, {"steps": len(steps), "faults_replayed": faults, "faults_recorded": rec["fault_count"],
                   "thinned": cut_at is not None, "engine_s": round(r.cost_s(steps), 2), "vmas": len(used)}
+
+
+def _thin(r: Replay, steps: list[dict]) -> tuple[list[dict], int | None]:
+    """The longest prefix inside the loader's work budget and step bound; the step it was cut at.
+
+    The step that crosses the budget keeps as many of its first pages as fit (a read or write)."""
+    budget = BUDGET_S
+    acc = 0.0
+    for i, s in enumerate(steps):
+        cost = r.cost_s([s])
+        if i < MAX_STEPS and acc + cost <= budget:
+            acc += cost
+            continue
+        out = steps[:i]
+        if i < MAX_STEPS and s["do"] in ("read", "write") and s.get("_list"):
+            per = r.cost_s([{"do": s["do"], "_n": 1}])
+            room = int((budget - acc) / per)
+            if room > 0:
+                part = dict(s, _list=s["_list"][:room], _n=room, _faults=room, _dups=0,
+                            _kernel=min(s["_kernel"], room))
+                part["pages"] = _ranges(part["_list"])
+                part["say"] = _fault_caption(part) + f" (thinned: the first {room:,} of its {s['_n']:,} pages)"
+                out.append(part)
+        return out, len(out)
+    return steps, None
 
 
 def _render(r: Replay, rec: dict, steps: list[dict], used: set[str], cut_at: int | None, title: str | None) -> str:

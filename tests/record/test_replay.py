@@ -1,0 +1,132 @@
+"""The recording format and the replay lesson, from recordings made up here (no root, no kernel)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from zpviz.cli import main
+from zpviz.record import recording
+from zpviz.record.lesson import _ranges, build_lesson
+from zpviz.record.pages import rle, unrle
+from zpviz.scenario import loads
+
+P = 4096
+BASE = 0x7F0000000000
+STACK = 0x7FFF00000000
+
+
+def mapping(start: int, codes: str, path: str = "", perms: str = "rw-p") -> dict:
+    return {"start": start, "end": start + len(codes) * P, "perms": perms, "offset": 0, "inode": 0, "path": path,
+            "kind": "anon", "pages_total": len(codes), "pages": rle(codes), "mlocked": rle("0" * len(codes)),
+            "huge": rle("0" * len(codes))}
+
+
+def made_up(faults: list[tuple[int, int, int, str]], calls: list[dict], final: str, children=()) -> dict:
+    """A recording of pid 100: its stack at exec, then `calls` and `faults` ((t, page, error, mode))."""
+    cols = {k: [] for k in recording.FAULT_FIELDS if k != "mode"}
+    mode = ""
+    for t, page, err, m in faults:
+        for k, v in zip(("time_ns", "pid", "tid", "cpu", "address", "ip", "error_code"),
+                        (t, 100, 100, 0, BASE + page * P, 0x1000, err)):
+            cols[k].append(v)
+        mode += m
+    cols["mode"] = mode
+    stack = mapping(STACK, "nnna", "[stack]")
+    root = {"pid": 100, "parent": None, "comm": "prog", "exec_ns": 10, "exit_ns": 10_000, "exit_status": 0,
+            "faults_at_exec": None, "faults_at_exit": None, "maps_at_exec": [stack], "maps_at_fork": None,
+            "final_at": "exit", "final_ns": 10_000, "mappings": [stack, mapping(BASE, final)]}
+    return {"format": recording.FORMAT, "version": recording.VERSION, "kernel": "6.18", "command": ["prog"],
+            "root_pid": 100, "source": "tracepoints", "thp": "disabled", "fault_count": len(faults),
+            "faults": cols, "calls": calls, "processes": [root, *children], "notes": [], "lost_events": 0}
+
+
+def mmap_call(t: int, pages: int, flags: int = 0x22, prot: int = 3) -> dict:
+    return {"t0": t - 1, "t1": t, "pid": 100, "tid": 100, "name": "mmap",
+            "args": [0, pages * P, prot, flags, 0xFFFFFFFF, 0], "result": BASE, "errno": None,
+            "text": f"mmap(0x0, {pages * P}, ...)"}
+
+
+def test_selectors_are_compact_and_exact():
+    assert _ranges([0, 1, 2, 3]) == ["0-3"]
+    assert _ranges([0, 16, 32, 48, 50]) == ["0-48/16", 50]
+    assert _ranges([5]) == [5]
+    assert _ranges([1, 3]) == [1, 3]
+    assert unrle(rle("aazzzn")) == "aazzzn" and rle("aazzzn") == [["a", 2], ["z", 3], ["n", 1]]
+
+
+def test_a_replay_of_reads_and_a_cow_passes_its_own_check(tmp_path):
+    rec = made_up([(20, 0, 4, "u"), (21, 1, 4, "u"), (22, 2, 4, "u"), (30, 0, 7, "u"), (31, 5, 6, "u")],
+                  [mmap_call(15, 8)], "azznnann")
+    text, info = build_lesson(rec)
+    sc = loads(text)
+    assert sc.kernel == "modern" and set(sc.compare) == {"2.6.23", "2.6.24", "v5", "2.6.32"}
+    vma = next(v for v in sc.vmas if v.name == "mmap1")
+    assert vma.pages == 8 and not vma.thp
+    assert info["faults_replayed"] == 5 and not info["thinned"]
+    path = tmp_path / "replay.toml"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 0
+    # the claims are the recording's: a wrong final state must fail the check
+    wrong = made_up([(20, 0, 4, "u")], [mmap_call(15, 8)], "annnnnnn")
+    path.write_text(build_lesson(wrong)[0])
+    assert main(["check", str(path)]) == 1
+
+
+def test_mlock_and_populate_are_replayed_and_file_mappings_only_named():
+    calls = [mmap_call(15, 4, flags=0x22 | 0x8000),  # MAP_POPULATE
+             {"t0": 40, "t1": 41, "pid": 100, "tid": 100, "name": "mlock", "args": [BASE, 2 * P], "result": 0,
+              "errno": None, "text": "mlock"}]
+    rec = made_up([(20, 9999, 4, "u")], calls, "aaaa")
+    rec["processes"][0]["mappings"].append(mapping(BASE + 9999 * P, "f", "/usr/lib/libc.so.6", "r--p") | {
+        "kind": "file", "inode": 7})
+    text, _ = build_lesson(rec)
+    assert 'do      = "gup"' in text and "write = true" in text and 'do      = "mlock"' in text
+    assert "libc.so.6" in text  # named in the notes, not replayed
+    loads(text)
+
+
+def test_a_replay_too_big_for_the_budget_is_thinned_and_says_so(monkeypatch):
+    from zpviz.record import lesson
+
+    monkeypatch.setattr(lesson, "BUDGET_S", 0.1)  # a small budget keeps the test quick; the logic is the same
+    n = 20_000  # 20,000 single-page writes: 0.6 s of engine time over five kernels
+    faults = [(20 + i, i, 6, "u") for i in range(n)]
+    rec = made_up(faults, [mmap_call(15, n)], "a" * n)
+    text, info = build_lesson(rec)
+    assert info["thinned"] and 0 < info["faults_replayed"] < n
+    assert "THINNED" in text
+    sc = loads(text)
+    assert sc.work_s <= 0.1 + 1e-9  # the loader's own estimate agrees with the cut
+
+
+def test_reading_a_recording_checks_what_it_is(tmp_path):
+    good = made_up([(20, 0, 4, "u")], [mmap_call(15, 1)], "z")
+    path = tmp_path / "r.json.gz"
+    recording.write(str(path), good)
+    assert recording.is_recording(str(path)) and recording.read(str(path))["fault_count"] == 1
+    bad = tmp_path / "bad.json"
+    for text, why in [("not json", "not JSON"), ('{"format": "other"}', "not a zpviz recording"),
+                      (json.dumps(good | {"version": 99}), "version 99"),
+                      (json.dumps(good | {"faults": {"time_ns": []}}), "lacks")]:
+        bad.write_text(text)
+        with pytest.raises(recording.RecordingError, match=why) as e:
+            recording.read(str(bad))
+        assert str(bad) in str(e.value)
+    assert not recording.is_recording(str(bad))
+    with gzip.open(tmp_path / "x.gz", "wb") as g:
+        g.write(b"[]")
+    assert not recording.is_recording(str(tmp_path / "x.gz"))
+
+
+@pytest.mark.parametrize("args, words", [
+    ([], "nothing to record"),
+    (["--pid", "1"], "not supported yet"),
+    (["--max-events", "0", "--", "true"], "at least 1"),
+    (["-o", "/nonexistent/dir/x.json", "--", "true"], "folder does not exist"),
+])
+def test_record_usage_errors(capsys, args, words):
+    assert main(["record", *args]) == 2
+    assert words in capsys.readouterr().err
