@@ -53,9 +53,10 @@ def _kernel(text: str | None) -> str | None:
 
 
 def _load(path: str):
+    from zpviz.record.command import replay_file
     from zpviz.scenario import load
 
-    return load(path)
+    return load(replay_file(path))  # a recording (zpviz record) opens as the lesson replaying it
 
 
 # ---------------------------------------------------------------------------- run
@@ -259,6 +260,10 @@ def cmd_app(argv: Sequence[str]) -> int:
     size = _window_size(a.size)
     if a.file and not os.path.exists(a.file):
         raise UsageError(f"zpviz: {a.file}: no such file")
+    if a.file:
+        from zpviz.record.command import replay_file
+
+        a.file = replay_file(a.file)  # a recording opens as the lesson that replays it
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app

@@ -130,3 +130,15 @@ def test_reading_a_recording_checks_what_it_is(tmp_path):
 def test_record_usage_errors(capsys, args, words):
     assert main(["record", *args]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_recording_opens_as_its_replay(tmp_path, capsys):
+    rec = made_up([(20, 0, 4, "u"), (30, 0, 7, "u")], [mmap_call(15, 4)], "annn")
+    path = tmp_path / "run.json.gz"
+    recording.write(str(path), rec)
+    assert main(["check", str(path)]) == 0
+    assert "is a recording; opening its replay" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(rec | {"version": 7}))
+    assert main(["run", str(broken)]) == 2
+    assert "recording version 7" in capsys.readouterr().err

@@ -91,3 +91,26 @@ def _wait_for(pid: int) -> None:
         os.waitpid(pid, 0)
     except (ChildProcessError, KeyboardInterrupt):
         pass
+
+
+def replay_file(path: str) -> str:
+    """If `path` is a recording, write its replay lesson to a temporary folder and return that path;
+    otherwise return `path` unchanged. Lets `zpviz OUT`, `zpviz run OUT` and `zpviz check OUT` open
+    recordings as the lessons they replay."""
+    if not recording.is_recording(path):
+        return path
+    import tempfile
+
+    from .lesson import write_lesson
+
+    try:
+        rec = recording.read(path)
+    except recording.RecordingError as e:
+        from zpviz.errors import LessonError, Problem
+
+        raise LessonError([Problem(path, None, "", str(e).removeprefix(f"{path}: "))]) from None
+    name = os.path.basename(path).split(".")[0] or "recording"
+    out = os.path.join(tempfile.mkdtemp(prefix="zpviz-replay-"), f"{name}.replay.toml")
+    info = write_lesson(rec, out, source=path)
+    print(f"zpviz: {path} is a recording; opening its replay ({info}), written to {out}", file=sys.stderr)
+    return out

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import platform
+import re
 import tempfile
 from datetime import UTC, datetime
 
@@ -101,7 +102,7 @@ def is_recording(path: str) -> bool:
                 head = g.read(64)
         except OSError:
             return False
-    return head.lstrip().startswith(b'{"format":"' + FORMAT.encode())
+    return re.match(rb'\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + b'"', head) is not None
 
 
 def read(path: str) -> dict:
