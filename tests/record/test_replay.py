@@ -115,6 +115,8 @@ def test_reading_a_recording_checks_what_it_is(tmp_path):
         with pytest.raises(recording.RecordingError, match=why) as e:
             recording.read(str(bad))
         assert str(bad) in str(e.value)
+    assert recording.is_recording(str(bad))  # it says it is one (and read() says what is wrong with it)
+    bad.write_text('{"format": "other"}')
     assert not recording.is_recording(str(bad))
     with gzip.open(tmp_path / "x.gz", "wb") as g:
         g.write(b"[]")
