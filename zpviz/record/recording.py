@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import tempfile
+import zlib
 from datetime import UTC, datetime
 
 FORMAT = "zpviz-recording"
@@ -100,7 +101,7 @@ def is_recording(path: str) -> bool:
         try:
             with gzip.open(path, "rb") as g:
                 head = g.read(64)
-        except OSError:
+        except (OSError, EOFError, zlib.error):  # a file that only starts like gzip
             return False
     return re.match(rb'\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + b'"', head) is not None
 
@@ -112,8 +113,8 @@ def read(path: str) -> dict:
         if data[:2] == b"\x1f\x8b":
             with gzip.open(path, "rb") as g:
                 data = g.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise RecordingError(f"{path}: {e.strerror or e}") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise RecordingError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
     if len(data) > MAX_BYTES:
         raise RecordingError(f"{path}: over {MAX_BYTES >> 20} MiB; not read")
     try:
