@@ -138,6 +138,7 @@ class Replay:
         self.n_mmap = 0
         self.touched: dict[tuple[int, str], dict[int, str]] = {}  # (pid, vma) -> page -> "r"/"w" so far
         self.unmapped: dict[tuple[int, str], set[int]] = {}
+        self.borrowed: set[int] = set()  # vfork children, running in their parent's memory
         self.slice_ns = slice_ns
         self.cost_us = 0.0
         self.fault_steps = 0
@@ -300,6 +301,10 @@ class Replay:
                     self._span(pid, vma, lo, hi, "munlock", "munlockall()")
         elif name == "fork":
             self._fork(pid, res, c)
+        elif name == "vfork" and res in self.procs:  # shares the parent's memory until it execs or exits
+            self.spaces[res] = sp
+            self.names[res] = self._pname(pid)
+            self.borrowed.add(res)
 
     def _mmap(self, pid: int, sp: Space, args: list[int], addr: int, text: str, t: int = 0) -> None:
         length, prot, flags, fd = _pg(args[1]), args[2], args[3], args[4] & 0xFFFFFFFF
@@ -479,6 +484,10 @@ class Replay:
 
     def _end(self, pid: int, reason: str) -> None:
         """The process's final page states as claims, then (a child) its exit."""
+        if pid in self.borrowed:  # a vfork child gives the parent's memory back: nothing of its own ends
+            self.borrowed.discard(pid)
+            self.spaces.pop(pid, None)
+            return
         self._flush()
         p = self.procs[pid]
         sp = self.spaces.pop(pid, None)

@@ -429,9 +429,10 @@ class Recorder:
         elif not thread:
             self.procs[child].parent = parent
         t0 = call[0] if call is not None else now  # the child runs (and faults) before this stop is seen
-        self.calls.append({"t0": t0, "t1": now, "pid": parent, "tid": tid, "name": "thread" if thread else "fork",
-                           "args": [child], "result": child, "errno": None,
-                           "text": f"{'clone(CLONE_VM)' if thread else 'fork'} -> {child}"})
+        # vfork (and posix_spawn's clone(CLONE_VM | CLONE_VFORK)): a new process in the parent's memory
+        kind = "thread" if thread else "vfork" if event == S.PTRACE_EVENT_VFORK else "fork"
+        self.calls.append({"t0": t0, "t1": now, "pid": parent, "tid": tid, "name": kind,
+                           "args": [child], "result": child, "errno": None, "text": f"{kind} -> {child}"})
 
     # ------------------------------------------------------------------ the result
     def result(self, reason: str) -> dict:
