@@ -212,3 +212,36 @@ def test_ctrl_c_ends_the_recording_cleanly(tracefs, tmp_path):
     assert rec["stopped"]["reason"] == "interrupted"
     assert rec["processes"][0]["pid"] == pid and rec["processes"][0]["mappings"]
     assert not os.path.exists(f"/proc/{pid}"), "the program got the same Ctrl+C and ended"
+
+
+def test_attach_to_a_running_process_and_let_it_go(tracefs, tmp_path):
+    import subprocess
+
+    from zpviz.cli import main
+    from zpviz.record.lesson import write_lesson
+    from zpviz.record.tracer import record
+
+    from .conftest import PYTHON
+
+    prog = tmp_path / "loop.py"
+    prog.write_text("import mmap, sys, time\nm = mmap.mmap(-1, 2048 * 4096, flags=mmap.MAP_PRIVATE | "
+                    "mmap.MAP_ANONYMOUS)\nprint('ready', flush=True)\nfor i in range(2048):\n    m[i * 4096]\n"
+                    "    if i % 4 == 0:\n        m[i * 4096] = 1\n    time.sleep(0.001)\n")
+    p = subprocess.Popen([PYTHON, "-S", str(prog)], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        rec = record(None, pid=p.pid, max_events=200, log=io.StringIO())
+        with open(f"/proc/{p.pid}/status") as f:
+            assert "TracerPid:\t0\n" in f.read()
+        assert p.wait(timeout=60) == 0, "the process runs on to its end after the recording"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+    assert rec["attached"] and rec["stopped"]["reason"] == "max-events" and rec["fault_count"] == 200
+    proc = rec["processes"][0]
+    assert proc["pid"] == p.pid and proc["maps_at_exec"] and proc["final_at"] == "detach"
+    lesson = tmp_path / "replay.toml"
+    write_lesson(rec, str(lesson))
+    assert main(["check", str(lesson)]) == 0

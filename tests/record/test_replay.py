@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import pytest
 
@@ -125,7 +126,9 @@ def test_reading_a_recording_checks_what_it_is(tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     ([], "nothing to record"),
-    (["--pid", "1"], "not supported yet"),
+    (["--pid", "1", "--", "true"], "not both"),
+    (["--pid", "1"], "will not attach to init"),
+    (["--pid", str(os.getpid())], "zpviz itself or the shell"),
     (["--max-events", "0", "--", "true"], "at least 1"),
     (["-o", "/nonexistent/dir/x.json", "--", "true"], "folder does not exist"),
 ])

@@ -23,7 +23,7 @@ def parser(error) -> argparse.ArgumentParser:
     p.add_argument("--keep-thp", action="store_true",
                    help="record with transparent huge pages as the system is set (default: off for the program)")
     p.add_argument("--max-events", type=int, metavar="N", help="stop recording after N faults; the program runs on")
-    p.add_argument("--pid", type=int, help="attach to a running process (not yet supported)")
+    p.add_argument("--pid", type=int, help="attach to a running process (and its threads) instead; Ctrl+C ends")
     p.add_argument("--software", action="store_true",
                    help="use the ordinary user's software event even as root (what a student without root gets)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...: the program to run")
@@ -39,10 +39,7 @@ def main(argv: list[str], usage_error) -> int:
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
     if a.pid is not None and cmd:
         usage_error("give either -- CMD ARGS... or --pid PID, not both")
-    if a.pid is not None:
-        usage_error("--pid (attaching to a running process) is not supported yet; start the program under "
-                    "zpviz record -- CMD ARGS...")
-    if not cmd:
+    if a.pid is None and not cmd:
         usage_error("nothing to record: give the program after --, e.g. zpviz record -o out.json.gz -- python3 prog.py")
     if a.max_events is not None and a.max_events < 1:
         usage_error("--max-events must be at least 1")
@@ -53,18 +50,24 @@ def main(argv: list[str], usage_error) -> int:
                    mode="software" if a.software else "auto")
     rec = Recorder(opts)
     try:
-        root = rec.launch()
+        root = rec.attach(a.pid) if a.pid is not None else rec.launch()
     except RecordError as e:
         print(f"zpviz record: {e}", file=sys.stderr)
         return 2
+    if a.pid is not None:
+        print(f"zpviz record: attached to {a.pid} ({rec.procs[a.pid].comm}); Ctrl+C ends the recording, "
+              f"and the process runs on", file=sys.stderr)
     try:
         raw = rec.run()
     finally:
-        os.close(rec._err_r)
+        if rec._err_r is not None:
+            os.close(rec._err_r)
     if raw["exec_failed"]:
         print(f"zpviz record: could not start {cmd[0]}: {raw['exec_failed']}", file=sys.stderr)
         return 2
-    data = recording.build(raw, cmd, a.keep_thp, a.max_events)
+    data = recording.build(raw, cmd or None, a.keep_thp, a.max_events)
+    if a.pid is not None:  # recorded from the attach on; the process keeps THP as it had it
+        data["attached"], data["thp"] = True, "system"
     recording.write(a.output, data)
     print(f"zpviz record: wrote {a.output}", file=sys.stderr)
     print(recording.summary(data), file=sys.stderr)
@@ -76,7 +79,7 @@ def main(argv: list[str], usage_error) -> int:
 
         info = write_lesson(data, a.lesson, source=a.output)
         print(f"zpviz record: wrote {a.lesson} ({info})", file=sys.stderr)
-    if raw["reason"] != "exit":
+    if raw["reason"] != "exit" and a.pid is None:
         _wait_for(root)
     root_proc = next((p for p in data["processes"] if p["pid"] == root), None)
     status = root_proc.get("exit_status") if root_proc else None

@@ -217,14 +217,15 @@ class FaultSource:
             self.faults.append(Fault(time, pid, tid, cpu, addr, ip, None, "u"))
 
 
-def _attr(kind: str, config: int, sample_type: int, extra_flags: int) -> S.PerfEventAttr:
+def _attr(kind: str, config: int, sample_type: int, extra_flags: int, on_exec: bool = True) -> S.PerfEventAttr:
+    """on_exec: counting starts at the program's exec; otherwise (attaching to a running process) at once."""
     a = S.PerfEventAttr()
     a.type = kind
     a.config = config
     a.sample_period = 1
     a.sample_type = sample_type
-    a.flags = (S.ATTR_DISABLED | S.ATTR_INHERIT | S.ATTR_ENABLE_ON_EXEC | S.ATTR_WATERMARK | S.ATTR_USE_CLOCKID
-               | extra_flags)
+    start = S.ATTR_DISABLED | S.ATTR_ENABLE_ON_EXEC if on_exec else 0
+    a.flags = start | S.ATTR_INHERIT | S.ATTR_WATERMARK | S.ATTR_USE_CLOCKID | extra_flags
     a.wakeup = RING_PAGES * PAGE // 4  # wake a poll() when a quarter of the ring is full
     a.clockid = S.CLOCK_MONOTONIC
     return a
@@ -235,19 +236,28 @@ def _ring(fd: int, cpu: int) -> Ring:
     return Ring(cpu, [fd], buf, RING_PAGES * PAGE)
 
 
-def open_tracepoints(pid: int) -> FaultSource:
-    """Both page-fault tracepoints on every CPU for `pid` and its future threads and children."""
+def open_tracepoints(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
+    """Both page-fault tracepoints on every CPU for `pid` and its future threads and children.
+
+    threads: attaching to a running process, its existing threads (an inherited event follows
+    only the children created after it, so each thread gets its own, writing into the same rings);
+    counting then starts at once instead of at exec."""
     user, kern = read_tracepoint("page_fault_user"), read_tracepoint("page_fault_kernel")
     src = FaultSource("tracepoints", user_tp=user, kernel_tp=kern)
     sample = S.PERF_SAMPLE_TID | S.PERF_SAMPLE_TIME | S.PERF_SAMPLE_CPU | S.PERF_SAMPLE_RAW
+    on_exec = not threads
     try:
         for cpu in online_cpus():
-            fd = S.perf_event_open(_attr(S.PERF_TYPE_TRACEPOINT, user.id, sample, 0), pid, cpu)
-            ring = _ring(fd, cpu)
-            src.rings.append(ring)
-            fd2 = S.perf_event_open(_attr(S.PERF_TYPE_TRACEPOINT, kern.id, sample, 0), pid, cpu)
-            ring.fds.append(fd2)
-            S.ioctl(fd2, S.PERF_EVENT_IOC_SET_OUTPUT, fd)
+            ring = None
+            for tid in threads or (pid,):
+                for tp in (user, kern):
+                    fd = S.perf_event_open(_attr(S.PERF_TYPE_TRACEPOINT, tp.id, sample, 0, on_exec), tid, cpu)
+                    if ring is None:
+                        ring = _ring(fd, cpu)
+                        src.rings.append(ring)
+                    else:
+                        ring.fds.append(fd)
+                        S.ioctl(fd, S.PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0])
     except OSError as e:
         src.close()
         if e.errno in (errno.EACCES, errno.EPERM):
@@ -256,15 +266,23 @@ def open_tracepoints(pid: int) -> FaultSource:
     return src
 
 
-def open_software(pid: int) -> FaultSource:
+def open_software(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
     """PERF_COUNT_SW_PAGE_FAULTS with the sampled address, user-mode faults only (perf_event_paranoid <= 2)."""
     src = FaultSource("sw-page-faults")
     sample = S.PERF_SAMPLE_IP | S.PERF_SAMPLE_TID | S.PERF_SAMPLE_TIME | S.PERF_SAMPLE_ADDR | S.PERF_SAMPLE_CPU
     try:
         for cpu in online_cpus():
-            attr = _attr(S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS, sample,
-                         S.ATTR_EXCLUDE_KERNEL | S.ATTR_EXCLUDE_HV)
-            src.rings.append(_ring(S.perf_event_open(attr, pid, cpu), cpu))
+            ring = None
+            for tid in threads or (pid,):
+                attr = _attr(S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS, sample,
+                             S.ATTR_EXCLUDE_KERNEL | S.ATTR_EXCLUDE_HV, not threads)
+                fd = S.perf_event_open(attr, tid, cpu)
+                if ring is None:
+                    ring = _ring(fd, cpu)
+                    src.rings.append(ring)
+                else:
+                    ring.fds.append(fd)
+                    S.ioctl(fd, S.PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0])
     except OSError as e:
         src.close()
         level = paranoid()

@@ -133,19 +133,68 @@ class Recorder:
         self._err_r = err_r
         return pid
 
-    def _open_source(self, pid: int) -> perf.FaultSource:
+    def attach(self, pid: int) -> int:
+        """Seize a running process and every thread it has, stop them all, read where they stand,
+        open the fault events (counting at once), and let them run on under syscall tracing."""
+        if pid <= 1 or not os.path.exists(f"/proc/{pid}"):
+            raise RecordError(f"no process {pid} to attach to" if pid > 1 else "will not attach to init (pid 1)")
+        if pid in _ancestors():
+            raise RecordError(f"{pid} is zpviz itself or the shell running it; attach from another terminal")
+        self.root = pid
+        self._err_r = None
+        self.tgid[pid] = pid
+        self.procs[pid] = Proc(pid, None)
+        threads = _threads(pid)
+        try:
+            for tid in threads:
+                try:
+                    S.ptrace(S.PTRACE_SEIZE, tid, 0, TRACE_OPTIONS)
+                except OSError as e:
+                    if e.errno == errno.ESRCH:
+                        continue
+                    raise RecordError(f"cannot attach to {pid}: {e.strerror} (ptrace needs the same user, or root; "
+                                      f"see /proc/sys/kernel/yama/ptrace_scope)") from None
+                self.tgid[tid] = pid
+                S.ptrace(S.PTRACE_INTERRUPT, tid)
+            waiting = set(self.tgid)
+            while waiting:  # every thread in its interrupt stop before anything is read
+                tid, status = os.waitpid(-1, S.WALL)
+                if os.WIFSTOPPED(status):
+                    self.held[tid] = os.WSTOPSIG(status) if status >> 16 == 0 else 0
+                else:
+                    self.tgid.pop(tid, None)
+                waiting.discard(tid)
+            p = self.procs[pid]
+            p.exec_ns = S.clock_ns()  # "the start": the replay begins from the pages there now
+            p.faults_at_exec = proc_faults(pid)
+            kpf, _ = KPageFlags.open()
+            try:
+                p.maps_at_exec = snapshot(pid, kpf)
+            finally:
+                if kpf is not None:
+                    kpf.close()
+            p.comm = _comm(pid)
+            self.source = self._open_source(pid, tuple(t for t in self.tgid))
+        except BaseException:
+            self._detach_all()
+            raise
+        for tid, sig in list(self.held.items()):
+            self._resume(tid, sig)
+        return pid
+
+    def _open_source(self, pid: int, threads: tuple[int, ...] = ()) -> perf.FaultSource:
         mode = self.opts.mode
         why = None
         if mode in ("auto", "tracepoints"):
             try:
-                return perf.open_tracepoints(pid)
+                return perf.open_tracepoints(pid, threads)
             except perf.PerfUnavailable as e:
                 if mode == "tracepoints":
                     raise RecordError(str(e)) from None
                 why = str(e)
         if why is None:
             why = "--software asked for it"
-        src = self._software(pid)
+        src = self._software(pid, threads)
         lost = ("recorded with the software event PERF_COUNT_SW_PAGE_FAULTS: user-mode faults only "
                 "(faults the kernel takes on the program's buffers, e.g. in read(2), are not seen), "
                 "read or write not observed, and per-page mlocked state not observed")
@@ -153,9 +202,9 @@ class Recorder:
         print(f"zpviz record: {lost}. Why: {why}", file=self.opts.log)
         return src
 
-    def _software(self, pid: int) -> perf.FaultSource:
+    def _software(self, pid: int, threads: tuple[int, ...] = ()) -> perf.FaultSource:
         try:
-            return perf.open_software(pid)
+            return perf.open_software(pid, threads)
         except perf.PerfUnavailable as e:
             raise RecordError(str(e)) from None
 
@@ -345,7 +394,7 @@ class Recorder:
         self.held.pop(tid, None)
         self.pending.pop(tid, None)
         leader = self.tgid.pop(tid, None)
-        if tid == self.root and self.exec_failed is None and self.procs[tid].exec_ns is None:
+        if tid == self.root and self.exec_failed is None and self.procs[tid].exec_ns is None and self._err_r:
             self.exec_failed = os.read(self._err_r, 4096).decode(errors="replace") or "exec failed"
         if leader == tid and tid in self.procs:
             p = self.procs[tid]
@@ -446,6 +495,26 @@ class Recorder:
         }
 
 
+def _ancestors() -> set[int]:
+    out, pid = set(), os.getpid()
+    while pid > 1 and pid not in out:
+        out.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                text = f.read()
+            pid = int(text[text.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return out
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
+
+
 def _same_tgid(tid: int, pid: int) -> bool:
     try:
         with open(f"/proc/{tid}/status") as f:
@@ -471,24 +540,32 @@ def _is_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def record(command: list[str], keep_thp: bool = False, max_events: int | None = None, mode: str = "auto",
-           log=None) -> dict:
-    """Run `command` under the recorder and return the recording (recording.py's format).
+def record(command: list[str] | None, keep_thp: bool = False, max_events: int | None = None, mode: str = "auto",
+           log=None, pid: int | None = None) -> dict:
+    """Run `command` (or attach to the running process `pid`) under the recorder and return the
+    recording (recording.py's format).
 
     Raises RecordError if faults cannot be recorded here or the program cannot be started."""
     from .recording import build
 
-    opts = Options(command=list(command), keep_thp=keep_thp, max_events=max_events, mode=mode,
+    opts = Options(command=list(command or []), pid=pid, keep_thp=keep_thp, max_events=max_events, mode=mode,
                    log=log if log is not None else sys.stderr)
     rec = Recorder(opts)
-    rec.launch()
+    if pid is not None:
+        rec.attach(pid)
+    else:
+        rec.launch()
     try:
         raw = rec.run()
     finally:
-        os.close(rec._err_r)
+        if rec._err_r is not None:
+            os.close(rec._err_r)
     if raw["exec_failed"]:
         raise RecordError(f"could not start {command[0]}: {raw['exec_failed']}")
-    return build(raw, list(command), keep_thp, max_events)
+    out = build(raw, list(command) if command else None, keep_thp, max_events)
+    if pid is not None:
+        out["attached"], out["thp"] = True, "system"
+    return out
 
 
 __all__ = ["Options", "RecordError", "Recorder", "record", "read_maps"]
