@@ -287,6 +287,7 @@ class Recorder:
                 if self.kpf is not None:
                     self.kpf.close()
         if self.opts.max_events is not None and len(self.source.faults) > self.opts.max_events:
+            self.source.faults.sort(key=lambda f: f.time)  # the rings drain CPU by CPU: keep the first in time
             del self.source.faults[self.opts.max_events:]
 
     def _drain_after_disable(self) -> None:
