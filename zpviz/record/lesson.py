@@ -44,6 +44,7 @@ class Vma:
     pages: int
     prot: str
     origin: str  # what made it: "the stack at exec", "mmap(...)"
+    owner: str = ""  # the process it is declared in: the program image (exec) whose lineage mapped it
     faults: int = 0
     thp: bool = False
 
@@ -139,6 +140,9 @@ class Replay:
         self.touched: dict[tuple[int, str], dict[int, str]] = {}  # (pid, vma) -> page -> "r"/"w" so far
         self.unmapped: dict[tuple[int, str], set[int]] = {}
         self.borrowed: set[int] = set()  # vfork children, running in their parent's memory
+        self.exited_root: set[int] = set()
+        self.images: list[str] = []  # one declared process per program image (the program, and each exec)
+        self.image_of: dict[int, str] = {}  # pid -> the image its memory descends from
         self.slice_ns = slice_ns
         self.cost_us = 0.0
         self.fault_steps = 0
@@ -147,17 +151,25 @@ class Replay:
     # ------------------------------------------------------------------ names and regions
     def _pname(self, pid: int) -> str:
         if pid not in self.names:
-            comm = "".join(c if c.isalnum() or c in "_.+-" else "_" for c in self.procs.get(pid, {}).get("comm") or "")
-            self.names[pid] = f"{comm or 'proc'}-{pid}"[:64]
+            self.names[pid] = self._fresh_name(self.procs.get(pid, {}).get("comm"), pid)
         return self.names[pid]
 
-    def _vma(self, name: str, lo: int, hi: int, prot: str, origin: str) -> str:
+    def _fresh_name(self, comm: str | None, pid: int) -> str:
+        comm = "".join(c if c.isalnum() or c in "_.+-" else "_" for c in comm or "") or "proc"
+        name, k = f"{comm}-{pid}"[:56], 1
+        while name in self.names.values():  # a process that execs gets a new name for its new image
+            k += 1
+            name = f"{comm}-{pid}.{k}"[:64]
+        return name
+
+    def _vma(self, name: str, lo: int, hi: int, prot: str, origin: str, pid: int | None = None) -> str:
         base = name
         k = 1
         while name in self.vmas:
             k += 1
             name = f"{base}.{k}"
-        self.vmas[name] = Vma(name, lo, max(1, (hi - lo) // PAGE), prot, origin)
+        owner = self.image_of.get(pid, self.images[0] if self.images else "") if pid is not None else self.images[-1]
+        self.vmas[name] = Vma(name, lo, max(1, (hi - lo) // PAGE), prot, origin, owner)
         return name
 
     def _grow(self, name: str, hi: int) -> None:
@@ -165,8 +177,12 @@ class Replay:
         v.pages = max(v.pages, -(-(hi - v.base) // PAGE))
 
     def _start(self, pid: int) -> None:
-        """The root process at its exec stop: its anonymous mappings, and pages already there."""
+        """A program image at its exec stop (the program, or a child that execs): a process of its
+        own in the lesson, with its anonymous mappings, and the pages already there."""
         p = self.procs[pid]
+        self.names[pid] = self._fresh_name(p.get("comm"), pid)
+        self.images.append(self.names[pid])
+        self.image_of[pid] = self.names[pid]
         sp = self.spaces[pid] = Space()
         final = {m["path"]: m for m in (p.get("mappings") or []) if m["path"] == "[stack]"}
         for m in p.get("maps_at_exec") or []:
@@ -176,7 +192,8 @@ class Replay:
             if m["path"] == "[stack]" and "[stack]" in final:
                 lo = min(lo, final["[stack]"]["start"])  # the stack grows down: number from its lowest page
             label = {"[stack]": "stack", "[heap]": "heap"}.get(m["path"], "anon")
-            name = self._vma(label, lo, hi, _prot(_perm_bits(m["perms"])), f"{m['path'] or 'anonymous'} at exec")
+            name = self._vma(label, lo, hi, _prot(_perm_bits(m["perms"])), f"{m['path'] or 'anonymous'} at exec",
+                             pid)
             sp.live[name] = [lo, hi]
             sp.order.append(name)
             if label == "heap":
@@ -185,7 +202,7 @@ class Replay:
         if sp.heap is None:
             heap = next((m for m in p.get("mappings") or [] if m["path"] == "[heap]"), None)
             if heap is not None:  # named now so that every brk grows the same vma
-                sp.heap = self._vma("heap", heap["start"], heap["start"] + PAGE, "rw", "the heap (brk)")
+                sp.heap = self._vma("heap", heap["start"], heap["start"] + PAGE, "rw", "the heap (brk)", pid)
                 sp.brk = heap["start"]
                 sp.live[sp.heap] = [heap["start"], heap["start"]]
                 sp.order.append(sp.heap)
@@ -314,7 +331,7 @@ class Replay:
         self.n_mmap += 1
         parts = self._thp_parts(pid, addr, addr + length, t)
         for suffix, lo, hi, thp in parts:
-            name = self._vma(f"mmap{self.n_mmap}{suffix}", lo, hi, _prot(prot), text)
+            name = self._vma(f"mmap{self.n_mmap}{suffix}", lo, hi, _prot(prot), text, pid)
             self.vmas[name].thp = thp
             sp.live[name] = [lo, hi]
             sp.order.append(name)
@@ -352,7 +369,7 @@ class Replay:
     def _brk(self, pid: int, sp: Space, new: int) -> None:
         if sp.heap is None or new is None or sp.brk is None:
             if sp.heap is None and new:
-                sp.heap = self._vma("heap", new, new + PAGE, "rw", "the heap (brk)")
+                sp.heap = self._vma("heap", new, new + PAGE, "rw", "the heap (brk)", pid)
                 sp.live[sp.heap] = [new, new]
                 sp.order.append(sp.heap)
                 sp.brk = new
@@ -386,7 +403,7 @@ class Replay:
         moved = {p - (old - v.base) // PAGE: op for p, op in self.touched.get((pid, name), {}).items()
                  if old <= v.base + p * PAGE < old + old_len}
         self.n_mmap += 1
-        to = self._vma(f"mmap{self.n_mmap}", new, new + new_len, v.prot, text)
+        to = self._vma(f"mmap{self.n_mmap}", new, new + new_len, v.prot, text, pid)
         sp.live[to] = [new, new + new_len]
         sp.order.append(to)
         for op in ("read", "write"):
@@ -456,6 +473,8 @@ class Replay:
             return
         self._flush()
         self.spaces[child] = self.spaces[parent].copy()
+        self.image_of[child] = self.image_of.get(parent, self.images[0])
+        self.names[child] = self._fresh_name(self.procs[parent].get("comm"), child)  # its name until it execs
         for (p, vma), t in list(self.touched.items()):
             if p == parent:
                 self.touched[(child, vma)] = dict(t)
@@ -495,7 +514,7 @@ class Replay:
             return
         if p.get("mappings"):
             self._final_claims(pid, sp, p["mappings"])
-        if pid != self.root:
+        if pid != self.root or pid in self.exited_root:
             self.steps.append({"do": "exit", "process": self._pname(pid), "_n": 0, "_exit_pages": True,
                                "say": f"{self._pname(pid)} {reason}: its address space is torn down"})
 
@@ -552,9 +571,9 @@ class Replay:
         for p in rec["processes"]:
             if p["pid"] == self.root:
                 continue
-            if p.get("exec_ns") is not None:
+            if p.get("exec_ns") is not None and p.get("maps_at_exec") is not None:
                 events.append((p["exec_ns"], 2, p["pid"]))
-            elif p.get("final_ns") is not None or p.get("exit_ns") is not None:
+            if p.get("final_ns") is not None or p.get("exit_ns") is not None:
                 events.append((p.get("final_ns") or p["exit_ns"], 3, p["pid"]))
         events.sort()
         guessed = self._guess_writes() if rec.get("source") != "tracepoints" else None
@@ -568,9 +587,10 @@ class Replay:
                 c = rec["calls"][i]
                 if t >= start:
                     self._call(c)
-            elif kind == 2:
+            elif kind == 2:  # a child execs: its old memory ends, and a new program image begins
                 if i in self.spaces:
                     self._end(i, "execs another program")
+                self._start(i)
             else:
                 if i in self.spaces:
                     self._end(i, "exits")
@@ -733,10 +753,12 @@ def _render(r: Replay, rec: dict, steps: list[dict], used: set[str], cut_at: int
            'kernel  = "modern"',
            f"compare = {_toml(VARIANTS_COMPARED)}",
            f"cpus    = {ncpu}"] + ([] if rec.get("thp_use_zero_page", True) else ["thp_use_zero_page = false"]) + ["",
-           "[[process]]", f"name = {_toml(r._pname(r.root))}", ""]
+           ]
+    for proc in r.images:
+        out += ["[[process]]", f"name = {_toml(proc)}", ""]
     for name, v in r.vmas.items():
         if name in used:
-            out += ["[[vma]]", f"name    = {_toml(name)}", f"process = {_toml(r._pname(r.root))}",
+            out += ["[[vma]]", f"name    = {_toml(name)}", f"process = {_toml(v.owner)}",
                     f"pages   = {v.pages}", f"prot    = {_toml(v.prot)}"] + (["thp     = true"] if v.thp else []) + [""]
     out += ["[[step]]", f"say   = {_toml(_intro(r, rec, steps))}", f"notes = {_toml(_notes(r, rec, used, cut_at))}",
             "checkpoint = true", ""]
