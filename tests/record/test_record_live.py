@@ -245,3 +245,23 @@ def test_attach_to_a_running_process_and_let_it_go(tracefs, tmp_path):
     lesson = tmp_path / "replay.toml"
     write_lesson(rec, str(lesson))
     assert main(["check", str(lesson)]) == 0
+
+
+def test_lost_records_are_counted(run_recorded, monkeypatch):
+    """A one-page ring cannot hold a tight loop's faults: what the kernel dropped is counted, and
+    recorded + lost is every fault the program took."""
+    from zpviz.record import perf
+
+    monkeypatch.setattr(perf, "RING_PAGES", 1)
+    rec, info = run_recorded(COMMON + """
+m = mmap.mmap(-1, 20000 * P, flags=PRIV)
+for i in range(20000):
+    m[i * P] = 1
+done(pid=os.getpid())
+""")
+    proc = rec["processes"][0]
+    assert rec["lost_events"] > 0 and rec["lost_records"] > 0
+    taken = (proc["faults_at_exit"]["minflt"] + proc["faults_at_exit"]["majflt"]
+             - proc["faults_at_exec"]["minflt"] - proc["faults_at_exec"]["majflt"])
+    before_exec = faults_of(rec, proc["pid"], until=proc["exec_ns"])
+    assert rec["events_counted"] == taken + before_exec == rec["fault_count"] + rec["lost_events"]

@@ -850,6 +850,9 @@ def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
     if r.duplicates:
         lines.append(f"{r.duplicates:,} faults hit a page an earlier fault had already made what the access "
                      f"needed (retries, racing threads); each is counted once.")
+    if rec.get("lost_events"):
+        lines.append(f"The recording lost {rec['lost_events']:,} faults (the recorder fell behind the kernel): "
+                     f"the replay misses them, and claims after them may not hold.")
     if cut_at is not None:
         lines.append(f"THINNED: the replay stops after step {cut_at} to stay inside the loader's work budget "
                      f"(about 8 s of engine time over five kernels); final page states are claimed only for "

@@ -173,6 +173,18 @@ class FaultSource:
                         pass
             self.enabled = False
 
+    def counted(self) -> int | None:
+        """How many events the kernel counted on all the events (samples delivered, lost or still
+        pending): the true total, even where the last PERF_RECORD_LOST was never written."""
+        total = 0
+        try:
+            for ring in self.rings:
+                for fd in ring.fds:
+                    total += int.from_bytes(os.read(fd, 8), "little")
+        except OSError:
+            return None
+        return total
+
     def close(self) -> None:
         for ring in self.rings:
             ring.buf.close()

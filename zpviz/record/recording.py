@@ -52,6 +52,7 @@ def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int 
         "stopped": {"reason": reason, "at_ns": raw["stopped"].get("at_ns"), "why": where,
                     "max_events": max_events},
         "lost_events": raw["lost"], "lost_records": raw["lost_records"], "throttled": raw["throttled"],
+        "events_counted": raw.get("counted"),
         "fault_count": len(faults), "faults": cols,
         "calls": raw["calls"],
         "processes": raw["processes"],

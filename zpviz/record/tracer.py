@@ -93,6 +93,8 @@ class Recorder:
     root: int | None = None
     exec_failed: str | None = None
     started_ns: int = 0
+    counted: int | None = None  # what the kernel counted on the fault events, read at the end
+    delivered: int | None = None
 
     # ------------------------------------------------------------------ launch
     def launch(self) -> int:
@@ -281,6 +283,8 @@ class Recorder:
             self.source.disable()
             try:
                 self._drain_after_disable()
+                self.counted = self.source.counted()
+                self.delivered = len(self.source.faults)
             finally:
                 self._detach_all()
                 self.source.close()
@@ -485,12 +489,20 @@ class Recorder:
                            "args": [child], "result": child, "errno": None, "text": f"{kind} -> {child}"})
 
     # ------------------------------------------------------------------ the result
+    def _lost(self) -> int:
+        """Events the kernel counted and never delivered (PERF_RECORD_LOST says most; the count the rest)."""
+        lost = self.source.lost
+        if self.counted is not None and self.delivered is not None:
+            lost = max(lost, self.counted - self.delivered)
+        return lost
+
     def result(self, reason: str) -> dict:
         src = self.source
         faults = sorted(src.faults, key=lambda f: f.time)
         return {
             "source": src.kind, "reason": reason, "stopped": self.stopped, "started_ns": self.started_ns,
-            "faults": faults, "lost": src.lost, "lost_records": src.lost_records, "throttled": src.throttled,
+            "faults": faults, "lost": self._lost(), "lost_records": src.lost_records, "throttled": src.throttled,
+            "counted": self.counted,
             "calls": self.calls, "processes": [p.as_json() for p in self.procs.values()], "notes": self.notes,
             "exec_failed": self.exec_failed, "root": self.root,
         }
