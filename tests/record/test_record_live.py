@@ -9,6 +9,7 @@ import time
 import pytest
 
 from zpviz.record.pages import unrle
+from zpviz.scenario import loads
 
 P = 4096
 
@@ -265,3 +266,39 @@ done(pid=os.getpid())
              - proc["faults_at_exec"]["minflt"] - proc["faults_at_exec"]["majflt"])
     before_exec = faults_of(rec, proc["pid"], until=proc["exec_ns"])
     assert rec["events_counted"] == taken + before_exec == rec["fault_count"] + rec["lost_events"]
+
+
+def test_the_ordinary_users_fallback(run_recorded, tmp_path):
+    """--software: what a student without root gets, tried as root (no frame flags are read)."""
+    rec, info = run_recorded(COMMON + """
+a = S.PerfEventAttr()
+a.type, a.config = S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS
+a.flags = S.ATTR_DISABLED | S.ATTR_EXCLUDE_KERNEL
+fd = S.perf_event_open(a, 0, -1)
+t0 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+S.ioctl(fd, S.PERF_EVENT_IOC_ENABLE)
+m = mmap.mmap(-1, 64 * P, flags=PRIV)
+for i in range(0, 64, 2):
+    m[i * P]
+for i in range(8):
+    m[i * P] = 1
+b = mmap.mmap(-1, 8 * P, flags=PRIV)
+with open("/dev/zero", "rb", buffering=0) as f:
+    f.readinto(memoryview(b))  # kernel-mode faults: not seen by this event
+S.ioctl(fd, S.PERF_EVENT_IOC_DISABLE)
+t1 = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+count = int.from_bytes(os.read(fd, 8), "little")
+done(count=count, t0=t0, t1=t1, pid=os.getpid(), m=addr(m))
+""", mode="software")
+    assert rec["source"] == "sw-page-faults" and "kernel-mode faults" in rec["not_observed"]
+    assert set(rec["faults"]["mode"]) == {"u"} and set(rec["faults"]["error_code"]) == {None}
+    assert faults_of(rec, info["pid"], info["t0"], info["t1"]) == info["count"] >= 32 + 4
+    # zero pages told apart by PAGEMAP_SCAN; mlocked cannot be seen without frame flags
+    assert states(rec, info["pid"], info["m"], 64) == "a" * 8 + "zn" * 28
+    assert set(states(rec, info["pid"], info["m"], 8, "mlocked")) == {"?"}
+
+    from zpviz.record.lesson import build_lesson
+
+    text, _ = build_lesson(rec)
+    assert "carries no claims" in text and "[step.expect" not in text
+    loads(text)

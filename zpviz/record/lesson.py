@@ -532,6 +532,7 @@ class Replay:
             for lo, hi in _runs(gone)[:64]:  # unmapped since, in ways the replay has not issued (brk, mremap)
                 self._span(pid, name, v.base + lo * PAGE, v.base + (hi + 1) * PAGE, "munmap",
                            "gone by the end (the heap shrank, or mremap moved it)")
+
             claim: dict = {}
             if "?" not in states:
                 by_state: dict[str, list[int]] = {}
@@ -612,9 +613,10 @@ class Replay:
                     if unrle(m["pages"])[(addr - m["start"]) // PAGE] in "as":
                         out.add(i)
                     break
-        self.notes.append("Recorded without the error code (the software event): a fault is taken as a write "
-                          "when it is the last on a page that ended as an anonymous page, as a read otherwise; "
-                          "faults the kernel took inside system calls were not seen and are missing.")
+        self.notes.append("Recorded without the tracepoints (the software event, as an ordinary user): a fault is "
+                          "taken as a write when it is the last on a page that ended as an anonymous page, as a read "
+                          "otherwise, and faults the kernel took inside system calls were not seen. The replay is "
+                          "an approximation, so it carries no claims; record as root to check the model.")
         return out
 
     def cost_s(self, steps: list[dict]) -> float:
@@ -762,12 +764,13 @@ def _render(r: Replay, rec: dict, steps: list[dict], used: set[str], cut_at: int
                     f"pages   = {v.pages}", f"prot    = {_toml(v.prot)}"] + (["thp     = true"] if v.thp else []) + [""]
     out += ["[[step]]", f"say   = {_toml(_intro(r, rec, steps))}", f"notes = {_toml(_notes(r, rec, used, cut_at))}",
             "checkpoint = true", ""]
+    claims = rec.get("source") == "tracepoints"  # the software event's replay is a guess: nothing to prove
     for s in steps:
-        out += _render_step(s, ncpu)
+        out += _render_step(s, ncpu, claims)
     return "\n".join(out) + "\n"
 
 
-def _render_step(s: dict, ncpu: int) -> list[str]:
+def _render_step(s: dict, ncpu: int, claims: bool = True) -> list[str]:
     lines = ["[[step]]", f"do      = {_toml(s['do'])}", f"process = {_toml(s['process'])}"]
     if "vma" in s:
         lines.append(f"vma     = {_toml(s['vma'])}")
@@ -788,6 +791,8 @@ def _render_step(s: dict, ncpu: int) -> list[str]:
     claim = dict((s.get("expect") or {}).get("modern", {}))
     if "_faults" in s:
         claim = {"faults": s["_faults"], **claim}
+    if not claims:
+        claim = {}
     if claim:
         lines.append("[step.expect.modern]")
         lines += [f"{k} = {_toml(v)}" for k, v in claim.items()]
@@ -838,6 +843,7 @@ def _notes(r: Replay, rec: dict, used: set[str], cut_at: int | None) -> str:
                      "aligned part as a thp vma; every other vma has THP off.")
     else:
         lines.append("Recorded with THP off for the program (prctl PR_SET_THP_DISABLE), as every vma here is.")
+    lines += list(dict.fromkeys(r.notes))
     lines.append("Vmas (page 0 is the lowest address):")
     for name in [n for n in r.vmas if n in used]:
         v = r.vmas[name]

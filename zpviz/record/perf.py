@@ -58,6 +58,9 @@ class Tracepoint:
 def read_tracepoint(name: str) -> Tracepoint:
     """Id and field offsets of exceptions:NAME, from tracefs."""
     root = tracefs_root()
+    if root is None and any(os.path.ismount(r) for r in TRACEFS):
+        raise PerfUnavailable("tracefs is mounted but only root can read it: the page-fault tracepoints need "
+                              "root (or CAP_PERFMON with access to tracefs)")
     if root is None:
         raise PerfUnavailable(
             "tracefs is not mounted, so the page-fault tracepoints cannot be found. Mount it with\n"
