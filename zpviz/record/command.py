@@ -9,7 +9,8 @@ import sys
 from . import recording
 from .tracer import Options, Recorder, RecordError
 
-USAGE = "zpviz record [-o OUT] [--lesson OUT.toml] [--keep-thp] [--max-events N] (-- CMD ARGS... | --pid PID)"
+USAGE = ("zpviz record [-o OUT] [--lesson OUT.toml [--slice-ms MS]] [--keep-thp] [--max-events N] [--software] "
+         "(-- CMD ARGS... | --pid PID)")
 
 
 def parser(error) -> argparse.ArgumentParser:
@@ -23,6 +24,9 @@ def parser(error) -> argparse.ArgumentParser:
     p.add_argument("--keep-thp", action="store_true",
                    help="record with transparent huge pages as the system is set (default: off for the program)")
     p.add_argument("--max-events", type=int, metavar="N", help="stop recording after N faults; the program runs on")
+    p.add_argument("--slice-ms", type=float, metavar="MS",
+                   help="--lesson groups the faults into steps of this much time (default: a 200th of the run; "
+                        "one step per fault for 40 faults or fewer)")
     p.add_argument("--pid", type=int, help="attach to a running process (and its threads) instead; Ctrl+C ends")
     p.add_argument("--software", action="store_true",
                    help="use the ordinary user's software event even as root (what a student without root gets)")
@@ -43,6 +47,8 @@ def main(argv: list[str], usage_error) -> int:
         usage_error("nothing to record: give the program after --, e.g. zpviz record -o out.json.gz -- python3 prog.py")
     if a.max_events is not None and a.max_events < 1:
         usage_error("--max-events must be at least 1")
+    if a.slice_ms is not None and not 0 <= a.slice_ms <= 3_600_000:
+        usage_error("--slice-ms must be from 0 (one step per fault) to 3600000")
     for out in (a.output, a.lesson):
         if out and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
             usage_error(f"{out}: its folder does not exist")
@@ -77,7 +83,8 @@ def main(argv: list[str], usage_error) -> int:
     if a.lesson:
         from .lesson import write_lesson
 
-        info = write_lesson(data, a.lesson, source=a.output)
+        slice_ns = None if a.slice_ms is None else int(a.slice_ms * 1e6)
+        info = write_lesson(data, a.lesson, source=a.output, slice_ns=slice_ns)
         print(f"zpviz record: wrote {a.lesson} ({info})", file=sys.stderr)
     if raw["reason"] != "exit" and a.pid is None:
         _wait_for(root)
