@@ -34,10 +34,6 @@ def parser(error) -> argparse.ArgumentParser:
     return p
 
 
-class UsageProblem(Exception):
-    pass
-
-
 def main(argv: list[str], usage_error) -> int:
     a = parser(usage_error).parse_args(argv)
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd

@@ -151,7 +151,6 @@ class FaultSource:
     lost_records: int = 0
     throttled: int = 0
     enabled: bool = True
-    _pending: list[bytes] = field(default_factory=list)
 
     def fds(self) -> list[int]:
         return [r.fds[0] for r in self.rings]
