@@ -147,3 +147,23 @@ def test_a_recording_opens_as_its_replay(tmp_path, capsys):
     broken.write_text(json.dumps(rec | {"version": 7}))
     assert main(["run", str(broken)]) == 2
     assert "recording version 7" in capsys.readouterr().err
+
+
+def test_what_is_missing_is_said_exactly(monkeypatch, tmp_path):
+    import errno
+
+    from zpviz.record import perf
+
+    monkeypatch.setattr(perf, "TRACEFS", (str(tmp_path / "no-tracefs"),))
+    with pytest.raises(perf.PerfUnavailable, match="mount -t tracefs nodev /sys/kernel/tracing"):
+        perf.open_tracepoints(os.getpid())
+
+    def refused(*_a, **_k):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(perf.S, "perf_event_open", refused)
+    monkeypatch.setattr(perf, "paranoid", lambda: 3)
+    with pytest.raises(perf.PerfUnavailable) as e:
+        perf.open_software(os.getpid())
+    assert "perf_event_paranoid = 3" in str(e.value) and "sysctl kernel.perf_event_paranoid=2" in str(e.value)
+    assert "CAP_PERFMON" in str(e.value)
