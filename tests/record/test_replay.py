@@ -64,7 +64,7 @@ def test_a_replay_of_reads_and_a_cow_passes_its_own_check(tmp_path):
     text, info = build_lesson(rec)
     sc = loads(text)
     assert sc.kernel == "modern" and set(sc.compare) == {"2.6.23", "2.6.24", "v5", "2.6.32"}
-    vma = next(v for v in sc.vmas if v.name == "mmap1")
+    vma = next(v for v in sc.vmas if v.name == "mmap1-32K")  # numbered in mapping order, with its size
     assert vma.pages == 8 and not vma.thp
     assert info["faults_replayed"] == 5 and not info["thinned"]
     path = tmp_path / "replay.toml"

@@ -302,17 +302,20 @@ class Replay:
         if not flags & MAP_ANONYMOUS or flags & MAP_SHARED or fd != 0xFFFFFFFF:
             return  # file-backed or shared: named in the notes by the faults that hit it
         self.n_mmap += 1
+        label = f"mmap{self.n_mmap}-{_size(length)}"  # numbered in mapping order, with its size, as students see it
         parts = self._thp_parts(pid, addr, addr + length, t)
+        names = []
         for suffix, lo, hi, thp in parts:
-            name = self._vma(f"mmap{self.n_mmap}{suffix}", lo, hi, _prot(prot), text, pid)
+            name = self._vma(label + suffix, lo, hi, _prot(prot), text, pid)
             self.vmas[name].thp = thp
             sp.live[name] = [lo, hi]
             sp.order.append(name)
+            names.append(name)
         if len(parts) > 1:
-            name = next(f"mmap{self.n_mmap}{sfx}" for sfx, _, _, thp in parts if thp)
-            self.notes.append(f"mmap{self.n_mmap} was given MADV_HUGEPAGE: its 2 MiB-aligned middle is the vma "
-                              f"{name} (thp = true); the pages before and after it are vmas of their own")
-        for vma in [f"mmap{self.n_mmap}{sfx}" for sfx, _, _, _ in parts]:
+            middle = next(n for n, (_, _, _, thp) in zip(names, parts) if thp)
+            self.notes.append(f"{label} was given MADV_HUGEPAGE: its 2 MiB-aligned middle is the vma {middle} "
+                              f"(thp = true); the pages before and after it are vmas of their own")
+        for vma in names:
             a, b = sp.live[vma]
             if flags & MAP_LOCKED:
                 self._span(pid, vma, a, b, "mlock", "MAP_LOCKED: mmap faults every page in, locked")
@@ -376,7 +379,7 @@ class Replay:
         moved = {p - (old - v.base) // PAGE: op for p, op in self.touched.get((pid, name), {}).items()
                  if old <= v.base + p * PAGE < old + old_len}
         self.n_mmap += 1
-        to = self._vma(f"mmap{self.n_mmap}", new, new + new_len, v.prot, text, pid)
+        to = self._vma(f"mmap{self.n_mmap}-{_size(new_len)}", new, new + new_len, v.prot, text, pid)
         sp.live[to] = [new, new + new_len]
         sp.order.append(to)
         for op in ("read", "write"):
@@ -600,6 +603,14 @@ class Replay:
                 op = "populate"
             us += s.get("_n", 0) * COST_US.get(op, 11)
         return us * 1e-6 * 5
+
+
+def _size(n: int) -> str:
+    """A mapping's size for its name: 8K, 256K, 300M, 2G."""
+    for unit, shift in (("G", 30), ("M", 20)):
+        if n >= 1 << shift and n % (1 << shift) == 0 or n >= 16 << shift:
+            return f"{round(n / (1 << shift))}{unit}"
+    return f"{round(n / 1024)}K"
 
 
 def _pg(n: int) -> int:
