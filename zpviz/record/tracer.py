@@ -250,6 +250,8 @@ class Recorder:
                         pass
                     continue
                 self._stopped(tid, status)
+                if tid == self.root and self.root not in self.tgid:
+                    break  # the program ended: what it left running (a daemon, a `cmd &`) is let go, not waited for
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
