@@ -225,8 +225,8 @@ def test_attach_to_a_running_process_and_let_it_go(tracefs, tmp_path):
     from .conftest import PYTHON
 
     prog = tmp_path / "loop.py"
-    prog.write_text("import mmap, sys, time\nm = mmap.mmap(-1, 2048 * 4096, flags=mmap.MAP_PRIVATE | "
-                    "mmap.MAP_ANONYMOUS)\nprint('ready', flush=True)\nfor i in range(2048):\n    m[i * 4096]\n"
+    prog.write_text("import mmap, sys, time\nm = mmap.mmap(-1, 600 * 4096, flags=mmap.MAP_PRIVATE | "
+                    "mmap.MAP_ANONYMOUS)\nprint('ready', flush=True)\nfor i in range(600):\n    m[i * 4096]\n"
                     "    if i % 4 == 0:\n        m[i * 4096] = 1\n    time.sleep(0.001)\n")
     p = subprocess.Popen([PYTHON, "-S", str(prog)], stdout=subprocess.PIPE)
     try:
