@@ -139,6 +139,8 @@ done(m=addr(m), locked=addr(locked), pop=addr(pop), pid=os.getpid(), child=child
     assert states(rec, child, info["m"], 32) == "a" * 4 + "z" * 12 + "n" * 16
     assert states(rec, pid, info["m"], 32) == "z" * 16 + "n" * 16
     assert states(rec, pid, info["locked"], 16) == "a" * 16
+    assert states(rec, child, info["locked"], 16) == "s" * 16  # still mapped by the parent too: shared
+    assert states(rec, child, info["locked"], 16, "mlocked") == "1" * 16  # the page is; the child's vma is not
     assert states(rec, pid, info["locked"], 16, "mlocked") == "1" * 16
     assert states(rec, pid, info["pop"], 8) == "a" * 8
     names = [c["name"] for c in rec["calls"] if c["pid"] == pid]

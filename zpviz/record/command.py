@@ -82,6 +82,9 @@ def main(argv: list[str], usage_error) -> int:
         slice_ns = None if a.slice_ms is None else int(a.slice_ms * 1e6)
         info = write_lesson(data, a.lesson, source=a.output, slice_ns=slice_ns)
         print(f"zpviz record: wrote {a.lesson} ({info})", file=sys.stderr)
+    shown = a.lesson or a.output
+    print(f"zpviz record: watch it with `zpviz {shown}`; without the zero page: `zpviz run {shown} --kernel 2.6.24`",
+          file=sys.stderr)
     if raw["reason"] != "exit" and a.pid is None:
         _wait_for(root)
     root_proc = next((p for p in data["processes"] if p["pid"] == root), None)
