@@ -60,11 +60,25 @@ def _used(steps: list[dict]) -> set[str]:
 
 def build_lesson(rec: dict, slice_ns: int | None = None, title: str | None = None) -> tuple[str, dict]:
     """(the lesson's TOML text, facts about it: steps, faults replayed, thinned, cost)."""
-    r = Replay(rec, _auto_slice(rec) if slice_ns is None else slice_ns)
+    slice_ns = _auto_slice(rec) if slice_ns is None else slice_ns
+    r = Replay(rec, slice_ns)
     r.build()
     used = _used(r.steps)
     steps = [s for s in r.steps if s.get("vma") is None or s["vma"] in used]
-    steps, cut_at = _thin(r, steps)
+    if r.cost_s(steps, used) > BUDGET_S:  # fork and exit walk every page of every vma: declare only what was used
+        caps = {n: r.extent.get(n, 0) + 1 for n, v in r.vmas.items() if r.extent.get(n, 0) + 1 < v.pages}
+        if caps:
+            full = {n: r.vmas[n].pages for n in caps}
+            r = Replay(rec, slice_ns, caps)
+            r.build()
+            used = _used(r.steps)
+            steps = [s for s in r.steps if s.get("vma") is None or s["vma"] in used]
+            cut = sorted((n for n in caps if n in used), key=lambda n: full[n] - caps[n], reverse=True)
+            r.notes.append("To fit the work budget (fork and exit walk every page of a process), these vmas are "
+                           "declared only as far as the program used them: " + ", ".join(
+                               f"{n} ({caps[n]:,} of its {full[n]:,} pages)" for n in cut[:12])
+                           + (f" and {len(cut) - 12} more" if len(cut) > 12 else ""))
+    steps, cut_at = _thin(r, steps, used)
     text = _render(r, rec, steps, used, cut_at, title)
     while len(text) > MAX_FILE_CHARS and len(steps) > 1:
         steps = steps[: len(steps) * 3 // 4]
@@ -72,17 +86,17 @@ def build_lesson(rec: dict, slice_ns: int | None = None, title: str | None = Non
         text = _render(r, rec, steps, used, cut_at, title)
     faults = sum(s.get("_faults", 0) for s in steps)
     return text, {"steps": len(steps), "faults_replayed": faults, "faults_recorded": rec["fault_count"],
-                  "thinned": cut_at is not None, "engine_s": round(r.cost_s(steps), 2), "vmas": len(used)}
+                  "thinned": cut_at is not None, "engine_s": round(r.cost_s(steps, used), 2), "vmas": len(used)}
 
 
-def _thin(r: Replay, steps: list[dict]) -> tuple[list[dict], int | None]:
+def _thin(r: Replay, steps: list[dict], used: set[str]) -> tuple[list[dict], int | None]:
     """The longest prefix inside the loader's work budget and step bound; the step it was cut at.
 
     The step that crosses the budget keeps as many of its first pages as fit (a read or write)."""
     budget = BUDGET_S
     acc = 0.0
     for i, s in enumerate(steps):
-        cost = r.cost_s([s])
+        cost = r.cost_s([s], used)
         if i < MAX_STEPS and acc + cost <= budget:
             acc += cost
             continue

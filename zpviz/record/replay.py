@@ -98,8 +98,11 @@ def _sel_text(pages: list[int]) -> str:
 
 
 class Replay:
-    def __init__(self, rec: dict, slice_ns: int | None = None):
+    def __init__(self, rec: dict, slice_ns: int | None = None, caps: dict[str, int] | None = None):
+        """caps: vma -> pages, to declare a vma only as far as the program used it (see lesson._fit)."""
         self.rec = rec
+        self.caps = caps or {}
+        self.extent: dict[str, int] = {}  # vma -> the highest page the replay makes present
         self.procs = {p["pid"]: p for p in rec["processes"]}
         self.root = rec.get("root_pid") or (rec["processes"][0]["pid"] if rec["processes"] else None)
         self.vmas: dict[str, Vma] = {}
@@ -142,12 +145,16 @@ class Replay:
             k += 1
             name = f"{base}.{k}"
         owner = self.image_of.get(pid, self.images[0] if self.images else "") if pid is not None else self.images[-1]
-        self.vmas[name] = Vma(name, lo, max(1, (hi - lo) // PAGE), prot, origin, owner)
+        pages = min(max(1, (hi - lo) // PAGE), self.caps.get(name, 1 << 62))
+        self.vmas[name] = Vma(name, lo, pages, prot, origin, owner)
         return name
 
     def _grow(self, name: str, hi: int) -> None:
         v = self.vmas[name]
-        v.pages = max(v.pages, -(-(hi - v.base) // PAGE))
+        v.pages = min(max(v.pages, -(-(hi - v.base) // PAGE)), self.caps.get(name, 1 << 62))
+
+    def _uses(self, name: str, top: int) -> None:
+        self.extent[name] = max(self.extent.get(name, -1), top)
 
     def _start(self, pid: int) -> None:
         """A program image at its exec stop (the program, or a child that execs): a process of its
@@ -208,6 +215,7 @@ class Replay:
         if pages is not None:
             step["pages"] = _ranges(sorted(set(pages)))
             step["_n"] = len(set(pages))
+            self._uses(vma, max(pages))
         self.steps.append(step)
         return step
 
@@ -242,6 +250,7 @@ class Replay:
             step = self.open[key] = {"do": op, "process": self._pname(pid), "vma": name, "_t": t, "_pages": set(),
                                      "_faults": 0, "_dups": 0, "_kernel": 0, "_cpus": Counter()}
         step["_pages"].add(page)
+        self._uses(name, page)
         step["_faults"] += 1
         step["_kernel"] += mode == "k"
         step["_cpus"][cpu] += 1
@@ -412,9 +421,11 @@ class Replay:
 
     def _span(self, pid: int, vma: str, lo: int, hi: int, op: str, why: str, **extra) -> None:
         base = self.vmas[vma].base
-        first, last = (lo - base) // PAGE, (hi - base) // PAGE - 1
+        first, last = (lo - base) // PAGE, min((hi - base) // PAGE, self.vmas[vma].pages) - 1
         if last < first:
-            return
+            return  # beyond what the vma is declared as (a cap): nothing of the replay is there
+        if op in ("mlock", "gup") or str(extra.get("advice", "")).startswith("populate"):
+            self._uses(vma, last)
         step = self._op_step(pid, op, vma, None, _caption_call(self._pname(pid), why, vma, last - first + 1), **extra)
         step["pages"] = f"{first}-{last}" if last > first else first
         step["_n"] = last - first + 1
@@ -456,7 +467,7 @@ class Replay:
         self.steps.append({"do": "fork", "process": self._pname(parent), "child": self._pname(child),
                            "say": f"{self._pname(parent)} forks {self._pname(child)}: the child gets a copy "
                                   f"of every mapping, private pages shared copy-on-write", "_n": 0,
-                           "_fork_pages": True})
+                           "_fork_pages": True, "_owner": self.image_of[child]})
         # copy_page_range copies a vma's PTEs only if it has an anon_vma. The kernel merges
         # adjacent anonymous mmaps into one vma, so a region that was only read can share an
         # anon_vma with a written neighbour, and its zero-page PTEs are copied; the lesson's vma
@@ -488,12 +499,16 @@ class Replay:
             self._final_claims(pid, sp, p["mappings"])
         if pid != self.root or pid in self.exited_root:
             self.steps.append({"do": "exit", "process": self._pname(pid), "_n": 0, "_exit_pages": True,
+                               "_owner": self.image_of.get(pid),
                                "say": f"{self._pname(pid)} {reason}: its address space is torn down"})
 
     def _final_claims(self, pid: int, sp: Space, mappings: list[dict]) -> None:
         for name in sorted(sp.order, key=list(self.vmas).index):  # the regions still mapped at the end
             v = self.vmas[name]
             states, mlocked = _states_at(mappings, v.base, v.pages)
+            present = [i for i, c in enumerate(states) if c not in "nu"]
+            if present:
+                self._uses(name, present[-1])
             lo, hi = ((x - v.base) // PAGE for x in sp.live[name])
             done_u = self.unmapped.get((pid, name), set())
             states = "".join("u" if (i < lo or i >= hi or i in done_u) else c for i, c in enumerate(states))
@@ -590,13 +605,17 @@ class Replay:
                           "an approximation, so it carries no claims; record as root to check the model.")
         return out
 
-    def cost_s(self, steps: list[dict]) -> float:
-        """The loader's estimate (scenario/steps.py COST_US) over the five variants."""
-        total_pages = sum(v.pages for v in self.vmas.values())
+    def cost_s(self, steps: list[dict], used: set[str] | None = None) -> float:
+        """The loader's estimate (scenario/steps.py COST_US) over the five variants; fork and exit walk
+        every page of the process's vmas (those declared in its image, of `used`)."""
+        pages: dict[str, int] = {}
+        for n, v in self.vmas.items():
+            if used is None or n in used:
+                pages[v.owner] = pages.get(v.owner, 0) + v.pages
         us = 0.0
         for s in steps:
             if s.get("_fork_pages") or s.get("_exit_pages"):
-                us += total_pages * 11
+                us += pages.get(s.get("_owner"), sum(pages.values())) * 11
                 continue
             op = s["do"]
             if op == "madvise" and str(s.get("advice", "")).startswith("populate"):
