@@ -167,3 +167,22 @@ def test_what_is_missing_is_said_exactly(monkeypatch, tmp_path):
         perf.open_software(os.getpid())
     assert "perf_event_paranoid = 3" in str(e.value) and "sysctl kernel.perf_event_paranoid=2" in str(e.value)
     assert "CAP_PERFMON" in str(e.value)
+
+
+def test_a_big_vma_is_declared_as_far_as_used_before_anything_is_thinned(tmp_path):
+    """fork and exit walk every page of a vma: 200,000 pages would take the replay over budget."""
+    n = 200_000
+    fork = {"t0": 40, "t1": 41, "pid": 100, "tid": 100, "name": "fork", "args": [101], "result": 101,
+            "errno": None, "text": "fork -> 101"}
+    final = "a" * 10 + "n" * (n - 10)
+    child = {"pid": 101, "parent": 100, "comm": "prog", "exec_ns": None, "exit_ns": 60, "exit_status": 0,
+             "maps_at_exec": None, "maps_at_fork": None, "final_at": "exit", "final_ns": 60,
+             "mappings": [mapping(STACK, "nnns", "[stack]"), mapping(BASE, "s" * 10 + "n" * (n - 10))]}
+    rec = made_up([(20 + i, i, 6, "u") for i in range(10)], [mmap_call(15, n), fork], final, [child])
+    text, info = build_lesson(rec)
+    assert not info["thinned"] and "THINNED" not in text
+    assert f"mmap1-{n * 4 // 1024}M (10 of its {n:,} pages)" in text
+    assert 'do      = "fork"' in text and 'do      = "exit"' in text
+    path = tmp_path / "replay.toml"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 0
