@@ -70,7 +70,11 @@ def main(argv: list[str], usage_error) -> int:
     data = recording.build(raw, cmd or None, a.keep_thp, a.max_events)
     if a.pid is not None:  # recorded from the attach on; the process keeps THP as it had it
         data["attached"], data["thp"] = True, "system"
-    recording.write(a.output, data)
+    try:
+        recording.write(a.output, data)
+    except OSError as e:
+        print(f"zpviz record: cannot write {a.output}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(f"zpviz record: wrote {a.output}", file=sys.stderr)
     print(recording.summary(data), file=sys.stderr)
     if data["lost_events"]:
@@ -80,7 +84,12 @@ def main(argv: list[str], usage_error) -> int:
         from .lesson import write_lesson
 
         slice_ns = None if a.slice_ms is None else int(a.slice_ms * 1e6)
-        info = write_lesson(data, a.lesson, source=a.output, slice_ns=slice_ns)
+        try:
+            info = write_lesson(data, a.lesson, source=a.output, slice_ns=slice_ns)
+        except (OSError, ValueError) as e:
+            print(f"zpviz record: no lesson written to {a.lesson}: {getattr(e, 'strerror', None) or e}",
+                  file=sys.stderr)
+            return 2
         print(f"zpviz record: wrote {a.lesson} ({info})", file=sys.stderr)
     shown = a.lesson or a.output
     print(f"zpviz record: watch it with `zpviz {shown}`; without the zero page: `zpviz run {shown} --kernel 2.6.24`",

@@ -120,7 +120,11 @@ class Recorder:
         os.close(err_w)
         self.root = pid
         try:
-            S.ptrace(S.PTRACE_SEIZE, pid, 0, TRACE_OPTIONS)
+            try:
+                S.ptrace(S.PTRACE_SEIZE, pid, 0, TRACE_OPTIONS)
+            except OSError as e:
+                raise RecordError(f"cannot trace the program: {e.strerror} (ptrace is refused here: a container "
+                                  f"without CAP_SYS_PTRACE, or /proc/sys/kernel/yama/ptrace_scope = 3)") from None
             self.tgid[pid] = pid
             self.procs[pid] = Proc(pid, None)
             self.source = self._open_source(pid)
