@@ -304,3 +304,31 @@ done(count=count, t0=t0, t1=t1, pid=os.getpid(), m=addr(m))
     text, _ = build_lesson(rec)
     assert "carries no claims" in text and "[step.expect" not in text
     loads(text)
+
+
+def test_a_recorded_mlock_of_a_read_only_region_replays_v5s_bad_page_map(run_recorded, tmp_path):
+    """The point of recording: 6.18 maps zero pages and mlock succeeds; the same calls under v5
+    meet a zero PTE in a VM_LOCKED vma, "BUG: Bad page map", and mlock fails with ENOMEM."""
+    rec, info = run_recorded(COMMON + """
+from zpviz.kernel import sysapi as K
+base, err = K.mmap(None, 64 * P, K.PROT["r"], K.MAP_PRIVATE | K.MAP_ANONYMOUS)
+for i in range(32):
+    K.load(base + i * P)                    # read faults: zero pages
+assert K.mlock(base, 64 * P) == 0           # 6.18: zero pages, no fault, success
+done(base=base, pid=os.getpid())
+""")
+    assert states(rec, info["pid"], info["base"], 64) == "z" * 64  # mlock mapped the rest to the zero page
+    assert states(rec, info["pid"], info["base"], 64, "mlocked") == "0" * 64
+
+    from zpviz.engine.report import run_report
+    from zpviz.record.lesson import build_lesson
+
+    text, _ = build_lesson(rec)
+    path = tmp_path / "replay.toml"
+    path.write_text(text)
+    from zpviz.cli import main
+
+    assert main(["check", str(path)]) == 0
+    sc = loads(text)
+    v5 = [s for s in run_report(sc, "v5")["steps"] if s["do"] == "mlock"]
+    assert v5 and v5[-1]["errno"] == "ENOMEM" and any("Bad page map" in line for line in v5[-1]["log"])
