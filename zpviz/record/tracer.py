@@ -164,7 +164,10 @@ class Recorder:
                 S.ptrace(S.PTRACE_INTERRUPT, tid)
             waiting = set(self.tgid)
             while waiting:  # every thread in its interrupt stop before anything is read
-                tid, status = os.waitpid(-1, S.WALL)
+                tid, status = self._next_stop(waiting)
+                if tid == 0:
+                    select.select([], [], [], 0.001)
+                    continue
                 if os.WIFSTOPPED(status):
                     self.held[tid] = os.WSTOPSIG(status) if status >> 16 == 0 else 0
                 else:
@@ -242,10 +245,7 @@ class Recorder:
                 if self.opts.max_events is not None and len(self.source.faults) >= self.opts.max_events:
                     reason = "max-events"
                     break
-                try:
-                    tid, status = os.waitpid(-1, os.WNOHANG | S.WALL)
-                except ChildProcessError:
-                    break
+                tid, status = self._next_stop(self.tgid)
                 if tid == 0:
                     poller.poll(50 if main else 1)
                     try:
@@ -266,6 +266,24 @@ class Recorder:
             os.close(wfd)
             self._finish(reason)
         return self.result(reason)
+
+    def _next_stop(self, tids) -> tuple[int, int]:
+        """The first of these threads with a stop or an exit to report, or (0, 0).
+
+        Each is waited for by its id, never with waitpid(-1): the process running the recorder
+        (a test runner, the app) may have children of its own whose exits are not ours to reap."""
+        for tid in list(tids):
+            try:
+                got, status = os.waitpid(tid, os.WNOHANG | S.WALL)
+            except ChildProcessError:  # gone, and reaped already (or never ours)
+                self.tgid.pop(tid, None)
+                self.held.pop(tid, None)
+                if isinstance(tids, set):
+                    tids.discard(tid)
+                continue
+            if got:
+                return got, status
+        return 0, 0
 
     def _drain(self) -> None:
         if self.source.enabled:
@@ -320,10 +338,7 @@ class Recorder:
         waiting = live - set(self.held)
         tries = 0
         while waiting and tries < 400:
-            try:
-                tid, status = os.waitpid(-1, S.WALL | os.WNOHANG)
-            except ChildProcessError:
-                break
+            tid, status = self._next_stop(waiting)
             if tid == 0:
                 select.select([], [], [], 0.005)
                 tries += 1
