@@ -7,6 +7,7 @@
     zpviz export FILE -o OUT.{mp4,gif,png,svg} ...                                animations and stills
     zpviz kernel FILE [--json] [--every-step]                                     the lesson on this kernel
     zpviz verify FILE                                                             model vs running kernel
+    zpviz record [-o OUT] [--lesson OUT.toml] [--keep-thp] [--max-events N] -- CMD ARGS...   record a program
 
 Exit codes: 0 fine; 1 a claim does not hold or verify found differences; 2 an unusable file or
 arguments (the error on stderr); 3 an internal error (set ZPVIZ_DEBUG=1 for the traceback).
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from zpviz.errors import LessonError
 
-SUBCOMMANDS = ("run", "check", "list", "export", "kernel", "verify")
+SUBCOMMANDS = ("run", "check", "list", "export", "kernel", "verify", "record")
 EXIT_OK, EXIT_CLAIM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -52,9 +53,10 @@ def _kernel(text: str | None) -> str | None:
 
 
 def _load(path: str):
+    from zpviz.record.command import replay_file
     from zpviz.scenario import load
 
-    return load(path)
+    return load(replay_file(path))  # a recording (zpviz record) opens as the lesson replaying it
 
 
 # ---------------------------------------------------------------------------- run
@@ -221,6 +223,15 @@ def cmd_export(argv: Sequence[str]) -> int:
     return export_main(list(argv))
 
 
+def cmd_record(argv: Sequence[str]) -> int:
+    from zpviz.record.command import main as record_main
+
+    def usage(message: str):
+        raise UsageError(f"zpviz record: {message}")
+
+    return record_main(list(argv), usage)
+
+
 def app_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="zpviz", description="Step through the Linux page-fault path and the zero page's story. "
                 "Subcommands: " + ", ".join(SUBCOMMANDS) + " (zpviz SUBCOMMAND --help).")
@@ -252,6 +263,10 @@ def cmd_app(argv: Sequence[str]) -> int:
     size = _window_size(a.size)
     if a.file and not os.path.exists(a.file):
         raise UsageError(f"zpviz: {a.file}: no such file")
+    if a.file:
+        from zpviz.record.command import replay_file
+
+        a.file = replay_file(a.file)  # a recording opens as the lesson that replays it
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app
@@ -298,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd, rest = argv[0], argv[1:]
             if cmd == "export":
                 return cmd_export(rest)
+            if cmd == "record":
+                return cmd_record(rest)
             a = sub_parser(cmd).parse_args(rest)
             return {"run": cmd_run, "check": cmd_check, "list": cmd_list, "kernel": cmd_kernel,
                     "verify": cmd_verify}[cmd](a)
