@@ -15,6 +15,7 @@ from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.glyphs import GlyphItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import MONO, qcolor
+from zpviz.present import pool
 from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme, page_lut
 
@@ -106,7 +107,7 @@ class AddressSpacePlot(pg.PlotItem):
         vb.setMenuEnabled(False)
         vb.invertY(True)
         vb.setAspectLocked(True)
-        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
+        self.image = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)  # averaging codes would invent states
         self.addItem(self.image)
         self.glyphs = GlyphItem(theme)
@@ -136,12 +137,15 @@ class AddressSpacePlot(pg.PlotItem):
         self.theme = theme
         self.set_theme(theme)
         self.auto_view = True  # fit on resize until the user zooms or pans
+        self.peers: list[AddressSpacePlot] = [self]  # compare: the panes zoomed and panned together
+        self._syncing = False
         vb.sigRangeChanged.connect(self._place_headers)
         vb.sigRangeChanged.connect(self._mark_mode)
         vb.sigResized.connect(self._fit)
         vb.sigResized.connect(self._place_headers)
         vb.sigResized.connect(self._mark_mode)
         vb.sigRangeChangedManually.connect(self._user_moved)
+        vb.sigRangeChanged.connect(self._sync_peers)
 
     # ------------------------------------------------------------------ model
     def set_grid(self, grid: GridLayout) -> None:
@@ -171,24 +175,65 @@ class AddressSpacePlot(pg.PlotItem):
         self.auto_view = True
         self._fit()
 
+    HEAD_PX = 24  # room above the first row for the first vma's title, however small the cells
+
+    def _fit_scale(self) -> float | None:
+        """Device pixels per cell at which the whole grid fits this view, None while it is too small."""
+        g, vb = self.grid, self.getViewBox()
+        w_px, h_px = vb.width(), vb.height()
+        if g is None or w_px < 10 or h_px < 10 + self.HEAD_PX:
+            return None
+        return min(w_px / (g.width + 0.4), (h_px - self.HEAD_PX) / (g.height + 0.6))
+
     def _fit(self, *args) -> None:
         g = self.grid
         if g is None or not self.auto_view:
             return
         vb = self.getViewBox()
-        w_px, h_px = vb.width(), vb.height()
-        head_px = 24  # room above the first row for the first vma's title, however small the cells
-        gw, gh = g.width + 0.4, g.height + 0.6
-        if w_px < 10 or h_px < 10 + head_px:
-            vb.setRange(QtCore.QRectF(-0.2, -0.6, gw, gh), padding=0)
+        scales = [s for s in (p._fit_scale() for p in self.peers) if s is not None]
+        if self._fit_scale() is None or not scales:
+            vb.setRange(QtCore.QRectF(-0.2, -0.6, g.width + 0.4, g.height + 0.6), padding=0)
             return
-        s = min(w_px / gw, (h_px - head_px) / gh)
-        top = -0.6 - max(0.0, head_px / s - 1.0)  # the header row itself already gives one row
-        vb.setRange(QtCore.QRectF(-0.2, top, w_px / s, h_px / s), padding=0)
+        s = min(scales)  # linked panes share one scale: the one at which every pane shows the whole grid
+        top = -0.6 - max(0.0, self.HEAD_PX / s - 1.0)  # the header row itself already gives one row
+        self.show_from(-0.2, top, s)
         self.auto_view = True  # setRange fired sigRangeChanged; this was not the user
 
+    def show_from(self, left: float, top: float, px_per_cell: float) -> None:
+        """Show the grid from (left, top) at px_per_cell: a range of exactly the view's own aspect, so
+        the aspect lock never re-centres it (which cut off the first columns of linked panes)."""
+        vb = self.getViewBox()
+        if px_per_cell <= 0 or vb.width() <= 0 or vb.height() <= 0:
+            return
+        vb.setRange(QtCore.QRectF(left, top, vb.width() / px_per_cell, vb.height() / px_per_cell), padding=0)
+
+    def link(self, peers: list[AddressSpacePlot]) -> None:
+        """Zoom and pan these panes together, cell for cell: the same top-left cell and cell size."""
+        for p in peers:
+            p.peers = list(peers)
+
+    def _sync_peers(self, *args) -> None:
+        if self._syncing or len(self.peers) < 2:
+            return
+        vb = self.getViewBox()
+        vr = vb.viewRect()
+        if vb.width() <= 0 or vr.width() <= 0:
+            return
+        s = vb.width() / vr.width()
+        for p in self.peers:
+            p._syncing = True
+        try:
+            for p in self.peers:
+                if p is not self:
+                    p.show_from(vr.left(), vr.top(), s)
+                    p.auto_view = self.auto_view
+        finally:
+            for p in self.peers:
+                p._syncing = False
+
     def _user_moved(self, *args) -> None:
-        self.auto_view = False
+        for p in self.peers:
+            p.auto_view = False
 
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)

@@ -224,10 +224,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.title.setVisible(side_by_side)
             pane.status.setVisible(side_by_side)
             pane.title.setToolTip(pol.blurb)
-        vb0 = self.panes[0].view.space.getViewBox()
-        for p in self.all_panes()[1:]:  # compare: zoom and pan all variants together
-            p.view.space.getViewBox().setXLink(vb0)
-            p.view.space.getViewBox().setYLink(vb0)
+        spaces = [p.view.space for p in self.all_panes()]
+        spaces[0].link(spaces)  # compare: zoom and pan all variants together, cell for cell
         if show:
             self.show_frame(self.frame)
 

@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import qcolor
+from zpviz.present import pool
 from zpviz.present.palette import Theme, frame_lut, luminance, rgb
 from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zero_pfn
 
@@ -17,7 +18,7 @@ from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zer
 class PhysView(pg.ViewBox):
     def __init__(self, theme: Theme):
         super().__init__(enableMouse=False, enableMenu=False, invertY=True, lockAspect=True)
-        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
+        self.image = CodeImageItem(axisOrder="row-major", pooling=pool.FRAMES)  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)
         self.addItem(self.image)
         self.ring = Ring(20)
