@@ -229,6 +229,10 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", metavar="WxH", default="1920x1080",
                    help="the window's size for --screenshot (default 1920x1080; 1280x720 shows a 720p projector)")
     p.add_argument("--theme", choices=("light", "dark", "contrast"))
+    p.add_argument("--zoom", metavar="VMA[:PAGES]",
+                   help="with --screenshot: show just this region, e.g. table or table:0-511 (docs/views.md)")
+    p.add_argument("--chrome", action="store_true",
+                   help="with --screenshot: keep the menu bar and status bar (left out by default)")
     return p
 
 
@@ -249,11 +253,21 @@ def cmd_app(argv: Sequence[str]) -> int:
     size = _window_size(a.size)
     if a.file and not os.path.exists(a.file):
         raise UsageError(f"zpviz: {a.file}: no such file")
+    if (a.zoom is not None or a.chrome) and not a.screenshot:
+        raise UsageError("zpviz: --zoom and --chrome go with --screenshot (in the app: Ctrl+= and Ctrl+-, "
+                         "the mouse wheel, Ctrl+0)")
+    if a.zoom is not None:
+        from zpviz.present.zoom import parse_zoom
+
+        try:
+            parse_zoom(a.zoom)
+        except ValueError as e:
+            raise UsageError(f"zpviz: {e}") from None
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app
 
-    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size)
+    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, zoom=a.zoom, chrome=a.chrome)
 
 
 def sub_parser(cmd: str) -> argparse.ArgumentParser:

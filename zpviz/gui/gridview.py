@@ -18,6 +18,7 @@ from zpviz.gui.theme import MONO, qcolor
 from zpviz.present import pool
 from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme, page_lut
+from zpviz.present.zoom import zoom_cells
 
 MAX_MARK_RUNS = 5000  # outlines drawn at most; a whole differing vma is one run per grid row
 MARK_DOT_PX = 12  # the square that marks a differing run when its cells are tinier than this / 2
@@ -137,6 +138,7 @@ class AddressSpacePlot(pg.PlotItem):
         self.theme = theme
         self.set_theme(theme)
         self.auto_view = True  # fit on resize until the user zooms or pans
+        self.focus: tuple[int, int] | None = None  # slots the view fits instead of the whole grid (--zoom)
         self.peers: list[AddressSpacePlot] = [self]  # compare: the panes zoomed and panned together
         self._syncing = False
         vb.sigRangeChanged.connect(self._place_headers)
@@ -168,35 +170,56 @@ class AddressSpacePlot(pg.PlotItem):
         m = max(grid.width, grid.height) + 20
         vb = self.getViewBox()
         vb.setLimits(xMin=-m, xMax=grid.width + m, yMin=-m, yMax=grid.height + m, minXRange=4, minYRange=4)
-        self.reset_view()
+        self.auto_view = True
+        self._fit()  # the whole grid, or the zoom's slots in the new grid's rows
 
     def reset_view(self) -> None:
         """Fit the grid, pinned to the top left (aspect-locked views otherwise centre it)."""
-        self.auto_view = True
+        for p in self.peers:
+            p.focus = None
+            p.auto_view = True
+        self._fit()
+
+    def zoom_to(self, first: int, last: int) -> None:
+        """Fit slots first..last (present.zoom), in this pane and its linked peers; kept as the grid's
+        row width changes with the window, until the view is fitted again or the user moves it."""
+        for p in self.peers:
+            p.focus = (first, last)
+            p.auto_view = True
         self._fit()
 
     HEAD_PX = 24  # room above the first row for the first vma's title, however small the cells
 
+    def _fit_rect(self) -> QtCore.QRectF:
+        """The cells to fit: the whole grid (with its first title's row), or the zoom's cells."""
+        g = self.grid
+        if self.focus is not None and g is not None and 0 <= self.focus[0] <= self.focus[1] < g.n_slots:
+            r0, c0, r1, c1 = zoom_cells(*self.focus, g)
+            return QtCore.QRectF(c0 - 0.2, r0 - 1.0, c1 - c0 + 0.4, r1 - r0 + 1.2)  # the row above: a title
+        return QtCore.QRectF(-0.2, -0.6, g.width + 0.4, g.height + 0.6)
+
     def _fit_scale(self) -> float | None:
-        """Device pixels per cell at which the whole grid fits this view, None while it is too small."""
+        """Device pixels per cell at which the cells to fit fill this view, None while it is too small."""
         g, vb = self.grid, self.getViewBox()
         w_px, h_px = vb.width(), vb.height()
         if g is None or w_px < 10 or h_px < 10 + self.HEAD_PX:
             return None
-        return min(w_px / (g.width + 0.4), (h_px - self.HEAD_PX) / (g.height + 0.6))
+        r = self._fit_rect()
+        return min(w_px / r.width(), (h_px - self.HEAD_PX) / r.height())
 
     def _fit(self, *args) -> None:
         g = self.grid
         if g is None or not self.auto_view:
             return
         vb = self.getViewBox()
+        r = self._fit_rect()
         scales = [s for s in (p._fit_scale() for p in self.peers) if s is not None]
         if self._fit_scale() is None or not scales:
-            vb.setRange(QtCore.QRectF(-0.2, -0.6, g.width + 0.4, g.height + 0.6), padding=0)
+            vb.setRange(r, padding=0)
             return
         s = min(scales)  # linked panes share one scale: the one at which every pane shows the whole grid
-        top = -0.6 - max(0.0, self.HEAD_PX / s - 1.0)  # the header row itself already gives one row
-        self.show_from(-0.2, top, s)
+        top = r.top() - max(0.0, self.HEAD_PX / s - 1.0)  # the header row itself already gives one row
+        self.show_from(r.left(), top, s)
         self.auto_view = True  # setRange fired sigRangeChanged; this was not the user
 
     def show_from(self, left: float, top: float, px_per_cell: float) -> None:
@@ -234,6 +257,7 @@ class AddressSpacePlot(pg.PlotItem):
     def _user_moved(self, *args) -> None:
         for p in self.peers:
             p.auto_view = False
+            p.focus = None
 
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
@@ -294,7 +318,7 @@ class AddressSpacePlot(pg.PlotItem):
         for ax in (self.addr_axis, self.off_axis):
             ax.setPen(pg.mkPen(qcolor(theme.grid)))
             ax.setTextPen(pg.mkPen(muted))
-            ax.setStyle(tickFont=tick_font, tickLength=-4)
+            ax.setStyle(tickFont=tick_font, tickLength=4)  # outward: a tick inside would cover pages
         self.addr_axis.setWidth(112)
         self.getViewBox().setBackgroundColor(qcolor(theme.panel))
         cosmetic = pg.mkPen(qcolor(theme.accent), width=2.5)

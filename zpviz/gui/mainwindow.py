@@ -173,6 +173,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
         """Show an already built lesson (present.session.build_lesson), at `frame` (default: the first)."""
         self.lesson = lesson
+        self._zoom_slots = None
         self.selection = ()
         self._keep_machine(lesson)
         self._arrangement = None
@@ -209,7 +210,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._arrangement = a
         if L.grid.width != a.width:
             self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
-        if len(self.panes) != len(L.traces) or any((p.view.phys is not None) != a.phys for p in self.panes):
+        remade = len(self.panes) != len(L.traces) or any((p.view.phys is not None) != a.phys for p in self.panes)
+        if remade:
             self._make_panes(len(L.traces), a.phys)
         self._sync_machine_pane(a.stacked)
         self._stretch(a)
@@ -227,6 +229,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.title.setToolTip(pol.blurb)
         spaces = [p.view.space for p in self.all_panes()]
         spaces[0].link(spaces)  # compare: zoom and pan all variants together, cell for cell
+        if remade and getattr(self, "_zoom_slots", None) is not None:
+            spaces[0].zoom_to(*self._zoom_slots)
         if show:
             self.show_frame(self.frame)
 

@@ -32,10 +32,10 @@ _PAGE_ORDER = (K.GAP, 1 + C.ST_UNMAPPED, 1 + C.ST_NONE, K.UNKNOWN, 1 + C.ST_FILE
 # the frame kinds (code & F_KIND_MASK, kind + 1; 0 is no frame) from the least to the most important
 _FRAME_ORDER = tuple(0 if n is None else 1 + K.FRAME_KIND_NAMES.index(n) for n in
                      (None, "free", "kernel", "page table", "file", "shmem", "anon", "huge zero", "zero"))
-OWN_PIXEL_PX = 1.05  # a cell this big has a pixel centre of its own: no pooling
-# a pooled cell spans at least this many device pixels: a 1-in-64 state reads as a stripe on a
-# projector, not a hairline (and a pixel centre always falls in it)
+# a cell (or pooled block) spans at least this many device pixels: a 1-in-64 state reads as a
+# stripe on a projector, not a hairline, and an axis line or tick a pixel wide cannot hide it
 MIN_CELL_PX = 2.0
+OWN_PIXEL_PX = MIN_CELL_PX  # a cell this big is drawn as it is
 
 
 class Pooling:
