@@ -50,6 +50,7 @@ class CodeImageItem(pg.ImageItem):
         self._table_key: bytes | None = None
         self._table: np.ndarray | None = None
         self._pixels: np.ndarray | None = None  # the QImage's memory: it must live as long as the image
+        self._fast_ready = False  # render() took the fast path: paint colours the codes itself
         self.pooling = pooling
         # the pooled picture: (source image, fy, fx) -> codes, ARGB32 pixels and their QImage
         self._pool_key: tuple | None = None
@@ -85,18 +86,28 @@ class CodeImageItem(pg.ImageItem):
 
     def render(self) -> None:
         if not self._fast():
+            self._fast_ready = False
             self._pixels = None
             super().render()
             return
         key = self.lut.tobytes()
         if key != self._table_key:
             self._table, self._table_key = premultiplied_table(self.lut), key
-        h, w = self.image.shape
-        self._pixels = np.ascontiguousarray(self._table[self.image])
-        self._pool_pixels = None  # a new image or LUT: the pooled picture is coloured again
-        self.qimage = QtGui.QImage(self._pixels.data, w, h, w * 4, ARGB32_PM)
+        # a new image or LUT: both pictures are coloured again, when a paint needs them (a pooled
+        # view never needs the full-size one, which costs as much as the pooling)
+        self._fast_ready = True
+        self._pixels = None
+        self._pool_pixels = None
+        self.qimage = None
         self._renderRequired = False
         self._unrenderable = False
+
+    def _full_image(self) -> None:
+        """The image's ARGB32 pixels and their QImage, one pixel per cell."""
+        if self._pixels is None:
+            h, w = self.image.shape
+            self._pixels = np.ascontiguousarray(self._table[self.image])
+            self.qimage = QtGui.QImage(self._pixels.data, w, h, w * 4, ARGB32_PM)
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
         if self.image is None:
@@ -106,17 +117,20 @@ class CodeImageItem(pg.ImageItem):
             if self._unrenderable:
                 return
         engine = p.paintEngine()
-        if (self._pixels is None or self.paintMode is not None or self.border is not None or engine is None
+        if (not self._fast_ready or self.paintMode is not None or self.border is not None or engine is None
                 or engine.type() != QtGui.QPaintEngine.Type.Raster):  # SVG and the like: a plain image
+            if self._fast_ready:
+                self._full_image()
             super().paint(p, *args)
             return
         fy, fx = self.factors_for(p.transform())
         self.last_factors = (fy, fx)
-        h, w = self._pixels.shape
+        h, w = self.image.shape
         p.save()
         p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)  # blending invents colours
         p.setBrushOrigin(0, 0)  # texel (0, 0) at the image's corner, in item coordinates
         if (fy, fx) == (1, 1):
+            self._full_image()
             p.fillRect(QtCore.QRectF(0, 0, w, h), QtGui.QBrush(self.qimage))
         else:
             codes = self.pooled(fy, fx)
@@ -125,7 +139,6 @@ class CodeImageItem(pg.ImageItem):
                 self._pool_pixels = np.ascontiguousarray(self._table[codes])
                 self._pool_qimage = QtGui.QImage(self._pool_pixels.data, pw, ph, pw * 4, ARGB32_PM)
             ph, pw = self._pool_pixels.shape
-            brush = QtGui.QBrush(self._pool_qimage)
-            brush.setTransform(QtGui.QTransform.fromScale(fx, fy))  # one texel per block of cells
-            p.fillRect(QtCore.QRectF(0, 0, pw * fx, ph * fy), brush)
+            p.scale(fx, fy)  # one texel per block of cells (a brush transform instead is 5x slower in Qt)
+            p.fillRect(QtCore.QRectF(0, 0, pw, ph), QtGui.QBrush(self._pool_qimage))
         p.restore()

@@ -14,7 +14,7 @@ a state's own colour.
 Physical frames pool the same way, by kind: zero > huge zero > anon > shmem > file > page table
 > kernel > free.
 
-Pure numpy: one rank lookup, one reshape and two reductions per image.
+Pure numpy: one rank lookup and strided max / OR reductions per image.
 """
 
 from __future__ import annotations
@@ -65,10 +65,28 @@ class Pooling:
             padded = np.zeros((ph * fy, pw * fx), np.uint8)
             padded[:h, :w] = codes
             codes = padded
-        blocks = codes.reshape(ph, fy, pw, fx)
-        best = self.rank[blocks].max(axis=(1, 3))
-        flags = np.bitwise_or.reduce(np.bitwise_or.reduce(blocks & self.flag_mask, axis=3), axis=1)
-        return self.kind_of_rank[best] | flags
+        rank = np.take(self.rank, codes)
+        flags = codes & self.flag_mask
+        # reduce the rows of each block, then its columns: strided slices, each op one pass over
+        # contiguous rows (a reshape to (ph, fy, pw, fx) and .max(axis=(1, 3)) is 5x slower)
+        best, fl = _reduce(rank, flags, fy, axis=0)
+        best, fl = _reduce(best, fl, fx, axis=1)
+        return np.take(self.kind_of_rank, best) | fl
+
+
+def _reduce(rank: np.ndarray, flags: np.ndarray, f: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Max of rank and OR of flags over every f consecutive rows (axis 0) or columns (axis 1)."""
+    if f <= 1:
+        return rank, flags
+
+    def part(a, k):
+        return a[k::f] if axis == 0 else a[:, k::f]
+
+    best, fl = part(rank, 0).copy(), part(flags, 0).copy()
+    for k in range(1, f):
+        np.maximum(best, part(rank, k), out=best)
+        np.bitwise_or(fl, part(flags, k), out=fl)
+    return best, fl
 
 
 PAGES = Pooling(_PAGE_ORDER, K.STATE_MASK)
