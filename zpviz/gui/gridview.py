@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.glyphs import GlyphItem
+from zpviz.gui.marks import MarksItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import MONO, qcolor
 from zpviz.present import pool
@@ -111,6 +112,8 @@ class AddressSpacePlot(pg.PlotItem):
         self.image = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)  # averaging codes would invent states
         self.addItem(self.image)
+        self.flag_marks = MarksItem(self.image, theme)  # mlocked / huge hatching over the fill
+        self.addItem(self.flag_marks)
         self.glyphs = GlyphItem(theme)
         self.addItem(self.glyphs)
         self.hover = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
@@ -261,6 +264,7 @@ class AddressSpacePlot(pg.PlotItem):
 
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
+        self.flag_marks.changed()
         self.glyphs.set_codes(codes)
 
     def set_flash(self, cells: list[tuple[int, int]], alert: bool) -> None:
@@ -311,6 +315,7 @@ class AddressSpacePlot(pg.PlotItem):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glyphs.set_theme(theme)
+        self.flag_marks.set_theme(theme)
         self.image.setLookupTable(page_lut(theme))
         fg, muted = qcolor(theme.fg), qcolor(theme.muted)
         tick_font = QtGui.QFont(MONO)

@@ -165,7 +165,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         w, h = max(self.width(), 640), max(self.height(), 400)
         share = 0.3 if self.lesson is not None and self.lesson.compare else 0.34
         self.resizeDocks([self.docks["kernel"]], [int(w * share)], QtCore.Qt.Orientation.Horizontal)
-        top = 0.38 if h >= 900 else 0.47  # a 720p projector: the whole kernel path over the tabs
+        top = 0.38 if h >= 900 else 0.43  # a 720p projector: the whole kernel path over the tabs
         self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * top), int(h * (1 - top))],
                          QtCore.Qt.Orientation.Vertical)
 
