@@ -152,11 +152,27 @@ def test_zoom_option_shows_one_cell_per_page_and_bad_values_exit_2(qtbot, settin
     win = _window(qtbot, settings, LESSON2, kernel="v5")
     win.set_step(1)
     win.resize(1280, 720)
-    win.zoom_region("table:0-15")
+    space = win.panes[0].view.space
     win.render_image((1280, 720))
+    assert not space.overview.zoomed() and space.overview.inset().isEmpty()
+    win.zoom_region("table:0-15")
+    rgb = qimage_to_rgb(win.render_image((1280, 720)))
     vr = win.panes[0].view.view_rect()
     assert vr.left() <= 0 and vr.right() >= 16 and vr.width() < 40
-    assert win.panes[0].view.space.glyphs.cell_px() >= 15  # big enough for a glyph per page
+    assert space.glyphs.cell_px() >= 15  # big enough for a glyph per page
+    # the overview, in the view's corner, outlines where the zoom is: the grid's top-left corner
+    inset, box = space.overview.inset(), space.overview.outline()
+    assert not inset.isEmpty() and inset.contains(box) and box.width() < inset.width() / 4
+    assert abs(box.left() - inset.left()) < 1 and abs(box.top() - inset.top()) < 1
+    vb = space.getViewBox()
+    corner = win.panes[0].view.mapTo(win, win.panes[0].view.mapFromScene(
+        vb.mapToScene(QtCore.QPointF(box.left() - 1, box.center().y()))))
+    accent = np.array([int(theme("light").accent[i:i + 2], 16) for i in (1, 3, 5)])
+    near = rgb[corner.y() - 1:corner.y() + 2, corner.x() - 1:corner.x() + 2].reshape(-1, 3)
+    assert (np.abs(near.astype(int) - accent).sum(axis=1) < 40).any(), "the outline is drawn in the accent colour"
+    win.reset_zoom()
+    win.render_image((1280, 720))
+    assert not space.overview.zoomed()
     out = tmp_path / "z.png"
     assert main([str(LESSON2), "--step", "1", "--size", "1280x720", "--zoom", "table:0-15",
                  "--screenshot", str(out)]) == 0 and out.exists()

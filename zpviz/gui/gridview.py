@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.glyphs import GlyphItem
 from zpviz.gui.marks import MarksItem
+from zpviz.gui.overview import OverviewItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import MONO, qcolor
 from zpviz.present import pool
@@ -114,6 +115,7 @@ class AddressSpacePlot(pg.PlotItem):
         self.addItem(self.image)
         self.flag_marks = MarksItem(self.image, theme)  # mlocked / huge hatching over the fill
         self.addItem(self.flag_marks)
+        self.overview = OverviewItem(vb, self.image, theme)  # where a zoom is, in the whole grid
         self.glyphs = GlyphItem(theme)
         self.addItem(self.glyphs)
         self.hover = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
@@ -237,6 +239,7 @@ class AddressSpacePlot(pg.PlotItem):
         """Zoom and pan these panes together, cell for cell: the same top-left cell and cell size."""
         for p in peers:
             p.peers = list(peers)
+            p.overview.enabled = p is peers[0]  # one overview says where every linked pane is
 
     def _sync_peers(self, *args) -> None:
         if self._syncing or len(self.peers) < 2:
@@ -265,6 +268,7 @@ class AddressSpacePlot(pg.PlotItem):
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
         self.flag_marks.changed()
+        self.overview.refresh()
         self.glyphs.set_codes(codes)
 
     def set_flash(self, cells: list[tuple[int, int]], alert: bool) -> None:
@@ -316,6 +320,7 @@ class AddressSpacePlot(pg.PlotItem):
         self.theme = theme
         self.glyphs.set_theme(theme)
         self.flag_marks.set_theme(theme)
+        self.overview.set_theme(theme)
         self.image.setLookupTable(page_lut(theme))
         fg, muted = qcolor(theme.fg), qcolor(theme.muted)
         tick_font = QtGui.QFont(MONO)
