@@ -109,6 +109,24 @@ class CodeImageItem(pg.ImageItem):
             self._pixels = np.ascontiguousarray(self._table[self.image])
             self.qimage = QtGui.QImage(self._pixels.data, w, h, w * 4, ARGB32_PM)
 
+    def _pooled_qimage(self, fy: int, fx: int) -> tuple[int, int]:
+        """Colour the pooled codes into self._pool_qimage (once per image and factors); its (h, w)."""
+        codes = self.pooled(fy, fx)
+        if self._pool_pixels is None:
+            ph, pw = codes.shape
+            self._pool_pixels = np.ascontiguousarray(self._table[codes])
+            self._pool_qimage = QtGui.QImage(self._pool_pixels.data, pw, ph, pw * 4, ARGB32_PM)
+        return self._pool_pixels.shape
+
+    def _paint_pooled_image(self, p: QtGui.QPainter, fy: int, fx: int) -> None:
+        """The pooled picture as one image stretched over the cells (vector output: SVG)."""
+        self.last_factors = (fy, fx)
+        ph, pw = self._pooled_qimage(fy, fx)
+        p.save()
+        p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+        p.drawImage(QtCore.QRectF(0, 0, pw * fx, ph * fy), self._pool_qimage)
+        p.restore()
+
     def paint(self, p: QtGui.QPainter, *args) -> None:
         if self.image is None:
             return
@@ -119,6 +137,10 @@ class CodeImageItem(pg.ImageItem):
         engine = p.paintEngine()
         if (not self._fast_ready or self.paintMode is not None or self.border is not None or engine is None
                 or engine.type() != QtGui.QPaintEngine.Type.Raster):  # SVG and the like: a plain image
+            fy, fx = self.factors_for(p.transform()) if self._fast_ready else (1, 1)
+            if (fy, fx) != (1, 1) and self.paintMode is None and self.border is None:
+                self._paint_pooled_image(p, fy, fx)  # an SVG viewer would average the full image's cells away
+                return
             if self._fast_ready:
                 self._full_image()
             super().paint(p, *args)
@@ -133,12 +155,7 @@ class CodeImageItem(pg.ImageItem):
             self._full_image()
             p.fillRect(QtCore.QRectF(0, 0, w, h), QtGui.QBrush(self.qimage))
         else:
-            codes = self.pooled(fy, fx)
-            if self._pool_pixels is None:
-                ph, pw = codes.shape
-                self._pool_pixels = np.ascontiguousarray(self._table[codes])
-                self._pool_qimage = QtGui.QImage(self._pool_pixels.data, pw, ph, pw * 4, ARGB32_PM)
-            ph, pw = self._pool_pixels.shape
+            ph, pw = self._pooled_qimage(fy, fx)
             p.scale(fx, fy)  # one texel per block of cells (a brush transform instead is 5x slower in Qt)
             p.fillRect(QtCore.QRectF(0, 0, pw, ph), QtGui.QBrush(self._pool_qimage))
         p.restore()
