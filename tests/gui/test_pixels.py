@@ -183,3 +183,42 @@ def test_zoom_option_shows_one_cell_per_page_and_bad_values_exit_2(qtbot, settin
         assert main(["export", str(LESSON2), "-o", str(tmp_path / "b.png"), "--zoom", bad]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists()
+
+
+def test_flag_rects_cover_exactly_the_flagged_cells():
+    from zpviz.gui.marks import flag_rects
+    from zpviz.present import codes as K
+
+    rng = np.random.default_rng(7)
+    codes = np.zeros((40, 64), np.uint8)
+    codes[5:30, 8:40] |= K.MLOCKED  # a locked vma: one rectangle
+    codes[rng.random(codes.shape) < 0.05] |= K.MLOCKED  # and scattered pages
+    rects = flag_rects(codes, K.MLOCKED)
+    cover = np.zeros(codes.shape, int)
+    for r, c, nr, nc in rects:
+        cover[r:r + nr, c:c + nc] += 1
+    assert (cover == ((codes & K.MLOCKED) != 0)).all()  # every flagged cell once, nothing else
+    assert len(rects) < int(((codes & K.MLOCKED) != 0).sum() / 4)
+
+
+@pytest.mark.parametrize("theme_name", ["light", "dark", "contrast"])
+def test_mlocked_pages_are_hatched_at_720p(qtbot, settings, theme_name):
+    """Lesson 8's end, five kernels at 1280x720: the mlocked vma ("fresh") carries the hatch over its
+    fill in every pane; the unlocked one ("work") does not."""
+    win = _window(qtbot, settings, ROOT / "scenarios" / "08-mlock-writable.toml", theme_name=theme_name)
+    win.set_frame(win.frame_count() - 1)
+    rgb = qimage_to_rgb(win.render_image((1280, 720))).astype(int)
+    t = theme(theme_name)
+    panel = np.array([int(t.panel[i:i + 2], 16) for i in (1, 3, 5)])
+    L = win.lesson
+    for i, pane in enumerate(win.panes):
+        sx, sy, ox, oy = _view_to_window(pane, win)
+        share = {}
+        for vma in ("fresh", "work"):  # the share of pixels in the panel's colour: gaps between cells, hatch
+            b = next(b for b in L.grid.blocks if b.vma == vma)
+            x0, y0 = int(ox + 0.2 * sx) + 1, int(oy + b.row0 * sy) + 1
+            x1 = int(ox + min(L.grid.width, b.npages) * sx) - 1
+            y1 = int(oy + (b.row0 + b.nrows) * sy) - 1
+            patch = rgb[y0:y1, x0:x1].reshape(-1, 3)
+            share[vma] = (np.abs(patch - panel).sum(axis=1) < 60).mean()
+        assert share["fresh"] > share["work"] + 0.1, (L.kernels[i], share)
