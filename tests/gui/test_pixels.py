@@ -222,3 +222,20 @@ def test_mlocked_pages_are_hatched_at_720p(qtbot, settings, theme_name):
             patch = rgb[y0:y1, x0:x1].reshape(-1, 3)
             share[vma] = (np.abs(patch - panel).sum(axis=1) < 60).mean()
         assert share["fresh"] > share["work"] + 0.1, (L.kernels[i], share)
+
+
+def test_a_960_px_window_stays_960_px_with_the_kernel_path_whole(qtbot, settings):
+    """Lesson 9's five kernels in a 960x540 window (--screenshot --size 960x540): the transport bar
+    used to force the window to 985 px; and every function name of the path is whole, not cut or broken."""
+    win = _window(qtbot, settings, LESSON9)
+    win.set_frame(win.lesson.lead.step_results[2].first_event + 1)
+    img = win.render_image((960, 540))
+    assert (img.width(), img.height()) == (960, 540) and win.width() == 960
+    kv = win.kernel_view
+    from PySide6 import QtGui
+
+    from zpviz.gui.theme import font
+
+    fm = QtGui.QFontMetrics(font(kv.path_pt(), mono=True))
+    assert kv._names and max(fm.horizontalAdvance(n) for n in kv._names) <= kv.scroll.viewport().width()
+    assert "\u200b" not in kv.path.text()  # no name needed a break

@@ -41,6 +41,7 @@ class KernelPathView(QtWidgets.QWidget):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().installEventFilter(self)  # the path's room changes without this widget resizing
         split.addWidget(scroll, 3)
         self.log = QtWidgets.QTextEdit()
         self.log.setReadOnly(True)
@@ -53,6 +54,7 @@ class KernelPathView(QtWidgets.QWidget):
         self.event: EventView | None = None
         self._log_key: tuple = ()
         self._names: tuple[str, ...] = ()  # the calls shown, "name()", for fitting the font
+        self._built_room = 0  # the line width the path's text was last built for
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(ev)
@@ -67,6 +69,11 @@ class KernelPathView(QtWidgets.QWidget):
             self.split.setStretch(1, 1 if stacked else 2)
         self._fit_path()
 
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+        if ev.type() == QtCore.QEvent.Type.Resize and obj is self.scroll.viewport():
+            self._fit_path()
+        return False
+
     def _path_width(self) -> int:
         """Pixels a line of the path has: the scroll area's width, or its share of the dock before layout."""
         w = self.scroll.viewport().width()
@@ -80,7 +87,7 @@ class KernelPathView(QtWidgets.QWidget):
     def path_pt(self) -> int:
         return self.path.font().pointSize()
 
-    def _fit_path(self) -> None:
+    def _fit_path(self, rebuild: bool = True) -> None:
         """The biggest size (PATH_PT down to MIN_PATH_PT) at which the longest "-> name()" fits a line
         and all the calls fit the visible height (the why and outcome below them may scroll)."""
         if not self._names:
@@ -94,10 +101,11 @@ class KernelPathView(QtWidgets.QWidget):
             if wide <= room and (high <= 50 or self._calls_height(pt, room) <= high):
                 break
             pt -= 1
-        if pt != self.path_pt():
+        changed = pt != self.path_pt()
+        if changed:
             self.path.setFont(font(pt))
-            if self.event is not None and self.event.functions:
-                self.set_event(self.event)  # names that now fit whole lose their break hints
+        if rebuild and (changed or room != self._built_room) and self.event is not None and self.event.functions:
+            self.set_event(self.event)  # which names need break hints depends on the size and the room
 
     def _calls_height(self, pt: int, width: int) -> float:
         """Pixels the calls take, wrapped to `width` at `pt` (arrows kept with the next name)."""
@@ -135,8 +143,9 @@ class KernelPathView(QtWidgets.QWidget):
         n = len(ev.functions)
         calls = []
         self._names = tuple(f"{fn}()" for fn in ev.functions)
-        self._fit_path()
+        self._fit_path(rebuild=False)
         room, fm = self._path_width(), QtGui.QFontMetrics(font(self.path_pt(), mono=True))
+        self._built_room = room
         for i, fn in enumerate(ev.functions):
             style = f"color:{accent}; font-weight:bold" if i == n - 1 else ""
             name = html.escape(fn)
