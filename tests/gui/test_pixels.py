@@ -239,3 +239,56 @@ def test_a_960_px_window_stays_960_px_with_the_kernel_path_whole(qtbot, settings
     fm = QtGui.QFontMetrics(font(kv.path_pt(), mono=True))
     assert kv._names and max(fm.horizontalAdvance(n) for n in kv._names) <= kv.scroll.viewport().width()
     assert "\u200b" not in kv.path.text()  # no name needed a break
+
+
+def test_a_960_px_export_keeps_every_read_page(qtbot, tmp_path):
+    """A 960x540 export is the 1280x720 window scaled by 0.75: the grids pool for the picture's pixels,
+    so each of lesson 2's 1,024 read pages still leaves a pixel of (nearly) its state's colour."""
+    from PIL import Image
+
+    from zpviz.export.job import ExportOptions, default_window, export, load_lesson
+
+    seen = {}
+
+    def factory(*a):
+        win = default_window(*a)
+        render = win.render_image
+
+        def looked_at(size):
+            img = render(size)
+            seen["kernels"] = win.lesson.kernels
+            seen["grid"] = win.lesson.grid
+            seen["panes"] = [(_view_to_window(p, win), p.view.space.image.last_factors,
+                              win.lesson.traces[i].frame(p.view.picture.frame).page_states(),
+                              [win.lesson.grid.cell_of(s) for s in p.view.picture.flash_slots])
+                             for i, p in enumerate(win.panes)]
+            seen["window"] = (img.width(), img.height())
+            return img
+
+        win.render_image = looked_at
+        return win
+
+    o = ExportOptions(lesson=str(LESSON2), out=str(tmp_path / "e.png"), size=(960, 540), step=1,
+                      compare=tuple(FOUR))
+    export(o, lesson=load_lesson(o), window_factory=factory)
+    rgb = np.asarray(Image.open(tmp_path / "e.png").convert("RGB")).astype(int)
+    s = 960 / seen["window"][0]
+    grid = seen["grid"]
+    block = next(b for b in grid.blocks if b.vma == "table")
+    read = block.base + np.arange(0, 65536, 64)
+    rows, cols = np.divmod(grid.slot_cell[read], grid.width)
+    lut = page_lut(theme("light"))
+    for kid, ((sx, sy, ox, oy), (fy, fx), states, flash) in zip(seen["kernels"], seen["panes"]):
+        assert fx * sx * s >= 2 - 1e-6, "a pooled block spans 2 pixels of the picture"
+        colour = lut[1 + int(states[read[0]]), :3].astype(int)
+        x0, y0 = (ox + (cols // fx) * fx * sx) * s, (oy + (rows // fy) * fy * sy) * s
+        x1, y1 = x0 + fx * sx * s, y0 + fy * sy * s
+        ring = [((ox + (c + 0.5) * sx) * s, (oy + (r + 0.5) * sy) * s) for r, c in flash]
+        missing = []
+        for k in range(len(read)):
+            patch = rgb[int(y0[k]):int(np.ceil(y1[k])), int(x0[k]):int(np.ceil(x1[k]))].reshape(-1, 3)
+            if not (np.abs(patch - colour).sum(axis=1) < 60).any():
+                cx, cy = (x0[k] + x1[k]) / 2, (y0[k] + y1[k]) / 2
+                if not any(np.hypot(cx - rx, cy - ry) <= RING_PX * s for rx, ry in ring):
+                    missing.append(int(read[k] - block.base))
+        assert not missing, f"{kid}: pages {missing[:10]} left no pixel of their state"

@@ -58,6 +58,7 @@ class CodeImageItem(pg.ImageItem):
         self._pool_pixels: np.ndarray | None = None
         self._pool_qimage: QtGui.QImage | None = None
         self.last_factors = (1, 1)  # the (fy, fx) of the last paint, for tests and the marks layer
+        self.min_px = pool.MIN_CELL_PX  # device pixels a cell or pooled block spans at least
 
     def factors_for(self, transform: QtGui.QTransform) -> tuple[int, int]:
         """(fy, fx): cells per pooled cell down and across, for a paint through `transform`."""
@@ -65,7 +66,7 @@ class CodeImageItem(pg.ImageItem):
             return 1, 1
         sx = (transform.m11() ** 2 + transform.m12() ** 2) ** 0.5
         sy = (transform.m21() ** 2 + transform.m22() ** 2) ** 0.5
-        return pool.factor(sy), pool.factor(sx)
+        return pool.factor(sy, self.min_px), pool.factor(sx, self.min_px)
 
     def pooled(self, fy: int, fx: int) -> np.ndarray:
         """The image's codes pooled fy x fx (cached per image and factors), event bits cleared."""

@@ -33,6 +33,7 @@ from zpviz.present import captions, compare, kpath, palette, series
 from zpviz.present.arrange import arrange
 from zpviz.present.grid import grid_layout
 from zpviz.present.picture import picture_at
+from zpviz.present.pool import MIN_CELL_PX
 from zpviz.present.session import Lesson
 
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
@@ -228,6 +229,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             pane.status.setVisible(side_by_side)
             pane.title.setToolTip(pol.blurb)
         spaces = [p.view.space for p in self.all_panes()]
+        for sp in spaces:  # an export's scale (ViewOps.set_output_scale) holds for panes made anew
+            sp.image.min_px = MIN_CELL_PX / getattr(self, "output_scale", 1.0)
         spaces[0].link(spaces)  # compare: zoom and pan all variants together, cell for cell
         if remade and getattr(self, "_zoom_slots", None) is not None:
             spaces[0].zoom_to(*self._zoom_slots)

@@ -62,6 +62,15 @@ class ViewOps:
         self._zoom_slots = (first, last)  # panes made anew (a resize can) take it up again
         self.panes[0].view.space.zoom_to(first, last)  # linked panes follow
 
+    def set_output_scale(self, scale: float) -> None:
+        """An export scales the window's picture by `scale` (< 1: a 960x540 GIF is a 1280x720 window):
+        pool the grids so a block still spans MIN_CELL_PX pixels in the picture."""
+        from zpviz.present.pool import MIN_CELL_PX
+
+        self.output_scale = max(0.05, min(1.0, scale))
+        for p in self.all_panes():
+            p.view.space.image.min_px = MIN_CELL_PX / self.output_scale
+
     def set_chrome(self, on: bool) -> None:
         """Menu bar and status bar: a lecturer's window has them; a screenshot or an export (a slide)
         leaves them out unless asked for (--chrome). Every key still works without the menu bar."""

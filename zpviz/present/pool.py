@@ -93,12 +93,13 @@ PAGES = Pooling(_PAGE_ORDER, K.STATE_MASK)
 FRAMES = Pooling(_FRAME_ORDER, K.F_KIND_MASK)
 
 
-def factor(cell_px: float) -> int:
+def factor(cell_px: float, min_px: float = MIN_CELL_PX) -> int:
     """Cells per pooled cell along one axis when a cell spans `cell_px` device pixels: 1 when a cell
-    has a pixel of its own, else the fewest cells whose block spans MIN_CELL_PX pixels."""
-    if cell_px <= 0 or not math.isfinite(cell_px) or cell_px >= OWN_PIXEL_PX:
+    spans min_px pixels itself, else the fewest cells whose block does. (An export drawn at 1280x720
+    and scaled to 960x540 pools to MIN_CELL_PX / 0.75 window pixels: 2 pixels in the picture.)"""
+    if cell_px <= 0 or not math.isfinite(cell_px) or cell_px >= min_px:
         return 1
-    return max(1, math.ceil(MIN_CELL_PX / cell_px))
+    return max(1, math.ceil(min_px / cell_px))
 
 
 def pooled_cell(row: int, col: int, fy: int, fx: int) -> tuple[int, int]:
