@@ -174,7 +174,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
         """Show an already built lesson (present.session.build_lesson), at `frame` (default: the first)."""
         self.lesson = lesson
-        self._zoom_slots = None
+        self._zoom_slots = None  # a zoom names slots of the lesson it was made for
+        for p in self.all_panes():
+            p.view.space.focus = None
         self.selection = ()
         self._keep_machine(lesson)
         self._arrangement = None
