@@ -55,6 +55,7 @@ class KernelPathView(QtWidgets.QWidget):
         self._log_key: tuple = ()
         self._names: tuple[str, ...] = ()  # the calls shown, "name()", for fitting the font
         self._built_room = 0  # the line width the path's text was last built for
+        self._fitted: dict[tuple, int] = {}  # (calls, room, height) -> the size they fit at
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(ev)
@@ -94,13 +95,19 @@ class KernelPathView(QtWidgets.QWidget):
             return
         room = self._path_width()
         high = self.scroll.viewport().height()
-        pt = PATH_PT
-        while pt > MIN_PATH_PT:
-            fm = QtGui.QFontMetrics(font(pt, mono=True))
-            wide = max(fm.horizontalAdvance("\u2192 " + n) for n in self._names)
-            if wide <= room and (high <= 50 or self._calls_height(pt, room) <= high):
-                break
-            pt -= 1
+        key = (self._names, room, high)
+        pt = self._fitted.get(key)  # every frame asks; the same calls in the same room fit the same
+        if pt is None:
+            pt = PATH_PT
+            while pt > MIN_PATH_PT:
+                fm = QtGui.QFontMetrics(font(pt, mono=True))
+                wide = max(fm.horizontalAdvance("\u2192 " + n) for n in self._names)
+                if wide <= room and (high <= 50 or self._calls_height(pt, room) <= high):
+                    break
+                pt -= 1
+            if len(self._fitted) > 256:
+                self._fitted.clear()
+            self._fitted[key] = pt
         changed = pt != self.path_pt()
         if changed:
             self.path.setFont(font(pt))
