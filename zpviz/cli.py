@@ -243,6 +243,10 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", metavar="WxH", default="1920x1080",
                    help="the window's size for --screenshot (default 1920x1080; 1280x720 shows a 720p projector)")
     p.add_argument("--theme", choices=("light", "dark", "contrast"))
+    p.add_argument("--zoom", metavar="VMA[:PAGES]",
+                   help="with --screenshot: show just this region, e.g. table or table:0-511 (docs/views.md)")
+    p.add_argument("--chrome", action="store_true",
+                   help="with --screenshot: keep the menu bar and status bar (left out by default)")
     return p
 
 
@@ -267,11 +271,22 @@ def cmd_app(argv: Sequence[str]) -> int:
         from zpviz.record.command import replay_file
 
         a.file = replay_file(a.file)  # a recording opens as the lesson that replays it
+    if (a.zoom is not None or a.chrome) and not a.screenshot:
+        raise UsageError("zpviz: --zoom and --chrome go with --screenshot (in the app: Ctrl+= and Ctrl+-, "
+                         "the mouse wheel, Ctrl+0)")
+    if a.zoom is not None:
+        from zpviz.present.zoom import parse_zoom
+
+        try:
+            parse_zoom(a.zoom)
+        except ValueError as e:
+            raise UsageError(f"zpviz: {e}") from None
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zpviz.gui.app import run_app
 
-    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, exporter=_exporter())
+    return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, exporter=_exporter(), zoom=a.zoom,
+                   chrome=a.chrome)
 
 
 def _exporter():

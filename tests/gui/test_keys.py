@@ -121,6 +121,34 @@ def test_ctrl_minus_zooms_out(shown, qtbot):
     assert shown.panes[0].view.view_rect().width() > before * 1.05
 
 
+def test_wheel_zooms_drag_pans_and_0_fits_again(shown, qtbot):
+    """The mouse wheel zooms the address space at the pointer, a drag pans it, the overview shows
+    where the view is meanwhile, and 0 (or Ctrl+0) fits the whole grid again."""
+    from PySide6 import QtGui
+
+    view = shown.panes[0].view
+    space = view.space
+    full = view.view_rect()
+    assert not space.overview.zoomed()
+    vb = space.getViewBox()
+    at = view.mapFromScene(vb.mapViewToScene(QtCore.QPointF(2, 2)))
+    for _ in range(4):
+        ev = QtGui.QWheelEvent(QtCore.QPointF(at), QtCore.QPointF(view.mapToGlobal(at)), QtCore.QPoint(0, 0),
+                               QtCore.QPoint(0, 120), QtCore.Qt.MouseButton.NoButton, Mod.NoModifier,
+                               QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+        QtWidgets.QApplication.sendEvent(view.viewport(), ev)
+    zoomed = view.view_rect()
+    assert zoomed.width() < full.width() * 0.8 and zoomed.contains(QtCore.QPointF(2, 2))
+    assert space.overview.zoomed() and not space.overview.outline().isEmpty()
+    qtbot.mousePress(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=at)
+    for k in range(1, 6):
+        qtbot.mouseMove(view.viewport(), at + QtCore.QPoint(-12 * k, 0))
+    qtbot.mouseRelease(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=at + QtCore.QPoint(-60, 0))
+    assert view.view_rect().left() > zoomed.left()
+    press(qtbot, shown, Key.Key_0)
+    assert abs(view.view_rect().width() - full.width()) < 1e-6 and not space.overview.zoomed()
+
+
 def test_ctrl_o_opens(shown, qtbot, monkeypatch):
     monkeypatch.setattr(shown, "ask_open_path", lambda: str(COMPARE))
     press(qtbot, shown, Key.Key_O, Mod.ControlModifier)

@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", default="light", choices=("light", "dark", "contrast"))
     p.add_argument("--step", type=int, metavar="N", help="the still shows the state after step N (default: the last)")
     p.add_argument("--frames", metavar="DIR", help="also write every frame as DIR/frame_00000.png ...")
+    p.add_argument("--zoom", metavar="VMA[:PAGES]", help="show just this region, e.g. table or table:0-511")
+    p.add_argument("--chrome", action="store_true", help="keep the menu bar and status bar (left out by default)")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     return p
 
@@ -78,7 +80,8 @@ def options_from(a):
         if not compare:
             raise UsageError("--compare needs variant ids, e.g. --compare 2.6.24,v5")
     return ExportOptions(lesson=a.file, out=a.out, kernel=a.kernel, compare=compare, first=a.first, last=a.last,
-                         per=a.per, fps=a.fps, size=a.size, theme=a.theme, step=a.step, frames_dir=a.frames)
+                         per=a.per, fps=a.fps, size=a.size, theme=a.theme, step=a.step, frames_dir=a.frames,
+                         chrome=a.chrome, zoom=a.zoom)
 
 
 class _Terminated(KeyboardInterrupt):

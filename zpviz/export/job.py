@@ -43,6 +43,8 @@ class ExportOptions:
     theme: str = "light"
     step: int | None = None  # the still's step (png, svg)
     frames_dir: str | None = None
+    chrome: bool = False  # keep the menu bar and status bar (a slide leaves them out)
+    zoom: str | None = None  # `--zoom VMA[:PAGES]` (present.zoom): the region every frame shows
 
     @property
     def fmt(self) -> str:
@@ -105,6 +107,10 @@ def check_options(o: ExportOptions) -> None:
     from zpviz.present.palette import theme
 
     theme(o.theme)
+    if o.zoom is not None:
+        from zpviz.present.zoom import parse_zoom
+
+        parse_zoom(o.zoom)
 
 
 # ------------------------------------------------------------------------------ the lesson and its window
@@ -141,8 +147,16 @@ def export(o: ExportOptions, *, lesson=None, window_factory: WindowFactory | Non
     ensure_app()
     factory = window_factory or default_window
 
+    zoom_slots = _zoom_slots(o, lesson)  # a bad --zoom fails before anything is rendered
+
     def new_renderer() -> WindowRenderer:
-        return WindowRenderer(factory(lesson, o.theme, size), size)
+        win = factory(lesson, o.theme, size)
+        if hasattr(win, "set_chrome"):  # the app's window (test windows have no chrome to hide)
+            win.set_chrome(o.chrome)
+        renderer = WindowRenderer(win, size)
+        if zoom_slots is not None and hasattr(win, "zoom_region"):
+            win.zoom_region(o.zoom)  # after the renderer fixed the window's size
+        return renderer
 
     if fmt in ("png", "svg"):
         frame = still_frame(lesson.lead, o.step)  # checked before any window is built
@@ -157,6 +171,15 @@ def export(o: ExportOptions, *, lesson=None, window_factory: WindowFactory | Non
     finally:
         renderer.close()
     return replace(result, seconds=time.perf_counter() - t0)
+
+
+def _zoom_slots(o: ExportOptions, lesson) -> tuple[int, int] | None:
+    """The slots --zoom names in the lesson (ValueError naming the option for a bad one)."""
+    if o.zoom is None:
+        return None
+    from zpviz.present.zoom import parse_zoom, zoom_slots
+
+    return zoom_slots(parse_zoom(o.zoom), lesson.grid)
 
 
 def _timeline(lesson, o: ExportOptions) -> Timeline:

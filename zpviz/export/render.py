@@ -110,6 +110,8 @@ class WindowRenderer:
         self.frame: int | None = None
         self.renders = 0
         window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        if hasattr(window, "set_output_scale"):  # its grids pool for the picture's pixels, not the window's
+            window.set_output_scale(min(self.size[0] / self.window_size[0], self.size[1] / self.window_size[1]))
         window.setFixedSize(*self.window_size)
         window.ensurePolished()
         settle()

@@ -27,8 +27,9 @@ class _Settings:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def make_export_window(lesson, theme: str, size: tuple[int, int]):
-    """A hidden MainWindow at `size`, theme `theme`, showing `lesson` at its first frame.
+def make_export_window(lesson, theme: str, size: tuple[int, int], chrome: bool = False):
+    """A hidden MainWindow at `size`, theme `theme`, showing `lesson` at its first frame, without
+    the menu bar and status bar unless `chrome` (an export is a slide).
 
     offscreen=True: the window carries its theme itself and never restyles the application (so
     exporting from the app in another theme leaves the lecturer's window alone) and never saves
@@ -42,6 +43,7 @@ def make_export_window(lesson, theme: str, size: tuple[int, int]):
     win = MainWindow(theme=theme, settings=settings.qsettings, offscreen=True)
     win._zpviz_export_settings = settings  # lives as long as the window
     win.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    win.set_chrome(chrome)
     win.resize(*size)
     win.set_lesson(lesson, 0)
     return win

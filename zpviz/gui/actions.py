@@ -29,7 +29,7 @@ VIEW = (
     ("fullscreen", "Full screen", ("F11",), "toggle_fullscreen", None),
     ("zoom_in", "Zoom in", ("Ctrl+=", "Ctrl++", "Ctrl+Shift+="), "zoom", 0.8),
     ("zoom_out", "Zoom out", ("Ctrl+-",), "zoom", 1.25),
-    ("zoom_reset", "Fit the address space", ("Ctrl+0",), "reset_zoom", None),
+    ("zoom_reset", "Fit the address space", ("Ctrl+0", "0"), "reset_zoom", None),
     ("presenter", "Presenter view", ("Ctrl+P",), "toggle_presenter", None),
     ("next_theme", "Next theme", ("Ctrl+T",), "cycle_theme", None),
     ("escape", "Clear selection / leave full screen", ("Esc",), "escape", None),

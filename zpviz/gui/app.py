@@ -54,8 +54,10 @@ def _app(screenshot: bool):
 
 def run_app(path: str | None = None, kernel: str | None = None, compare: list[str] | None = None,
             step: int | None = None, screenshot: str | None = None, theme: str | None = None,
-            size: tuple[int, int] = SCREENSHOT_SIZE, exporter=None) -> int:
+            size: tuple[int, int] = SCREENSHOT_SIZE, exporter=None, zoom: str | None = None,
+            chrome: bool = False) -> int:
     """Open the app on a lesson (the built-in tour when path is None). Returns the exit code.
+    zoom and chrome are for screenshots (see _render).
 
     0 fine; 2 an unusable file or arguments (the error on stderr), or no display. `exporter` is the
     window's export flow (zpviz.export.export_window, handed in by zpviz.cli; None: PNG only).
@@ -86,7 +88,7 @@ def run_app(path: str | None = None, kernel: str | None = None, compare: list[st
     from zpviz.gui.mainwindow import MainWindow
 
     if screenshot is not None:
-        return _screenshot(app, path, kernel, compare, step, screenshot, theme, size)
+        return _screenshot(app, path, kernel, compare, step, screenshot, theme, size, zoom, chrome)
     win = MainWindow(theme=theme, settings=QtCore.QSettings(), restore=True)
     win.exporter = exporter
     if path is not None:
@@ -138,7 +140,8 @@ def _check_args(kernel, compare) -> None:
         parse_compare(compare)
 
 
-def _screenshot(app, path, kernel, compare, step, out: str, theme, size=SCREENSHOT_SIZE) -> int:
+def _screenshot(app, path, kernel, compare, step, out: str, theme, size=SCREENSHOT_SIZE, zoom=None,
+                chrome=False) -> int:
     from zpviz.gui.settings import MemorySettings
 
     if path is None:
@@ -150,10 +153,12 @@ def _screenshot(app, path, kernel, compare, step, out: str, theme, size=SCREENSH
         sys.stderr.write(f"zpviz: {e}\n")
         return 2
     # a screenshot neither takes the user's settings nor writes any: only the PNG is written
-    return _render(path, kernel, compare, step, out, theme, MemorySettings(), size)
+    return _render(path, kernel, compare, step, out, theme, MemorySettings(), size, zoom, chrome)
 
 
-def _render(path, kernel, compare, step, out, theme, settings, size=SCREENSHOT_SIZE) -> int:
+def _render(path, kernel, compare, step, out, theme, settings, size=SCREENSHOT_SIZE, zoom=None, chrome=False) -> int:
+    """Render the lesson at `step` (the end when None) to `out`: without the menu and status bars
+    unless `chrome`, showing the region `zoom` names (present.zoom) when given."""
     from zpviz.gui.lessonio import save_image_atomic
     from zpviz.gui.mainwindow import MainWindow
 
@@ -168,6 +173,15 @@ def _render(path, kernel, compare, step, out, theme, settings, size=SCREENSHOT_S
         win.set_step(step)
     else:
         win.set_frame(win.frame_count() - 1)
+    win.set_chrome(chrome)
+    if zoom is not None:
+        try:
+            win.resize(*size)  # the zoom fits the window's final geometry
+            win.zoom_region(zoom)
+        except ValueError as e:
+            sys.stderr.write(f"zpviz: {path}: {e}\n")
+            _dispose(win)
+            return 2
     img = win.render_image(size)
     _dispose(win)
     try:

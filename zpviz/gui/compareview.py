@@ -212,7 +212,7 @@ class DiffTable(QtWidgets.QTableWidget):
             self._names_px = max((fm.horizontalAdvance(SHORT.get(x, x)) for x in labels), default=0) + 16
             self._labels, self._fitted = labels, None
         self._fit()
-        pt = 12 if len(kernels) <= 3 else 10  # five variants must fit a 720p dock
+        pt = 12 if len(kernels) <= 3 else 10 if len(kernels) == 4 else 9  # five variants must fit a 720p dock
         bold, plain = font(pt, bold=True), font(pt)
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
@@ -247,9 +247,11 @@ class DiffTable(QtWidgets.QTableWidget):
         self.setVerticalHeaderLabels([self._name(x, compact) for x in self._labels])
         for i, x in enumerate(self._labels):
             self.verticalHeaderItem(i).setToolTip(x)
-        head_pt = BASE_PT if not compact else 10 if n <= 4 else 9  # ("modern", the widest id, is last of five)
+        head_pt = BASE_PT if not compact else 10 if n <= 4 else 8  # ("modern", the widest id, whole in five)
         # (the theme's style sheet owns header fonts, so the size goes in one too)
         self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
+        name_pt = BASE_PT if not compact or n <= 4 else BASE_PT - 1  # the names give the values width
+        self.verticalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {name_pt}pt; }}")
 
     @staticmethod
     def _name(label: str, two_lines: bool) -> str:

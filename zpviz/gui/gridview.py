@@ -13,10 +13,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.glyphs import GlyphItem
+from zpviz.gui.marks import MarksItem
+from zpviz.gui.overview import OverviewItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import MONO, qcolor
+from zpviz.present import pool
 from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme, page_lut
+from zpviz.present.zoom import zoom_cells
 
 MAX_MARK_RUNS = 5000  # outlines drawn at most; a whole differing vma is one run per grid row
 MARK_DOT_PX = 12  # the square that marks a differing run when its cells are tinier than this / 2
@@ -106,9 +110,12 @@ class AddressSpacePlot(pg.PlotItem):
         vb.setMenuEnabled(False)
         vb.invertY(True)
         vb.setAspectLocked(True)
-        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
+        self.image = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)  # averaging codes would invent states
         self.addItem(self.image)
+        self.flag_marks = MarksItem(self.image, theme)  # mlocked / huge hatching over the fill
+        self.addItem(self.flag_marks)
+        self.overview = OverviewItem(vb, self.image, theme)  # where a zoom is, in the whole grid
         self.glyphs = GlyphItem(theme)
         self.addItem(self.glyphs)
         self.hover = QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
@@ -136,12 +143,16 @@ class AddressSpacePlot(pg.PlotItem):
         self.theme = theme
         self.set_theme(theme)
         self.auto_view = True  # fit on resize until the user zooms or pans
+        self.focus: tuple[int, int] | None = None  # slots the view fits instead of the whole grid (--zoom)
+        self.peers: list[AddressSpacePlot] = [self]  # compare: the panes zoomed and panned together
+        self._syncing = False
         vb.sigRangeChanged.connect(self._place_headers)
         vb.sigRangeChanged.connect(self._mark_mode)
         vb.sigResized.connect(self._fit)
         vb.sigResized.connect(self._place_headers)
         vb.sigResized.connect(self._mark_mode)
         vb.sigRangeChangedManually.connect(self._user_moved)
+        vb.sigRangeChanged.connect(self._sync_peers)
 
     # ------------------------------------------------------------------ model
     def set_grid(self, grid: GridLayout) -> None:
@@ -164,34 +175,100 @@ class AddressSpacePlot(pg.PlotItem):
         m = max(grid.width, grid.height) + 20
         vb = self.getViewBox()
         vb.setLimits(xMin=-m, xMax=grid.width + m, yMin=-m, yMax=grid.height + m, minXRange=4, minYRange=4)
-        self.reset_view()
+        self.auto_view = True
+        self._fit()  # the whole grid, or the zoom's slots in the new grid's rows
 
     def reset_view(self) -> None:
         """Fit the grid, pinned to the top left (aspect-locked views otherwise centre it)."""
-        self.auto_view = True
+        for p in self.peers:
+            p.focus = None
+            p.auto_view = True
         self._fit()
+
+    def zoom_to(self, first: int, last: int) -> None:
+        """Fit slots first..last (present.zoom), in this pane and its linked peers; kept as the grid's
+        row width changes with the window, until the view is fitted again or the user moves it."""
+        for p in self.peers:
+            p.focus = (first, last)
+            p.auto_view = True
+        self._fit()
+
+    HEAD_PX = 24  # room above the first row for the first vma's title, however small the cells
+
+    def _fit_rect(self) -> QtCore.QRectF:
+        """The cells to fit: the whole grid (with its first title's row), or the zoom's cells."""
+        g = self.grid
+        if self.focus is not None and g is not None and 0 <= self.focus[0] <= self.focus[1] < g.n_slots:
+            r0, c0, r1, c1 = zoom_cells(*self.focus, g)
+            return QtCore.QRectF(c0 - 0.2, r0 - 1.0, c1 - c0 + 0.4, r1 - r0 + 1.2)  # the row above: a title
+        return QtCore.QRectF(-0.2, -0.6, g.width + 0.4, g.height + 0.6)
+
+    def _fit_scale(self) -> float | None:
+        """Device pixels per cell at which the cells to fit fill this view, None while it is too small."""
+        g, vb = self.grid, self.getViewBox()
+        w_px, h_px = vb.width(), vb.height()
+        if g is None or w_px < 10 or h_px < 10 + self.HEAD_PX:
+            return None
+        r = self._fit_rect()
+        return min(w_px / r.width(), (h_px - self.HEAD_PX) / r.height())
 
     def _fit(self, *args) -> None:
         g = self.grid
         if g is None or not self.auto_view:
             return
         vb = self.getViewBox()
-        w_px, h_px = vb.width(), vb.height()
-        head_px = 24  # room above the first row for the first vma's title, however small the cells
-        gw, gh = g.width + 0.4, g.height + 0.6
-        if w_px < 10 or h_px < 10 + head_px:
-            vb.setRange(QtCore.QRectF(-0.2, -0.6, gw, gh), padding=0)
+        r = self._fit_rect()
+        scales = [s for s in (p._fit_scale() for p in self.peers) if s is not None]
+        if self._fit_scale() is None or not scales:
+            vb.setRange(r, padding=0)
             return
-        s = min(w_px / gw, (h_px - head_px) / gh)
-        top = -0.6 - max(0.0, head_px / s - 1.0)  # the header row itself already gives one row
-        vb.setRange(QtCore.QRectF(-0.2, top, w_px / s, h_px / s), padding=0)
+        s = min(scales)  # linked panes share one scale: the one at which every pane shows the whole grid
+        top = r.top() - max(0.0, self.HEAD_PX / s - 1.0)  # the header row itself already gives one row
+        self.show_from(r.left(), top, s)
         self.auto_view = True  # setRange fired sigRangeChanged; this was not the user
 
+    def show_from(self, left: float, top: float, px_per_cell: float) -> None:
+        """Show the grid from (left, top) at px_per_cell: a range of exactly the view's own aspect, so
+        the aspect lock never re-centres it (which cut off the first columns of linked panes)."""
+        vb = self.getViewBox()
+        if px_per_cell <= 0 or vb.width() <= 0 or vb.height() <= 0:
+            return
+        vb.setRange(QtCore.QRectF(left, top, vb.width() / px_per_cell, vb.height() / px_per_cell), padding=0)
+
+    def link(self, peers: list[AddressSpacePlot]) -> None:
+        """Zoom and pan these panes together, cell for cell: the same top-left cell and cell size."""
+        for p in peers:
+            p.peers = list(peers)
+            p.overview.enabled = p is peers[0]  # one overview says where every linked pane is
+
+    def _sync_peers(self, *args) -> None:
+        if self._syncing or len(self.peers) < 2:
+            return
+        vb = self.getViewBox()
+        vr = vb.viewRect()
+        if vb.width() <= 0 or vr.width() <= 0:
+            return
+        s = vb.width() / vr.width()
+        for p in self.peers:
+            p._syncing = True
+        try:
+            for p in self.peers:
+                if p is not self:
+                    p.show_from(vr.left(), vr.top(), s)
+                    p.auto_view = self.auto_view
+        finally:
+            for p in self.peers:
+                p._syncing = False
+
     def _user_moved(self, *args) -> None:
-        self.auto_view = False
+        for p in self.peers:
+            p.auto_view = False
+            p.focus = None
 
     def set_codes(self, codes: np.ndarray) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
+        self.flag_marks.changed()
+        self.overview.refresh()
         self.glyphs.set_codes(codes)
 
     def set_flash(self, cells: list[tuple[int, int]], alert: bool) -> None:
@@ -243,6 +320,8 @@ class AddressSpacePlot(pg.PlotItem):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glyphs.set_theme(theme)
+        self.flag_marks.set_theme(theme)
+        self.overview.set_theme(theme)
         self.image.setLookupTable(page_lut(theme))
         fg, muted = qcolor(theme.fg), qcolor(theme.muted)
         tick_font = QtGui.QFont(MONO)
@@ -250,7 +329,7 @@ class AddressSpacePlot(pg.PlotItem):
         for ax in (self.addr_axis, self.off_axis):
             ax.setPen(pg.mkPen(qcolor(theme.grid)))
             ax.setTextPen(pg.mkPen(muted))
-            ax.setStyle(tickFont=tick_font, tickLength=-4)
+            ax.setStyle(tickFont=tick_font, tickLength=4)  # outward: a tick inside would cover pages
         self.addr_axis.setWidth(112)
         self.getViewBox().setBackgroundColor(qcolor(theme.panel))
         cosmetic = pg.mkPen(qcolor(theme.accent), width=2.5)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import html
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.theme import MONO, font
 from zpviz.present.kpath import EventView, LogLine
 from zpviz.present.palette import Theme
 
+PATH_PT, MIN_PATH_PT = 14, 8  # the calls' font: as big as lets the longest function name fit whole
+STACK_BELOW_PX = 520  # narrower than this (a 960 px export, a 720p compare), the log goes under the path
+
 
 class KernelPathView(QtWidgets.QWidget):
+    """Every function name shows whole: the calls' font shrinks until the longest name fits the
+    column, a name still too long breaks after an underscore (never cut at the dock's edge), and in
+    a narrow dock the log moves under the path so the path has the dock's whole width."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         lay = QtWidgets.QVBoxLayout(self)
@@ -21,19 +28,20 @@ class KernelPathView(QtWidgets.QWidget):
         self.head.setWordWrap(True)
         self.head.setFont(font(14, bold=True))
         lay.addWidget(self.head)
-        split = QtWidgets.QHBoxLayout()
+        split = self.split = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
         self.path = QtWidgets.QLabel()
         self.path.setWordWrap(True)
         self.path.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.path.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
-        self.path.setMinimumWidth(160)
-        self.path.setFont(font(14))
-        scroll = QtWidgets.QScrollArea()  # a long path and its why must stay reachable in a short dock
+        self.path.setMinimumWidth(120)
+        self.path.setFont(font(PATH_PT))
+        scroll = self.scroll = QtWidgets.QScrollArea()  # a long path and its why must stay reachable in a short dock
         scroll.setWidget(self.path)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().installEventFilter(self)  # the path's room changes without this widget resizing
         split.addWidget(scroll, 3)
         self.log = QtWidgets.QTextEdit()
         self.log.setReadOnly(True)
@@ -45,6 +53,75 @@ class KernelPathView(QtWidgets.QWidget):
         self.theme: Theme | None = None
         self.event: EventView | None = None
         self._log_key: tuple = ()
+        self._names: tuple[str, ...] = ()  # the calls shown, "name()", for fitting the font
+        self._built_room = 0  # the line width the path's text was last built for
+        self._fitted: dict[tuple, int] = {}  # (calls, room, height) -> the size they fit at
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        stacked = self.width() < STACK_BELOW_PX
+        self.head.setFont(font(11 if stacked else 14, bold=True))
+        # stacked, the log keeps three lines (it scrolls to the newest): the path needs the height
+        self.log.setMaximumHeight(QtGui.QFontMetrics(self.log.font()).lineSpacing() * 3 + 12 if stacked else 16777215)
+        want = QtWidgets.QBoxLayout.Direction.TopToBottom if stacked else QtWidgets.QBoxLayout.Direction.LeftToRight
+        if self.split.direction() != want:
+            self.split.setDirection(want)
+            self.split.setStretch(0, 3)
+            self.split.setStretch(1, 1 if stacked else 2)
+        self._fit_path()
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+        if ev.type() == QtCore.QEvent.Type.Resize and obj is self.scroll.viewport():
+            self._fit_path()
+        return False
+
+    def _path_width(self) -> int:
+        """Pixels a line of the path has: the scroll area's width, or its share of the dock before layout."""
+        w = self.scroll.viewport().width()
+        if w <= 50:
+            m = self.layout().contentsMargins()
+            w = self.width() - m.left() - m.right()
+            if self.split.direction() == QtWidgets.QBoxLayout.Direction.LeftToRight:
+                w = w * 3 // 5
+        return max(60, w - 8)
+
+    def path_pt(self) -> int:
+        return self.path.font().pointSize()
+
+    def _fit_path(self, rebuild: bool = True) -> None:
+        """The biggest size (PATH_PT down to MIN_PATH_PT) at which the longest "-> name()" fits a line
+        and all the calls fit the visible height (the why and outcome below them may scroll)."""
+        if not self._names:
+            return
+        room = self._path_width()
+        high = self.scroll.viewport().height()
+        key = (self._names, room, high)
+        pt = self._fitted.get(key)  # every frame asks; the same calls in the same room fit the same
+        if pt is None:
+            pt = PATH_PT
+            while pt > MIN_PATH_PT:
+                fm = QtGui.QFontMetrics(font(pt, mono=True))
+                wide = max(fm.horizontalAdvance("\u2192 " + n) for n in self._names)
+                if wide <= room and (high <= 50 or self._calls_height(pt, room) <= high):
+                    break
+                pt -= 1
+            if len(self._fitted) > 256:
+                self._fitted.clear()
+            self._fitted[key] = pt
+        changed = pt != self.path_pt()
+        if changed:
+            self.path.setFont(font(pt))
+        if rebuild and (changed or room != self._built_room) and self.event is not None and self.event.functions:
+            self.set_event(self.event)  # which names need break hints depends on the size and the room
+
+    def _calls_height(self, pt: int, width: int) -> float:
+        """Pixels the calls take, wrapped to `width` at `pt` (arrows kept with the next name)."""
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(font(pt, mono=True))
+        doc.setDocumentMargin(0)
+        doc.setTextWidth(width)
+        doc.setPlainText(" ".join(("\u2192\u00a0" if i else "") + n for i, n in enumerate(self._names)))
+        return doc.size().height()
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -67,13 +144,23 @@ class KernelPathView(QtWidgets.QWidget):
         if not ev.functions:  # narration (its text is the caption) or a step with nothing to do
             self.path.setText("" if ev.kind == 0 else f"<i>{html.escape(ev.decision)}</i>")
             return
-        # one wrapping line of calls, not one row each: the why below must fit a 720p dock too
+        # one wrapping line of calls, not one row each: the why below must fit a 720p dock too. An
+        # arrow stays with the call after it (a no-break space), so no line is a lone arrow; a
+        # name too long for the line even at the smallest size may break after an underscore
         n = len(ev.functions)
         calls = []
+        self._names = tuple(f"{fn}()" for fn in ev.functions)
+        self._fit_path(rebuild=False)
+        room, fm = self._path_width(), QtGui.QFontMetrics(font(self.path_pt(), mono=True))
+        self._built_room = room
         for i, fn in enumerate(ev.functions):
             style = f"color:{accent}; font-weight:bold" if i == n - 1 else ""
-            calls.append(f"<span style='font-family:\"{MONO}\"; {style}'>{html.escape(fn)}()</span>")
-        rows = [" <span style='color:gray'>\u2192</span> ".join(calls)]
+            name = html.escape(fn)
+            if fm.horizontalAdvance(f"\u2192 {fn}()") > room:  # too long even at the smallest size
+                name = name.replace("_", "_\u200b")
+            arrow = "<span style='color:gray'>\u2192</span>\u00a0" if i else ""
+            calls.append(f"{arrow}<span style='font-family:\"{MONO}\"; {style}'>{name}()</span>")
+        rows = [" ".join(calls)]
         why_colour = alert if ev.bad or ev.segv else accent
         why = (f"<div style='margin-top:6px; padding:4px; border-left:4px solid {why_colour};'>"
                f"<b>why:</b> {html.escape(ev.decision) or '-'}</div>") if ev.decision else ""
@@ -103,7 +190,8 @@ class KernelPathView(QtWidgets.QWidget):
         sb.setValue(sb.maximum())
 
     def path_text(self) -> str:
-        return self.path.text()
+        """The path as text: the calls joined by " \u2192 " (without the markup's break hints)."""
+        return self.path.text().replace("\u200b", "").replace("\u00a0", " ")
 
     def log_text(self) -> str:
         return self.log.toPlainText()

@@ -38,6 +38,7 @@ from zpviz.present import captions, compare, kpath, palette, series
 from zpviz.present.arrange import arrange
 from zpviz.present.grid import grid_layout
 from zpviz.present.picture import picture_at
+from zpviz.present.pool import MIN_CELL_PX
 from zpviz.present.program import program_at
 from zpviz.present.session import Lesson
 
@@ -186,13 +187,17 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
             self.resizeDocks([self.docks["program"], self.docks["kernel"], self.docks["counters"]],
                              [top, int(h * 0.3), h - top - int(h * 0.3)], QtCore.Qt.Orientation.Vertical)
         else:
-            self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * 0.38), int(h * 0.62)],
+            top = 0.38 if h >= 900 else 0.43  # a 720p projector: the whole kernel path over the tabs
+            self.resizeDocks([self.docks["kernel"], self.docks["counters"]], [int(h * top), int(h * (1 - top))],
                              QtCore.Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ lesson
     def set_lesson(self, lesson: Lesson, frame: int | None = None) -> None:
         """Show an already built lesson (present.session.build_lesson), at `frame` (default: the first)."""
         self.lesson = lesson
+        self._zoom_slots = None  # a zoom names slots of the lesson it was made for
+        for p in self.all_panes():
+            p.view.space.focus = None
         self.selection = ()
         self._keep_machine(lesson)
         self._arrangement = None
@@ -261,7 +266,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self._arrangement = a
         if L.grid.width != a.width:
             self.lesson = L = dataclasses.replace(L, grid=grid_layout(L.lead.layout, a.width))
-        if len(self.panes) != L.n_variants or any(p.show_phys != a.phys for p in self.panes):
+        remade = len(self.panes) != L.n_variants or any(p.show_phys != a.phys for p in self.panes)
+        if remade:
             self._make_panes(L.n_variants, a.phys)
         self._sync_machine_pane(a.stacked)
         self._stretch(a)
@@ -279,11 +285,13 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
                 pane.set_waiting(f"Simulating under {k} ..." if j == 0 else f"{k}: waiting for {L.pending[j - 1]}")
             self._title_pane(pane, policy(k), side_by_side)
             pane.status.setText("")
-        vb0 = self.panes[0].view.space.getViewBox()
-        ready = self.panes[1:len(L.traces)] + self.all_panes()[len(self.panes):]  # not the panes still waiting
-        for p in ready:  # compare: zoom and pan all variants together
-            p.view.space.getViewBox().setXLink(vb0)
-            p.view.space.getViewBox().setYLink(vb0)
+        ready = self.panes[:len(L.traces)] + self.all_panes()[len(self.panes):]  # not the panes still waiting
+        spaces = [p.view.space for p in ready]
+        for sp in spaces:  # an export's scale (ViewOps.set_output_scale) holds for panes made anew
+            sp.image.min_px = MIN_CELL_PX / getattr(self, "output_scale", 1.0)
+        spaces[0].link(spaces)  # compare: zoom and pan all variants together, cell for cell
+        if remade and getattr(self, "_zoom_slots", None) is not None:
+            spaces[0].zoom_to(*self._zoom_slots)
         if show:
             self.show_frame(self.frame)
 

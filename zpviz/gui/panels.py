@@ -7,6 +7,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.flow import FlowLayout
+from zpviz.gui.marks import MarksItem, hatch_brush
 from zpviz.gui.theme import font, qcolor
 from zpviz.present.inspect import PageInfo
 from zpviz.present.palette import LEGEND, MACHINE_LEGEND, Theme, glyph_table, page_lut
@@ -26,6 +27,7 @@ class Swatch(QtWidgets.QWidget):
         self.badges = ""
         self.dark_ink = True
         self.border = QtGui.QColor("#777777")
+        self.hatches: list[QtGui.QBrush] = []
         self.setFixedSize(26, 26)
 
     def set_theme(self, theme: Theme) -> None:
@@ -34,6 +36,8 @@ class Swatch(QtWidgets.QWidget):
         gl = glyph_table(theme)[self.code]
         self.glyph, self.badges, self.dark_ink = gl.text, gl.badges, gl.dark_ink
         self.border = qcolor(theme.muted)
+        # the grid's marks over the fill (gui.marks): hatching for mlocked and huge
+        self.hatches = [hatch_brush(qcolor(theme.panel, 230), fwd) for bit, fwd in MarksItem.MARKS if self.code & bit]
         self.alert = qcolor(theme.alert)
         self.ink = qcolor(theme.fg)
         self.update()
@@ -44,6 +48,8 @@ class Swatch(QtWidgets.QWidget):
         p.setPen(QtGui.QPen(self.border, 1))
         p.setBrush(self.colour)
         p.drawRect(QtCore.QRectF(0.5, 0.5, self.width() - 1, self.height() - 1))
+        for brush in self.hatches:
+            p.fillRect(QtCore.QRectF(1, 1, self.width() - 2, self.height() - 2), brush)
         p.setPen(QtGui.QColor(20, 20, 20) if self.dark_ink else QtGui.QColor(250, 250, 250))
         f = QtGui.QFont()
         f.setPixelSize(14)

@@ -10,6 +10,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.theme import qcolor
+from zpviz.present import pool
+from zpviz.present.codes import F_KIND_MASK, FRAME_KIND_NAMES
 from zpviz.present.palette import Theme, frame_lut, luminance, rgb
 from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zero_pfn
 
@@ -17,7 +19,7 @@ from zpviz.present.physmem import PhysLayout, ZeroTile, is_huge_zero_pfn, is_zer
 class PhysView(pg.ViewBox):
     def __init__(self, theme: Theme):
         super().__init__(enableMouse=False, enableMenu=False, invertY=True, lockAspect=True)
-        self.image = CodeImageItem(axisOrder="row-major")  # codes through the LUT, drawn as ARGB32
+        self.image = CodeImageItem(axisOrder="row-major", pooling=pool.FRAMES)  # codes through the LUT, drawn as ARGB32
         self.image.setAutoDownsample(False)
         self.addItem(self.image)
         self.ring = Ring(20)
@@ -29,6 +31,10 @@ class PhysView(pg.ViewBox):
         self._short = False
         self._fitted: tuple[int, ...] = ()  # the text lengths the font size was last fitted to
         self.sigResized.connect(self._fit_text)
+        # the page tables' block is labelled: at 720p it is a brown slab nothing else names
+        self.pt_label = pg.TextItem("", anchor=(0, 0))
+        self.pt_label.setZValue(10)
+        self.addItem(self.pt_label, ignoreBounds=True)
 
     def set_layout(self, pl: PhysLayout) -> None:
         self.layout = pl
@@ -51,6 +57,7 @@ class PhysView(pg.ViewBox):
 
     def set_frame(self, codes: np.ndarray, tiles: tuple[ZeroTile, ...]) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
+        self._label_page_tables(codes)
         if [t.name for t, _, _ in self._tiles] != [t.name for t in tiles]:
             self._clear_tiles()
             for i, t in enumerate(tiles):
@@ -69,6 +76,18 @@ class PhysView(pg.ViewBox):
             text.setPos(c.x(), c.y())
         if tuple(map(len, words)) != self._fitted:
             self._fit_text()  # the counts gained a digit: fit the text again
+
+    def _label_page_tables(self, codes: np.ndarray) -> None:
+        """'page tables · N' at the first page-table frame (the grid's frames are in pfn order, so the
+        page tables the lesson allocates form one block), hidden when there are none."""
+        pt = (codes & F_KIND_MASK) == 1 + FRAME_KIND_NAMES.index("page table")
+        n = int(pt.sum())
+        self.pt_label.setVisible(n > 0)
+        if not n:
+            return
+        r, c = np.unravel_index(int(np.argmax(pt)), pt.shape)
+        self.pt_label.setText(f"page tables \u00b7 {n:,} frame{'s' if n != 1 else ''}")
+        self.pt_label.setPos(float(c), float(r))
 
     def _style_tiles(self) -> None:
         th = self.theme
@@ -120,6 +139,12 @@ class PhysView(pg.ViewBox):
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
+        f = QtGui.QFont()
+        f.setPointSize(11)
+        f.setBold(True)
+        self.pt_label.setFont(f)
+        self.pt_label.setColor(qcolor(theme.fg))
+        self.pt_label.fill = pg.mkBrush(qcolor(theme.panel, 215))  # readable over any frame colour
         self.image.setLookupTable(frame_lut(theme))
         self.setBackgroundColor(qcolor(theme.panel))
         self._style_tiles()

@@ -45,7 +45,8 @@ class TransportBar(QtWidgets.QFrame):
         lay.addStretch(1)
         self.position = QtWidgets.QLabel()
         self.position.setFont(font(11, mono=True))
-        self.position.setMinimumWidth(140)
+        # (a small minimum and buttons that may narrow: the bar must never make a 960 px window wider)
+        self.position.setMinimumWidth(96)
         self.position.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.position.setToolTip("frame / last frame (one frame per kernel event)")
         lay.addWidget(self.position)
@@ -65,6 +66,7 @@ class TransportBar(QtWidgets.QFrame):
         b.setToolTip(tip)
         b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         b.setIconSize(QtCore.QSize(26, 26))
+        b.setMinimumWidth(30)  # narrower than its hint in a small window, rather than widen the window
         b.setAutoRaise(False)
         b.clicked.connect(lambda _=False, c=cmd: self.command.emit(c))
         self.buttons[cmd] = b

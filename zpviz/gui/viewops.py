@@ -49,8 +49,35 @@ class ViewOps:
             self.panes[0].view.zoom(factor)
 
     def reset_zoom(self) -> None:
+        self._zoom_slots = None
         for p in self.all_panes():
             p.view.reset_view()
+
+    def zoom_region(self, spec: str) -> None:
+        """Show the region `spec` names (`--zoom VMA[:PAGES]`, present.zoom) in every pane; ValueError
+        for a spec the lesson has no such region for."""
+        from zpviz.present.zoom import parse_zoom, zoom_slots
+
+        if self.lesson is None or not self.panes:
+            raise ValueError("--zoom: no lesson is open")
+        first, last = zoom_slots(parse_zoom(spec), self.lesson.grid)
+        self._zoom_slots = (first, last)  # panes made anew (a resize can) take it up again
+        self.panes[0].view.space.zoom_to(first, last)  # linked panes follow
+
+    def set_output_scale(self, scale: float) -> None:
+        """An export scales the window's picture by `scale` (< 1: a 960x540 GIF is a 1280x720 window):
+        pool the grids so a block still spans MIN_CELL_PX pixels in the picture."""
+        from zpviz.present.pool import MIN_CELL_PX
+
+        self.output_scale = max(0.05, min(1.0, scale))
+        for p in self.all_panes():
+            p.view.space.image.min_px = MIN_CELL_PX / self.output_scale
+
+    def set_chrome(self, on: bool) -> None:
+        """Menu bar and status bar: a lecturer's window has them; a screenshot or an export (a slide)
+        leaves them out unless asked for (--chrome). Every key still works without the menu bar."""
+        self.menuBar().setVisible(on)
+        self.statusBar().setVisible(on)
 
     def toggle_fullscreen(self) -> None:
         if self.isFullScreen():

@@ -22,7 +22,7 @@ def op_text(step) -> str:
         parts.append(step.vma)
     if step.pages is not None and step.vma:
         text = step.pages.text or "all"
-        parts.append("all pages" if text == "all" else f"pages {text}")
+        parts.append("all pages" if text == "all" else pages_text(step.pages))
     if step.advice:
         parts.append(step.advice)
     if step.prot:
@@ -39,6 +39,20 @@ def op_text(step) -> str:
     elif cpus and cpus[0]:
         text += f" \u00b7 CPU {cpus[0]}"
     return text
+
+
+LIST_SHOWN = 3  # items of a long page list a caption shows before the ellipsis
+
+
+def pages_text(selector) -> str:
+    """'pages 0-255/2' as written; a long explicit list shortened so it never fills the caption
+    (or widens the window): '300 pages: 0, 2, 4, \u2026 598'."""
+    items = [t.strip() for t in selector.text.split(",")]
+    if len(items) <= LIST_SHOWN + 2 and len(selector.text) <= 60:
+        return f"pages {selector.text}"
+    n = sum((r.lo + (r.hi - r.lo) // r.stride * r.stride - r.lo) // r.stride + 1 for r in selector.ranges)
+    head = ", ".join(items[:LIST_SHOWN])
+    return f"{n:,} pages: {head}, \u2026 {items[-1]}"
 
 
 def _cpus_text(cpus: tuple[int, ...]) -> str:

@@ -199,8 +199,8 @@ LEGEND: tuple[LegendEntry, ...] = (
     LegendEntry("anon", 1 + 3, "private page"),
     LegendEntry("shared", 1 + 4, "shmem, or after fork"),
     LegendEntry("file", 1 + 5, "page cache"),
-    LegendEntry("mlocked", (1 + 3) | K.MLOCKED, "darker, L"),
-    LegendEntry("huge", (1 + 3) | K.HUGE, "THP, H"),
+    LegendEntry("mlocked", (1 + 3) | K.MLOCKED, "darker, hatched \\, L"),
+    LegendEntry("huge", (1 + 3) | K.HUGE, "THP, hatched /, H"),
     LegendEntry("this event", (1 + 2) | K.FLASH, "the page touched now"),
     LegendEntry("Bad page map", (1 + 2) | K.FLASH | K.ALERT, "or SIGSEGV"),
 )
