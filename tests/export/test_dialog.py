@@ -32,6 +32,9 @@ def test_options_follow_the_format(qapp):
     o = dlg.options()
     assert (o.out, o.first, o.last, o.per, o.fps, o.size, o.theme, o.step) == \
         ("talk.gif", 1, None, "step", 15.0, (960, 540), "dark", None)
+    assert o.chrome is False  # a slide leaves the menu and status bars out unless asked
+    dlg.chrome.setChecked(True)
+    assert dlg.options().chrome is True
     dlg.path.setText("slide.svg")
     assert not dlg.first.isEnabled() and dlg.still.isEnabled()
     dlg.still.setValue(2)

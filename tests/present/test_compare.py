@@ -35,8 +35,11 @@ def test_diff_rows(traces):
     mem = rows["memory used"]
     assert mem.differs and mem.raw[1] > mem.raw[0] == mem.raw[2] == 0
     assert mem.best == (True, False, True)
-    assert rows["zero-page line transfers"].raw[0] > 0 == rows["zero-page line transfers"].raw[2]
-    assert not rows["faults"].differs
+    assert rows["zero-page line transfers so far"].raw[0] > 0 == rows["zero-page line transfers so far"].raw[2]
+    assert not rows["faults so far"].differs
+    # the step's own faults beside the run's total, both counted from the events
+    assert rows["faults this step"].raw == tuple(t.step_results[1].faults for t in ts)
+    assert rows["faults so far"].raw == tuple(sum(r.faults for r in t.step_results[:2]) for t in ts)
     text = CMP.summary_text(list(rows.values()), ("2.6.23", "2.6.24", "v5"))
     assert "memory used" in text and "faults" not in text
 

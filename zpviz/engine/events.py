@@ -35,6 +35,7 @@ class Kind(IntEnum):
     SPLIT = 23  # a PMD mapping split into PTEs
     PROTECT = 24  # mprotect changed one present PTE
     BAD_PAGE = 25  # a walk step that only printed Bad page map
+    FORK_VMAS = 26  # dup_mmap at fork: the child gets a copy of every vma (no PTE yet)
 
 
 OUTCOME = {

@@ -21,7 +21,7 @@ class Forking(Teardown):
         child.created_event = self.rec.n_events
         ev = self.begin(cpu, parent.index)
         ev.call("copy_process", "dup_mmap")
-        ev.kind = Kind.FORK_COPY
+        ev.kind = Kind.FORK_VMAS  # the PTEs come after, one FORK_COPY each, and only where copied
         ev.decide(f"{child_name} gets a copy of every vma; VM_LOCKED is not inherited")
         pairs = []
         for v in parent.vmas.values():

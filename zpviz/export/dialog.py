@@ -71,6 +71,9 @@ class ExportOptionsDialog(QtWidgets.QDialog):
             self.theme.addItem(t.label, name)
         self.theme.setCurrentIndex(max(0, self.theme.findData(theme)))
         form.addRow("Theme", self.theme)
+        # A slide shows the lesson, not the app: the menu and status bars are left out unless asked for.
+        self.chrome = QtWidgets.QCheckBox("Include the menu bar and the status bar")
+        form.addRow("Window", self.chrome)
         self.still = QtWidgets.QSpinBox()
         self.still.setRange(1, max(n, 1))
         self.still.setValue(max(n, 1) if step is None else min(max(step + 1, 1), max(n, 1)))
@@ -144,7 +147,7 @@ class ExportOptionsDialog(QtWidgets.QDialog):
             kernel=self.kernel, compare=self.compare,
             first=first if moving and first > 0 else None, last=last if moving and last < n - 1 else None,
             per=self.per.currentData(), fps=float(self.fps.value()) if moving else None,
-            size=self.chosen_size(), theme=self.theme.currentData(),
+            size=self.chosen_size(), theme=self.theme.currentData(), chrome=self.chrome.isChecked(),
             step=None if moving else self.still.value() - 1)
 
 

@@ -178,8 +178,8 @@ class VariantPane(QtWidgets.QWidget):
         self.waiting_text.setStyleSheet(f"color: {theme.fg};")
 
 
-SHORT = {"memory used": "memory", "zero-page line transfers": "ZERO_PAGE line moves",
-         "time so far (the makespans of every step)": "time so far", "Bad page maps": "Bad page maps"}
+SHORT = {"memory used": "memory", "zero-page line transfers so far": "ZERO_PAGE line moves so far",
+         "time so far (the makespans of every step)": "time so far", "Bad page maps so far": "Bad page maps so far"}
 COLUMN_PX = 80  # what a value needs ("236.1 µs" in bold) before the names must give up width
 
 

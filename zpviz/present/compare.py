@@ -7,7 +7,10 @@ through step k of the leading variant maps to the same fraction of step k in eac
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+
+import numpy as np
 
 from zpviz.present.series import ns_text, pages_text
 from zpviz.scenario.model import KERNEL_IDS, variant_id
@@ -41,18 +44,45 @@ class Row:
     best: tuple[bool, ...]  # which variants have the lowest value (lower is better for every row)
 
 
-def _cum_faults(trace, frame: int) -> int:
-    return int((trace.events["fault"][:frame] != 0).sum())
+_FAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _faults_upto(trace) -> np.ndarray:
+    """Faults taken before each frame (frame 0: none), counted once per trace: the table is redrawn
+    on every frame, and a million-event lesson must not be summed again each time."""
+    got = _FAULTS.get(trace)
+    if got is None:
+        got = _FAULTS[trace] = np.concatenate(([0], np.cumsum(trace.event_column("fault") != 0)))
+    return got
+
+
+def _step_start(trace, frame: int) -> int:
+    """The first frame of the step `frame` belongs to (0 before the first step)."""
+    k = trace.step_of_frame(frame)
+    return trace.step_results[k].first_event if k >= 0 else 0
+
+
+def _faults_so_far(t, f: int) -> int:
+    return int(_faults_upto(t)[f])
+
+
+def _faults_this_step(t, f: int) -> int:
+    counts = _faults_upto(t)
+    return int(counts[f] - counts[_step_start(t, f)])
+
+
+# Quantities that only grow over a run say so ("so far"): a reader must not take them for the step's
+# own; the step's share of the faults stands beside their total.
 ROWS = (
     ("memory used", lambda t, f: int(t.frame(f).scalars["frames_used"]), pages_text),
     ("page tables", lambda t, f: int(t.frame(f).scalars["pt_frames"]), pages_text),
-    ("faults", _cum_faults, lambda v: f"{v:,}"),
-    ("zero-page line transfers", lambda t, f: int(t.frame(f).scalars["zp_line_transfers"]
-                                                  + t.frame(f).scalars["hzp_line_transfers"]), lambda v: f"{v:,}"),
+    ("faults this step", _faults_this_step, lambda v: f"{v:,}"),
+    ("faults so far", _faults_so_far, lambda v: f"{v:,}"),
+    ("zero-page line transfers so far", lambda t, f: int(t.frame(f).scalars["zp_line_transfers"]
+                                                         + t.frame(f).scalars["hzp_line_transfers"]),
+     lambda v: f"{v:,}"),
     ("time so far (the makespans of every step)", lambda t, f: int(t.frame(f).scalars["time_ns"]), ns_text),
-    ("Bad page maps", lambda t, f: int(t.frame(f).scalars["bad_page_maps"]), lambda v: f"{v:,}"),
+    ("Bad page maps so far", lambda t, f: int(t.frame(f).scalars["bad_page_maps"]), lambda v: f"{v:,}"),
 )
 
 

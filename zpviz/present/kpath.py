@@ -23,6 +23,7 @@ KIND_TEXT = {
     E.Kind.GUP: "get_user_pages: one page", E.Kind.GUP_ERROR: "get_user_pages failed",
     E.Kind.MLOCK: "mlock walk", E.Kind.MUNLOCK: "munlock walk", E.Kind.ZAP: "PTE zapped",
     E.Kind.STAT: "page looked up (move_pages, smaps)", E.Kind.FORK_COPY: "fork: PTE copied",
+    E.Kind.FORK_VMAS: "fork: the child's vmas copied",
     E.Kind.DUMP_WRITE: "core dump: page written",
     E.Kind.DUMP_HOLE: "core dump: hole", E.Kind.SPLIT: "huge PMD split", E.Kind.PROTECT: "mprotect: PTE changed",
     E.Kind.BAD_PAGE: "Bad page map",
