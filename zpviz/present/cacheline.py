@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zpviz.engine.columns import Ld, LineState
-from zpviz.present.palette import BLUE, ORANGE, SKY, VERMILLION, Theme, lightness, rgb
+from zpviz.present.palette import BLUE, VERMILLION, YELLOW, Theme, luminance, rgb
 
 LINE_TITLES = {"zero_page_line": "the zero page's struct page",
                "huge_zero_page_line": "the huge zero page's struct page"}
@@ -102,13 +102,14 @@ def line_view(trace, frame: int, line: str = "zero_page_line") -> CacheLineView 
 
 # ---------------------------------------------------------------------------------- colours
 def state_colours(theme: Theme) -> dict[str, tuple[str, str]]:
-    """(fill, text) per state: M the warm alarm colour, E orange, S blue, I the panel's own; the
-    text black or white, whichever reads on the fill."""
-    dark = lightness(rgb(theme.panel)) < 50
-    fills = {"M": VERMILLION, "E": ORANGE, "S": SKY if not dark else BLUE, "I": theme.panel}
+    """(fill, text) per state: M vermillion (the written, moving copy), E yellow, S blue, I the
+    panel's own; Okabe-Ito hues that also differ in lightness (a grey-scale projector), the text
+    black or white, whichever reads better on the fill."""
+    fills = {"M": VERMILLION, "E": YELLOW, "S": BLUE, "I": theme.panel}
     out = {}
     for k, fill in fills.items():
-        text = theme.muted if k == "I" else ("#000000" if lightness(rgb(fill)) > 55 else "#ffffff")
+        lum = luminance(rgb(fill))
+        text = theme.muted if k == "I" else ("#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff")
         out[k] = (fill, text)
     return out
 
@@ -123,30 +124,31 @@ class Geometry:
 
 
 def layout(view: CacheLineView, x: float, y: float, w: float, h: float) -> Geometry:
-    """Sockets side by side (stacked when that leaves bigger boxes), each a grid of near-square
-    CPU boxes as large as the area allows."""
+    """Sockets in a grid (side by side, stacked, or 2 x 2 for four), each a grid of near-square
+    CPU boxes: whichever arrangement gives the biggest boxes in the area."""
     n_s = len(view.sockets)
     per = max(len(s) for s in view.sockets)
     best = None
-    for stacked in (False, True):
-        sw, sh = (w, h / n_s) if stacked else (w / n_s, h)
+    for s_cols in range(1, n_s + 1):
+        s_rows = -(-n_s // s_cols)
+        sw, sh = w / s_cols, h / s_rows
         for cols in range(1, per + 1):
             rows = -(-per // cols)
-            bw = (sw - 12) / cols
-            bh = (sh - 26) / rows
-            side = min(bw, bh * 1.25)
-            if side > 0 and (best is None or side > best[0]):
-                best = (side, stacked, cols, rows)
-    side, stacked, cols, rows = best if best is not None else (10.0, False, 1, per)
-    sw, sh = (w, h / n_s) if stacked else (w / n_s, h)
+            side = min((sw - 12) / cols, (sh - 26) / rows * 1.25)
+            if side > 0 and (best is None or side > best[0] + 0.5):
+                best = (side, s_cols, cols, rows)
+    _, s_cols, cols, rows = best if best is not None else (0.0, n_s, 1, per)
+    s_rows = -(-n_s // s_cols)
+    sw, sh = w / s_cols, h / s_rows
     sock_rects = []
     boxes: dict[int, Rect] = {}
-    gap = max(2.0, side * 0.1)
+    bw, bh = (sw - 12) / cols, (sh - 26) / rows
+    bh = min(bh, bw * 0.9)  # no tall thin boxes when there is height to spare
+    gap = max(2.0, min(bw, bh) * 0.1)
     for i, socket in enumerate(view.sockets):
-        sx, sy = (x, y + i * sh) if stacked else (x + i * sw, y)
+        sr, sc = divmod(i, s_cols)
+        sx, sy = x + sc * sw, y + sr * sh
         sock_rects.append(Rect(sx + 2, sy + 2, sw - 4, sh - 4))
-        bw, bh = (sw - 12) / cols, (sh - 26) / rows
-        bh = min(bh, bw * 0.9)  # no tall thin boxes when there is height to spare
         for j, box in enumerate(socket):
             r, c = divmod(j, cols)
             boxes[box.cpu] = Rect(sx + 6 + c * bw + gap / 2, sy + 22 + r * bh + gap / 2, bw - gap, bh - gap)
