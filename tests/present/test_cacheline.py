@@ -7,7 +7,7 @@ import pytest
 
 from tests.engine.test_cachelines import WATCHED
 from zpviz.engine import simulate
-from zpviz.engine.columns import Ld, LineState
+from zpviz.engine.columns import LineState
 from zpviz.present.cacheline import layout, line_view, state_colours
 from zpviz.present.palette import THEMES, lightness, luminance, rgb
 from zpviz.scenario import loads
@@ -92,3 +92,17 @@ def test_state_letters_read_in_every_theme(name):
     # M, E and S differ in lightness too, for a grey-scale projector
     ls = sorted(lightness(rgb(c[k][0])) for k in "MES")
     assert min(b - a for a, b in zip(ls, ls[1:])) >= 5
+
+
+def test_a_cached_trace_keeps_its_line_records(trace, tmp_path):
+    from zpviz.present.tracecache import TraceCache
+
+    cache = TraceCache(tmp_path)
+    sc = trace.scenario
+    trace.line_states(len(trace) // 2)  # its keyframes built: they are stored too, or rebuilt
+    assert cache.put(trace, sc, "2.6.23")
+    back = cache.get(sc, "2.6.23")
+    assert back is not None and back.watched == trace.watched
+    for i in (0, 7, len(trace) // 3, len(trace) - 1):
+        assert _letters(line_view(back, i)) == _letters(line_view(trace, i))
+    assert len(back.line_transfers()) == len(trace.line_transfers())

@@ -14,9 +14,9 @@ is logged as a columns.Ld record, so the trace can show each CPU's copy at every
 
 from __future__ import annotations
 
-from zpviz.engine import constants as C
 from array import array
 
+from zpviz.engine import constants as C
 from zpviz.engine.columns import INT_CODE, KEY_STRIDE, LineState
 from zpviz.engine.costs import Costs
 

@@ -282,7 +282,9 @@ class Recorder:
 
     def line_records(self) -> np.ndarray:
         """The watched lines' Ld records so far, a (n, N_LD) int32 copy."""
-        return np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD).copy() if len(self.ld) else np.zeros((0, N_LD), INT_DTYPE)
+        if not len(self.ld):
+            return np.zeros((0, N_LD), INT_DTYPE)
+        return np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD).copy()
 
     def seal(self) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays

@@ -36,8 +36,8 @@ from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
 from zpviz.gui.viewops import ViewOps
 from zpviz.present import captions, compare, kpath, palette, series
-from zpviz.present.cacheline import line_view
 from zpviz.present.arrange import arrange
+from zpviz.present.cacheline import line_view
 from zpviz.present.grid import grid_layout
 from zpviz.present.picture import picture_at
 from zpviz.present.pool import MIN_CELL_PX
@@ -220,7 +220,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         watching = bool(getattr(lesson.lead, "watched", ()))
         self.docks["cacheline"].setVisible(watching)
         self.docks["cacheline"].setWindowTitle("Cache line \u00b7 " + lesson.kernels[0] if watching else "Cache line")
-        (self.docks["cacheline"] if watching else self.docks["compare"] if comparing else self.docks["counters"]).raise_()
+        front = "cacheline" if watching else "compare" if comparing else "counters"
+        self.docks[front].raise_()
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
             a.setChecked(kid == lesson.kernels[0])
