@@ -52,3 +52,21 @@ def test_themes_and_hidden_for_lessons_that_watch_nothing(make_window, watched_f
         assert win.cacheline.theme.name == name
     win2 = make_window()  # the small lesson: no watch
     assert not win2.docks["cacheline"].isVisibleTo(win2)
+
+
+def test_the_token_travels_one_hop_forward_and_never_offscreen(make_window, watched_file, qtbot):
+    win = make_window(watched_file, kernel="2.6.23")
+    w = win.cacheline
+    assert not w.animate  # offscreen: screenshots and exports show each frame's final picture
+    tr = win.lesson.lead
+    tx = tr.line_transfers()
+    e0, e1 = int(tx.event[10]), int(tx.event[11])
+    w.animate = True  # as on a real screen
+    win.set_frame(e0 + 1)
+    win.set_frame(e1 + 1)  # the next transfer: the token travels
+    assert w.travelling and w.view.move.seq == len(tr.line_records(0, e1 + 1))
+    qtbot.waitUntil(lambda: not w.travelling, timeout=3000)
+    win.set_frame(e0 + 1)  # backwards: no trip, the state is simply the trace's
+    assert not w.travelling
+    win.set_frame(int(tx.event[40]) + 1)  # a jump: no trip either
+    assert not w.travelling

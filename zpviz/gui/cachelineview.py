@@ -2,7 +2,9 @@
 
 Draws present.cacheline's view model: sockets as frames, CPUs as boxes with their copy's state
 letter and colour, a token at the CPU holding the line in M or E, and the latest transition as
-an arrow with its cost. The widget keeps no state of its own between frames (docs/cacheline.md).
+an arrow with its cost. What it shows at a frame is the view model's for that frame; the one
+thing it adds is motion: stepping to the line's next transfer, the token glides along the arrow
+for a moment (never offscreen, so screenshots and exports show each frame's final picture).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from zpviz.gui.theme import font, qcolor
 from zpviz.present.cacheline import CacheLineView, layout, state_colours
 from zpviz.present.palette import Theme
 
+TRAVEL_MS = 350  # the token's trip along the arrow when the lecturer steps to the next transfer
 LEGEND = (("M", "modified"), ("E", "exclusive"), ("S", "shared"), ("I", "invalid"))
 
 
@@ -24,14 +27,31 @@ class CacheLineWidget(QtWidgets.QWidget):
         self.theme = theme
         self.view: CacheLineView | None = None
         self.setMinimumSize(220, 160)
+        self.animate = QtGui.QGuiApplication.platformName() != "offscreen"
+        self.travel = QtCore.QVariantAnimation(self)
+        self.travel.setStartValue(0.0)
+        self.travel.setEndValue(1.0)
+        self.travel.setDuration(TRAVEL_MS)
+        self.travel.setEasingCurve(QtCore.QEasingCurve.Type.InOutQuad)
+        self.travel.valueChanged.connect(self.update)
+        self._path: QtGui.QPainterPath | None = None  # the arrow being drawn, for the token to travel
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.update()
 
     def set_view(self, view: CacheLineView | None) -> None:
-        self.view = view
+        prev, self.view = self.view, view
+        self.travel.stop()
+        m = view.move if view is not None else None
+        before = prev.move.seq if prev is not None and prev.move is not None else 0
+        if self.animate and m is not None and m.current and m.cpu_from >= 0 and m.seq == before + 1:
+            self.travel.start()  # exactly the next transition, forwards: one hop to watch
         self.update()
+
+    @property
+    def travelling(self) -> bool:
+        return self.travel.state() == QtCore.QAbstractAnimation.State.Running
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
@@ -90,7 +110,7 @@ class CacheLineWidget(QtWidgets.QWidget):
                 lf.setPixelSize(g.letter_px)
                 p.setFont(lf)
                 p.drawText(rect.adjusted(0, g.label_px * 0.5, 0, 0), QtCore.Qt.AlignmentFlag.AlignCenter, box.state)
-                if box.token:
+                if box.token and not self.travelling:
                     d = max(6.0, min(r.w, r.h) * 0.28)
                     p.setPen(QtGui.QPen(qcolor(th.fg), 1.5))
                     p.setBrush(qcolor(th.accent))
@@ -101,6 +121,12 @@ class CacheLineWidget(QtWidgets.QWidget):
             a, b = g.boxes[m.cpu_from], g.boxes[m.cpu_to]
             self._arrow(p, (a.cx, a.cy), (b.cx, b.cy), f"{m.cost_ns} ns", m.current,
                         QtCore.QRectF(0, 46, w, h - 46 - legend_h))
+            if self.travelling and self._path is not None:
+                pt = self._path.pointAtPercent(float(self.travel.currentValue() or 0.0))
+                d = max(10.0, min(b.w, b.h) * 0.35)
+                p.setPen(QtGui.QPen(qcolor(th.fg), 2))
+                p.setBrush(qcolor(th.accent))
+                p.drawEllipse(QtCore.QRectF(pt.x() - d / 2, pt.y() - d / 2, d, d))
         # legend
         p.setFont(font(10))
         x = 8.0
@@ -132,6 +158,7 @@ class CacheLineWidget(QtWidgets.QWidget):
         mx, my = (x0 + x1) / 2 - uy * min(40, dist * 0.25), (y0 + y1) / 2 + ux * min(40, dist * 0.25)
         path = QtGui.QPainterPath(QtCore.QPointF(x0, y0))
         path.quadTo(QtCore.QPointF(mx, my), QtCore.QPointF(x1, y1))
+        self._path = path
         pen = QtGui.QPen(colour, 3 if current else 2)
         if not current:
             pen.setStyle(QtCore.Qt.PenStyle.DashLine)

@@ -56,6 +56,7 @@ class Move:
     same_socket: bool
     current: bool  # made by the event that made this frame
     text: str
+    seq: int  # how many transitions of the line up to and including this one
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def line_view(trace, frame: int, line: str = "zero_page_line") -> CacheLineView 
             text = f"CPU {src} \u2192 CPU {dst} \u00b7 {where} \u00b7 {cost} ns"
         else:
             text = f"CPU {dst} takes it ({letter}) from memory or a sharer \u00b7 {cost} ns"
-        move = Move(st.last_event, dst, src, cost, same, st.last_event == frame - 1, text)
+        seq = len(trace.line_records(0, frame, line))
+        move = Move(st.last_event, dst, src, cost, same, st.last_event == frame - 1, text, seq)
     tx = trace.line_transfers(0, frame, line)
     far = int((~tx.same_socket).sum())
     ns = int(tx.cost_ns.sum())
