@@ -154,3 +154,32 @@ def test_the_recorder_refuses_records_of_events_that_do_not_exist():
     rec.ld.extend((5, C.LK_ZERO, 0, int(LineState.M), -1, 80))
     with pytest.raises(RuntimeError, match="ld"):
         rec.check_layout()
+
+
+def test_the_huge_zero_pages_line_too():
+    text = lesson("""
+    [[process]]
+    name = "w"
+    count = 4
+    [[vma]]
+    name = "big"
+    process = "w"
+    pages = 1024
+    thp = true
+    [[step]]
+    do = "read"
+    process = "w*"
+    vma = "big"
+    cpus = [0, 1, 2, 3]
+    [[step]]
+    do = "exit"
+    process = "w*"
+    cpus = [3, 2, 1, 0]
+    """, cpus=4, extra='sockets = 2\nwatch = ["huge_zero_page_line", "zero_page_line"]')
+    tr = simulate(loads(text, "t.toml"), "modern")
+    series = tr.scalar_series("hzp_line_transfers")
+    assert series[-1] > 0
+    assert len(tr.line_transfers(line="huge_zero_page_line")) == series[-1]
+    assert len(tr.line_transfers(line="zero_page_line")) == tr.scalar_series("zp_line_transfers")[-1]
+    end = tr.line_states(len(tr) - 1, "huge_zero_page_line")
+    assert end.owner >= 0 and (end.states == LineState.M).sum() == 1
