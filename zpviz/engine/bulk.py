@@ -198,7 +198,13 @@ class Bulk(Forking):
         now = self.now
         tick = 0
         skip = None
-        if self.period_skip:
+        # the period skip and its memoised stretches write events without the cache model, so no
+        # watched line's transitions: a step that writes a watched line is played fault by fault.
+        # This loop writes the zero page's line only as the read rule's refcounting (which no
+        # read rule decides by vma flags) or a zero-page COW's; never the huge zero page's.
+        writes_zero = (R.read_anon(k, C.VM_MAPPED | C.VM_READ).refcounted if not write
+                       else drops_zero or zero_line in wp_zero_lines)
+        if self.period_skip and not (cm.watch >> C.LK_ZERO & 1 and writes_zero):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
                 shared["mm"] = mm_line

@@ -5,12 +5,19 @@ each is a small int: kind in the low 3 bits, a key above. A line is either Modif
 one CPU (`owner`) or Shared by a bitmask of CPUs (`sharers`). A line also has a `busy_until`
 time: a contended line serves one CPU at a time, which is what serialises CPUs on the zero
 page's struct page under 2.6.23.
+
+A line read by one CPU alone is in `sharers` with that CPU's bit only: that is MESI's E (a write
+then upgrades it silently), and an owner is M. For the lines a lesson watches (`watch`: the zero
+page's and the huge zero page's struct page lines) every access that changes the line's state
+is logged as a columns.Ld record, so the trace can show each CPU's copy at every frame.
 """
 
 from __future__ import annotations
 
+from array import array
+
 from zpviz.engine import constants as C
-from zpviz.engine.columns import KEY_STRIDE
+from zpviz.engine.columns import INT_CODE, KEY_STRIDE, LineState
 from zpviz.engine.costs import Costs
 
 _NO_OWNER = -1
@@ -19,6 +26,7 @@ DEAD = -(1 << 62)  # a busy time that can never delay anyone, however far the pe
 _LK_ZERO, _LK_HZERO = C.LK_ZERO, C.LK_HZERO
 _HITS, _MISSES, _TRANSFERS, _INV_SENT, _INV_RECV, _STALL, _BY_LINE = (
     C.C_HITS, C.C_MISSES, C.C_TRANSFERS, C.C_INV_SENT, C.C_INV_RECV, C.C_STALL, C.C_BY_LINE)
+_M, _E, _S = int(LineState.M), int(LineState.E), int(LineState.S)
 
 
 # ------------------------------------------------------------------ cache line ids
@@ -107,6 +115,26 @@ class CacheModel:
         self.zero_transfers = 0
         self.hzero_writes = 0
         self.hzero_transfers = 0
+        # the watched line kinds as a bit mask (bit LK_ZERO, bit LK_HZERO; only those two can be
+        # watched, both kinds <= LK_HZERO), the Ld records of their transitions, and what numbers
+        # the event being built (the recorder's n_events, which every writer bumps after access)
+        self.watch = 0
+        self.log = array(INT_CODE)
+        self.rec = None
+
+    def watch_lines(self, kinds, rec) -> None:
+        """Log every state change of the lines of these kinds (LK_ZERO, LK_HZERO) from now on,
+        each as a columns.Ld record numbered by rec.n_events."""
+        for k in kinds:
+            if k not in (C.LK_ZERO, C.LK_HZERO):
+                raise ValueError(f"line kind {k} cannot be watched: only the zero pages' lines are")
+            self.watch |= 1 << k
+        self.rec = rec
+        self.log = rec.ld  # the recorder keeps them (columns.Ld), one array for the whole run
+
+    def _logged(self, kind: int, cpu: int, state: int, src: int, lat: int) -> None:
+        # (columns.Ld order)
+        self.log.extend((self.rec.n_events, kind, cpu, state, src, lat))
 
     def access(self, cpu: int, t: int, lines: list[tuple[int, bool]], out: list[int]) -> int:
         """CPU `cpu` touches `lines` (line, is_write) in order starting at time t; returns the end time.
@@ -188,6 +216,9 @@ class CacheModel:
                         owner[line] = cpu
                     else:
                         sharers[line] = bit
+            if kind <= _LK_HZERO and self.watch >> kind & 1:
+                state = _M if write else (_E if sharers.get(line) == bit else _S)
+                self._logged(kind, cpu, state, own, lat)
             stall += start - t + lat
             t = start + lat
             busy[line] = t + (hold_ns if write else 0)
@@ -213,6 +244,7 @@ class CacheModel:
         bit = 1 << cpu
         me = cpu * KEY_STRIDE
         by_line = me + _BY_LINE
+        watch = self.watch
         hits = misses = transfers = inv_sent = stall = 0
         for line in lines:
             kind = line & KIND_MASK
@@ -263,6 +295,8 @@ class CacheModel:
                     lat = dram_ns
                     misses += 1
                 owner[line] = cpu
+            if kind <= _LK_HZERO and watch >> kind & 1:
+                self._logged(kind, cpu, _M, own, lat)
             stall += start - t + lat
             t = start + lat
             busy[line] = t + hold_ns

@@ -12,6 +12,9 @@ The recorder's append arrays, per event:
   fd_n     a count, then that many `Fd` records (int32)     the new struct page of a frame
   cd_n     a count, then that many `Cd` pairs (int32)       per-CPU counter increments
   scalars  one row of `Stored` ints (int32)                 the machine-wide series after the event
+
+and, sparse (only events that change a watched line's MESI state have any):
+  ld       `Ld` records (int32), in event order             a watched cache line's transition
 """
 
 from __future__ import annotations
@@ -103,6 +106,29 @@ class Stored(IntEnum):
     BAD_PAGE_MAPS = 10
 
 
+class Ld(IntEnum):
+    """A watched line's transition (cache.CacheModel.watch): one CPU's access that changed the
+    line's MESI state. Sparse: a record names its event, and most events have none. Replaying a
+    line's records in order (a write makes CPU the only holder, M; a read joins the holders, S,
+    or is the only one, E) gives every CPU's copy at any frame."""
+
+    EVENT = 0  # the event whose access it was
+    LINE = 1  # the line's kind: constants.LK_ZERO (the zero page's struct page) or LK_HZERO
+    CPU = 2  # the CPU that accessed it
+    STATE = 3  # LineState of that CPU's copy after the access (M, E or S)
+    FROM = 4  # the CPU whose cache supplied the line (a transfer), -1: memory, a sharer or itself
+    COST = 5  # the access's latency, ns (waiting for a busy line not included)
+
+
+class LineState(IntEnum):
+    """A CPU's copy of a cache line, MESI."""
+
+    I = 0  # noqa: E741  (the letter is the name)
+    S = 1
+    E = 2
+    M = 3
+
+
 # names, in order (the trace's event dict and frames' scalar dicts use these)
 INT_COLUMNS = tuple(c.name.lower() for c in Col)
 TIME_COLUMNS = tuple(c.name.lower() for c in TimeCol)
@@ -113,6 +139,10 @@ CD_FIELDS = tuple(c.name.lower() for c in Cd)
 SCALARS = tuple(c.name.lower() for c in Scalar)
 N_INT, N_TIME, N_STORED = len(Col), len(TimeCol), len(Stored)
 N_SD, N_FD, N_CD = len(Sd), len(Fd), len(Cd)
+LD_FIELDS = tuple(c.name.lower() for c in Ld)
+N_LD = len(Ld)
+# the lines a lesson may watch ([scenario] watch), by name -> line kind
+WATCHABLE = {"zero_page_line": C.LK_ZERO, "huge_zero_page_line": C.LK_HZERO}
 
 # the types: what the recorder appends (array typecodes) and what the trace hands out (numpy)
 INT_CODE, TIME_CODE = "i", "q"  # every append array is INT_CODE but evt

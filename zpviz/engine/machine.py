@@ -14,7 +14,7 @@ import numpy as np
 
 from zpviz.engine import constants as C
 from zpviz.engine.bulk import Bulk
-from zpviz.engine.columns import SCALARS, Col
+from zpviz.engine.columns import SCALARS, WATCHABLE, Col
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, OUTCOME, Kind
@@ -22,7 +22,7 @@ from zpviz.engine.kernels import policy
 from zpviz.engine.kernels.base import MlockPopulate
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
-from zpviz.scenario.model import Scenario, Step
+from zpviz.scenario.model import WATCHABLE_LINES, Scenario, Step
 from zpviz.scenario.selectors import resolve
 
 _OUTCOME_OF_KIND = np.array([OUTCOME.get(k, "") for k in Kind], dtype=object)
@@ -65,6 +65,9 @@ def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]
     return out, first
 
 
+assert tuple(WATCHABLE) == WATCHABLE_LINES, "the lesson format's watchable lines are the engine's"
+
+
 class Machine(Bulk):
     def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None,
                  record_deltas: bool = True):
@@ -73,6 +76,8 @@ class Machine(Bulk):
         sockets = [scenario.socket_of(c) for c in range(scenario.cpus)]
         super().__init__(pol, scenario.cpus, sockets, costs or Costs(), scenario.thp_use_zero_page)
         self.rec.keep_deltas = record_deltas
+        if record_deltas and scenario.watch:  # a report-only run has no trace to show them in
+            self.cache.watch_lines([WATCHABLE[name] for name in scenario.watch], self.rec)
         self._notes_seen: set[str] = set()
         self.step_errno: str | None = None
         self.step_status: list[str] = []

@@ -22,6 +22,7 @@ from zpviz.engine.columns import (  # noqa: F401  (SCALARS and the field names a
     INT_COLUMNS,
     INT_DTYPE,
     N_INT,
+    N_LD,
     N_STORED,
     N_TIME,
     SCALARS,
@@ -194,6 +195,10 @@ class Recorder:
         self.cd = tuple(array(INT_CODE) for _ in CD_FIELDS)
         self.cd_n = array(INT_CODE)
         self.scalars = array(INT_CODE)  # N_STORED per event
+        # Ld records of the watched cache lines, the whole run's (sparse: the cache model appends
+        # them, cache.CacheModel.watch_lines; a seal leaves them here)
+        self.ld = array(INT_CODE)
+        self.ld_checked = 0  # records check_layout has seen
         self.paths: list[KernelPath] = []
         self._path_ids: dict[tuple[tuple[str, ...], str], int] = {}
         self.logs: dict[int, list[str]] = {}  # event -> kernel log lines it printed
@@ -255,9 +260,31 @@ class Recorder:
             for field, a in zip(fields, arrays):
                 rows[f"{name}.{field}"] = (len(a), want)
         bad = [f"{name}: {got} values, {want} expected" for name, (got, want) in rows.items() if got != want]
+        bad += self._check_lines()
         if bad:
             raise RuntimeError(f"the recorder's arrays do not hold {k} whole events (events "
                                f"{self.sealed}..{self.n_events - 1}): " + "; ".join(bad))
+
+    def _check_lines(self) -> list[str]:
+        """What is off in the Ld records appended since the last check: whole records, of events
+        that exist, in event order."""
+        if len(self.ld) % N_LD:
+            return [f"ld: {len(self.ld)} values, not whole records of {N_LD}"]
+        ld = np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD) if len(self.ld) else np.zeros((0, N_LD), INT_DTYPE)
+        new = ld[max(self.ld_checked - 1, 0):, 0]
+        bad = []
+        if len(new) and (new[-1] >= self.n_events or (len(new) > 1 and (np.diff(new) < 0).any())):
+            bad.append(f"ld: records of events {int(new.min())}..{int(new.max())} out of order or past "
+                       f"the {self.n_events} events")
+        else:
+            self.ld_checked = len(ld)
+        return bad
+
+    def line_records(self) -> np.ndarray:
+        """The watched lines' Ld records so far, a (n, N_LD) int32 copy."""
+        if not len(self.ld):
+            return np.zeros((0, N_LD), INT_DTYPE)
+        return np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD).copy()
 
     def seal(self) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays

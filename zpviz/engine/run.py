@@ -72,4 +72,5 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
     layout = m.layout()
     return m, Trace(scenario=scenario, kernel=m.k, layout=layout, events=events, paths=rec.paths,
                  logs=rec.logs, step_results=results, setup_end=setup_end, scalars=scalars,
-                 init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes)
+                 init=init, deltas=deltas, ncpus=m.ncpus, kernel_log=m.kernel_log, notes=m.notes,
+                 lines=rec.line_records(), watched=m.scenario.watch)

@@ -20,7 +20,8 @@ from functools import cached_property
 import numpy as np
 
 from zpviz.engine import constants as C
-from zpviz.engine.columns import EVENT_COLUMNS, EVENT_RECORD, KEY_STRIDE, SCALARS, Scalar
+from zpviz.engine.columns import EVENT_COLUMNS, EVENT_RECORD, KEY_STRIDE, N_LD, SCALARS, Scalar
+from zpviz.engine.lines import LineHistory, LineStates, LineTransfers
 from zpviz.engine.record import Deltas, KernelPath, ScalarTable
 
 KEYFRAME_BUDGET_BYTES = 24 << 20
@@ -167,7 +168,8 @@ class Trace(Sequence[Frame]):
     def __init__(self, *, scenario, kernel, layout: Layout, events: dict[str, np.ndarray], paths: list[KernelPath],
                  logs: dict[int, list[str]], step_results: list, setup_end: int, scalars: ScalarTable,
                  init: dict[str, np.ndarray], deltas: Deltas, ncpus: int,
-                 kernel_log: list[str], notes: list[str], cache_size: int = 8):
+                 kernel_log: list[str], notes: list[str], cache_size: int = 8,
+                 lines: np.ndarray | None = None, watched: tuple[str, ...] = ()):
         self.scenario = scenario
         self.kernel = kernel
         self.seed = scenario.seed
@@ -187,6 +189,9 @@ class Trace(Sequence[Frame]):
         n_ev = len(events["step"])
         self.n_events = n_ev
         self._build_keyframes(init, n_ev)
+        self.watched = tuple(watched)  # the cache lines whose transitions were recorded
+        self._lines = LineHistory(np.zeros((0, N_LD), np.int32) if lines is None else lines, self.watched,
+                                  [scenario.socket_of(c) for c in range(ncpus)], ncpus)
 
     # ------------------------------------------------------------------ Sequence
     def __len__(self) -> int:
@@ -242,6 +247,29 @@ class Trace(Sequence[Frame]):
         if self.n_events:
             out[1:] = self.scalars.column(Scalar[name.upper()])
         return out
+
+    # ------------------------------------------------------------------ watched cache lines
+    def line_states(self, frame: int, line: str = "zero_page_line") -> LineStates:
+        """Every CPU's copy (columns.LineState) of a watched line at frame `frame` (after events
+        0..frame-1), and the CPU holding it in M or E. KeyError for a line the lesson does not
+        watch ([scenario] watch)."""
+        n = len(self)
+        if not 0 <= frame < n:
+            raise IndexError(f"frame {frame} out of range 0..{n - 1}")
+        return self._lines.states(line, frame)
+
+    def line_transfers(self, first: int = 0, end: int | None = None,
+                       line: str = "zero_page_line") -> LineTransfers:
+        """The watched line's transfers from one CPU's cache to another's in events first..end-1:
+        cpu_from, cpu_to, cost_ns, same_socket per transfer (and its event). Their count is the
+        change of the line's *_line_transfers scalar over the range."""
+        first, end = self._event_range(first, end)
+        return self._lines.transfers(line, first, end)
+
+    def line_records(self, first: int = 0, end: int | None = None, line: str = "zero_page_line") -> np.ndarray:
+        """Every recorded transition (columns.Ld rows, int64) of a watched line in events first..end-1."""
+        first, end = self._event_range(first, end)
+        return self._lines.records(line, first, end)
 
     # ------------------------------------------------------------------ keyframes
     def _build_keyframes(self, init: dict[str, np.ndarray], n_ev: int) -> None:

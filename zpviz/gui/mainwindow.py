@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from zpviz.engine import policy
 from zpviz.gui import actions
+from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
 from zpviz.gui.counters import CountersView
@@ -36,6 +37,7 @@ from zpviz.gui.transportbar import TransportBar
 from zpviz.gui.viewops import ViewOps
 from zpviz.present import captions, compare, kpath, palette, series
 from zpviz.present.arrange import arrange
+from zpviz.present.cacheline import line_view
 from zpviz.present.grid import grid_layout
 from zpviz.present.picture import picture_at
 from zpviz.present.pool import MIN_CELL_PX
@@ -168,6 +170,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.tabifyDockWidget(self.docks["counters"], self.docks["inspector"])
         self._build_machine_dock(right)
         self.tabifyDockWidget(self.docks["inspector"], self.docks["machine"])
+        # the watched cache line, MESI style (docs/cacheline.md): only for lessons that watch one
+        self.cacheline = CacheLineWidget(self.theme)
+        self._dock("cacheline", "Cache line", self.cacheline, right)
+        self.tabifyDockWidget(self.docks["machine"], self.docks["cacheline"])
+        self.docks["cacheline"].hide()
         self.docks["counters"].raise_()
         self.docks["compare"].hide()
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
@@ -210,7 +217,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.docks["program"].setVisible(prog is not None)
         self.docks["program"].setWindowTitle(f"Program \u00b7 {prog.name}" if prog is not None and prog.name
                                              else "Program")
-        (self.docks["compare"] if comparing else self.docks["counters"]).raise_()
+        watching = bool(getattr(lesson.lead, "watched", ()))
+        self.docks["cacheline"].setVisible(watching)
+        self.docks["cacheline"].setWindowTitle("Cache line \u00b7 " + lesson.kernels[0] if watching else "Cache line")
+        front = "cacheline" if watching else "compare" if comparing else "counters"
+        self.docks[front].raise_()
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
             a.setChecked(kid == lesson.kernels[0])
@@ -410,6 +421,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         self.program_panel.set_view(program_at(lead, frame))
         self.counters.set_bars(series.cpu_bars(lead.frame(frame)))
         self.counters.set_frame(frame)
+        watched = getattr(lead, "watched", ())
+        if watched:
+            self.cacheline.set_view(line_view(lead, frame, watched[0]))
         self.bar.set_position(frame, L.n_frames)
         if L.n_variants > 1:  # the ready ones; the others join the table when they join the panes
             rows = compare.diff_rows(L.traces, frames)

@@ -28,6 +28,7 @@ class ViewOps:
         self.kernel_view.set_theme(self.theme)
         self.program_panel.set_theme(self.theme)
         self.counters.set_theme(self.theme)
+        self.cacheline.set_theme(self.theme)
         self.diff.set_theme(self.theme)
         for p in self.all_panes():
             p.set_theme(self.theme)

@@ -17,7 +17,7 @@ from ..errors import LessonError, Problem, TooBigError
 from . import narration
 from .checks import Ctx, Table, choices, kind, show, suggest
 from .locate import Locator, label
-from .model import KERNEL_IDS, PROTS, Compare, ProcessSpec, Scenario, Source, VmaSpec, variant_id
+from .model import KERNEL_IDS, PROTS, WATCHABLE_LINES, Compare, ProcessSpec, Scenario, Source, VmaSpec, variant_id
 from .program import check_lines, read_program
 from .steps import MAX_PROCESSES, MAX_TOTAL_PAGES, NAME, NAME_RULE, StepReader, cost_us
 from .world import World
@@ -29,7 +29,8 @@ MAX_STEPS = 10_000
 MAX_CPUS = 256
 
 TABLES = ("scenario", "process", "vma", "step", "program")
-SCENARIO_KEYS = ("title", "summary", "kernel", "compare", "cpus", "sockets", "thp_use_zero_page", "seed")
+SCENARIO_KEYS = ("title", "summary", "kernel", "compare", "cpus", "sockets", "thp_use_zero_page", "seed",
+                 "watch")
 VMA_KEYS = ("name", "process", "pages", "prot", "share", "backing", "populate", "locked", "thp")
 THP_PAGES = 512  # 2 MiB of 4 KiB pages
 _TOML_POS = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
@@ -148,8 +149,23 @@ def _scenario(ctx: Ctx, data: dict) -> Scenario:
         thp_use_zero_page=t.get_bool("thp_use_zero_page", True),
         seed=t.get_int("seed", 0, lo=0, hi=2**64 - 1),
         processes=processes, vmas=vmas, steps=steps, source=t.src(),
-        page_events=sum(n for n, _, _ in work), work_s=work_s, program=program,
+        page_events=sum(n for n, _, _ in work), work_s=work_s, program=program, watch=_watch(t),
     )
+
+
+def _watch(t: Table) -> tuple[str, ...]:
+    """[scenario] watch: the cache lines whose every MESI transition the trace records, for the
+    "Cache line" view (docs/cacheline.md)."""
+    raw = t.data.get("watch", [])
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        t.problem("watch", f'watch must be a list of cache line names, e.g. ["zero_page_line"]; got {show(raw)}')
+        return ()
+    bad = [v for v in raw if v not in WATCHABLE_LINES]
+    if bad:
+        t.problem("watch", f'unknown cache line "{bad[0]}" in watch; valid names: {choices(WATCHABLE_LINES)}'
+                           f"{suggest(bad[0], WATCHABLE_LINES)}")
+        return ()
+    return tuple(dict.fromkeys(raw))
 
 
 def _compare(t: Table) -> tuple[str, ...]:

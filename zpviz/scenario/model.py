@@ -265,6 +265,10 @@ class Step:
         return max(2.0, min(12.0, 1.5 + words / 3.0))  # about 180 words a minute, plus a beat
 
 
+# the cache lines a lesson may watch ([scenario] watch): their MESI transitions go into the trace
+WATCHABLE_LINES = ("zero_page_line", "huge_zero_page_line")
+
+
 @dataclass(frozen=True)
 class Scenario:
     path: str
@@ -286,6 +290,7 @@ class Scenario:
     work_s: float = field(default=0.0, compare=False)
     program: Program | None = None  # the [program] table, if the lesson has one
     summaries: tuple[tuple[str, str], ...] = ()  # `summary` as a table keyed by variant: each one's own
+    watch: tuple[str, ...] = ()  # cache lines whose MESI transitions the trace records (columns.WATCHABLE)
 
     def summary_for(self, variant: str | None) -> str:
         return _text_for(self.summary, self.summaries, variant)

@@ -1,0 +1,72 @@
+"""The "Cache line" dock: shown for a lesson that watches the zero page's line, following the
+frame forwards and backwards from the trace, hidden for lessons that watch nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.test_cachelines import WATCHED
+from zpviz.engine.columns import LineState
+
+
+@pytest.fixture
+def watched_file(tmp_path):
+    p = tmp_path / "bounce.toml"
+    p.write_text(WATCHED)
+    return p
+
+
+def _letters(win) -> str:
+    return "".join(b.state for s in win.cacheline.view.sockets for b in s)
+
+
+def test_the_dock_follows_playback_both_ways(make_window, watched_file):
+    win = make_window(watched_file, kernel="2.6.23")
+    dock = win.docks["cacheline"]
+    assert dock.isVisibleTo(win) and "2.6.23" in dock.windowTitle()
+    tr = win.lesson.lead
+    tx = tr.line_transfers()
+    frames = [int(tx.event[j]) + 1 for j in (5, 40, 90)]
+    for f in frames + frames[::-1] + [0]:
+        win.set_frame(f)
+        want = "".join(LineState(int(s)).name for s in tr.line_states(f).states)
+        assert _letters(win) == want
+    win.set_frame(frames[1])
+    m = win.cacheline.view.move
+    j = 40
+    assert m.current and (m.cpu_from, m.cpu_to, m.cost_ns) == (int(tx.cpu_from[j]), int(tx.cpu_to[j]),
+                                                              int(tx.cost_ns[j]))
+    # it draws: the owner's box is in M's colour somewhere in the dock's pixels
+    win.cacheline.resize(430, 330)
+    img = win.cacheline.grab().toImage()
+    from zpviz.present.cacheline import state_colours
+    m_fill = state_colours(win.theme)["M"][0].lower()
+    seen = {img.pixelColor(x, y).name() for x in range(0, 430, 3) for y in range(40, 300, 3)}
+    assert m_fill in seen
+
+
+def test_themes_and_hidden_for_lessons_that_watch_nothing(make_window, watched_file):
+    win = make_window(watched_file, kernel="2.6.23")
+    for name in ("dark", "contrast", "light"):
+        win.set_theme(name)
+        assert win.cacheline.theme.name == name
+    win2 = make_window()  # the small lesson: no watch
+    assert not win2.docks["cacheline"].isVisibleTo(win2)
+
+
+def test_the_token_travels_one_hop_forward_and_never_offscreen(make_window, watched_file, qtbot):
+    win = make_window(watched_file, kernel="2.6.23")
+    w = win.cacheline
+    assert not w.animate  # offscreen: screenshots and exports show each frame's final picture
+    tr = win.lesson.lead
+    tx = tr.line_transfers()
+    e0, e1 = int(tx.event[10]), int(tx.event[11])
+    w.animate = True  # as on a real screen
+    win.set_frame(e0 + 1)
+    win.set_frame(e1 + 1)  # the next transfer: the token travels
+    assert w.travelling and w.view.move.seq == len(tr.line_records(0, e1 + 1))
+    qtbot.waitUntil(lambda: not w.travelling, timeout=3000)
+    win.set_frame(e0 + 1)  # backwards: no trip, the state is simply the trace's
+    assert not w.travelling
+    win.set_frame(int(tx.event[40]) + 1)  # a jump: no trip either
+    assert not w.travelling
