@@ -11,7 +11,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.gui.recorddialog import RecordDialog, RecordRequest, parse_command
-from zpviz.gui.recordjob import arguments
+from zpviz.gui.recordjob import arguments, recording_name
 
 from .conftest import SMALL
 
@@ -148,3 +148,9 @@ def test_a_failure_is_shown_in_the_window_with_what_to_do(make_window, qtbot, tm
     text = win.banner.text()
     assert not win.banner.isHidden() and "recording failed" in text and "perf_event_paranoid=2" in text
     assert "zpviz record:" not in text and win.record_status.isHidden()
+
+
+@pytest.mark.parametrize("argv, name", [(["python3", "-S", "hw/homework.py", "1"], "homework"), (["./a.out"], "a.out"),
+                                        (["python3", "-m", "pkg.mod"], "pkg.mod"), (["bash", "-c", "x"], "bash")])
+def test_the_files_are_named_after_the_program(argv, name):
+    assert recording_name(argv) == name

@@ -39,14 +39,31 @@ def recorder_command() -> list[str]:
 def output_paths(req: RecordRequest) -> tuple[str, str]:
     """Where the recording and its lesson go: the working directory (like the command line), or a
     temporary folder when it is not writable."""
-    stem = Path(req.command[0]).name
-    if len(req.command) > 1 and stem.startswith("python"):
-        stem = Path(req.command[1]).stem or stem  # python3 homework.py -> homework
+    stem = recording_name(req.command)
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "program"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = req.cwd if os.access(req.cwd, os.W_OK) else tempfile.mkdtemp(prefix="zpviz-record-")
     base = os.path.join(folder, f"{stem}-{stamp}")
     return base + ".json.gz", base + ".toml"
+
+
+INTERPRETERS = re.compile(r"(python[0-9.]*|sh|bash|dash|zsh|node|perl|ruby|java)$")
+
+
+def recording_name(argv: list[str]) -> str:
+    """python3 -S homework.py -> homework; python3 -m pkg.mod -> pkg.mod; ./a.out -> a.out."""
+    prog = Path(argv[0]).name
+    if not INTERPRETERS.match(prog):
+        return prog
+    rest = iter(argv[1:])
+    for a in rest:
+        if a in ("-m", "-jar"):
+            return next(rest, prog)
+        if a == "-c":
+            return prog
+        if not a.startswith("-"):
+            return Path(a).stem or prog
+    return prog
 
 
 def arguments(req: RecordRequest, out: str, lesson: str) -> list[str]:
