@@ -13,6 +13,7 @@ the app polls the pipe on a timer, so nothing here blocks the GUI thread.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shlex
@@ -194,6 +195,8 @@ class RecordStatus(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.label = QtWidgets.QLabel()
         self.label.setObjectName("record_progress")
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("Recording homework: 1,000,000 faults, "
+                                                                             "10,000 calls, 100.0 s"))
         self.stop = QtWidgets.QToolButton()
         self.stop.setText("Stop and show")
         self.stop.setObjectName("record_stop")
@@ -248,6 +251,9 @@ class RecordOps:
             return job
         self.record_status.show()
         self.record_status.stop.setEnabled(True)
+        if self.lesson is None:
+            self.welcome.setText(f"<b>Recording {html.escape(shlex.join(req.command))}</b><br>in {html.escape(req.cwd)}"
+                                 f"<br><br>Its replay under the five kernels opens here when it ends.")
         self._record_progress(0, 0, 0.0)
         return job
 
@@ -264,9 +270,9 @@ class RecordOps:
         job = self.record_job
         if job is None or job._stopping_since is not None:
             return
-        what = shlex.join(job.req.command)
-        what = what if len(what) <= 40 else what[:39] + "\u2026"
-        self.record_status.label.setText(f"Recording {what}: {faults:,} faults, {calls:,} calls, {secs:.1f} s")
+        self.record_status.label.setText(f"Recording {recording_name(job.req.command)}: {faults:,} faults, "
+                                         f"{calls:,} calls, {secs:.1f} s")
+        self.record_status.label.setToolTip(shlex.join(job.req.command))
 
     def _record_done(self, lesson: str, lines: list[str]) -> None:
         self.record_status.hide()
@@ -275,8 +281,12 @@ class RecordOps:
 
     def _record_failed(self, lines: list[str]) -> None:
         self.record_status.hide()
+        if self.lesson is None:
+            self._empty_state()
         self.banner.show_message("The recording failed:", lines)
 
     def _record_cancelled(self) -> None:
         self.record_status.hide()
+        if self.lesson is None:
+            self._empty_state()
         self.statusBar().showMessage("Recording cancelled: the program was ended, nothing was kept", 6000)
