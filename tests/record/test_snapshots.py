@@ -107,6 +107,34 @@ def test_snapshots_every_k_faults(run_recorded):
     snaps = [s for s in _replay_snapshots(rec, info["pid"], lo, hi) if s[2] is not None]
     assert snaps and all(why == "faults" for _, why, _ in snaps)
     every = next(p for p in rec["processes"] if p["pid"] == info["pid"])["snapshots"]
-    assert len(every) >= rec["fault_count"] // 100 // 2, "about one snapshot per 100 faults"
+    # one per 100 faults at most, and fewer when reading them would hold the program over a fifth of its run
+    assert 3 <= len(every) <= rec["fault_count"] // 100
+    for at, _, n in snaps:
+        assert n == _writes_before(rec, info["pid"], lo, hi, at)
+
+
+def test_snapshots_of_a_threaded_program_are_exact_too(run_recorded):
+    """Threads are stopped together (a thread started while its process is held is held too)."""
+    rec, info = run_recorded(COMMON + """
+import threading
+N, T = 300, 3
+m = mmap.mmap(-1, N * T * P, flags=PRIV)
+lo = addr(m)
+def work(k):
+    for i in range(k * N, (k + 1) * N):
+        m[i * P] = 1
+        t = time.perf_counter() + 0.001
+        while time.perf_counter() < t:
+            pass
+threads = [threading.Thread(target=work, args=(k,)) for k in range(T)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+done(pid=os.getpid(), lo=lo, n=N * T)
+""", snapshot_ms=30)
+    lo, hi = info["lo"], info["lo"] + info["n"] * P
+    snaps = [s for s in _replay_snapshots(rec, info["pid"], lo, hi) if s[2] is not None]
+    assert len(snaps) >= 3
     for at, _, n in snaps:
         assert n == _writes_before(rec, info["pid"], lo, hi, at)

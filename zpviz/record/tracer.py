@@ -106,6 +106,8 @@ class Recorder:
     faults_at_snapshot: int = 0
     next_progress_ns: int = 0
     snapshot_why: str = "interval"
+    round_began_ns: int = 0
+    quiet_until_ns: int = 0
 
     # ------------------------------------------------------------------ launch
     def launch(self) -> int:
@@ -316,16 +318,27 @@ class Recorder:
             self.next_snapshot_ns = now + every_ns
             return
         why = None
+        if now < self.quiet_until_ns:
+            return
         if every_ns and now >= self.next_snapshot_ns:
             why = "interval"
         elif self.opts.snapshot_faults and n - self.faults_at_snapshot >= self.opts.snapshot_faults:
             why = "faults"
         if why is None:
             return
-        if every_ns:
-            self.next_snapshot_ns = now + every_ns
+        self.next_snapshot_ns = now + every_ns
         self.faults_at_snapshot = n
+        self.round_began_ns = now
         self._begin_snapshots(why)
+        if not self.gathering:
+            self._round_done()
+
+    def _round_done(self) -> None:
+        """Every process of this round is read and running again. The program must not spend most
+        of its time held: the next round waits at least four times as long as this one took (so
+        snapshots take at most a fifth of the run, whatever the interval asked for)."""
+        end = S.clock_ns()
+        self.quiet_until_ns = end + 4 * (end - self.round_began_ns)
 
     def _begin_snapshots(self, why: str) -> None:
         """Stop every thread of every live process (PTRACE_INTERRUPT), so that its page states are read
@@ -346,10 +359,11 @@ class Recorder:
                     waiting.add(t)
                 except OSError:
                     pass
-            self.gathering[pid] = waiting
             self.snapshot_why = why
-            if not waiting:
-                self._interval_snapshot(pid)
+            if waiting:
+                self.gathering[pid] = waiting
+            else:  # nothing of it runs (group-stopped): read it now
+                self._snapshot_of(pid)
 
     def _hold_for_snapshot(self, tid: int, deliver: int) -> bool:
         """A thread stopped while its process waits for a snapshot: hold it (True), or not ours (False)."""
@@ -366,6 +380,15 @@ class Recorder:
     def _interval_snapshot(self, pid: int) -> None:
         """Every thread of `pid` is stopped: read its pages, keep the mappings that changed, let it go."""
         self.gathering.pop(pid, None)
+        if not self.gathering:
+            try:
+                self._snapshot_of(pid)
+            finally:
+                self._round_done()
+            return
+        self._snapshot_of(pid)
+
+    def _snapshot_of(self, pid: int) -> None:
         p = self.procs[pid]
         at = S.clock_ns()
         try:
@@ -518,6 +541,8 @@ class Recorder:
                 self._interval_snapshot(pid)
             elif not waiting:
                 self.gathering.pop(pid, None)
+                if not self.gathering:
+                    self._round_done()
 
     def _gone(self, tid: int, status: int) -> None:
         self._stopped_anyway(tid)
@@ -606,6 +631,13 @@ class Recorder:
         self.tgid[child] = parent if thread else child
         if child not in self.held:
             self.fresh.add(child)
+        if thread and parent in self.gathering and child not in self.held:  # born while its process is held
+            try:
+                if child not in self.fresh:  # it stopped (and ran on) before this event: stop it again
+                    S.ptrace(S.PTRACE_INTERRUPT, child)
+                self.gathering[parent].add(child)
+            except OSError:
+                pass
         if not thread and child not in self.procs:
             self.procs[child] = Proc(child, parent)
         elif not thread:
