@@ -154,3 +154,18 @@ def test_a_failure_is_shown_in_the_window_with_what_to_do(make_window, qtbot, tm
                                         (["python3", "-m", "pkg.mod"], "pkg.mod"), (["bash", "-c", "x"], "bash")])
 def test_the_files_are_named_after_the_program(argv, name):
     assert recording_name(argv) == name
+
+
+def test_paranoid_3_disables_record_and_says_what_is_needed(qtbot, monkeypatch, tmp_path):
+    from zpviz.record import perf
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(perf, "paranoid", lambda: 3)
+    dlg = RecordDialog(cwd=str(tmp_path), command="python3 hw.py")
+    qtbot.addWidget(dlg)
+    assert not dlg.record_button.isEnabled()
+    assert "perf_event_paranoid=2" in dlg.machine.text() and "root" in dlg.machine.text()
+    monkeypatch.setattr(perf, "paranoid", lambda: 2)
+    ordinary = RecordDialog(cwd=str(tmp_path))
+    qtbot.addWidget(ordinary)
+    assert ordinary.record_button.isEnabled() and "software" in ordinary.machine.text()
