@@ -133,7 +133,8 @@ class RecordDialog(QtWidgets.QDialog):
         self.error = QtWidgets.QLabel()
         self.error.setObjectName("record_error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020; font-weight: bold")
+        dark = self.palette().color(self.backgroundRole()).lightness() < 128
+        self.error.setStyleSheet(f"color: {'#ff8a80' if dark else '#b00020'}; font-weight: bold")
         self.error.hide()
         lay.addWidget(self.error)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
