@@ -169,3 +169,14 @@ def test_paranoid_3_disables_record_and_says_what_is_needed(qtbot, monkeypatch, 
     ordinary = RecordDialog(cwd=str(tmp_path))
     qtbot.addWidget(ordinary)
     assert ordinary.record_button.isEnabled() and "software" in ordinary.machine.text()
+
+
+def test_closing_the_window_ends_the_recording_and_keeps_nothing(make_window, qtbot, tmp_path, fake):
+    win = make_window(path=None)
+    win.record_command = fake("slow")
+    job = win.start_recording(_request(tmp_path))
+    qtbot.waitUntil(lambda: job.faults > 0 and os.path.exists(os.environ["FAKE_CHILD_PID"]), timeout=5000)
+    child = int(Path(os.environ["FAKE_CHILD_PID"]).read_text())
+    win.close()
+    assert not job.running and not os.path.exists(job.lesson) and not os.path.exists(job.out)
+    qtbot.waitUntil(lambda: not _alive(child), timeout=3000)

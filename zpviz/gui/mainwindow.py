@@ -469,8 +469,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
     def closeEvent(self, ev) -> None:
         self.transport.pause()
         self.machine_job.cancel()  # its worker process cleans up after itself
-        if self.record_job is not None and self.record_job.running:
-            self.record_job.stop(keep=False)  # the recorder lets the program go; SIGKILL follows if needed
+        if self.record_job is not None:
+            self.record_job.abandon()  # the recorder lets the program go and keeps nothing
         self.save_layout()
         if self.presenter is not None:
             self.presenter.close()

@@ -126,6 +126,26 @@ class RecordJob(QtCore.QObject):
             self._stopping_since = time.monotonic()
             self._signal(signal.SIGINT)
 
+    def abandon(self) -> None:
+        """The window closes: end the recording now, like Cancel, but waiting here (at most GRACE_S)
+        since no timer will run after; nothing is kept and nothing is left running."""
+        if not self.running:
+            return
+        self.timer.stop()
+        self._signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        self._signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc.stderr.close()
+        for path in (self.out, self.lesson):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
     def _signal(self, sig: int) -> None:
         try:
             os.killpg(self.proc.pid, sig)
