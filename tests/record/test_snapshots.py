@@ -138,3 +138,41 @@ done(pid=os.getpid(), lo=lo, n=N * T)
     assert len(snaps) >= 3
     for at, _, n in snaps:
         assert n == _writes_before(rec, info["pid"], lo, hi, at)
+
+
+MIXED = COMMON + """
+N = 400
+m = mmap.mmap(-1, N * P, flags=PRIV)
+locked = mmap.mmap(-1, 64 * P, flags=PRIV)
+lo = addr(m)
+for i in range(N):
+    if i % 3:
+        m[i * P]                 # zero pages
+    else:
+        m[i * P] = 1
+    if i == 200:
+        assert libc.mlock(addr(locked), 64 * P) == 0   # 64 pages without a fault
+    t = time.perf_counter() + 0.001
+    while time.perf_counter() < t:
+        pass
+if os.fork() == 0:
+    m[0] = 2
+    os._exit(0)
+os.wait()
+done(pid=os.getpid(), lo=lo, n=N)
+"""
+
+
+def test_the_replay_claims_the_page_states_read_while_running(run_recorded, tmp_path):
+    """Each snapshot becomes a move_pages step with claims for modern, and `zpviz check` agrees."""
+    from zpviz.cli import main
+    from zpviz.record.lesson import write_lesson
+
+    rec, info = run_recorded(MIXED, snapshot_ms=40)
+    assert sum(len(p["snapshots"]) for p in rec["processes"]) >= 4
+    lesson = tmp_path / "replay.toml"
+    write_lesson(rec, str(lesson))
+    text = lesson.read_text()
+    mid = text.count("ms into the run")
+    assert 3 <= mid <= 12 * len(rec["processes"]) * 20, mid
+    assert main(["check", str(lesson)]) == 0
