@@ -111,6 +111,7 @@ def test_file_menu_dialog_records_in_the_background_and_opens_the_replay(make_wi
     assert win.record_status.isHidden()
     assert win.lesson is not None and win.path == job.lesson
     assert Path(job.lesson).parent == tmp_path and job.lesson.endswith(".toml")
+    assert win.settings.value("record/cwd") == str(tmp_path)  # the next dialog starts from here
 
 
 def test_cancel_ends_the_program_and_keeps_nothing(make_window, qtbot, tmp_path, fake):

@@ -249,7 +249,9 @@ class RecordOps:
             self.statusBar().showMessage("A recording is running: stop it first (in the status bar)", 5000)
             return
         cmd, cwd = self._record_last
-        dlg = RecordDialog(self, cwd=cwd or None, command=cmd)
+        cmd = cmd or str(self.settings.value("record/command", ""))  # what this student recorded last time
+        cwd = cwd or str(self.settings.value("record/cwd", ""))
+        dlg = RecordDialog(self, cwd=cwd if cwd and os.path.isdir(cwd) else None, command=cmd)
         self.record_dialog_open = dlg  # tests reach it; exec() below returns when it closes
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted and dlg.request is not None:
             self.start_recording(dlg.request)
@@ -257,6 +259,9 @@ class RecordOps:
 
     def start_recording(self, req: RecordRequest) -> RecordJob:
         self._record_last = (shlex.join(req.command), req.cwd)
+        if not self._offscreen:
+            self.settings.setValue("record/command", self._record_last[0])
+            self.settings.setValue("record/cwd", req.cwd)
         job = RecordJob(req, self.record_command, self)
         job.progress.connect(self._record_progress)
         job.done.connect(self._record_done)
