@@ -131,6 +131,8 @@ def test_reading_a_recording_checks_what_it_is(tmp_path):
     (["--pid", str(os.getpid())], "zpviz itself or the shell"),
     (["--max-events", "0", "--", "true"], "at least 1"),
     (["-o", "/nonexistent/dir/x.json", "--", "true"], "folder does not exist"),
+    (["--snapshot-ms", "-5", "--", "true"], "--snapshot-ms must be"),
+    (["--snapshot-faults", "0", "--", "true"], "--snapshot-faults must be at least 1"),
 ])
 def test_record_usage_errors(capsys, args, words):
     assert main(["record", *args]) == 2

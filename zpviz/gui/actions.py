@@ -43,6 +43,7 @@ FILE = (
     ("open", "Open lesson...", ("Ctrl+O",), "open_dialog", None),
     ("browse", "Built-in lessons...", ("Ctrl+B",), "browse_lessons", None),
     ("reload", "Reload", ("Ctrl+R",), "reload", None),
+    ("record", "Record a program...", ("Ctrl+Shift+R",), "record_dialog", None),
     ("export", "Export...", ("Ctrl+E",), "export_dialog", None),
     ("quit", "Quit", ("Ctrl+Q",), "close", None),
 )
@@ -71,6 +72,8 @@ def build_menus(win) -> None:
     m_file.addAction(_action(win, *FILE[3]))
     m_file.addSeparator()
     m_file.addAction(_action(win, *FILE[4]))
+    m_file.addSeparator()
+    m_file.addAction(_action(win, *FILE[5]))
 
     m_play = mb.addMenu("&Playback")
     for spec in TRANSPORT:

@@ -31,6 +31,7 @@ from zpviz.gui.machine import MachineOps
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.programview import ProgramPanel
+from zpviz.gui.recordjob import RecordOps
 from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
@@ -47,7 +48,7 @@ from zpviz.present.session import Lesson
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
 
 
-class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWindow):
+class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidgets.QMainWindow):
     lessonChanged = QtCore.Signal()
     variantsJoined = QtCore.Signal()  # a compared variant still simulating is now on screen
     frameShown = QtCore.Signal(int)
@@ -79,6 +80,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
         actions.build_menus(self)
         LessonIO.__init__(self)
         self._build_machine_job()
+        self._build_record_job()
         self.transport.frameChanged.connect(self.show_frame)
         self.transport.playingChanged.connect(self.bar.set_playing)
         self.transport.speedChanged.connect(self.bar.set_speed)
@@ -481,6 +483,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
     def closeEvent(self, ev) -> None:
         self.transport.pause()
         self.machine_job.cancel()  # its worker process cleans up after itself
+        if self.record_job is not None:
+            self.record_job.abandon()  # the recorder lets the program go and keeps nothing
         self.save_layout()
         if self.presenter is not None:
             self.presenter.close()

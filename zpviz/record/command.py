@@ -10,7 +10,8 @@ from . import recording
 from .tracer import Options, Recorder, RecordError
 
 USAGE = ("zpviz record [-o OUT] [--lesson OUT.toml [--slice-ms MS]] [--keep-thp] [--max-events N] [--software] "
-         "(-- CMD ARGS... | --pid PID)")
+         "[--snapshot-ms MS] [--snapshot-faults K] [--progress] (-- CMD ARGS... | --pid PID)")
+SNAPSHOT_MS = 250  # page states while the program runs, by default every quarter second
 
 
 def parser(error) -> argparse.ArgumentParser:
@@ -30,6 +31,14 @@ def parser(error) -> argparse.ArgumentParser:
     p.add_argument("--pid", type=int, help="attach to a running process (and its threads) instead; Ctrl+C ends")
     p.add_argument("--software", action="store_true",
                    help="use the ordinary user's software event even as root (what a student without root gets)")
+    p.add_argument("--snapshot-ms", type=float, metavar="MS", default=SNAPSHOT_MS,
+                   help="read the page states every MS of the run, keeping the mappings that changed "
+                        "(0: only at exec, fork and exit; default %(default)s)")
+    p.add_argument("--snapshot-faults", type=int, metavar="K",
+                   help="also read the page states after every K faults")
+    p.add_argument("--progress", action="store_true",
+                   help="print 'zpviz record: progress FAULTS faults, CALLS calls' on stderr while recording "
+                        "(the app's File > Record a program reads it)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...: the program to run")
     return p
 
@@ -45,11 +54,16 @@ def main(argv: list[str], usage_error) -> int:
         usage_error("--max-events must be at least 1")
     if a.slice_ms is not None and not 0 <= a.slice_ms <= 3_600_000:
         usage_error("--slice-ms must be from 0 (one step per fault) to 3600000")
+    if not 0 <= a.snapshot_ms <= 3_600_000:
+        usage_error("--snapshot-ms must be from 0 (no snapshots while running) to 3600000")
+    if a.snapshot_faults is not None and a.snapshot_faults < 1:
+        usage_error("--snapshot-faults must be at least 1")
     for out in (a.output, a.lesson):
         if out and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
             usage_error(f"{out}: its folder does not exist")
     opts = Options(command=cmd, keep_thp=a.keep_thp, max_events=a.max_events,
-                   mode="software" if a.software else "auto")
+                   mode="software" if a.software else "auto", snapshot_ms=a.snapshot_ms or None,
+                   snapshot_faults=a.snapshot_faults, progress=_progress if a.progress else None)
     rec = Recorder(opts)
     try:
         root = rec.attach(a.pid) if a.pid is not None else rec.launch()
@@ -67,7 +81,7 @@ def main(argv: list[str], usage_error) -> int:
     if raw["exec_failed"]:
         print(f"zpviz record: could not start {cmd[0]}: {raw['exec_failed']}", file=sys.stderr)
         return 2
-    data = recording.build(raw, cmd or None, a.keep_thp, a.max_events)
+    data = recording.build(raw, cmd or None, a.keep_thp, a.max_events, a.snapshot_ms, a.snapshot_faults)
     if a.pid is not None:  # recorded from the attach on; the process keeps THP as it had it
         data["attached"], data["thp"] = True, "system"
     try:
@@ -101,6 +115,10 @@ def main(argv: list[str], usage_error) -> int:
     if status not in (0, None):
         print(f"zpviz record: the program exited with status {status}", file=sys.stderr)
     return 0
+
+
+def _progress(faults: int, calls: int) -> None:
+    print(f"zpviz record: progress {faults} faults, {calls} calls", file=sys.stderr, flush=True)
 
 
 def _wait_for(pid: int) -> None:

@@ -1,4 +1,7 @@
-"""The recording file: one JSON object (gzip-compressed when the name ends in .gz), version 1.
+"""The recording file: one JSON object (gzip-compressed when the name ends in .gz), version 2.
+
+Version 2 adds each process's `snapshots` (page states while the program ran) and the top-level
+`snapshot_every`; a version 1 file reads as one without them.
 
 docs/recording.md describes every field. Written atomically (a temporary file in the same
 directory, then os.replace), so a reader never sees half a recording.
@@ -16,7 +19,8 @@ import zlib
 from datetime import UTC, datetime
 
 FORMAT = "zpviz-recording"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # the versions this zpviz opens; 1 had no snapshots while running
 FAULT_FIELDS = ("time_ns", "pid", "tid", "cpu", "address", "ip", "error_code", "mode")
 MAX_BYTES = 1 << 30  # a reader refuses anything bigger (uncompressed)
 
@@ -25,7 +29,8 @@ class RecordingError(Exception):
     """A file that is not a usable recording; the message names the file and what is wrong."""
 
 
-def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int | None) -> dict:
+def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int | None,
+          snapshot_ms: float | None = None, snapshot_faults: int | None = None) -> dict:
     """The recording, from what tracer.Recorder.result() returned."""
     t0 = raw["started_ns"]
     faults = raw["faults"]
@@ -53,6 +58,7 @@ def build(raw: dict, command: list[str] | None, keep_thp: bool, max_events: int 
                     "max_events": max_events},
         "lost_events": raw["lost"], "lost_records": raw["lost_records"], "throttled": raw["throttled"],
         "events_counted": raw.get("counted"),
+        "snapshot_every": {"ms": snapshot_ms or None, "faults": snapshot_faults or None},
         "fault_count": len(faults), "faults": cols,
         "calls": raw["calls"],
         "processes": raw["processes"],
@@ -124,9 +130,9 @@ def read(path: str) -> dict:
         raise RecordingError(f"{path}: not a zpviz recording (not JSON: {e})") from None
     if not isinstance(rec, dict) or rec.get("format") != FORMAT:
         raise RecordingError(f'{path}: not a zpviz recording (no "format": "{FORMAT}")')
-    if rec.get("version") != VERSION:
-        raise RecordingError(f"{path}: recording version {rec.get('version')!r}; this zpviz reads version "
-                             f"{VERSION}")
+    if rec.get("version") not in READS:
+        raise RecordingError(f"{path}: recording version {rec.get('version')!r}; this zpviz reads versions "
+                             f"{', '.join(map(str, READS))}")
     faults = rec.get("faults")
     if not isinstance(faults, dict) or any(k not in faults for k in FAULT_FIELDS):
         raise RecordingError(f"{path}: the faults table lacks one of {', '.join(FAULT_FIELDS)}")
@@ -136,6 +142,12 @@ def read(path: str) -> dict:
     for key in ("calls", "processes"):
         if not isinstance(rec.get(key), list):
             raise RecordingError(f'{path}: "{key}" must be a list')
+    for p in rec["processes"]:  # version 1 had none: read it as a recording that took no snapshots
+        if isinstance(p, dict):
+            p.setdefault("snapshots", [])
+            if not isinstance(p["snapshots"], list):
+                raise RecordingError(f'{path}: process {p.get("pid")}: "snapshots" must be a list')
+    rec.setdefault("snapshot_every", {"ms": None, "faults": None})
     return rec
 
 

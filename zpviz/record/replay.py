@@ -17,6 +17,7 @@ from .calls import MADVICE, MAP_ANONYMOUS, MAP_LOCKED, MAP_POPULATE, MAP_SHARED
 from .pages import PAGE, mapping_kind, unrle
 
 PF_WRITE = 2
+MAX_SNAPSHOT_CLAIMS = 12  # per process: the page states read while it ran, claimed at most this many times
 MAX_CLAIM_RUNS = 800  # a final page-state claim with more runs than this is left out (and said so)
 STATE_NAMES = {"n": "none", "z": "zero", "a": "anon", "s": "shared", "f": "file", "u": "unmapped"}
 COST_US = {"read": 3, "write": 6, "mlock": 15, "populate": 15, "munlock": 8, "mprotect": 8, "madvise": 11,
@@ -540,6 +541,45 @@ class Replay:
                                       f"{_state_words(states)}.",
                                "expect": {"modern": claim}})
 
+    def _snapshot_claims(self, pid: int, maps: list[dict], changed: list[tuple[int, int]], after_ns: int) -> None:
+        """The page states read while the program ran (every thread of it stopped, so exactly the
+        faults and calls before this moment have happened) as claims on the vmas that changed.
+        Only a program image's own vmas (not a forked child's copy), only the pages inside the
+        region as the replay has it at this moment, and only pages the kernel showed mapped."""
+        sp = self.spaces.get(pid)
+        if sp is None or pid in self.borrowed or self.image_of.get(pid) != self.names.get(pid):
+            return
+        self._flush()
+        for name in list(sp.order):
+            v = self.vmas[name]
+            lo_a, hi_a = sp.live[name]
+            if not any(a < hi_a and b > lo_a for a, b in changed):
+                continue
+            states, mlocked = _states_at(maps, v.base, v.pages)
+            lo, hi = (lo_a - v.base) // PAGE, min((hi_a - v.base) // PAGE, v.pages)
+            done_u = self.unmapped.get((pid, name), set())
+            idx = [i for i in range(max(lo, 0), hi) if i not in done_u and states[i] != "u"]
+            if not idx or any(states[i] == "?" for i in idx):
+                continue
+            if not any(states[i] != "n" for i in idx) and not self.touched.get((pid, name)):
+                continue
+            by_state: dict[str, list[int]] = {}
+            for i in idx:
+                by_state.setdefault(STATE_NAMES[states[i]], []).append(i)
+            if sum(len(_ranges(x)) for x in by_state.values()) > MAX_CLAIM_RUNS:
+                continue
+            claim: dict = {"pages": {_sel_text(x): st for st, x in by_state.items()}}
+            if mlocked is not None and any(mlocked[i] == "1" for i in idx):
+                claim["mlocked"] = {_sel_text([i for i in idx if mlocked[i] == "1"]): True}
+            present = [i for i in idx if states[i] not in "n"]
+            if present:
+                self._uses(name, present[-1])
+            sub = "".join(states[i] for i in idx)
+            self.steps.append({"do": "move_pages", "process": self._pname(pid), "vma": name, "pages": idx[0], "_n": 1,
+                               "say": f"What the kernel showed {after_ns / 1e6:,.0f} ms into the run (the program "
+                                      f"stopped to read it), in {name} of {self._pname(pid)}: {_state_words(sub)}.",
+                               "expect": {"modern": claim}})
+
     # ------------------------------------------------------------------ the whole recording
     def build(self) -> None:
         rec = self.rec
@@ -555,6 +595,9 @@ class Replay:
                 events.append((t, 1, i))
         for j, c in enumerate(rec["calls"]):  # a call acts at its return; fork before the child first runs
             events.append((c["t0"] if c["name"] == "fork" else c["t1"], 0, j))
+        if rec.get("source") == "tracepoints":  # the software event's replay is a guess: nothing to claim
+            for pid, at, maps, changed in _snapshot_states(rec):
+                events.append((at, 4, (pid, maps, changed)))
         for p in rec["processes"]:
             if p["pid"] == self.root:
                 continue
@@ -574,6 +617,9 @@ class Replay:
                 c = rec["calls"][i]
                 if t >= start:
                     self._call(c)
+            elif kind == 4:
+                if t > start:
+                    self._snapshot_claims(*i, t - start)
             elif kind == 2:  # a child execs: its old memory ends, and a new program image begins
                 if i in self.spaces:
                     self._end(i, "execs another program")
@@ -648,6 +694,31 @@ def _runs(idx: list[int]) -> list[tuple[int, int]]:
         else:
             out.append((i, i))
     return out
+
+
+def _snapshot_states(rec: dict):
+    """(pid, every mapping at that moment, the (start, end) that changed, at_ns) for the snapshots
+    taken while each process ran: its base (maps at exec or at fork) with each diff applied in
+    turn. At most MAX_SNAPSHOT_CLAIMS per process, spread over its run."""
+    for p in rec["processes"]:
+        snaps = p.get("snapshots") or []
+        base = p.get("maps_at_exec") or p.get("maps_at_fork")
+        if not snaps or base is None:
+            continue
+        state = {(m["start"], m["end"]): m for m in base}
+        keep = set(range(len(snaps))) if len(snaps) <= MAX_SNAPSHOT_CLAIMS else {
+            round(k * (len(snaps) - 1) / (MAX_SNAPSHOT_CLAIMS - 1)) for k in range(MAX_SNAPSHOT_CLAIMS)}
+        changed: list[tuple[int, int]] = []
+        for k, snap in enumerate(snaps):
+            for lo, hi in snap.get("gone") or []:
+                state.pop((lo, hi), None)
+                changed.append((lo, hi))
+            for m in snap.get("mappings") or []:
+                state[(m["start"], m["end"])] = m
+                changed.append((m["start"], m["end"]))
+            if k in keep:
+                yield p["pid"], snap["at_ns"], list(state.values()), changed
+                changed = []
 
 
 def _states_at(mappings: list[dict], base: int, n: int) -> tuple[str, str | None]:

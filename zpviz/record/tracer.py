@@ -46,6 +46,10 @@ class Options:
     max_events: int | None = None
     mode: str = "auto"  # "auto", "tracepoints" or "software"
     log: object = sys.stderr
+    # page states while the program runs: every this many ms and/or every this many faults (None: off)
+    snapshot_ms: float | None = None
+    snapshot_faults: int | None = None
+    progress: object = None  # callable(faults, calls), about 5 times a second while recording
 
 
 @dataclass
@@ -63,6 +67,8 @@ class Proc:
     final: list[dict] | None = None
     final_at: str | None = None  # "exit" or "detach"
     final_ns: int | None = None
+    snapshots: list[dict] = field(default_factory=list)  # page states while it ran: the mappings that changed
+    seen: dict = field(default_factory=dict)  # (start, end) -> page states at the last snapshot, for the diff
 
     def as_json(self) -> dict:
         return {"pid": self.pid, "parent": self.parent, "comm": self.comm, "exec_ns": self.exec_ns,
@@ -70,7 +76,7 @@ class Proc:
                 "faults_at_exec": _flt(self.faults_at_exec), "faults_at_exit": _flt(self.faults_at_exit),
                 "maps_at_exec": self.maps_at_exec, "maps_at_fork": self.maps_at_fork,
                 "final_at": self.final_at, "final_ns": self.final_ns,
-                "mappings": self.final}
+                "snapshots": self.snapshots, "mappings": self.final}
 
 
 def _flt(pair):
@@ -95,6 +101,13 @@ class Recorder:
     started_ns: int = 0
     counted: int | None = None  # what the kernel counted on the fault events, read at the end
     delivered: int | None = None
+    gathering: dict[int, set[int]] = field(default_factory=dict)  # pid -> its threads not yet stopped for a snapshot
+    next_snapshot_ns: int = 0
+    faults_at_snapshot: int = 0
+    next_progress_ns: int = 0
+    snapshot_why: str = "interval"
+    round_began_ns: int = 0
+    quiet_until_ns: int = 0
 
     # ------------------------------------------------------------------ launch
     def launch(self) -> int:
@@ -179,6 +192,7 @@ class Recorder:
             kpf, _ = KPageFlags.open()
             try:
                 p.maps_at_exec = snapshot(pid, kpf)
+                changed_mappings(p, p.maps_at_exec)
             finally:
                 if kpf is not None:
                     kpf.close()
@@ -242,6 +256,7 @@ class Recorder:
         try:
             while self.tgid:
                 self._drain()
+                self._tick()
                 if self.opts.max_events is not None and len(self.source.faults) >= self.opts.max_events:
                     reason = "max-events"
                     break
@@ -288,6 +303,103 @@ class Recorder:
     def _drain(self) -> None:
         if self.source.enabled:
             self.source.drain()
+
+    # ------------------------------------------------------------------ progress and page states while running
+    def _tick(self) -> None:
+        now = S.clock_ns()
+        n = len(self.source.faults)
+        if self.opts.progress is not None and now >= self.next_progress_ns:
+            self.next_progress_ns = now + 200_000_000
+            self.opts.progress(n, len(self.calls))
+        if self.gathering:
+            return
+        every_ns = int(self.opts.snapshot_ms * 1e6) if self.opts.snapshot_ms else 0
+        if every_ns and not self.next_snapshot_ns:
+            self.next_snapshot_ns = now + every_ns
+            return
+        why = None
+        if now < self.quiet_until_ns:
+            return
+        if every_ns and now >= self.next_snapshot_ns:
+            why = "interval"
+        elif self.opts.snapshot_faults and n - self.faults_at_snapshot >= self.opts.snapshot_faults:
+            why = "faults"
+        if why is None:
+            return
+        self.next_snapshot_ns = now + every_ns
+        self.faults_at_snapshot = n
+        self.round_began_ns = now
+        self._begin_snapshots(why)
+        if not self.gathering:
+            self._round_done()
+
+    def _round_done(self) -> None:
+        """Every process of this round is read and running again. The program must not spend most
+        of its time held: the next round waits at least four times as long as this one took (so
+        snapshots take at most a fifth of the run, whatever the interval asked for)."""
+        end = S.clock_ns()
+        self.quiet_until_ns = end + 4 * (end - self.round_began_ns)
+
+    def _begin_snapshots(self, why: str) -> None:
+        """Stop every thread of every live process (PTRACE_INTERRUPT), so that its page states are read
+        with nothing running: a snapshot then holds exactly the faults stamped before it. Each
+        thread is held at its next stop (whatever it is) until its process's snapshot is read."""
+        for pid, proc in self.procs.items():
+            if pid not in self.tgid or proc.exec_ns is None or proc.final is not None:
+                continue
+            tids = [t for t, g in self.tgid.items() if g == pid]
+            if any(t in self.fresh for t in tids):
+                continue  # a child not yet at its first stop: it gets its own snapshot there
+            waiting = set()
+            for t in tids:
+                if t in self.held:
+                    continue
+                try:
+                    S.ptrace(S.PTRACE_INTERRUPT, t)
+                    waiting.add(t)
+                except OSError:
+                    pass
+            self.snapshot_why = why
+            if waiting:
+                self.gathering[pid] = waiting
+            else:  # nothing of it runs (group-stopped): read it now
+                self._snapshot_of(pid)
+
+    def _hold_for_snapshot(self, tid: int, deliver: int) -> bool:
+        """A thread stopped while its process waits for a snapshot: hold it (True), or not ours (False)."""
+        pid = self.tgid.get(tid, tid)
+        waiting = self.gathering.get(pid)
+        if waiting is None or tid not in waiting:
+            return False
+        self.held[tid] = deliver
+        waiting.discard(tid)
+        if not waiting:
+            self._interval_snapshot(pid)
+        return True
+
+    def _interval_snapshot(self, pid: int) -> None:
+        """Every thread of `pid` is stopped: read its pages, keep the mappings that changed, let it go."""
+        self.gathering.pop(pid, None)
+        if not self.gathering:
+            try:
+                self._snapshot_of(pid)
+            finally:
+                self._round_done()
+            return
+        self._snapshot_of(pid)
+
+    def _snapshot_of(self, pid: int) -> None:
+        p = self.procs[pid]
+        at = S.clock_ns()
+        try:
+            if p.final is None:
+                diff = changed_mappings(p, snapshot(pid, self.kpf))
+                p.snapshots.append({"at_ns": at, "why": self.snapshot_why, **diff})
+        except OSError as e:
+            self.notes.append(f"process {pid}: page states at {at} not read ({e})")
+        finally:
+            for t in [t for t, g in self.tgid.items() if g == pid and t in self.held]:
+                self._resume(t, self.held[t])
 
     def _finish(self, reason: str) -> None:
         """Stop recording and let go of every thread still traced, whatever happened."""
@@ -370,6 +482,7 @@ class Recorder:
                 pass
         self.held.clear()
         self.tgid.clear()
+        self.gathering.clear()
 
     # ------------------------------------------------------------------ one stop
     def _stopped(self, tid: int, status: int) -> None:
@@ -403,10 +516,12 @@ class Recorder:
             elif sig in STOP_SIGNALS:  # group-stop: stay stopped until SIGCONT, but stay watchable
                 del self.held[tid]
                 S.ptrace(S.PTRACE_LISTEN, tid)
+                self._stopped_anyway(tid)
                 return
         elif event == 0:
             deliver = sig  # a signal for the program: pass it on
-        self._resume(tid, deliver)
+        if not self._hold_for_snapshot(tid, deliver):
+            self._resume(tid, deliver)
 
     def _resume(self, tid: int, sig: int = 0) -> None:
         self.held.pop(tid, None)
@@ -416,7 +531,21 @@ class Recorder:
             if e.errno != errno.ESRCH:  # killed while stopped: its exit status follows
                 raise
 
+    def _stopped_anyway(self, tid: int) -> None:
+        """A thread that will not run (group-stopped, or gone) needs no holding for its process's snapshot."""
+        pid = self.tgid.get(tid, tid)
+        waiting = self.gathering.get(pid)
+        if waiting is not None and tid in waiting:
+            waiting.discard(tid)
+            if not waiting and pid in self.tgid:
+                self._interval_snapshot(pid)
+            elif not waiting:
+                self.gathering.pop(pid, None)
+                if not self.gathering:
+                    self._round_done()
+
     def _gone(self, tid: int, status: int) -> None:
+        self._stopped_anyway(tid)
         self.held.pop(tid, None)
         self.pending.pop(tid, None)
         leader = self.tgid.pop(tid, None)
@@ -457,6 +586,8 @@ class Recorder:
         p.exec_ns = now
         p.faults_at_exec = proc_faults(pid)
         p.maps_at_exec = snapshot(pid, self.kpf)
+        p.seen = {}
+        changed_mappings(p, p.maps_at_exec)  # the base the snapshots while it runs are told against
         p.comm = _comm(pid)
         self.pending.pop(tid, None)
         if pid == self.root and self.source.enabled:
@@ -484,6 +615,7 @@ class Recorder:
         p = self.procs.setdefault(pid, Proc(pid, None))
         try:
             p.maps_at_fork = snapshot(pid, self.kpf)
+            changed_mappings(p, p.maps_at_fork)
         except OSError as e:
             self.notes.append(f"process {pid}: page states at fork not read ({e})")
 
@@ -499,6 +631,13 @@ class Recorder:
         self.tgid[child] = parent if thread else child
         if child not in self.held:
             self.fresh.add(child)
+        if thread and parent in self.gathering and child not in self.held:  # born while its process is held
+            try:
+                if child not in self.fresh:  # it stopped (and ran on) before this event: stop it again
+                    S.ptrace(S.PTRACE_INTERRUPT, child)
+                self.gathering[parent].add(child)
+            except OSError:
+                pass
         if not thread and child not in self.procs:
             self.procs[child] = Proc(child, parent)
         elif not thread:
@@ -527,6 +666,23 @@ class Recorder:
             "calls": self.calls, "processes": [p.as_json() for p in self.procs.values()], "notes": self.notes,
             "exec_failed": self.exec_failed, "root": self.root,
         }
+
+
+STATE_KEYS = ("perms", "pages", "mlocked", "huge")
+
+
+def changed_mappings(p: Proc, maps: list[dict]) -> dict:
+    """The mappings of `maps` whose page states differ from the process's last snapshot (new ones
+    included) and the (start, end) of those gone since; `maps` becomes the new base."""
+    now = {(m["start"], m["end"]): tuple(_freeze(m.get(k)) for k in STATE_KEYS) for m in maps}
+    changed = [m for m in maps if p.seen.get((m["start"], m["end"])) != now[(m["start"], m["end"])]]
+    gone = [[lo, hi] for lo, hi in p.seen if (lo, hi) not in now]
+    p.seen = now
+    return {"mappings": changed, "gone": gone}
+
+
+def _freeze(v):
+    return tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
 
 
 def _ancestors() -> set[int]:
@@ -575,7 +731,8 @@ def _is_main_thread() -> bool:
 
 
 def record(command: list[str] | None, keep_thp: bool = False, max_events: int | None = None, mode: str = "auto",
-           log=None, pid: int | None = None) -> dict:
+           log=None, pid: int | None = None, snapshot_ms: float | None = None,
+           snapshot_faults: int | None = None) -> dict:
     """Run `command` (or attach to the running process `pid`) under the recorder and return the
     recording (recording.py's format).
 
@@ -583,7 +740,8 @@ def record(command: list[str] | None, keep_thp: bool = False, max_events: int | 
     from .recording import build
 
     opts = Options(command=list(command or []), pid=pid, keep_thp=keep_thp, max_events=max_events, mode=mode,
-                   log=log if log is not None else sys.stderr)
+                   log=log if log is not None else sys.stderr, snapshot_ms=snapshot_ms,
+                   snapshot_faults=snapshot_faults)
     rec = Recorder(opts)
     if pid is not None:
         rec.attach(pid)
@@ -596,7 +754,7 @@ def record(command: list[str] | None, keep_thp: bool = False, max_events: int | 
             os.close(rec._err_r)
     if raw["exec_failed"]:
         raise RecordError(f"could not start {command[0]}: {raw['exec_failed']}")
-    out = build(raw, list(command) if command else None, keep_thp, max_events)
+    out = build(raw, list(command) if command else None, keep_thp, max_events, snapshot_ms, snapshot_faults)
     if pid is not None:
         out["attached"], out["thp"] = True, "system"
     return out
