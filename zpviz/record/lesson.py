@@ -16,9 +16,8 @@ notes, not replayed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
+from .recording import write_atomic
 from .replay import Replay, _ranges
 
 VARIANTS_COMPARED = ["2.6.23", "2.6.24", "v5", "2.6.32"]
@@ -244,18 +243,7 @@ def write_lesson(rec: dict, path: str, source: str | None = None, slice_ns: int 
     text, info = build_lesson(rec, slice_ns)
     if source:
         text = f"# Recording: {source}\n" + text
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".zpviz-lesson-", suffix=".toml", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text.encode(), ".zpviz-lesson-")
     thin = ", thinned to fit the work budget" if info["thinned"] else ""
     return (f"{info['steps']} steps, {info['faults_replayed']:,} of {info['faults_recorded']:,} faults replayed "
             f"on {info['vmas']} vmas{thin}")

@@ -78,14 +78,12 @@ def _thp_setting(name: str) -> str | None:
     return text
 
 
-def write(path: str, rec: dict) -> None:
-    """Atomically: a temporary file beside `path`, then os.replace."""
+def write_atomic(path: str, data: bytes, prefix: str) -> None:
+    """A temporary file beside `path`, then os.replace: a reader sees the old file or the new one,
+    never half of one, and an error or Ctrl+C leaves no temporary file behind."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".zpviz-rec-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
-        data = json.dumps(rec, separators=(",", ":")).encode()
-        if path.endswith(".gz"):
-            data = gzip.compress(data, compresslevel=6)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -95,6 +93,14 @@ def write(path: str, rec: dict) -> None:
         except OSError:
             pass
         raise
+
+
+def write(path: str, rec: dict) -> None:
+    """The recording, atomically (gzip when the name ends in .gz)."""
+    data = json.dumps(rec, separators=(",", ":")).encode()
+    if path.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6)
+    write_atomic(path, data, ".zpviz-rec-")
 
 
 def is_recording(path: str) -> bool:
