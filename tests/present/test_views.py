@@ -59,7 +59,22 @@ def test_physical_memory(traces):
     assert "128 PTEs" in tile.text() and "_count +128" in tile.text(short=True)
     slots = np.arange(0, 256)
     src, pfns = physmem.mapping_pairs(f, slots, limit=50)
-    assert len(src) == 50 and (pfns == physmem.ZERO_PFN).all()
+    assert (pfns == physmem.ZERO_PFN).all()
+    # too many lines: those whose slot's key is under the largest power of two that keeps at most
+    # `limit` of them (a rule of the slot alone, so a line stays while pages are added)
+    present = slots[(f.pte[slots] & C.PTE_P) != 0]
+    assert len(present) == 128  # the read step mapped 128 of them
+    keys = physmem.line_keys(present)
+    level = physmem.line_level(keys, 50)
+    assert src.tolist() == present[keys < 2 ** level].tolist()
+    assert 0 < len(src) <= 50 < (keys < 2 ** (level + 1)).sum()  # the bound, and no lower power of two
+    # playing on maps more pages: at the same level every line drawn before is still drawn
+    few, _ = physmem.mapping_pairs(f, present[:70], limit=50)
+    more, _ = physmem.mapping_pairs(f, present[:100], limit=50)
+    assert physmem.line_level(physmem.line_keys(present[:70]), 50) == physmem.line_level(
+        physmem.line_keys(present[:100]), 50) < 32
+    assert len(more) > len(few) and few.tolist() == [s for s in more.tolist() if s in set(present[:70].tolist())]
+    assert physmem.mapping_pairs(f, present[:40], limit=50)[0].tolist() == present[:40].tolist()  # all fit
 
 
 def test_huge_zero_page_tile(thp_trace):

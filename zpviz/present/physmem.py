@@ -100,13 +100,50 @@ def zero_tiles(frame) -> tuple[ZeroTile, ...]:
     return tuple(tiles)
 
 
+def line_keys(slots: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random 32-bit key per slot (splitmix64's finaliser, top half): what decides
+    whether a slot's mapping line is drawn when there are too many to draw them all."""
+    x = np.asarray(slots).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(32)).astype(np.int64)
+
+
+def line_level(keys: np.ndarray, limit: int) -> int:
+    """The largest k (0..32) with at most `limit` of `keys` below 2**k: the stable sample is the
+    slots whose key is below it. It only falls (halving the lines) as more slots qualify, so
+    between falls a newly mapped page adds its line and takes none away: the fan grows without
+    reshuffling (the view then draws only the new lines), where an even sample by rank moved half
+    of them at every fault and the fan shimmered."""
+    if len(keys) <= limit:
+        return 32
+    # each key's bit length (frexp's exponent; exact below 2**53): key < 2**k  <=>  bits <= k
+    bits = np.frexp(np.asarray(keys, np.float64))[1]
+    below = np.cumsum(np.bincount(bits, minlength=33))  # below[k]: keys under 2**k
+    return int(np.flatnonzero(below <= limit)[-1]) if below[0] <= limit else 0
+
+
+def stable_sample(slots: np.ndarray, limit: int) -> np.ndarray:
+    """Mask of the slots kept when at most `limit` lines may show: those whose line_keys fall under
+    2**line_level. Which slots these are depends on the slot alone (and the level), not on its
+    rank among the others. (Slots share a key only by a 2**-32 chance: the bound can then be
+    overstepped by that, never by more.)"""
+    keys = line_keys(slots)
+    level = line_level(keys, limit)
+    return keys < (1 << level)
+
+
 def mapping_pairs(frame, slots: np.ndarray, limit: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """(slots, pfns) of the present pages among `slots`, evenly thinned to at most `limit` lines."""
+    """(slots, pfns) of the present pages among `slots`, in their order, at most `limit` of them,
+    sampled by the stable rule of `stable_sample` when there are more."""
     slots = np.asarray(slots, np.int64)
     if len(slots) == 0:
         return slots, slots
     present = ((frame.pte[slots] & C.PTE_P) != 0) & ((frame.vmf[slots] & C.VM_MAPPED) != 0)
     slots = slots[present]
     if len(slots) > limit:
-        slots = slots[np.linspace(0, len(slots) - 1, limit).round().astype(np.int64)]
+        slots = slots[stable_sample(slots, limit)]
     return slots, frame.pfn[slots].astype(np.int64)
