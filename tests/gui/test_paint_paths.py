@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
-from zpviz.gui.counters import CountersView
+from zpviz.gui.counters import HEAD_CHUNK, CountersView, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.timeline import TimelineWidget
@@ -247,7 +247,7 @@ def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, sm
     v.set_series(small_lesson.series)
     cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
     assert v.mem.getAxis("left").cacheMode() == cached
-    assert all(it.curve.cacheMode() == cached for it in v.mem.items if isinstance(it, pg.PlotDataItem))
+    assert v._curves and all(line.head.curve.cacheMode() == cached for line, _ in v._curves)
     v.set_bars(series.cpu_bars(tr.frame(10)))
     v.set_frame(10)
     a = grab_pixels(v)
@@ -325,3 +325,39 @@ def test_compare_panes_keep_their_physical_view_inside_the_pane(make_window, tmp
             tile = view.phys.mapViewToScene(view.phys.tile_rect(i, len(view.phys._tiles))).boundingRect()
             drawn = text.mapRectToScene(text.boundingRect())
             assert tile.left() <= drawn.left() and drawn.right() <= tile.right(), (tile, drawn)
+
+
+@pytest.mark.parametrize("aa", [False, True])
+def test_growing_line_draws_what_one_curve_up_to_the_playhead_drew(qapp, aa, monkeypatch):
+    """The cached head and the stroked tail of a time series, at any length, lay down the same
+    pixels as the one curve of the same points they replace: exactly without antialiasing (a wide
+    opaque pen: pyqtgraph's separate segments; screenshots and exports); antialiased (the app's
+    window: one polyline), all but a few edge pixels of the one join where head meets tail."""
+    monkeypatch.setattr(pg, "CONFIG_OPTIONS", dict(pg.CONFIG_OPTIONS, antialias=aa))
+    rng = np.random.default_rng(3)
+    n = 3 * HEAD_CHUNK + 17
+    x, y = np.arange(n, dtype=np.float64), np.cumsum(rng.integers(0, 3, n)).astype(np.float64)
+    y[n // 2] += 40  # a spike
+    views = []
+    for _ in range(2):
+        w = pg.GraphicsLayoutWidget()
+        w.resize(500, 300)
+        plot = pg.PlotItem()
+        w.addItem(plot)
+        plot.setXRange(0, n, padding=0)
+        plot.setYRange(0, y.max() + 5, padding=0)
+        views.append((w, plot))
+    (w1, p1), (w2, p2) = views
+    line = GrowingLine(p1, x, y, "#0072B2")
+    ref = pg.PlotDataItem(x[:0], y[:0], pen=pg.mkPen(QtGui.QColor("#0072B2"), width=2.5))
+    p2.addItem(ref)
+    for m in (1, 2, HEAD_CHUNK, HEAD_CHUNK + 1, HEAD_CHUNK + 2, n // 2 + 1, 2 * HEAD_CHUNK + 1, n - 1, n, 40):
+        line.show_upto(m)
+        ref.setData(x[:m], y[:m])
+        got, want = pixels(w1.grab().toImage()), pixels(w2.grab().toImage())
+        if aa:
+            assert (got != want).sum() <= 12, m
+        else:
+            assert np.array_equal(got, want), m
+        assert np.array_equal(line.getData()[0], x[:m])
+    assert (got != got[0, 0]).any()  # something was drawn

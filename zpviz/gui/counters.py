@@ -71,15 +71,47 @@ def _bar_plot(title: str) -> pg.PlotItem:
     return p
 
 
-def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> pg.PlotDataItem:
+HEAD_CHUNK = 256  # points: the cached head of a line grows in steps of this many
+
+
+class GrowingLine:
+    """A time series drawn up to the playhead, as two curves: a cached head, whose points grow in
+    steps of HEAD_CHUNK, and a short tail from the head's last point to the playhead, the only part
+    stroked again at a frame. A step moved the end of every line, and re-stroking the whole wide
+    line (up to 4,000 points) each frame cost ~2 ms. The pictures are the same: pyqtgraph draws a
+    wide opaque line without antialiasing as separate segments (its segmented-line mode), so
+    splitting the segments over two curves draws the same pixels. getData() is what is shown."""
+
+    def __init__(self, plot: pg.PlotItem, x: np.ndarray, y: np.ndarray, colour: str):
+        self.x, self.y = x, y
+        pen = pg.mkPen(qcolor(colour), width=2.5)
+        self.head = pg.PlotDataItem(x[:0], y[:0], pen=pen)
+        self.tail = pg.PlotDataItem(x[:0], y[:0], pen=pen)
+        cache_drawing(self.head.curve)  # redrawn when the head grows, the view's range changes or its size
+        plot.addItem(self.head)
+        plot.addItem(self.tail)
+        self._n = 0
+        self._split = 0
+
+    def show_upto(self, n: int) -> None:
+        """Draw the first n points."""
+        if n == self._n:
+            return
+        self._n = n
+        split = (n - 1) // HEAD_CHUNK * HEAD_CHUNK if n > HEAD_CHUNK else 0  # the point both share
+        if split != self._split:
+            self._split = split
+            self.head.setData(self.x[:split + 1] if split else self.x[:0], self.y[:split + 1] if split else self.y[:0])
+        self.tail.setData(self.x[split:n], self.y[split:n])
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 (as pyqtgraph's)
+        return self.x[:self._n], self.y[:self._n]
+
+
+def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> GrowingLine:
     """A line that stays fast at 400,000 frames: decimated once (min/max per bucket) in present."""
     x, yy = decimate(y)
-    item = pg.PlotDataItem(x, yy, pen=pg.mkPen(qcolor(colour), width=2.5))
-    # the curve draws, not the PlotDataItem around it; set_frame clips it to the playhead, which
-    # redraws the cache, but moving back and forth over a step then costs a blit, not a re-stroke
-    cache_drawing(item.curve)
-    plot.addItem(item)
-    return item
+    return GrowingLine(plot, x, yy, colour)
 
 
 class CountersView(pg.GraphicsLayoutWidget):
@@ -177,9 +209,10 @@ class CountersView(pg.GraphicsLayoutWidget):
         for p, c in zip((self.zp, self.steps, self.mem), self.cursors):
             p.addItem(c, ignoreBounds=True)
         mib = 4.0 / 1024.0
-        self._curves = [(_line(self.zp, s.zp_transfers, th.series[0]), decimate(s.zp_transfers))]
+        lines = [_line(self.zp, s.zp_transfers, th.series[0])]
         for i, arr in enumerate((s.frames_used, s.rss_pages, s.pt_frames)):  # keys in the title
-            self._curves.append((_line(self.mem, arr * mib, th.series[i]), decimate(arr * mib)))
+            lines.append(_line(self.mem, arr * mib, th.series[i]))
+        self._curves = [(line, (line.x, line.y)) for line in lines]
         self._step_bars = []
         w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0
         if len(s.step_end):
@@ -209,9 +242,8 @@ class CountersView(pg.GraphicsLayoutWidget):
             return
         self._shown_upto = frame
         mib = 4.0 / 1024.0
-        for item, (x, y) in self._curves:
-            n = int(np.searchsorted(x, frame, side="right"))
-            item.setData(x[:n], y[:n])
+        for item, (x, _y) in self._curves:
+            item.show_upto(int(np.searchsorted(x, frame, side="right")))
         for item, at, height in self._step_bars:
             item.setOpts(height=np.where(at <= frame, height, 0.0))
         upto = slice(0, frame + 1)
