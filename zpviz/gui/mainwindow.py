@@ -466,7 +466,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, QtWidgets.QMainWind
 
     def closeEvent(self, ev) -> None:
         self.transport.pause()
-        self.machine_job.cancel()  # its worker process cleans up after itself
+        if self._machine_job is not None:  # never made: nothing ran
+            self.machine_job.cancel()  # its worker process cleans up after itself
         self.save_layout()
         if self.presenter is not None:
             self.presenter.close()
