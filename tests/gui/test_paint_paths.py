@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
-from zpviz.gui.counters import HEAD_CHUNK, CountersView, GrowingLine
+from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.timeline import TimelineWidget
@@ -361,3 +361,36 @@ def test_growing_line_draws_what_one_curve_up_to_the_playhead_drew(qapp, aa, mon
             assert np.array_equal(got, want), m
         assert np.array_equal(line.getData()[0], x[:m])
     assert (got != got[0, 0]).any()  # something was drawn
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_grid_axis_fills_the_pixels_its_lines_drew(qapp, cached):
+    """GridAxis's grid lines (filled spans) and labels: the same pixels as pyqtgraph's AxisItem,
+    painted directly or into an item cache, at ranges that put the lines at fractional pixels;
+    and an SVG still gets pyqtgraph's lines."""
+    views = []
+    for fast in (False, True):
+        w = pg.GraphicsLayoutWidget()
+        w.resize(533, 217)
+        axes = {"left": GridAxis("left"), "bottom": GridAxis("bottom")} if fast else None
+        plot = pg.PlotItem(axisItems=axes)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        for name in ("left", "bottom"):
+            if cached:
+                plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        w.addItem(plot)
+        views.append((w, plot))
+    drawn = 0
+    for top in (1.08, 7.3, 283.0, 1105.92, 5e6):
+        for _w, plot in views:
+            plot.setYRange(0, top, padding=0)
+            plot.setXRange(-0.6, 15.4 + top / 1e7, padding=0)
+        want, got = (pixels(w.grab().toImage()) for w, _ in views)
+        assert np.array_equal(got, want), top
+        drawn += (got != got[0, 0]).sum()
+    assert drawn > 0
+    if not cached:  # (a cached item is a pixmap in any device: CountersView turns caches off for SVG)
+        axis = views[1][1].getAxis("left")
+        svg_of(views[1][0])
+        assert axis.picture is not None and axis.picture is not axis._valid  # pyqtgraph's own lines drew it
+        assert np.array_equal(pixels(views[1][0].grab().toImage()), want)  # and the spans again after

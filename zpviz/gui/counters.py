@@ -37,6 +37,90 @@ def cache_drawing(item: QtWidgets.QGraphicsItem) -> None:
         QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
 
 
+class GridAxis(pg.AxisItem):
+    """An axis whose grid lines are filled spans instead of stroked lines: the same pixels, ~20x faster.
+
+    A bar plot's grid is some 55 translucent one-pixel lines across the plot, and Qt's raster
+    engine blends a translucent cosmetic line pixel by pixel: replaying them took 3-14 ms per axis
+    whenever its range changed (at every seek of a scrub: counts and memory grow). A horizontal or
+    vertical line of a cosmetic one-pixel solid pen, without antialiasing (as pyqtgraph draws
+    ticks), covers exactly the pixels from floor(start) to floor(end) on row (or column) floor(y)
+    in device coordinates, so it is filled as that rectangle, which the engine blends as one span.
+    Everything else (the axis line, other ticks, the labels) is drawn as pyqtgraph draws it, in the
+    same order. A painter that is not raster or whose transform does more than translate gets
+    pyqtgraph's own picture."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._parts: tuple | None = None  # (axis-line picture, tick lines, labels picture)
+        self._valid: QtGui.QPicture | None = None  # what self.picture holds while _parts is current
+
+    def paint(self, p: QtGui.QPainter, opt=None, widget=None) -> None:
+        engine = p.paintEngine()
+        t = p.transform()
+        if (engine is None or engine.type() != QtGui.QPaintEngine.Type.Raster
+                or t.type().value > QtGui.QTransform.TransformationType.TxTranslate.value):
+            if self.picture is not None and self.picture is self._valid:
+                self.picture = None  # pyqtgraph's picture (a vector device gets lines, not spans)
+            super().paint(p, opt, widget)
+            return
+        if self.picture is None or self.picture is not self._valid:  # pyqtgraph invalidates by picture = None
+            self._parts = self._build()
+            self.picture = self._valid = QtGui.QPicture()
+        line, ticks, labels = self._parts
+        line.play(p)
+        p.save()
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        dx, dy = t.dx(), t.dy()
+        for pen, a, b in ticks:
+            if _span_line(pen, a, b):
+                x0, x1 = sorted((math.floor(a.x() + dx), math.floor(b.x() + dx)))
+                y0, y1 = sorted((math.floor(a.y() + dy), math.floor(b.y() + dy)))
+                p.resetTransform()
+                p.fillRect(QtCore.QRect(x0, y0, x1 - x0 + 1, y1 - y0 + 1), pen.color())
+                p.setTransform(t)
+            else:
+                p.setPen(pen)
+                p.drawLine(a, b)
+        p.restore()
+        labels.play(p)
+
+    def _build(self) -> tuple:
+        """AxisItem.paint's picture in three parts, as its drawPicture draws it."""
+        line, labels = QtGui.QPicture(), QtGui.QPicture()
+        q = QtGui.QPainter(labels)
+        try:
+            if self.style["tickFont"]:
+                q.setFont(self.style["tickFont"])
+            specs = self.generateDrawSpecs(q)
+            if specs is None:
+                return line, [], labels
+            (pen, p1, p2), ticks, texts = specs
+            q.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+            q.setPen(self.textPen())
+            q.setClipRect(self.boundingRect().toAlignedRect())
+            for rect, flags, text in texts:
+                q.drawText(rect, int(flags), text)
+        finally:
+            q.end()
+        q = QtGui.QPainter(line)
+        q.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        q.setPen(pen)
+        q.drawLine(p1, p2)
+        q.end()
+        return line, [(QtGui.QPen(pen), QtCore.QPointF(a), QtCore.QPointF(b)) for pen, a, b in ticks], labels
+
+
+def _span_line(pen: QtGui.QPen, a: QtCore.QPointF, b: QtCore.QPointF) -> bool:
+    """A line drawn exactly as a one-pixel-wide rectangle: horizontal or vertical, at least 2 px long,
+    of a cosmetic solid pen one pixel wide (or zero: Qt's cosmetic default)."""
+    if pen.style() != QtCore.Qt.PenStyle.SolidLine or pen.brush().style() != QtCore.Qt.BrushStyle.SolidPattern:
+        return False
+    if not (pen.isCosmetic() and pen.widthF() <= 1.0):
+        return False
+    return (a.y() == b.y() and abs(a.x() - b.x()) >= 2) or (a.x() == b.x() and abs(a.y() - b.y()) >= 2)
+
+
 NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
 
 
@@ -52,7 +136,7 @@ def nice_top(x: float) -> float:
 
 
 def _bar_plot(title: str) -> pg.PlotItem:
-    p = pg.PlotItem(title=title)
+    p = pg.PlotItem(title=title, axisItems={"left": GridAxis("left"), "bottom": GridAxis("bottom")})
     label = p.titleLabel
 
     def update_min() -> None:  # LabelItem pins its minimum width to its text: long titles widened the dock
