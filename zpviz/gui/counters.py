@@ -11,32 +11,14 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
+from zpviz.gui.itemcache import VectorSafeCaches, cache_drawing
 from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme
 from zpviz.present.series import CpuBars, Series, decimate
 
 LINE_LABELS = ("zero page", "huge zero", "struct page", "PTE", "lock", "mm ctr")
-CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-CACHED_KEY = 0x7A70  # QGraphicsItem.data() key marking the items cache_drawing cached
-PIXMAP_CACHE_KB = 64 * 1024  # QPixmapCache's limit (the item caches live there)
-
-
-def cache_drawing(item: QtWidgets.QGraphicsItem) -> None:
-    """Keep what `item` draws as a pixmap until the item itself changes (Qt redraws it on update(),
-    a new transform or a new size). A step moves only the cursors and the bars, yet the whole view
-    repaints: replaying each axis's tick labels and stroking the wide time-series lines cost ~15 ms
-    a step; blitting their pixmaps costs well under one. (CountersView turns these caches off while
-    it paints for a vector device, so an SVG still gets text and paths.)"""
-    item.setCacheMode(CACHED)
-    QtWidgets.QGraphicsItem.setData(item, CACHED_KEY, True)  # QGraphicsItem's: pyqtgraph items have their own setData
-    # those pixmaps live in QPixmapCache (10 MiB by default); a window's worth at 4K would evict one
-    # another every frame, and a cache that misses is slower than none
-    if QtGui.QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
-        QtGui.QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
-
-
 class GridAxis(pg.AxisItem):
     """An axis whose grid lines are filled spans instead of stroked lines: the same pixels, ~20x faster.
 
@@ -198,7 +180,7 @@ def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> GrowingLine:
     return GrowingLine(plot, x, yy, colour)
 
 
-class CountersView(pg.GraphicsLayoutWidget):
+class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
     def __init__(self, theme: Theme, parent=None):
         super().__init__(parent=parent)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
@@ -227,34 +209,16 @@ class CountersView(pg.GraphicsLayoutWidget):
         self._shown_upto: int | None = None
         self._bars: CpuBars | None = None
         self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
-        self._caching = True
         self.set_theme(theme)
 
-    def paintEvent(self, ev) -> None:
-        """Qt would blit an item's cache pixmap into any painter: for an SVG (QSvgGenerator) the axes
-        and lines must be drawn as vectors, so the caches are off while this view paints for one. A
-        painter opened on the viewport first tells which device this paint goes to."""
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        """The bars waiting to be drawn first; VectorSafeCaches keeps an SVG's axes and lines vectors."""
         self._flush_bars()
-        probe = QtGui.QPainter(self.viewport())
-        self._cache_for(probe)
-        probe.end()
         super().paintEvent(ev)
 
     def render(self, p: QtGui.QPainter, *args, **kw) -> None:
-        """QGraphicsView.render: the scene straight into a painter (no paint event), as above."""
         self._flush_bars()
-        self._cache_for(p)
         super().render(p, *args, **kw)
-
-    def _cache_for(self, p: QtGui.QPainter) -> None:
-        engine = p.paintEngine()
-        raster = engine is not None and engine.type() == QtGui.QPaintEngine.Type.Raster
-        if raster != self._caching:
-            self._caching = raster
-            mode = CACHED if raster else QtWidgets.QGraphicsItem.CacheMode.NoCache
-            for item in self.scene().items():
-                if QtWidgets.QGraphicsItem.data(item, CACHED_KEY):
-                    item.setCacheMode(mode)
 
     # ------------------------------------------------------------------ look
     def set_theme(self, theme: Theme) -> None:

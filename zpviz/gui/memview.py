@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui
 
 from zpviz.gui.fan import FanItem
 from zpviz.gui.gridview import AddressSpacePlot
+from zpviz.gui.itemcache import VectorSafeCaches
 from zpviz.gui.physview import PhysView
 from zpviz.gui.theme import qcolor
 from zpviz.present import physmem
@@ -36,7 +37,7 @@ class TitleItem(pg.LabelItem):
         self.updateGeometry()
 
 
-class MemoryView(pg.GraphicsLayoutWidget):
+class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
     pageHovered = QtCore.Signal(int)  # slot, -1 when off the grid
     pageClicked = QtCore.Signal(int, bool)  # slot, add to the selection (Shift)
     frameHovered = QtCore.Signal(int)  # pfn, -1 when off
