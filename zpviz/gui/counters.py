@@ -212,11 +212,14 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.set_theme(theme)
 
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
-        """The bars waiting to be drawn first; VectorSafeCaches keeps an SVG's axes and lines vectors."""
+        """The frame and bars waiting to be drawn first; VectorSafeCaches keeps an SVG's axes and
+        lines vectors."""
+        self._flush_frame()
         self._flush_bars()
         super().paintEvent(ev)
 
     def render(self, p: QtGui.QPainter, *args, **kw) -> None:
+        self._flush_frame()
         self._flush_bars()
         super().render(p, *args, **kw)
 
@@ -281,8 +284,14 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
 
     def set_frame(self, frame: int) -> None:
         """Move the playhead and draw the series up to it, never past it: the lines end there, the
-        per-step bars of steps not yet finished are empty, and each y axis fits what is shown."""
+        per-step bars of steps not yet finished are empty, and each y axis fits what is shown.
+        Off screen (a tab behind Compare) this waits, as the bars do, until painted or shown."""
         self._frame = frame
+        if self._on_screen():
+            self._flush_frame()
+
+    def _flush_frame(self) -> None:
+        frame = self._frame
         for c in self.cursors:
             c.setValue(frame)
         s = self._series
@@ -365,11 +374,22 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         drawn: behind the Compare tab (the tour) they wait until shown or painted, and stepping
         through events that leave the counters as they were costs nothing."""
         self._bars = b
-        win = self.window()  # shown or not (a screenshot's window never is): hidden inside it?
-        if win is self or self.isVisibleTo(win):
+        if self._on_screen():
             self._flush_bars()
 
+    def _on_screen(self) -> bool:
+        """Could a paint of the window show this view? Shown or not (a screenshot's window never is):
+        hidden inside it, or in a dock tabbed away (Qt does not hide those: it moves them outside
+        the window, where nothing paints them)?"""
+        win = self.window()
+        if win is self:
+            return True
+        if not self.isVisibleTo(win):
+            return False
+        return win.rect().intersects(QtCore.QRect(self.mapTo(win, QtCore.QPoint(0, 0)), self.size()))
+
     def showEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        self._flush_frame()
         self._flush_bars()
         super().showEvent(ev)
 
