@@ -135,6 +135,21 @@ def test_picture_and_touched_slots(lesson):
     assert bare.phys.size == 0 and bare.tiles == () and len(bare.line_slots) == len(bare.line_pfns) == 0
 
 
+def test_touched_slots_at_every_frame_are_the_steps_first_touches_so_far(traces):
+    """touched_slots keeps each step's first touches; any frame, visited in any order, gets what
+    the step's events before it touched, in order of first touch."""
+    for tr in traces.values():
+        frames = list(range(len(tr)))
+        for f in frames[::-1] + frames[::7]:  # backwards, then again (the kept steps)
+            k = tr.step_of_frame(f)
+            want: list[int] = []
+            if k >= 0:
+                for s in tr.events["slot"][tr.step_results[k].first_event:f].tolist():
+                    if s >= 0 and s not in want:
+                        want.append(s)
+            assert touched_slots(tr, f).tolist() == want, (tr.kernel.id, f)
+
+
 def test_session_kernels_and_reload_place(scenario, lesson):
     assert kernels_for(scenario) == ("v5",)
     assert kernels_for(scenario, "2.6.23") == ("2.6.23",)

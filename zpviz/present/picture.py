@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -29,14 +30,15 @@ class Picture:
 
 STEPS_KEPT = 8  # steps whose first touches are kept per trace (a scrub revisits a few)
 _first_touches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # trace -> {step: (slots, at)}
+_lock = threading.Lock()
 
 
 def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The slots step k's events touch, in order of first touch, and the event index of each first
     touch (ascending). Made once per step and kept: every frame of the step is a prefix of it, where
     sorting the step's events again at every frame cost ~7 ms a frame of a 262,144-page step."""
-    per = _first_touches.setdefault(trace, {})
-    hit = per.pop(k, None)
+    with _lock:
+        hit = _first_touches.setdefault(trace, {}).get(k)
     if hit is None:
         r = trace.step_results[k]
         s = trace.events["slot"][r.first_event:r.end_event]
@@ -44,9 +46,12 @@ def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray]:
         u, first = np.unique(s[where], return_index=True)
         order = np.argsort(first, kind="stable")
         hit = (u[order], where[first[order]] + r.first_event)
-    per[k] = hit  # the most recently used last
-    while len(per) > STEPS_KEPT:
-        del per[next(iter(per))]
+    with _lock:  # (only the window's thread draws pictures today; the lock keeps it right if not)
+        per = _first_touches.setdefault(trace, {})
+        per.pop(k, None)
+        per[k] = hit  # the most recently used last
+        while len(per) > STEPS_KEPT:
+            del per[next(iter(per))]
     return hit
 
 
