@@ -75,6 +75,8 @@ def test_physical_memory(traces):
         physmem.line_keys(present[:100]), 50) < 32
     assert len(more) > len(few) and few.tolist() == [s for s in more.tolist() if s in set(present[:70].tolist())]
     assert physmem.mapping_pairs(f, present[:40], limit=50)[0].tolist() == present[:40].tolist()  # all fit
+    kept = physmem.mapping_pairs(f, slots, 50, physmem.line_keys(slots), physmem.key_bits(physmem.line_keys(slots)))
+    assert kept[0].tolist() == src.tolist()  # the keys a caller keeps (picture.step_touches) change nothing
 
 
 def test_huge_zero_page_tile(thp_trace):

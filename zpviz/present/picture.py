@@ -33,10 +33,11 @@ _first_touches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # trace
 _lock = threading.Lock()
 
 
-def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slots step k's events touch, in order of first touch, and the event index of each first
-    touch (ascending). Made once per step and kept: every frame of the step is a prefix of it, where
-    sorting the step's events again at every frame cost ~7 ms a frame of a 262,144-page step."""
+def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The slots step k's events touch, in order of first touch, the event index of each first
+    touch (ascending), and the slots' line keys and their bit lengths (physmem.line_keys, key_bits).
+    Made once per step and kept: every frame of the step is a prefix of it, where sorting and
+    hashing the step's events again at every frame cost ~10 ms a frame of a 262,144-page step."""
     with _lock:
         hit = _first_touches.setdefault(trace, {}).get(k)
     if hit is None:
@@ -45,7 +46,9 @@ def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray]:
         where = np.flatnonzero(s >= 0)
         u, first = np.unique(s[where], return_index=True)
         order = np.argsort(first, kind="stable")
-        hit = (u[order], where[first[order]] + r.first_event)
+        slots = u[order]
+        keys = physmem.line_keys(slots)
+        hit = (slots, where[first[order]] + r.first_event, keys, physmem.key_bits(keys))
     with _lock:  # (only the window's thread draws pictures today; the lock keeps it right if not)
         per = _first_touches.setdefault(trace, {})
         per.pop(k, None)
@@ -55,13 +58,18 @@ def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray]:
     return hit
 
 
-def touched_slots(trace, frame: int) -> np.ndarray:
-    """Slots the current step's events touched up to this frame, in order of first touch."""
+def _touched(trace, frame: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     k = trace.step_of_frame(frame)
     if k < 0:
-        return np.zeros(0, np.int64)
-    slots, at = step_touches(trace, k)
-    return slots[:int(np.searchsorted(at, frame))]  # first touched by an event before `frame`
+        return np.zeros(0, np.int64), None, None
+    slots, at, keys, bits = step_touches(trace, k)
+    n = int(np.searchsorted(at, frame))  # first touched by an event before `frame`
+    return slots[:n], keys[:n], bits[:n]
+
+
+def touched_slots(trace, frame: int) -> np.ndarray:
+    """Slots the current step's events touched up to this frame, in order of first touch."""
+    return _touched(trace, frame)[0]
 
 
 def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (), phys: bool = True) -> Picture:
@@ -86,6 +94,9 @@ def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (),
         return Picture(frame, codes, np.zeros((0, 0), np.uint8), (), flash_slots, flash_pfns, alert, none, none)
     pl = lesson.phys[variant]
     image = physmem.phys_image(fr, pl, flash_pfns, alert)
-    sources = np.asarray(selected, np.int64) if selected else touched_slots(trace, frame)
-    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES)
+    if selected:
+        sources, keys, bits = np.asarray(selected, np.int64), None, None
+    else:
+        sources, keys, bits = _touched(trace, frame)
+    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES, keys, bits)
     return Picture(frame, codes, image, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)
