@@ -79,24 +79,37 @@ def window_step_ms(n: int = 60, kernel: str | None = None) -> float:
     """One step of the whole window (grid, physical memory, plots, panels) on the tour, painted.
 
     kernel=None: the tour as it opens, four variants side by side; a kernel: that variant alone."""
+    return window_step_times(n, kernel)[0]
+
+
+def window_step_times(n: int = 60, kernel: str | None = None) -> tuple[float, float]:
+    """window_step_ms's median step in wall time and in this process's CPU time (ms): on a shared
+    machine the CPU time is the figure that says what the step costs, the wall time what it took."""
     win = _window(str(TOUR), kernel)
     start = win.frame_count() // 3
     win.set_frame(start)
     win.grab()
-    times = []
+    times, cpu = [], []
     for i in range(n):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         win.set_frame(start + i + 1)
         win.grab()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     _close(win)
-    return _median_ms(times)
+    return _median_ms(times), _median_ms(cpu)
 
 
 def scrub_fps(pages: int, n: int = 60) -> tuple[float, int]:
     """Dragging the timeline of a lesson of about a million events (bench.run.million_event_lesson)
     at 1920x1080: n seeks spread over the whole lesson, each drawn, as a drag would. Returns the
     frames drawn per second and the lesson's event count."""
+    fps, _cpu, events = scrub_times(pages, n)
+    return fps, events
+
+
+def scrub_times(pages: int, n: int = 60) -> tuple[float, float, int]:
+    """scrub_fps in wall time and per second of this process's CPU time, and the event count."""
     from bench.run import million_event_lesson
 
     with tempfile.TemporaryDirectory() as d:
@@ -107,14 +120,35 @@ def scrub_fps(pages: int, n: int = 60) -> tuple[float, int]:
     targets = [1 + (frames - 2) * i // n for i in range(1, n + 1)]
     win._seek(targets[0] // 2)
     win.grab()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for f in targets:
         win._seek(f)  # what the timeline's drag calls
         win.grab()
-    fps = n / (time.perf_counter() - t)
+    fps, cpu_fps = n / (time.perf_counter() - t), n / (time.process_time() - c)
     events = win.lesson.lead.n_events
     _close(win)
-    return round(fps, 1), events
+    return round(fps, 1), round(cpu_fps, 1), events
+
+
+ONLY = ("render_grid_ms_median", "window_step_ms_median", "window_step_one_variant_ms_median", "scrub_fps")
+
+
+def measure_only(keys: list[str], quick: bool = False) -> dict:
+    """Just the named window figures (bench/run.py --only), each with its CPU-time twin
+    (`..._cpu_ms_median`, `scrub_cpu_fps`)."""
+    res: dict = {}
+    n = 20 if quick else 60
+    for key in keys:
+        if key == "render_grid_ms_median":
+            res[key] = render_grid_ms(16384 if quick else 262144)
+        elif key in ("window_step_ms_median", "window_step_one_variant_ms_median"):
+            kernel = None if key == "window_step_ms_median" else "modern"
+            res[key], res[key.replace("_ms_median", "_cpu_ms_median")] = window_step_times(n, kernel)
+        elif key == "scrub_fps":
+            res[key], res["scrub_cpu_fps"], res["scrub_trace_events"] = scrub_times(16384 if quick else 262144)
+        else:
+            raise ValueError(f"--only: {key!r} is not one of {', '.join(ONLY)}")
+    return res
 
 
 def export_figures() -> dict:

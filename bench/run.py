@@ -5,6 +5,8 @@
     python bench/run.py --quick    smaller sizes, for a smoke run
     python bench/run.py --no-matrix          without the shape matrix (bench/matrix.py)
     python bench/run.py --matrix-only        the kernel rates and the shape matrix alone
+    python bench/run.py --only window_step_ms_median,scrub_fps
+                                   just those window figures (each with its CPU-time twin)
 
 Targets are printed beside each figure; where one is missed the table says so. Each kernel fault
 rate is measured in the same run as the engine's, so the ratio compares like with like. Every
@@ -198,8 +200,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--matrix-only", action="store_true", help="the kernel rates and the matrix, nothing else")
     ap.add_argument("--matrix-pages", type=int, default=None,
                     help="pages per shape (default 262144, 1 GiB; 8192 with --quick)")
+    ap.add_argument("--only", default=None, metavar="KEYS",
+                    help="comma-separated window figures to measure alone: render_grid_ms_median, "
+                         "window_step_ms_median, window_step_one_variant_ms_median, scrub_fps")
     a = ap.parse_args(argv)
     start = sysinfo.sample()
+    if a.only:
+        from bench import app_bench
+
+        res = {"machine": sysinfo.machine_info()}
+        try:
+            res.update(app_bench.measure_only([k.strip() for k in a.only.split(",") if k.strip()], a.quick))
+        except ValueError as e:
+            ap.error(str(e))
+        res["run"] = sysinfo.during(start, sysinfo.sample())
+        return report(res, a.json)
     pages = 16384 if a.quick else 262144
     res: dict[str, object] = {"machine": sysinfo.machine_info(), "pages": pages}
     kern = kernel_fault_rates(pages)
@@ -251,7 +266,7 @@ def report(res: dict, as_json: bool) -> int:
         v = res.get(key)
         if v is not None or key in res:
             print(f"  {key:<24} {v if v is not None else '-':>12}  {verdict(key, v)}")
-    for k in ("read", "write", "cow"):
+    for k in ("read", "write", "cow") if "kernel_read_faults_per_s" in res else ():
         engine = res.get(f"engine_{k}_faults_per_s")
         print(f"  kernel {k:<5} {res[f'kernel_{k}_faults_per_s']:>12,} faults/s"
               + (f"   engine {engine:>10,} faults/s" if engine is not None else ""))
@@ -266,6 +281,9 @@ def report(res: dict, as_json: bool) -> int:
         print(f"  min {res['engine_shape_min_ratio']}, median {res['engine_shape_median_ratio']}; slowest: "
               + ", ".join(f"{n} {r}" for n, r in res["engine_shape_slowest"]))
         print("  " + sysinfo.describe(res["machine"], res["matrix_run"], "matrix").splitlines()[1])
+    for key in ("window_step_cpu_ms_median", "window_step_one_variant_cpu_ms_median", "scrub_cpu_fps"):
+        if key in res:
+            print(f"  {key:<24} {res[key]:>12}  (CPU time of this process)")
     if "app_note" in res:
         print(f"  note: {res['app_note']}")
     return 0

@@ -102,6 +102,8 @@ def test_svg_is_vector_with_its_captions_as_text(tmp_path):
     assert "modern" in text  # the variant
     assert any(e.tag.endswith("}desc") and say in (e.text or "") for e in root)
     assert sum(e.tag.endswith("}text") for e in root.iter()) > 20  # labels stay text too
+    # the address axis (a cached pixmap in the window) is text too: each row's address
+    assert any(e.tag.endswith("}text") and (e.text or "").strip().startswith("7f") for e in root.iter())
 
 
 def test_svg_compare_names_both_variants(tmp_path):

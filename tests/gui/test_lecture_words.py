@@ -151,6 +151,7 @@ def test_charts_stop_at_the_playhead(make_window, lesson_file):
     c = win.counters
     end1 = win.lesson.lead.step_end_frame(1)
     win.set_frame(win.lesson.lead.step_results[1].first_event)  # before the reads
+    c.grab()  # what is drawn (a view off screen, as a dock tabbed away, draws the frame when painted)
     for item, _ in c._curves:
         x, _y = item.getData()
         assert x is None or len(x) == 0 or x.max() <= win.frame
@@ -160,6 +161,7 @@ def test_charts_stop_at_the_playhead(make_window, lesson_file):
     for item, _, _ in c._step_bars:
         assert not np.any(item.opts["height"][item.opts["x"] > win.frame])
     win.set_frame(end1)
+    c.grab()
     x, y = c._curves[1][0].getData()
     assert x.max() == end1 and y.max() == pytest.approx(0.25)
     # the playhead is a cursor: dashed, not a solid data-coloured line

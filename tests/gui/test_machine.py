@@ -234,3 +234,18 @@ def test_predict_mode_does_not_give_the_answer_away(machine):
     assert win.machine_pane.status.text().startswith(f"after step {q.step} of 7")  # the step before it
     win.predict.answer("zero page")
     assert win.machine_pane.status.text().startswith(f"after step {q.step + 1} of 7")
+
+
+def test_the_run_modules_load_at_the_first_run_not_at_start():
+    """A window that never ran on this machine has not imported the run's modules (a fresh process:
+    this one's other tests have imported them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from PySide6 import QtWidgets; app = QtWidgets.QApplication([]); "
+            "from zpviz.gui.mainwindow import MainWindow; w = MainWindow(offscreen=True); w.close(); "
+            "print(sorted(m for m in sys.modules if m in ('zpviz.gui.machinerun', 'zpviz.kernel.client')))")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
-from zpviz.gui.counters import CountersView
+from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.timeline import TimelineWidget
@@ -247,7 +247,7 @@ def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, sm
     v.set_series(small_lesson.series)
     cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
     assert v.mem.getAxis("left").cacheMode() == cached
-    assert all(it.curve.cacheMode() == cached for it in v.mem.items if isinstance(it, pg.PlotDataItem))
+    assert v._curves and all(line.head.curve.cacheMode() == cached for line, _ in v._curves)
     v.set_bars(series.cpu_bars(tr.frame(10)))
     v.set_frame(10)
     a = grab_pixels(v)
@@ -325,3 +325,72 @@ def test_compare_panes_keep_their_physical_view_inside_the_pane(make_window, tmp
             tile = view.phys.mapViewToScene(view.phys.tile_rect(i, len(view.phys._tiles))).boundingRect()
             drawn = text.mapRectToScene(text.boundingRect())
             assert tile.left() <= drawn.left() and drawn.right() <= tile.right(), (tile, drawn)
+
+
+@pytest.mark.parametrize("aa", [False, True])
+def test_growing_line_draws_what_one_curve_up_to_the_playhead_drew(qapp, aa, monkeypatch):
+    """The cached head and the stroked tail of a time series, at any length, lay down the same
+    pixels as the one curve of the same points they replace: exactly without antialiasing (a wide
+    opaque pen: pyqtgraph's separate segments; screenshots and exports); antialiased (the app's
+    window: one polyline), all but a few edge pixels of the one join where head meets tail."""
+    monkeypatch.setattr(pg, "CONFIG_OPTIONS", dict(pg.CONFIG_OPTIONS, antialias=aa))
+    rng = np.random.default_rng(3)
+    n = 3 * HEAD_CHUNK + 17
+    x, y = np.arange(n, dtype=np.float64), np.cumsum(rng.integers(0, 3, n)).astype(np.float64)
+    y[n // 2] += 40  # a spike
+    views = []
+    for _ in range(2):
+        w = pg.GraphicsLayoutWidget()
+        w.resize(500, 300)
+        plot = pg.PlotItem()
+        w.addItem(plot)
+        plot.setXRange(0, n, padding=0)
+        plot.setYRange(0, y.max() + 5, padding=0)
+        views.append((w, plot))
+    (w1, p1), (w2, p2) = views
+    line = GrowingLine(p1, x, y, "#0072B2")
+    ref = pg.PlotDataItem(x[:0], y[:0], pen=pg.mkPen(QtGui.QColor("#0072B2"), width=2.5))
+    p2.addItem(ref)
+    for m in (1, 2, HEAD_CHUNK, HEAD_CHUNK + 1, HEAD_CHUNK + 2, n // 2 + 1, 2 * HEAD_CHUNK + 1, n - 1, n, 40):
+        line.show_upto(m)
+        ref.setData(x[:m], y[:m])
+        got, want = pixels(w1.grab().toImage()), pixels(w2.grab().toImage())
+        if aa:
+            assert (got != want).sum() <= 12, m
+        else:
+            assert np.array_equal(got, want), m
+        assert np.array_equal(line.getData()[0], x[:m])
+    assert (got != got[0, 0]).any()  # something was drawn
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_grid_axis_fills_the_pixels_its_lines_drew(qapp, cached):
+    """GridAxis's grid lines (filled spans) and labels: the same pixels as pyqtgraph's AxisItem,
+    painted directly or into an item cache, at ranges that put the lines at fractional pixels;
+    and an SVG still gets pyqtgraph's lines."""
+    views = []
+    for fast in (False, True):
+        w = pg.GraphicsLayoutWidget()
+        w.resize(533, 217)
+        axes = {"left": GridAxis("left"), "bottom": GridAxis("bottom")} if fast else None
+        plot = pg.PlotItem(axisItems=axes)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        for name in ("left", "bottom"):
+            if cached:
+                plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        w.addItem(plot)
+        views.append((w, plot))
+    drawn = 0
+    for top in (1.08, 7.3, 283.0, 1105.92, 5e6):
+        for _w, plot in views:
+            plot.setYRange(0, top, padding=0)
+            plot.setXRange(-0.6, 15.4 + top / 1e7, padding=0)
+        want, got = (pixels(w.grab().toImage()) for w, _ in views)
+        assert np.array_equal(got, want), top
+        drawn += (got != got[0, 0]).sum()
+    assert drawn > 0
+    if not cached:  # (a cached item is a pixmap in any device: CountersView turns caches off for SVG)
+        axis = views[1][1].getAxis("left")
+        svg_of(views[1][0])
+        assert axis.picture is not None and axis.picture is not axis._valid  # pyqtgraph's own lines drew it
+        assert np.array_equal(pixels(views[1][0].grab().toImage()), want)  # and the spans again after

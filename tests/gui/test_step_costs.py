@@ -66,3 +66,22 @@ def test_the_caption_measures_its_narration_only_when_it_changes(qtbot, monkeypa
     assert len(measured) == n
     bar.set_scale(1.0, max_height=90)  # more room: measured again
     assert len(measured) > n
+
+
+def test_counters_in_a_dock_tabbed_away_draw_their_frame_when_painted(make_window):
+    """Qt does not hide a dock tabbed behind another: it moves it outside the window. The counters
+    there (behind Compare) leave their lines and bars as they are until a paint could show them."""
+    win = make_window(compare="v5,2.6.23")
+    win.layout().activate()  # the docks where a shown window has them
+    c = win.counters
+    dock = win.docks["counters"]
+    assert not dock.isHidden() and not win.rect().intersects(dock.geometry())  # tabbed away, not hidden
+    last = win.frame_count() - 1
+    win.set_frame(last)
+    assert c._shown_upto != last
+    win.grab()  # nothing paints it there
+    assert c._shown_upto != last
+    win.docks["counters"].raise_()
+    win.layout().activate()
+    win.grab()
+    assert c._shown_upto == last and c._curves[1][0].getData()[0].max() <= last

@@ -59,7 +59,24 @@ def test_physical_memory(traces):
     assert "128 PTEs" in tile.text() and "_count +128" in tile.text(short=True)
     slots = np.arange(0, 256)
     src, pfns = physmem.mapping_pairs(f, slots, limit=50)
-    assert len(src) == 50 and (pfns == physmem.ZERO_PFN).all()
+    assert (pfns == physmem.ZERO_PFN).all()
+    # too many lines: those whose slot's key is under the largest power of two that keeps at most
+    # `limit` of them (a rule of the slot alone, so a line stays while pages are added)
+    present = slots[(f.pte[slots] & C.PTE_P) != 0]
+    assert len(present) == 128  # the read step mapped 128 of them
+    keys = physmem.line_keys(present)
+    level = physmem.line_level(keys, 50)
+    assert src.tolist() == present[keys < 2 ** level].tolist()
+    assert 0 < len(src) <= 50 < (keys < 2 ** (level + 1)).sum()  # the bound, and no lower power of two
+    # playing on maps more pages: at the same level every line drawn before is still drawn
+    few, _ = physmem.mapping_pairs(f, present[:70], limit=50)
+    more, _ = physmem.mapping_pairs(f, present[:100], limit=50)
+    assert physmem.line_level(physmem.line_keys(present[:70]), 50) == physmem.line_level(
+        physmem.line_keys(present[:100]), 50) < 32
+    assert len(more) > len(few) and few.tolist() == [s for s in more.tolist() if s in set(present[:70].tolist())]
+    assert physmem.mapping_pairs(f, present[:40], limit=50)[0].tolist() == present[:40].tolist()  # all fit
+    kept = physmem.mapping_pairs(f, slots, 50, physmem.line_keys(slots), physmem.key_bits(physmem.line_keys(slots)))
+    assert kept[0].tolist() == src.tolist()  # the keys a caller keeps (picture.step_touches) change nothing
 
 
 def test_huge_zero_page_tile(thp_trace):
@@ -118,6 +135,21 @@ def test_picture_and_touched_slots(lesson):
     bare = picture_at(lesson, 0, f, phys=False)  # a view without the physical panel: the grid alone
     assert np.array_equal(bare.codes, pic.codes) and (bare.flash_slots, bare.alert) == (pic.flash_slots, pic.alert)
     assert bare.phys.size == 0 and bare.tiles == () and len(bare.line_slots) == len(bare.line_pfns) == 0
+
+
+def test_touched_slots_at_every_frame_are_the_steps_first_touches_so_far(traces):
+    """touched_slots keeps each step's first touches; any frame, visited in any order, gets what
+    the step's events before it touched, in order of first touch."""
+    for tr in traces.values():
+        frames = list(range(len(tr)))
+        for f in frames[::-1] + frames[::7]:  # backwards, then again (the kept steps)
+            k = tr.step_of_frame(f)
+            want: list[int] = []
+            if k >= 0:
+                for s in tr.events["slot"][tr.step_results[k].first_event:f].tolist():
+                    if s >= 0 and s not in want:
+                        want.append(s)
+            assert touched_slots(tr, f).tolist() == want, (tr.kernel.id, f)
 
 
 def test_session_kernels_and_reload_place(scenario, lesson):

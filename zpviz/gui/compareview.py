@@ -35,6 +35,8 @@ class FitLabel(QtWidgets.QLabel):
         self._show(pt, 1)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if text == self._full:  # every frame sets it; a fit measures all its peers' titles at many sizes
+            return
         self._full = text
         self._fit_all()
 

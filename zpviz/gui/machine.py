@@ -13,7 +13,6 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.gui.compareview import VariantPane
-from zpviz.gui.machinerun import MachineJob
 from zpviz.gui.theme import font, qcolor
 from zpviz.present import machine as M
 from zpviz.present.palette import Theme
@@ -100,14 +99,25 @@ class MachineOps:
         self._dock("machine", "This machine", self.machine_panel, area)
         self.docks["machine"].hide()
 
+    @property
+    def machine_job(self):
+        """The run itself (gui.machinerun.MachineJob), made at its first use: the run's modules (the
+        worker's protocol, the kernel client) load at the first Ctrl+K, not at every start."""
+        job = getattr(self, "_machine_job", None)
+        if job is None:
+            from zpviz.gui.machinerun import MachineJob
+
+            job = self._machine_job = MachineJob(self)
+            job.progress.connect(self._machine_progress)
+            job.finished.connect(self._machine_done)
+            job.failed.connect(lambda text: self._machine_problem("The run on this machine failed:", text))
+            job.skipped.connect(lambda text: self._machine_problem("This lesson cannot run on this machine:", text))
+        return job
+
     def _build_machine_job(self) -> None:
-        """The run itself, and its progress and Cancel button in the status bar (after the loader's)."""
-        self.machine_job = MachineJob(self)
-        self.machine_job.progress.connect(self._machine_progress)
-        self.machine_job.finished.connect(self._machine_done)
-        self.machine_job.failed.connect(lambda text: self._machine_problem("The run on this machine failed:", text))
-        self.machine_job.skipped.connect(
-            lambda text: self._machine_problem("This lesson cannot run on this machine:", text))
+        """The run's progress and Cancel button in the status bar (after the loader's); the job itself
+        is made when first used (machine_job)."""
+        self._machine_job = None
         self.machine_label = QtWidgets.QLabel()
         self.machine_bar = QtWidgets.QProgressBar()
         self.machine_bar.setMaximumWidth(160)
@@ -135,7 +145,7 @@ class MachineOps:
         self.machine_job.start(self.lesson.scenario, self.lesson.lead.layout, sync=sync)
 
     def cancel_machine_run(self) -> None:
-        if self.machine_job.cancel():
+        if self._machine_job is not None and self.machine_job.cancel():
             self._machine_busy(False)
             self.statusBar().showMessage("The run on this machine was cancelled", 5000)
 

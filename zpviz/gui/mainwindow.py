@@ -482,7 +482,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
 
     def closeEvent(self, ev) -> None:
         self.transport.pause()
-        self.machine_job.cancel()  # its worker process cleans up after itself
+        if self._machine_job is not None:  # never made: nothing ran
+            self.machine_job.cancel()  # its worker process cleans up after itself
         if self.record_job is not None:
             self.record_job.abandon()  # the recorder lets the program go and keeps nothing
         self.save_layout()

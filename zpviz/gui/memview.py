@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui
 
 from zpviz.gui.fan import FanItem
 from zpviz.gui.gridview import AddressSpacePlot
+from zpviz.gui.itemcache import VectorSafeCaches
 from zpviz.gui.physview import PhysView
 from zpviz.gui.theme import qcolor
 from zpviz.present import physmem
@@ -21,7 +22,7 @@ from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme
 from zpviz.present.picture import Picture
 
-MAX_LINES = 256  # mapping lines drawn at most (an even sample beyond): more only thickens the fan
+MAX_LINES = 256  # mapping lines drawn at most (a stable sample beyond): more only thickens the fan
 
 
 class TitleItem(pg.LabelItem):
@@ -36,7 +37,7 @@ class TitleItem(pg.LabelItem):
         self.updateGeometry()
 
 
-class MemoryView(pg.GraphicsLayoutWidget):
+class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
     pageHovered = QtCore.Signal(int)  # slot, -1 when off the grid
     pageClicked = QtCore.Signal(int, bool)  # slot, add to the selection (Shift)
     frameHovered = QtCore.Signal(int)  # pfn, -1 when off
@@ -165,9 +166,10 @@ class MemoryView(pg.GraphicsLayoutWidget):
         xs, ys = cols + 0.5, rows + 0.5
         inside = (xs >= vr.left()) & (xs <= vr.right()) & (ys >= vr.top()) & (ys <= vr.bottom())
         shown = np.flatnonzero(inside)
-        if len(shown) > MAX_LINES:  # an even sample still reads as the fan, and paints in a fraction
-            inside = np.zeros_like(inside)
-            inside[shown[np.linspace(0, len(shown) - 1, MAX_LINES).astype(int)]] = True
+        if len(shown) > MAX_LINES:  # a sample still reads as the fan, and paints in a fraction; the
+            # stable rule (present.physmem) keeps a line while it shows, so the fan grows without
+            # shimmering and the FanItem draws only the new lines onto its kept layer
+            inside[shown[~physmem.stable_sample(pic.line_slots[shown], MAX_LINES)]] = False
         # the sources through ta with numpy (ta only scales and translates: no rotation in a ViewBox);
         # the targets are few (the zero page's tile, a handful of frames): mapped once per pfn
         if ta.type().value > QtGui.QTransform.TransformationType.TxScale.value:

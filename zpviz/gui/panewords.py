@@ -51,6 +51,8 @@ class FitLines(QtWidgets.QLabel):
         self.setWordWrap(False)  # the lines are made here; Qt must not wrap them a second time
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if text == self._full and self.toolTip() == text:  # the same words (every frame sets them): wrapped already
+            return
         self._full = text
         self.setToolTip(text)
         self._fit()

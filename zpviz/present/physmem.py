@@ -100,13 +100,62 @@ def zero_tiles(frame) -> tuple[ZeroTile, ...]:
     return tuple(tiles)
 
 
-def mapping_pairs(frame, slots: np.ndarray, limit: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """(slots, pfns) of the present pages among `slots`, evenly thinned to at most `limit` lines."""
+def line_keys(slots: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random 32-bit key per slot (splitmix64's finaliser, top half): what decides
+    whether a slot's mapping line is drawn when there are too many to draw them all."""
+    x = np.asarray(slots).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(32)).astype(np.int64)
+
+
+def key_bits(keys: np.ndarray) -> np.ndarray:
+    """Each key's bit length (frexp's exponent; exact below 2**53): key < 2**k  <=>  bits <= k."""
+    return np.frexp(np.asarray(keys, np.float64))[1].astype(np.intp)
+
+
+def line_level(keys: np.ndarray, limit: int, bits: np.ndarray | None = None) -> int:
+    """The largest k (0..32) with at most `limit` of `keys` below 2**k: the stable sample is the
+    slots whose key is below it. It only falls (halving the lines) as more slots qualify, so
+    between falls a newly mapped page adds its line and takes none away: the fan grows without
+    reshuffling (the view then draws only the new lines), where an even sample by rank moved half
+    of them at every fault and the fan shimmered. `bits`: key_bits(keys), if the caller keeps them."""
+    if len(keys) <= limit:
+        return 32
+    below = np.cumsum(np.bincount(key_bits(keys) if bits is None else bits, minlength=33))  # keys under 2**k
+    return int(np.flatnonzero(below <= limit)[-1]) if below[0] <= limit else 0
+
+
+def stable_sample(slots: np.ndarray, limit: int, keys: np.ndarray | None = None,
+                  bits: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the slots kept when at most `limit` lines may show: those whose line_keys fall under
+    2**line_level. Which slots these are depends on the slot alone (and the level), not on its
+    rank among the others. (Slots share a key only by a 2**-32 chance: the bound can then be
+    overstepped by that, never by more.) `keys`, `bits`: line_keys(slots) and their key_bits,
+    if the caller keeps them."""
+    if keys is None:
+        keys, bits = line_keys(slots), None
+    level = line_level(keys, limit, bits)
+    return keys < (1 << level)
+
+
+def mapping_pairs(frame, slots: np.ndarray, limit: int = 400, keys: np.ndarray | None = None,
+                  bits: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(slots, pfns) of the present pages among `slots`, in their order, at most `limit` of them,
+    sampled by the stable rule of `stable_sample` when there are more (`keys`, `bits`: the slots'
+    line_keys and key_bits, if the caller keeps them: a scrub through a 262,144-page step then
+    does not hash every slot again at every frame)."""
     slots = np.asarray(slots, np.int64)
     if len(slots) == 0:
         return slots, slots
     present = ((frame.pte[slots] & C.PTE_P) != 0) & ((frame.vmf[slots] & C.VM_MAPPED) != 0)
     slots = slots[present]
     if len(slots) > limit:
-        slots = slots[np.linspace(0, len(slots) - 1, limit).round().astype(np.int64)]
+        if keys is not None:
+            keys = keys[present]
+            bits = bits[present] if bits is not None else None
+        slots = slots[stable_sample(slots, limit, keys, bits)]
     return slots, frame.pfn[slots].astype(np.int64)

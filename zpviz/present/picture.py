@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,18 +28,48 @@ class Picture:
     line_pfns: np.ndarray  # ... and the frames they point at
 
 
-def touched_slots(trace, frame: int) -> np.ndarray:
-    """Slots the current step's events touched up to this frame, in order of first touch."""
+STEPS_KEPT = 8  # steps whose first touches are kept per trace (a scrub revisits a few)
+_first_touches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # trace -> {step: (slots, at)}
+_lock = threading.Lock()
+
+
+def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The slots step k's events touch, in order of first touch, the event index of each first
+    touch (ascending), and the slots' line keys and their bit lengths (physmem.line_keys, key_bits).
+    Made once per step and kept: every frame of the step is a prefix of it, where sorting and
+    hashing the step's events again at every frame cost ~10 ms a frame of a 262,144-page step."""
+    with _lock:
+        hit = _first_touches.setdefault(trace, {}).get(k)
+    if hit is None:
+        r = trace.step_results[k]
+        s = trace.events["slot"][r.first_event:r.end_event]
+        where = np.flatnonzero(s >= 0)
+        u, first = np.unique(s[where], return_index=True)
+        order = np.argsort(first, kind="stable")
+        slots = u[order]
+        keys = physmem.line_keys(slots)
+        hit = (slots, where[first[order]] + r.first_event, keys, physmem.key_bits(keys))
+    with _lock:  # (only the window's thread draws pictures today; the lock keeps it right if not)
+        per = _first_touches.setdefault(trace, {})
+        per.pop(k, None)
+        per[k] = hit  # the most recently used last
+        while len(per) > STEPS_KEPT:
+            del per[next(iter(per))]
+    return hit
+
+
+def _touched(trace, frame: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     k = trace.step_of_frame(frame)
     if k < 0:
-        return np.zeros(0, np.int64)
-    first = trace.step_results[k].first_event
-    s = trace.events["slot"][first:frame]
-    s = s[s >= 0]
-    if not len(s):
-        return s
-    u, idx = np.unique(s, return_index=True)
-    return u[np.argsort(idx)]
+        return np.zeros(0, np.int64), None, None
+    slots, at, keys, bits = step_touches(trace, k)
+    n = int(np.searchsorted(at, frame))  # first touched by an event before `frame`
+    return slots[:n], keys[:n], bits[:n]
+
+
+def touched_slots(trace, frame: int) -> np.ndarray:
+    """Slots the current step's events touched up to this frame, in order of first touch."""
+    return _touched(trace, frame)[0]
 
 
 def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (), phys: bool = True) -> Picture:
@@ -62,6 +94,9 @@ def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (),
         return Picture(frame, codes, np.zeros((0, 0), np.uint8), (), flash_slots, flash_pfns, alert, none, none)
     pl = lesson.phys[variant]
     image = physmem.phys_image(fr, pl, flash_pfns, alert)
-    sources = np.asarray(selected, np.int64) if selected else touched_slots(trace, frame)
-    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES)
+    if selected:
+        sources, keys, bits = np.asarray(selected, np.int64), None, None
+    else:
+        sources, keys, bits = _touched(trace, frame)
+    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES, keys, bits)
     return Picture(frame, codes, image, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)
