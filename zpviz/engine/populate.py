@@ -82,18 +82,24 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     miss_key = cpu * KEY_STRIDE + C.C_MISSES
     learned: dict[int, _Learned | None] = {}  # vma flags -> the general walk's page (None: not ours)
 
-    def plain(s: int, vmf: int) -> bool:
-        """Whether page s is one this walk may play (the allow-list; it touches nothing)."""
+    def plain_flags(vmf: int) -> bool:
+        """The vma-flag part of the allow-list (see plain)."""
         if vmf & _NOT_PLAIN or not vmf & C.VM_MAPPED or not vmf & C.VM_WRITE or not m.populate_write(vmf):
             return False
-        if spte[s] or not v.anon_vma:
+        # under mlock, the walk's mlock_page must find PG_mlocked set by the fault (or not exist)
+        return not (mlock and k.pg_mlocked and not (vmf & C.VM_LOCKED and k.fault_mlocks_new_pages))
+
+    flags_ok: dict[int, bool] = {}
+
+    def plain(s: int, vmf: int) -> bool:
+        """Whether page s is one this walk may play (the allow-list; it touches nothing)."""
+        ok = flags_ok.get(vmf)
+        if ok is None:
+            ok = flags_ok[vmf] = plain_flags(vmf)
+        if not ok or spte[s] or not v.anon_vma:
             return False
         t = svpage[s] >> 9
-        if t not in tables or t in huge:
-            return False
-        if mlock and k.pg_mlocked and not (vmf & C.VM_LOCKED and k.fault_mlocks_new_pages):
-            return False  # the walk's mlock_page would set PG_mlocked itself: another line
-        return True
+        return t in tables and t not in huge
 
     def learn(s: int, vmf: int) -> _Learned | None:
         """What the general walk just did for page s, if it is what this loop spells out."""
