@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
-from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, Cd
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_SD, Cd
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import Kind
 from zpviz.engine.kernels.base import FaultLock, MlockPopulate, PopulateWrite, RssCounter
@@ -43,6 +45,7 @@ ALLOWED = {
     "mlock_populate": set(MlockPopulate), "populate_write": set(PopulateWrite),
     "rss_counter": set(RssCounter), "fault_lock": set(FaultLock),
 }
+_DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
 _NOT_PLAIN = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE
 
 
@@ -79,6 +82,8 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     roles = ("lock", "page", "ptl", "pte") + mm + (("page", "page") if gets else ())
     new_pte, anon_flags, fk_anon = R.new_anon_pte(True), R.NEW_ANON_FLAGS, C.FK_ANON
     clock, pcp, counters = m.clock, m.pcp, m.counters
+    alloc, refc, mapc, fflags = fr.alloc, fr.refcount, fr.mapcount, fr.flags
+    access, zone_line = cm.access_writes, L.ZONE_LOCK
     miss_key = cpu * KEY_STRIDE + C.C_MISSES
     learned: dict[int, _Learned | None] = {}  # vma flags -> the general walk's page (None: not ours)
 
@@ -122,66 +127,103 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
         return _Learned(rec.path_id(tuple(ev.functions), "; ".join(ev.decisions)), ev.kind, ev.fault, ev.cost,
                         ev.misses)
 
-    for s in slots:
-        vmf = svmf[s]
-        how = learned.get(vmf) if plain(s, vmf) else None
-        if how is None:
-            # the general walk; a plain page not yet learned (and not refilling: that adds the zone
-            # lock) is learned from
-            study = vmf not in learned and plain(s, vmf) and pcp[cpu] > 0
-            before = rec.n_events
-            yield from general(p, v, [s], cpu, mlock)
-            if rec.n_events == before:
-                continue  # (a hole: no event)
-            if m.ev.kind == Kind.GUP_ERROR:
-                return  # the walk stops there, as the general one does
-            if study:
-                learned[vmf] = learn(s, vmf)
-            continue
-        # ---- the page: handle_mm_fault's write fault on an empty PTE, then the walk's mlock
-        t0 = clock[cpu]
-        lines = [lock_line]
-        if pcp[cpu] == 0:  # Core.alloc_frame: the per-cpu list is refilled under the zone lock
-            lines.append(L.ZONE_LOCK)
-            pcp[cpu] = R.PCP_BATCH
-        pcp[cpu] -= 1
-        pfn = fr.alloc(fk_anon)
-        fr.mapcount[pfn] = 1
-        fr.flags[pfn] |= anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
-        vp = svpage[s]
-        pl = page_line(pfn)
-        lines += (pl, ptl_base + ptl_move(vp >> 9), pte_base + pte_move(vp >> 3))
-        m.rss_pages += 1
-        if mm_line is not None:
-            lines.append(mm_line)
-        spte[s] = new_pte
-        spfn[s] = pfn
-        if gets:  # get_page then put_page: the refcount ends where it was
-            lines += (pl, pl)
-        # ---- Core.emit, for this event's shape
-        out: list[int] = []
-        t = cm.access_writes(cpu, t0, lines, out) + how.cost
-        if how.misses:
-            out += (miss_key, how.misses)
-        clock[cpu] = t
-        if t > m.now:
-            m.now = t
-        rec.evi.extend((m.step_index, cpu, how.kind, how.path, pidx, s, pfn, how.fault, 0))  # columns.Col order
-        rec.evt.extend((t0, t))
-        rec.n_events += 1
-        m.populated_pages += 1
-        if rec.keep_deltas:
-            for col, x in zip(rec.sd, (s, new_pte, pfn, vmf)):  # columns.Sd order
-                col.append(x)
-            rec.sd_n.append(1)
-            for col, x in zip(rec.fd, (pfn, fr.refcount[pfn], fr.mapcount[pfn], fr.flags[pfn], fr.kind[pfn])):
-                col.append(x)  # columns.Fd order
-            rec.fd_n.append(1)
-            rec.cd[Cd.KEY].extend(out[0::2])
-            rec.cd[Cd.VALUE].extend(out[1::2])
-            rec.cd_n.append(len(out) // 2)
-            rec.scalars.extend(m.scalar_values()[1:])  # columns.Stored
-        else:
-            for j in range(0, len(out), 2):
-                counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
-        yield
+    # records: per event into flat lists (each in its columns.py layout), moved into the recorder's
+    # arrays a few hundred events at a time where nothing else can record in between: this walk is
+    # the only work left in Core.run_units and no progress callback looks (else after each event)
+    evi_b: list[int] = []
+    evt_b: list[int] = []
+    sd_b: list[int] = []
+    fd_b: list[int] = []
+    cd_b: list[int] = []
+    cdn_b: list[int] = []
+    sc_b: list[int] = []
+
+    def put(col, values: list[int]) -> None:
+        col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
+
+    def flush() -> None:
+        if not evt_b:
+            return
+        put(rec.evi, evi_b)
+        put(rec.evt, evt_b)
+        if keep:
+            for j, col in enumerate(rec.sd):
+                put(col, sd_b[j::N_SD])
+            rec.sd_n.extend([1] * (len(sd_b) // N_SD))
+            for j, col in enumerate(rec.fd):
+                put(col, fd_b[j::N_FD])
+            rec.fd_n.extend([1] * (len(fd_b) // N_FD))
+            put(rec.cd[Cd.KEY], cd_b[Cd.KEY::N_CD])
+            put(rec.cd[Cd.VALUE], cd_b[Cd.VALUE::N_CD])
+            put(rec.cd_n, cdn_b)
+            put(rec.scalars, sc_b)
+        for b in (evi_b, evt_b, sd_b, fd_b, cd_b, cdn_b, sc_b):
+            b.clear()
+
+    keep = rec.keep_deltas
+    step = m.step_index
+    try:
+        for s in slots:
+            vmf = svmf[s]
+            how = learned.get(vmf) if plain(s, vmf) else None
+            if how is None:
+                # the general walk; a plain page not yet learned (and not refilling: that adds the
+                # zone lock) is learned from
+                flush()
+                study = vmf not in learned and plain(s, vmf) and pcp[cpu] > 0
+                before = rec.n_events
+                yield from general(p, v, [s], cpu, mlock)
+                if rec.n_events == before:
+                    continue  # (a hole: no event)
+                if m.ev.kind == Kind.GUP_ERROR:
+                    return  # the walk stops there, as the general one does
+                if study:
+                    learned[vmf] = learn(s, vmf)
+                continue
+            # ---- the page: handle_mm_fault's write fault on an empty PTE, then the walk's mlock
+            t0 = clock[cpu]
+            lines = [lock_line]
+            if pcp[cpu] == 0:  # Core.alloc_frame: the per-cpu list is refilled under the zone lock
+                lines.append(zone_line)
+                pcp[cpu] = R.PCP_BATCH
+            pcp[cpu] -= 1
+            pfn = alloc(fk_anon)
+            mapc[pfn] = 1
+            flags = fflags[pfn] | anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
+            fflags[pfn] = flags
+            vp = svpage[s]
+            pl = page_line(pfn)
+            lines += (pl, ptl_base + ptl_move(vp >> 9), pte_base + pte_move(vp >> 3))
+            m.rss_pages += 1
+            if mm_line is not None:
+                lines.append(mm_line)
+            spte[s] = new_pte
+            spfn[s] = pfn
+            if gets:  # get_page then put_page: the refcount ends where it was
+                lines += (pl, pl)
+            # ---- Core.emit, for this event's shape
+            out: list[int] = []
+            t = access(cpu, t0, lines, out) + how.cost
+            if how.misses:
+                out += (miss_key, how.misses)
+            clock[cpu] = t
+            if t > m.now:
+                m.now = t
+            evi_b += (step, cpu, how.kind, how.path, pidx, s, pfn, how.fault, 0)  # columns.Col order
+            evt_b += (t0, t)
+            rec.n_events += 1
+            m.populated_pages += 1
+            if keep:
+                sd_b += (s, new_pte, pfn, vmf)  # columns.Sd order
+                fd_b += (pfn, refc[pfn], 1, flags, fk_anon)  # columns.Fd order
+                cd_b += out
+                cdn_b.append(len(out) >> 1)
+                sc_b += m.scalar_values()[1:]  # columns.Stored
+            else:
+                for j in range(0, len(out), 2):
+                    counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
+            if m.units_waiting or m.progress is not None or len(evt_b) > 1024:
+                flush()
+            yield
+    finally:
+        flush()
