@@ -222,8 +222,11 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
             else:
                 for j in range(0, len(out), 2):
                     counters[out[j] >> KEY_SHIFT][out[j] & KEY_MASK] += out[j + 1]
-            if m.units_waiting or m.progress is not None or len(evt_b) > 1024:
+            if m.units_waiting or m.progress is not None:
                 flush()
-            yield
+                yield
+            elif len(evt_b) > 1024:
+                flush()
+            # (alone, with no progress callback, a yield would only bring Core.run_units back here)
     finally:
         flush()
