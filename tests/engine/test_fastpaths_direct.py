@@ -386,13 +386,12 @@ def test_the_skips_engage_in_the_fixed_lessons(kernel, shape):
     The period skip needs the whole machine to repeat: under 2.6.24 every read allocates, so
     that takes a whole cycle of every per-cpu free list (tens of thousands of pages), and on 16
     CPUs over two sockets it hardly ever happens at these sizes (modern: none up to 32,768
-    pages); the stretches carry those steps. The sweep refuses CPUs on different sockets."""
+    pages); the stretches carry those steps."""
     got = engagement(fixed_lesson(shape), kernel)
     if kernel != "2.6.24" and (shape != "16cpu-2sock" or kernel == "2.6.23"):
         assert got["periods"] > 0, got
     assert got["stretches"] > got["periods"], got
-    if SHAPES[shape][1] == 1:
-        assert got["swept_steps"] >= 1, got
+    assert got["swept_steps"] >= 1, got
     # the mlock of the fresh region "m": all but its first pages (a PTE table, the anon_vma,
     # the page the walk learns from) go through the lean populate walk
     assert got["populated"] >= 500, got
