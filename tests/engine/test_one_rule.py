@@ -164,3 +164,105 @@ def test_a_policy_value_off_a_fast_paths_allow_list_goes_down_a_path(monkeypatch
     monkeypatch.setitem(bulk.ALLOWED, "fault_lock", {FaultLock.MMAP_SEM})  # modern's is per-VMA
     got = snapshot(play("modern"))
     assert calls == [] and got == want
+
+
+# ------------------------------------------------------------------ the populate walk (populate.py)
+# MAP_LOCKED and MAP_POPULATE regions at mmap time, then mlock() of a region partly written
+# (present pages and fresh ones) on 2 CPUs, then three processes' mlock() at once on 2 CPUs (the
+# walks' events interleave: the lean walk must record each as it happens)
+POPULATE = '''[scenario]
+title = "populate"
+cpus = 2
+[[process]]
+name = "app"
+count = 3
+[[vma]]
+name = "z"
+process = "app"
+pages = 700
+[[vma]]
+name = "r"
+pages = 2048
+[[vma]]
+name = "l"
+pages = 1024
+locked = true
+[[vma]]
+name = "q"
+pages = 1024
+populate = true
+[[step]]
+vma = "r"
+cpus = [0, 1]
+do = "write"
+pages = "0-99"
+[[step]]
+vma = "r"
+do = "mlock"
+[[step]]
+process = "app*"
+vma = "z"
+cpus = [0, 1]
+do = "mlock"
+'''
+
+
+def play_populate(kernel: str, general: bool = False) -> Machine:
+    m = Machine(loads(POPULATE, "one-rule-populate.toml"), kernel, costs=COSTS)
+    m.populate_enabled = not general
+    list(m.run_steps())
+    return m
+
+
+# case: (kernel, the patch, whether the lean populate walk still plays the fresh pages)
+POPULATE_CASES = {
+    "policy: atomic rss": ("modern", lambda mp: patch_policy(mp, "modern", rss_counter="atomic"), True),
+    "policy: mlock takes no page reference": ("v5", lambda mp: patch_policy(mp, "v5", mlock_gets_page=False), True),
+    "policy: the walk populates mlocked pages itself": (  # mlock_page sets PG_mlocked: a line more, refused
+        "modern", lambda mp: patch_policy(mp, "modern", fault_mlocks_new_pages=False), False),
+    "policy: no PG_mlocked": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", pg_mlocked=False), True),
+    "allocation batch of 7": ("2.6.23", lambda mp: mp.setattr(rules, "PCP_BATCH", 7), True),
+    "new anon page": ("2.6.24", lambda mp: (
+        mp.setattr(rules, "NEW_ANON_FLAGS", rules.NEW_ANON_FLAGS | C.PG_REFERENCED),
+        mp.setattr(rules, "new_anon_page_ns", lambda costs, copy, f=rules.new_anon_page_ns: f(costs, copy) + 100)),
+        True),
+    "cache timing": ("v5", lambda mp: mp.setattr(THIS, "COSTS", Costs(
+        same_socket_ns=55, dram_ns=70, line_hold_ns=9, hit_ns=2, clear_page_ns=1300)), True),
+}
+
+
+def edit_write_fault(mp, ns: int, line: bool) -> None:
+    """do_anonymous_page edited for write faults (what populate takes): `ns` more, a line more."""
+    handler = faults.Faults.do_anonymous_page
+
+    def edited(self, p, v, slot, write):
+        if write:
+            self.ev.cost += ns
+            if line:
+                self.ev.write(L.mm_counter_line(p.index))
+        return handler(self, p, v, slot, write)
+
+    mp.setattr(faults.Faults, "do_anonymous_page", edited)
+
+
+# do_anonymous_page edited for write faults: 30 ns more is followed, a line more refused
+POPULATE_CASES["do_anonymous_page edited: 30 ns"] = ("modern", lambda mp: edit_write_fault(mp, 30, False), True)
+POPULATE_CASES["do_anonymous_page edited: a line"] = ("2.6.32", lambda mp: edit_write_fault(mp, 0, True), False)
+
+
+@pytest.mark.parametrize("case", list(POPULATE_CASES))
+def test_the_populate_walk_follows_one_change(monkeypatch, case):
+    """The lean populate walk learns each page's path, cost and lines from the general walk: a
+    changed rule is followed (same records), or, where it writes another line, refused."""
+    kernel, patch, lean = POPULATE_CASES[case]
+    before = snapshot(play_populate(kernel))
+    patch(monkeypatch)
+    fast, general = play_populate(kernel), play_populate(kernel, general=True)
+    assert general.populated_pages == 0
+    assert (fast.populated_pages > 5000) == lean, fast.populated_pages
+    slow = snapshot(general)
+    got = snapshot(fast)
+    for key in slow:
+        assert got[key] == slow[key], f"{case}: {key} differs between the general and the lean populate walk"
+    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"] or before["fd3"] != slow["fd3"], (
+        f"{case}: the patch changed nothing")

@@ -124,9 +124,18 @@ def test_sparse_pages_far_apart(plans):
     assert plans[-1] is True
 
 
+@pytest.mark.parametrize("kernel", SWEPT)
+@pytest.mark.parametrize("cpus,steps", [(4, ['do = "read"', 'do = "write"']), (16, ['do = "write"'])])
+def test_cpus_on_two_sockets(plans, kernel, cpus, steps):
+    """Lines handed between CPUs of different sockets cost the cross-socket latency, within one
+    the same-socket one: the sweep times each transfer by the two CPUs' sockets."""
+    text = long_lesson(4000, cpus, steps, sockets=2)
+    assert_same(text, kernel)
+    assert plans[-1] is True
+
+
 @pytest.mark.parametrize("case,steps,kernel,sockets", [
     ("2.6.23 writes the zero page's struct page on every COW", ['do = "read"', 'do = "write"'], "2.6.23", 1),
-    ("CPUs on two sockets", ['do = "read"', 'do = "write"'], "modern", 2),
     ("v5: COW copies, a new page is cleared", ['do = "read"\npages = "0-1999"', 'do = "write"'], "v5", 1),
     ("frames back from MADV_DONTNEED, their struct pages still cached",
      ['do = "write"', 'do = "madvise"\nadvice = "dontneed"', 'do = "read"', 'do = "write"'], "modern", 1),

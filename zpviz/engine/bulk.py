@@ -15,11 +15,13 @@ helpers so that code exists once.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 
 import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
+from zpviz.engine import populate as populate_lean
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
 from zpviz.engine.core import Cancelled, Proc, Vma
@@ -46,8 +48,16 @@ class Bulk(Forking):
     period_skip = True  # and this, to compare the skip against the bulk loop alone
     micro_skip = True  # and this, to compare the memoised stretches (micro.py) against periods alone
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
+    populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
     _shapes: Shapes | None = None
+
+    def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:
+        """Walks.populate_walk; its fresh private anonymous pages lean (populate.py), where allowed."""
+        if not (self.bulk_enabled and self.populate_enabled and populate_lean.usable(self)):
+            return super().populate_walk(p, v, slots, cpu, mlock)
+        return populate_lean.lean_walk(self, p, v, slots, cpu, mlock, super().populate_walk)
 
     def fault_shapes(self) -> Shapes:
         """The general path's answer for the faults this loop spells out (probe.py), once a run."""

@@ -126,6 +126,9 @@ class Core:
     k: KernelPolicy
     # called every 4,096 events with the number of events so far; returning False cancels the run
     progress: Callable[[int], bool | None] | None = None
+    # other CPUs' work waiting in run_units while one CPU's runs (0: it runs alone, so nothing can
+    # come between its events; 1 outside run_units, where nothing is known)
+    units_waiting = 1
 
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
@@ -492,16 +495,20 @@ class Core:
         heapq.heapify(heap)
         progress = self.progress
         tick = 0
-        while heap:
-            _, c = heapq.heappop(heap)
-            try:
-                next(work[c])
-            except StopIteration:
-                continue
-            heapq.heappush(heap, (self.clock[c], c))
-            tick += 1
-            if progress is not None and tick % 4096 == 0 and progress(self.rec.n_events) is False:
-                raise Cancelled(f"cancelled after {self.rec.n_events:,} events")
+        try:
+            while heap:
+                _, c = heapq.heappop(heap)
+                self.units_waiting = len(heap)
+                try:
+                    next(work[c])
+                except StopIteration:
+                    continue
+                heapq.heappush(heap, (self.clock[c], c))
+                tick += 1
+                if progress is not None and tick % 4096 == 0 and progress(self.rec.n_events) is False:
+                    raise Cancelled(f"cancelled after {self.rec.n_events:,} events")
+        finally:
+            self.units_waiting = 1
         end = max([self.clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
         self.cache.expire(self.now)

@@ -237,7 +237,10 @@ class PeriodSkipper:
             skipped = self._skip(a, now, now, active, None, pos, None)
         if not skipped:
             a = self.loose.get(sig)
-            if a is not None and a["e"] < now["e"] and self._no_refill(a, now, active):
+            # (a period longer than what is left of the step can never be written, now or later:
+            # no snapshot, which costs a look-up per line the period wrote, for it)
+            if (a is not None and a["e"] < now["e"] and self._no_refill(a, now, active)
+                    and self._fits(a, now, now, active) > 0):
                 snap = self._snapshot(a, now)
                 if snap is not None:
                     self.templates[sig] = (a, now, snap)
@@ -271,6 +274,13 @@ class PeriodSkipper:
             if used:
                 limit = min(limit, c["pcp"][x] // used)
         return limit
+
+    def _fits(self, a: dict, b: dict, c: dict, active: list[int]) -> int:
+        """Periods of a..b that fit, from c, up to each CPU's last page (0: none, or no period)."""
+        dpos = b["pos"][self.c0] - a["pos"][self.c0]
+        if dpos <= 0:
+            return 0
+        return min((len(self.lists[x]) - c["pos"][x]) // dpos for x in active)
 
     # ------------------------------------------------------------------ the skip
     def _periodic_upto(self, arr: np.ndarray, lo: int, hi: int, shift: int, kmax: int) -> int:
@@ -329,7 +339,7 @@ class PeriodSkipper:
             return 0
         dslot = dpos * self.stride
         first = (c["pos"][c0] - a["pos"][c0]) * self.stride  # pages from a..b to the first period written
-        kmax = min((len(self.lists[x]) - c["pos"][x]) // dpos for x in active)  # up to each CPU's last page
+        kmax = self._fits(a, b, c, active)
         if limit is not None:
             kmax = min(kmax, limit)
         if kmax <= 0:

@@ -19,8 +19,9 @@ fault that touched it before), the records. `Sweep._write` and `_Records` work a
 afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
-line some CPU holds shared, CPUs on different sockets, a frame whose struct page some cache
-still holds, 2.6.23's refcounted zero page, ...): the bulk loop takes the step then.
+line some CPU holds shared, a frame whose struct page some cache still holds, 2.6.23's
+refcounted zero page, ...): the bulk loop takes the step then. CPUs on two sockets are covered:
+a transfer costs the same-socket or the cross-socket latency by the two CPUs' sockets.
 tests/engine/test_sweep.py holds the two to the same records.
 """
 
@@ -93,8 +94,8 @@ class Sweep:
         machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
         step allocates one anon page (an empty PTE, or a COW of the zero page that leaves the zero
         page's struct page alone, rules.cow_zero), writing the lines the loop below writes as the
-        general path does (probe.py), with one cost for all (clear, or copy for all); CPUs of one
-        socket; lines no CPU shares; frames no cache holds. Anything else is refused."""
+        general path does (probe.py), with one cost for all (clear, or copy for all); lines no CPU
+        shares; frames no cache holds. Anything else is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
         if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
@@ -152,18 +153,14 @@ class Sweep:
         self.vps = dict(zip(order, np.split(vp, cut)))
         self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
         self.pte_ids = L.pte_line_at(pidx, self.pte_no)
-        # every shared line held by at most one CPU, all CPUs on one socket: a transfer then
-        # always costs the same, and a write never has sharers to invalidate
+        # every shared line held by at most one CPU: a write never has sharers to invalidate (a
+        # transfer costs what the two CPUs' sockets say, _Timing.lat)
         sharers = cm.sharers
         if sharers and not sharers.keys().isdisjoint(fixed + self.ptl_ids.tolist() + self.pte_ids.tolist()):
             return False
         og = cm.owner.get
         self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()]
         self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()]
-        owners = set(self.ptl_owner) | set(self.pte_owner) | {og(x, -1) for x in fixed} | set(lists)
-        owners.discard(-1)
-        if len({cm.socket[c] for c in owners}) != 1:
-            return False
         # the page tables to allocate, and the frames the step can take, in the order the
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
@@ -363,18 +360,22 @@ class _Played:
 class _Timing:
     """The loop: each fault's CPU and the time its line accesses end, nothing else.
 
-    CacheModel.access_writes, specialised: every shared line is held by at most one CPU, all of
-    one socket (Sweep.plan checked), so a line this CPU holds costs a hit, a line another holds
-    a transfer, a line nobody holds a DRAM miss; the new frame's struct page, which no cache
-    holds, a DRAM miss with nobody to wait for."""
+    CacheModel.access_writes, specialised: every shared line is held by at most one CPU (Sweep.plan
+    checked), so a line this CPU holds costs a hit, a line another holds a transfer (from a CPU of
+    the same socket or of the other: `lat`), a line nobody holds a DRAM miss; the new frame's
+    struct page, which no cache holds, a DRAM miss with nobody to wait for."""
 
     def __init__(self, sw: Sweep):
         m, cm = sw.m, sw.m.cache
         costs = m.costs
         self.sw = sw
         self.hit, self.hold = costs.hit_ns, costs.line_hold_ns
-        self.near, self.dram = costs.same_socket_ns, costs.dram_ns
-        self.lat = [self.near] * cm.ncpus + [self.dram]  # by owner: [-1] is nobody's line
+        self.dram = costs.dram_ns
+        # per CPU, a transfer's latency by the line's owner ([-1]: nobody's line, a DRAM miss),
+        # as CacheModel.access_writes has it: the same socket's or the other's
+        sock = cm.socket
+        self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
+                    + [self.dram] for c in range(cm.ncpus)]
         self.cost = sw.cost
         self.cpu: list[int] = []
         self.end: list[int] = []
@@ -498,7 +499,7 @@ class _Timing:
         """Up to k faults, none past the end of its CPU's list, stopping before one whose page
         table is missing; returns how many. CacheModel.access_writes, branch for branch, written
         out in place for each line: a call per line would cost more than the access itself."""
-        hit, hold, near, dram, lat = self.hit, self.hold, self.near, self.dram, self.lat
+        hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
         o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
         has_mm = self.has_mm
         heap, pcp, pi, ei, table = self.heap, self.pcp, self.pi, self.ei, self.table
@@ -513,6 +514,7 @@ class _Timing:
             x = pi[c][i]  # the PTE table
             if not table[x]:
                 break
+            lat = lat_of[c]
             # the fault lock: per-VMA lock or mmap_sem
             if o_lock == c:
                 t += hit
@@ -521,7 +523,7 @@ class _Timing:
             else:
                 if b_lock > t:
                     t = b_lock
-                t += near
+                t += lat[o_lock]
                 o_lock = c
             b_lock = t + hold
             # the per-cpu free list, refilled under the zone lock every rules.PCP_BATCH pages
@@ -535,7 +537,7 @@ class _Timing:
                 else:
                     if b_zone > t:
                         t = b_zone
-                    t += near if o_zone >= 0 else dram
+                    t += lat[o_zone]
                     o_zone = c
                 b_zone = t + hold
             pcp[c] = n - 1
@@ -573,7 +575,7 @@ class _Timing:
                 else:
                     if b_mm > t:
                         t = b_mm
-                    t += near
+                    t += lat[o_mm]
                     o_mm = c
                 b_mm = t + hold
             put_cpu(c)
