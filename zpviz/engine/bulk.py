@@ -23,7 +23,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import populate as populate_lean
 from zpviz.engine import rules as R
-from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_INT, N_SD, Cd
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT
 from zpviz.engine.core import Cancelled, Proc, Vma
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.forking import Forking
@@ -31,10 +31,10 @@ from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, Rss
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.period import PeriodSkipper
 from zpviz.engine.probe import PROBE_VMF, Shapes, fault_shapes
+from zpviz.engine.record import RecordBatch
 from zpviz.engine.sweep import Sweep
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
-_DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
 # The policy values the loop spells out, each branch of it: a value outside these (a mechanism
 # added later) sends the step to the general path instead of into some `else`.
@@ -131,37 +131,11 @@ class Bulk(Forking):
         access = cm.access_writes
         clock, pcp, counters = self.clock, self.pcp, self.counters
         keep = rec.keep_deltas
-        # records go to flat lists first, a few hundred events at a time into the recorder's arrays:
-        # one list.extend per record instead of one array call per field
-        evi_b: list[int] = []
-        evt_b: list[int] = []
-        # each in its columns.py layout, the records' fields interleaved
-        sd_b: list[int] = []  # Sd fields: exactly one page per event here
-        fd_b: list[int] = []
-        fdn_b: list[int] = []
-        cd_b: list[int] = []
-        cdn_b: list[int] = []
-        sc_b: list[int] = []
-
-        def put(col, values: list[int]) -> None:  # numpy turns a list of ints into bytes faster than array.extend
-            col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
-
-        def flush() -> None:
-            put(rec.evi, evi_b)
-            put(rec.evt, evt_b)
-            if keep:
-                for j, col in enumerate(rec.sd):
-                    put(col, sd_b[j::N_SD])
-                rec.sd_n.extend([1] * (len(sd_b) // N_SD))
-                for j, col in enumerate(rec.fd):
-                    put(col, fd_b[j::N_FD])
-                put(rec.fd_n, fdn_b)
-                put(rec.cd[Cd.KEY], cd_b[Cd.KEY::N_CD])
-                put(rec.cd[Cd.VALUE], cd_b[Cd.VALUE::N_CD])
-                put(rec.cd_n, cdn_b)
-                put(rec.scalars, sc_b)
-            for b in (evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b):
-                b.clear()
+        # records go to flat lists first (RecordBatch), a few hundred events at a time into the
+        # recorder's arrays; the Sd list holds exactly one page per event here
+        batch = RecordBatch(rec)
+        evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b = batch.lists()
+        flush = batch.flush
         step, pidx, fault_fn = self.step_index, p.index, self.fault_fn
         lock_line = L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index)
         mmap_line, zone_line, zero_line = L.mmap_lock_line(pidx), L.ZONE_LOCK, L.ZERO_LINE

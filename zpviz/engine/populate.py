@@ -29,15 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
-from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_CD, N_FD, N_SD, Cd
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import Kind
 from zpviz.engine.kernels.base import FaultLock, MlockPopulate, PopulateWrite, RssCounter
+from zpviz.engine.record import RecordBatch
 
 # the policy values this walk has been checked under, field by field: another value (a mechanism
 # added later) leaves the walk to the general path
@@ -45,7 +44,6 @@ ALLOWED = {
     "mlock_populate": set(MlockPopulate), "populate_write": set(PopulateWrite),
     "rss_counter": set(RssCounter), "fault_lock": set(FaultLock),
 }
-_DTYPE = {"i": np.int32, "q": np.int64}  # the recorder's array typecodes
 _NOT_PLAIN = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE
 
 
@@ -130,35 +128,9 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     # records: per event into flat lists (each in its columns.py layout), moved into the recorder's
     # arrays a few hundred events at a time where nothing else can record in between: this walk is
     # the only work left in Core.run_units and no progress callback looks (else after each event)
-    evi_b: list[int] = []
-    evt_b: list[int] = []
-    sd_b: list[int] = []
-    fd_b: list[int] = []
-    cd_b: list[int] = []
-    cdn_b: list[int] = []
-    sc_b: list[int] = []
-
-    def put(col, values: list[int]) -> None:
-        col.frombytes(np.array(values, _DTYPE[col.typecode]).tobytes())
-
-    def flush() -> None:
-        if not evt_b:
-            return
-        put(rec.evi, evi_b)
-        put(rec.evt, evt_b)
-        if keep:
-            for j, col in enumerate(rec.sd):
-                put(col, sd_b[j::N_SD])
-            rec.sd_n.extend([1] * (len(sd_b) // N_SD))
-            for j, col in enumerate(rec.fd):
-                put(col, fd_b[j::N_FD])
-            rec.fd_n.extend([1] * (len(fd_b) // N_FD))
-            put(rec.cd[Cd.KEY], cd_b[Cd.KEY::N_CD])
-            put(rec.cd[Cd.VALUE], cd_b[Cd.VALUE::N_CD])
-            put(rec.cd_n, cdn_b)
-            put(rec.scalars, sc_b)
-        for b in (evi_b, evt_b, sd_b, fd_b, cd_b, cdn_b, sc_b):
-            b.clear()
+    batch = RecordBatch(rec)
+    evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b = batch.lists()
+    flush = batch.flush
 
     keep = rec.keep_deltas
     step = m.step_index
@@ -216,6 +188,7 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
             if keep:
                 sd_b += (s, new_pte, pfn, vmf)  # columns.Sd order
                 fd_b += (pfn, refc[pfn], 1, flags, fk_anon)  # columns.Fd order
+                fdn_b.append(1)
                 cd_b += out
                 cdn_b.append(len(out) >> 1)
                 sc_b += m.scalar_values()[1:]  # columns.Stored

@@ -21,14 +21,18 @@ from zpviz.engine.columns import (  # noqa: F401  (SCALARS and the field names a
     INT_CODE,
     INT_COLUMNS,
     INT_DTYPE,
+    N_CD,
+    N_FD,
     N_INT,
     N_LD,
+    N_SD,
     N_STORED,
     N_TIME,
     SCALARS,
     SD_FIELDS,
     TIME_CODE,
     TIME_DTYPE,
+    Cd,
     Scalar,
     Stored,
     TimeCol,
@@ -108,6 +112,54 @@ def raw_bytes(x: np.ndarray) -> memoryview:
     """An array's bytes without a copy (array.frombytes takes plain byte buffers only); the
     engine's fast writers append to the recorder's arrays through this too."""
     return memoryview(np.ascontiguousarray(x)).cast("B")
+
+
+class RecordBatch:
+    """Records in flat lists, each in its columns.py layout with the fields interleaved, moved into
+    the recorder's arrays a few hundred events at a time: one list.extend per record instead of one
+    array call per field. The bulk loop and the lean populate walk fill one each; their hot loops
+    bind the lists to locals and extend them in place.
+
+    evi: Col rows; evt: TimeCol rows; sd: one Sd record per event; fd/fdn: Fd records and how many
+    each event has; cd/cdn: Cd pairs and how many; sc: Stored rows."""
+
+    def __init__(self, rec: Recorder):
+        self.rec = rec
+        self.evi: list[int] = []
+        self.evt: list[int] = []
+        self.sd: list[int] = []
+        self.fd: list[int] = []
+        self.fdn: list[int] = []
+        self.cd: list[int] = []
+        self.cdn: list[int] = []
+        self.sc: list[int] = []
+
+    def lists(self) -> tuple[list[int], ...]:
+        return self.evi, self.evt, self.sd, self.fd, self.fdn, self.cd, self.cdn, self.sc
+
+    def flush(self) -> None:
+        if not self.evt:
+            return
+        rec = self.rec
+        _put(rec.evi, self.evi)
+        _put(rec.evt, self.evt)
+        if rec.keep_deltas:  # numpy turns a list of ints into bytes faster than array.extend
+            for j, col in enumerate(rec.sd):
+                _put(col, self.sd[j::N_SD])
+            rec.sd_n.extend([1] * (len(self.sd) // N_SD))
+            for j, col in enumerate(rec.fd):
+                _put(col, self.fd[j::N_FD])
+            _put(rec.fd_n, self.fdn)
+            _put(rec.cd[Cd.KEY], self.cd[Cd.KEY::N_CD])
+            _put(rec.cd[Cd.VALUE], self.cd[Cd.VALUE::N_CD])
+            _put(rec.cd_n, self.cdn)
+            _put(rec.scalars, self.sc)
+        for b in self.lists():
+            b.clear()
+
+
+def _put(col: array, values: list[int]) -> None:
+    col.frombytes(np.array(values, _DTYPES[col.typecode]).tobytes())
 
 
 class _Col:
