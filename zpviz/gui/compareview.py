@@ -255,14 +255,23 @@ class DiffTable(QtWidgets.QTableWidget):
         name_pt = BASE_PT if not compact or n <= 4 else BASE_PT - 1  # the names give the values width
         self.verticalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {name_pt}pt; }}")
 
+    NARROW_CHARS = 11  # a compact row name's longest line ("line moves", "maps so far")
+
     @staticmethod
-    def _name(label: str, two_lines: bool) -> str:
+    def _name(label: str, compact: bool) -> str:
+        """The row's name; where the dock is narrow, wrapped at spaces into lines of at most
+        NARROW_CHARS characters (a longer word stays whole), so the values keep their width:
+        "ZERO_PAGE line moves so far" becomes three short lines, not two long ones."""
         name = SHORT.get(label, label)
-        if not two_lines or " " not in name:
+        if not compact or " " not in name:
             return name
-        words = name.split(" ")  # break at the space nearest the middle
-        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))))
-        return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
+        lines: list[str] = []
+        for word in name.split(" "):
+            if lines and len(lines[-1]) + 1 + len(word) <= DiffTable.NARROW_CHARS:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        return "\n".join(lines)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
