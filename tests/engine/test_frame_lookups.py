@@ -13,6 +13,7 @@ import pytest
 from zpviz.engine import constants as C
 from zpviz.engine.run import simulate
 from zpviz.present import codes as K
+from zpviz.present import physmem
 from zpviz.scenario import load, loads
 from zpviz.scenario.model import VARIANTS
 
@@ -98,6 +99,13 @@ def test_page_answers_match_the_per_slot_formulas(lesson_traces):
                 want = (states + 1) | (huge * K.HUGE) | (mlocked * K.MLOCKED) | (special * K.SPECIAL)
                 codes = K.slot_codes(f, pg_mlocked)
                 assert codes.dtype == np.uint8 and np.array_equal(codes, want.astype(np.uint8))
+            present = ((f.pte & C.PTE_P) != 0) & ((f.vmf & C.VM_MAPPED) != 0)
+            assert np.array_equal(f.present, present) and not f.present.flags.writeable
+            pfn = np.where(present, f.pfn, -1)
+            tiles = physmem.zero_tiles(f)
+            assert tiles[0].ptes == int((pfn == physmem.ZERO_PFN).sum())
+            hz = int(((pfn >= physmem.HZERO_PFN) & (pfn < physmem.HZERO_PFN + C.HPAGE_PAGES)).sum())
+            assert hz == 0 or tiles[1].ptes == -(-hz // C.HPAGE_PAGES)
             seen[np.unique(states)] = True
             huge_seen |= bool(f.page_huge().any())
             mlocked_seen |= bool(f.page_mlocked(tr.kernel.pg_mlocked).any())

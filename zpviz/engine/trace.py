@@ -184,6 +184,11 @@ class Frame:
         bits |= mlocked.view(np.uint8) * np.uint8(PFN_MLOCKED)
         return _ro(bits)
 
+    @property
+    def present(self) -> np.ndarray:
+        """Per slot (bool, read-only, made once per frame): a vma maps it and its PTE is present."""
+        return self._present[1]
+
     @cached_property
     def page_bits(self) -> np.ndarray:
         """Per slot (uint8, read-only): the page's ST_* state in PFN_STATE, and PFN_HUGE and
