@@ -26,6 +26,18 @@ from zpviz.engine.record import Deltas, KernelPath, ScalarTable
 
 KEYFRAME_BUDGET_BYTES = 24 << 20
 
+# Frame.page_bits: a page's ST_* state in the low three bits, and two flags above them
+PFN_STATE = 0x07
+PFN_HUGE = 0x08
+PFN_MLOCKED = 0x10
+assert max(C.ST_UNMAPPED, C.ST_NONE, C.ST_ZERO, C.ST_ANON, C.ST_SHARED, C.ST_FILE) <= PFN_STATE
+# what a present page is by its frame's kind (FK_*) alone: the huge zero page is huge whatever its
+# flags; other kinds (free, page table, kernel) show as not present
+_KIND_BITS = np.full(256, C.ST_NONE, np.uint8)
+_KIND_BITS[[C.FK_ANON, C.FK_SHMEM, C.FK_FILE, C.FK_ZERO, C.FK_HZERO]] = (
+    C.ST_ANON, C.ST_SHARED, C.ST_FILE, C.ST_ZERO, C.ST_ZERO | PFN_HUGE)
+_KIND_BITS.flags.writeable = False
+
 
 @dataclass(frozen=True)
 class VmaLayout:
@@ -119,6 +131,12 @@ class Frame:
     cpu: np.ndarray  # (ncpus, N_CPU_COUNTERS) int64
     scalars: dict[str, int]  # by columns.SCALARS name
 
+    @property
+    def _state(self) -> dict[str, np.ndarray]:
+        """The arrays a keyframe holds, by the keyframe's names (Trace.frame starts from them)."""
+        return {"pte": self.pte, "pfn": self.pfn, "vmf": self.vmf, "refcount": self.refcount,
+                "mapcount": self.mapcount, "pflags": self.pflags, "fkind": self.fkind, "cpu": self.cpu}
+
     def cpu_counter(self, counter: int) -> np.ndarray:
         """One counter (constants.C_*, or C_BY_LINE + a line kind) for every CPU."""
         if not 0 <= counter < self.cpu.shape[1]:
@@ -130,38 +148,70 @@ class Frame:
         """page_states(), computed once per frame."""
         return _ro(self.page_states())
 
+    # page_states, page_mlocked and page_huge share one look-up per frame: whether each slot is
+    # present, and, per pfn, what a page mapping that frame is (PFN_STATE, PFN_HUGE, PFN_MLOCKED).
+    # Every page-level answer is then one gather of that per-pfn table by the slots' pfns, where
+    # the three methods used to gather fkind, mapcount and pflags (twice) per slot each, per call.
+
+    @cached_property
+    def _present(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mapped, present) per slot, and the pfn of each present slot (0 elsewhere)."""
+        mapped = (self.vmf & C.VM_MAPPED) != 0
+        present = mapped & ((self.pte & C.PTE_P) != 0)
+        return _ro(mapped), _ro(present), _ro(np.where(present, self.pfn, 0))
+
+    @cached_property
+    def _pfn_bits(self) -> np.ndarray:
+        """Per pfn (uint8): PFN_STATE, the ST_* state of a present page mapping this frame; PFN_HUGE,
+        part of a THP or the huge zero page; PFN_MLOCKED, PG_mlocked on its head page (itself
+        outside a THP)."""
+        n = len(self.fkind)
+        kind, pflags, mapcount = self.fkind, self.pflags, self.mapcount
+        bits = _KIND_BITS[kind]  # a new array
+        compound = (pflags & (C.PG_HEAD | C.PG_TAIL)) != 0
+
+        def of_head(a: np.ndarray) -> np.ndarray:  # a[pfn - pfn % HPAGE_PAGES] for every pfn
+            return np.repeat(a[::C.HPAGE_PAGES], C.HPAGE_PAGES)[:n]
+
+        # an anon page mapped more than once is shared; a THP's mapcount is its head's, in whole
+        # huge pages (ceil(head / 512) > 1 is head > 512)
+        shared = kind == C.FK_ANON
+        shared &= np.where(compound, of_head(mapcount) > C.HPAGE_PAGES, mapcount > 1)
+        bits[shared] = C.ST_SHARED
+        bits |= compound.view(np.uint8) * np.uint8(PFN_HUGE)
+        tail = (pflags & C.PG_TAIL) != 0
+        mlocked = (np.where(tail, of_head(pflags), pflags) & C.PG_MLOCKED) != 0
+        bits |= mlocked.view(np.uint8) * np.uint8(PFN_MLOCKED)
+        return _ro(bits)
+
+    @property
+    def present(self) -> np.ndarray:
+        """Per slot (bool, read-only, made once per frame): a vma maps it and its PTE is present."""
+        return self._present[1]
+
+    @cached_property
+    def page_bits(self) -> np.ndarray:
+        """Per slot (uint8, read-only): the page's ST_* state in PFN_STATE, and PFN_HUGE and
+        PFN_MLOCKED (PG_mlocked) set only on present pages; page_states, page_huge and
+        page_mlocked in one array."""
+        mapped, present, pfn = self._present
+        bits = self._pfn_bits[pfn]
+        bits[~present] = C.ST_NONE
+        bits[~mapped] = C.ST_UNMAPPED
+        return _ro(bits)
+
     def page_states(self) -> np.ndarray:
         """The contract's page state per slot, as ST_* codes (uint8)."""
-        st = np.full(self.pte.shape, C.ST_NONE, np.uint8)
-        mapped = (self.vmf & C.VM_MAPPED) != 0
-        st[~mapped] = C.ST_UNMAPPED
-        present = mapped & ((self.pte & C.PTE_P) != 0)
-        pfn = np.where(present, self.pfn, 0)
-        kind = self.fkind[pfn]
-        mapc = self.mapcount[pfn]
-        head = pfn - pfn % C.HPAGE_PAGES
-        tail = (self.pflags[pfn] & C.PG_TAIL) != 0
-        mapc = np.where(tail | ((self.pflags[pfn] & C.PG_HEAD) != 0),
-                        -(-self.mapcount[head] // C.HPAGE_PAGES), mapc)
-        st[present & (kind == C.FK_ANON)] = C.ST_ANON
-        st[present & (kind == C.FK_ANON) & (mapc > 1)] = C.ST_SHARED
-        st[present & (kind == C.FK_SHMEM)] = C.ST_SHARED
-        st[present & (kind == C.FK_FILE)] = C.ST_FILE
-        st[present & ((kind == C.FK_ZERO) | (kind == C.FK_HZERO))] = C.ST_ZERO
-        return st
+        return self.page_bits & PFN_STATE
 
     def page_mlocked(self, pg_mlocked: bool = True) -> np.ndarray:
-        present = ((self.pte & C.PTE_P) != 0) & ((self.vmf & C.VM_MAPPED) != 0)
+        present = self._present[1]
         if not pg_mlocked:  # 2.6.23: a present page in a VM_LOCKED vma
             return present & ((self.vmf & C.VM_LOCKED) != 0)
-        pfn = np.where(present, self.pfn, 0)
-        head = np.where((self.pflags[pfn] & C.PG_TAIL) != 0, pfn - pfn % C.HPAGE_PAGES, pfn)
-        return present & ((self.pflags[head] & C.PG_MLOCKED) != 0)
+        return (self.page_bits & PFN_MLOCKED) != 0
 
     def page_huge(self) -> np.ndarray:
-        present = ((self.pte & C.PTE_P) != 0) & ((self.vmf & C.VM_MAPPED) != 0)
-        pfn = np.where(present, self.pfn, 0)
-        return present & (((self.pflags[pfn] & (C.PG_HEAD | C.PG_TAIL)) != 0) | (self.fkind[pfn] == C.FK_HZERO))
+        return (self.page_bits & PFN_HUGE) != 0
 
 
 class Trace(Sequence[Frame]):
@@ -318,8 +368,15 @@ class Trace(Sequence[Frame]):
             self._cache.move_to_end(i)
             return f
         kf = i // self._k
-        cur = {k: v.copy() for k, v in self._keys[kf].items()}
-        self._apply(cur, kf * self._k, i)
+        start, base = kf * self._k, self._keys[kf]
+        for j, g in self._cache.items():
+            # a frame already made after the keyframe is nearer: apply only the events since it (a
+            # drag of the timeline asks for frames a few thousand events apart, a keyframe
+            # interval can hold hundreds of thousands)
+            if start < j < i:
+                start, base = j, g._state
+        cur = {k: v.copy() for k, v in base.items()}
+        self._apply(cur, start, i)
         sc = dict(zip(SCALARS, self.scalars.row(i - 1))) if i else dict.fromkeys(SCALARS, 0)
         f = Frame(index=i, step=self.step_of_frame(i), event=i - 1, pte=_ro(cur["pte"]), pfn=_ro(cur["pfn"]),
                   vmf=_ro(cur["vmf"]), refcount=_ro(cur["refcount"]), mapcount=_ro(cur["mapcount"]),

@@ -174,6 +174,26 @@ class GrowingLine:
         return self.x[:self._n], self.y[:self._n]
 
 
+class PrefixMax:
+    """max(a[:n], initial=0) in a few microseconds: a running maximum per block of BLOCK values,
+    made once per series, and a look at the last part block. The y axes fit what is shown at each
+    frame, and the maximum of up to a million frames of four series took ~3 ms a seek of a scrub."""
+
+    BLOCK = 1024
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+        nb = len(a) // self.BLOCK
+        self.blocks = np.maximum.accumulate(a[:nb * self.BLOCK].reshape(nb, self.BLOCK).max(axis=1)) if nb else a[:0]
+
+    def upto(self, n: int):
+        """The largest of the first n values, 0 if larger (or none)."""
+        n = min(max(n, 0), len(self.a))
+        full = n // self.BLOCK
+        top = self.a[full * self.BLOCK:n].max(initial=0)
+        return max(top, self.blocks[full - 1]) if full else top
+
+
 def _line(plot: pg.PlotItem, y: np.ndarray, colour: str) -> GrowingLine:
     """A line that stays fast at 400,000 frames: decimated once (min/max per bucket) in present."""
     x, yy = decimate(y)
@@ -280,6 +300,8 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             p.setXRange(0, max(1, s.n_frames - 1) + (w if p is self.steps else 0), padding=0.02)
         self._shown_upto = None
         self._tops: tuple | None = None
+        self._prefix_max = (PrefixMax(s.zp_transfers),
+                            PrefixMax(np.maximum(np.maximum(s.frames_used, s.rss_pages), s.pt_frames)))
         self.set_frame(self._frame)
 
     def set_frame(self, frame: int) -> None:
@@ -303,13 +325,12 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             item.show_upto(int(np.searchsorted(x, frame, side="right")))
         for item, at, height in self._step_bars:
             item.setOpts(height=np.where(at <= frame, height, 0.0))
-        upto = slice(0, frame + 1)
         done = s.step_end <= frame
-        tops = (float(s.zp_transfers[upto].max(initial=0)),
+        zp_top, mem_top = self._prefix_max
+        tops = (float(zp_top.upto(frame + 1)),
                 max(float(s.makespan_ns[done].max(initial=0)),
                     float(s.stall_ns[s.stall_x <= frame].max(initial=0)) if len(s.stall_x) else 0.0) / 1e3,
-                max(float(s.frames_used[upto].max(initial=0)), float(s.rss_pages[upto].max(initial=0)),
-                    float(s.pt_frames[upto].max(initial=0))) * mib)
+                float(mem_top.upto(frame + 1)) * mib)
         if tops != self._tops:
             self._tops = tops
             for p, top in zip((self.zp, self.steps, self.mem), tops):

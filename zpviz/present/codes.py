@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from zpviz.engine import constants as C
+from zpviz.engine.trace import PFN_HUGE, PFN_MLOCKED, PFN_STATE
 
 GAP = 0
 STATE_MASK = 0x07
@@ -29,6 +30,8 @@ FLASH = 0x40
 ALERT = 0x80
 N_STATES = len(C.STATE_NAMES)  # codes 1..6
 UNKNOWN = STATE_MASK  # 7: a null in the real kernel's report; the model never produces it
+# slot_codes adds 1 to Frame.page_bits: the engine's flag bits must be these codes' bits
+assert (PFN_STATE, PFN_HUGE, PFN_MLOCKED) == (STATE_MASK, HUGE, MLOCKED) and N_STATES < STATE_MASK
 
 # physical frames: bits 0-3 FK_* + 1 (0: no frame drawn), bit 4 mlocked, bit 5 mapped more than
 # once, bit 6 flash, bit 7 alert (the same meaning as for pages)
@@ -46,11 +49,14 @@ def state_of(code: int) -> int:
 
 def slot_codes(frame, pg_mlocked: bool = True) -> np.ndarray:
     """One code per slot (uint8), without the event bits."""
-    codes = frame.page_states() + np.uint8(1)
-    codes |= np.where(frame.page_huge(), HUGE, 0).astype(np.uint8)
-    codes |= np.where(frame.page_mlocked(pg_mlocked), MLOCKED, 0).astype(np.uint8)
-    special = ((frame.pte & C.PTE_S) != 0) & ((frame.pte & C.PTE_P) != 0)
-    codes |= np.where(special, SPECIAL, 0).astype(np.uint8)
+    # Frame.page_bits has the state in bits 0-2 (at most ST_FILE = 5, so + 1 cannot carry into
+    # bit 3) and HUGE and MLOCKED (PG_mlocked) where the codes have them: one add makes the codes
+    codes = frame.page_bits + np.uint8(1)
+    if not pg_mlocked:  # 2.6.23: mlocked means a present page in a VM_LOCKED vma
+        codes &= np.uint8(~MLOCKED & 0xFF)
+        codes |= frame.page_mlocked(False).view(np.uint8) * np.uint8(MLOCKED)
+    special = (frame.pte & (C.PTE_S | C.PTE_P)) == (C.PTE_S | C.PTE_P)
+    codes |= special.view(np.uint8) * np.uint8(SPECIAL)
     return codes
 
 

@@ -87,12 +87,11 @@ class ZeroTile:
 
 def zero_tiles(frame) -> tuple[ZeroTile, ...]:
     """The zero page always; the huge zero page when this machine has one in use or ever used it."""
-    present = ((frame.pte & C.PTE_P) != 0) & ((frame.vmf & C.VM_MAPPED) != 0)
-    pfn = np.where(present, frame.pfn, -1)
+    pfn = frame.pfn[frame.present]  # the frame's present mask is made once and shared with the grid
     s = frame.scalars
     tiles = [ZeroTile("ZERO_PAGE", ZERO_PFN, s.get("zp_refcount", 0), s.get("zp_mapcount", 0),
-                      int((pfn == ZERO_PFN).sum()))]
-    hz = int(((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)).sum())
+                      int(np.count_nonzero(pfn == ZERO_PFN)))]
+    hz = int(np.count_nonzero((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)))
     if hz or s.get("hzp_refcount", 0) or s.get("hzp_line_writes", 0):
         # only a PMD maps the huge zero page (a split leaves PTEs to the small one): count PMDs, not pages
         tiles.append(ZeroTile("huge zero page", HZERO_PFN, s.get("hzp_refcount", 0), 0,
