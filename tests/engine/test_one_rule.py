@@ -43,20 +43,6 @@ def play(kernel: str, general: bool = False, sweep_on: bool = True) -> Machine:
     return m
 
 
-@pytest.fixture
-def plans(monkeypatch) -> list[bool]:
-    """What Sweep.plan answered, step by step."""
-    answers: list[bool] = []
-    plan = sweep.Sweep.plan
-
-    def noting(self) -> bool:
-        answers.append(plan(self))
-        return answers[-1]
-
-    monkeypatch.setattr(sweep.Sweep, "plan", noting)
-    return answers
-
-
 def patch_policy(monkeypatch, kernel: str, **fields) -> None:
     monkeypatch.setitem(variants.VARIANTS, kernel, dataclasses.replace(variants.VARIANTS[kernel], **fields))
 

@@ -17,24 +17,9 @@ from hypothesis import strategies as st
 from tests.engine.test_bulk import long_lesson, long_lessons, snapshot
 from tests.engine.test_properties import SETTINGS, lessons
 from tests.engine.util import VARIANTS
-from zpviz.engine import sweep
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
 from zpviz.scenario import loads
-
-
-@pytest.fixture
-def plans(monkeypatch) -> list[bool]:
-    """What Sweep.plan answered, step by step."""
-    answers: list[bool] = []
-    plan = sweep.Sweep.plan
-
-    def noting(self) -> bool:
-        answers.append(plan(self))
-        return answers[-1]
-
-    monkeypatch.setattr(sweep.Sweep, "plan", noting)
-    return answers
 
 
 def played(text: str, kernel: str, on: bool, deltas: bool = True, progress=None) -> Machine:

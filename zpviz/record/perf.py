@@ -261,17 +261,8 @@ def open_tracepoints(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
     sample = S.PERF_SAMPLE_TID | S.PERF_SAMPLE_TIME | S.PERF_SAMPLE_CPU | S.PERF_SAMPLE_RAW
     on_exec = not threads
     try:
-        for cpu in online_cpus():
-            ring = None
-            for tid in threads or (pid,):
-                for tp in (user, kern):
-                    fd = S.perf_event_open(_attr(S.PERF_TYPE_TRACEPOINT, tp.id, sample, 0, on_exec), tid, cpu)
-                    if ring is None:
-                        ring = _ring(fd, cpu)
-                        src.rings.append(ring)
-                    else:
-                        ring.fds.append(fd)
-                        S.ioctl(fd, S.PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0])
+        _open_rings(src, [_attr(S.PERF_TYPE_TRACEPOINT, tp.id, sample, 0, on_exec) for tp in (user, kern)],
+                    pid, threads)
     except OSError as e:
         src.close()
         if e.errno in (errno.EACCES, errno.EPERM):
@@ -280,16 +271,13 @@ def open_tracepoints(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
     return src
 
 
-def open_software(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
-    """PERF_COUNT_SW_PAGE_FAULTS with the sampled address, user-mode faults only (perf_event_paranoid <= 2)."""
-    src = FaultSource("sw-page-faults")
-    sample = S.PERF_SAMPLE_IP | S.PERF_SAMPLE_TID | S.PERF_SAMPLE_TIME | S.PERF_SAMPLE_ADDR | S.PERF_SAMPLE_CPU
-    try:
-        for cpu in online_cpus():
-            ring = None
-            for tid in threads or (pid,):
-                attr = _attr(S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS, sample,
-                             S.ATTR_EXCLUDE_KERNEL | S.ATTR_EXCLUDE_HV, not threads)
+def _open_rings(src: FaultSource, attrs: list, pid: int, threads: tuple[int, ...]) -> None:
+    """One ring buffer per CPU: every event (each attr, for the process or each of its threads) on
+    that CPU writes into the ring of the first one opened there (PERF_EVENT_IOC_SET_OUTPUT)."""
+    for cpu in online_cpus():
+        ring = None
+        for tid in threads or (pid,):
+            for attr in attrs:
                 fd = S.perf_event_open(attr, tid, cpu)
                 if ring is None:
                     ring = _ring(fd, cpu)
@@ -297,6 +285,15 @@ def open_software(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
                 else:
                     ring.fds.append(fd)
                     S.ioctl(fd, S.PERF_EVENT_IOC_SET_OUTPUT, ring.fds[0])
+
+
+def open_software(pid: int, threads: tuple[int, ...] = ()) -> FaultSource:
+    """PERF_COUNT_SW_PAGE_FAULTS with the sampled address, user-mode faults only (perf_event_paranoid <= 2)."""
+    src = FaultSource("sw-page-faults")
+    sample = S.PERF_SAMPLE_IP | S.PERF_SAMPLE_TID | S.PERF_SAMPLE_TIME | S.PERF_SAMPLE_ADDR | S.PERF_SAMPLE_CPU
+    try:
+        _open_rings(src, [_attr(S.PERF_TYPE_SOFTWARE, S.PERF_COUNT_SW_PAGE_FAULTS, sample,
+                                S.ATTR_EXCLUDE_KERNEL | S.ATTR_EXCLUDE_HV, not threads)], pid, threads)
     except OSError as e:
         src.close()
         level = paranoid()
