@@ -94,3 +94,26 @@ def test_a_lesson_from_the_trace_cache_shows_the_same_picture(make_window, tmp_p
     cached.set_step(3)
     assert cached.frame == fresh.frame
     assert cached.render_image((960, 540)) == fresh.render_image((960, 540))
+
+
+def test_the_next_in_line_says_it_is_being_simulated(make_window, qtbot, monkeypatch):
+    """As the queue moves, a waiting pane's words move with it: once 2.6.23 has joined, 2.6.24 is the
+    one being simulated, no longer 'waiting for 2.6.23'."""
+    go = threading.Event()
+
+    def gated(scenario, variant, progress=None, cache=None, store=True):
+        if variant == "2.6.24":
+            assert go.wait(30), "the test never let 2.6.24 go"
+        return simulate_cached(scenario, variant, progress, cache, store)
+
+    monkeypatch.setattr(session, "simulate_cached", gated)
+    try:
+        win = make_window(path=None)
+        win.open_lesson(str(COMPARE), None, None)
+        qtbot.waitUntil(lambda: win.lesson is not None and win.lesson.pending == ("2.6.24",), timeout=20000)
+        last = win.panes[2]
+        qtbot.waitUntil(lambda: last.waiting_text.text() == "Simulating under 2.6.24 ...", timeout=20000)
+        assert last.is_waiting
+    finally:
+        go.set()
+    qtbot.waitUntil(lambda: not win.lesson.pending, timeout=20000)

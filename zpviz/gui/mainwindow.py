@@ -294,8 +294,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
             pane.view.set_selection(self.selection)
             self._title_pane(pane, trace.kernel, side_by_side)
         for j, (pane, k) in enumerate(zip(self.panes[len(L.traces):], L.pending)):
-            if not pane.is_waiting:
-                pane.set_waiting(f"Simulating under {k} ..." if j == 0 else f"{k}: waiting for {L.pending[j - 1]}")
+            # said again as the queue moves: the next in line is being simulated now, not waiting
+            text = f"Simulating under {k} ..." if j == 0 else f"{k}: waiting for {L.pending[j - 1]}"
+            if not pane.is_waiting or pane.waiting_text.text() != text:
+                pane.set_waiting(text)
             self._title_pane(pane, policy(k), side_by_side)
             pane.status.setText("")
         ready = self.panes[:len(L.traces)] + self.all_panes()[len(self.panes):]  # not the panes still waiting
