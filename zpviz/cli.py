@@ -105,7 +105,7 @@ def _summary(report: dict) -> str:
 
 # ---------------------------------------------------------------------------- check
 def cmd_check(a) -> int:
-    from zpviz.play import lesson_report
+    from zpviz.play import check_order, lesson_report
 
     worst = EXIT_OK
     for path in a.files:
@@ -118,8 +118,9 @@ def cmd_check(a) -> int:
         variants = [sc.kernel, *sc.compare]
         variants += sorted({c.variant for s in sc.steps for c in s.expect} - {"*"} - set(variants))
         bad = 0
-        for k in variants:
-            rep = lesson_report(sc, k)
+        known: dict = {}  # each variant played once: a comparison reads the other's report
+        for k in check_order(sc, variants):
+            rep = lesson_report(sc, k, known=known)
             for s in rep["steps"]:
                 for f in s["expect"]["failed"]:
                     print(f["message"])

@@ -35,21 +35,35 @@ class Claims:
 CLAIMS = Claims()
 
 
-def peers_for(scenario, kernel_id: str) -> dict:
-    """The other variants' numbers this variant's comparison claims need: one plain run of each."""
-    return {v: peer_numbers(run_report(scenario, v), wanted)
+def peers_for(scenario, kernel_id: str, known: dict | None = None) -> dict:
+    """The other variants' numbers this variant's comparison claims need: from `known` reports of
+    this scenario (variant -> report) where there is one, else one plain run of each."""
+    known = known if known is not None else {}
+    return {v: peer_numbers(known[v] if v in known else run_report(scenario, v), wanted)
             for v, wanted in peer_requests(scenario, kernel_id).items()}
 
 
-def _judge(scenario, kernel_id: str) -> Claims:
-    peers = peers_for(scenario, kernel_id)
+def _judge(scenario, kernel_id: str, known: dict | None = None) -> Claims:
+    peers = peers_for(scenario, kernel_id, known)
     return Claims(peers) if peers else CLAIMS
 
 
-def lesson_report(scenario, kernel: str | None = None, every_step: bool = False) -> dict:
-    """Play `scenario` under `kernel` (its own when None) and judge every claim: the run report."""
+def lesson_report(scenario, kernel: str | None = None, every_step: bool = False, known: dict | None = None) -> dict:
+    """Play `scenario` under `kernel` (its own when None) and judge every claim: the run report.
+    `known`: reports of the same scenario already made (variant -> report), which a comparison claim
+    reads instead of playing that variant again; this report is added to it."""
     kid = variant_id(kernel or scenario.kernel)
-    return run_report(scenario, kid, every_step, judge=_judge(scenario, kid))
+    report = run_report(scenario, kid, every_step, judge=_judge(scenario, kid, known))
+    if known is not None:
+        known[kid] = report
+    return report
+
+
+def check_order(scenario, variants: list[str]) -> list[str]:
+    """The variants in an order that plays each comparison's other variant before the one that
+    needs it, where the comparisons allow, so no variant is played twice."""
+    needed = {v for k in variants for v in peer_requests(scenario, k)}
+    return [v for v in variants if v in needed] + [v for v in variants if v not in needed]
 
 
 def trace_report(trace, every_step: bool = False) -> dict:

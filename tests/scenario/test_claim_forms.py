@@ -165,3 +165,18 @@ def test_expect_2_6_31_is_a_valid_variant_and_no_longer_a_near_miss():
 def test_range_values_still_load_as_ranges():
     sc = loads(lesson(READ_ALL + '[step.expect."*"]\nmakespan_ns = { min = 10 }\n'))
     assert sc.steps[0].expect[0].value == Range(10, None)
+
+
+def test_check_plays_each_variant_once(monkeypatch, capsys):
+    """A comparison claim reads the other variant's report when `zpviz check` already made it: lesson
+    3 compares 2.6.24's makespan with v5's and plays three variants, so three runs, not four."""
+    from pathlib import Path
+
+    from zpviz import cli, play
+
+    runs: list[str] = []
+    real = play.run_report
+    monkeypatch.setattr(play, "run_report", lambda sc, k=None, *a, **kw: runs.append(k) or real(sc, k, *a, **kw))
+    lesson = Path(__file__).resolve().parents[2] / "scenarios" / "03-no-zero-page-2624.toml"
+    assert cli.main(["check", str(lesson)]) == 0, capsys.readouterr()
+    assert sorted(runs) == ["2.6.23", "2.6.24", "v5"]
