@@ -166,11 +166,19 @@ class CacheLineWidget(QtWidgets.QWidget):
         """The last hops: big boxes, an arrow and its cost per hop, brackets per socket."""
         th = self.theme
         self._path = None
-        if not g.nodes:
-            p.setFont(font(BASE_PT + 4, bold=True))
-            p.setPen(qcolor(th.muted))
-            words = "Every copy is invalid" if v.move is None else "A taller dock shows the line's last hops"
-            p.drawText(_r(g.stage), AlignCenter | QtCore.Qt.TextFlag.TextWordWrap, words)
+        if not g.nodes:  # no transition yet, or no room for boxes: the last hops in one line of words
+            big = font(BASE_PT + 4, bold=True)
+            f = big if QtGui.QFontMetricsF(big).height() <= g.stage.h else self.bold
+            p.setFont(f)
+            p.setPen(qcolor(th.muted if v.move is None else th.fg))
+            if v.move is None:
+                words = "Every copy is invalid"
+            else:
+                cpus, links = chain(v)
+                words = "CPU " + str(cpus[0]) + "".join(
+                    (" \u2192 " if hop is not None else " \u2026 ") + str(c) for hop, c in zip(links, cpus[1:]))
+            words = QtGui.QFontMetrics(f).elidedText(words, QtCore.Qt.TextElideMode.ElideLeft, int(g.stage.w - 12))
+            p.drawText(_r(g.stage), AlignCenter, words)
             return
         fb = QtGui.QFontMetricsF(self.bold)
         for socket, r in g.brackets:
@@ -250,14 +258,14 @@ class CacheLineWidget(QtWidgets.QWidget):
                     for j in range(1, seg.count):
                         x = r.x + r.w * j / seg.count
                         p.drawLine(QtCore.QPointF(x, q.bottom() - 4), QtCore.QPointF(x, q.bottom() - 1))
-                words = seg.text if fb.horizontalAdvance(seg.text) + 6 <= q.width() else seg.state
-                if fb.horizontalAdvance(words) + 4 <= q.width():
-                    p.setPen(qcolor(text if seg.state != "I" else th.fg))
-                    right = 0.0
-                    if seg.token:
-                        d = fb.height() * 0.55
-                        right = d + 4
-                        self._token(p, q.right() - d / 2 - 3, q.center().y(), d)
+                right = 0.0
+                if seg.token:  # the token first: the one segment that must never lose its mark
+                    d = min(fb.height() * 0.55, q.width() - 4)
+                    right = d + 6
+                    self._token(p, q.right() - d / 2 - 3, q.center().y(), d)
+                room = q.width() - right
+                words = next((t for t in (seg.text, seg.state) if fb.horizontalAdvance(t) + 6 <= room), "")
+                if words:
                     p.setPen(qcolor(text if seg.state != "I" else th.fg))
                     p.drawText(q.adjusted(0, 0, -right, 0), AlignCenter, words)
 
@@ -269,19 +277,24 @@ class CacheLineWidget(QtWidgets.QWidget):
         p.setFont(self.body)
         side = fm.height()
         x, y = 8.0, h - self.legend_h() + 4
-        for letter, word in LEGEND:
-            if letter not in shown:
-                continue
+        items = [(letter, word) for letter, word in LEGEND if letter in shown]
+        token = any(b.token for s in v.sockets for b in s)
+        for letter, word in items:
+            tw = fm.horizontalAdvance(word)
+            if x + side + 4 + tw > self.width() - 4:
+                return  # a narrow dock: the legend as far as it fits whole
             text = self._box(p, QtCore.QRectF(x, y, side, side), letter, 2)
             p.setPen(qcolor(text))
             p.setFont(self.mono)
             p.drawText(QtCore.QRectF(x, y, side, side), AlignCenter, letter)
             p.setFont(self.body)
             p.setPen(qcolor(th.fg))
-            tw = fm.horizontalAdvance(word)
             p.drawText(QtCore.QRectF(x + side + 4, y, tw + 2, side), AlignLeftV, word)
             x += side + 4 + tw + 14
-        if any(b.token for s in v.sockets for b in s):
-            self._token(p, x + side * 0.35, y + side / 2, side * 0.6)
-            p.setPen(qcolor(th.fg))
-            p.drawText(QtCore.QRectF(x + side * 0.8, y, 200, side), AlignLeftV, "holds it (M or E)")
+        if token:
+            word = next((t for t in ("holds it (M or E)", "holds it")
+                         if x + side * 0.8 + fm.horizontalAdvance(t) <= self.width() - 4), None)
+            if word is not None:
+                self._token(p, x + side * 0.35, y + side / 2, side * 0.6)
+                p.setPen(qcolor(th.fg))
+                p.drawText(QtCore.QRectF(x + side * 0.8, y, fm.horizontalAdvance(word) + 4, side), AlignLeftV, word)
