@@ -70,3 +70,50 @@ def test_the_token_travels_one_hop_forward_and_never_offscreen(make_window, watc
     assert not w.travelling
     win.set_frame(int(tx.event[40]) + 1)  # a jump: no trip either
     assert not w.travelling
+
+
+@pytest.mark.parametrize("ncpus,sockets", [(64, 4), (16, 2)])
+def test_readable_on_a_720p_projector(make_window, tmp_path, ncpus, sockets):
+    """Lesson 6's shape (64 CPUs, four sockets) and lesson 5's (16 on two) in the window at
+    1280x720: every word at least the app's body size and whole, the last hops as big boxes, and
+    every CPU's state in its socket's strip."""
+    from PySide6 import QtGui
+
+    from tests.present.test_cacheline import _shape
+    from zpviz.gui.theme import BASE_PT
+
+    p = tmp_path / "storm.toml"
+    p.write_text(_shape(ncpus, sockets))
+    win = make_window(p, kernel="2.6.23", size=(1280, 720))
+    win.show()
+    w = win.cacheline
+    tr = win.lesson.lead
+    tx = tr.line_transfers()
+    far = [j for j in range(len(tx)) if not tx.same_socket[j]][2]
+    frame = int(tx.event[far]) + 1
+    win.set_frame(frame)
+    w.grab()  # paints: the layout drawn is the one checked
+    g, v = w.geometry_, w.view
+    assert g is not None and w.width() >= 380  # the dock's share of a 720p window
+    for f in (w.body, w.bold, w.mono, w.number, w.letter):
+        assert f.pointSize() >= BASE_PT
+    assert w.number.pointSize() >= 20  # the boxes' CPU numbers: the biggest words in the dock
+    # the last three hops at least, as boxes tall enough for a number and a letter
+    assert len(g.nodes) >= 4 and all(n.rect.h >= 48 and n.rect.w >= 40 for n in g.nodes)
+    assert g.nodes[-1].box.cpu == int(tx.cpu_to[far]) and g.edges[-1].hop.cost_ns == int(tx.cost_ns[far])
+    # the words fit: the heading and the totals whole, each strip segment's CPUs and state whole
+    for text, f in ((v.move.text, w.bold), (v.totals, w.body)):
+        assert QtGui.QFontMetrics(f).horizontalAdvance(text) <= w.width() - 16, text
+    fm = QtGui.QFontMetricsF(w.mono)
+    states = tr.line_states(frame).states
+    seen = []
+    for strip in g.strips:
+        for seg, r in strip.pieces:
+            assert fm.horizontalAdvance(seg.text) + 4 <= r.w, (seg.text, r.w)
+            assert all(LineState(int(states[c])).name == seg.state for c in range(seg.first, seg.last + 1))
+            seen += range(seg.first, seg.last + 1)
+    assert sorted(seen) == list(range(ncpus))
+    # nothing below the legend's row or past the dock's edge
+    bottom = w.height() - w.legend_h()
+    rects = [n.rect for n in g.nodes] + [r for _, r in g.brackets] + [r for s in g.strips for _, r in s.pieces]
+    assert all(r.x >= 0 and r.right <= w.width() and r.y >= w.heading_h() - 1 and r.bottom <= bottom for r in rects)

@@ -1,15 +1,23 @@
-"""The "Cache line" view's model: one watched cache line at one frame, as a MESI diagram.
+"""The "Cache line" view's model: one watched cache line at one frame, readable on a projector.
 
-CPUs are boxes grouped by socket, each with the state of its copy of the line (M, E, S or I);
-a token sits at the CPU holding the line in M or E; the line's latest transition before the
-frame is an arrow from the CPU that supplied it to the one that took it, with its cost. Every
-value comes from the trace at that frame (Trace.line_states, line_records), so playing
-backwards or jumping shows the same as playing forwards. No Qt here: gui/cachelineview.py draws
-what this computes, geometry included (docs/cacheline.md).
+Two parts, both from the trace at that frame (Trace.line_states, line_records, line_transfers), so
+playing backwards or jumping shows the same as playing forwards:
+
+- the stage: the line's last few transfers as a chain of big CPU boxes (CPU 61 -> 62 -> 63), each
+  hop an arrow with its cost, the boxes bracketed by socket, so a hop across sockets is seen
+  crossing a bracket; the box colour and letter are each CPU's copy now (M, E, S or I), a token
+  marks the CPU holding the line in M or E;
+- the sockets: one strip per socket holding every CPU's state, where a run of CPUs in the same
+  state folds into one segment ("0-15 I"): 64 CPUs stay readable at 1280x720, and a CPU holding
+  the line stands out as its own segment.
+
+No Qt here: gui/cachelineview.py measures its fonts into `Sizes` and draws what `layout`
+computes (docs/cacheline.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from zpviz.engine.columns import Ld, LineState
@@ -19,6 +27,7 @@ LINE_TITLES = {"zero_page_line": "the zero page's struct page",
                "huge_zero_page_line": "the huge zero page's struct page"}
 STATE_WORDS = {"M": "modified: the only copy, written", "E": "exclusive: the only copy, clean",
                "S": "shared: one of several clean copies", "I": "invalid: no copy"}
+MAX_HOPS = 6  # the chain's longest history; the layout shows as many of them as fit
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,14 @@ class Rect:
     @property
     def cy(self) -> float:
         return self.y + self.h / 2
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,18 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One transfer of the line from one CPU's cache to another's."""
+
+    event: int
+    cpu_from: int
+    cpu_to: int
+    cost_ns: int
+    same_socket: bool
+    current: bool  # made by the event that made this frame
+
+
+@dataclass(frozen=True)
 class CacheLineView:
     line: str
     title: str
@@ -67,6 +96,14 @@ class CacheLineView:
     sockets: tuple[tuple[CpuBox, ...], ...]
     move: Move | None
     totals: str  # transfers so far, across sockets, their cost
+    hops: tuple[Hop, ...] = ()  # the last transfers before the frame, oldest first (MAX_HOPS at most)
+
+    def box(self, cpu: int) -> CpuBox:
+        for socket in self.sockets:
+            for b in socket:
+                if b.cpu == cpu:
+                    return b
+        raise KeyError(cpu)
 
 
 def line_view(trace, frame: int, line: str = "zero_page_line") -> CacheLineView | None:
@@ -95,11 +132,14 @@ def line_view(trace, frame: int, line: str = "zero_page_line") -> CacheLineView 
     tx = trace.line_transfers(0, frame, line)
     far = int((~tx.same_socket).sum())
     ns = int(tx.cost_ns.sum())
-    totals = (f"{len(tx):,} transfers \u00b7 {far:,} across sockets \u00b7 {ns / 1000:,.1f} \u00b5s"
-              if len(tx) else "no transfer so far")
+    took = f"{ns / 1000:,.1f} \u00b5s" if ns < 1_000_000 else f"{ns / 1e6:,.2f} ms"
+    totals = f"{len(tx):,} transfers \u00b7 {far:,} across sockets \u00b7 {took}" if len(tx) else "no transfer so far"
+    hops = tuple(Hop(int(tx.event[j]), int(tx.cpu_from[j]), int(tx.cpu_to[j]), int(tx.cost_ns[j]),
+                     bool(tx.same_socket[j]), int(tx.event[j]) == frame - 1)
+                 for j in range(max(0, len(tx) - MAX_HOPS), len(tx)))
     kernel = str(trace.kernel.id) if trace.kernel is not None else ""
     return CacheLineView(line, f"Cache line \u00b7 {LINE_TITLES.get(line, line)}", kernel,
-                         tuple(tuple(b) for _, b in sorted(boxes.items())), move, totals)
+                         tuple(tuple(b) for _, b in sorted(boxes.items())), move, totals, hops)
 
 
 # ---------------------------------------------------------------------------------- colours
@@ -116,44 +156,160 @@ def state_colours(theme: Theme) -> dict[str, tuple[str, str]]:
     return out
 
 
+# ---------------------------------------------------------------------------------- the sockets' strips
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive CPUs of one socket drawn as one piece of its strip: a run in the same state
+    (folded, "0-15 I"), or one CPU alone when it holds the line's token."""
+
+    first: int
+    last: int
+    state: str
+    token: bool
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def text(self) -> str:
+        cpus = str(self.first) if self.count == 1 else f"{self.first}\u2013{self.last}"
+        return f"{cpus} {self.state}"
+
+
+def segments(socket: tuple[CpuBox, ...]) -> list[Segment]:
+    """A socket's CPUs folded into runs of one state; the token's holder always on its own."""
+    out: list[Segment] = []
+    for b in socket:
+        prev = out[-1] if out else None
+        if (prev is not None and not prev.token and not b.token and prev.state == b.state
+                and prev.last + 1 == b.cpu):
+            out[-1] = Segment(prev.first, b.cpu, b.state, False)
+        else:
+            out.append(Segment(b.cpu, b.cpu, b.state, b.token))
+    return out
+
+
+def _widths(segs: list[Segment], total: float, need: list[float]) -> list[float]:
+    """Each segment's width: its share of `total` by CPU count, but at least what its words need,
+    the rest shared by the others (all shrink alike when even the needs do not fit)."""
+    fixed: dict[int, float] = {}
+    while True:
+        free = total - sum(fixed.values())
+        n = sum(s.count for i, s in enumerate(segs) if i not in fixed)
+        if n == 0 or free <= 0:
+            break
+        more = {i: need[i] for i, s in enumerate(segs) if i not in fixed and free * s.count / n < need[i]}
+        if not more:
+            break
+        fixed.update(more)
+    free = total - sum(fixed.values())
+    n = sum(s.count for i, s in enumerate(segs) if i not in fixed)
+    if free < 0 or (n and free <= 0):
+        scale = total / sum(need)
+        return [need[i] * scale for i in range(len(segs))]
+    return [fixed[i] if i in fixed else free * s.count / n for i, s in enumerate(segs)]
+
+
 # ---------------------------------------------------------------------------------- geometry
 @dataclass(frozen=True)
+class Sizes:
+    """What the gui's fonts need, in pixels; the layout keeps every text at its full size."""
+
+    row_h: float  # a socket strip's height
+    label_w: float  # the widest "socket N" label
+    node_w: float  # a chain box
+    node_h: float
+    edge_w: float  # between two chain boxes: the arrow
+    cost_h: float  # the row above the chain boxes with each arrow's cost
+    bracket_h: float  # a "socket N" label under the chain
+    text_w: Callable[[str], float]  # a strip segment's words
+    pad: float = 6.0
+
+
+@dataclass(frozen=True)
+class Strip:
+    socket: int
+    label: Rect
+    pieces: tuple[tuple[Segment, Rect], ...]
+
+
+@dataclass(frozen=True)
+class Node:
+    box: CpuBox
+    rect: Rect
+
+
+@dataclass(frozen=True)
+class Edge:
+    hop: Hop | None  # None: the chain breaks here (the line came back some other way between)
+    a: Rect
+    b: Rect
+
+
+@dataclass(frozen=True)
 class Geometry:
-    sockets: tuple[Rect, ...]  # one per socket, its label above its boxes
-    boxes: dict[int, Rect]  # cpu -> its box
-    letter_px: int  # the state letter's pixel size
-    label_px: int  # CPU numbers and socket labels
+    stage: Rect
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    brackets: tuple[tuple[int, Rect], ...]  # socket, the span under its boxes in the chain
+    strips: tuple[Strip, ...]
 
 
-def layout(view: CacheLineView, x: float, y: float, w: float, h: float) -> Geometry:
-    """Sockets in a grid (side by side, stacked, or 2 x 2 for four), each a grid of near-square
-    CPU boxes: whichever arrangement gives the biggest boxes in the area."""
+def chain(view: CacheLineView) -> tuple[list[int], list[Hop | None]]:
+    """The CPUs the line went through in its last hops, in order, and the hop between each two
+    (None where one hop's source is not the previous hop's target)."""
+    cpus: list[int] = []
+    links: list[Hop | None] = []
+    if not view.hops and view.move is not None:
+        return [view.move.cpu_to], []  # it came from memory: the CPU that has it, no hop yet
+    for h in view.hops:
+        if cpus and cpus[-1] != h.cpu_from:
+            cpus.append(h.cpu_from)
+            links.append(None)
+        elif not cpus:
+            cpus.append(h.cpu_from)
+        cpus.append(h.cpu_to)
+        links.append(h)
+    return cpus, links
+
+
+def layout(view: CacheLineView, x: float, y: float, w: float, h: float, sz: Sizes) -> Geometry:
+    """The strips at the bottom, one row per socket; the stage above them with as many of the
+    last hops as fit in the width, the newest on the right."""
+    p = sz.pad
     n_s = len(view.sockets)
-    per = max(len(s) for s in view.sockets)
-    best = None
-    for s_cols in range(1, n_s + 1):
-        s_rows = -(-n_s // s_cols)
-        sw, sh = w / s_cols, h / s_rows
-        for cols in range(1, per + 1):
-            rows = -(-per // cols)
-            side = min((sw - 12) / cols, (sh - 26) / rows * 1.25)
-            if side > 0 and (best is None or side > best[0] + 0.5):
-                best = (side, s_cols, cols, rows)
-    _, s_cols, cols, rows = best if best is not None else (0.0, n_s, 1, per)
-    s_rows = -(-n_s // s_cols)
-    sw, sh = w / s_cols, h / s_rows
-    sock_rects = []
-    boxes: dict[int, Rect] = {}
-    bw, bh = (sw - 12) / cols, (sh - 26) / rows
-    bh = min(bh, bw * 0.9)  # no tall thin boxes when there is height to spare
-    gap = max(2.0, min(bw, bh) * 0.1)
+    strips_h = n_s * (sz.row_h + p)
+    stage = Rect(x, y, w, max(0.0, h - strips_h))
+    strips = []
+    sy = stage.bottom + p / 2
     for i, socket in enumerate(view.sockets):
-        sr, sc = divmod(i, s_cols)
-        sx, sy = x + sc * sw, y + sr * sh
-        sock_rects.append(Rect(sx + 2, sy + 2, sw - 4, sh - 4))
-        for j, box in enumerate(socket):
-            r, c = divmod(j, cols)
-            boxes[box.cpu] = Rect(sx + 6 + c * bw + gap / 2, sy + 22 + r * bh + gap / 2, bw - gap, bh - gap)
-    some = next(iter(boxes.values()))
-    letter = int(max(8, min(some.h * 0.55, some.w * 0.6, 40)))
-    return Geometry(tuple(sock_rects), boxes, letter, int(max(8, min(12, some.h * 0.26))))
+        label = Rect(x + p, sy, sz.label_w, sz.row_h)
+        segs = segments(socket)
+        left = label.right + p
+        need = [sz.text_w(s.text) + 2 * p + (sz.row_h * 0.7 if s.token else 0) for s in segs]
+        pieces = []
+        for s, sw in zip(segs, _widths(segs, x + w - p - left, need)):
+            pieces.append((s, Rect(left, sy, sw, sz.row_h)))
+            left += sw
+        strips.append(Strip(socket[0].socket if socket else i, label, tuple(pieces)))
+        sy += sz.row_h + p
+    cpus, links = chain(view)
+    tall = sz.cost_h + sz.node_h + 4 + sz.bracket_h
+    k = int((stage.w - 2 * p + sz.edge_w) // (sz.node_w + sz.edge_w)) if stage.h >= tall else 0
+    k = min(k, len(cpus))
+    cpus, links = cpus[len(cpus) - k:], links[len(links) - max(0, k - 1):] if k > 1 else []
+    span = k * sz.node_w + max(0, k - 1) * sz.edge_w
+    nx = stage.x + (stage.w - span) / 2
+    ny = stage.y + sz.cost_h + max(0.0, (stage.h - tall) / 2)
+    nodes = [Node(view.box(c), Rect(nx + j * (sz.node_w + sz.edge_w), ny, sz.node_w, sz.node_h))
+             for j, c in enumerate(cpus)]
+    edges = [Edge(hop, nodes[j].rect, nodes[j + 1].rect) for j, hop in enumerate(links)]
+    brackets: list[tuple[int, Rect]] = []
+    for n in nodes:
+        if brackets and brackets[-1][0] == n.box.socket:
+            s, r = brackets[-1]
+            brackets[-1] = (s, Rect(r.x, r.y, n.rect.right - r.x, r.h))
+        else:
+            brackets.append((n.box.socket, Rect(n.rect.x, n.rect.bottom + 4, n.rect.w, sz.bracket_h)))
+    return Geometry(stage, tuple(nodes), tuple(edges), tuple(brackets), tuple(strips))
