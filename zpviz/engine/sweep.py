@@ -249,9 +249,9 @@ class Sweep:
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
         m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
-        cpu = np.asarray(timing.cpu, np.int64)
-        ta = np.asarray(timing.end, np.int64)
-        timing.cpu = timing.end = []  # (a 1 GiB step's lists of ints are some 15 MB)
+        done = np.asarray(timing.done, np.int64)
+        timing.done = []  # (a 1 GiB step's list of ints is some 10 MB)
+        cpu, ta = done & timing.mask, done >> timing.sh
         n = self.n
         alloc = int(self.alloc)  # pages each fault allocates (besides page tables)
         t1 = ta + self.cost
@@ -446,8 +446,12 @@ class _Timing:
         self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
                     + [self.dram] for c in range(cm.ncpus)]
         self.cost = sw.cost
-        self.cpu: list[int] = []
-        self.end: list[int] = []
+        # each fault as one int: the time its line accesses ended, shifted, and its CPU (one
+        # append a fault, and no tuple: the heap below holds such ints too, next start and CPU,
+        # ordered as (time, cpu) tuples would be)
+        self.sh = max(1, cm.ncpus.bit_length())
+        self.mask = (1 << self.sh) - 1
+        self.done: list[int] = []
         self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
         self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
@@ -460,13 +464,14 @@ class _Timing:
         self.pi: list = [None] * width
         self.ei: list = [None] * width
         self.count = [0] * width
+        self.pos = [0] * width  # each CPU's next fault
         for c in sw.lists:
             self.pi[c], self.ei[c] = sw.pi[c].tolist(), sw.ei[c].tolist()
             self.count[c] = len(sw.lists[c])
         og = cm.owner.get
         self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
         self._round = _loop(sw.roles).__get__(self)
-        self.heap = [(sw.start, c, 0) for c in sw.lists]
+        self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
         self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
@@ -481,10 +486,11 @@ class _Timing:
         lock, the tables, then the fault's other roles, the anon_vma's mmap_lock before a page."""
         sw, cm = self.sw, self.sw.m.cache
         costs = sw.m.costs
-        t0, c, i = self.heap[0]
+        t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
+        i = self.pos[c]
         x, y = self.pi[c][i], self.ei[c][i]
         vp = int(sw.vps[c][i])
-        frame = len(self.cpu) * sw.alloc + self.tables  # the next frame the allocator hands out
+        frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
         cost = self.cost
         tables: list = []
@@ -521,11 +527,11 @@ class _Timing:
         self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in sw.fixed_lines.items()}
         self.ptl_owner[x], self.ptl_busy[x] = c, bg(ptl, 0)
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
-        self.played[len(self.cpu)] = _Played(t + cost, tables, out)
+        self.played[len(self.done)] = _Played(t + cost, tables, out)
         self.tables += len(tables)
-        self.cpu.append(c)
-        self.end.append(t)
-        heapq.heapreplace(self.heap, (t + cost, c, i + 1))
+        self.done.append(t << self.sh | c)
+        self.pos[c] = i + 1
+        heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
         self._drop_finished()
         self.latest = max(self.latest, t + cost)
 
@@ -541,25 +547,25 @@ class _Timing:
         return lines + [L.struct_page_line(int(self.sw.pfns[frame]))]
 
     def _drop_finished(self) -> None:
-        count = self.count
-        self.heap = [e for e in self.heap if e[2] < count[e[1]]]
+        count, pos, mask = self.count, self.pos, self.mask
+        self.heap = [e for e in self.heap if pos[e & mask] < count[e & mask]]
         heapq.heapify(self.heap)
 
     def run(self, k: int) -> None:
         """Play the next k faults: in rounds that no CPU's list can run out within, each broken
         off where a fault needs a page table."""
         k, self.pending = k - self.pending, 0
-        count = self.count
+        count, pos, mask = self.count, self.pos, self.mask
         while k > 0:
-            want = min(k, min(count[c] - i for _, c, i in self.heap))  # (the CPU with fewest left)
+            want = min(k, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
             done = self._round(want)
             k -= done
             self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
                 k -= 1
-        if self.end:
-            self.latest = max(self.latest, max(self.end[-CHUNK:]) + self.cost)
+        if self.done:
+            self.latest = max(self.latest, (max(self.done[-CHUNK:]) >> self.sh) + self.cost)
 
 
 # ------------------------------------------------------------------ the generated loop
@@ -573,23 +579,27 @@ def _round(self, k):
     hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
     fixed = self.fixed
 {load}
-    heap, pcp, pi, ei, table = self.heap, self.pcp, self.pi, self.ei, self.table
+    heap, pcp, pi, ei, table, pos = self.heap, self.pcp, self.pi, self.ei, self.table, self.pos
     ptl_o, ptl_b, pte_o, pte_b = self.ptl_owner, self.ptl_busy, self.pte_owner, self.pte_busy
-    put_cpu, put_end = self.cpu.append, self.end.append
+    put = self.done.append
+    sh, mask = self.sh, self.mask
     replace = heapreplace
     cost = self.cost
     batch = self.sw.pcp_batch
     done = 0
     for _ in range(k):
-        t, c, i = heap[0]
+        t = heap[0]
+        c = t & mask
+        t >>= sh
+        i = pos[c]
         x = pi[c][i]  # the PTE table
         if not table[x]:
             break
         lat = lat_of[c]
 {body}
-        put_cpu(c)
-        put_end(t)
-        replace(heap, (t + cost, c, i + 1))
+        put(t << sh | c)
+        pos[c] = i + 1
+        replace(heap, (t + cost) << sh | c)
         done += 1
 {store}
     return done
