@@ -131,6 +131,67 @@ def test_steps_it_refuses_go_to_the_bulk_loop(plans, case, steps, kernel, socket
     assert plans and plans[-1] is False, case
 
 
+# ------------------------------------------------------------------ read steps
+# The read sweep: 2.6.24's reads allocate a page each, as a write to empty PTEs does; the other
+# variants' map the zero page unrefcounted (2.6.23's refcounted zero page is refused).
+READ_SWEPT = ["2.6.24", "modern", "v5", "2.6.32"]
+
+
+@pytest.mark.parametrize("kernel", READ_SWEPT)
+@pytest.mark.parametrize("sockets", [1, 2])
+def test_reads_on_16_cpus(sweep_plans, kernel, sockets):
+    """16 CPUs reading, on one socket and on two, then writing what they read. The sweep takes
+    the read steps where it is the faster path (Sweep.worth: faults that allocate, or CPUs on two
+    sockets); its faults are counted (swept_events) to show it engaged."""
+    text = long_lesson(5000, 16, ['do = "read"\npages = "0-3999"', 'do = "read"', 'do = "write"'], sockets=sockets)
+    fast = played(text, kernel, True)
+    a, b = snapshot(fast), snapshot(played(text, kernel, False))
+    for key in b:
+        assert a[key] == b[key], f"{key} differs under {kernel}"
+    chosen = kernel == "2.6.24" or sockets == 2
+    assert sweep_plans["read"] == ([True, True] if chosen else [])
+    # 2.6.24's write finds every page mapped writable already: no fault, nothing to sweep
+    assert sweep_plans["write"] == ([False] if kernel == "2.6.24" else [True])
+    assert fast.swept_events == (5000 if chosen else 0) + (0 if kernel == "2.6.24" else 5000)
+
+
+@pytest.mark.parametrize("kernel", READ_SWEPT)
+@pytest.mark.parametrize("cpus,sockets,deal", [(1, 1, "round-robin"), (4, 2, "block"), (16, 1, "round-robin"),
+                                               (16, 2, "block")])
+def test_every_read_step_swept_exactly(sweep_every_read, read_plans, kernel, cpus, sockets, deal):
+    """The read sweep asked for every read step, where Sweep.worth would leave it to the skips:
+    still the bulk loop's records. A read-only part (2.6.24's new pages mapped read-only), a
+    strided read, then the rest (some pages present: no fault), then a write."""
+    text = long_lesson(6000, cpus, ['do = "mprotect"\nprot = "r"\npages = "1000-2999"',
+                                    f'do = "read"\npages = "0-5999/3"\ndeal = "{deal}"',
+                                    f'do = "read"\ndeal = "{deal}"', 'do = "write"\npages = "3000-5999"'],
+                       sockets=sockets)
+    assert_same(text, kernel)
+    assert read_plans == [True, True]
+
+
+def test_reads_it_refuses_go_to_the_bulk_loop(read_plans):
+    """2.6.23's read fault takes a reference on the zero page: its struct page, written twice by
+    every fault on every CPU, is a line the sweep does not keep."""
+    text = long_lesson(4000, 16, ['do = "read"', 'do = "write"'], sockets=2)
+    assert_same(text, "2.6.23")
+    assert read_plans == [False]
+
+
+def test_read_progress_and_cancel():
+    """The read sweep calls progress as the bulk loop does: every 4,096 events of the step."""
+    text = long_lesson(20000, 16, ['do = "read"'], sockets=2)
+    for kernel in ("2.6.24", "modern"):
+        calls: list[int] = []
+        m = played(text, kernel, True, progress=calls.append)
+        assert m.swept_events == 20000
+        reference: list[int] = []
+        played(text, kernel, False, progress=reference.append)
+        assert calls == reference
+    with pytest.raises(Cancelled, match="12,288"):
+        played(text, "2.6.24", True, progress=lambda n: n < 10000)
+
+
 def test_progress_and_cancel():
     text = long_lesson(20000, 4, ['do = "read"', 'do = "write"'])
     calls: list[int] = []

@@ -123,7 +123,7 @@ class Bulk(Forking):
         (written back before anything else can look) and spells out Core.emit for its shapes."""
         if self.sweep_enabled:
             sweep = Sweep(self, p, v, work, cpus, write)
-            if sweep.plan():
+            if sweep.worth() and sweep.plan():
                 return sweep.play()
         k, rec, fr = self.k, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage

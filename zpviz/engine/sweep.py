@@ -60,6 +60,7 @@ ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 # per-cpu list is empty, then the new frame's struct page, a DRAM miss no CPU waits on. The
 # fixed lines are one line for the whole step; "ptl" and "pte" one per PTE table and PTE line.
 FIXED_ROLES = ("mm",)
+READ_MIN_CPUS = 5  # a read step on fewer CPUs is left to the skips (Sweep.worth)
 LOOP_ROLES = ("page", "ptl", "pte") + FIXED_ROLES
 
 
@@ -110,6 +111,24 @@ class Sweep:
         self.work = work
         self.write = write
         self.pcp_batch = R.PCP_BATCH
+
+    # ------------------------------------------------------------------ worth it?
+    def worth(self) -> bool:
+        """Speed, not exactness (plan decides that): whether this sweep is likely faster than the
+        bulk loop with its period and stretch skips. A write step always is. A read step is where
+        the skips' machine seldom repeats itself: on READ_MIN_CPUS CPUs or more, with faults that
+        allocate (the period needs a whole cycle of every per-cpu free list; rules.read_anon
+        decides it, as for 2.6.24) or CPUs on more than one socket (their clocks drift apart).
+        Elsewhere the skips write whole periods at once, faster than the sweep's loop.
+        docs/bench.md has the figures."""
+        m = self.m
+        if self.write:
+            return True
+        if len(self.cpus) < READ_MIN_CPUS:
+            return False
+        if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
+            return True
+        return len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
