@@ -33,6 +33,7 @@ latency by the two CPUs' sockets. tests/engine/test_sweep.py holds the two to th
 from __future__ import annotations
 
 import heapq
+from array import array
 
 import numpy as np
 
@@ -87,6 +88,14 @@ def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     touched[ids - lo] = True
     at = np.cumsum(touched) - 1
     return at[ids - lo], np.flatnonzero(touched) + lo
+
+
+def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
+    """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
+    sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
+    order = np.argsort(cpu.astype(np.int16), kind="stable")
+    ends = np.cumsum(np.bincount(cpu, minlength=max(cpus) + 1))
+    return [(c, order[ends[c] - n:ends[c]]) for c in cpus if (n := int(ends[c] - (ends[c - 1] if c else 0)))]
 
 
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -268,8 +277,8 @@ class Sweep:
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
         m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
-        done = np.asarray(timing.done, np.int64)
-        timing.done = []  # (a 1 GiB step's list of ints is some 10 MB)
+        done = np.frombuffer(timing.done, np.int64).copy()
+        timing.done = array("q")
         cpu, ta = done & timing.mask, done >> timing.sh
         n = self.n
         alloc = int(self.alloc)  # pages each fault allocates (besides page tables)
@@ -282,8 +291,8 @@ class Sweep:
         slot = np.empty(n, np.int64)
         pi = np.empty(n, np.int64)
         ei = np.empty(n, np.int64)
-        for c, s in self.lists.items():
-            at = np.flatnonzero(cpu == c)
+        for c, at in _by_cpu(cpu, self.lists):
+            s = self.lists[c]
             slot[at] = s
             pi[at] = self.pi[c]
             ei[at] = self.ei[c]
@@ -308,8 +317,7 @@ class Sweep:
         zone_faults = np.zeros(0, np.int64)
         if allocs:
             k_local = np.empty(allocs, np.int64)  # each allocation's position among its CPU's
-            for c in self.lists:
-                at = np.flatnonzero(by == c)
+            for _, at in _by_cpu(by, self.lists):
                 k_local[at] = np.arange(len(at))
             first = np.zeros(max(self.lists) + 1, np.int64)
             for c, x in self.pcp0.items():
@@ -470,7 +478,7 @@ class _Timing:
         # ordered as (time, cpu) tuples would be)
         self.sh = max(1, cm.ncpus.bit_length())
         self.mask = (1 << self.sh) - 1
-        self.done: list[int] = []
+        self.done = array("q")
         self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
         self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
