@@ -745,15 +745,17 @@ class _Records:
             cols.append((me + key, value, value != 0))
         if self.sw.misses:
             cols.append((me + C.C_MISSES, self.sw.misses, True))
-        k = np.empty((n, len(cols)), np.int32)
-        v = np.empty((n, len(cols)), np.int32)
-        u = np.empty((n, len(cols)), bool)
+        # (a row per pair, filled whole, read through the transpose: twice as fast as filling
+        # the columns of a row per fault)
+        k = np.empty((len(cols), n), np.int32)
+        v = np.empty((len(cols), n), np.int32)
+        u = np.empty((len(cols), n), bool)
         for j, (key, value, has) in enumerate(cols):
-            k[:, j], v[:, j], u[:, j] = key, value, has
+            k[j], v[j], u[j] = key, value, has
         full = sorted(self.played)
-        u[full] = False
-        counts = np.count_nonzero(u, axis=1)
-        keys, vals = k[u], v[u]
+        u[:, full] = False
+        counts = np.count_nonzero(u, axis=0)
+        keys, vals = k.T[u.T], v.T[u.T]
         if not full:
             return keys, vals, counts
         # splice: the regular faults' pairs up to each fault played in full, then its own
@@ -771,24 +773,26 @@ class _Records:
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
-        ev = np.empty((n, N_INT), np.int32)
-        ev[:, Col.STEP] = m.step_index
-        ev[:, Col.CPU] = cpu
+        # (each table filled a row per column, then handed over transposed, as the recorder's rows:
+        # filling the columns of a row per event is several times slower)
+        ev = np.empty((N_INT, n), np.int32)
+        ev[Col.STEP] = m.step_index
+        ev[Col.CPU] = cpu
         if sw.write:
-            ev[:, Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
-            ev[:, Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
+            ev[Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
+            ev[Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
         else:
-            ev[:, Col.KIND] = Kind.READ_ALLOC if sw.alloc else Kind.READ_ZERO
-            ev[:, Col.FAULT] = FAULT_READ
-        ev[:, Col.PATH] = self.pid
-        ev[:, Col.PROC] = self.sw.p.index
-        ev[:, Col.SLOT] = self.slot
-        ev[:, Col.PFN] = self.pfn
-        ev[:, Col.FLAGS] = 0
-        rec.evi.frombytes(raw_bytes(ev))
-        t = np.empty((n, len(TimeCol)), np.int64)
-        t[:, TimeCol.T0], t[:, TimeCol.T1] = self.t0, self.t1
-        rec.evt.frombytes(raw_bytes(t))
+            ev[Col.KIND] = Kind.READ_ALLOC if sw.alloc else Kind.READ_ZERO
+            ev[Col.FAULT] = FAULT_READ
+        ev[Col.PATH] = self.pid
+        ev[Col.PROC] = self.sw.p.index
+        ev[Col.SLOT] = self.slot
+        ev[Col.PFN] = self.pfn
+        ev[Col.FLAGS] = 0
+        rec.evi.frombytes(raw_bytes(ev.T))
+        t = np.empty((len(TimeCol), n), np.int64)
+        t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
+        rec.evt.frombytes(raw_bytes(t.T))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
@@ -810,11 +814,11 @@ class _Records:
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
-        sc = np.empty((n, N_STORED), np.int32)
+        sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
-            sc[:, j] = x
+            sc[j] = x
         step = int(sw.alloc)  # the pages each fault adds (and to RSS)
-        sc[:, Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
-        sc[:, Stored.PT_FRAMES] = pt_after
-        sc[:, Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
-        rec.scalars.frombytes(raw_bytes(sc))
+        sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
+        sc[Stored.PT_FRAMES] = pt_after
+        sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
+        rec.scalars.frombytes(raw_bytes(sc.T))
