@@ -101,7 +101,8 @@ def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
     or the line's owner before the step for the first."""
-    order = np.argsort(idx, kind="stable")
+    small = len(first) <= 1 << 15  # (line numbers that fit 16 bits sort by radix, several times faster)
+    order = np.argsort(idx.astype(np.int16) if small else idx, kind="stable")
     si = idx[order]
     prev = np.empty(len(idx), np.int64)
     prev[0] = first[si[0]]
@@ -613,7 +614,7 @@ def _round(self, k):
     replace = heapreplace
     cost = self.cost
     batch = self.sw.pcp_batch
-    done = 0
+    before = len(self.done)
     for _ in range(k):
         t = heap[0]
         c = t & mask
@@ -627,9 +628,8 @@ def _round(self, k):
         put(t << sh | c)
         pos[c] = i + 1
         replace(heap, (t + cost) << sh | c)
-        done += 1
 {store}
-    return done
+    return len(self.done) - before
 """
 # one line write (access_writes for a line no other CPU shares): o, b the owner and busy time
 _WRITE = """\
