@@ -493,8 +493,11 @@ class _Timing:
         self.ei: list = [None] * width
         self.count = [0] * width
         self.pos = [0] * width  # each CPU's next fault
+        # (each line number one int object, shared by every fault on it: a list per CPU of
+        # references, not of a new int per fault, which a 1 GiB step would allocate by the million)
+        tables, lines = np.arange(len(sw.ptl_no)).astype(object), np.arange(len(sw.pte_no)).astype(object)
         for c in sw.lists:
-            self.pi[c], self.ei[c] = sw.pi[c].tolist(), sw.ei[c].tolist()
+            self.pi[c], self.ei[c] = tables[sw.pi[c]].tolist(), lines[sw.ei[c]].tolist()
             self.count[c] = len(sw.lists[c])
         og = cm.owner.get
         self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
