@@ -15,13 +15,13 @@ and per-line ones in flat lists, and notes nothing but each fault's CPU and the 
 accesses ended: the decisions of CacheModel.access_writes, in the same order. Which lines a
 fault writes, and in what order, is not spelled out here: it is the general path's own answer
 (probe.py's roles for the warm fault), and the loop is generated from it (`_loop_source`), as
-are the fault's rare lines (`_Timing._in_full`) and its counters (`_Records.counter_pairs`). The rare fault
-that does more (the step's first, which may prepare the anon_vma; one per new page table) leaves
-the loop and is played by the cache model proper. Everything else a fault does depends on that
-order and those times alone: which frames it gets (the allocator hands them out in order), the
-PTE and struct pages it writes, the counters it bumps (a line's previous owner is the CPU of the
-fault that touched it before), the records. `Sweep._write` and `_Records` work all of that out
-afterwards with numpy.
+are the line lists of the faults played in full (`_Timing._in_full`) and the counters
+(`_Records.counter_pairs`). The rare fault that does more (the step's first, which may prepare
+the anon_vma; one per new page table) leaves the loop and is played by the cache model proper.
+Everything else a fault does depends on that order and those times alone: which frames it gets
+(the allocator hands them out in order), the PTE and struct pages it writes, the counters it
+bumps (a line's previous owner is the CPU of the fault that touched it before), the records.
+`Sweep._write` and `_Records` work all of that out afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
 line some CPU holds shared, a frame whose struct page some cache still holds, 2.6.23's
