@@ -19,6 +19,7 @@ from tests.engine.test_properties import SETTINGS, lessons
 from tests.engine.util import VARIANTS
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
+from zpviz.engine.sweep import Sweep
 from zpviz.scenario import loads
 
 
@@ -254,3 +255,47 @@ def test_random_sweep_lessons_same_records_long(case):
 def test_random_long_lessons_same_records_long(case):
     """Big strided reads and writes, one or several sockets: the sweep's refusals among them."""
     assert_same(*case)
+
+
+@st.composite
+def read_sweep_lessons(draw) -> tuple[str, str]:
+    """Reads over parts of a vma on 1 to 16 CPUs, one socket or two, some pages present already
+    (written or read before), part of it read-only; then a write. For the read sweep forced on
+    every read step (sweep_every_read)."""
+    pages = draw(st.integers(300, 6000))
+    cpus = draw(st.sampled_from([1, 2, 3, 5, 8, 16]))
+    sockets = draw(st.sampled_from([1, 2])) if cpus % 2 == 0 else 1
+    steps = []
+    if draw(st.booleans()):  # the anon_vma is there already, and some pages need no fault
+        lo = draw(st.integers(0, pages - 1))
+        steps.append(f'do = "write"\npages = "{lo}-{min(pages - 1, lo + draw(st.integers(0, 50)))}"')
+    if draw(st.booleans()):  # read-only pages (under 2.6.24 their new pages are mapped read-only)
+        lo = draw(st.integers(0, pages - 1))
+        steps.append(f'do = "mprotect"\nprot = "r"\npages = "{lo}-{min(pages - 1, lo + draw(st.integers(0, 900)))}"')
+    for _ in range(draw(st.integers(1, 3))):
+        first = draw(st.integers(0, pages // 2))
+        stride = draw(st.sampled_from([1, 1, 2, 3, 7]))
+        deal = draw(st.sampled_from(["round-robin", "block"]))
+        steps.append(f'do = "read"\npages = "{first}-{pages - 1}/{stride}"\ndeal = "{deal}"')
+    steps.append('do = "write"')
+    return long_lesson(pages, cpus, steps, sockets=sockets), draw(st.sampled_from(VARIANTS))
+
+
+def assert_same_every_read_swept(text: str, kernel: str) -> None:
+    """assert_same with the sweep asked for every read step (Sweep.worth is speed only)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Sweep, "worth", lambda self: True)
+        assert_same(text, kernel)
+
+
+@settings(max_examples=int(os.environ.get("ZPVIZ_BULK_EXAMPLES", "15")), **SETTINGS)
+@given(case=read_sweep_lessons())
+def test_random_read_sweep_lessons_same_records(case):
+    assert_same_every_read_swept(*case)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 4, **SETTINGS)
+@given(case=read_sweep_lessons())
+def test_random_read_sweep_lessons_same_records_long(case):
+    assert_same_every_read_swept(*case)
