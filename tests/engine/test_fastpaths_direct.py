@@ -78,13 +78,15 @@ ENGAGED: dict[tuple[str, str, str], dict[str, int]] = {}
 
 def play(text: str, kernel: str, switches: dict[str, bool], name: str = ""):
     """run_machine under the given switches: (final machine, trace). Notes how many events the
-    skips wrote and how many write steps the sweep took, under ENGAGED[(text, kernel, name)]."""
+    skips wrote and how many write and read steps the sweep took, under ENGAGED[(text, kernel, name)]."""
     swept: list[bool] = []
+    swept_reads: list[bool] = []
     plan = sweep_module.Sweep.plan
 
     def noting(self) -> bool:
-        swept.append(plan(self))
-        return swept[-1]
+        got = plan(self)
+        (swept if self.write else swept_reads).append(got)
+        return got
 
     sweep_module.Sweep.plan = noting
     try:
@@ -93,6 +95,7 @@ def play(text: str, kernel: str, switches: dict[str, bool], name: str = ""):
     finally:
         sweep_module.Sweep.plan = plan
     ENGAGED[(text, kernel, name)] = {"skipped": m.skipped_events, "swept": sum(swept),
+                                     "swept_reads": sum(swept_reads), "swept_events": m.swept_events,
                                      "populated": m.populated_pages}
     return m, tr
 
@@ -255,6 +258,28 @@ def test_fixed_lesson_every_config_as_general_full_matrix(kernel, shape):
     assert_all_configs_match(ops_lesson(pages, cpus, sockets, locked=MIN_PAGES, other=pages), kernel)
 
 
+# ------------------------------------------------------------------ the read sweep
+@pytest.mark.parametrize("kernel", ["2.6.24", "modern"])
+@pytest.mark.parametrize("shape", ["16cpu", "16cpu-2sock"])
+def test_read_sweep_on_16_cpus_as_general(monkeypatch, kernel, shape):
+    """The read sweep on 16 CPUs, one socket and two, where reads allocate (2.6.24) and where
+    they map the zero page (modern): asked for every read step (Sweep.worth would leave modern's
+    one-socket reads to the skips), the `sweep` and `all` configurations against the general path.
+    The swept faults are counted to show it engaged: every read fault of the lesson."""
+    monkeypatch.setattr(sweep_module.Sweep, "worth", lambda self: True)
+    cpus, sockets = SHAPES[shape]
+    pages = MIN_PAGES + 512
+    text = (f'[scenario]\ntitle = "reads"\ncpus = {cpus}\nsockets = {sockets}\n[[vma]]\nname = "r"\n'
+            f'pages = {pages}\n')
+    for step in (f'do = "read"\npages = "0-{pages - 1}/2"', 'do = "read"\ndeal = "block"', 'do = "write"'):
+        text += f"[[step]]\nvma = \"r\"\ncpus = {list(range(cpus))}\n{step}\n"
+    assert_all_configs_match(text, kernel, configs=("sweep", "all"))
+    got = ENGAGED[(text, kernel, "sweep")]
+    assert got["swept_reads"] == 2, got
+    writes = 0 if kernel == "2.6.24" else pages  # 2.6.24's write finds its pages writable: no fault
+    assert got["swept_events"] == pages + writes, got
+
+
 # ------------------------------------------------------------------ random lessons
 def random_lesson(seed: int) -> tuple[str, str]:
     """A seeded random lesson on one random shape and variant: big strided or partial reads and
@@ -375,6 +400,7 @@ def engagement(text: str, kernel: str) -> dict[str, int]:
     return {"periods": ENGAGED[(text, kernel, "bulk+periods")]["skipped"],
             "stretches": ENGAGED[(text, kernel, "bulk+stretches")]["skipped"],
             "swept_steps": ENGAGED[(text, kernel, "sweep")]["swept"],
+            "swept_read_steps": ENGAGED[(text, kernel, "sweep")]["swept_reads"],
             "populated": ENGAGED[(text, kernel, "populate")]["populated"]}
 
 
@@ -392,6 +418,10 @@ def test_the_skips_engage_in_the_fixed_lessons(kernel, shape):
         assert got["periods"] > 0, got
     assert got["stretches"] > got["periods"], got
     assert got["swept_steps"] >= 1, got
+    # read steps on 16 CPUs whose faults allocate (2.6.24) or span two sockets: the sweep's
+    # (Sweep.worth): the two reads of "r" at least
+    if (kernel, shape) in (("2.6.24", "16cpu"), ("v5", "16cpu-2sock")):
+        assert got["swept_read_steps"] >= 2, got
     # the mlock of the fresh region "m": all but its first pages (a PTE table, the anon_vma,
     # the page the walk learns from) go through the lean populate walk
     assert got["populated"] >= 500, got

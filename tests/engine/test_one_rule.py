@@ -133,6 +133,67 @@ def test_every_path_follows_one_change(monkeypatch, plans, case):
                                                                  None: "the bulk loop refused it"}[swept]
 
 
+# ------------------------------------------------------------------ the read sweep (sweep.py)
+# 16 CPUs on two sockets reading 6,144 pages in two steps (the sweep takes such read steps:
+# Sweep.worth), then writing them all
+TEXT_READS = long_lesson(6144, 16, ['do = "read"\npages = "0-4095"', 'do = "read"', 'do = "write"'], sockets=2)
+
+
+def edit_read_fault(mp, ns: int, line: bool) -> None:
+    """do_anonymous_page edited for read faults: `ns` more, and the mm counter written."""
+    edit_general_path(mp, "do_anonymous_page", ns, line)
+
+
+# case: (kernel, the patch, what the sweep answers for the two read steps once patched: [] when
+# the bulk loop refused them before asking it)
+READ_CASES = {
+    # a field of one policy: no zero page under 2.6.32 (every read allocates: swept as 2.6.24's)
+    "policy: no zero page": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", read_fault_zero="never"), [True] * 2),
+    # the read-fault rule itself: the refcounted zero page under 2.6.32 (its struct page: refused)
+    "read rule: refcounted": ("2.6.32", lambda mp: patch_read_rule(mp, "refcounted"), [False] * 2),
+    # faults.py edited: 50 ns more on a zero-page read is followed; a line more, the bulk loop refuses
+    "do_anonymous_page edited: 50 ns": ("modern", lambda mp: edit_read_fault(mp, 50, False), [True] * 2),
+    "do_anonymous_page edited: a line": ("v5", lambda mp: edit_read_fault(mp, 0, True), []),
+    # 2.6.24 (every read a new page): the batch, a new page's flags and cost, the cache timing
+    "allocation batch of 7": ("2.6.24", lambda mp: mp.setattr(rules, "PCP_BATCH", 7), [True] * 2),
+    "new anon page": ("2.6.24", lambda mp: (
+        mp.setattr(rules, "NEW_ANON_FLAGS", rules.NEW_ANON_FLAGS | C.PG_REFERENCED),
+        mp.setattr(rules, "new_anon_page_ns", lambda costs, copy, f=rules.new_anon_page_ns: f(costs, copy) + 100)),
+        [True] * 2),
+    "cache timing": ("2.6.24", lambda mp: mp.setattr(THIS, "COSTS", Costs(
+        same_socket_ns=55, cross_socket_ns=150, dram_ns=70, line_hold_ns=9, hit_ns=2, clear_page_ns=1300)),
+        [True] * 2),
+}
+
+
+def play_reads(kernel: str, general: bool = False, sweep_on: bool = True) -> Machine:
+    m = Machine(loads(TEXT_READS, "one-rule-reads.toml"), kernel, costs=COSTS)
+    m.bulk_enabled = not general
+    m.sweep_enabled = sweep_on
+    list(m.run_steps())
+    return m
+
+
+@pytest.mark.parametrize("case", list(READ_CASES))
+def test_the_read_sweep_follows_one_change(monkeypatch, read_plans, case):
+    """The read sweep's lines, costs and decisions come from the general path (probe.py) and
+    rules.py: a changed rule is followed by it (same records as the general path), or refused."""
+    kernel, patch, swept = READ_CASES[case]
+    before = snapshot(play_reads(kernel))
+    patch(monkeypatch)
+    read_plans.clear()
+    fast = play_reads(kernel)
+    answers = list(read_plans)
+    bulk = play_reads(kernel, sweep_on=False)
+    slow = snapshot(play_reads(kernel, general=True))
+    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
+        got = snapshot(m)
+        for key in slow:
+            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
+    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+    assert answers == swept, f"{case}: the sweep answered {answers} for the read steps"
+
+
 def test_a_policy_value_off_a_fast_paths_allow_list_goes_down_a_path(monkeypatch, plans):
     """Each fast path names the policy values it spells out; a value outside them (as a new
     mechanism would be) makes it refuse the step, and the path under it plays the same records."""

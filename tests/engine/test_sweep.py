@@ -19,6 +19,7 @@ from tests.engine.test_properties import SETTINGS, lessons
 from tests.engine.util import VARIANTS
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
+from zpviz.engine.sweep import Sweep
 from zpviz.scenario import loads
 
 
@@ -131,6 +132,67 @@ def test_steps_it_refuses_go_to_the_bulk_loop(plans, case, steps, kernel, socket
     assert plans and plans[-1] is False, case
 
 
+# ------------------------------------------------------------------ read steps
+# The read sweep: 2.6.24's reads allocate a page each, as a write to empty PTEs does; the other
+# variants' map the zero page unrefcounted (2.6.23's refcounted zero page is refused).
+READ_SWEPT = ["2.6.24", "modern", "v5", "2.6.32"]
+
+
+@pytest.mark.parametrize("kernel", READ_SWEPT)
+@pytest.mark.parametrize("sockets", [1, 2])
+def test_reads_on_16_cpus(sweep_plans, kernel, sockets):
+    """16 CPUs reading, on one socket and on two, then writing what they read. The sweep takes
+    the read steps where it is the faster path (Sweep.worth: faults that allocate, or CPUs on two
+    sockets); its faults are counted (swept_events) to show it engaged."""
+    text = long_lesson(5000, 16, ['do = "read"\npages = "0-3999"', 'do = "read"', 'do = "write"'], sockets=sockets)
+    fast = played(text, kernel, True)
+    a, b = snapshot(fast), snapshot(played(text, kernel, False))
+    for key in b:
+        assert a[key] == b[key], f"{key} differs under {kernel}"
+    chosen = kernel == "2.6.24" or sockets == 2
+    assert sweep_plans["read"] == ([True, True] if chosen else [])
+    # 2.6.24's write finds every page mapped writable already: no fault, nothing to sweep
+    assert sweep_plans["write"] == ([False] if kernel == "2.6.24" else [True])
+    assert fast.swept_events == (5000 if chosen else 0) + (0 if kernel == "2.6.24" else 5000)
+
+
+@pytest.mark.parametrize("kernel", READ_SWEPT)
+@pytest.mark.parametrize("cpus,sockets,deal", [(1, 1, "round-robin"), (4, 2, "block"), (16, 1, "round-robin"),
+                                               (16, 2, "block")])
+def test_every_read_step_swept_exactly(sweep_every_read, read_plans, kernel, cpus, sockets, deal):
+    """The read sweep asked for every read step, where Sweep.worth would leave it to the skips:
+    still the bulk loop's records. A read-only part (2.6.24's new pages mapped read-only), a
+    strided read, then the rest (some pages present: no fault), then a write."""
+    text = long_lesson(6000, cpus, ['do = "mprotect"\nprot = "r"\npages = "1000-2999"',
+                                    f'do = "read"\npages = "0-5999/3"\ndeal = "{deal}"',
+                                    f'do = "read"\ndeal = "{deal}"', 'do = "write"\npages = "3000-5999"'],
+                       sockets=sockets)
+    assert_same(text, kernel)
+    assert read_plans == [True, True]
+
+
+def test_reads_it_refuses_go_to_the_bulk_loop(read_plans):
+    """2.6.23's read fault takes a reference on the zero page: its struct page, written twice by
+    every fault on every CPU, is a line the sweep does not keep."""
+    text = long_lesson(4000, 16, ['do = "read"', 'do = "write"'], sockets=2)
+    assert_same(text, "2.6.23")
+    assert read_plans == [False]
+
+
+def test_read_progress_and_cancel():
+    """The read sweep calls progress as the bulk loop does: every 4,096 events of the step."""
+    text = long_lesson(20000, 16, ['do = "read"'], sockets=2)
+    for kernel in ("2.6.24", "modern"):
+        calls: list[int] = []
+        m = played(text, kernel, True, progress=calls.append)
+        assert m.swept_events == 20000
+        reference: list[int] = []
+        played(text, kernel, False, progress=reference.append)
+        assert calls == reference
+    with pytest.raises(Cancelled, match="12,288"):
+        played(text, "2.6.24", True, progress=lambda n: n < 10000)
+
+
 def test_progress_and_cancel():
     text = long_lesson(20000, 4, ['do = "read"', 'do = "write"'])
     calls: list[int] = []
@@ -193,3 +255,47 @@ def test_random_sweep_lessons_same_records_long(case):
 def test_random_long_lessons_same_records_long(case):
     """Big strided reads and writes, one or several sockets: the sweep's refusals among them."""
     assert_same(*case)
+
+
+@st.composite
+def read_sweep_lessons(draw) -> tuple[str, str]:
+    """Reads over parts of a vma on 1 to 16 CPUs, one socket or two, some pages present already
+    (written or read before), part of it read-only; then a write. For the read sweep forced on
+    every read step (sweep_every_read)."""
+    pages = draw(st.integers(300, 6000))
+    cpus = draw(st.sampled_from([1, 2, 3, 5, 8, 16]))
+    sockets = draw(st.sampled_from([1, 2])) if cpus % 2 == 0 else 1
+    steps = []
+    if draw(st.booleans()):  # the anon_vma is there already, and some pages need no fault
+        lo = draw(st.integers(0, pages - 1))
+        steps.append(f'do = "write"\npages = "{lo}-{min(pages - 1, lo + draw(st.integers(0, 50)))}"')
+    if draw(st.booleans()):  # read-only pages (under 2.6.24 their new pages are mapped read-only)
+        lo = draw(st.integers(0, pages - 1))
+        steps.append(f'do = "mprotect"\nprot = "r"\npages = "{lo}-{min(pages - 1, lo + draw(st.integers(0, 900)))}"')
+    for _ in range(draw(st.integers(1, 3))):
+        first = draw(st.integers(0, pages // 2))
+        stride = draw(st.sampled_from([1, 1, 2, 3, 7]))
+        deal = draw(st.sampled_from(["round-robin", "block"]))
+        steps.append(f'do = "read"\npages = "{first}-{pages - 1}/{stride}"\ndeal = "{deal}"')
+    steps.append('do = "write"')
+    return long_lesson(pages, cpus, steps, sockets=sockets), draw(st.sampled_from(VARIANTS))
+
+
+def assert_same_every_read_swept(text: str, kernel: str) -> None:
+    """assert_same with the sweep asked for every read step (Sweep.worth is speed only)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Sweep, "worth", lambda self: True)
+        assert_same(text, kernel)
+
+
+@settings(max_examples=int(os.environ.get("ZPVIZ_BULK_EXAMPLES", "15")), **SETTINGS)
+@given(case=read_sweep_lessons())
+def test_random_read_sweep_lessons_same_records(case):
+    assert_same_every_read_swept(*case)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("ZPVIZ_EXAMPLES", "2000")) // 4, **SETTINGS)
+@given(case=read_sweep_lessons())
+def test_random_read_sweep_lessons_same_records_long(case):
+    assert_same_every_read_swept(*case)

@@ -50,6 +50,7 @@ class Bulk(Forking):
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    swept_events = 0  # faults the sweep played (for tests and benchmarks)
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
     _shapes: Shapes | None = None
 
@@ -120,9 +121,9 @@ class Bulk(Forking):
 
         Returns the makespan in ns. The loop keeps what it touches on every event in locals
         (written back before anything else can look) and spells out Core.emit for its shapes."""
-        if write and self.sweep_enabled:
-            sweep = Sweep(self, p, v, work, cpus)
-            if sweep.plan():
+        if self.sweep_enabled:
+            sweep = Sweep(self, p, v, work, cpus, write)
+            if sweep.worth() and sweep.plan():
                 return sweep.play()
         k, rec, fr = self.k, self.rec, self.frames
         spte, spfn, svmf, svpage = self.slots.pte, self.slots.pfn, self.slots.vmf, self.slot_vpage

@@ -1,8 +1,10 @@
-"""The sweep: a write step whose every fault allocates a page, in the leanest exact loop.
+"""The sweep: a read or write step whose every fault is one of the probe's warm faults, in the
+leanest exact loop.
 
-Such steps are the zero page's other half of the story: writing memory that was only read
-(every fault a COW of the zero page) or never touched (every fault a new zeroed page). With
-several CPUs a COW step has no rhythm for the period skips (period.py, micro.py) to use: one CPU
+Such steps are most of the zero page's story: writing memory that was only read (every fault a
+COW of the zero page) or never touched (every fault a new zeroed page), and reading fresh memory
+(every fault maps the zero page, or under 2.6.24 allocates a page just as a write does). With
+several CPUs such a step has no rhythm for the period skips (period.py, micro.py) to use: one CPU
 drifts ahead of the others, their relative clocks never repeat, and the bulk loop plays every
 fault, at about 5 µs, where the kernel takes one in about 1.5 µs.
 
@@ -10,24 +12,28 @@ What makes a fault's time depend on the other CPUs is small: the lines several C
 fault lock, the zone lock, an mm counter, the PTE-table locks and the PTE lines), each with an
 owner and a busy time. So `_Timing` keeps only those, the fixed ones in locals and the per-table
 and per-line ones in flat lists, and notes nothing but each fault's CPU and the time its line
-accesses ended: the decisions of CacheModel.access_writes, in the same order. The rare fault
-that does more (the step's first, which may prepare the anon_vma; one per new page table) leaves
-the loop and is played by the cache model proper. Everything else a fault does depends on that
-order and those times alone: which frames it gets (the allocator hands them out in order), the
-PTE and struct pages it writes, the counters it bumps (a line's previous owner is the CPU of the
-fault that touched it before), the records. `Sweep._write` and `_Records` work all of that out
-afterwards with numpy.
+accesses ended: the decisions of CacheModel.access_writes, in the same order. Which lines a
+fault writes, and in what order, is not spelled out here: it is the general path's own answer
+(probe.py's roles for the warm fault), and the loop is generated from it (`_loop_source`), as
+are the line lists of the faults played in full (`_Timing._in_full`) and the counters
+(`_Records.counter_pairs`). The rare fault that does more (the step's first, which may prepare
+the anon_vma; one per new page table) leaves the loop and is played by the cache model proper.
+Everything else a fault does depends on that order and those times alone: which frames it gets
+(the allocator hands them out in order), the PTE and struct pages it writes, the counters it
+bumps (a line's previous owner is the CPU of the fault that touched it before), the records.
+`Sweep._write` and `_Records` work all of that out afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
 line some CPU holds shared, a frame whose struct page some cache still holds, 2.6.23's
-refcounted zero page, ...): the bulk loop takes the step then. CPUs on two sockets are covered:
-a transfer costs the same-socket or the cross-socket latency by the two CPUs' sockets.
-tests/engine/test_sweep.py holds the two to the same records.
+refcounted zero page, a role the generator does not know, ...): the bulk loop takes the step
+then. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
+latency by the two CPUs' sockets. tests/engine/test_sweep.py holds the two to the same records.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
 
 import numpy as np
 
@@ -36,22 +42,40 @@ from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.core import Cancelled
-from zpviz.engine.events import FAULT_COW, FAULT_WRITE, Kind
+from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.probe import PROBE_VMF
 from zpviz.engine.record import raw_bytes
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
 BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
-# the lines of a fault the records work out, in the order the fault touches them, and each
-# one's kind for the per-kind transfer counters; the new frame's struct page (between zone and
-# ptl) is a DRAM miss, which never transfers
-SLOTS = ("lock", "zone", "ptl", "pte", "mm")
 # The policy values the loop and the records spell out (a COW step also needs rules.cow_zero to
-# leave the zero page's struct page alone). Anything else is refused.
+# leave the zero page's struct page alone, a read step rules.read_anon not to refcount it).
+# Anything else is refused.
 ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
-KIND = {"lock": C.LK_LOCK, "zone": C.LK_LOCK, "ptl": C.LK_LOCK, "pte": C.LK_PTE, "mm": C.LK_MM_COUNTER}
+# The roles (probe.py) of the lines the loop can write: "lock" first (the fault lock; a new page
+# table's lines come right after it, as in the bulk loop), then each of these at most once, in
+# the order the general path wrote them. "page" is a page allocation: the zone lock when the
+# per-cpu list is empty, then the new frame's struct page, a DRAM miss no CPU waits on. The
+# fixed lines are one line for the whole step; "ptl" and "pte" one per PTE table and PTE line.
+FIXED_ROLES = ("mm",)
+READ_MIN_CPUS = 5  # a read step on fewer CPUs is left to the skips (Sweep.worth)
+LOOP_ROLES = ("page", "ptl", "pte") + FIXED_ROLES
+
+
+def loop_roles_ok(roles: tuple[str, ...]) -> bool:
+    """Whether the generated loop covers a fault writing these lines (probe.Shape.roles)."""
+    rest = roles[1:]
+    return bool(roles) and roles[0] == "lock" and len(set(rest)) == len(rest) and all(
+        r in LOOP_ROLES for r in rest) and "ptl" in rest and "pte" in rest
+
+
+def slots_of(roles: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines whose transfers the records count, in the order a fault touches them: the roles,
+    a page allocation standing for the zone lock (its struct page is a DRAM miss: no transfer)."""
+    return tuple("zone" if r == "page" else r for r in roles)
 
 
 def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,10 +90,19 @@ def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return at[ids - lo], np.flatnonzero(touched) + lo
 
 
+def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
+    """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
+    sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
+    order = np.argsort(cpu.astype(np.int16), kind="stable")
+    ends = np.cumsum(np.bincount(cpu, minlength=max(cpus) + 1))
+    return [(c, order[ends[c] - n:ends[c]]) for c in cpus if (n := int(ends[c] - (ends[c - 1] if c else 0)))]
+
+
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
     or the line's owner before the step for the first."""
-    order = np.argsort(idx, kind="stable")
+    small = len(first) <= 1 << 15  # (line numbers that fit 16 bits sort by radix, several times faster)
+    order = np.argsort(idx.astype(np.int16) if small else idx, kind="stable")
     si = idx[order]
     prev = np.empty(len(idx), np.int64)
     prev[0] = first[si[0]]
@@ -83,19 +116,41 @@ def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray
 class Sweep:
     """One sweep step: plan (or refuse), time, then write state and records."""
 
-    def __init__(self, m, p, v, work: dict[int, list[int]], cpus: list[int]):
+    def __init__(self, m, p, v, work: dict[int, list[int]], cpus: list[int], write: bool = True):
         self.m, self.p, self.v, self.cpus = m, p, v, cpus
         self.work = work
+        self.write = write
         self.pcp_batch = R.PCP_BATCH
+
+    # ------------------------------------------------------------------ worth it?
+    def worth(self) -> bool:
+        """Speed, not exactness (plan decides that): whether this sweep is likely faster than the
+        bulk loop with its period and stretch skips. A write step always is. A read step is where
+        the skips' machine seldom repeats itself: on READ_MIN_CPUS CPUs or more, with faults that
+        allocate (the period needs a whole cycle of every per-cpu free list; rules.read_anon
+        decides it, as for 2.6.24) or CPUs on more than one socket (their clocks drift apart).
+        Elsewhere the skips write whole periods at once, faster than the sweep's loop.
+        docs/bench.md has the figures."""
+        m = self.m
+        if self.write:
+            return True
+        if len(self.cpus) < READ_MIN_CPUS:
+            return False
+        if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
+            return True
+        return len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
         """Whether this module plays the step exactly; sets what it needs if so, and touches no
         machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
-        step allocates one anon page (an empty PTE, or a COW of the zero page that leaves the zero
-        page's struct page alone, rules.cow_zero), writing the lines the loop below writes as the
-        general path does (probe.py), with one cost for all (clear, or copy for all); lines no CPU
-        shares; frames no cache holds. Anything else is refused."""
+        step one the general path plays alike (probe.py): for a write step, one new anon page each
+        (an empty PTE, or a COW of the zero page that leaves the zero page's struct page alone,
+        rules.cow_zero), with one cost for all (clear, or copy for all); for a read step, what
+        rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible checked they all
+        decide alike): a new page (2.6.24) or the zero page unrefcounted; the lines written, by
+        role, ones the generated loop knows (loop_roles_ok); lines no CPU shares; frames no cache
+        holds. Anything else is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
         if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
@@ -103,11 +158,14 @@ class Sweep:
         pte = np.frombuffer(m.slots.pte, np.uint8)
         pfn = np.frombuffer(m.slots.pfn, np.int64)
         vpage = np.frombuffer(m.slot_vpage, np.int64)
+        # the pages that fault: for a write, an empty PTE or the zero page's (bulk_eligible let
+        # no other read-only page through); for a read, an empty PTE
+        need = W if self.write else P
         lists: dict[int, np.ndarray] = {}
         for c in self.cpus:
             s = np.asarray(self.work.get(c, ()), np.int64)
             if len(s):
-                faulting = s[pte[s] & W == 0]  # empty, or mapping the zero page (bulk_eligible)
+                faulting = s[pte[s] & need == 0]
                 if len(faulting):
                     lists[c] = faulting
         if not lists:
@@ -115,26 +173,37 @@ class Sweep:
         self.lists = lists
         order = list(lists)
         slots = np.concatenate([lists[c] for c in order])
-        cow = (pte[slots] & P) != 0
-        self.cow_rule = rule = R.cow_zero(k)
-        if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
-            return False  # 2.6.2x: every COW of the zero page also writes its struct page
-        # the faults as the general path plays them (probe.py): the lines the loop below writes,
-        # and one cost and one count of cold misses for all
         shapes = m.fault_shapes()
-        loop = ("lock", "page", "ptl", "pte") + (("mm",) if m._rss_atomic else ())
-        played = [shapes.write] if not cow.all() else []
-        if cow.any():
-            if shapes.cow is None:
-                return False
-            played.append(shapes.cow)
-        if any(s.roles != loop for s in played) or len({(s.cost, s.misses) for s in played}) != 1:
-            return False  # more lines than the loop's (say, do_wp_page writes one more), or two costs
+        self.cow_rule = rule = R.cow_zero(k)
+        self.copy = False
+        if self.write:
+            cow = (pte[slots] & P) != 0
+            if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
+                return False  # 2.6.2x: every COW of the zero page also writes its struct page
+            played = [shapes.write] if not cow.all() else []
+            if cow.any():
+                if shapes.cow is None:
+                    return False
+                played.append(shapes.cow)
+            if rule.copy and cow.any() and not cow.all():
+                return False  # v5 copies on COW and clears on a new page: two paths, two costs
+            self.copy = rule.copy and bool(cow.all())
+            self.alloc = True
+        else:
+            self.read_rule = read = R.read_anon(k, PROBE_VMF)
+            if read.refcounted:
+                return False  # 2.6.23: every read writes the zero page's struct page, twice
+            played = [shapes.read]
+            self.alloc = read.zero_pte is None
+        # the faults as the general path plays them (probe.py): the lines it wrote, by role, are
+        # what the loop is generated from; one cost and one count of cold misses for all
+        roles = played[0].roles
+        if any(s.roles != roles for s in played) or len({(s.cost, s.misses) for s in played}) != 1:
+            return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
+        if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
+            return False  # a line the loop does not know, or an allocation where none is made
+        self.roles = roles
         self.fault_ns, self.misses = played[0].cost, played[0].misses
-        copy_cow = rule.copy
-        if copy_cow and cow.any() and not cow.all():
-            return False  # v5 copies on COW and clears on a new page: two paths, two costs
-        self.copy = copy_cow and bool(cow.all())
         self.n = n = len(slots)
         vp = vpage[slots]
         cut = np.cumsum([len(lists[c]) for c in order])[:-1]
@@ -143,8 +212,10 @@ class Sweep:
         self.lock = L.mmap_lock_line(pidx) if m._mmap_sem else L.vma_lock_line(pidx, v.index)
         self.mmap = L.mmap_lock_line(pidx)
         self.zone = L.ZONE_LOCK
-        self.mm = L.mm_counter_line(pidx) if m._rss_atomic else None
-        fixed = [self.lock, self.mmap, self.zone] + ([self.mm] if self.mm is not None else [])
+        self.mm = L.mm_counter_line(pidx)
+        # role -> the one line of the step (the zone lock: where a page is allocated)
+        self.fixed_lines = {"lock": self.lock, "zone": self.zone} | {r: self.mm for r in roles if r == "mm"}
+        fixed = list(self.fixed_lines.values())
         # the per-table and per-line ones, numbered in flat lists
         pi, self.ptl_no = _line_table(vp >> 9)
         ei, self.pte_no = _line_table(vp >> 3)
@@ -153,6 +224,8 @@ class Sweep:
         self.vps = dict(zip(order, np.split(vp, cut)))
         self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
         self.pte_ids = L.pte_line_at(pidx, self.pte_no)
+        self.kind = {r: L.line_kind(x) for r, x in self.fixed_lines.items()} | {
+            "ptl": L.line_kind(int(self.ptl_ids[0])), "pte": L.line_kind(int(self.pte_ids[0]))}
         # every shared line held by at most one CPU: a write never has sharers to invalidate (a
         # transfer costs what the two CPUs' sockets say, _Timing.lat)
         sharers = cm.sharers
@@ -165,7 +238,7 @@ class Sweep:
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
         upper = {(lvl, int(x)) for lvl, sh in ((3, 18), (2, 9)) for x in np.unique(self.ptl_no >> sh).tolist()}
-        most = n + int((~self.has_table).sum()) + len(upper - p.upper_tables.keys())
+        most = n * self.alloc + int((~self.has_table).sum()) + len(upper - p.upper_tables.keys())
         fr = m.frames
         take = min(most, len(fr.free))
         self.pfns = np.concatenate([np.asarray(fr.free[len(fr.free) - take:][::-1], np.int64),
@@ -186,10 +259,9 @@ class Sweep:
         for c in self.cpus:
             m.clock[c] = self.start
         og = cm.owner.get
-        self.first_owner = {"lock": og(self.lock, -1), "zone": og(self.zone, -1),
-                            "mm": og(self.mm, -1) if self.mm is not None else -1}
+        self.first_owner = {r: og(x, -1) for r, x in self.fixed_lines.items()}
         self.pcp0 = {c: m.pcp[c] for c in self.lists}
-        self.prep = not self.v.anon_vma
+        self.prep = self.alloc and not self.v.anon_vma  # anon_vma_prepare: the vma's first anon page
         timing = _Timing(self)
         progress, n0 = m.progress, m.rec.n_events
         done = 0
@@ -206,10 +278,11 @@ class Sweep:
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
         m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
-        cpu = np.asarray(timing.cpu, np.int64)
-        ta = np.asarray(timing.end, np.int64)
-        timing.cpu = timing.end = []  # (a 1 GiB step's lists of ints are some 15 MB)
+        done = np.frombuffer(timing.done, np.int64).copy()
+        timing.done = array("q")
+        cpu, ta = done & timing.mask, done >> timing.sh
         n = self.n
+        alloc = int(self.alloc)  # pages each fault allocates (besides page tables)
         t1 = ta + self.cost
         ntab = np.zeros(n, np.int64)  # page tables each fault allocated
         for e, pl in timing.played.items():
@@ -219,8 +292,8 @@ class Sweep:
         slot = np.empty(n, np.int64)
         pi = np.empty(n, np.int64)
         ei = np.empty(n, np.int64)
-        for c, s in self.lists.items():
-            at = np.flatnonzero(cpu == c)
+        for c, at in _by_cpu(cpu, self.lists):
+            s = self.lists[c]
             slot[at] = s
             pi[at] = self.pi[c]
             ei[at] = self.ei[c]
@@ -229,29 +302,33 @@ class Sweep:
             m.clock[c] = int(t1[at[-1]])
             m.pcp[c] = timing.pcp[c]
         # the frames, in the order they were handed out: each fault's tables, then its page
-        got = ntab + 1
+        got = ntab + alloc
         after = np.cumsum(got)
         allocs = int(after[-1])
         frames = self.pfns[:allocs]
-        page_at = after - 1
         is_table = np.ones(allocs, bool)
-        is_table[page_at] = False
-        pfn = frames[page_at]
+        if alloc:
+            page_at = after - 1
+            is_table[page_at] = False
+            pfn = frames[page_at]
+        else:
+            pfn = np.full(n, ZERO_PFN, np.int64)
         by = np.repeat(cpu, got)  # the CPU that took each frame
         # the zone lock: taken by the allocation that finds its CPU's per-cpu list empty
-        k_local = np.empty(allocs, np.int64)  # each allocation's position among its CPU's
-        for c in self.lists:
-            at = np.flatnonzero(by == c)
-            k_local[at] = np.arange(len(at))
-        first = np.zeros(int(by.max()) + 1, np.int64)
-        for c, x in self.pcp0.items():
-            first[c] = x
-        f = first[by]
-        refills = (k_local >= f) & ((k_local - f) % self.pcp_batch == 0)
-        zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
-        # state
-        if int(frames.max()) >= len(fr.kind):
-            fr._grow(int(frames.max()) + 1)
+        zone_faults = np.zeros(0, np.int64)
+        if allocs:
+            k_local = np.empty(allocs, np.int64)  # each allocation's position among its CPU's
+            for _, at in _by_cpu(by, self.lists):
+                k_local[at] = np.arange(len(at))
+            first = np.zeros(max(self.lists) + 1, np.int64)
+            for c, x in self.pcp0.items():
+                first[c] = x
+            f = first[by]
+            refills = (k_local >= f) & ((k_local - f) % self.pcp_batch == 0)
+            zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
+            # state
+            if int(frames.max()) >= len(fr.kind):
+                fr._grow(int(frames.max()) + 1)
         take = min(allocs, len(fr.free))
         if take:
             del fr.free[len(fr.free) - take:]
@@ -262,8 +339,8 @@ class Sweep:
         np.frombuffer(fr.mapcount, counts)[frames] = ~is_table
         np.frombuffer(fr.flags, np.uint16)[frames] = np.where(is_table, 0, R.NEW_ANON_FLAGS)
         pt0, used0 = fr.pt, fr.used
-        fr.pt += allocs - n
-        fr.used += n
+        fr.pt += allocs - n * alloc
+        fr.used += n * alloc
         for e, pl in timing.played.items():  # the tables' frames, now that they are known
             for j, key in enumerate(pl.tables):
                 pt_pfn = int(frames[after[e] - got[e] + j])
@@ -272,21 +349,22 @@ class Sweep:
                 else:
                     self.p.upper_tables[key] = pt_pfn
         pte_before = np.frombuffer(m.slots.pte, np.uint8)[slot]
-        np.frombuffer(m.slots.pte, np.uint8)[slot] = R.new_anon_pte(True)
+        new_pte = self._new_ptes(slot)
+        np.frombuffer(m.slots.pte, np.uint8)[slot] = new_pte
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
-        m.rss_pages += n
-        v.anon_vma = True
-        # each line's owner before each fault: the CPU of the fault that touched it last
-        before: dict[str, np.ndarray | None] = {}
+        m.rss_pages += n * alloc
+        if alloc:
+            v.anon_vma = True
+        # each line's owner before each fault: the CPU of the fault that touched it last (every
+        # fault writes the fixed lines but the zone lock: the previous fault's CPU)
+        before: dict[str, np.ndarray] = {}
         prev = np.empty(n, np.int64)
-        prev[0] = self.first_owner["lock"]
         prev[1:] = cpu[:-1]
-        before["lock"] = prev
-        before["mm"] = None
-        if self.mm is not None:  # every fault writes the mm counter too, after the others
-            before["mm"] = prev.copy()
-            before["mm"][0] = self.first_owner["mm"]
+        for r in self.roles:
+            if r in self.fixed_lines:
+                before[r] = prev.copy()
+                before[r][0] = self.first_owner[r]
         z = np.full(n, -2, np.int64)  # -2: not touched
         if len(zone_faults):
             z[zone_faults[0]] = self.first_owner["zone"]
@@ -296,13 +374,13 @@ class Sweep:
         before["pte"] = _previous(ei, cpu, np.asarray(self.pte_owner, np.int64))
         # the caches as the loop left them
         owner = cm.owner
-        owner[self.lock] = int(cpu[-1])
+        for r, x in self.fixed_lines.items():
+            if r != "zone":
+                owner[x] = int(cpu[-1])
         if self.prep:
             owner[self.mmap] = int(cpu[-1]) if self.mmap == self.lock else int(cpu[0])
         if len(zone_faults):
             owner[self.zone] = int(cpu[zone_faults[-1]])
-        if self.mm is not None:
-            owner[self.mm] = int(cpu[-1])
         owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
         owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
         owner.update(zip(L.struct_page_line(frames).tolist(), by.tolist()))
@@ -317,14 +395,26 @@ class Sweep:
             b = min(n, a + BUILD)
             fa, fb = int(after[a] - got[a]), int(after[b - 1])
             _Records(self, a, b, cpu[a:b], slot[a:b], pfn[a:b], cow[a:b], pid[a:b], t0[a:b], t1[a:b], ta[a:b],
-                     {s: (x[a:b] if x is not None else None) for s, x in before.items()},
+                     {s: x[a:b] for s, x in before.items()},
                      {e - a: r.out for e, r in timing.played.items() if a <= e < b},
-                     frames[fa:fb], is_table[fa:fb], got[a:b]
-                     ).write(rec, m, used0 + a, rss0 + a, pt_after[a:b], sc_fixed)
+                     frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
+                     ).write(rec, m, used0 + a * alloc, rss0 + a * alloc, pt_after[a:b], sc_fixed)
         end = max([m.clock[c] for c in self.cpus] + [self.start])
         m.now = max(m.now, int(t1.max()), end)
         cm.expire(m.now)
+        m.swept_events += n
         return end - self.start
+
+    def _new_ptes(self, slot: np.ndarray) -> np.ndarray:
+        """Each faulting page's PTE after the fault: a writable new page for a write; for a read
+        what rules.read_anon decided, a new page writable where its vma is, or the zero page."""
+        if self.write:
+            return np.full(len(slot), R.new_anon_pte(True), np.uint8)
+        zero_pte = self.read_rule.zero_pte
+        if zero_pte is not None:
+            return np.full(len(slot), zero_pte, np.uint8)
+        writable = (np.frombuffer(self.m.slots.vmf, np.uint16)[slot] & C.VM_WRITE) != 0
+        return np.where(writable, R.new_anon_pte(True), R.new_anon_pte(False)).astype(np.uint8)
 
     def _paths(self, cow: np.ndarray, special: np.ndarray) -> np.ndarray:
         """Each fault's kernel path id, registered in the order the bulk loop meets them."""
@@ -337,6 +427,12 @@ class Sweep:
         ids = np.empty(8, np.int64)
         for j in sorted(firsts.tolist()):
             k = int(key[j])
+            if not self.write:  # rules.read_anon's functions, then the new page's if it makes one
+                fn, decision = head + ("do_anonymous_page",) + self.read_rule.functions, self.read_rule.decision
+                if self.alloc:
+                    fn += R.new_anon_functions(bool(k & 1), False)
+                ids[k] = m.rec.path_id(fn, decision)
+                continue
             if k & 4:
                 fn = head + ("do_wp_page",) + (("vm_normal_page",) if k & 2 else ())
                 decision = self.cow_rule.decision
@@ -363,7 +459,8 @@ class _Timing:
     CacheModel.access_writes, specialised: every shared line is held by at most one CPU (Sweep.plan
     checked), so a line this CPU holds costs a hit, a line another holds a transfer (from a CPU of
     the same socket or of the other: `lat`), a line nobody holds a DRAM miss; the new frame's
-    struct page, which no cache holds, a DRAM miss with nobody to wait for."""
+    struct page, which no cache holds, a DRAM miss with nobody to wait for. The loop itself,
+    `_round`, is generated from the fault's roles (_loop_source)."""
 
     def __init__(self, sw: Sweep):
         m, cm = sw.m, sw.m.cache
@@ -377,8 +474,12 @@ class _Timing:
         self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
                     + [self.dram] for c in range(cm.ncpus)]
         self.cost = sw.cost
-        self.cpu: list[int] = []
-        self.end: list[int] = []
+        # each fault as one int: the time its line accesses ended, shifted, and its CPU (one
+        # append a fault, and no tuple: the heap below holds such ints too, next start and CPU,
+        # ordered as (time, cpu) tuples would be)
+        self.sh = max(1, cm.ncpus.bit_length())
+        self.mask = (1 << self.sh) - 1
+        self.done = array("q")
         self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
         self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
@@ -391,14 +492,17 @@ class _Timing:
         self.pi: list = [None] * width
         self.ei: list = [None] * width
         self.count = [0] * width
+        self.pos = [0] * width  # each CPU's next fault
+        # (each line number one int object, shared by every fault on it: a list per CPU of
+        # references, not of a new int per fault, which a 1 GiB step would allocate by the million)
+        tables, lines = np.arange(len(sw.ptl_no)).astype(object), np.arange(len(sw.pte_no)).astype(object)
         for c in sw.lists:
-            self.pi[c], self.ei[c] = sw.pi[c].tolist(), sw.ei[c].tolist()
+            self.pi[c], self.ei[c] = tables[sw.pi[c]].tolist(), lines[sw.ei[c]].tolist()
             self.count[c] = len(sw.lists[c])
         og = cm.owner.get
-        self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
-                      og(sw.mm, -1) if sw.mm is not None else -1, bg(sw.mm, 0) if sw.mm is not None else 0]
-        self.has_mm = sw.mm is not None
-        self.heap = [(sw.start, c, 0) for c in sw.lists]
+        self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
+        self._round = _loop(sw.roles).__get__(self)
+        self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
         self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
@@ -409,13 +513,15 @@ class _Timing:
         """The next fault, by the cache model proper on a scratch copy of the lines it touches:
         the step's first (it may meet lines no cache holds yet, and it may prepare the vma's
         anon_vma under mmap_lock, which is the fault lock itself on 2.6.x) and any that
-        allocates page tables, in the order the bulk loop and __pte_alloc touch them."""
+        allocates page tables, in the order the bulk loop and __pte_alloc touch them: the fault
+        lock, the tables, then the fault's other roles, the anon_vma's mmap_lock before a page."""
         sw, cm = self.sw, self.sw.m.cache
         costs = sw.m.costs
-        t0, c, i = self.heap[0]
+        t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
+        i = self.pos[c]
         x, y = self.pi[c][i], self.ei[c][i]
         vp = int(sw.vps[c][i])
-        frame = len(self.cpu) + self.tables  # the next frame the allocator hands out
+        frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
         cost = self.cost
         tables: list = []
@@ -427,39 +533,36 @@ class _Timing:
                 cost += R.page_table_ns(costs)
                 self.upper.add(key)
             self.table[x] = True
-        if prep:
-            lines.append(sw.mmap)
-        lines += self._alloc(c, frame)
         ptl, pte = int(sw.ptl_ids[x]), int(sw.pte_ids[y])
-        lines += [ptl, pte] + ([sw.mm] if self.has_mm else [])
+        for r in sw.roles[1:]:
+            if r == "page":
+                if prep:
+                    lines.append(sw.mmap)
+                lines += self._alloc(c, frame)
+            else:
+                lines.append(ptl if r == "ptl" else pte if r == "pte" else sw.fixed_lines[r])
         scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)
-        o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
-        for line, o, b in ((sw.lock, o_lock, b_lock), (sw.zone, o_zone, b_zone), (sw.mm, o_mm, b_mm),
-                           (ptl, self.ptl_owner[x], self.ptl_busy[x]), (pte, self.pte_owner[y], self.pte_busy[y])):
-            if line is None:
-                continue
+        state = [(sw.fixed_lines[r], o, b) for r, (o, b) in self.fixed.items()]
+        state += [(ptl, self.ptl_owner[x], self.ptl_busy[x]), (pte, self.pte_owner[y], self.pte_busy[y])]
+        if prep and sw.mmap != sw.lock:
+            state.append((sw.mmap, cm.owner.get(sw.mmap, -1), cm.busy.get(sw.mmap, 0)))
+        for line, o, b in state:
             if o >= 0:
                 scratch.owner[line] = o
             scratch.busy[line] = b
-        if prep and sw.mmap != sw.lock:
-            o = cm.owner.get(sw.mmap, -1)
-            if o >= 0:
-                scratch.owner[sw.mmap] = o
-            scratch.busy[sw.mmap] = cm.busy.get(sw.mmap, 0)
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
         if sw.misses:
             out += (c * KEY_STRIDE + C.C_MISSES, sw.misses)
         og, bg = scratch.owner.get, scratch.busy.get
-        self.fixed = [og(sw.lock, -1), bg(sw.lock, 0), og(sw.zone, -1), bg(sw.zone, 0),
-                      og(sw.mm, -1) if self.has_mm else -1, bg(sw.mm, 0) if self.has_mm else 0]
+        self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in sw.fixed_lines.items()}
         self.ptl_owner[x], self.ptl_busy[x] = c, bg(ptl, 0)
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
-        self.played[len(self.cpu)] = _Played(t + cost, tables, out)
+        self.played[len(self.done)] = _Played(t + cost, tables, out)
         self.tables += len(tables)
-        self.cpu.append(c)
-        self.end.append(t)
-        heapq.heapreplace(self.heap, (t + cost, c, i + 1))
+        self.done.append(t << self.sh | c)
+        self.pos[c] = i + 1
+        heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
         self._drop_finished()
         self.latest = max(self.latest, t + cost)
 
@@ -475,131 +578,150 @@ class _Timing:
         return lines + [L.struct_page_line(int(self.sw.pfns[frame]))]
 
     def _drop_finished(self) -> None:
-        count = self.count
-        self.heap = [e for e in self.heap if e[2] < count[e[1]]]
+        count, pos, mask = self.count, self.pos, self.mask
+        self.heap = [e for e in self.heap if pos[e & mask] < count[e & mask]]
         heapq.heapify(self.heap)
 
     def run(self, k: int) -> None:
         """Play the next k faults: in rounds that no CPU's list can run out within, each broken
         off where a fault needs a page table."""
         k, self.pending = k - self.pending, 0
-        count = self.count
+        count, pos, mask = self.count, self.pos, self.mask
         while k > 0:
-            want = min(k, min(count[c] - i for _, c, i in self.heap))  # (the CPU with fewest left)
+            want = min(k, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
             done = self._round(want)
             k -= done
             self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
                 k -= 1
-        if self.end:
-            self.latest = max(self.latest, max(self.end[-CHUNK:]) + self.cost)
+        if self.done:
+            self.latest = max(self.latest, (max(self.done[-CHUNK:]) >> self.sh) + self.cost)
 
-    def _round(self, k: int) -> int:
-        """Up to k faults, none past the end of its CPU's list, stopping before one whose page
-        table is missing; returns how many. CacheModel.access_writes, branch for branch, written
-        out in place for each line: a call per line would cost more than the access itself."""
-        hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
-        o_lock, b_lock, o_zone, b_zone, o_mm, b_mm = self.fixed
-        has_mm = self.has_mm
-        heap, pcp, pi, ei, table = self.heap, self.pcp, self.pi, self.ei, self.table
-        ptl_o, ptl_b, pte_o, pte_b = self.ptl_owner, self.ptl_busy, self.pte_owner, self.pte_busy
-        put_cpu, put_end = self.cpu.append, self.end.append
-        replace = heapq.heapreplace
-        cost = self.cost
-        batch = self.sw.pcp_batch
-        done = 0
-        for _ in range(k):
-            t, c, i = heap[0]
-            x = pi[c][i]  # the PTE table
-            if not table[x]:
-                break
-            lat = lat_of[c]
-            # the fault lock: per-VMA lock or mmap_sem
-            if o_lock == c:
-                t += hit
-                if b_lock > t:
-                    t = b_lock
-            else:
-                if b_lock > t:
-                    t = b_lock
-                t += lat[o_lock]
-                o_lock = c
-            b_lock = t + hold
-            # the per-cpu free list, refilled under the zone lock every rules.PCP_BATCH pages
-            n = pcp[c]
-            if not n:
-                n = batch
-                if o_zone == c:
-                    t += hit
-                    if b_zone > t:
-                        t = b_zone
-                else:
-                    if b_zone > t:
-                        t = b_zone
-                    t += lat[o_zone]
-                    o_zone = c
-                b_zone = t + hold
-            pcp[c] = n - 1
-            t += dram  # the new frame's struct page
-            b = ptl_b[x]  # the PTE table's lock
-            o = ptl_o[x]
-            if o == c:
-                t += hit
-                if b > t:
-                    t = b
-            else:
-                if b > t:
-                    t = b
-                t += lat[o]
-                ptl_o[x] = c
-            ptl_b[x] = t + hold
-            y = ei[c][i]  # the PTE's line
-            b = pte_b[y]
-            o = pte_o[y]
-            if o == c:
-                t += hit
-                if b > t:
-                    t = b
-            else:
-                if b > t:
-                    t = b
-                t += lat[o]
-                pte_o[y] = c
-            pte_b[y] = t + hold
-            if has_mm:  # 2.6.x: the mm's RSS counter, an atomic every CPU writes
-                if o_mm == c:
-                    t += hit
-                    if b_mm > t:
-                        t = b_mm
-                else:
-                    if b_mm > t:
-                        t = b_mm
-                    t += lat[o_mm]
-                    o_mm = c
-                b_mm = t + hold
-            put_cpu(c)
-            put_end(t)
-            replace(heap, (t + cost, c, i + 1))
-            done += 1
-        self.fixed = [o_lock, b_lock, o_zone, b_zone, o_mm, b_mm]
-        return done
+
+# ------------------------------------------------------------------ the generated loop
+# _Timing._round for one tuple of roles: up to k faults, none past the end of its CPU's list,
+# stopping before one whose page table is missing; returns how many. CacheModel.access_writes,
+# branch for branch, written out in place for each line the fault writes, in the order the
+# general path wrote them (probe.py): a call per line would cost more than the access itself,
+# and a loop written by hand for each shape would be one more copy of the fault's line order.
+_HEAD = """\
+def _round(self, k):
+    hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
+    fixed = self.fixed
+{load}
+    heap, pcp, pi, ei, table, pos = self.heap, self.pcp, self.pi, self.ei, self.table, self.pos
+    ptl_o, ptl_b, pte_o, pte_b = self.ptl_owner, self.ptl_busy, self.pte_owner, self.pte_busy
+    put = self.done.append
+    sh, mask = self.sh, self.mask
+    replace = heapreplace
+    cost = self.cost
+    batch = self.sw.pcp_batch
+    before = len(self.done)
+    for _ in range(k):
+        t = heap[0]
+        c = t & mask
+        t >>= sh
+        i = pos[c]
+        x = pi[c][i]  # the PTE table
+        if not table[x]:
+            break
+        lat = lat_of[c]
+{body}
+        put(t << sh | c)
+        pos[c] = i + 1
+        replace(heap, (t + cost) << sh | c)
+{store}
+    return len(self.done) - before
+"""
+# one line write (access_writes for a line no other CPU shares): o, b the owner and busy time
+_WRITE = """\
+        if {o} == c:
+            t += hit
+            if {b} > t:
+                t = {b}
+        else:
+            if {b} > t:
+                t = {b}
+            t += lat[{o}]
+            {o} = c
+        {b} = t + hold
+"""
+_PER_LINE = """\
+        {y} = {index}
+        b = {name}_b[{y}]
+        o = {name}_o[{y}]
+        if o == c:
+            t += hit
+            if b > t:
+                t = b
+        else:
+            if b > t:
+                t = b
+            t += lat[o]
+            {name}_o[{y}] = c
+        {name}_b[{y}] = t + hold
+"""
+_PAGE = """\
+        n = pcp[c]  # the per-cpu free list, refilled under the zone lock every rules.PCP_BATCH pages
+        if not n:
+            n = batch
+{zone}
+        pcp[c] = n - 1
+        t += dram  # the new frame's struct page
+"""
+
+
+def _loop_source(roles: tuple[str, ...]) -> str:
+    """The source of _round for a fault writing these lines (loop_roles_ok)."""
+    fixed = ["lock"] + [r for r in roles if r in FIXED_ROLES] + (["zone"] if "page" in roles else [])
+    load = "\n".join(f"    o_{r}, b_{r} = fixed[{r!r}]" for r in fixed)
+    store = "\n".join(f"    fixed[{r!r}] = [o_{r}, b_{r}]" for r in fixed)
+    body = []
+    for r in roles:
+        if r == "page":
+            zone = _WRITE.format(o="o_zone", b="b_zone")
+            body.append(_PAGE.format(zone="\n".join("    " + ln for ln in zone.splitlines())))
+        elif r == "ptl":
+            body.append(_PER_LINE.format(y="x", index="x", name="ptl").split("\n", 1)[1])  # (x is the table)
+        elif r == "pte":
+            body.append(_PER_LINE.format(y="y", index="ei[c][i]", name="pte"))
+        else:
+            body.append(_WRITE.format(o=f"o_{r}", b=f"b_{r}"))
+    return _HEAD.format(load=load, store=store, body="".join(body).rstrip("\n"))
+
+
+_LOOPS: dict[tuple[str, ...], object] = {}
+
+
+def _loop(roles: tuple[str, ...]):
+    """_round for these roles, generated once a run of the program."""
+    fn = _LOOPS.get(roles)
+    if fn is None:
+        scope = {"heapreplace": heapq.heapreplace}
+        # (the source is this module's templates and role names loop_roles_ok allowed, nothing else)
+        code = compile(_loop_source(roles), f"<sweep loop {'/'.join(roles)}>", "exec")
+        exec(code, scope)  # noqa: S102
+        fn = _LOOPS[roles] = scope["_round"]
+    return fn
 
 
 class _Records:
     """The records of a slice of faults, built with numpy from the loop's order and times."""
 
     def __init__(self, sw: Sweep, a: int, b: int, cpu, slot, pfn, cow, pid, t0, t1, ta, before, played,
-                 frames, is_table, got):
+                 frames, is_table, got, pte):
         self.sw, self.a, self.b = sw, a, b
         self.cpu, self.slot, self.pfn, self.cow, self.pid = cpu, slot, pfn, cow, pid
         self.t0, self.t1, self.ta = t0, t1, ta
         self.before, self.played = before, played
         self.frames, self.is_table, self.got = frames, is_table, got
+        self.pte = pte
 
     def counter_pairs(self, hit_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
-        appends them, then the 64 misses of clearing or copying the page: keys, values, counts.
+        appends them (its lines in the order of the fault's roles, slots_of), then the fault's
+        cold misses (the 64 of clearing or copying a new page): keys, values, counts.
 
         Laid out as one column per possible pair, each with a mask of the faults that have it,
         then read row by row where the masks are set (a pair no fault here has gets no column).
@@ -609,34 +731,34 @@ class _Records:
         me = cpu * KEY_STRIDE
         cols: list[tuple] = []  # (keys, values, which faults have the pair)
         hits = np.zeros(n, np.int64)
-        misses = np.ones(n, np.int64)  # the new frame's struct page
+        misses = np.full(n, int(self.sw.alloc), np.int64)  # a new frame's struct page
         transfers = np.zeros(n, np.int64)
-        for s in SLOTS:
+        for s in slots_of(self.sw.roles):
             o = self.before[s]
-            if o is None:
-                continue
             present = o != -2
             hits += present & (o == cpu)
             misses += present & (o == -1)
             moved = present & (o >= 0) & (o != cpu)
             if moved.any():
                 transfers += moved
-                cols += [(me + (C.C_BY_LINE + KIND[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
+                cols += [(me + (C.C_BY_LINE + self.sw.kind[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
         stall = (self.ta - self.t0) - hits * hit_ns
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
         if self.sw.misses:
             cols.append((me + C.C_MISSES, self.sw.misses, True))
-        k = np.empty((n, len(cols)), np.int32)
-        v = np.empty((n, len(cols)), np.int32)
-        u = np.empty((n, len(cols)), bool)
+        # (a row per pair, filled whole, read through the transpose: twice as fast as filling
+        # the columns of a row per fault)
+        k = np.empty((len(cols), n), np.int32)
+        v = np.empty((len(cols), n), np.int32)
+        u = np.empty((len(cols), n), bool)
         for j, (key, value, has) in enumerate(cols):
-            k[:, j], v[:, j], u[:, j] = key, value, has
+            k[j], v[j], u[j] = key, value, has
         full = sorted(self.played)
-        u[full] = False
-        counts = np.count_nonzero(u, axis=1)
-        keys, vals = k[u], v[u]
+        u[:, full] = False
+        counts = np.count_nonzero(u, axis=0)
+        keys, vals = k.T[u.T], v.T[u.T]
         if not full:
             return keys, vals, counts
         # splice: the regular faults' pairs up to each fault played in full, then its own
@@ -653,21 +775,27 @@ class _Records:
         return np.concatenate(pk), np.concatenate(pv), counts
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
-        cpu, n, cow = self.cpu, len(self.cpu), self.cow
-        ev = np.empty((n, N_INT), np.int32)
-        ev[:, Col.STEP] = m.step_index
-        ev[:, Col.CPU] = cpu
-        ev[:, Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
-        ev[:, Col.PATH] = self.pid
-        ev[:, Col.PROC] = self.sw.p.index
-        ev[:, Col.SLOT] = self.slot
-        ev[:, Col.PFN] = self.pfn
-        ev[:, Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
-        ev[:, Col.FLAGS] = 0
-        rec.evi.frombytes(raw_bytes(ev))
-        t = np.empty((n, len(TimeCol)), np.int64)
-        t[:, TimeCol.T0], t[:, TimeCol.T1] = self.t0, self.t1
-        rec.evt.frombytes(raw_bytes(t))
+        cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
+        # (each table filled a row per column, then handed over transposed, as the recorder's rows:
+        # filling the columns of a row per event is several times slower)
+        ev = np.empty((N_INT, n), np.int32)
+        ev[Col.STEP] = m.step_index
+        ev[Col.CPU] = cpu
+        if sw.write:
+            ev[Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
+            ev[Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
+        else:
+            ev[Col.KIND] = Kind.READ_ALLOC if sw.alloc else Kind.READ_ZERO
+            ev[Col.FAULT] = FAULT_READ
+        ev[Col.PATH] = self.pid
+        ev[Col.PROC] = self.sw.p.index
+        ev[Col.SLOT] = self.slot
+        ev[Col.PFN] = self.pfn
+        ev[Col.FLAGS] = 0
+        rec.evi.frombytes(raw_bytes(ev.T))
+        t = np.empty((len(TimeCol), n), np.int64)
+        t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
+        rec.evt.frombytes(raw_bytes(t.T))
         rec.n_events += n
         keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
         if not rec.keep_deltas:
@@ -677,7 +805,7 @@ class _Records:
             return
         ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
-        for col, values in zip(rec.sd, (self.slot, np.full(n, R.new_anon_pte(True)), self.pfn, vmf)):  # columns.Sd
+        for col, values in zip(rec.sd, (self.slot, self.pte, self.pfn, vmf)):  # columns.Sd
             col.frombytes(raw_bytes(np.asarray(values, np.int32)))
         rec.sd_n.frombytes(raw_bytes(ones))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
@@ -689,10 +817,11 @@ class _Records:
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
-        sc = np.empty((n, N_STORED), np.int32)
+        sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
-            sc[:, j] = x
-        sc[:, Stored.FRAMES_USED] = np.arange(used0 + 1, used0 + n + 1)
-        sc[:, Stored.PT_FRAMES] = pt_after
-        sc[:, Stored.RSS_PAGES] = np.arange(rss0 + 1, rss0 + n + 1)
-        rec.scalars.frombytes(raw_bytes(sc))
+            sc[j] = x
+        step = int(sw.alloc)  # the pages each fault adds (and to RSS)
+        sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
+        sc[Stored.PT_FRAMES] = pt_after
+        sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
+        rec.scalars.frombytes(raw_bytes(sc.T))
