@@ -50,7 +50,9 @@ class Bulk(Forking):
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    populate_runs = True  # and this, to compare its runs written at once (populate_runs.py) against it page by page
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
+    batched_pages = 0  # of those, pages its runs wrote at once (populate_runs.py)
     _shapes: Shapes | None = None
 
     def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:

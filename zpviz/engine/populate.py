@@ -36,6 +36,7 @@ from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import Kind
 from zpviz.engine.kernels.base import FaultLock, MlockPopulate, PopulateWrite, RssCounter
+from zpviz.engine.populate_runs import Runs
 from zpviz.engine.record import RecordBatch
 
 # the policy values this walk has been checked under, field by field: another value (a mechanism
@@ -132,12 +133,28 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b = batch.lists()
     flush = batch.flush
 
+    def new_flags(vmf: int) -> int:
+        """The flags the fault and the walk give the new page, on top of the allocator's."""
+        return anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
+
+    # runs of pages written at once where nothing can come between their events (populate_runs.py)
+    runs = Runs(m, p, v, cpu, roles, lock_line, mm_line) if m.populate_runs else None
+
     keep = rec.keep_deltas
     step = m.step_index
+    i, n_slots = 0, len(slots)
     try:
-        for s in slots:
+        while i < n_slots:
+            s = slots[i]
+            i += 1
             vmf = svmf[s]
             how = learned.get(vmf) if plain(s, vmf) else None
+            if how is not None and runs is not None and runs.ready():
+                flush()  # (the buffered records first: the run appends to the recorder directly)
+                done = runs.play(slots, i - 1, how, vmf, new_flags(vmf), new_pte)
+                if done:
+                    i += done - 1
+                    continue
             if how is None:
                 # the general walk; a plain page not yet learned (and not refilling: that adds the
                 # zone lock) is learned from
@@ -161,7 +178,7 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
             pcp[cpu] -= 1
             pfn = alloc(fk_anon)
             mapc[pfn] = 1
-            flags = fflags[pfn] | anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
+            flags = fflags[pfn] | new_flags(vmf)
             fflags[pfn] = flags
             vp = svpage[s]
             pl = page_line(pfn)
