@@ -40,7 +40,19 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.cache import CacheModel
-from zpviz.engine.columns import INT_DTYPE, KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, TIME_DTYPE, Cd, Col, Fd, Sd
+from zpviz.engine.columns import (
+    INT_DTYPE,
+    KEY_MASK,
+    KEY_SHIFT,
+    KEY_STRIDE,
+    N_INT,
+    N_STORED,
+    TIME_DTYPE,
+    Cd,
+    Col,
+    Fd,
+    Sd,
+)
 from zpviz.engine.micro import rows_of
 from zpviz.engine.record import raw_bytes
 
@@ -151,9 +163,9 @@ class Runs:
         n = want if ok.all() else int(np.argmin(ok))
         if n < MIN_RUN:
             return 0
-        sl = sl[:n]
         vps = np.frombuffer(m.slot_vpage, np.int64)[s0:s0 + n]
-        ok = (np.frombuffer(m.slots.pte, np.uint8)[s0:s0 + n] == 0) & (np.frombuffer(m.slots.vmf, np.uint16)[s0:s0 + n] == vmf)
+        ok = np.frombuffer(m.slots.pte, np.uint8)[s0:s0 + n] == 0
+        ok &= np.frombuffer(m.slots.vmf, np.uint16)[s0:s0 + n] == vmf
         ok &= vps == vps[0] + np.arange(n)  # (one vma: its pages follow each other)
         if not ok.all():
             n = int(np.argmin(ok))
@@ -198,7 +210,7 @@ class Runs:
 
     def _write(self, s0: int, n: int, how, vmf: int, page_flags: int, new_pte: int) -> None:
         m, p, cpu = self.m, self.p, self.cpu
-        rec, fr, cm = m.rec, m.frames, m.cache
+        rec, fr = m.rec, m.frames
         t0 = m.clock[cpu]
         scal_before = np.array(m.scalar_values()[1:], np.int64)
         vp0 = m.slot_vpage[s0]
