@@ -41,14 +41,17 @@ from zpviz.engine.run import run_machine
 from zpviz.scenario import loads
 
 # ------------------------------------------------------------------ configurations
-SWITCHES = ("bulk_enabled", "period_skip", "micro_skip", "sweep_enabled", "populate_enabled")  # engine/bulk.py
+SWITCHES = ("bulk_enabled", "period_skip", "micro_skip", "sweep_enabled", "populate_enabled",  # engine/bulk.py
+            "populate_runs")
 GENERAL = dict.fromkeys(SWITCHES, False)
 FAST = {  # every way the fast paths combine; "all" is what the app runs
     "bulk": dict(GENERAL, bulk_enabled=True),
     "bulk+periods": dict(GENERAL, bulk_enabled=True, period_skip=True),
     "bulk+stretches": dict(GENERAL, bulk_enabled=True, period_skip=True, micro_skip=True),
     "sweep": dict(GENERAL, bulk_enabled=True, sweep_enabled=True),
-    "populate": dict(GENERAL, bulk_enabled=True, populate_enabled=True),  # the lean populate walk (populate.py)
+    # the lean populate walk (populate.py) with its runs written at once (populate_runs.py), and page by page
+    "populate": dict(GENERAL, bulk_enabled=True, populate_enabled=True, populate_runs=True),
+    "populate-paged": dict(GENERAL, bulk_enabled=True, populate_enabled=True),
     "all": dict.fromkeys(SWITCHES, True),
 }
 SHAPES = {  # name: (cpus, sockets)
@@ -93,7 +96,7 @@ def play(text: str, kernel: str, switches: dict[str, bool], name: str = ""):
     finally:
         sweep_module.Sweep.plan = plan
     ENGAGED[(text, kernel, name)] = {"skipped": m.skipped_events, "swept": sum(swept),
-                                     "populated": m.populated_pages}
+                                     "populated": m.populated_pages, "batched": m.batched_pages}
     return m, tr
 
 
@@ -375,7 +378,8 @@ def engagement(text: str, kernel: str) -> dict[str, int]:
     return {"periods": ENGAGED[(text, kernel, "bulk+periods")]["skipped"],
             "stretches": ENGAGED[(text, kernel, "bulk+stretches")]["skipped"],
             "swept_steps": ENGAGED[(text, kernel, "sweep")]["swept"],
-            "populated": ENGAGED[(text, kernel, "populate")]["populated"]}
+            "populated": ENGAGED[(text, kernel, "populate")]["populated"],
+            "batched": ENGAGED[(text, kernel, "populate")]["batched"]}
 
 
 @pytest.mark.parametrize("kernel,shape", QUICK)
@@ -395,3 +399,70 @@ def test_the_skips_engage_in_the_fixed_lessons(kernel, shape):
     # the mlock of the fresh region "m": all but its first pages (a PTE table, the anon_vma,
     # the page the walk learns from) go through the lean populate walk
     assert got["populated"] >= 500, got
+    # ... and most of those as runs written at once (populate_runs.py): the walk is alone on CPU 0
+    assert got["batched"] >= 400, got
+
+
+# ------------------------------------------------------------------ populate with other CPUs' work
+def random_populate_lesson(seed: int) -> tuple[str, str]:
+    """A seeded random lesson around the populate walk: MAP_LOCKED / MAP_POPULATE regions and
+    mlock() / munlock() of several processes at once on 2 to 4 CPUs, their regions unlike (the
+    first process wrote part of its own first): the walks interleave, and where one CPU has two
+    processes to walk, the later walk starts among the others and ends alone (where the populate
+    runs engage). Among them, writes that leave present pages and PTE lines behind on every CPU,
+    MADV_DONTNEED and munmap that free frames (the free list), and reads. Returns (text, kernel)."""
+    rnd = random.Random(seed)
+    kernel = rnd.choice(VARIANTS)
+    cpus = rnd.choice([2, 3, 4])
+    sockets = 1 if cpus % 2 else rnd.choice([1, 2])
+    procs = cpus + rnd.randint(1, 2)
+    every = list(range(cpus))
+    sizes = {"a": rnd.randint(700, 2600), "b": rnd.randint(300, 1500)}
+    text = (f'[scenario]\ntitle = "populate {seed}"\ncpus = {cpus}\nsockets = {sockets}\n'
+            f'[[process]]\nname = "app"\ncount = {procs}\n')
+    for name, pages in sizes.items():
+        text += f'[[vma]]\nname = "{name}"\nprocess = "app"\npages = {pages}\n'
+    text += f'[[vma]]\nname = "l"\nprocess = "app"\npages = {rnd.randint(200, 1200)}\n'
+    text += rnd.choice(["locked = true\n", "populate = true\n", ""])
+    lo = rnd.randint(0, sizes["a"] // 2)
+    text += f'[[step]]\nprocess = "app0"\nvma = "a"\npages = "{lo}-{sizes["a"] - 1}"\ndo = "write"\ncpus = {every}\n'
+    for _ in range(rnd.randint(2, 6)):
+        vma = rnd.choice(list(sizes))
+        n = sizes[vma]
+        lo = rnd.choice([0, 0, rnd.randint(0, n - 1)])
+        hi = rnd.choice([n - 1, min(n - 1, lo + rnd.randint(0, 900))])
+        op = rnd.choice(["mlock", "mlock", "mlock", "munlock", "write", "read", "dontneed", "munmap"])
+        who = rnd.choice(['"app*"', '"app*"', '"app1"']) if op != "mlock" else '"app*"'
+        step = f'[[step]]\nprocess = {who}\nvma = "{vma}"\npages = "{lo}-{hi}"\ncpus = {every}\n'
+        if op == "dontneed":
+            step += 'do = "madvise"\nadvice = "dontneed"\n'
+        else:
+            step += f'do = "{op}"\n'
+        text += step
+    return text, kernel
+
+
+RANDOM_POPULATE_QUICK = int(os.environ.get("ZPVIZ_DIRECT_POPULATE_EXAMPLES", "6"))
+
+
+@pytest.mark.parametrize("seed", range(RANDOM_POPULATE_QUICK))
+def test_random_populate_lessons_as_general(seed):
+    assert_all_configs_match(*random_populate_lesson(seed), configs=("populate", "populate-paged", "all"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2000, 2000 + RANDOM_SLOW // 2))
+def test_random_populate_lessons_as_general_long(seed):
+    assert_all_configs_match(*random_populate_lesson(seed), configs=("populate", "populate-paged", "all"))
+
+
+def test_the_populate_runs_engage_with_other_cpus_about():
+    """Not a correctness claim: the random populate lessons reach the runs (populate_runs.py), some
+    of them in a walk that began with other CPUs' walks interleaved, or the checks prove little."""
+    batched = 0
+    for seed in range(RANDOM_POPULATE_QUICK):
+        text, kernel = random_populate_lesson(seed)
+        if (text, kernel, "populate") not in ENGAGED:
+            play(text, kernel, FAST["populate"], "populate")
+        batched += ENGAGED[(text, kernel, "populate")]["batched"]
+    assert batched >= 1000, batched

@@ -160,14 +160,18 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
                 # zone lock) is learned from
                 flush()
                 study = vmf not in learned and plain(s, vmf) and pcp[cpu] > 0
-                before = rec.n_events
-                yield from general(p, v, [s], cpu, mlock)
-                if rec.n_events == before:
+                played = None
+                for _ in general(p, v, [s], cpu, mlock):
+                    # its one event is emitted: read it now, before the yield lets other CPUs
+                    # build theirs in m.ev
+                    played = m.ev
+                    if study:
+                        learned[vmf] = learn(s, vmf)
+                    yield
+                if played is None:
                     continue  # (a hole: no event)
-                if m.ev.kind == Kind.GUP_ERROR:
+                if played.kind == Kind.GUP_ERROR:
                     return  # the walk stops there, as the general one does
-                if study:
-                    learned[vmf] = learn(s, vmf)
                 continue
             # ---- the page: handle_mm_fault's write fault on an empty PTE, then the walk's mlock
             t0 = clock[cpu]
