@@ -239,11 +239,18 @@ class Core:
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
         sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd  # (columns.Sd order; Fd below)
-        for s in ds:
-            sd_slot.append(s)
-            sd_pte.append(slots.pte[s])
-            sd_pfn.append(slots.pfn[s])
-            sd_vmf.append(slots.vmf[s])
+        if len(ds) > 64:  # a whole range (mlock_fixup, mprotect): gathered at once
+            at = np.array(ds, np.int64)
+            for col, values in ((sd_slot, at), (sd_pte, np.frombuffer(slots.pte, np.uint8)[at]),
+                                (sd_pfn, np.frombuffer(slots.pfn, np.int64)[at]),
+                                (sd_vmf, np.frombuffer(slots.vmf, np.uint16)[at])):
+                col.frombytes(values.astype(np.int32).tobytes())
+        else:
+            for s in ds:
+                sd_slot.append(s)
+                sd_pte.append(slots.pte[s])
+                sd_pfn.append(slots.pfn[s])
+                sd_vmf.append(slots.vmf[s])
         rec.sd_n.append(len(ds))
         fr = self.frames
         df = ev.dirty_frames

@@ -101,6 +101,14 @@ class Runs:
             return OWN
         return OTHER
 
+    def _states(self, ids, t0: int) -> list[int]:
+        """_state of each line in ids, the lines no cache knows of found at once (most are)."""
+        cm = self.m.cache
+        odd = (cm.owner.keys() & ids) | (cm.sharers.keys() & ids) | (cm.busy.keys() & ids)
+        if not odd:
+            return [FRESH] * len(ids)
+        return [self._state(x, t0) if x in odd else FRESH for x in ids]
+
     # ------------------------------------------------------------------ the shapes
     def _lines(self, bits: int, pfn: int, vp: int) -> tuple[list[int], list[str]]:
         """The lines one page's event writes, in order, and their roles."""
@@ -155,57 +163,58 @@ class Runs:
         if costs.line_hold_ns > how.cost + costs.hit_ns:
             return 0  # a line's hold could outlast the event: the next one's timing would depend on it
         s0 = slots[i]
-        want = min(len(slots) - i, MAX_RUN)
-        if want < MIN_RUN:
-            return 0
-        sl = np.asarray(slots[i:i + want], np.int64)
-        ok = sl == s0 + np.arange(want)
-        n = want if ok.all() else int(np.argmin(ok))
+        n = min(len(slots) - i, MAX_RUN, len(m.slots) - s0)
         if n < MIN_RUN:
             return 0
-        vps = np.frombuffer(m.slot_vpage, np.int64)[s0:s0 + n]
-        ok = np.frombuffer(m.slots.pte, np.uint8)[s0:s0 + n] == 0
+        # PTE tables (page j's vpage is vp0 + j: checked below): present, not huge, their locks
+        # fresh or this CPU's. First, as most runs end at a table the general walk makes
+        vp0 = m.slot_vpage[s0]
+        t0 = m.clock[self.cpu]
+        tables, huge = p.pte_tables, p.huge_pmds
+        b0 = vp0 >> 9
+        for b in range(b0, ((vp0 + n - 1) >> 9) + 1):
+            if b not in tables or b in huge:
+                n = min(n, (b << 9) - vp0)
+                break
+        if n < MIN_RUN:
+            return 0
+        # consecutive slots of one vma (so consecutive vpages), with empty PTEs and the flags learned
+        step = np.arange(n)
+        ok = np.asarray(slots[i:i + n], np.int64) == s0 + step
+        ok &= np.frombuffer(m.slot_vpage, np.int64)[s0:s0 + n] == vp0 + step
+        ok &= np.frombuffer(m.slots.pte, np.uint8)[s0:s0 + n] == 0
         ok &= np.frombuffer(m.slots.vmf, np.uint16)[s0:s0 + n] == vmf
-        ok &= vps == vps[0] + np.arange(n)  # (one vma: its pages follow each other)
         if not ok.all():
             n = int(np.argmin(ok))
         if n < MIN_RUN:
             return 0
-        vp0 = int(vps[0])
-        # PTE tables: present, not huge, their locks fresh or this CPU's
-        t0 = m.clock[self.cpu]
-        tables, huge = p.pte_tables, p.huge_pmds
-        for b in range(vp0 >> 9, ((vp0 + n - 1) >> 9) + 1):
-            if b not in tables or b in huge or self._state(L.ptl_line_at(p.index, b), t0) == OTHER:
-                n = min(n, max(0, (b << 9) - vp0))
-                break
-        if n < MIN_RUN:
+        # the lock, the mm counter: their first write is the first page's; the zone lock's, the
+        # first refill's
+        pre = {role: self._state(line, t0) for role, line in (
+            ("lock", self.lock_line), ("mm", self.mm_line), ("zone", L.ZONE_LOCK)) if line is not None}
+        if pre["lock"] == OTHER or pre.get("mm") == OTHER:
             return 0
-        # the lock, the mm counter: their first write is the first page's
-        for line in (self.lock_line, self.mm_line):
-            if line is not None and self._state(line, t0) == OTHER:
-                return 0
-        # the zone lock, from the first refill on
         pcp0 = m.pcp[self.cpu]
-        if pcp0 < n and self._state(L.ZONE_LOCK, t0) == OTHER:
+        if pcp0 < n and pre["zone"] == OTHER:
             n = pcp0
-        # PTE lines
-        for q in range((vp0 >> 3), ((vp0 + n - 1) >> 3) + 1):
-            if self._state(L.pte_line_at(p.index, q), t0) == OTHER:
-                n = min(n, max(0, (q << 3) - vp0))
-                break
+        # the PTE-table locks and PTE lines: a page's is first written by the first of its pages
+        for role, shift, line_at, move in (("ptl", 9, L.ptl_line_at, L.ptl_line_move(1)),
+                                           ("pte", 3, L.pte_line_at, L.pte_line_move(1))):
+            q0, q1 = vp0 >> shift, (vp0 + n - 1) >> shift
+            states = self._states(range(line_at(p.index, q0), line_at(p.index, q1) + 1, move), t0)
+            if OTHER in states:
+                n = min(n, max(0, ((q0 + states.index(OTHER)) << shift) - vp0))
+                states = states[:states.index(OTHER)]
+            pre[role] = states
         if n < MIN_RUN:
             return 0
         # the new frames' struct pages: no cache may have them (so every one is a miss)
-        cm = m.cache
         first = m.frames.next_pfn
         ids = range(L.struct_page_line(first), L.struct_page_line(first + n), L.struct_page_move(1))
-        if not (cm.owner.keys().isdisjoint(ids) and cm.sharers.keys().isdisjoint(ids)
-                and (cm.busy.keys().isdisjoint(ids) or all(cm.busy.get(x, 0) <= t0 for x in ids))):
-            for j, x in enumerate(ids):
-                if x in cm.owner or x in cm.sharers or cm.busy.get(x, 0) > t0:
-                    n = j
-                    break
+        states = self._states(ids, t0)
+        if any(states):
+            n = min(n, next(j for j, x in enumerate(states) if x != FRESH))
+        self.pre = pre  # for _write
         return n
 
     def _write(self, s0: int, n: int, how, vmf: int, page_flags: int, new_pte: int) -> None:
@@ -221,21 +230,24 @@ class Runs:
         pcp0 = m.pcp[cpu]
         refill = (k >= pcp0) & ((k - pcp0) % batch == 0)
         bits = np.where(refill, _REFILL, 0)
-        pre = {role: self._state(line, t0) for role, line in (("lock", self.lock_line), ("mm", self.mm_line),
-                                                               ("zone", L.ZONE_LOCK)) if line is not None}
+        pre = self.pre
         if pre["lock"] == FRESH:
             bits[0] |= _MISS["lock"]
-        if "mm" in pre and pre["mm"] == FRESH:
+        if pre.get("mm") == FRESH:
             bits[0] |= _MISS["mm"]
         if pcp0 < n and pre["zone"] == FRESH:
             bits[pcp0] |= _MISS["zone"]
-        for role, shift, line_at in (("ptl", 9, L.ptl_line_at), ("pte", 3, L.pte_line_at)):
-            q = vps >> shift
-            starts = np.flatnonzero(np.r_[True, q[1:] != q[:-1]])
-            fresh = [self._state(line_at(p.index, int(q[j])), t0) == FRESH for j in starts.tolist()]
-            bits[starts[np.array(fresh, bool)]] |= _MISS[role]
+        for role, shift in (("ptl", 9), ("pte", 3)):
+            q0 = vp0 >> shift
+            nq = ((vp0 + n - 1) >> shift) - q0 + 1
+            first_page = np.maximum(((q0 + np.arange(nq)) << shift) - vp0, 0)  # of each line, in the run
+            bits[first_page[np.array(pre[role][:nq]) == FRESH]] |= _MISS[role]
         first_pfn = fr.next_pfn
-        uniq, inv = np.unique(bits, return_inverse=True)
+        counts = np.bincount(bits)
+        uniq = np.flatnonzero(counts)
+        lut = np.zeros(len(counts), np.int64)
+        lut[uniq] = np.arange(len(uniq))
+        inv = lut[bits]  # each page's shape, as an index into shapes
         shapes = []
         for b in uniq.tolist():
             j = int(np.argmax(bits == b))
@@ -334,10 +346,11 @@ class Runs:
         times: list[np.ndarray] = []
         ids.append(np.asarray(L.struct_page_line(pfns), np.int64))
         times.append(starts_t + off["page"])
+        vp0 = int(vps[0])
         for role, shift, line_at in (("ptl", 9, L.ptl_line_at), ("pte", 3, L.pte_line_at)):
-            q = vps >> shift
-            last = np.flatnonzero(np.r_[q[1:] != q[:-1], True])
-            ids.append(np.asarray(line_at(pidx, q[last]), np.int64))
+            q = np.arange(vp0 >> shift, ((vp0 + n - 1) >> shift) + 1, dtype=np.int64)
+            last = np.minimum(((q + 1) << shift) - 1 - vp0, n - 1)  # the last page of each line in the run
+            ids.append(np.asarray(line_at(pidx, q), np.int64))
             times.append(starts_t[last] + off[role][last])
         singles = [("lock", self.lock_line, n - 1), ("mm", self.mm_line, n - 1)]
         if refill.any():
