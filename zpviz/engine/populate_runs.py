@@ -53,7 +53,6 @@ from zpviz.engine.columns import (
     Fd,
     Sd,
 )
-from zpviz.engine.micro import rows_of
 from zpviz.engine.record import raw_bytes
 
 MIN_RUN = 16  # pages: below this a run costs more to set up than the lean walk takes to play it
@@ -79,7 +78,9 @@ class Runs:
         self.m, self.p, self.v, self.cpu = m, p, v, cpu
         self.roles = roles
         self.lock_line, self.mm_line = lock_line, mm_line
-        self.shapes: dict[tuple, tuple] = {}  # (shape bits, cost, misses) -> (ns, counter pairs, busy offset per role)
+        # (shape bits, cost, misses) -> (ns, counter keys, their increments, busy offset per role, the key)
+        self.shapes: dict[tuple, tuple] = {}
+        self.pids: dict[tuple, int] = {}  # the same key -> its counter pattern's id in the recorder
         self.pause_until = 0  # slot index before which no run is tried
         self.pause = MIN_RUN
 
@@ -137,7 +138,7 @@ class Runs:
         if how.misses:
             out += (cpu * KEY_STRIDE + C.C_MISSES, how.misses)  # (as Core.emit)
         busy = {role: scratch.busy[line] for line, role in zip(lines, roles)}
-        got = self.shapes[memo] = (t, out, busy)
+        got = self.shapes[memo] = (t, np.array(out[0::2], INT_DTYPE), np.array(out[1::2], INT_DTYPE), busy, memo)
         return got
 
     # ------------------------------------------------------------------ a run
@@ -224,7 +225,6 @@ class Runs:
         scal_before = np.array(m.scalar_values()[1:], np.int64)
         vp0 = m.slot_vpage[s0]
         k = np.arange(n, dtype=np.int64)
-        vps = vp0 + k
         # ---- each page's shape
         batch = R.PCP_BATCH
         pcp0 = m.pcp[cpu]
@@ -248,9 +248,10 @@ class Runs:
         lut = np.zeros(len(counts), np.int64)
         lut[uniq] = np.arange(len(uniq))
         inv = lut[bits]  # each page's shape, as an index into shapes
-        shapes = []
+        shapes, reps = [], []
         for b in uniq.tolist():
-            j = int(np.argmax(bits == b))
+            j = int(np.argmax(bits == b))  # the first page of this shape
+            reps.append(j)
             shapes.append(self._shape(b, first_pfn + j, vp0 + j, how))
         # ---- times
         dur = np.array([s[0] for s in shapes], np.int64)[inv]
@@ -278,7 +279,7 @@ class Runs:
         m.clock[cpu] = t_end
         if t_end > m.now:
             m.now = t_end
-        self._lines_after(n, vps, pfns, refill, inv, shapes, starts_t, t_end)
+        self._lines_after(n, vp0, pfn0, refill, inv, shapes, starts_t, t_end)
         # ---- records (columns.py layout)
         rows = np.empty((n, N_INT), INT_DTYPE)
         for col, value in ((Col.STEP, m.step_index), (Col.CPU, cpu), (Col.KIND, how.kind), (Col.PATH, how.path),
@@ -289,15 +290,13 @@ class Runs:
         rec.evi.frombytes(raw_bytes(rows))
         rec.evt.frombytes(raw_bytes(np.column_stack([starts_t, t1]).astype(TIME_DTYPE)))
         first_event = rec.n_events
-        pairs = [np.array(s[1], INT_DTYPE).reshape(-1, 2) for s in shapes]
-        lens = np.array([len(x) for x in pairs], np.int64)
         m.populated_pages += n
         m.batched_pages += n
         if not rec.keep_deltas:
             counters = m.counters
             uses = np.bincount(inv, minlength=len(shapes)).tolist()
-            for x, u in zip(pairs, uses):
-                for key, value in x.tolist():
+            for shape, u in zip(shapes, uses):
+                for key, value in zip(shape[1].tolist(), shape[2].tolist()):
                     counters[key >> KEY_SHIFT][key & KEY_MASK] += value * u
             rec.n_events = first_event + n
             return
@@ -322,46 +321,56 @@ class Runs:
                 del view
             rec.fd[field].frombytes(raw_bytes(values))
         rec.fd_n.frombytes(raw_bytes(ones))
-        starts_p = np.cumsum(lens) - lens
-        idx, _ = rows_of(starts_p[inv], lens[inv])
-        allp = np.concatenate(pairs) if len(pairs) else np.zeros((0, 2), INT_DTYPE)
-        cd = allp[idx]
-        rec.cd[Cd.KEY].frombytes(raw_bytes(cd[:, Cd.KEY]))
-        rec.cd[Cd.VALUE].frombytes(raw_bytes(cd[:, Cd.VALUE]))
-        rec.cd_n.frombytes(raw_bytes(lens[inv].astype(INT_DTYPE)))
+        # counter increments: each page's shape's pairs (padded per shape, the pads masked out)
+        lens = np.array([len(x[1]) for x in shapes], np.int64)
+        width = max(1, int(lens.max()))
+        keys = np.zeros((len(shapes), width), INT_DTYPE)
+        vals = np.zeros((len(shapes), width), INT_DTYPE)
+        for u, x in enumerate(shapes):
+            keys[u, :lens[u]] = x[1]
+            vals[u, :lens[u]] = x[2]
+        per_page = lens[inv]
+        real = np.arange(width)[None, :] < per_page[:, None]
+        rec.cd[Cd.KEY].frombytes(raw_bytes(keys[inv][real]))
+        rec.cd[Cd.VALUE].frombytes(raw_bytes(vals[inv][real]))
+        rec.cd_n.frombytes(raw_bytes(per_page.astype(INT_DTYPE)))
         sc = scal_before[None, :] + (k + 1)[:, None] * step[None, :]
         rec.scalars.frombytes(raw_bytes(sc.astype(INT_DTYPE)))
         assert sc.shape[1] == N_STORED
         rec.n_events = first_event + n
+        # the pages' counter patterns are their shapes': found once each (on its first page), so the
+        # seal need not hash every page again
+        pids = self.pids
+        for x, j in zip(shapes, reps):
+            if x[4] not in pids:
+                pids[x[4]] = int(rec.pattern_ids(first_event + j, first_event + j + 1)[0])
+        rec.known_patterns(first_event, np.array([pids[x[4]] for x in shapes], np.int64)[inv])
 
-    def _lines_after(self, n, vps, pfns, refill, inv, shapes, starts_t, t_end) -> None:
+    def _lines_after(self, n, vp0, pfn0, refill, inv, shapes, starts_t, t_end) -> None:
         """Every line the run wrote is this CPU's, busy as its last write left it (a busy time no
         later than the run's end can delay no one: only this CPU runs until the step ends, and
         cache.expire drops it then; the lean walk's would be dropped alike)."""
         cm, cpu, pidx = self.m.cache, self.cpu, self.p.index
         owner, busy = cm.owner, cm.busy
-        off = {role: np.array([s[2].get(role, 0) for s in shapes], np.int64)[inv] for role in
-               ("lock", "page", "ptl", "pte", "mm", "zone")}
-        ids: list[np.ndarray] = []
-        times: list[np.ndarray] = []
-        ids.append(np.asarray(L.struct_page_line(pfns), np.int64))
-        times.append(starts_t + off["page"])
-        vp0 = int(vps[0])
-        for role, shift, line_at in (("ptl", 9, L.ptl_line_at), ("pte", 3, L.pte_line_at)):
-            q = np.arange(vp0 >> shift, ((vp0 + n - 1) >> shift) + 1, dtype=np.int64)
-            last = np.minimum(((q + 1) << shift) - 1 - vp0, n - 1)  # the last page of each line in the run
-            ids.append(np.asarray(line_at(pidx, q), np.int64))
-            times.append(starts_t[last] + off[role][last])
+
+        def offsets(role: str) -> np.ndarray:  # per shape: the line's busy time after the event, from its start
+            return np.array([x[3].get(role, 0) for x in shapes], np.int64)
+
+        def written(ids: range, times: np.ndarray) -> None:
+            owner.update(dict.fromkeys(ids, cpu))
+            for j in np.flatnonzero(times > t_end).tolist():
+                busy[ids[j]] = int(times[j])
+
+        written(range(L.struct_page_line(pfn0), L.struct_page_line(pfn0 + n), L.struct_page_move(1)),
+                starts_t + offsets("page")[inv])
+        for role, shift, line_at, move in (("ptl", 9, L.ptl_line_at, L.ptl_line_move(1)),
+                                           ("pte", 3, L.pte_line_at, L.pte_line_move(1))):
+            q0, q1 = vp0 >> shift, (vp0 + n - 1) >> shift
+            last = np.minimum(((np.arange(q0, q1 + 1) + 1) << shift) - 1 - vp0, n - 1)  # each line's last page
+            written(range(line_at(pidx, q0), line_at(pidx, q1) + 1, move), starts_t[last] + offsets(role)[inv[last]])
         singles = [("lock", self.lock_line, n - 1), ("mm", self.mm_line, n - 1)]
         if refill.any():
             singles.append(("zone", L.ZONE_LOCK, int(np.flatnonzero(refill)[-1])))
         for role, line, j in singles:
             if line is not None:
-                ids.append(np.array([line], np.int64))
-                times.append(np.array([starts_t[j] + off[role][j]], np.int64))
-        all_ids = np.concatenate(ids)
-        all_t = np.concatenate(times)
-        owner.update(dict.fromkeys(all_ids.tolist(), cpu))
-        live = all_t > t_end
-        if live.any():
-            busy.update(zip(all_ids[live].tolist(), all_t[live].tolist()))
+                written(range(line, line + 1), np.array([starts_t[j] + shapes[inv[j]][3][role]]))
