@@ -466,3 +466,18 @@ def test_the_populate_runs_engage_with_other_cpus_about():
             play(text, kernel, FAST["populate"], "populate")
         batched += ENGAGED[(text, kernel, "populate")]["batched"]
     assert batched >= 1000, batched
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_populate_runs_without_a_trace(seed):
+    """A report-only run (no deltas: the runs add their counters to the live totals instead of
+    recording them) ends in the same state with the populate runs as without."""
+    text, kernel = random_populate_lesson(seed)
+    ends = []
+    for runs in (True, False):
+        m = Machine(loads(text, "direct.toml"), kernel, record_deltas=False)
+        m.populate_runs = runs
+        list(m.run_steps())
+        ends.append((final_state(m), m.batched_pages))
+    assert ends[0][1] > 0 and ends[1][1] == 0, (ends[0][1], ends[1][1])
+    assert ends[0][0] == ends[1][0]
