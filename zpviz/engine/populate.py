@@ -21,6 +21,10 @@ no huge PMD; the vma has its anon_vma; and under mlock, either the variant has n
 the fault mlocks the new page already (VM_LOCKED set), so the walk's mlock_page sets no flag.
 Anything else (the table's first page, a present page, a hole, an error) is the general walk's.
 
+Where it runs alone on its CPU (no other CPU's work waiting, no progress callback), runs of such
+pages are written at once instead (populate_runs.py, switch `populate_runs`), from what this walk
+learned.
+
 tests/engine/test_fastpaths_direct.py compares it record for record with the general path
 (switch `populate_enabled`), and tests/engine/test_one_rule.py changes the rules under it.
 """
