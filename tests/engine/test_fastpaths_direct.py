@@ -186,7 +186,12 @@ def assert_same(text: str, kernel: str, name: str, fast, general) -> None:
         assert fa[key] == fb[key], f"{where}: final {key} differs\n{text}"
 
 
-def assert_all_configs_match(text: str, kernel: str, configs=tuple(FAST)) -> None:
+# the default suite's lessons leave out the lean populate walk page by page (the populate lessons
+# below and test_one_rule.py check it; its runs, in `populate` and `all`, play those lessons' mlock)
+QUICK_CONFIGS = tuple(name for name in FAST if name != "populate-paged")
+
+
+def assert_all_configs_match(text: str, kernel: str, configs=QUICK_CONFIGS) -> None:
     general = play(text, kernel, GENERAL, "general")
     for name in configs:
         assert_same(text, kernel, name, play(text, kernel, FAST[name], name), general)
@@ -255,7 +260,7 @@ def test_fixed_lesson_every_config_as_general(kernel, shape):
 def test_fixed_lesson_every_config_as_general_full_matrix(kernel, shape):
     cpus, sockets = SHAPES[shape]
     pages = max(PAGES[shape], 2 * MIN_PAGES)
-    assert_all_configs_match(ops_lesson(pages, cpus, sockets, locked=MIN_PAGES, other=pages), kernel)
+    assert_all_configs_match(ops_lesson(pages, cpus, sockets, locked=MIN_PAGES, other=pages), kernel, tuple(FAST))
 
 
 # ------------------------------------------------------------------ random lessons
@@ -321,7 +326,7 @@ def test_random_lessons_every_config_as_general(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(1000, 1000 + RANDOM_SLOW))
 def test_random_lessons_every_config_as_general_long(seed):
-    assert_all_configs_match(*random_lesson(seed))
+    assert_all_configs_match(*random_lesson(seed), tuple(FAST))
 
 
 # ------------------------------------------------------------------ the checks can fail
