@@ -486,3 +486,29 @@ def test_populate_runs_without_a_trace(seed):
         ends.append((final_state(m), m.batched_pages))
     assert ends[0][1] > 0 and ends[1][1] == 0, (ends[0][1], ends[1][1])
     assert ends[0][0] == ends[1][0]
+
+
+def test_populate_runs_report_progress_as_the_walk_does():
+    """With a progress callback (the app sets one) the runs engage too, and make the calls the
+    lean walk's events would have made, page by page: the same calls with the same counts, and a
+    cancel at the same event."""
+    from zpviz.engine.core import Cancelled
+
+    text = ('[scenario]\ntitle = "progress"\ncpus = 4\n[[vma]]\nname = "t"\npages = 20000\n'
+            '[[step]]\ndo = "write"\nvma = "t"\npages = "0-99"\ncpus = [0, 1, 2, 3]\n'
+            '[[step]]\ndo = "mlock"\nvma = "t"\n')
+
+    def run(runs: bool, progress) -> Machine:
+        m = Machine(loads(text, "progress.toml"), "2.6.32")
+        m.populate_runs = runs
+        m.progress = progress
+        list(m.run_steps())
+        return m
+
+    calls: dict[bool, list[int]] = {True: [], False: []}
+    batched = {runs: run(runs, calls[runs].append).batched_pages for runs in (True, False)}
+    assert batched[True] > 15000 and batched[False] == 0, batched
+    assert calls[True] == calls[False] and len(calls[True]) == 4, calls
+    for runs in (True, False):
+        with pytest.raises(Cancelled, match="12,388"):
+            run(runs, lambda n: n < 10000)

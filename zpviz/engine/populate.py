@@ -21,8 +21,8 @@ no huge PMD; the vma has its anon_vma; and under mlock, either the variant has n
 the fault mlocks the new page already (VM_LOCKED set), so the walk's mlock_page sets no flag.
 Anything else (the table's first page, a present page, a hole, an error) is the general walk's.
 
-Where it runs alone on its CPU (no other CPU's work waiting, no progress callback), runs of such
-pages are written at once instead (populate_runs.py, switch `populate_runs`), from what this walk
+Where it runs alone on its CPU (no other CPU's work waiting), runs of such pages are written at
+once instead (populate_runs.py, switch `populate_runs`), from what this walk
 learned.
 
 tests/engine/test_fastpaths_direct.py compares it record for record with the general path
@@ -158,6 +158,8 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
                 done = runs.play(slots, i - 1, how, vmf, new_flags(vmf), new_pte)
                 if done:
                     i += done - 1
+                    if m.progress is not None:
+                        yield  # (as after each of its events: run_units reports progress, may cancel)
                     continue
             if how is None:
                 # the general walk; a plain page not yet learned (and not refilling: that adds the

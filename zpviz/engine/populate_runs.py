@@ -2,10 +2,12 @@
 
 The lean walk (populate.py) plays a fresh page of a private writable anonymous vma as one event
 whose work it learned from the general walk (`_Learned`: path, kind, cost, misses, and the lines
-it writes by role). Where that walk is the only work left in `Core.run_units` and nobody watches
-progress, its events follow each other with nothing in between and no `yield` (the scheduler
-would only bring it back), so a run of such pages can be written in one go, exactly as the walk
-would have played them one by one. What varies between those pages is small and explicit:
+it writes by role). Where that walk is the only work left in `Core.run_units`, nothing can come
+between its events (without a progress callback it does not even yield: the scheduler would only
+bring it back), so a run of such pages can be written in one go, exactly as the walk would have
+played them one by one; with a progress callback the run makes the calls its events would have
+made (`_progress`) and the walk yields after it. What varies between those pages is small and
+explicit:
 
 - the page, its vpage and the frame it gets (the next fresh frame: the free list must be empty);
 - where the per-cpu free list runs dry (every PCP_BATCH allocations: the zone lock is written too);
@@ -24,7 +26,7 @@ own kernel work, `line_hold_ns <= cost + hit_ns`), else nothing is written here.
 
 The allow-list, all checked before anything is touched (a run ends before the first page that
 fails it; a run of fewer than MIN_RUN pages is left to the lean walk): nothing else can run
-(`units_waiting == 0`, no progress callback), consecutive slots of the walk's vma with its vma
+(`units_waiting == 0`), consecutive slots of the walk's vma with its vma
 flags (those the lean walk learned), empty PTEs, PTE tables present and not huge, the vma's
 anon_vma there, the free list empty, and the lines as above. The records are the columns.py
 layout, the frames as Frames.alloc leaves them (Frames.alloc_run), the scalars as the state
@@ -53,6 +55,7 @@ from zpviz.engine.columns import (
     Fd,
     Sd,
 )
+from zpviz.engine.core import Cancelled
 from zpviz.engine.record import raw_bytes
 
 MIN_RUN = 16  # pages: below this a run costs more to set up than the lean walk takes to play it
@@ -86,9 +89,9 @@ class Runs:
 
     # ------------------------------------------------------------------ can a run start here?
     def ready(self) -> bool:
-        """The cheap part of the allow-list: nothing else can run, nobody watches, fresh frames."""
+        """The cheap part of the allow-list: nothing else can run, fresh frames."""
         m = self.m
-        return not m.units_waiting and m.progress is None and not m.frames.free and self.v.anon_vma
+        return not m.units_waiting and not m.frames.free and self.v.anon_vma
 
     def _state(self, line: int, t0: int) -> int:
         cm = self.m.cache
@@ -154,8 +157,25 @@ class Runs:
             self.pause = min(2 * self.pause, MAX_PAUSE)
             return 0
         self.pause = MIN_RUN
+        first = self.m.rec.n_events
         self._write(slots[i], n, how, vmf, page_flags, new_pte)
+        self._progress(first, n)
         return n
+
+    def _progress(self, first: int, n: int) -> None:
+        """Where a progress callback is set, the lean walk yields after each event and run_units
+        calls it after every 4,096th step (Core.run_units) with the events recorded by then: the
+        calls of the run's events but its last are made here, in order, the last is run_units'
+        own (the walk yields after the run), and its count of steps moves on by the run's."""
+        m = self.m
+        progress = m.progress
+        if progress is None:
+            return
+        tick = m.units_tick  # the steps before this one: the run's j-th event is step tick + j
+        for step in range((tick // 4096 + 1) * 4096, tick + n, 4096):
+            if progress(first + step - tick) is False:
+                raise Cancelled(f"cancelled after {first + step - tick:,} events")
+        m.units_tick = tick + n - 1
 
     def _run(self, slots: list[int], i: int, how, vmf: int) -> int:
         """How many pages from slots[i] on the allow-list lets through (it touches nothing)."""
