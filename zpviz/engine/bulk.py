@@ -50,10 +50,10 @@ class Bulk(Forking):
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
-    populate_runs = True  # and this, to compare its runs written at once (populate_runs.py) against it page by page
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
-    batched_pages = 0  # of those, pages its runs wrote at once (populate_runs.py)
     _shapes: Shapes | None = None
+    populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page
+    batched_pages = 0  # of the pages the lean populate walk played, those its runs wrote at once (populate_runs.py)
 
     def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:
         """Walks.populate_walk; its fresh private anonymous pages lean (populate.py), where allowed."""
