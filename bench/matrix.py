@@ -16,10 +16,12 @@ shapes up to 4x on the 8-way-shared 2-core VM; CPU time does not (steal time, wh
 count, is recorded beside). COW is the CPU time of a read-then-write lesson less that of the read
 alone. Each shape is timed once (`repeat` for more): the matrix is a survey of where the engine
 is slow, not a best-of figure.
-mlock() runs on the lean populate walk (engine/populate.py), one event per page, at a steady cost per page:
-its rate is measured over 1/MLOCK_SHARE of the region (128 MiB of 1 GiB), which gives the same
-pages per second within a few percent (8,192 to 65,536 pages: 12.4 k to 13.4 k/s on the reference
-VM) in an eighth of the time; the kernel's mlock rate is measured over the whole region.
+mlock() runs on the lean populate walk (engine/populate.py) and its runs written at once
+(engine/populate_runs.py: the first page of each PTE table through the general walk, the 511 after
+it as one run), at a steady cost per page: its rate is measured over 1/MLOCK_SHARE of the region
+(128 MiB of 1 GiB), which gave the rate of 65,536 pages and of the whole 1 GiB within some 7
+percent (docs/bench.md) in an eighth of the time; the kernel's mlock rate is measured over the
+whole region.
 """
 
 from __future__ import annotations

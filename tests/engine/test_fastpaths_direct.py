@@ -41,14 +41,17 @@ from zpviz.engine.run import run_machine
 from zpviz.scenario import loads
 
 # ------------------------------------------------------------------ configurations
-SWITCHES = ("bulk_enabled", "period_skip", "micro_skip", "sweep_enabled", "populate_enabled")  # engine/bulk.py
+SWITCHES = ("bulk_enabled", "period_skip", "micro_skip", "sweep_enabled", "populate_enabled",  # engine/bulk.py
+            "populate_runs")
 GENERAL = dict.fromkeys(SWITCHES, False)
 FAST = {  # every way the fast paths combine; "all" is what the app runs
     "bulk": dict(GENERAL, bulk_enabled=True),
     "bulk+periods": dict(GENERAL, bulk_enabled=True, period_skip=True),
     "bulk+stretches": dict(GENERAL, bulk_enabled=True, period_skip=True, micro_skip=True),
     "sweep": dict(GENERAL, bulk_enabled=True, sweep_enabled=True),
-    "populate": dict(GENERAL, bulk_enabled=True, populate_enabled=True),  # the lean populate walk (populate.py)
+    # the lean populate walk (populate.py) with its runs written at once (populate_runs.py), and page by page
+    "populate": dict(GENERAL, bulk_enabled=True, populate_enabled=True, populate_runs=True),
+    "populate-paged": dict(GENERAL, bulk_enabled=True, populate_enabled=True),
     "all": dict.fromkeys(SWITCHES, True),
 }
 SHAPES = {  # name: (cpus, sockets)
@@ -97,6 +100,7 @@ def play(text: str, kernel: str, switches: dict[str, bool], name: str = ""):
     ENGAGED[(text, kernel, name)] = {"skipped": m.skipped_events, "swept": sum(swept),
                                      "swept_reads": sum(swept_reads), "swept_events": m.swept_events,
                                      "populated": m.populated_pages}
+    ENGAGED[(text, kernel, name)]["batched"] = m.batched_pages  # (pages the populate runs wrote)
     return m, tr
 
 
@@ -186,7 +190,12 @@ def assert_same(text: str, kernel: str, name: str, fast, general) -> None:
         assert fa[key] == fb[key], f"{where}: final {key} differs\n{text}"
 
 
-def assert_all_configs_match(text: str, kernel: str, configs=tuple(FAST)) -> None:
+# the default suite's lessons leave out the lean populate walk page by page (the populate lessons
+# below and test_one_rule.py check it; its runs, in `populate` and `all`, play those lessons' mlock)
+QUICK_CONFIGS = tuple(name for name in FAST if name != "populate-paged")
+
+
+def assert_all_configs_match(text: str, kernel: str, configs=QUICK_CONFIGS) -> None:
     general = play(text, kernel, GENERAL, "general")
     for name in configs:
         assert_same(text, kernel, name, play(text, kernel, FAST[name], name), general)
@@ -255,7 +264,7 @@ def test_fixed_lesson_every_config_as_general(kernel, shape):
 def test_fixed_lesson_every_config_as_general_full_matrix(kernel, shape):
     cpus, sockets = SHAPES[shape]
     pages = max(PAGES[shape], 2 * MIN_PAGES)
-    assert_all_configs_match(ops_lesson(pages, cpus, sockets, locked=MIN_PAGES, other=pages), kernel)
+    assert_all_configs_match(ops_lesson(pages, cpus, sockets, locked=MIN_PAGES, other=pages), kernel, tuple(FAST))
 
 
 # ------------------------------------------------------------------ the read sweep
@@ -343,7 +352,7 @@ def test_random_lessons_every_config_as_general(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(1000, 1000 + RANDOM_SLOW))
 def test_random_lessons_every_config_as_general_long(seed):
-    assert_all_configs_match(*random_lesson(seed))
+    assert_all_configs_match(*random_lesson(seed), tuple(FAST))
 
 
 # ------------------------------------------------------------------ the checks can fail
@@ -425,3 +434,112 @@ def test_the_skips_engage_in_the_fixed_lessons(kernel, shape):
     # the mlock of the fresh region "m": all but its first pages (a PTE table, the anon_vma,
     # the page the walk learns from) go through the lean populate walk
     assert got["populated"] >= 500, got
+    # ... and most of those as runs written at once (populate_runs.py): the walk is alone on CPU 0
+    batched = ENGAGED[(fixed_lesson(shape), kernel, "populate")]["batched"]
+    assert batched >= 400, batched
+
+
+# ------------------------------------------------------------------ populate with other CPUs' work
+def random_populate_lesson(seed: int) -> tuple[str, str]:
+    """A seeded random lesson around the populate walk: MAP_LOCKED / MAP_POPULATE regions and
+    mlock() / munlock() of several processes at once on 2 to 4 CPUs, their regions unlike (the
+    first process wrote part of its own first): the walks interleave, and where one CPU has two
+    processes to walk, the later walk starts among the others and ends alone (where the populate
+    runs engage). Among them, writes that leave present pages and PTE lines behind on every CPU,
+    MADV_DONTNEED and munmap that free frames (the free list), and reads. Returns (text, kernel)."""
+    rnd = random.Random(seed)
+    kernel = rnd.choice(VARIANTS)
+    cpus = rnd.choice([2, 3, 4])
+    sockets = 1 if cpus % 2 else rnd.choice([1, 2])
+    procs = cpus + rnd.randint(1, 2)
+    every = list(range(cpus))
+    sizes = {"a": rnd.randint(700, 2600), "b": rnd.randint(300, 1500)}
+    text = (f'[scenario]\ntitle = "populate {seed}"\ncpus = {cpus}\nsockets = {sockets}\n'
+            f'[[process]]\nname = "app"\ncount = {procs}\n')
+    for name, pages in sizes.items():
+        text += f'[[vma]]\nname = "{name}"\nprocess = "app"\npages = {pages}\n'
+    text += f'[[vma]]\nname = "l"\nprocess = "app"\npages = {rnd.randint(200, 1200)}\n'
+    text += rnd.choice(["locked = true\n", "populate = true\n", ""])
+    lo = rnd.randint(0, sizes["a"] // 2)
+    text += f'[[step]]\nprocess = "app0"\nvma = "a"\npages = "{lo}-{sizes["a"] - 1}"\ndo = "write"\ncpus = {every}\n'
+    for _ in range(rnd.randint(2, 6)):
+        vma = rnd.choice(list(sizes))
+        n = sizes[vma]
+        lo = rnd.choice([0, 0, rnd.randint(0, n - 1)])
+        hi = rnd.choice([n - 1, min(n - 1, lo + rnd.randint(0, 900))])
+        op = rnd.choice(["mlock", "mlock", "mlock", "munlock", "write", "read", "dontneed", "munmap"])
+        who = rnd.choice(['"app*"', '"app*"', '"app1"']) if op != "mlock" else '"app*"'
+        step = f'[[step]]\nprocess = {who}\nvma = "{vma}"\npages = "{lo}-{hi}"\ncpus = {every}\n'
+        if op == "dontneed":
+            step += 'do = "madvise"\nadvice = "dontneed"\n'
+        else:
+            step += f'do = "{op}"\n'
+        text += step
+    return text, kernel
+
+
+RANDOM_POPULATE_QUICK = int(os.environ.get("ZPVIZ_DIRECT_POPULATE_EXAMPLES", "6"))
+
+
+@pytest.mark.parametrize("seed", range(RANDOM_POPULATE_QUICK))
+def test_random_populate_lessons_as_general(seed):
+    assert_all_configs_match(*random_populate_lesson(seed), configs=("populate", "populate-paged", "all"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2000, 2000 + RANDOM_SLOW // 2))
+def test_random_populate_lessons_as_general_long(seed):
+    assert_all_configs_match(*random_populate_lesson(seed), configs=("populate", "populate-paged", "all"))
+
+
+def test_the_populate_runs_engage_with_other_cpus_about():
+    """Not a correctness claim: the random populate lessons reach the runs (populate_runs.py), some
+    of them in a walk that began with other CPUs' walks interleaved, or the checks prove little."""
+    batched = 0
+    for seed in range(RANDOM_POPULATE_QUICK):
+        text, kernel = random_populate_lesson(seed)
+        if (text, kernel, "populate") not in ENGAGED:
+            play(text, kernel, FAST["populate"], "populate")
+        batched += ENGAGED[(text, kernel, "populate")]["batched"]
+    assert batched >= 1000, batched
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_populate_runs_without_a_trace(seed):
+    """A report-only run (no deltas: the runs add their counters to the live totals instead of
+    recording them) ends in the same state with the populate runs as without."""
+    text, kernel = random_populate_lesson(seed)
+    ends = []
+    for runs in (True, False):
+        m = Machine(loads(text, "direct.toml"), kernel, record_deltas=False)
+        m.populate_runs = runs
+        list(m.run_steps())
+        ends.append((final_state(m), m.batched_pages))
+    assert ends[0][1] > 0 and ends[1][1] == 0, (ends[0][1], ends[1][1])
+    assert ends[0][0] == ends[1][0]
+
+
+def test_populate_runs_report_progress_as_the_walk_does():
+    """With a progress callback (the app sets one) the runs engage too, and make the calls the
+    lean walk's events would have made, page by page: the same calls with the same counts, and a
+    cancel at the same event."""
+    from zpviz.engine.core import Cancelled
+
+    text = ('[scenario]\ntitle = "progress"\ncpus = 4\n[[vma]]\nname = "t"\npages = 20000\n'
+            '[[step]]\ndo = "write"\nvma = "t"\npages = "0-99"\ncpus = [0, 1, 2, 3]\n'
+            '[[step]]\ndo = "mlock"\nvma = "t"\n')
+
+    def run(runs: bool, progress) -> Machine:
+        m = Machine(loads(text, "progress.toml"), "2.6.32")
+        m.populate_runs = runs
+        m.progress = progress
+        list(m.run_steps())
+        return m
+
+    calls: dict[bool, list[int]] = {True: [], False: []}
+    batched = {runs: run(runs, calls[runs].append).batched_pages for runs in (True, False)}
+    assert batched[True] > 15000 and batched[False] == 0, batched
+    assert calls[True] == calls[False] and len(calls[True]) == 4, calls
+    for runs in (True, False):
+        with pytest.raises(Cancelled, match="12,388"):
+            run(runs, lambda n: n < 10000)

@@ -53,6 +53,8 @@ class Bulk(Forking):
     swept_events = 0  # faults the sweep played (for tests and benchmarks)
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
     _shapes: Shapes | None = None
+    populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page
+    batched_pages = 0  # of the pages the lean populate walk played, those its runs wrote at once (populate_runs.py)
 
     def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:
         """Walks.populate_walk; its fresh private anonymous pages lean (populate.py), where allowed."""

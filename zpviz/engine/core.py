@@ -129,6 +129,10 @@ class Core:
     # other CPUs' work waiting in run_units while one CPU's runs (0: it runs alone, so nothing can
     # come between its events; 1 outside run_units, where nothing is known)
     units_waiting = 1
+    # run_units' count of the work's steps (one event each) before the current one: a writer of
+    # many events in one step (populate_runs.py) makes the progress calls of those it stands for
+    # and moves the count on by them
+    units_tick = 0
 
     def __init__(self, policy: KernelPolicy, ncpus: int, sockets: list[int], costs: Costs,
                  thp_use_zero_page: bool = True):
@@ -239,11 +243,18 @@ class Core:
         if len(ds) > 1:
             ds = list(dict.fromkeys(ds))
         sd_slot, sd_pte, sd_pfn, sd_vmf = rec.sd  # (columns.Sd order; Fd below)
-        for s in ds:
-            sd_slot.append(s)
-            sd_pte.append(slots.pte[s])
-            sd_pfn.append(slots.pfn[s])
-            sd_vmf.append(slots.vmf[s])
+        if len(ds) > 64:  # a whole range (mlock_fixup, mprotect): gathered at once
+            at = np.array(ds, np.int64)
+            for col, values in ((sd_slot, at), (sd_pte, np.frombuffer(slots.pte, np.uint8)[at]),
+                                (sd_pfn, np.frombuffer(slots.pfn, np.int64)[at]),
+                                (sd_vmf, np.frombuffer(slots.vmf, np.uint16)[at])):
+                col.frombytes(values.astype(np.int32).tobytes())
+        else:
+            for s in ds:
+                sd_slot.append(s)
+                sd_pte.append(slots.pte[s])
+                sd_pfn.append(slots.pfn[s])
+                sd_vmf.append(slots.vmf[s])
         rec.sd_n.append(len(ds))
         fr = self.frames
         df = ev.dirty_frames
@@ -499,16 +510,18 @@ class Core:
             while heap:
                 _, c = heapq.heappop(heap)
                 self.units_waiting = len(heap)
+                self.units_tick = tick
                 try:
                     next(work[c])
                 except StopIteration:
                     continue
                 heapq.heappush(heap, (self.clock[c], c))
-                tick += 1
+                tick = self.units_tick + 1
                 if progress is not None and tick % 4096 == 0 and progress(self.rec.n_events) is False:
                     raise Cancelled(f"cancelled after {self.rec.n_events:,} events")
         finally:
             self.units_waiting = 1
+            self.units_tick = 0
         end = max([self.clock[c] for c in cpus] + [start])
         self.now = max(self.now, end)
         self.cache.expire(self.now)

@@ -342,7 +342,8 @@ class Machine(Bulk):
         if span is None:
             return
         lo, hi = span
-        hole = next((s for s in range(lo, hi + 1) if not self.slots.vmf[s] & C.VM_MAPPED), None)
+        unmapped = np.flatnonzero((self._vmf_view()[lo:hi + 1] & C.VM_MAPPED) == 0)
+        hole = lo + int(unmapped[0]) if len(unmapped) else None
         if hole is not None:
             self.step_errno = "ENOMEM"
             if op in ("mlock", "munlock"):
@@ -380,11 +381,17 @@ class Machine(Bulk):
         elif op == "munmap":
             yield from self.munmap(p, v, lo, hi, cpu)
 
+    def _vmf_view(self) -> np.ndarray:
+        """The vma flags of every slot, a numpy view (whole-range steps read and set them at once;
+        drop it before the slots grow)."""
+        return np.frombuffer(self.slots.vmf, np.uint16)
+
     def _changing(self, lo: int, hi: int, lock: bool) -> list[int]:
         """The mapped pages of [lo, hi] whose VM_LOCKED changes under mlock (lock) or munlock."""
-        vm = self.slots.vmf
-        return [s for s in range(lo, hi + 1)
-                if vm[s] & C.VM_MAPPED and bool(vm[s] & C.VM_LOCKED) != lock]
+        vm = self._vmf_view()[lo:hi + 1]
+        changes = (vm & C.VM_MAPPED) != 0
+        changes &= ((vm & C.VM_LOCKED) != 0) != lock
+        return (np.flatnonzero(changes) + lo).tolist()
 
     def _set_lock(self, p: Proc, v: Vma, lo: int, hi: int, cpu: int, lock: bool, onfault: bool) -> Iterator[None]:
         ev = self.begin(cpu, p.index, lo)
@@ -393,10 +400,14 @@ class Machine(Bulk):
         bits = C.VM_LOCKED | (C.VM_LOCKONFAULT if onfault else 0)
         ev.decide(("VM_LOCKED" + ("|VM_LOCKONFAULT" if onfault else "") + " set first, then the walk")
                   if lock else "VM_LOCKED cleared first, then the walk")
-        for s in range(lo, hi + 1):
-            vmf = self.slots.vmf[s]
-            if vmf & C.VM_MAPPED:
-                self.set_vmf(s, (vmf | bits) if lock else (vmf & ~(C.VM_LOCKED | C.VM_LOCKONFAULT)))
+        vm = self._vmf_view()[lo:hi + 1]
+        mapped = np.flatnonzero(vm & C.VM_MAPPED)  # (set_vmf for each, at once)
+        if lock:
+            vm[mapped] |= bits
+        else:
+            vm[mapped] &= np.uint16(0xFFFF & ~(C.VM_LOCKED | C.VM_LOCKONFAULT))
+        del vm
+        ev.dirty_slots.extend((mapped + lo).tolist())
         self.emit()
         yield
 

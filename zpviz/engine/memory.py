@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from array import array
 
+import numpy as np
+
 from zpviz.engine import constants as C
 
 ZERO_PFN = 1  # frame 0 stays reserved for the kernel image, as on most machines
 HZERO_PFN = 512  # the huge zero page: 512 frames, 2 MiB aligned
 FIRST_FREE_PFN = 1024
+# numpy's view of an array.array, by (typecode, itemsize)
+_DTYPE = {("l", 8): np.int64, ("l", 4): np.int32, ("H", 2): np.uint16, ("q", 8): np.int64}
 
 
 class Slots:
@@ -94,6 +98,24 @@ class Frames:
         else:
             self.used += 1
         return pfn
+
+    def alloc_run(self, kind: int, n: int) -> int:
+        """What n calls of alloc(kind) do while the free list is empty, at once (the populate
+        runs, populate_runs.py): frames next_pfn.. in order, each as alloc leaves it. Returns
+        the first."""
+        if self.free or kind == C.FK_PT or n <= 0:
+            raise ValueError("alloc_run: only fresh frames of user data, with the free list empty")
+        first = self.next_pfn
+        self.next_pfn += n
+        self._grow(self.next_pfn)
+        new = slice(first, first + n)
+        for arr, value in ((self.refcount, 1), (self.mapcount, 0), (self.flags, 0)):
+            view = np.frombuffer(arr, _DTYPE[arr.typecode, arr.itemsize])
+            view[new] = value
+            del view  # (an array exporting its buffer cannot grow)
+        self.kind[new] = bytes([kind]) * n
+        self.used += n
+        return first
 
     def alloc_huge(self) -> int:
         """512 contiguous, 2 MiB aligned frames for a THP; returns the head pfn."""

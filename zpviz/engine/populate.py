@@ -21,6 +21,10 @@ no huge PMD; the vma has its anon_vma; and under mlock, either the variant has n
 the fault mlocks the new page already (VM_LOCKED set), so the walk's mlock_page sets no flag.
 Anything else (the table's first page, a present page, a hole, an error) is the general walk's.
 
+Where it runs alone on its CPU (no other CPU's work waiting), runs of such pages are written at
+once instead (populate_runs.py, switch `populate_runs`), from what this walk
+learned.
+
 tests/engine/test_fastpaths_direct.py compares it record for record with the general path
 (switch `populate_enabled`), and tests/engine/test_one_rule.py changes the rules under it.
 """
@@ -36,6 +40,7 @@ from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
 from zpviz.engine.core import Proc, Vma
 from zpviz.engine.events import Kind
 from zpviz.engine.kernels.base import FaultLock, MlockPopulate, PopulateWrite, RssCounter
+from zpviz.engine.populate_runs import Runs
 from zpviz.engine.record import RecordBatch
 
 # the policy values this walk has been checked under, field by field: another value (a mechanism
@@ -132,25 +137,47 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     evi_b, evt_b, sd_b, fd_b, fdn_b, cd_b, cdn_b, sc_b = batch.lists()
     flush = batch.flush
 
+    def new_flags(vmf: int) -> int:
+        """The flags the fault and the walk give the new page, on top of the allocator's."""
+        return anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
+
+    # runs of pages written at once where nothing can come between their events (populate_runs.py)
+    runs = Runs(m, p, v, cpu, roles, lock_line, mm_line) if m.populate_runs else None
+
     keep = rec.keep_deltas
     step = m.step_index
+    i, n_slots = 0, len(slots)
     try:
-        for s in slots:
+        while i < n_slots:
+            s = slots[i]
+            i += 1
             vmf = svmf[s]
             how = learned.get(vmf) if plain(s, vmf) else None
+            if how is not None and runs is not None and runs.ready():
+                flush()  # (the buffered records first: the run appends to the recorder directly)
+                done = runs.play(slots, i - 1, how, vmf, new_flags(vmf), new_pte)
+                if done:
+                    i += done - 1
+                    if m.progress is not None:
+                        yield  # (as after each of its events: run_units reports progress, may cancel)
+                    continue
             if how is None:
                 # the general walk; a plain page not yet learned (and not refilling: that adds the
                 # zone lock) is learned from
                 flush()
                 study = vmf not in learned and plain(s, vmf) and pcp[cpu] > 0
-                before = rec.n_events
-                yield from general(p, v, [s], cpu, mlock)
-                if rec.n_events == before:
+                played = None
+                for _ in general(p, v, [s], cpu, mlock):
+                    # its one event is emitted: read it now, before the yield lets other CPUs
+                    # build theirs in m.ev
+                    played = m.ev
+                    if study:
+                        learned[vmf] = learn(s, vmf)
+                    yield
+                if played is None:
                     continue  # (a hole: no event)
-                if m.ev.kind == Kind.GUP_ERROR:
+                if played.kind == Kind.GUP_ERROR:
                     return  # the walk stops there, as the general one does
-                if study:
-                    learned[vmf] = learn(s, vmf)
                 continue
             # ---- the page: handle_mm_fault's write fault on an empty PTE, then the walk's mlock
             t0 = clock[cpu]
@@ -161,7 +188,7 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
             pcp[cpu] -= 1
             pfn = alloc(fk_anon)
             mapc[pfn] = 1
-            flags = fflags[pfn] | anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
+            flags = fflags[pfn] | new_flags(vmf)
             fflags[pfn] = flags
             vp = svpage[s]
             pl = page_line(pfn)
