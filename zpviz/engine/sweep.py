@@ -698,6 +698,8 @@ def _loop(roles: tuple[str, ...]):
     """_round for these roles, generated once a run of the program."""
     fn = _LOOPS.get(roles)
     if fn is None:
+        if not loop_roles_ok(roles):  # the source is made of these names: only the checked ones
+            raise ValueError(f"no sweep loop for the roles {roles!r}")
         scope = {"heapreplace": heapq.heapreplace}
         # (the source is this module's templates and role names loop_roles_ok allowed, nothing else)
         code = compile(_loop_source(roles), f"<sweep loop {'/'.join(roles)}>", "exec")
