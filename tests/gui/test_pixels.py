@@ -292,3 +292,25 @@ def test_a_960_px_export_keeps_every_read_page(qtbot, tmp_path):
                 if not any(np.hypot(cx - rx, cy - ry) <= RING_PX * s for rx, ry in ring):
                     missing.append(int(read[k] - block.base))
         assert not missing, f"{kid}: pages {missing[:10]} left no pixel of their state"
+
+
+LESSON1 = ROOT / "scenarios" / "01-demand-paging.toml"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_compare_screenshot_shows_every_variants_pane(qtbot, settings, size):
+    """Lesson 1 under modern and 2.6.24 rendered at the projector's size: the area re-arranges for the
+    new size (side by side at 720p, so new panes). Those panes were made inside grab() and never
+    painted: the 1280x720 screenshot showed the caption and the compare table over an empty area."""
+    win = _window(qtbot, settings, LESSON1, compare=["modern", "2.6.24"])
+    win.set_step(2)
+    rgb = qimage_to_rgb(win.render_image(size))
+    lut = page_lut(theme("light"))
+    absent = lut[1 + 1, :3]  # ST_NONE: pages 1-63 are not present yet in both variants
+    assert len(win.panes) == 2
+    for pane in win.panes:
+        assert pane.isVisibleTo(win)
+        r = QtCore.QRect(pane.mapTo(win, QtCore.QPoint(0, 0)), pane.size())
+        patch = rgb[r.top():r.bottom() + 1, r.left():r.right() + 1].reshape(-1, 3)
+        assert len(np.unique(patch, axis=0)) > 8, "the pane's title, outcome and grid are painted"
+        assert (patch == absent).all(axis=1).sum() > 1000, "the pane's grid is painted"

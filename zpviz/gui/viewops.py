@@ -162,9 +162,15 @@ class ViewOps:
         """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
         if not self.isVisible():  # grab() paints a hidden window; it is never shown for it
             self.ensurePolished()
-            lay = self.layout()
-            if lay is not None:
-                lay.activate()
+            # A hidden window's children get their resize events only inside grab(), too late for the
+            # compare area to re-arrange: panes it makes then are not painted (a 1280x720 compare
+            # screenshot showed none). Lay the window out top-down now and arrange for the final size.
+            for w in [self, *self.findChildren(QtWidgets.QWidget)]:
+                lay = w.layout()
+                if lay is not None:
+                    lay.activate()
+            if self.lesson is not None:
+                self._arrange(show=False)
         for _ in range(3):
             QtWidgets.QApplication.sendPostedEvents()
             QtWidgets.QApplication.processEvents()
