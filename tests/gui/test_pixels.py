@@ -314,3 +314,19 @@ def test_a_compare_screenshot_shows_every_variants_pane(qtbot, settings, size):
         patch = rgb[r.top():r.bottom() + 1, r.left():r.right() + 1].reshape(-1, 3)
         assert len(np.unique(patch, axis=0)) > 8, "the pane's title, outcome and grid are painted"
         assert (patch == absent).all(axis=1).sum() > 1000, "the pane's grid is painted"
+
+
+def test_a_720p_compare_names_the_lead_and_shows_the_bad_page_maps(qtbot, settings):
+    """Lesson 9's failed mlock, v5 beside 2.6.32 and modern at 1280x720: the Bad page maps row of the
+    compare table was the last row, cut off below the dock, on the very step whose point it is; and the
+    kernel path (v5's print_bad_pte) did not say it was v5's."""
+    win = _window(qtbot, settings, LESSON9, compare=["v5", "2.6.32", "modern"])
+    win.set_step(1)
+    win.render_image((1280, 720))
+    table = win.diff
+    row = next(i for i in range(table.rowCount()) if table.verticalHeaderItem(i).toolTip() == "Bad page maps so far")
+    assert [table.cell_text(row, j) for j in range(3)] == ["1", "0", "0"]
+    rect = table.visualRect(table.model().index(row, 0))
+    assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), "the whole row is in view"
+    assert win.docks["kernel"].windowTitle() == "Kernel path \u00b7 v5"
+    assert win.docks["counters"].windowTitle() == "Per-CPU counters \u00b7 v5"
