@@ -83,3 +83,16 @@ def test_sentences_that_name_another_variant_or_deny_are_let_be():
     assert denied(s, s.index("Bad"))
     s = 'where the zero page "cannot be", prints "BUG: Bad page map"'
     assert not denied(s, s.index("BUG"))
+
+
+def test_the_check_catches_zero_pages_said_of_a_kernel_without_them():
+    """Lesson 15 told a 2.6.24 room its 128 reads gave "128 zero pages" while the panel filled with 128
+    new anonymous pages (2.6.24 has no zero page)."""
+    sc, did = _runs()[("15-coredump.toml", "2.6.24")]
+    old = ("The program reads the first half of its heap: 128 zero pages (real pages on 2.6.31, no zero page "
+           "since 2.6.24).")
+    assert untrue(old, "2.6.24", did[0], _known()) == ['"128 zero pages" (no zero page was mapped under 2.6.24)']
+    _, did_modern = _runs()[("15-coredump.toml", "modern")]
+    assert untrue(old, "modern", did_modern[0], _known()) == []
+    assert untrue("Not 128 zero pages but 128 new ones.", "2.6.24", did[0], _known()) == []
+    assert "zero page" not in sc.steps[0].say_for("2.6.24").replace("no zero page", "")
