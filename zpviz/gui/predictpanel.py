@@ -30,6 +30,9 @@ class GuessEdit(QtWidgets.QLineEdit):
         super().keyPressEvent(ev)
 
 
+CHOICE_COLUMNS = 4  # buttons to a line: four fit the 830 px a 1280x720 window leaves the question
+
+
 class PredictPanel(QtWidgets.QFrame):
     answered = QtCore.Signal(object)  # the choice (str), the guess (float), or None to just reveal
 
@@ -48,6 +51,12 @@ class PredictPanel(QtWidgets.QFrame):
         lay.addWidget(self.prompt)
         self.row = QtWidgets.QHBoxLayout()
         lay.addLayout(self.row)
+        # the choices, CHOICE_COLUMNS to a line: the seven first-fault answers on one line made the
+        # window 1,469 px wide at "1280x720", cutting the picture on a projector
+        self.choices = QtWidgets.QGridLayout()
+        self.choices.setHorizontalSpacing(8)
+        self.choices.setVerticalSpacing(6)
+        lay.addLayout(self.choices)
         self.guess = GuessEdit()
         self.guess.setFont(font(20, bold=True, mono=True))
         self.guess.setPlaceholderText("the room's guess")
@@ -71,6 +80,7 @@ class PredictPanel(QtWidgets.QFrame):
         self.question, self.choice, self.revealed = q, None, False
         for b in self.buttons:
             self.row.removeWidget(b)
+            self.choices.removeWidget(b)
             b.deleteLater()
         self.buttons = []
         while self.row.count():  # the stretch and the guess box of the last question
@@ -93,7 +103,7 @@ class PredictPanel(QtWidgets.QFrame):
                 b.setCheckable(True)
                 b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
                 b.clicked.connect(lambda _=False, o=opt: self.answer(o))
-                self.row.addWidget(b)
+                self.choices.addWidget(b, *divmod(i, CHOICE_COLUMNS))
                 self.buttons.append(b)
             keys = f"press 1-{len(q.options)}, or R to reveal"
         self.row.addStretch(1)
