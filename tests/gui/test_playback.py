@@ -65,7 +65,8 @@ def test_predict_mode_pauses_asks_and_reveals(window):
     assert window.frame == q.stop  # the first fault has not happened on screen
     assert window.predict.isVisibleTo(window) and "what will the first fault do?" in window.predict.prompt.text()
     window.predict.answer("copy")  # the room guessed wrong
-    assert "Not copy" in window.predict.result.text() and "zero page" in window.predict.result.text()
+    assert "Not copy-on-write" in window.predict.result.text() and "zero page" in window.predict.result.text()
+    assert "3  copy-on-write" in [b.text() for b in window.predict.buttons]
     assert window.frame == q.reveal  # the first fault is now on screen, flashing
     assert window.panes[0].view.picture.flash_slots
     window.command("toggle")  # carry on

@@ -12,7 +12,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.theme import font
-from zpviz.present.predict import Question
+from zpviz.present.predict import Question, option_text
 
 REVEAL_KEYS = (QtCore.Qt.Key.Key_R, QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
 
@@ -98,7 +98,7 @@ class PredictPanel(QtWidgets.QFrame):
         else:
             self.guess.hide()
             for i, opt in enumerate(q.options):
-                b = QtWidgets.QPushButton(f"{i + 1}  {opt}")
+                b = QtWidgets.QPushButton(f"{i + 1}  {option_text(opt) if q.kind == 'choice' else opt}")
                 b.setObjectName("answer")
                 b.setCheckable(True)
                 b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)

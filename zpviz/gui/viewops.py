@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui import actions
 from zpviz.gui.theme import apply_theme, apply_to_window
 from zpviz.present import captions, palette
+from zpviz.present.predict import option_text
 
 
 class ViewOps:
@@ -121,7 +122,8 @@ class ViewOps:
         q = self.predict.question
         if q is not None and not self.predict.revealed:  # the lecturer's screen knows the answer first
             extra = f" ({q.detail})" if q.detail else ""
-            info = dataclasses.replace(info, notes=f"PREDICT \u2014 the answer: {q.answer}{extra}\n\n{info.notes}")
+            answer = option_text(q.answer) if q.kind == "choice" else q.answer
+            info = dataclasses.replace(info, notes=f"PREDICT \u2014 the answer: {answer}{extra}\n\n{info.notes}")
         self.presenter.set_info(info)
 
     def _second(self) -> None:
