@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from zpviz.export.render import qimage_to_rgb
 from zpviz.present.palette import page_lut, theme
@@ -330,3 +330,20 @@ def test_a_720p_compare_names_the_lead_and_shows_the_bad_page_maps(qtbot, settin
     assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), "the whole row is in view"
     assert win.docks["kernel"].windowTitle() == "Kernel path \u00b7 v5"
     assert win.docks["counters"].windowTitle() == "Per-CPU counters \u00b7 v5"
+
+
+def test_the_page_tables_label_carries_their_colour(qtbot, settings):
+    """Lesson 3 under 2.6.24 at 720p: the label sits on the first page-table frame, just above 8 MiB of
+    anon frames, and read as their name. It now starts with a swatch of the page tables' colour."""
+    win = _window(qtbot, settings, ROOT / "scenarios" / "03-no-zero-page-2624.toml", kernel="2.6.24",
+                  theme_name="dark")
+    win.set_step(3)
+    rgb = qimage_to_rgb(win.render_image((1280, 720)))
+    label = win.panes[0].view.phys.pt_label
+    assert "page tables \u00b7 6 frames" in label.textItem.toPlainText()
+    brown = np.array(QtGui.QColor(theme("dark").frame_kinds[6]).getRgb()[:3])  # FRAME_KIND_NAMES: page table
+    r = label.mapRectToScene(label.boundingRect())
+    view = win.panes[0].view.phys.getViewWidget()
+    p = view.mapTo(win, view.mapFromScene(r.topLeft()))
+    box = rgb[p.y():p.y() + int(r.height()) + 2, p.x():p.x() + 40].reshape(-1, 3)
+    assert (np.abs(box.astype(int) - brown).sum(axis=1) <= 6).sum() >= 20, "the swatch is painted"
