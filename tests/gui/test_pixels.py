@@ -347,3 +347,19 @@ def test_the_page_tables_label_carries_their_colour(qtbot, settings):
     p = view.mapTo(win, view.mapFromScene(r.topLeft()))
     box = rgb[p.y():p.y() + int(r.height()) + 2, p.x():p.x() + 40].reshape(-1, 3)
     assert (np.abs(box.astype(int) - brown).sum(axis=1) <= 6).sum() >= 20, "the swatch is painted"
+
+
+def test_the_kernel_path_shows_its_why_at_720p(qtbot, settings):
+    """Lesson 7 under v5 at 1280x720: the calls were fitted alone, at 13 pt, and the why
+    ("use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE) ...") sank under the fold but for its
+    first line. The path now shrinks (not below 11 pt) until the why and the outcome fit too."""
+    from zpviz.gui.kernelview import TAIL_MIN_PT
+
+    win = _window(qtbot, settings, ROOT / "scenarios" / "07-v5-special-pte.toml", kernel="v5")
+    win.set_step(1)
+    win.render_image((1280, 720))
+    kv = win.kernel_view
+    assert "why:" in kv.path_text() and "outcome:" in kv.path_text()
+    assert kv.path_pt() >= TAIL_MIN_PT
+    need = kv.path.heightForWidth(kv.scroll.viewport().width())
+    assert need <= kv.scroll.viewport().height(), "calls, why and outcome all in view"
