@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zpviz.engine.events import outcome
 from zpviz.scenario import fields as F
 
 # How a sentence names a variant. 2.6.31 is the 2.6.24 model's other id; 6.18 and "modern" are one.
@@ -26,6 +27,8 @@ _VARIANT_RE = {v: re.compile(r"(?<![\w.])(" + "|".join(ws) + r")(?![\w]|\.\d)") 
 # a kernel identifier: lower case with an underscore (do_anonymous_page), or any name called "()"
 _FUNC_RE = re.compile(r"(?<![\w.>-])([a-z_][a-z0-9_]*_[a-z0-9_]+|[a-z_][a-z0-9_]*(?=\())")
 _LOG_TERMS = ("Bad page map", "BUG:")
+# "128 zero pages": a count of pages that map the zero page, said of what the step did
+_ZERO_COUNT_RE = re.compile(r"(?<![\w,.])(\d[\d,]*) (?:more )?zero pages\b")
 _ERR_RE = re.compile(r"(?<![\w-])-?(E[A-Z]{3,}|SIG[A-Z]{3,})\b")
 _NEGATION = re.compile(r"\b(no|not|never|nothing|without|none|neither|nor|instead of|rather than|"
                        r"cannot|can't|doesn't|does not|isn't|won't|quiet)\b", re.IGNORECASE)
@@ -55,6 +58,7 @@ class StepDid:
     decisions: str  # the tests that decided them, as one text
     log: str  # the step's kernel log lines, as one text
     errors: frozenset[str]  # errno and signal names
+    zero_maps: int = 0  # events that mapped the zero page (or the huge zero page)
 
 
 def what_each_step_did(trace) -> list[StepDid]:
@@ -77,7 +81,9 @@ def what_each_step_did(trace) -> list[StepDid]:
         if r.signal_pages:
             errors.add("SIGSEGV")
         errors |= set(_ERR_RE.findall(decisions))
-        out.append(StepDid(funcs, decisions, "\n".join(r.log), frozenset(errors)))
+        kinds = ev["kind"][r.first_event:r.end_event]
+        zero = sum(1 for k in kinds.tolist() if outcome(k) == "zero page")
+        out.append(StepDid(funcs, decisions, "\n".join(r.log), frozenset(errors), zero))
     return out
 
 
@@ -108,6 +114,9 @@ def untrue(caption: str, variant: str, did: StepDid, known: frozenset[str] | Non
             for m in re.finditer(re.escape(term), s):
                 if term not in did.log and not denied(s, m.start()):
                     wrong.append(f'"{term}" (not in {variant}\'s log)')
+        for m in _ZERO_COUNT_RE.finditer(s):
+            if not did.zero_maps and not denied(s, m.start()):
+                wrong.append(f'"{m.group(0)}" (no zero page was mapped under {variant})')
         for m in _ERR_RE.finditer(s):
             err = m.group(1)
             if err not in did.errors and err not in did.log and not denied(s, m.start()):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from zpviz.engine import simulate
+from zpviz.present.captions import split_common
 from zpviz.scenario import load
 
 from .captions import denied, names_other_variant, sentences, untrue, what_each_step_did
@@ -83,3 +84,46 @@ def test_sentences_that_name_another_variant_or_deny_are_let_be():
     assert denied(s, s.index("Bad"))
     s = 'where the zero page "cannot be", prints "BUG: Bad page map"'
     assert not denied(s, s.index("BUG"))
+
+
+def test_the_check_catches_zero_pages_said_of_a_kernel_without_them():
+    """Lesson 15 told a 2.6.24 room its 128 reads gave "128 zero pages" while the panel filled with 128
+    new anonymous pages (2.6.24 has no zero page)."""
+    sc, did = _runs()[("15-coredump.toml", "2.6.24")]
+    old = ("The program reads the first half of its heap: 128 zero pages (real pages on 2.6.31, no zero page "
+           "since 2.6.24).")
+    assert untrue(old, "2.6.24", did[0], _known()) == ['"128 zero pages" (no zero page was mapped under 2.6.24)']
+    _, did_modern = _runs()[("15-coredump.toml", "modern")]
+    assert untrue(old, "modern", did_modern[0], _known()) == []
+    assert untrue("Not 128 zero pages but 128 new ones.", "2.6.24", did[0], _known()) == []
+    assert "zero page" not in sc.steps[0].say_for("2.6.24").replace("no zero page", "")
+
+
+# What a pane's own words show before they are cut at 1280x720: two lines, about 60 characters with
+# three variants side by side (100 with two, 55 with five). 80 is the bar every lesson meets now.
+PANE_VISIBLE_CHARS = 80
+# The shared sentence is the step's point (the second fault, a COW); how each kernel does the COW follows.
+SAME_START_ALLOWED = {("21-double-fault.toml", 1)}
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_compare_panes_whose_words_differ_show_it_before_the_cut(path):
+    """In a compare view the sentences every variant shares go over the panes and each pane shows the
+    rest of its own words, cut after two lines at 720p. Lesson 12's MADV_DONTNEED showed modern, 2.6.23
+    and v5 with the same visible words ("zap_pte_range clears the 32 PTEs: the 8 written pages are
+    f..."), hiding 2.6.23's ZERO_PAGE mapcount and reference drops behind the cut."""
+    sc = load(path)
+    shown = (sc.kernel, *sc.compare)
+    same = []
+    for k, step in enumerate(sc.steps):
+        texts = [step.say_for(v) for v in shown]
+        if len(set(texts)) <= 1 or (path.name, k) in SAME_START_ALLOWED:
+            continue
+        _, rests = split_common(texts)
+        for i, a in enumerate(rests):
+            for j in range(i + 1, len(rests)):
+                b = rests[j]
+                if a != b and a[:PANE_VISIBLE_CHARS] == b[:PANE_VISIBLE_CHARS]:
+                    same.append(f"step {k} (line {step.source.line}) {shown[i]} and {shown[j]}: "
+                                f"{a[:PANE_VISIBLE_CHARS]}")
+    assert not same, "\n".join(same)

@@ -33,8 +33,8 @@ def test_compare_summary_says_what_differs(make_window):
     win = make_window(path=COMPARE, kernel=None)
     win.set_step(1)
     labels = [win.diff.verticalHeaderItem(r).toolTip() for r in range(win.diff.rowCount())]
-    assert labels[:5] == ["memory used", "page tables", "faults this step", "faults so far",
-                          "zero-page line transfers so far"]
+    assert labels[:6] == ["memory used", "page tables", "faults this step", "faults so far",
+                          "Bad page maps so far", "zero-page line transfers so far"]
     assert [win.diff.horizontalHeaderItem(c).text() for c in range(3)] == ["v5", "2.6.23", "2.6.24"]
     assert win.diff.cell_text(0, 0) == "0 KiB" and win.diff.cell_text(0, 2) == "256 KiB"
     assert "memory used" in win.diff_summary.text()
@@ -101,7 +101,7 @@ def test_compare_table_names_give_way_to_values(make_window, size, n, two_lines)
     win.render_image(size)
     t = win.diff
     names = [t.verticalHeaderItem(r).text() for r in range(t.rowCount())]
-    zero = next(n for n in names if n.replace("\n", " ") == "ZERO_PAGE line moves so far")
+    zero = next(n for n in names if n.replace("\n", " ") == "zero-page line moves so far")
     assert ("\n" in zero) == two_lines
     assert [t.verticalHeaderItem(r).toolTip() for r in range(2)] == ["memory used", "page tables"]
     for r in range(t.rowCount()):  # cells wrap at spaces: each word must fit its column whole

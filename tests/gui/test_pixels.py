@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from zpviz.export.render import qimage_to_rgb
 from zpviz.present.palette import page_lut, theme
@@ -292,3 +292,74 @@ def test_a_960_px_export_keeps_every_read_page(qtbot, tmp_path):
                 if not any(np.hypot(cx - rx, cy - ry) <= RING_PX * s for rx, ry in ring):
                     missing.append(int(read[k] - block.base))
         assert not missing, f"{kid}: pages {missing[:10]} left no pixel of their state"
+
+
+LESSON1 = ROOT / "scenarios" / "01-demand-paging.toml"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_compare_screenshot_shows_every_variants_pane(qtbot, settings, size):
+    """Lesson 1 under modern and 2.6.24 rendered at the projector's size: the area re-arranges for the
+    new size (side by side at 720p, so new panes). Those panes were made inside grab() and never
+    painted: the 1280x720 screenshot showed the caption and the compare table over an empty area."""
+    win = _window(qtbot, settings, LESSON1, compare=["modern", "2.6.24"])
+    win.set_step(2)
+    rgb = qimage_to_rgb(win.render_image(size))
+    lut = page_lut(theme("light"))
+    absent = lut[1 + 1, :3]  # ST_NONE: pages 1-63 are not present yet in both variants
+    assert len(win.panes) == 2
+    for pane in win.panes:
+        assert pane.isVisibleTo(win)
+        r = QtCore.QRect(pane.mapTo(win, QtCore.QPoint(0, 0)), pane.size())
+        patch = rgb[r.top():r.bottom() + 1, r.left():r.right() + 1].reshape(-1, 3)
+        assert len(np.unique(patch, axis=0)) > 8, "the pane's title, outcome and grid are painted"
+        assert (patch == absent).all(axis=1).sum() > 1000, "the pane's grid is painted"
+
+
+def test_a_720p_compare_names_the_lead_and_shows_the_bad_page_maps(qtbot, settings):
+    """Lesson 9's failed mlock, v5 beside 2.6.32 and modern at 1280x720: the Bad page maps row of the
+    compare table was the last row, cut off below the dock, on the very step whose point it is; and the
+    kernel path (v5's print_bad_pte) did not say it was v5's."""
+    win = _window(qtbot, settings, LESSON9, compare=["v5", "2.6.32", "modern"])
+    win.set_step(1)
+    win.render_image((1280, 720))
+    table = win.diff
+    row = next(i for i in range(table.rowCount()) if table.verticalHeaderItem(i).toolTip() == "Bad page maps so far")
+    assert [table.cell_text(row, j) for j in range(3)] == ["1", "0", "0"]
+    rect = table.visualRect(table.model().index(row, 0))
+    assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), "the whole row is in view"
+    assert win.docks["kernel"].windowTitle() == "Kernel path \u00b7 v5"
+    assert win.docks["counters"].windowTitle() == "Per-CPU counters \u00b7 v5"
+
+
+def test_the_page_tables_label_carries_their_colour(qtbot, settings):
+    """Lesson 3 under 2.6.24 at 720p: the label sits on the first page-table frame, just above 8 MiB of
+    anon frames, and read as their name. It now starts with a swatch of the page tables' colour."""
+    win = _window(qtbot, settings, ROOT / "scenarios" / "03-no-zero-page-2624.toml", kernel="2.6.24",
+                  theme_name="dark")
+    win.set_step(3)
+    rgb = qimage_to_rgb(win.render_image((1280, 720)))
+    label = win.panes[0].view.phys.pt_label
+    assert "page tables \u00b7 6 frames" in label.textItem.toPlainText()
+    brown = np.array(QtGui.QColor(theme("dark").frame_kinds[6]).getRgb()[:3])  # FRAME_KIND_NAMES: page table
+    r = label.mapRectToScene(label.boundingRect())
+    view = win.panes[0].view.phys.getViewWidget()
+    p = view.mapTo(win, view.mapFromScene(r.topLeft()))
+    box = rgb[p.y():p.y() + int(r.height()) + 2, p.x():p.x() + 40].reshape(-1, 3)
+    assert (np.abs(box.astype(int) - brown).sum(axis=1) <= 6).sum() >= 20, "the swatch is painted"
+
+
+def test_the_kernel_path_shows_its_why_at_720p(qtbot, settings):
+    """Lesson 7 under v5 at 1280x720: the calls were fitted alone, at 13 pt, and the why
+    ("use_zero_page(vma) is true: pte_mkspecial(ZERO_PAGE) ...") sank under the fold but for its
+    first line. The path now shrinks (not below 11 pt) until the why and the outcome fit too."""
+    from zpviz.gui.kernelview import TAIL_MIN_PT
+
+    win = _window(qtbot, settings, ROOT / "scenarios" / "07-v5-special-pte.toml", kernel="v5")
+    win.set_step(1)
+    win.render_image((1280, 720))
+    kv = win.kernel_view
+    assert "why:" in kv.path_text() and "outcome:" in kv.path_text()
+    assert kv.path_pt() >= TAIL_MIN_PT
+    need = kv.path.heightForWidth(kv.scroll.viewport().width())
+    assert need <= kv.scroll.viewport().height(), "calls, why and outcome all in view"

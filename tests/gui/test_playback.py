@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
 from zpviz.present import playback as PB
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(win, seconds, dt=0.05):
@@ -62,7 +65,8 @@ def test_predict_mode_pauses_asks_and_reveals(window):
     assert window.frame == q.stop  # the first fault has not happened on screen
     assert window.predict.isVisibleTo(window) and "what will the first fault do?" in window.predict.prompt.text()
     window.predict.answer("copy")  # the room guessed wrong
-    assert "Not copy" in window.predict.result.text() and "zero page" in window.predict.result.text()
+    assert "Not copy-on-write" in window.predict.result.text() and "zero page" in window.predict.result.text()
+    assert "3  copy-on-write" in [b.text() for b in window.predict.buttons]
     assert window.frame == q.reveal  # the first fault is now on screen, flashing
     assert window.panes[0].view.picture.flash_slots
     window.command("toggle")  # carry on
@@ -120,3 +124,22 @@ def test_soak_2000_random_transport_actions(make_window):
 @pytest.mark.slow
 def test_soak_20000_random_transport_actions(make_window):
     soak(make_window(compare="v5,2.6.23"), 20000, seed=2)
+
+
+def test_a_first_fault_question_fits_a_720p_window(qtbot, settings):
+    """The seven first-fault answers on one line needed 1,469 px: a '1280x720' window in predict mode
+    grew wider than the projector. Four to a line now, and the picture keeps its size."""
+    from zpviz.gui.mainwindow import MainWindow
+
+    win = MainWindow(theme="light", settings=settings, offscreen=True)
+    qtbot.addWidget(win)
+    win.open_lesson(str(ROOT / "scenarios" / "04-cow-from-zero.toml"), "modern", None, sync=True)
+    win.set_chrome(False)
+    win.set_predict_mode(True)
+    win.set_frame(0)
+    win.transport.play()
+    run(win, 30)
+    assert win.predict.question is not None and len(win.predict.question.options) == 7
+    img = win.render_image((1280, 720))
+    assert (img.width(), img.height()) == (1280, 720)
+    assert all(b.isVisibleTo(win) for b in win.predict.buttons)

@@ -51,10 +51,10 @@ def test_caption_and_presenter_in_the_variants_words():
     ends = (t["v5"].step_end_frame(0), t["2.6.24"].step_end_frame(0))
     lead = captions.caption_at(t["v5"], ends[0])
     shared = captions.shared_caption((t["v5"], t["2.6.24"]), ends, lead)
-    # no sentence in common: the caption says what the step does, each pane its own words
-    assert shared.say == "read t all pages \u00b7 main \u2014 below, what each kernel did."
+    # no sentence in common, but one head before a colon: it goes over the panes, each pane the rest
+    assert shared.say == "SECRET. Below, what each kernel did."
     assert captions.compare_words((t["v5"], t["2.6.24"]), ends)[1] == [
-        "SECRET: every read maps the zero page", "SECRET: no zero page, 64 pages"]
+        "Every read maps the zero page", "No zero page, 64 pages"]
     step1 = captions.caption_at(t["v5"], t["v5"].step_end_frame(1))
     ends1 = (t["v5"].step_end_frame(1), t["2.6.24"].step_end_frame(1))
     assert captions.shared_caption((t["v5"], t["2.6.24"]), ends1, step1).say == "eight writes"
@@ -66,6 +66,14 @@ def test_shared_sentences_go_over_the_panes_and_each_pane_keeps_the_rest():
                                           "Reads: 64 faults. There is no zero page. Done."])
     assert common == "Reads: 64 faults." and rest == ["do_x maps the zero page. Done.", "There is no zero page. Done."]
     assert captions.split_common(["A. B.", "C. B."]) == ("", ["A. B.", "C. B."])
+    # a shared head before a colon, when no whole sentence is shared (lesson 8: "Read the 256-page
+    # buffer: ..." had the compare caption say "read work all pages · main — below, ...")
+    assert captions.split_common(["Read it: every page maps the zero page.", "Read it: no zero page. X."]) == (
+        "Read it.", ["Every page maps the zero page.", "No zero page. X."])
+    assert captions.split_common(["Read it: do_x maps it.", "Read it: a page."]) == ("Read it.", ["do_x maps it.",
+                                                                                                    "A page."])
+    assert captions.split_common(["Read it: a.", "Read that: b."]) == ("", ["Read it: a.", "Read that: b."])
+    assert captions.split_common(["Read it: a.", "Read it."]) == ("", ["Read it: a.", "Read it."])
     assert captions.split_common(["Use 2.6.32 now.", "Use 2.6.32 now."])[0] == "Use 2.6.32 now."
 
 

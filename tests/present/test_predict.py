@@ -30,4 +30,8 @@ def test_verdict():
     q = PR.Question(0, 1, 2, "p", PR.OPTIONS, "copy", "why", "path")
     assert q.verdict("copy").startswith("Right")
     assert q.verdict("zero page").startswith("Not zero page")
-    assert q.verdict(None) == "The first fault: copy."
+    # the room reads "copy-on-write": a COW of the zero page copies nothing (lesson 4: "instead of copying")
+    assert q.verdict(None) == "The first fault: copy-on-write."
+    assert q.verdict("zero page") == "Not zero page \u2014 the first fault: copy-on-write."
+    assert PR.Question(0, 1, 2, "p", PR.OPTIONS, "new page").verdict("copy").startswith("Not copy-on-write")
+    assert PR.option_text("zero page") == "zero page"

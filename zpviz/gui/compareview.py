@@ -180,7 +180,9 @@ class VariantPane(QtWidgets.QWidget):
         self.waiting_text.setStyleSheet(f"color: {theme.fg};")
 
 
-SHORT = {"memory used": "memory", "zero-page line transfers so far": "ZERO_PAGE line moves so far",
+# the line-moves row sums the zero page's and the huge zero page's lines: named "ZERO_PAGE", it said 4
+# moves beside a ZERO_PAGE tile at _count +0 in lesson 23, where the 4 were the huge zero page's
+SHORT = {"memory used": "memory", "zero-page line transfers so far": "zero-page line moves so far",
          "time so far (the makespans of every step)": "time so far", "Bad page maps so far": "Bad page maps so far"}
 COLUMN_PX = 80  # what a value needs ("236.1 µs" in bold) before the names must give up width
 
@@ -261,7 +263,7 @@ class DiffTable(QtWidgets.QTableWidget):
     def _name(label: str, compact: bool) -> str:
         """The row's name; where the dock is narrow, wrapped at spaces into lines of at most
         NARROW_CHARS characters (a longer word stays whole), so the values keep their width:
-        "ZERO_PAGE line moves so far" becomes three short lines, not two long ones."""
+        "zero-page line moves so far" becomes three short lines, not two long ones."""
         name = SHORT.get(label, label)
         if not compact or " " not in name:
             return name

@@ -11,6 +11,7 @@ from zpviz.present.kpath import EventView, LogLine
 from zpviz.present.palette import Theme
 
 PATH_PT, MIN_PATH_PT = 14, 8  # the calls' font: as big as lets the longest function name fit whole
+TAIL_MIN_PT = 11  # the path shrinks to show its why and outcome too, but not below this for them
 STACK_BELOW_PX = 520  # narrower than this (a 960 px export, a 720p compare), the log goes under the path
 
 
@@ -54,6 +55,7 @@ class KernelPathView(QtWidgets.QWidget):
         self.event: EventView | None = None
         self._log_key: tuple = ()
         self._names: tuple[str, ...] = ()  # the calls shown, "name()", for fitting the font
+        self._tail = ""  # the why and outcome lines under the calls, for fitting the font too
         self._built_room = 0  # the line width the path's text was last built for
         self._fitted: dict[tuple, int] = {}  # (calls, room, height) -> the size they fit at
 
@@ -90,19 +92,24 @@ class KernelPathView(QtWidgets.QWidget):
 
     def _fit_path(self, rebuild: bool = True) -> None:
         """The biggest size (PATH_PT down to MIN_PATH_PT) at which the longest "-> name()" fits a line
-        and all the calls fit the visible height (the why and outcome below them may scroll)."""
+        and the calls with their why and outcome fit the visible height, down to TAIL_MIN_PT; below it
+        only the calls must fit and the why and outcome may scroll. (Fitting the calls alone left a
+        why under the fold at 720p at 13 pt: lesson 14's 'why: R/O FOLL_LONGTERM pin ...' showed as
+        its first line only.)"""
         if not self._names:
             return
         room = self._path_width()
         high = self.scroll.viewport().height()
-        key = (self._names, room, high)
+        key = (self._names, self._tail, room, high)
         pt = self._fitted.get(key)  # every frame asks; the same calls in the same room fit the same
         if pt is None:
             pt = PATH_PT
             while pt > MIN_PATH_PT:
                 fm = QtGui.QFontMetrics(font(pt, mono=True))
                 wide = max(fm.horizontalAdvance("\u2192 " + n) for n in self._names)
-                if wide <= room and (high <= 50 or self._calls_height(pt, room) <= high):
+                calls = high <= 50 or self._calls_height(pt, room) <= high
+                whole = high <= 50 or (calls and self._calls_height(pt, room) + self._tail_height(pt, room) <= high)
+                if wide <= room and (whole or (calls and pt <= TAIL_MIN_PT)):
                     break
                 pt -= 1
             if len(self._fitted) > 256:
@@ -122,6 +129,17 @@ class KernelPathView(QtWidgets.QWidget):
         doc.setTextWidth(width)
         doc.setPlainText(" ".join(("\u2192\u00a0" if i else "") + n for i, n in enumerate(self._names)))
         return doc.size().height()
+
+    def _tail_height(self, pt: int, width: int) -> float:
+        """Pixels the why and outcome take under the calls at `pt` (their margins and rule included)."""
+        if not self._tail:
+            return 0.0
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(font(pt))
+        doc.setDocumentMargin(0)
+        doc.setTextWidth(max(1, width - 8))
+        doc.setPlainText(self._tail)
+        return doc.size().height() + 14
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -150,6 +168,7 @@ class KernelPathView(QtWidgets.QWidget):
         n = len(ev.functions)
         calls = []
         self._names = tuple(f"{fn}()" for fn in ev.functions)
+        self._tail = (f"why: {ev.decision}\n" if ev.decision else "") + f"outcome: {ev.outcome}"
         self._fit_path(rebuild=False)
         room, fm = self._path_width(), QtGui.QFontMetrics(font(self.path_pt(), mono=True))
         self._built_room = room

@@ -215,6 +215,11 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.bar.timeline.set_marks(lesson.marks)
         comparing = lesson.n_variants > 1
         self.docks["compare"].setVisible(comparing)
+        # side by side, the kernel path and the per-CPU counters follow the first variant only: say
+        # which, as the cache-line dock does (a v5 Bad page map beside 2.6.32's quiet pane read as both)
+        lead = " \u00b7 " + lesson.kernels[0] if comparing else ""
+        self.docks["kernel"].setWindowTitle("Kernel path" + lead)
+        self.docks["counters"].setWindowTitle("Per-CPU counters" + lead)
         prog = lesson.lead.scenario.program
         self.docks["program"].setVisible(prog is not None)
         self.docks["program"].setWindowTitle(f"Program \u00b7 {prog.name}" if prog is not None and prog.name

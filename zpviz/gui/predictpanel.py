@@ -12,7 +12,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.theme import font
-from zpviz.present.predict import Question
+from zpviz.present.predict import Question, option_text
 
 REVEAL_KEYS = (QtCore.Qt.Key.Key_R, QtCore.Qt.Key.Key_Space, QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
 
@@ -28,6 +28,9 @@ class GuessEdit(QtWidgets.QLineEdit):
             self.reveal.emit()
             return
         super().keyPressEvent(ev)
+
+
+CHOICE_COLUMNS = 4  # buttons to a line: four fit the 830 px a 1280x720 window leaves the question
 
 
 class PredictPanel(QtWidgets.QFrame):
@@ -48,6 +51,12 @@ class PredictPanel(QtWidgets.QFrame):
         lay.addWidget(self.prompt)
         self.row = QtWidgets.QHBoxLayout()
         lay.addLayout(self.row)
+        # the choices, CHOICE_COLUMNS to a line: the seven first-fault answers on one line made the
+        # window 1,469 px wide at "1280x720", cutting the picture on a projector
+        self.choices = QtWidgets.QGridLayout()
+        self.choices.setHorizontalSpacing(8)
+        self.choices.setVerticalSpacing(6)
+        lay.addLayout(self.choices)
         self.guess = GuessEdit()
         self.guess.setFont(font(20, bold=True, mono=True))
         self.guess.setPlaceholderText("the room's guess")
@@ -71,6 +80,7 @@ class PredictPanel(QtWidgets.QFrame):
         self.question, self.choice, self.revealed = q, None, False
         for b in self.buttons:
             self.row.removeWidget(b)
+            self.choices.removeWidget(b)
             b.deleteLater()
         self.buttons = []
         while self.row.count():  # the stretch and the guess box of the last question
@@ -88,12 +98,12 @@ class PredictPanel(QtWidgets.QFrame):
         else:
             self.guess.hide()
             for i, opt in enumerate(q.options):
-                b = QtWidgets.QPushButton(f"{i + 1}  {opt}")
+                b = QtWidgets.QPushButton(f"{i + 1}  {option_text(opt) if q.kind == 'choice' else opt}")
                 b.setObjectName("answer")
                 b.setCheckable(True)
                 b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
                 b.clicked.connect(lambda _=False, o=opt: self.answer(o))
-                self.row.addWidget(b)
+                self.choices.addWidget(b, *divmod(i, CHOICE_COLUMNS))
                 self.buttons.append(b)
             keys = f"press 1-{len(q.options)}, or R to reveal"
         self.row.addStretch(1)

@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from zpviz.gui import actions
 from zpviz.gui.theme import apply_theme, apply_to_window
 from zpviz.present import captions, palette
+from zpviz.present.predict import option_text
 
 
 class ViewOps:
@@ -121,7 +122,8 @@ class ViewOps:
         q = self.predict.question
         if q is not None and not self.predict.revealed:  # the lecturer's screen knows the answer first
             extra = f" ({q.detail})" if q.detail else ""
-            info = dataclasses.replace(info, notes=f"PREDICT \u2014 the answer: {q.answer}{extra}\n\n{info.notes}")
+            answer = option_text(q.answer) if q.kind == "choice" else q.answer
+            info = dataclasses.replace(info, notes=f"PREDICT \u2014 the answer: {answer}{extra}\n\n{info.notes}")
         self.presenter.set_info(info)
 
     def _second(self) -> None:
@@ -162,9 +164,15 @@ class ViewOps:
         """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
         if not self.isVisible():  # grab() paints a hidden window; it is never shown for it
             self.ensurePolished()
-            lay = self.layout()
-            if lay is not None:
-                lay.activate()
+            # A hidden window's children get their resize events only inside grab(), too late for the
+            # compare area to re-arrange: panes it makes then are not painted (a 1280x720 compare
+            # screenshot showed none). Lay the window out top-down now and arrange for the final size.
+            for w in [self, *self.findChildren(QtWidgets.QWidget)]:
+                lay = w.layout()
+                if lay is not None:
+                    lay.activate()
+            if self.lesson is not None:
+                self._arrange(show=False)
         for _ in range(3):
             QtWidgets.QApplication.sendPostedEvents()
             QtWidgets.QApplication.processEvents()

@@ -113,12 +113,26 @@ def _sentences(text: str) -> list[str]:
 
 
 def split_common(texts: list[str]) -> tuple[str, list[str]]:
-    """The whole sentences every text begins with, and what each text says after them."""
+    """The whole sentences every text begins with, and what each text says after them. With no whole
+    sentence in common, a head every text's next sentence opens with before a colon ("Read the
+    256-page buffer: ...") is common too: it becomes a sentence of its own, and each text goes on
+    from after the colon, capitalised."""
     parts = [_sentences(t) for t in texts]
     n = 0
     while parts and all(len(p) > n for p in parts) and len({p[n] for p in parts}) == 1:
         n += 1
-    return (" ".join(parts[0][:n]) if parts else ""), [" ".join(p[n:]) for p in parts]
+    common, rests = (" ".join(parts[0][:n]) if parts else ""), [" ".join(p[n:]) for p in parts]
+    heads = {r.split(": ", 1)[0] if ": " in r else None for r in rests}
+    if not common and len(heads) == 1 and None not in heads and len(rests) > 1:
+        head = heads.pop()
+        return head + ".", [_capitalised(r.split(": ", 1)[1]) for r in rests]
+    return common, rests
+
+
+def _capitalised(text: str) -> str:
+    """`text` with a capital first letter, unless its first word is a name (do_wp_page, mlock())."""
+    word = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if word.isalpha() and word.islower() else text
 
 
 def compare_words(traces, frames: tuple[int, ...]) -> tuple[str | None, list[str]]:

@@ -23,6 +23,16 @@ from zpviz.scenario import lecture
 from zpviz.scenario.model import FIRST_FAULT, Ask
 
 OPTIONS = lecture.FIRST_FAULT_OPTIONS
+# The words the room sees for an option (the report keeps the engine's outcome names). "copy" is
+# every write fault that gives a page a private copy of its own (wp_page_copy), the zero page's too,
+# where the new page is only cleared: shown as "copy", it contradicted the lesson 4, 18 and 21
+# captions ("allocates a page and clears it instead of copying") at the reveal.
+OPTION_WORDS = {"copy": "copy-on-write"}
+
+
+def option_text(option) -> str:
+    """An option, or a first-fault answer, as the room reads it."""
+    return OPTION_WORDS.get(option, option) if isinstance(option, str) else str(option)
 
 
 def number_text(value: float, unit: str = "") -> str:
@@ -69,11 +79,13 @@ class Question:
             head = "Right" if self.is_right(choice) else "Not quite"
             return f"{head} \u2014 you said {number_text(float(choice))}; the run: {truth} ({how})."
         lead = "The first fault" if self.kind == "choice" else "The answer"
+        answer = option_text(self.answer) if self.kind == "choice" else self.answer
         if choice is None:
-            return f"{lead}: {self.answer}."
+            return f"{lead}: {answer}."
         if self.is_right(choice):
-            return f"Right \u2014 {lead.lower()}: {self.answer}."
-        return f"Not {choice} \u2014 {lead.lower()}: {self.answer}."
+            return f"Right \u2014 {lead.lower()}: {answer}."
+        said = option_text(choice) if self.kind == "choice" else choice
+        return f"Not {said} \u2014 {lead.lower()}: {answer}."
 
 
 def _first_fault(trace, k: int, ask: str) -> Question:
