@@ -123,3 +123,26 @@ def test_score():
     assert PR.score_of({}).text() == "Score: no question answered yet"
     s = PR.score_of({("a", 1): True, ("a", 2): False, ("b", 1): True})
     assert (s.right, s.asked) == (2, 3) and s.text() == "Score: 2 right of 3 asked (66%)"
+
+
+def test_a_compare_caption_with_nothing_shared_says_the_step_in_words():
+    """Where the variants share no words, the caption over the panes says what the program does in a
+    sentence (lesson 9 step 3 said 'read lookup pages 40 · main — below, ...', the terse op line)."""
+    from pathlib import Path
+
+    from zpviz.scenario.load import load
+
+    sc = load(Path(__file__).resolve().parents[2] / "scenarios" / "09-mlock-readonly.toml")
+    k = next(i for i, st in enumerate(sc.steps) if st.do == "read" and st.pages is not None and st.pages.text == "40")
+    t = {v: simulate(sc, v) for v in ("v5", "2.6.32")}
+    ends = (t["v5"].step_end_frame(k), t["2.6.32"].step_end_frame(k))
+    shared = captions.shared_caption((t["v5"], t["2.6.32"]), ends, captions.caption_at(t["v5"], ends[0]))
+    assert shared.say == "Process main reads page 40 of lookup. Below, what each kernel did."
+    five = loads(
+        '[scenario]\ntitle = "t"\ncpus = 2\n[[process]]\nname = "a"\ncount = 2\n'
+        '[[vma]]\nname = "d"\nprocess = "a"\npages = 4\n'
+        '[[step]]\ndo = "write"\nprocess = "a*"\nvma = "d"\npages = "0-3/2"\ncpus = [0, 1]\n'
+        '[[step]]\ndo = "madvise"\nprocess = "a0"\nvma = "d"\nadvice = "dontneed"\npages = "all"\n', "p.toml")
+    assert [captions.op_sentence(st) for st in five.steps] == [
+        "2 processes write pages 0-3/2 of d on CPUs 0-1.",
+        "Process a0 calls madvise(MADV_DONTNEED) on every page of d."]

@@ -129,6 +129,48 @@ def split_common(texts: list[str]) -> tuple[str, list[str]]:
     return common, rests
 
 
+# what the processes of a step do, as the room reads it (op_sentence): (one process, several)
+_VERBS = {"read": ("reads", "read"), "write": ("writes", "write"), "mlock": ("mlocks", "mlock"),
+          "munlock": ("munlocks", "munlock"), "munmap": ("unmaps", "unmap"), "fork": ("forks", "fork"),
+          "exit": ("exits", "exit"), "coredump": ("dumps core", "dump core")}
+_CALLS = {"move_pages": "move_pages()", "gup": "get_user_pages()", "madvise": "madvise({})",
+          "mprotect": "mprotect({})"}
+_ARGS = {"dontneed": "MADV_DONTNEED", "populate_read": "MADV_POPULATE_READ",
+         "populate_write": "MADV_POPULATE_WRITE", "none": "PROT_NONE", "r": "PROT_READ",
+         "rw": "PROT_READ|PROT_WRITE"}
+
+
+def op_sentence(step) -> str:
+    """What a step does, as a sentence for the room: 'Process main reads page 40 of lookup.',
+    '16 processes exit on CPUs 0-15.' (op_text is the terse form). Process names stay as written."""
+    if step.is_narration:
+        return ""
+    names = step.instances or step.processes
+    who = f"Process {names[0]}" if len(names) == 1 else f"{len(names)} processes" if names else "The program"
+    one = len(names) <= 1
+    what = ""
+    if step.vma:
+        text = (step.pages.text if step.pages is not None else "") or "all"
+        what = f"every page of {step.vma}" if text == "all" else (
+            f"page {text} of {step.vma}" if text.isdigit() else f"{pages_text(step.pages)} of {step.vma}")
+    if step.do in _VERBS:
+        said = f"{who} {_VERBS[step.do][0 if one else 1]}"
+        said += f" {step.child}" if step.do == "fork" and step.child else f" {what}" if what else ""
+    elif step.do in _CALLS:
+        arg = _ARGS.get(step.advice or step.prot or "", step.advice or step.prot or "")
+        said = f"{who} {'calls' if one else 'call'} {_CALLS[step.do].format(arg)} on {what}"
+    elif step.do == "smaps":
+        said = f"{who}{'' if one else ' each'}: /proc/PID/smaps is read"
+    else:
+        said = f"{who}: {op_text(step)}"
+    cpus = tuple(step.cpus)
+    if len(cpus) > 1:
+        said += f" on CPUs {_cpus_text(cpus)}"
+    elif cpus and cpus[0]:
+        said += f" on CPU {cpus[0]}"
+    return said.rstrip() + "."
+
+
 def _capitalised(text: str) -> str:
     """`text` with a capital first letter, unless its first word is a name (do_wp_page, mlock())."""
     word = text.split(" ", 1)[0]
@@ -160,7 +202,7 @@ def shared_caption(traces, frame_of: tuple[int, ...], cap: Caption) -> Caption:
     step = traces[0].scenario.steps[k]
     if common:
         return dataclasses.replace(cap, say=f"{common} Below, what each kernel did.")
-    return dataclasses.replace(cap, say=f"{op_text(step)} \u2014 below, what each kernel did.")
+    return dataclasses.replace(cap, say=f"{op_sentence(step)} Below, what each kernel did.")
 
 
 @dataclass(frozen=True)
