@@ -63,7 +63,7 @@ def test_predict_mode_pauses_asks_and_reveals(window):
     q = window.predict.question
     assert q is not None and q.step == 1 and not window.transport.playing
     assert window.frame == q.stop  # the first fault has not happened on screen
-    assert window.predict.isVisibleTo(window) and "what will the first fault do?" in window.predict.prompt.text()
+    assert window.predict.isVisibleTo(window) and "What will the first fault do?" in window.predict.prompt.text()
     window.predict.answer("copy")  # the room guessed wrong
     assert "Not copy-on-write" in window.predict.result.text() and "zero page" in window.predict.result.text()
     assert "3  copy-on-write" in [b.text() for b in window.predict.buttons]

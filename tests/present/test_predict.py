@@ -14,7 +14,7 @@ def test_questions_at_predict_steps(traces):
     assert q1.stop == tr.step_results[1].first_event == tr.step_start_frame(1)
     assert q1.answer == "zero page" and q1.answer in q1.options
     assert "use_zero_page" in q1.why and "do_anonymous_page" in q1.path
-    assert "what will the first fault do?" in q1.prompt
+    assert q1.prompt.endswith(". What will the first fault do?") and q1.prompt.startswith("Step 2: Process ")
     first = q1.reveal - 1
     assert E.outcome(int(tr.events["kind"][first])) == q1.answer and tr.events["fault"][first]
 

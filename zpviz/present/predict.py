@@ -18,7 +18,7 @@ import numpy as np
 
 from zpviz.engine import events as E
 from zpviz.engine.report import state_dict, step_entry
-from zpviz.present.captions import op_text
+from zpviz.present.captions import op_sentence
 from zpviz.scenario import lecture
 from zpviz.scenario.model import FIRST_FAULT, Ask
 
@@ -119,7 +119,7 @@ def question_for_step(trace, k: int, others=()) -> Question | None:
     if not step.predict or k >= len(trace.step_results):
         return None
     q = step.question or Ask()
-    ask = q.ask or f"Step {k + 1}: {op_text(step)} \u2014 what will the first fault do?"
+    ask = q.ask or f"Step {k + 1}: {op_sentence(step)} What will the first fault do?"
     prompt = f"Step {k + 1}: {ask}" if q.ask else ask
     if q.answer == FIRST_FAULT:
         return _first_fault(trace, k, prompt)
