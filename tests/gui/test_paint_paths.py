@@ -212,6 +212,34 @@ def test_ring_moves_one_spot_to_where_new_spot_data_would_put_it(qapp):
     assert len(ring.data) == 0
 
 
+class PyqtgraphRing(Ring):
+    """The moved ring painted by ScatterPlotItem.paint itself: what Ring.paint's short cut replaced."""
+
+    def paint(self, p, option, widget) -> None:
+        pg.ScatterPlotItem.paint(self, p, option, widget)
+
+
+def test_ring_paints_its_one_spot_as_scatter_plot_item_paint_did(qapp, monkeypatch):
+    ring, plain = Ring(26), PyqtgraphRing(26)
+    slow = []
+    scatter_paint = pg.ScatterPlotItem.paint
+    monkeypatch.setattr(pg.ScatterPlotItem, "paint",
+                        lambda self, *a: (slow.append(self) if self is ring else None, scatter_paint(self, *a))[1])
+    ours, ref = ring_scene(ring), ring_scene(plain)
+    # inside, across the view's edges, wholly outside (culled)
+    for (x, y), colour in (((5.5, 3.5), "#151515"), ((0.2, 15.5), "#D55E00"), ((39.9, 29.9), "#151515"),
+                           ((-6.5, 5.5), "#151515"), ((20.5, 44.5), "#151515"), ((-300.5, 5.5), "#151515"),
+                           ((20.5, 900.5), "#D55E00")):
+        for item in (ring, plain):
+            item.show_one(x, y, colour, 26, 3.5)
+        expected = render(ref, (400, 300))
+        assert np.array_equal(render(ours, (400, 300)), expected), (x, y)
+    assert (render(ours, (400, 300)) == WHITE).all()  # the last two are culled
+    ring.show_one(5.5, 3.5, "#151515", 26, 3.5)
+    assert (render(ours, (400, 300)) != WHITE).any()
+    assert not slow  # every paint of the one ring took the short cut
+
+
 def grab_pixels(w: QtWidgets.QWidget) -> np.ndarray:
     return pixels(w.grab().toImage())
 
