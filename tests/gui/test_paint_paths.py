@@ -219,16 +219,21 @@ class PyqtgraphRing(Ring):
         pg.ScatterPlotItem.paint(self, p, option, widget)
 
 
-def test_ring_paints_its_one_spot_as_scatter_plot_item_paint_did(qapp, monkeypatch):
+@pytest.mark.parametrize("scaled", [False, True])
+def test_ring_paints_its_one_spot_as_scatter_plot_item_paint_did(qapp, monkeypatch, scaled):
     ring, plain = Ring(26), PyqtgraphRing(26)
     slow = []
     scatter_paint = pg.ScatterPlotItem.paint
     monkeypatch.setattr(pg.ScatterPlotItem, "paint",
                         lambda self, *a: (slow.append(self) if self is ring else None, scatter_paint(self, *a))[1])
     ours, ref = ring_scene(ring), ring_scene(plain)
+    if scaled:  # the view's range applied: 10 px a unit (else the view box maps 1:1)
+        for item in (ring, plain):
+            item.getViewBox().updateMatrix()
     # inside, across the view's edges, wholly outside (culled)
     for (x, y), colour in (((5.5, 3.5), "#151515"), ((0.2, 15.5), "#D55E00"), ((39.9, 29.9), "#151515"),
-                           ((-6.5, 5.5), "#151515"), ((20.5, 44.5), "#151515"), ((-300.5, 5.5), "#151515"),
+                           ((-6.5, 5.5), "#151515"), ((-1.0, 5.5), "#D55E00"), ((20.5, 44.5), "#151515"),
+                           ((-300.5, 5.5), "#151515"),
                            ((20.5, 900.5), "#D55E00")):
         for item in (ring, plain):
             item.show_one(x, y, colour, 26, 3.5)
