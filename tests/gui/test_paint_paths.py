@@ -18,7 +18,7 @@ from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.timeline import TimelineWidget
-from zpviz.present import series
+from zpviz.present import pool, series
 from zpviz.present.palette import frame_lut, page_lut, theme
 
 LIGHT = theme("light")
@@ -175,6 +175,44 @@ def test_code_image_item_paints_the_pixels_pyqtgraph_painted(qapp, lut_of):
     ours.setImage(codes2, levels=(0, 255), autoLevels=False)
     theirs.setImage(codes2, levels=(0, 255), autoLevels=False)
     assert np.array_equal(render(s_ours), render(s_theirs))
+
+
+@pytest.mark.parametrize("aa", [False, True])
+@pytest.mark.parametrize("scale", [2.2274, 0.731])  # cells of 2.2 px; cells under a pixel, pooled
+def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, scale):
+    """The device-resolution layer: filled once, then only where cells changed; every frame's
+    pixels are those pyqtgraph's ImageItem paints afresh (a pooled grid: those of the pooled codes)."""
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (204, 128)).astype(np.uint8)
+    ours = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    plain = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    plain.layer.paint = lambda *a: False  # the fill at every paint: what the layer replaced
+    lut = page_lut(LIGHT)
+    s_ours, s_plain = image_scene(ours, codes, lut), image_scene(plain, codes, lut)
+    for item in (ours, plain):
+        item.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(13.45, 7.8))
+    frames = [codes]
+    for k in range(6):  # a few pages a frame, as a step changes them; once the whole picture
+        nxt = frames[-1].copy()
+        if k == 3:
+            nxt = np.roll(nxt, 7)
+        else:
+            for _ in range(1 + k):
+                nxt[rng.integers(0, 204), rng.integers(0, 128)] = rng.integers(0, 256)
+        frames.append(nxt)
+    for k, f in enumerate(frames):
+        for item in (ours, plain):
+            item.setImage(f, levels=(0, 255), autoLevels=False)
+        if k == 4:  # a new theme: a new colour table
+            for item in (ours, plain):
+                item.setLookupTable(page_lut(theme("dark")))
+        expected = render(s_plain, aa=aa)
+        assert (expected != WHITE).any()
+        assert np.array_equal(render(s_ours, aa=aa), expected), k
+    assert (ours.last_factors == (1, 1)) == (scale > 1)
+    assert ours.layer.patched >= 3 and ours.layer.rebuilt == 2  # the first paint and the new table
+    ours.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(40.2, 3.9))
+    assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
 
 
 def test_code_image_item_leaves_other_images_to_pyqtgraph(qapp):
