@@ -215,6 +215,46 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
 
 
+def test_code_image_layer_stays_whole_through_paints_of_small_regions(qapp):
+    """A window repaints what a step exposed (the ring's old and new places): a paint clipped to
+    a small region must neither show stale cells there nor leave the layer cut to that region."""
+    def scene_of(item):
+        vb = pg.ViewBox(invertY=True, lockAspect=True, enableMouse=False)
+        vb.setGeometry(QtCore.QRectF(0, 0, 400, 300))
+        vb.addItem(item)
+        vb.setRange(QtCore.QRectF(0, 0, 128, 96), padding=0)
+        vb.updateMatrix()
+        scene = QtWidgets.QGraphicsScene(0, 0, 400, 300)
+        scene.addItem(vb)
+        return scene
+
+    def clipped(scene, rect):
+        img = QtGui.QImage(400, 300, QtGui.QImage.Format.Format_RGB32)
+        img.fill(QtGui.QColor("#FFFFFF"))
+        p = QtGui.QPainter(img)
+        p.setClipRect(rect)
+        scene.render(p, QtCore.QRectF(0, 0, 400, 300), QtCore.QRectF(0, 0, 400, 300))
+        p.end()
+        return pixels(img)
+
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 256, (96, 128)).astype(np.uint8)
+    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
+    plain.layer.paint = lambda *a: False
+    for item in (ours, plain):
+        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    s_ours, s_plain = scene_of(ours), scene_of(plain)
+    assert np.array_equal(render(s_ours, (400, 300)), render(s_plain, (400, 300)))
+    for k, region in enumerate((QtCore.QRect(40, 30, 25, 20), QtCore.QRect(300, 200, 60, 70))):
+        codes = codes.copy()
+        codes[rng.integers(0, 96, 5), rng.integers(0, 128, 5)] = rng.integers(0, 256, 5)
+        for item in (ours, plain):
+            item.setImage(codes, levels=(0, 255), autoLevels=False)
+        assert np.array_equal(clipped(s_ours, region), clipped(s_plain, region)), k
+        assert np.array_equal(render(s_ours, (400, 300)), render(s_plain, (400, 300))), k
+    assert ours.layer.rebuilt == 1
+
+
 def test_code_image_item_leaves_other_images_to_pyqtgraph(qapp):
     item = CodeImageItem(axisOrder="row-major")
     item.setImage(np.linspace(0, 1, 64).reshape(8, 8), levels=(0, 1))  # floats, no LUT

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.present import codes as K
 from zpviz.present import pool
@@ -158,7 +158,9 @@ class CodeImageItem(pg.ImageItem):
         else:
             th, tw = self._pooled_qimage(fy, fx)
             codes, texture = self._pool_codes, self._pool_qimage
-        if not self.layer.paint(p, codes, texture, tw, th, fx, fy, self._table_key):
+        vb = self.getViewBox()  # the layer covers what the view box shows, whatever region this paint exposes
+        bounds = self.mapRectFromItem(vb, vb.rect()) if isinstance(vb, QtWidgets.QGraphicsItem) else None
+        if not self.layer.paint(p, codes, texture, tw, th, fx, fy, self._table_key, bounds):
             fill_texture(p, texture, tw, th, fx, fy)
 
 
@@ -197,7 +199,10 @@ class DeviceLayer:
         self.key = self.image = self.codes = None
 
     def paint(self, p: QtGui.QPainter, codes: np.ndarray, texture: QtGui.QImage, tw: int, th: int, fx: int, fy: int,
-              table_key) -> bool:
+              table_key, bounds: QtCore.QRectF | None = None) -> bool:
+        """Blit the layer (made or patched first); False: not for this painter (fill instead).
+        `bounds` (item coordinates): the part that can show, else the painter's clip; the layer
+        covers the image inside it, so a paint of a small exposed region keeps the layer whole."""
         t = p.transform()
         dev = p.device()
         if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or dev is None
@@ -205,7 +210,9 @@ class DeviceLayer:
             return False
         ox, oy = math.floor(t.dx()), math.floor(t.dy())
         whole = QtCore.QRect(0, 0, dev.width(), dev.height())
-        if p.hasClipping():
+        if bounds is not None:
+            whole = whole.intersected(t.mapRect(bounds).toAlignedRect())
+        elif p.hasClipping():
             whole = whole.intersected(t.mapRect(p.clipBoundingRect()).toAlignedRect())
         rect = t.mapRect(QtCore.QRectF(0, 0, tw * fx, th * fy)).toAlignedRect().intersected(whole)
         if rect.isEmpty():
