@@ -18,7 +18,7 @@ from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
 from zpviz.gui.timeline import TimelineWidget
-from zpviz.present import series
+from zpviz.present import pool, series
 from zpviz.present.palette import frame_lut, page_lut, theme
 
 LIGHT = theme("light")
@@ -177,6 +177,84 @@ def test_code_image_item_paints_the_pixels_pyqtgraph_painted(qapp, lut_of):
     assert np.array_equal(render(s_ours), render(s_theirs))
 
 
+@pytest.mark.parametrize("aa", [False, True])
+@pytest.mark.parametrize("scale", [2.2274, 0.731])  # cells of 2.2 px; cells under a pixel, pooled
+def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, scale):
+    """The device-resolution layer: filled once, then only where cells changed; every frame's
+    pixels are those pyqtgraph's ImageItem paints afresh (a pooled grid: those of the pooled codes)."""
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (204, 128)).astype(np.uint8)
+    ours = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    plain = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    plain.layer.paint = lambda *a: False  # the fill at every paint: what the layer replaced
+    lut = page_lut(LIGHT)
+    s_ours, s_plain = image_scene(ours, codes, lut), image_scene(plain, codes, lut)
+    for item in (ours, plain):
+        item.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(13.45, 7.8))
+    frames = [codes]
+    for k in range(6):  # a few pages a frame, as a step changes them; once the whole picture
+        nxt = frames[-1].copy()
+        if k == 3:
+            nxt = np.roll(nxt, 7)
+        else:
+            for _ in range(1 + k):
+                nxt[rng.integers(0, 204), rng.integers(0, 128)] = rng.integers(0, 256)
+        frames.append(nxt)
+    for k, f in enumerate(frames):
+        for item in (ours, plain):
+            item.setImage(f, levels=(0, 255), autoLevels=False)
+        if k == 4:  # a new theme: a new colour table
+            for item in (ours, plain):
+                item.setLookupTable(page_lut(theme("dark")))
+        expected = render(s_plain, aa=aa)
+        assert (expected != WHITE).any()
+        assert np.array_equal(render(s_ours, aa=aa), expected), k
+    assert (ours.last_factors == (1, 1)) == (scale > 1)
+    assert ours.layer.patched >= 3 and ours.layer.rebuilt == 2  # the first paint and the new table
+    ours.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(40.2, 3.9))
+    assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
+
+
+def test_code_image_layer_stays_whole_through_paints_of_small_regions(qapp):
+    """A window repaints what a step exposed (the ring's old and new places): a paint clipped to
+    a small region must neither show stale cells there nor leave the layer cut to that region."""
+    def scene_of(item):
+        vb = pg.ViewBox(invertY=True, lockAspect=True, enableMouse=False)
+        vb.setGeometry(QtCore.QRectF(0, 0, 400, 300))
+        vb.addItem(item)
+        vb.setRange(QtCore.QRectF(0, 0, 128, 96), padding=0)
+        vb.updateMatrix()
+        scene = QtWidgets.QGraphicsScene(0, 0, 400, 300)
+        scene.addItem(vb)
+        return scene
+
+    def clipped(scene, rect):
+        img = QtGui.QImage(400, 300, QtGui.QImage.Format.Format_RGB32)
+        img.fill(QtGui.QColor("#FFFFFF"))
+        p = QtGui.QPainter(img)
+        p.setClipRect(rect)
+        scene.render(p, QtCore.QRectF(0, 0, 400, 300), QtCore.QRectF(0, 0, 400, 300))
+        p.end()
+        return pixels(img)
+
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 256, (96, 128)).astype(np.uint8)
+    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
+    plain.layer.paint = lambda *a: False
+    for item in (ours, plain):
+        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    s_ours, s_plain = scene_of(ours), scene_of(plain)
+    assert np.array_equal(render(s_ours, (400, 300)), render(s_plain, (400, 300)))
+    for k, region in enumerate((QtCore.QRect(40, 30, 25, 20), QtCore.QRect(300, 200, 60, 70))):
+        codes = codes.copy()
+        codes[rng.integers(0, 96, 5), rng.integers(0, 128, 5)] = rng.integers(0, 256, 5)
+        for item in (ours, plain):
+            item.setImage(codes, levels=(0, 255), autoLevels=False)
+        assert np.array_equal(clipped(s_ours, region), clipped(s_plain, region)), k
+        assert np.array_equal(render(s_ours, (400, 300)), render(s_plain, (400, 300))), k
+    assert ours.layer.rebuilt == 1
+
+
 def test_code_image_item_leaves_other_images_to_pyqtgraph(qapp):
     item = CodeImageItem(axisOrder="row-major")
     item.setImage(np.linspace(0, 1, 64).reshape(8, 8), levels=(0, 1))  # floats, no LUT
@@ -210,6 +288,39 @@ def test_ring_moves_one_spot_to_where_new_spot_data_would_put_it(qapp):
     assert len(ring.data) == 2 and ring.pos() == QtCore.QPointF(0, 0)
     ring.show_many([], [], "#151515", 18, 3.5)
     assert len(ring.data) == 0
+
+
+class PyqtgraphRing(Ring):
+    """The moved ring painted by ScatterPlotItem.paint itself: what Ring.paint's short cut replaced."""
+
+    def paint(self, p, option, widget) -> None:
+        pg.ScatterPlotItem.paint(self, p, option, widget)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_ring_paints_its_one_spot_as_scatter_plot_item_paint_did(qapp, monkeypatch, scaled):
+    ring, plain = Ring(26), PyqtgraphRing(26)
+    slow = []
+    scatter_paint = pg.ScatterPlotItem.paint
+    monkeypatch.setattr(pg.ScatterPlotItem, "paint",
+                        lambda self, *a: (slow.append(self) if self is ring else None, scatter_paint(self, *a))[1])
+    ours, ref = ring_scene(ring), ring_scene(plain)
+    if scaled:  # the view's range applied: 10 px a unit (else the view box maps 1:1)
+        for item in (ring, plain):
+            item.getViewBox().updateMatrix()
+    # inside, across the view's edges, wholly outside (culled)
+    for (x, y), colour in (((5.5, 3.5), "#151515"), ((0.2, 15.5), "#D55E00"), ((39.9, 29.9), "#151515"),
+                           ((-6.5, 5.5), "#151515"), ((-1.0, 5.5), "#D55E00"), ((20.5, 44.5), "#151515"),
+                           ((-300.5, 5.5), "#151515"),
+                           ((20.5, 900.5), "#D55E00")):
+        for item in (ring, plain):
+            item.show_one(x, y, colour, 26, 3.5)
+        expected = render(ref, (400, 300))
+        assert np.array_equal(render(ours, (400, 300)), expected), (x, y)
+    assert (render(ours, (400, 300)) == WHITE).all()  # the last two are culled
+    ring.show_one(5.5, 3.5, "#151515", 26, 3.5)
+    assert (render(ours, (400, 300)) != WHITE).any()
+    assert not slow  # every paint of the one ring took the short cut
 
 
 def grab_pixels(w: QtWidgets.QWidget) -> np.ndarray:

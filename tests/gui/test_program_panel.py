@@ -57,6 +57,15 @@ def test_a_lesson_without_a_program_hides_the_dock(make_window):
     win.open_lesson(str(SMALL), "v5", None, sync=True)
     assert not win.docks["program"].isVisibleTo(win)
     assert win.program_panel.toPlainText() == ""
+    assert win.program_panel.extraSelections() == []
+    doc = win.program_panel.document()
+    revision = doc.revision()
+    for frame in range(1, 6):  # each frame of it: the empty panel is left as it is
+        win.set_frame(frame)
+    assert doc.revision() == revision and win.program_panel.toPlainText() == ""
+    win.open_lesson(str(DOUBLE_FAULT), "modern", None, sync=True)  # a program again after none
+    win.set_step(1)
+    assert win.docks["program"].isVisibleTo(win) and _highlighted(win) == (7,)
 
 
 def test_the_program_is_readable_beside_the_grid_at_1280x720(make_window):

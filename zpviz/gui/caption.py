@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.steady import SteadyLabel
 from zpviz.gui.theme import CAPTION_PT, font
 from zpviz.present.captions import Caption
 from zpviz.present.palette import Theme
@@ -31,10 +32,10 @@ class CaptionBar(QtWidgets.QFrame):
         self.say.setFont(font(CAPTION_PT, bold=True))
         self.say.setMinimumHeight(48)
         lay.addWidget(self.say)
-        self.detail = QtWidgets.QLabel()
+        self.detail = SteadyLabel()  # a new text every frame: no relayout of the window for it
         self.detail.setFont(font(13))
         self.detail.setWordWrap(True)
-        lay.addWidget(self.detail)
+        lay.addWidget(self.detail.holder(self))
         self.caption: Caption | None = None
         self._theme: Theme | None = None
         self._scale, self._max_height = 1.0, 0

@@ -23,14 +23,17 @@ Anything else (other dtypes, levels, downsampling) goes through pyqtgraph unchan
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.present import codes as K
 from zpviz.present import pool
 
 ARGB32_PM = QtGui.QImage.Format.Format_ARGB32_Premultiplied
+SOURCE_OVER = QtGui.QPainter.CompositionMode.CompositionMode_SourceOver
 
 
 def premultiplied_table(lut: np.ndarray) -> np.ndarray:
@@ -59,6 +62,7 @@ class CodeImageItem(pg.ImageItem):
         self._pool_qimage: QtGui.QImage | None = None
         self.last_factors = (1, 1)  # the (fy, fx) of the last paint, for tests and the marks layer
         self.min_px = pool.MIN_CELL_PX  # device pixels a cell or pooled block spans at least
+        self.layer = DeviceLayer()  # the filled picture at device resolution (raster paints)
 
     def factors_for(self, transform: QtGui.QTransform) -> tuple[int, int]:
         """(fy, fx): cells per pooled cell down and across, for a paint through `transform`."""
@@ -148,15 +152,114 @@ class CodeImageItem(pg.ImageItem):
             return
         fy, fx = self.factors_for(p.transform())
         self.last_factors = (fy, fx)
-        h, w = self.image.shape
-        p.save()
-        p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)  # blending invents colours
-        p.setBrushOrigin(0, 0)  # texel (0, 0) at the image's corner, in item coordinates
         if (fy, fx) == (1, 1):
             self._full_image()
-            p.fillRect(QtCore.QRectF(0, 0, w, h), QtGui.QBrush(self.qimage))
+            codes, texture, (th, tw) = self.image, self.qimage, self.image.shape
         else:
-            ph, pw = self._pooled_qimage(fy, fx)
-            p.scale(fx, fy)  # one texel per block of cells (a brush transform instead is 5x slower in Qt)
-            p.fillRect(QtCore.QRectF(0, 0, pw, ph), QtGui.QBrush(self._pool_qimage))
+            th, tw = self._pooled_qimage(fy, fx)
+            codes, texture = self._pool_codes, self._pool_qimage
+        vb = self.getViewBox()  # the layer covers what the view box shows, whatever region this paint exposes
+        bounds = self.mapRectFromItem(vb, vb.rect()) if isinstance(vb, QtWidgets.QGraphicsItem) else None
+        if not self.layer.paint(p, codes, texture, tw, th, fx, fy, self._table_key, bounds):
+            fill_texture(p, texture, tw, th, fx, fy)
+
+
+def fill_texture(p: QtGui.QPainter, texture: QtGui.QImage, tw: int, th: int, fx: int, fy: int) -> None:
+    """The texture over the image's rectangle, one texel a (pooled) cell: every device pixel takes
+    the texel its centre falls in."""
+    p.save()
+    p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)  # blending invents colours
+    p.setBrushOrigin(0, 0)  # texel (0, 0) at the image's corner, in item coordinates
+    if (fx, fy) != (1, 1):
+        p.scale(fx, fy)  # one texel per block of cells (a brush transform instead is 5x slower in Qt)
+    p.fillRect(QtCore.QRectF(0, 0, tw, th), QtGui.QBrush(texture))
+    p.restore()
+
+
+class DeviceLayer:
+    """The filled texture kept at device resolution, so a paint is one unscaled blit, and a new frame
+    fills again only the device pixels of the cells whose codes changed (a step changes a few).
+
+    The layer is what fill_texture drew into a transparent image with the painter's transform moved
+    by a whole number of pixels (the same texels land on the same pixels), over the part of the image
+    inside the painter's clip; blitted over the destination, it gives the pixels the fill gave. Kept
+    per transform (scale and the fraction of its offset), clip, texture size, pooling and colour
+    table; only for raster devices at device pixel ratio 1 without rotation (else: the plain fill).
+    """
+
+    def __init__(self):
+        self.key: tuple | None = None
+        self.image: QtGui.QImage | None = None
+        self.codes: np.ndarray | None = None  # the codes the layer shows
+        self.origin = QtCore.QPoint()  # the layer's top left, device pixels from the transform's whole offset
+        self.rebuilt = 0  # (for tests) layers made from scratch
+        self.patched = 0  # (for tests) partial fills
+
+    def clear(self) -> None:
+        self.key = self.image = self.codes = None
+
+    def paint(self, p: QtGui.QPainter, codes: np.ndarray, texture: QtGui.QImage, tw: int, th: int, fx: int, fy: int,
+              table_key, bounds: QtCore.QRectF | None = None) -> bool:
+        """Blit the layer (made or patched first); False: not for this painter (fill instead).
+        `bounds` (item coordinates): the part that can show, else the painter's clip; the layer
+        covers the image inside it, so a paint of a small exposed region keeps the layer whole."""
+        t = p.transform()
+        dev = p.device()
+        if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or dev is None
+                or dev.devicePixelRatioF() != 1 or p.compositionMode() != SOURCE_OVER or p.opacity() != 1.0):
+            return False
+        ox, oy = math.floor(t.dx()), math.floor(t.dy())
+        whole = QtCore.QRect(0, 0, dev.width(), dev.height())
+        if bounds is not None:
+            whole = whole.intersected(t.mapRect(bounds).toAlignedRect())
+        elif p.hasClipping():
+            whole = whole.intersected(t.mapRect(p.clipBoundingRect()).toAlignedRect())
+        rect = t.mapRect(QtCore.QRectF(0, 0, tw * fx, th * fy)).toAlignedRect().intersected(whole)
+        if rect.isEmpty():
+            return True
+        rect.translate(-ox, -oy)
+        key = (t.m11(), t.m22(), t.dx() - ox, t.dy() - oy, rect.getRect(), tw, th, fx, fy, table_key,
+               int(p.renderHints().value))
+        if key != self.key or self.codes is None or self.codes.shape != codes.shape:
+            self._build(p, key, rect, codes, texture, tw, th, fx, fy, None)
+            self.rebuilt += 1
+        else:
+            changed = np.nonzero(self.codes != codes)
+            if len(changed[0]):
+                r0, r1 = int(changed[0].min()), int(changed[0].max()) + 1
+                lt = self._layer_transform(p, rect)
+                band = lt.mapRect(QtCore.QRectF(0, r0 * fy, 1, (r1 - r0) * fy)).toAlignedRect()
+                # whole rows of the layer: Qt steps the texture along a span from where the span
+                # starts, so a span started elsewhere can pick the other texel where a pixel's
+                # centre falls on a cell's edge; rows are computed each on its own
+                dirty = QtCore.QRect(0, band.top() - 1, self.image.width(), band.height() + 2).intersected(
+                    self.image.rect())
+                self._build(p, key, rect, codes, texture, tw, th, fx, fy, dirty)
+                self.patched += 1
+        p.save()
+        p.resetTransform()
+        p.drawImage(QtCore.QPoint(rect.x() + ox, rect.y() + oy), self.image)
         p.restore()
+        return True
+
+    @staticmethod
+    def _layer_transform(p: QtGui.QPainter, rect: QtCore.QRect) -> QtGui.QTransform:
+        t = p.transform()
+        ox, oy = math.floor(t.dx()), math.floor(t.dy())
+        return QtGui.QTransform(t.m11(), 0, 0, t.m22(), t.dx() - ox - rect.x(), t.dy() - oy - rect.y())
+
+    def _build(self, p, key, rect, codes, texture, tw, th, fx, fy, dirty: QtCore.QRect | None) -> None:
+        if dirty is None:
+            self.image = QtGui.QImage(rect.width(), rect.height(), ARGB32_PM)
+            self.image.fill(0)
+        lp = QtGui.QPainter(self.image)
+        lp.setRenderHints(p.renderHints())
+        if dirty is not None:  # those pixels afresh: cleared, then filled as the whole layer was
+            lp.setCompositionMode(QtGui.QPainter.CompositionMode.CompositionMode_Clear)
+            lp.fillRect(dirty, QtCore.Qt.GlobalColor.transparent)
+            lp.setCompositionMode(SOURCE_OVER)
+            lp.setClipRect(dirty)  # (device pixels: the layer painter has no transform yet)
+        lp.setTransform(self._layer_transform(p, rect))
+        fill_texture(lp, texture, tw, th, fx, fy)
+        lp.end()
+        self.key, self.codes = key, codes.copy()  # (a copy: an array changed in place must still differ)

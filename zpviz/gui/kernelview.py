@@ -6,6 +6,7 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.steady import SteadyLabel
 from zpviz.gui.theme import MONO, font
 from zpviz.present.kpath import EventView, LogLine
 from zpviz.present.palette import Theme
@@ -25,10 +26,10 @@ class KernelPathView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(4)
-        self.head = QtWidgets.QLabel()
+        self.head = SteadyLabel()  # a new text every frame: no relayout of the window for it
         self.head.setWordWrap(True)
         self.head.setFont(font(14, bold=True))
-        lay.addWidget(self.head)
+        lay.addWidget(self.head.holder(self))
         split = self.split = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight)
         self.path = QtWidgets.QLabel()
         self.path.setWordWrap(True)

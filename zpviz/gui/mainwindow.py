@@ -32,6 +32,7 @@ from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.programview import ProgramPanel
 from zpviz.gui.recordjob import RecordOps
+from zpviz.gui.steady import HintHolder, SteadyLabel
 from zpviz.gui.theme import font
 from zpviz.gui.transport import Transport
 from zpviz.gui.transportbar import TransportBar
@@ -156,12 +157,13 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         cmp = QtWidgets.QWidget()
         cl = QtWidgets.QVBoxLayout(cmp)
         cl.setContentsMargins(6, 2, 6, 2)
-        self.diff = DiffTable()
-        cl.addWidget(self.diff, 1)
-        self.diff_summary = QtWidgets.QLabel()
+        self.diff = DiffTable()  # new cells every frame, sized to them: laid out again only when its hints change
+        self.diff_holder = HintHolder(self.diff, cmp)
+        cl.addWidget(self.diff_holder, 1)
+        self.diff_summary = SteadyLabel()  # a new text every frame: no relayout of the window for it
         self.diff_summary.setWordWrap(True)
         self.diff_summary.setFont(font(10))
-        cl.addWidget(self.diff_summary)
+        cl.addWidget(self.diff_summary.holder(cmp))
         self._dock("compare", "Compare", cmp, right)
         self.counters = CountersView(self.theme)
         self._dock("counters", "Per-CPU counters", self.counters, right)
@@ -437,6 +439,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         if L.n_variants > 1:  # the ready ones; the others join the table when they join the panes
             rows = compare.diff_rows(L.traces, frames)
             self.diff.set_rows(L.kernels, rows)
+            self.diff_holder.check()
             self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels)
                                       if not L.pending else f"{', '.join(L.pending)}: still simulating")
             self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))

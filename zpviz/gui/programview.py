@@ -15,6 +15,7 @@ from zpviz.present.palette import Theme
 from zpviz.present.program import ProgramView
 
 ARROW = "\u2192"
+_CLEARED = ("no program",)  # ProgramPanel._text_key when it shows none
 _COMMENT = {"c": re.compile(r"//.*$|/\*.*?(\*/|$)"), "python": re.compile(r"#.*$")}
 
 
@@ -58,10 +59,11 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
     def set_view(self, view: ProgramView | None) -> None:
         """Show a program and highlight its current line (None: clear)."""
         self.view = view
-        if view is None:
-            self.setPlainText("")
-            self._text_key = ()
-            self.setExtraSelections([])
+        if view is None:  # (every frame of a lesson without a program: clear once, not a new document each time)
+            if self._text_key != _CLEARED:
+                self.setPlainText("")
+                self.setExtraSelections([])
+                self._text_key = _CLEARED
             return
         width = len(str(len(view.lines)))
         key = (view.lines, view.current, view.language)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.gui.icons import icon
+from zpviz.gui.steady import SteadyLabel
 from zpviz.gui.theme import font, qcolor
 from zpviz.gui.timeline import TimelineWidget
 from zpviz.present.palette import Theme
@@ -43,13 +44,13 @@ class TransportBar(QtWidgets.QFrame):
         for cmd, _, tip in BUTTONS:
             lay.addWidget(self._button(cmd, tip))
         lay.addStretch(1)
-        self.position = QtWidgets.QLabel()
+        self.position = SteadyLabel()  # a new text every frame: no relayout of the window for it
         self.position.setFont(font(11, mono=True))
         # (a small minimum and buttons that may narrow: the bar must never make a 960 px window wider)
-        self.position.setMinimumWidth(96)
+        self.position.limit_width(96)
         self.position.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.position.setToolTip("frame / last frame (one frame per kernel event)")
-        lay.addWidget(self.position)
+        lay.addWidget(self.position.holder(self))
         lay.addSpacing(8)
         self.speed = QtWidgets.QLabel("1\u00d7")
         self.speed.setFont(font(13, bold=True))
