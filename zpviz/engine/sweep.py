@@ -121,6 +121,7 @@ class Sweep:
         self.work = work
         self.write = write
         self.pcp_batch = R.PCP_BATCH
+        self.pids: dict[int, int] = {}  # a fault's packed counter inputs -> its pattern id (_Records)
 
     # ------------------------------------------------------------------ worth it?
     def worth(self) -> bool:
@@ -720,15 +721,77 @@ class _Records:
         self.frames, self.is_table, self.got = frames, is_table, got
         self.pte = pte
 
-    def counter_pairs(self, hit_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
         appends them (its lines in the order of the fault's roles, slots_of), then the fault's
-        cold misses (the 64 of clearing or copying a new page): keys, values, counts.
+        cold misses (the 64 of clearing or copying a new page): keys, values, counts; and with a
+        recorder each fault's pattern id (-1 for those played in full, left to the seal), for
+        Recorder.known_patterns, else None.
 
-        Laid out as one column per possible pair, each with a mask of the faults that have it,
-        then read row by row where the masks are set (a pair no fault here has gets no column).
-        The faults played in full bring their own lists, spliced in at their places."""
+        A fault's list is made of its CPU, each line's previous owner and its stall, and of
+        constants: one int packs those (`_inputs`), and the list is worked out (`_lists`) for one
+        fault of each distinct int only, then copied to the others (a few hundred lists for a
+        step of 262,144 faults), and registered as a pattern once a step (Sweep.pids), so the seal
+        need not hash them fault by fault. The faults played in full bring their own lists,
+        spliced in at their places."""
         cpu = self.cpu
+        n = len(cpu)
+        hits = np.zeros(n, np.int64)
+        for s in slots_of(self.sw.roles):
+            o = self.before[s]
+            hits += (o == cpu)  # (-2, not touched, is never a CPU)
+        stall = (self.ta - self.t0) - hits * hit_ns
+        full = sorted(self.played)
+        inputs = self._inputs(stall, full)
+        if inputs is None:  # (a stall too long to pack: every fault's own list)
+            keys, vals, counts = self._lists(np.arange(n), stall, full)
+            pids = None
+        else:
+            values, inv = np.unique(inputs, return_inverse=True)
+            inv = inv.reshape(-1)
+            rep = np.empty(len(values), np.int64)
+            rep[inv] = np.arange(n)  # a fault of each value (any: they have the same list)
+            if values[0] < 0:  # the faults played in full: no list here
+                rep[0] = -1
+            rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
+            starts = np.cumsum(rc) - rc
+            counts = rc[inv]
+            ends = np.cumsum(counts)
+            at = np.repeat(starts[inv] - (ends - counts), counts) + np.arange(int(ends[-1]) if n else 0)
+            keys, vals = rk[at], rv[at]
+            pids = None
+            if rec is not None:
+                known = self.sw.pids
+                ids = np.full(len(values), -1, np.int64)
+                for j, x in enumerate(values.tolist()):
+                    if x >= 0:
+                        i = known.get(x)
+                        if i is None:
+                            i = known[x] = rec.pattern_id(rk[starts[j]:starts[j] + rc[j]],
+                                                          rv[starts[j]:starts[j] + rc[j]])
+                        ids[j] = i
+                pids = ids[inv]
+        if not full:
+            return keys, vals, counts, pids
+        # splice: the regular faults' pairs up to each fault played in full, then its own
+        ends = np.cumsum(counts)
+        pk, pv, at = [], [], 0
+        for e in full:
+            cut = int(ends[e])
+            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
+            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
+            counts[e] = len(self.played[e]) // 2
+            at = cut
+        pk.append(keys[at:])
+        pv.append(vals[at:])
+        return np.concatenate(pk), np.concatenate(pv), counts, pids
+
+    def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
+        """The counter lists of the faults `which` (indexes into this slice; the positions `none`
+        of `which` get an empty list): keys, values, counts, laid out as one column per possible
+        pair, each with a mask of the faults that have it, then read row by row where the masks
+        are set (a pair no fault here has gets no column)."""
+        cpu = self.cpu[which]
         n = len(cpu)
         me = cpu * KEY_STRIDE
         cols: list[tuple] = []  # (keys, values, which faults have the pair)
@@ -736,7 +799,7 @@ class _Records:
         misses = np.full(n, int(self.sw.alloc), np.int64)  # a new frame's struct page
         transfers = np.zeros(n, np.int64)
         for s in slots_of(self.sw.roles):
-            o = self.before[s]
+            o = self.before[s][which]
             present = o != -2
             hits += present & (o == cpu)
             misses += present & (o == -1)
@@ -744,7 +807,7 @@ class _Records:
             if moved.any():
                 transfers += moved
                 cols += [(me + (C.C_BY_LINE + self.sw.kind[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
-        stall = (self.ta - self.t0) - hits * hit_ns
+        stall = stall[which]
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
@@ -757,24 +820,27 @@ class _Records:
         u = np.empty((len(cols), n), bool)
         for j, (key, value, has) in enumerate(cols):
             k[j], v[j], u[j] = key, value, has
-        full = sorted(self.played)
-        u[:, full] = False
-        counts = np.count_nonzero(u, axis=0)
-        keys, vals = k.T[u.T], v.T[u.T]
-        if not full:
-            return keys, vals, counts
-        # splice: the regular faults' pairs up to each fault played in full, then its own
-        ends = np.cumsum(counts)
-        pk, pv, at = [], [], 0
-        for e in full:
-            cut = int(ends[e])
-            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
-            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
-            counts[e] = len(self.played[e]) // 2
-            at = cut
-        pk.append(keys[at:])
-        pv.append(vals[at:])
-        return np.concatenate(pk), np.concatenate(pv), counts
+        u[:, none] = False
+        return k.T[u.T], v.T[u.T], np.count_nonzero(u, axis=0)
+
+    def _inputs(self, stall: np.ndarray, full: list[int]) -> np.ndarray | None:
+        """Per fault one int packing what its counter list is made of: its CPU, each line's
+        previous owner (-2: not touched, -1: nobody), its stall; -1 for the faults played in full.
+        None if a stall does not fit beside the rest."""
+        radix = self.sw.m.cache.ncpus + 2
+        packed = self.cpu.astype(np.int64)
+        span = radix
+        for s in slots_of(self.sw.roles):
+            packed *= radix
+            packed += self.before[s] + 2
+            span *= radix
+        room = 62 - span.bit_length()  # bits left for the stall
+        if room < 8 or (len(stall) and (int(stall.min()) < 0 or int(stall.max()) >> room)):
+            return None
+        packed <<= room
+        packed += stall
+        packed[full] = -1
+        return packed
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
@@ -799,7 +865,9 @@ class _Records:
         t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
         rec.evt.frombytes(raw_bytes(t.T))
         rec.n_events += n
-        keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
+        keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
+        if pids is not None:
+            rec.known_patterns(rec.n_events - n, pids)
         if not rec.keep_deltas:
             sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
