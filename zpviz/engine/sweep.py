@@ -61,7 +61,8 @@ ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 # per-cpu list is empty, then the new frame's struct page, a DRAM miss no CPU waits on. The
 # fixed lines are one line for the whole step; "ptl" and "pte" one per PTE table and PTE line.
 FIXED_ROLES = ("mm",)
-READ_MIN_CPUS = 5  # a read step on fewer CPUs is left to the skips (Sweep.worth)
+READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
+ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
 LOOP_ROLES = ("page", "ptl", "pte") + FIXED_ROLES
 
 
@@ -127,19 +128,17 @@ class Sweep:
     def worth(self) -> bool:
         """Speed, not exactness (plan decides that): whether this sweep is likely faster than the
         bulk loop with its period and stretch skips. A write step always is. A read step is where
-        the skips' machine seldom repeats itself: on READ_MIN_CPUS CPUs or more, with faults that
-        allocate (the period needs a whole cycle of every per-cpu free list; rules.read_anon
-        decides it, as for 2.6.24) or CPUs on more than one socket (their clocks drift apart).
-        Elsewhere the skips write whole periods at once, faster than the sweep's loop.
-        docs/bench.md has the figures."""
+        the skips' machine seldom repeats itself: with faults that allocate (the period needs a
+        whole cycle of every per-cpu free list; rules.read_anon decides it, as for 2.6.24) on
+        ALLOC_READ_MIN_CPUS CPUs or more, or with the zero page on READ_MIN_CPUS CPUs or more
+        over more than one socket (their clocks drift apart). Elsewhere the skips write whole
+        periods at once, faster than the sweep's loop. docs/bench.md has the figures."""
         m = self.m
         if self.write:
             return True
-        if len(self.cpus) < READ_MIN_CPUS:
-            return False
         if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
-            return True
-        return len({m.cache.socket[c] for c in self.cpus}) > 1
+            return len(self.cpus) >= ALLOC_READ_MIN_CPUS
+        return len(self.cpus) >= READ_MIN_CPUS and len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
@@ -279,9 +278,11 @@ class Sweep:
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
         m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
-        done = np.frombuffer(timing.done, np.int64).copy()
+        done = np.frombuffer(timing.done, np.int64)
+        cpu = done & timing.mask
+        ta = done >> timing.sh
+        ta -= self.cost  # (the loop notes each fault's end: its line accesses end `cost` before)
         timing.done = array("q")
-        cpu, ta = done & timing.mask, done >> timing.sh
         n = self.n
         alloc = int(self.alloc)  # pages each fault allocates (besides page tables)
         t1 = ta + self.cost
@@ -475,9 +476,9 @@ class _Timing:
         self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
                     + [self.dram] for c in range(cm.ncpus)]
         self.cost = sw.cost
-        # each fault as one int: the time its line accesses ended, shifted, and its CPU (one
-        # append a fault, and no tuple: the heap below holds such ints too, next start and CPU,
-        # ordered as (time, cpu) tuples would be)
+        # each fault as one int: the time it ended (its line accesses end `cost` before),
+        # shifted, and its CPU (one append a fault, and no tuple: the heap below holds the same
+        # ints, each CPU's next start and the CPU, ordered as (time, cpu) tuples would be)
         self.sh = max(1, cm.ncpus.bit_length())
         self.mask = (1 << self.sh) - 1
         self.done = array("q")
@@ -561,7 +562,7 @@ class _Timing:
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
         self.played[len(self.done)] = _Played(t + cost, tables, out)
         self.tables += len(tables)
-        self.done.append(t << self.sh | c)
+        self.done.append((t + self.cost) << self.sh | c)  # (as the loop notes them: see _round)
         self.pos[c] = i + 1
         heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
         self._drop_finished()
@@ -597,7 +598,7 @@ class _Timing:
                 self._in_full()
                 k -= 1
         if self.done:
-            self.latest = max(self.latest, (max(self.done[-CHUNK:]) >> self.sh) + self.cost)
+            self.latest = max(self.latest, max(self.done[-CHUNK:]) >> self.sh)
 
 
 # ------------------------------------------------------------------ the generated loop
@@ -629,9 +630,10 @@ def _round(self, k):
             break
         lat = lat_of[c]
 {body}
-        put(t << sh | c)
+        t = (t + cost) << sh | c  # the fault's end and CPU: noted, and the CPU's next start
+        put(t)
         pos[c] = i + 1
-        replace(heap, (t + cost) << sh | c)
+        replace(heap, t)
 {store}
     return len(self.done) - before
 """
@@ -866,8 +868,6 @@ class _Records:
         rec.evt.frombytes(raw_bytes(t.T))
         rec.n_events += n
         keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
-        if pids is not None:
-            rec.known_patterns(rec.n_events - n, pids)
         if not rec.keep_deltas:
             sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
@@ -887,6 +887,8 @@ class _Records:
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
+        if pids is not None:  # (once the pairs are in: Recorder.known_patterns)
+            rec.known_patterns(rec.n_events - n, pids)
         sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
             sc[j] = x
