@@ -53,17 +53,18 @@ def patch_read_rule(mp, mode: str) -> None:
     mp.setattr(rules, "read_anon", lambda k, vmf: read(dataclasses.replace(k, read_fault_zero=mode), vmf))
 
 
-def edit_general_path(mp, name: str, ns: int, line: bool) -> None:
+def edit_general_path(mp, name: str, ns: int, line: bool, no_role: bool = False) -> None:
     """Edit the general path's fault handler itself, as a maintainer would: `ns` more work, and
-    one more line (the mm counter) written, where it handles a zero-page PTE (do_wp_page) or
-    a read (do_anonymous_page)."""
+    one more line (the mm counter; with no_role, a line no fast path has a role for: the vma's
+    lock of another vma) written, where it handles a zero-page PTE (do_wp_page) or a read
+    (do_anonymous_page)."""
     handler = getattr(faults.Faults, name)
 
     def edited(self, p, v, slot, *args, **kw):
         if (self.slots.pfn[slot] == ZERO_PFN) if name == "do_wp_page" else not args[0]:
             self.ev.cost += ns
             if line:
-                self.ev.write(L.mm_counter_line(p.index))
+                self.ev.write(L.vma_lock_line(p.index, v.index + 7) if no_role else L.mm_counter_line(p.index))
         return handler(self, p, v, slot, *args, **kw)
 
     mp.setattr(faults.Faults, name, edited)
@@ -93,10 +94,15 @@ CASES = {
     # take their costs from the general path (probe.py): they follow; the sweep refuses a step
     # mixing COWs and new pages, which now cost differently
     "do_wp_page edited: 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, False), False),
-    # ... and a line: the fast paths' lines are not the general path's any more, they refuse
+    # ... and a line (the mm counter, right after the fault lock): the bulk loop writes a fault's
+    # lines in the order the general path wrote them (probe.py roles): it follows; the sweep
+    # refuses a step whose COWs and new pages now write different lines
     "do_wp_page edited: a line and 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, True),
-                                             None),
-    "do_wp_page edited under 2.6.23": ("2.6.23", lambda mp: edit_general_path(mp, "do_wp_page", 200, True), None),
+                                             False),
+    "do_wp_page edited under 2.6.23": ("2.6.23", lambda mp: edit_general_path(mp, "do_wp_page", 200, True), False),
+    # ... a line the fast paths have no role (no line id) for: the bulk loop refuses the step
+    "do_wp_page edited: a line of no role": ("modern", lambda mp: edit_general_path(
+        mp, "do_wp_page", 0, True, no_role=True), None),
     # do_anonymous_page edited for read faults: 50 ns more (the write step stays the sweep's)
     "do_anonymous_page edited: 50 ns": ("2.6.32", lambda mp: edit_general_path(mp, "do_anonymous_page", 50, False),
                                         True),
@@ -152,9 +158,10 @@ READ_CASES = {
     "policy: no zero page": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", read_fault_zero="never"), [True] * 2),
     # the read-fault rule itself: the refcounted zero page under 2.6.32 (its struct page: refused)
     "read rule: refcounted": ("2.6.32", lambda mp: patch_read_rule(mp, "refcounted"), [False] * 2),
-    # faults.py edited: 50 ns more on a zero-page read is followed; a line more, the bulk loop refuses
+    # faults.py edited: 50 ns more on a zero-page read is followed; a line more (the mm counter)
+    # too, by the bulk loop and the sweep, both writing the general path's roles in its order
     "do_anonymous_page edited: 50 ns": ("modern", lambda mp: edit_read_fault(mp, 50, False), [True] * 2),
-    "do_anonymous_page edited: a line": ("v5", lambda mp: edit_read_fault(mp, 0, True), []),
+    "do_anonymous_page edited: a line": ("v5", lambda mp: edit_read_fault(mp, 0, True), [True] * 2),
     # 2.6.24 (every read a new page): the batch, a new page's flags and cost, the cache timing
     "allocation batch of 7": ("2.6.24", lambda mp: mp.setattr(rules, "PCP_BATCH", 7), [True] * 2),
     "new anon page": ("2.6.24", lambda mp: (
