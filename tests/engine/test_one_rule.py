@@ -330,3 +330,56 @@ def test_the_populate_walk_follows_one_change(monkeypatch, case):
             assert got[key] == slow[key], f"{case}: {key} differs between the general and the {name}"
     assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"] or before["fd3"] != slow["fd3"], (
         f"{case}: the patch changed nothing")
+
+
+# ------------------------------------------------------------------ the cache timing rule (cache.py)
+def _slower_transfers(method):
+    """A cache rule edited as a maintainer would: an event that moves a line from another CPU's
+    cache ends 3 ns later (wrapping CacheModel.access or access_writes, in that one place)."""
+    def edited(self, cpu, t, lines, out):
+        owners = [self.owner.get(x if isinstance(x, int) else x[0], -1) for x in lines]
+        end = method(self, cpu, t, lines, out)
+        return end + 3 if any(o >= 0 and o != cpu for o in owners) else end
+    return edited
+
+
+# case: (the patch, whether the bulk loop still plays the steps, whether the sweep still does)
+CACHE_CASES = {
+    # the general path's rule: the copies (access_writes, the sweep's loop) no longer give its
+    # answers, so the bulk loop, its skips and the sweep refuse every step (cache.writes_agree)
+    "CacheModel.access": (lambda mp: mp.setattr(L.CacheModel, "access", _slower_transfers(L.CacheModel.access)),
+                          False, False),
+    # the write-only copy alone: the bulk loop, which calls it, refuses (and the sweep behind it)
+    "CacheModel.access_writes": (lambda mp: mp.setattr(L.CacheModel, "access_writes",
+                                                       _slower_transfers(L.CacheModel.access_writes)), False, False),
+    # the sweep's own copy alone (its template for a line write): the sweep refuses
+    # (sweep.loop_agrees), the bulk loop and its skips play the steps
+    "the sweep's template": (lambda mp: mp.setattr(sweep, "_WRITE", sweep._WRITE.replace(
+        "t += lat[{o}]", "t += lat[{o}] + 3")), True, False),
+}
+
+
+@pytest.mark.parametrize("case", list(CACHE_CASES))
+def test_the_cache_rule_is_followed_or_refused(monkeypatch, plans, case):
+    """The MESI timing exists as CacheModel.access (the rule) and two faster copies; each copy is
+    used only where it answers as the rule does (cache.writes_agree, sweep.loop_agrees, once a
+    run). Changing the rule or a copy in one place leaves every path agreeing with the general
+    path: where a copy differs, the fast path using it refuses."""
+    patch, bulk_plays, sweep_plays = CACHE_CASES[case]
+    monkeypatch.setattr(sweep, "_LOOPS", {})
+    before = snapshot(play("modern"))
+    patch(monkeypatch)
+    monkeypatch.setattr(sweep, "_LOOPS", {})  # (as an edited sweep.py would be compiled afresh)
+    plans.clear()
+    fast = play("modern")
+    general = play("modern", general=True)
+    slow = snapshot(general)
+    got = snapshot(fast)
+    for key in slow:
+        assert got[key] == slow[key], f"{case}: {key} differs between the general path and the fast paths"
+    if case == "CacheModel.access":  # (the general path times with access alone)
+        assert before["evt"] != slow["evt"], f"{case}: the patch changed nothing"
+    assert (fast.skipped_events > 0) == bulk_plays, "the bulk loop's skips ran" if not bulk_plays else "no skips"
+    assert (fast.swept_events > 0) == sweep_plays
+    if bulk_plays:
+        assert plans == [False], "the sweep refused the write step"

@@ -102,6 +102,8 @@ class Bulk(Forking):
         allow-list. It touches no state."""
         if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
+        if not L.writes_agree(self.costs, self.cache.socket):
+            return False  # CacheModel.access_writes, which the loop calls, is not access's rule any more
         idx = np.asarray(slots, dtype=np.int64)
         vmf = np.frombuffer(self.slots.vmf, np.uint16)[idx]
         need = C.VM_MAPPED | (C.VM_WRITE if write else C.VM_READ)

@@ -202,6 +202,8 @@ class Sweep:
             return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
         if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
             return False  # a line the loop does not know, or an allocation where none is made
+        if not loop_agrees(roles, m.costs, cm.socket):
+            return False  # the loop's timing is not the cache model's any more (cache.py's rule)
         self.roles = roles
         self.fault_ns, self.misses = played[0].cost, played[0].misses
         self.n = n = len(slots)
@@ -472,9 +474,7 @@ class _Timing:
         self.dram = costs.dram_ns
         # per CPU, a transfer's latency by the line's owner ([-1]: nobody's line, a DRAM miss),
         # as CacheModel.access_writes has it: the same socket's or the other's
-        sock = cm.socket
-        self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
-                    + [self.dram] for c in range(cm.ncpus)]
+        self.lat = _latencies(costs, cm.socket)
         self.cost = sw.cost
         # each fault as one int: the time it ended (its line accesses end `cost` before),
         # shifted, and its CPU (one append a fault, and no tuple: the heap below holds the same
@@ -709,6 +709,76 @@ def _loop(roles: tuple[str, ...]):
         exec(code, scope)  # noqa: S102
         fn = _LOOPS[roles] = scope["_round"]
     return fn
+
+
+def _latencies(costs, sock: list[int]) -> list[list[int]]:
+    """Per CPU, a transfer's latency by the line's owner ([-1]: nobody's line, a DRAM miss)."""
+    n = len(sock)
+    return [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(n)]
+            + [costs.dram_ns] for c in range(n)]
+
+
+_AGREE: dict = {}
+
+
+def loop_agrees(roles: tuple[str, ...], costs, socket: list[int]) -> bool:
+    """Whether the loop generated for these roles times a fault as CacheModel.access does (the
+    general path's rule, which cache.writes_agree holds access_writes to): on cache.write_scenarios
+    without sharers (Sweep.plan refuses lines some CPU shares), one fault each, its lines in the
+    roles' order (a page allocation: the zone lock where the per-cpu list is empty, then a struct
+    page no cache holds), the time its accesses end and each line's owner and busy time after.
+    Found once per roles, costs, sockets and rule (the templates and access itself)."""
+    key = (roles, costs, tuple(socket), L.CacheModel.access, _WRITE, _PER_LINE, _PAGE, _HEAD)
+    ok = _AGREE.get(key)
+    if ok is None:
+        ok = all(_one_fault_agrees(roles, costs, socket, cpu, t0, lines)
+                 for cpu, t0, lines in L.write_scenarios(len(socket), shared=False))
+        _AGREE[key] = ok
+    return ok
+
+
+class _Scenario:
+    """A _Timing holding one fault's line states, for loop_agrees."""
+
+
+def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> bool:
+    n = len(socket)
+    states = {"ptl": lines[0], "pte": lines[-1], "lock": lines[1 % len(lines)], "mm": lines[2 % len(lines)],
+              "zone": lines[3 % len(lines)]}
+    ids = {"lock": L.mmap_lock_line(0), "mm": L.mm_counter_line(0), "zone": L.ZONE_LOCK,
+           "ptl": L.ptl_line_at(0, 0), "pte": L.pte_line_at(0, 0)}
+    refill = lines[0][3] == 0  # (an empty per-cpu list in some scenarios: the zone lock too)
+    page = L.struct_page_line(1 << 20)
+    order: list[int] = []
+    for r in roles:
+        if r == "page":
+            order += ([ids["zone"]] if refill else []) + [page]
+        else:
+            order.append(ids[r])
+    used = {r for r in roles if r != "page"} | ({"zone"} if "page" in roles else set())
+    model = L.scratch_model(n, socket, costs, [(ids[r],) + tuple(states[r][1:]) for r in used])
+    t = model.access(cpu, t0, [(line, True) for line in order], [])
+    f = _Scenario()
+    f.hit, f.hold, f.dram, f.lat = costs.hit_ns, costs.line_hold_ns, costs.dram_ns, _latencies(costs, socket)
+    f.fixed = {r: [states[r][1], states[r][3]] for r in ("lock", "mm", "zone")}
+    f.sh = max(1, n.bit_length())
+    f.mask = (1 << f.sh) - 1
+    f.heap = [t0 << f.sh | cpu]
+    f.pcp = [0 if refill else 5] * n
+    f.pi, f.ei = [[0]] * n, [[0]] * n
+    f.table, f.pos = [True], [0] * n
+    f.ptl_owner, f.ptl_busy = [states["ptl"][1]], [states["ptl"][3]]
+    f.pte_owner, f.pte_busy = [states["pte"][1]], [states["pte"][3]]
+    f.done = array("q")
+    f.cost = 0
+    f.sw = _Scenario()
+    f.sw.pcp_batch = 31
+    _loop(roles)(f, 1)
+    if len(f.done) != 1 or f.done[0] >> f.sh != t:
+        return False
+    after = {"ptl": (f.ptl_owner[0], f.ptl_busy[0]), "pte": (f.pte_owner[0], f.pte_busy[0])}
+    after |= {r: tuple(f.fixed[r]) for r in ("lock", "mm", "zone")}
+    return all(after[r] == (model.owner.get(ids[r], -1), model.busy.get(ids[r], 0)) for r in used)
 
 
 class _Records:
