@@ -427,9 +427,9 @@ def test_the_skips_engage_in_the_fixed_lessons(kernel, shape):
         assert got["periods"] > 0, got
     assert got["stretches"] > got["periods"], got
     assert got["swept_steps"] >= 1, got
-    # read steps on 16 CPUs whose faults allocate (2.6.24) or span two sockets: the sweep's
+    # read steps on 3 CPUs or more whose faults allocate (2.6.24), or on 16 over two sockets: the sweep's
     # (Sweep.worth): the two reads of "r" at least
-    if (kernel, shape) in (("2.6.24", "16cpu"), ("v5", "16cpu-2sock")):
+    if (kernel, shape) in (("2.6.24", "16cpu"), ("2.6.24", "4cpu"), ("2.6.24", "4cpu-2sock"), ("v5", "16cpu-2sock")):
         assert got["swept_read_steps"] >= 2, got
     # the mlock of the fresh region "m": all but its first pages (a PTE table, the anon_vma,
     # the page the walk learns from) go through the lean populate walk
@@ -543,3 +543,19 @@ def test_populate_runs_report_progress_as_the_walk_does():
     for runs in (True, False):
         with pytest.raises(Cancelled, match="12,388"):
             run(runs, lambda n: n < 10000)
+
+
+@pytest.mark.parametrize("shape", ["4cpu", "4cpu-2sock"])
+def test_allocating_reads_on_4_cpus_swept_as_general(shape):
+    """2.6.24's reads (each a new page) on 4 CPUs are the sweep's now (Sweep.worth: 3 CPUs or
+    more), without forcing it: the `sweep` and `all` configurations against the general path,
+    with the sweep's counter pattern ids handed to the seal; every read fault swept."""
+    cpus, sockets = SHAPES[shape]
+    pages = MIN_PAGES + 512
+    text = (f'[scenario]\ntitle = "reads"\ncpus = {cpus}\nsockets = {sockets}\n[[vma]]\nname = "r"\n'
+            f'pages = {pages}\n')
+    for step in (f'do = "read"\npages = "0-{pages - 1}/2"', 'do = "read"\ndeal = "block"'):
+        text += f"[[step]]\nvma = \"r\"\ncpus = {list(range(cpus))}\n{step}\n"
+    assert_all_configs_match(text, "2.6.24", configs=("sweep", "all"))
+    got = ENGAGED[(text, "2.6.24", "sweep")]
+    assert got["swept_reads"] == 2 and got["swept_events"] == pages, got

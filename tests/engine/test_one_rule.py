@@ -53,17 +53,18 @@ def patch_read_rule(mp, mode: str) -> None:
     mp.setattr(rules, "read_anon", lambda k, vmf: read(dataclasses.replace(k, read_fault_zero=mode), vmf))
 
 
-def edit_general_path(mp, name: str, ns: int, line: bool) -> None:
+def edit_general_path(mp, name: str, ns: int, line: bool, no_role: bool = False) -> None:
     """Edit the general path's fault handler itself, as a maintainer would: `ns` more work, and
-    one more line (the mm counter) written, where it handles a zero-page PTE (do_wp_page) or
-    a read (do_anonymous_page)."""
+    one more line (the mm counter; with no_role, a line no fast path has a role for: the vma's
+    lock of another vma) written, where it handles a zero-page PTE (do_wp_page) or a read
+    (do_anonymous_page)."""
     handler = getattr(faults.Faults, name)
 
     def edited(self, p, v, slot, *args, **kw):
         if (self.slots.pfn[slot] == ZERO_PFN) if name == "do_wp_page" else not args[0]:
             self.ev.cost += ns
             if line:
-                self.ev.write(L.mm_counter_line(p.index))
+                self.ev.write(L.vma_lock_line(p.index, v.index + 7) if no_role else L.mm_counter_line(p.index))
         return handler(self, p, v, slot, *args, **kw)
 
     mp.setattr(faults.Faults, name, edited)
@@ -93,10 +94,15 @@ CASES = {
     # take their costs from the general path (probe.py): they follow; the sweep refuses a step
     # mixing COWs and new pages, which now cost differently
     "do_wp_page edited: 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, False), False),
-    # ... and a line: the fast paths' lines are not the general path's any more, they refuse
+    # ... and a line (the mm counter, right after the fault lock): the bulk loop writes a fault's
+    # lines in the order the general path wrote them (probe.py roles): it follows; the sweep
+    # refuses a step whose COWs and new pages now write different lines
     "do_wp_page edited: a line and 200 ns": ("modern", lambda mp: edit_general_path(mp, "do_wp_page", 200, True),
-                                             None),
-    "do_wp_page edited under 2.6.23": ("2.6.23", lambda mp: edit_general_path(mp, "do_wp_page", 200, True), None),
+                                             False),
+    "do_wp_page edited under 2.6.23": ("2.6.23", lambda mp: edit_general_path(mp, "do_wp_page", 200, True), False),
+    # ... a line the fast paths have no role (no line id) for: the bulk loop refuses the step
+    "do_wp_page edited: a line of no role": ("modern", lambda mp: edit_general_path(
+        mp, "do_wp_page", 0, True, no_role=True), None),
     # do_anonymous_page edited for read faults: 50 ns more (the write step stays the sweep's)
     "do_anonymous_page edited: 50 ns": ("2.6.32", lambda mp: edit_general_path(mp, "do_anonymous_page", 50, False),
                                         True),
@@ -121,7 +127,8 @@ def test_every_path_follows_one_change(monkeypatch, plans, case):
     sweep_plans = list(plans)
     bulk = play(kernel, sweep_on=False)
     general = play(kernel, general=True)
-    assert fast.skipped_events > 0 and bulk.skipped_events > 0, "the period or stretch skips ran"
+    # the skips ran (with the sweep on, a step of reads that allocate on 4 CPUs is the sweep's)
+    assert bulk.skipped_events > 0 and fast.skipped_events + fast.swept_events > 0, "the skips ran"
     slow = snapshot(general)
     for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
         got = snapshot(m)
@@ -151,9 +158,10 @@ READ_CASES = {
     "policy: no zero page": ("2.6.32", lambda mp: patch_policy(mp, "2.6.32", read_fault_zero="never"), [True] * 2),
     # the read-fault rule itself: the refcounted zero page under 2.6.32 (its struct page: refused)
     "read rule: refcounted": ("2.6.32", lambda mp: patch_read_rule(mp, "refcounted"), [False] * 2),
-    # faults.py edited: 50 ns more on a zero-page read is followed; a line more, the bulk loop refuses
+    # faults.py edited: 50 ns more on a zero-page read is followed; a line more (the mm counter)
+    # too, by the bulk loop and the sweep, both writing the general path's roles in its order
     "do_anonymous_page edited: 50 ns": ("modern", lambda mp: edit_read_fault(mp, 50, False), [True] * 2),
-    "do_anonymous_page edited: a line": ("v5", lambda mp: edit_read_fault(mp, 0, True), []),
+    "do_anonymous_page edited: a line": ("v5", lambda mp: edit_read_fault(mp, 0, True), [True] * 2),
     # 2.6.24 (every read a new page): the batch, a new page's flags and cost, the cache timing
     "allocation batch of 7": ("2.6.24", lambda mp: mp.setattr(rules, "PCP_BATCH", 7), [True] * 2),
     "new anon page": ("2.6.24", lambda mp: (
@@ -322,3 +330,56 @@ def test_the_populate_walk_follows_one_change(monkeypatch, case):
             assert got[key] == slow[key], f"{case}: {key} differs between the general and the {name}"
     assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"] or before["fd3"] != slow["fd3"], (
         f"{case}: the patch changed nothing")
+
+
+# ------------------------------------------------------------------ the cache timing rule (cache.py)
+def _slower_transfers(method):
+    """A cache rule edited as a maintainer would: an event that moves a line from another CPU's
+    cache ends 3 ns later (wrapping CacheModel.access or access_writes, in that one place)."""
+    def edited(self, cpu, t, lines, out):
+        owners = [self.owner.get(x if isinstance(x, int) else x[0], -1) for x in lines]
+        end = method(self, cpu, t, lines, out)
+        return end + 3 if any(o >= 0 and o != cpu for o in owners) else end
+    return edited
+
+
+# case: (the patch, whether the bulk loop still plays the steps, whether the sweep still does)
+CACHE_CASES = {
+    # the general path's rule: the copies (access_writes, the sweep's loop) no longer give its
+    # answers, so the bulk loop, its skips and the sweep refuse every step (cache.writes_agree)
+    "CacheModel.access": (lambda mp: mp.setattr(L.CacheModel, "access", _slower_transfers(L.CacheModel.access)),
+                          False, False),
+    # the write-only copy alone: the bulk loop, which calls it, refuses (and the sweep behind it)
+    "CacheModel.access_writes": (lambda mp: mp.setattr(L.CacheModel, "access_writes",
+                                                       _slower_transfers(L.CacheModel.access_writes)), False, False),
+    # the sweep's own copy alone (its template for a line write): the sweep refuses
+    # (sweep.loop_agrees), the bulk loop and its skips play the steps
+    "the sweep's template": (lambda mp: mp.setattr(sweep, "_WRITE", sweep._WRITE.replace(
+        "t += lat[{o}]", "t += lat[{o}] + 3")), True, False),
+}
+
+
+@pytest.mark.parametrize("case", list(CACHE_CASES))
+def test_the_cache_rule_is_followed_or_refused(monkeypatch, plans, case):
+    """The MESI timing exists as CacheModel.access (the rule) and two faster copies; each copy is
+    used only where it answers as the rule does (cache.writes_agree, sweep.loop_agrees, once a
+    run). Changing the rule or a copy in one place leaves every path agreeing with the general
+    path: where a copy differs, the fast path using it refuses."""
+    patch, bulk_plays, sweep_plays = CACHE_CASES[case]
+    monkeypatch.setattr(sweep, "_LOOPS", {})
+    before = snapshot(play("modern"))
+    patch(monkeypatch)
+    monkeypatch.setattr(sweep, "_LOOPS", {})  # (as an edited sweep.py would be compiled afresh)
+    plans.clear()
+    fast = play("modern")
+    general = play("modern", general=True)
+    slow = snapshot(general)
+    got = snapshot(fast)
+    for key in slow:
+        assert got[key] == slow[key], f"{case}: {key} differs between the general path and the fast paths"
+    if case == "CacheModel.access":  # (the general path times with access alone)
+        assert before["evt"] != slow["evt"], f"{case}: the patch changed nothing"
+    assert (fast.skipped_events > 0) == bulk_plays, "the bulk loop's skips ran" if not bulk_plays else "no skips"
+    assert (fast.swept_events > 0) == sweep_plays
+    if bulk_plays:
+        assert plans == [False], "the sweep refused the write step"

@@ -299,3 +299,39 @@ def test_random_read_sweep_lessons_same_records(case):
 @given(case=read_sweep_lessons())
 def test_random_read_sweep_lessons_same_records_long(case):
     assert_same_every_read_swept(*case)
+
+
+@pytest.mark.parametrize("kernel,cpus,sockets", [("2.6.24", 4, 1), ("2.6.24", 16, 2), ("modern", 16, 2)])
+def test_the_sweeps_pattern_ids_are_the_seals(monkeypatch, kernel, cpus, sockets):
+    """The sweep works each counter list out once per distinct input and hands the seal the
+    pattern ids (Recorder.known_patterns): each must be the id the seal's own hashing gives that
+    event, and they must cover the swept faults (the change engaged), but those played in full."""
+    from zpviz.engine.record import Recorder
+
+    given = []
+    real = Recorder.known_patterns
+
+    def check(rec, first, pids):
+        hashed = rec.pattern_ids(first, first + len(pids))
+        mine = pids >= 0
+        assert (pids[mine] == hashed[mine]).all(), "a pattern id the seal would not give"
+        given.append(int(mine.sum()))
+        real(rec, first, pids)
+
+    monkeypatch.setattr(Recorder, "known_patterns", check)
+    text = long_lesson(5000, cpus, ['do = "read"', 'do = "write"'], sockets=sockets)
+    m = played(text, kernel, True)
+    assert sum(given) >= m.swept_events - 64 > 0, (given, m.swept_events)
+
+
+@pytest.mark.parametrize("kernel,cpus,sockets,read_swept", [
+    ("2.6.24", 2, 1, False), ("2.6.24", 4, 1, True), ("2.6.24", 4, 2, True),
+    ("modern", 4, 2, False), ("modern", 16, 1, False), ("modern", 16, 2, True)])
+def test_which_read_steps_the_sweep_is_asked_for(sweep_plans, kernel, cpus, sockets, read_swept):
+    """Sweep.worth (speed, docs/bench.md): reads that allocate (2.6.24) on 3 CPUs or more; reads
+    of the zero page on 5 CPUs or more over two sockets. Elsewhere the skips take them."""
+    text = long_lesson(5000, cpus, ['do = "read"'], sockets=sockets)
+    a, b = snapshot(played(text, kernel, True)), snapshot(played(text, kernel, False))
+    for key in b:
+        assert a[key] == b[key], f"{key} differs under {kernel}"
+    assert sweep_plans["read"] == ([True] if read_swept else [])

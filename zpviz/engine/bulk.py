@@ -36,6 +36,25 @@ from zpviz.engine.sweep import Sweep
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 _EXCLUDED = C.VM_FILE | C.VM_SHARED | C.VM_MAYSHARE | C.VM_LOCKED
+# The roles (probe.py) of the lines the loop writes: the step's fixed lines, each as often as the
+# general path wrote it, and once each the fault's own PTE-table lock, PTE line and new page.
+FIXED_ROLES = ("lock", "mm", "zero", "mmap")
+FAULT_ROLES = ("ptl", "pte", "page")
+
+
+def recipe(roles: tuple[str, ...], alloc: bool) -> tuple[str, ...] | None:
+    """The roles as the loop's recipe for a fault, or None where it does not know them: the fault
+    lock first (a new page table's lines go right after it, as __pte_alloc takes them under it),
+    then fixed lines and, once each, the PTE-table lock, the PTE line and (for a fault that
+    allocates, `alloc`) the new page, where the anon_vma's mmap_lock and the zone lock go right
+    before it when the fault takes them (Core.alloc_frame's order). Any other role (a line the
+    loop has no id for) refuses."""
+    if not roles or roles[0] != "lock" or any(r not in FIXED_ROLES + FAULT_ROLES for r in roles):
+        return None
+    if any(roles.count(r) != 1 for r in ("ptl", "pte")) or roles.count("page") != alloc:
+        return None
+    return roles
+
 # The policy values the loop spells out, each branch of it: a value outside these (a mechanism
 # added later) sends the step to the general path instead of into some `else`.
 ALLOWED = {
@@ -68,26 +87,23 @@ class Bulk(Forking):
             self._shapes = fault_shapes(self.k, self.costs, self.thp_use_zero_page)
         return self._shapes
 
-    def loop_roles(self) -> dict[str, tuple[str, ...]]:
-        """The lines the loop below writes for each warm fault, by role, as probe.Shape has them."""
-        k = self.k
-        mm = ("mm",) if self._rss_atomic else ()
-        read = R.read_anon(k, PROBE_VMF)
-        if read.zero_pte is None:
-            read_roles = ("lock", "page", "ptl", "pte") + mm
-        else:
-            read_roles = ("lock", "ptl", "pte") + (("zero", "zero") + mm if read.refcounted else ())
-        wp = tuple({"zero_page": "zero", "mmap_lock": "lock" if self._mmap_sem else "mmap"}[x]
-                   for x in R.WP_ZERO.extra_lines)
-        drops = ("zero", "zero") + mm if R.cow_zero(k).drops_zero_page else ()
-        return dict(read=read_roles, write=("lock", "page", "ptl", "pte") + mm,
-                    cow=("lock",) + wp + drops + ("page", "ptl", "pte") + mm)
+    def loop_recipes(self) -> dict[str, tuple[str, ...] | None]:
+        """The lines the loop below writes for each warm fault (read, write to an empty PTE, write
+        to the zero page), by role: the general path's own (probe.py), where the loop knows every
+        role (`recipe`), else None (the loop refuses that fault). The loop spells out no line
+        order of its own: it writes a fault's lines in the order of these roles."""
+        shapes = self.fault_shapes()
+        alloc_read = R.read_anon(self.k, PROBE_VMF).zero_pte is None
+        return dict(read=recipe(shapes.read.roles, alloc_read), write=recipe(shapes.write.roles, True),
+                    cow=recipe(shapes.cow.roles, True) if shapes.cow else None)
 
     def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
         """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
         allow-list. It touches no state."""
         if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
+        if not L.writes_agree(self.costs, self.cache.socket):
+            return False  # CacheModel.access_writes, which the loop calls, is not access's rule any more
         idx = np.asarray(slots, dtype=np.int64)
         vmf = np.frombuffer(self.slots.vmf, np.uint16)[idx]
         need = C.VM_MAPPED | (C.VM_WRITE if write else C.VM_READ)
@@ -99,22 +115,22 @@ class Bulk(Forking):
             vp = np.frombuffer(self.slot_vpage, np.int64)[idx]
             if not set(np.unique(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
                 return False
-        # the faults as the general path plays them (probe.py) must be what the loop spells out
-        shapes, roles = self.fault_shapes(), self.loop_roles()
+        # the faults as the general path plays them (probe.py): lines the loop knows (recipe)
+        recipes = self.loop_recipes()
         if write:
             pte = np.frombuffer(self.slots.pte, np.uint8)[idx]
             pfn = np.frombuffer(self.slots.pfn, np.int64)[idx]
             read_only = (pte & P != 0) & (pte & W == 0)
             if (read_only & (pfn != ZERO_PFN)).any():
                 return False  # a COW of a real page: the general path
-            if shapes.write.roles != roles["write"]:
+            if ((pte & P) == 0).any() and recipes["write"] is None:
                 return False
-            if read_only.any() and (shapes.cow is None or shapes.cow.roles != roles["cow"]):
+            if read_only.any() and recipes["cow"] is None:
                 return False
         else:
             rule = R.read_anon(self.k, PROBE_VMF)
             flags = np.flatnonzero(np.bincount(vmf)).tolist()  # the distinct vma flags of the step's pages
-            if shapes.read.roles != roles["read"] or any(R.read_anon(self.k, x) != rule for x in flags):
+            if recipes["read"] is None or any(R.read_anon(self.k, x) != rule for x in flags):
                 return False
         return True
 
@@ -142,7 +158,14 @@ class Bulk(Forking):
         step, pidx, fault_fn = self.step_index, p.index, self.fault_fn
         lock_line = L.mmap_lock_line(pidx) if self._mmap_sem else L.vma_lock_line(pidx, v.index)
         mmap_line, zone_line, zero_line = L.mmap_lock_line(pidx), L.ZONE_LOCK, L.ZERO_LINE
-        mm_line = L.mm_counter_line(pidx) if self._rss_atomic else None
+        # each fault's lines, in the general path's order (loop_recipes): a list of the step's
+        # fixed lines with 0 where the fault's PTE-table lock, PTE line and page go, and those places
+        fixed = {"lock": lock_line, "mm": L.mm_counter_line(pidx), "zero": zero_line, "mmap": mmap_line}
+        recipes = {kind: roles for kind, roles in self.loop_recipes().items() if roles is not None}
+        plans = {kind: ([fixed.get(r, 0) for r in roles], roles.index("ptl"), roles.index("pte"),
+                        roles.index("page") if "page" in roles else -1) for kind, roles in recipes.items()}
+        read_plan, write_plan, cow_plan = plans.get("read"), plans.get("write"), plans.get("cow")
+        mm_line = fixed["mm"] if any("mm" in roles for roles in recipes.values()) else None
         # the step's PTE lines and PTE-table locks: the process's first, moved (cache.py's ids)
         pte_base, pte_move = L.pte_line_at(pidx, 0), L.pte_line_move
         ptl_base, ptl_move = L.ptl_line_at(pidx, 0), L.ptl_line_move
@@ -159,7 +182,7 @@ class Bulk(Forking):
         write_ns, write_misses = shapes.write.cost, shapes.write.misses
         cow_ns, cow_misses = (shapes.cow.cost, shapes.cow.misses) if shapes.cow else (0, 0)
         miss_key, key_stride = C.C_MISSES, KEY_STRIDE
-        pcp_batch, wp_zero_lines = R.PCP_BATCH, self.wp_zero_lines(p)
+        pcp_batch = R.PCP_BATCH
         new_flags = R.NEW_ANON_FLAGS
         new_pte = {writable: R.new_anon_pte(writable) for writable in (False, True)}
         fk_anon = C.FK_ANON
@@ -189,8 +212,7 @@ class Bulk(Forking):
         # watched line's transitions: a step that writes a watched line is played fault by fault.
         # This loop writes the zero page's line only as the read rule's refcounting (which no
         # read rule decides by vma flags) or a zero-page COW's; never the huge zero page's.
-        writes_zero = (R.read_anon(k, C.VM_MAPPED | C.VM_READ).refcounted if not write
-                       else drops_zero or zero_line in wp_zero_lines)
+        writes_zero = any("zero" in recipes.get(kind, ()) for kind in (("write", "cow") if write else ("read",)))
         if self.period_skip and not (cm.watch >> C.LK_ZERO & 1 and writes_zero):
             shared = dict(lock=lock_line, mmap=mmap_line, zone=zone_line, zero=zero_line)
             if mm_line:
@@ -237,13 +259,13 @@ class Bulk(Forking):
             pos[c] = i
             t0 = clock[c]
             vp = svpage[s]
-            lines = [lock_line]
             cost = 0
             dirty: list[int] = []
+            table_lines = None
             if vp >> 9 not in tables:  # __pte_alloc: the general helpers, with an event to charge
                 ev = self.begin(c, pidx, s)
                 self.ensure_table(p, vp)
-                lines += [ln for ln, _ in ev.lines]
+                table_lines = [ln for ln, _ in ev.lines]
                 cost += ev.cost
                 dirty = ev.dirty_frames
                 if allocs is not None:
@@ -265,22 +287,19 @@ class Bulk(Forking):
                 rule_no, functions, decision, zero_pte, refcounted = read
                 cost += read_ns
                 misses = read_misses
+                plan = read_plan
                 if zero_pte is None:
                     kind = Kind.READ_ALLOC
                     new_page = True
                     writable = bool(vmf & C.VM_WRITE)
                 else:
-                    lines += (pl, el)
                     if refcounted:
-                        lines += (zero_line, zero_line)
                         zp_ref += 1
                         refc[ZERO_PFN] += 1
                         zp_map += 1
                         mapc[ZERO_PFN] += 1
                         dirty.append(ZERO_PFN)
                         rss += 1
-                        if mm_line:
-                            lines.append(mm_line)
                     spte[s] = zero_pte
                     spfn[s] = ZERO_PFN
                     kind = Kind.READ_ZERO
@@ -291,6 +310,7 @@ class Bulk(Forking):
                 new_page = True
                 cost += write_ns
                 misses = write_misses
+                plan = write_plan
             else:  # a write to the zero page (bulk_eligible let no other read-only page through)
                 fault = FAULT_COW
                 functions = f_wp_special if pte & S else f_wp
@@ -298,26 +318,29 @@ class Bulk(Forking):
                 new_page = True
                 cost += cow_ns
                 misses = cow_misses
-                if wp_zero_lines:
-                    lines += wp_zero_lines
+                plan = cow_plan
                 decision = cow_decision
                 if drops_zero:
-                    lines += (zero_line, zero_line)
                     zp_map -= 1
                     mapc[ZERO_PFN] -= 1
                     zp_ref -= 1
                     refc[ZERO_PFN] -= 1
                     dirty.append(ZERO_PFN)
                     rss -= 1
-                    if mm_line:
-                        lines.append(mm_line)
+            # the fault's lines in the recipe's order: the fixed ones, its own in their places
+            tpl, at_ptl, at_pte, at_page = plan
+            lines = tpl.copy()
+            lines[at_ptl] = pl
+            lines[at_pte] = el
             if new_page:  # map_new_anon, with Frames.alloc and Core.alloc_frame spelled out
                 prep = not v.anon_vma
-                if prep:
+                if prep:  # anon_vma_prepare: mmap_lock, right before the page
                     v.anon_vma = True
-                    lines.append(mmap_line)
-                if pcp[c] == 0:  # the per-cpu list is refilled under the zone lock
-                    lines.append(zone_line)
+                    lines.insert(at_page, mmap_line)
+                    at_page += 1
+                if pcp[c] == 0:  # the per-cpu list is refilled under the zone lock, right before the page
+                    lines.insert(at_page, zone_line)
+                    at_page += 1
                     pcp[c] = pcp_batch
                 pcp[c] -= 1
                 if free:
@@ -335,12 +358,9 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += 1
                 dirty.append(pfn)
-                lines.append(page_line(pfn))
+                lines[at_page] = page_line(pfn)
                 copy = fault == FAULT_COW and copy_cow
-                lines += (pl, el)
                 rss += 1
-                if mm_line:
-                    lines.append(mm_line)
                 spte[s] = new_pte[writable]
                 spfn[s] = pfn
                 key = (kind << 8 | rule_no << 3) | prep << 2 | copy << 1 | (functions is f_wp_special)
@@ -352,6 +372,8 @@ class Bulk(Forking):
                 pid = paths.get(key)
                 if pid is None:
                     pid = path(key, functions, decision)
+            if table_lines:  # right after the fault lock, as __pte_alloc takes them
+                lines[1:1] = table_lines
             # ---- Core.emit, for this event's shape
             out: list[int] = []
             t = access(c, t0, lines, out) + cost

@@ -326,3 +326,78 @@ class CacheModel:
         self.sharers.pop(line, None)
         self.busy.pop(line, None)
 
+
+
+# ------------------------------------------------------------------ one rule, its copies checked
+# The MESI timing rule is CacheModel.access (the general path's). Two copies stand in for it
+# where it is too slow: CacheModel.access_writes (write-only events: the bulk loop, the populate
+# runs, the sweep's faults played in full) and the sweep's generated loop (sweep._WRITE and
+# friends, for lines no other CPU shares). A call per line access would cost more than the access
+# itself, so they stay copies; but a fast path uses a copy only where it gives access's answer on
+# a fixed set of line states (each line owned by this CPU, another CPU of its socket or of the
+# other socket, or nobody, shared or not, busy in the past or ahead), found once per run and
+# costs: writes_agree here, sweep.loop_agrees for the loop. A rule changed in one of them and not
+# the others makes the fast paths refuse (the general path plays the step), not disagree.
+SCENARIOS = 48  # line states tried (seeded: the same every run)
+_AGREE: dict = {}
+
+
+def write_scenarios(ncpus: int, shared: bool = True) -> list[tuple[int, int, list[tuple[int, int, int, int]]]]:
+    """Seeded line states for an event that writes lines: (cpu, start time, [(line, owner,
+    sharer bits, busy until)]); with shared=False no line has sharers (the sweep's case)."""
+    import random
+
+    rnd = random.Random(ncpus * 2 + shared)
+    out = []
+    for n in range(SCENARIOS):
+        cpu = rnd.randrange(ncpus)
+        t0 = 10_000
+        lines = []
+        for j in range(1 + n % 5):
+            line = mm_counter_line(j) if n % 7 else ZERO_LINE if j == 0 else mm_counter_line(j)
+            owner = rnd.choice([-1, cpu, rnd.randrange(ncpus)])
+            sharers = rnd.randrange(1 << ncpus) if shared and owner == -1 and rnd.random() < 0.5 else 0
+            busy = rnd.choice([0, t0 - 30, t0 + rnd.randrange(1, 400)])
+            lines.append((line, owner, sharers, busy))
+        out.append((cpu, t0, lines))
+    return out
+
+
+def scratch_model(ncpus: int, socket: list[int], costs: Costs, lines) -> CacheModel:
+    """A cache model of these CPUs holding these line states (line, owner, sharer bits, busy)."""
+    cm = CacheModel(ncpus, list(socket), costs)
+    for line, owner, sharers, busy in lines:
+        if owner >= 0:
+            cm.owner[line] = owner
+        if sharers:
+            cm.sharers[line] = sharers
+        if busy:
+            cm.busy[line] = busy
+    return cm
+
+
+def model_state(cm: CacheModel) -> tuple:
+    return (dict(cm.owner), dict(cm.sharers), dict(cm.busy), cm.zero_writes, cm.zero_transfers,
+            cm.hzero_writes, cm.hzero_transfers)
+
+
+def writes_agree(costs: Costs, socket: list[int]) -> bool:
+    """Whether CacheModel.access_writes answers as CacheModel.access does for events that only
+    write lines (time, counter pairs, the lines' owners, sharers and busy times, the zero page's
+    counters), on write_scenarios. Found once per costs, sockets and pair of methods."""
+    key = (costs, tuple(socket), CacheModel.access, CacheModel.access_writes)
+    ok = _AGREE.get(key)
+    if ok is None:
+        ok = True
+        n = len(socket)
+        for cpu, t0, lines in write_scenarios(n):
+            a, b = scratch_model(n, socket, costs, lines), scratch_model(n, socket, costs, lines)
+            out_a: list[int] = []
+            out_b: list[int] = []
+            ta = a.access(cpu, t0, [(line, True) for line, *_ in lines], out_a)
+            tb = b.access_writes(cpu, t0, [line for line, *_ in lines], out_b)
+            if ta != tb or out_a != out_b or model_state(a) != model_state(b):
+                ok = False
+                break
+        _AGREE[key] = ok
+    return ok

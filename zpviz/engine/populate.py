@@ -62,8 +62,9 @@ class _Learned:
 
 
 def usable(m) -> bool:
-    """The run's policy is one this walk covers."""
-    return all(getattr(m.k, f) in values for f, values in ALLOWED.items())
+    """The run's policy is one this walk covers, and CacheModel.access_writes, which it and its
+    runs ask for a page's timing, answers as the general walk's CacheModel.access does."""
+    return all(getattr(m.k, f) in values for f, values in ALLOWED.items()) and L.writes_agree(m.costs, m.cache.socket)
 
 
 def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,

@@ -288,6 +288,11 @@ class Recorder:
         keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
         return self._s._pattern_ids(c, keys, vals)
 
+    def pattern_id(self, keys: np.ndarray, vals: np.ndarray) -> int:
+        """The pattern id of one event's counter increments (keys and values in order),
+        registering it if it is new: for a writer that knows which of its events share a list."""
+        return self._s._id(np.concatenate([np.asarray(keys, np.int32), np.asarray(vals, np.int32)]))
+
     def known_patterns(self, first: int, pids: np.ndarray) -> None:
         """The counter-increment pattern ids of events first.. (appended, pairs and all) are known
         already: pids. The seal takes them instead of hashing those events again."""

@@ -61,7 +61,8 @@ ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 # per-cpu list is empty, then the new frame's struct page, a DRAM miss no CPU waits on. The
 # fixed lines are one line for the whole step; "ptl" and "pte" one per PTE table and PTE line.
 FIXED_ROLES = ("mm",)
-READ_MIN_CPUS = 5  # a read step on fewer CPUs is left to the skips (Sweep.worth)
+READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
+ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
 LOOP_ROLES = ("page", "ptl", "pte") + FIXED_ROLES
 
 
@@ -121,24 +122,23 @@ class Sweep:
         self.work = work
         self.write = write
         self.pcp_batch = R.PCP_BATCH
+        self.pids: dict[int, int] = {}  # a fault's packed counter inputs -> its pattern id (_Records)
 
     # ------------------------------------------------------------------ worth it?
     def worth(self) -> bool:
         """Speed, not exactness (plan decides that): whether this sweep is likely faster than the
         bulk loop with its period and stretch skips. A write step always is. A read step is where
-        the skips' machine seldom repeats itself: on READ_MIN_CPUS CPUs or more, with faults that
-        allocate (the period needs a whole cycle of every per-cpu free list; rules.read_anon
-        decides it, as for 2.6.24) or CPUs on more than one socket (their clocks drift apart).
-        Elsewhere the skips write whole periods at once, faster than the sweep's loop.
-        docs/bench.md has the figures."""
+        the skips' machine seldom repeats itself: with faults that allocate (the period needs a
+        whole cycle of every per-cpu free list; rules.read_anon decides it, as for 2.6.24) on
+        ALLOC_READ_MIN_CPUS CPUs or more, or with the zero page on READ_MIN_CPUS CPUs or more
+        over more than one socket (their clocks drift apart). Elsewhere the skips write whole
+        periods at once, faster than the sweep's loop. docs/bench.md has the figures."""
         m = self.m
         if self.write:
             return True
-        if len(self.cpus) < READ_MIN_CPUS:
-            return False
         if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
-            return True
-        return len({m.cache.socket[c] for c in self.cpus}) > 1
+            return len(self.cpus) >= ALLOC_READ_MIN_CPUS
+        return len(self.cpus) >= READ_MIN_CPUS and len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:
@@ -202,6 +202,8 @@ class Sweep:
             return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
         if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
             return False  # a line the loop does not know, or an allocation where none is made
+        if not loop_agrees(roles, m.costs, cm.socket):
+            return False  # the loop's timing is not the cache model's any more (cache.py's rule)
         self.roles = roles
         self.fault_ns, self.misses = played[0].cost, played[0].misses
         self.n = n = len(slots)
@@ -278,9 +280,11 @@ class Sweep:
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
         m, v, cm, fr = self.m, self.v, self.m.cache, self.m.frames
-        done = np.frombuffer(timing.done, np.int64).copy()
+        done = np.frombuffer(timing.done, np.int64)
+        cpu = done & timing.mask
+        ta = done >> timing.sh
+        ta -= self.cost  # (the loop notes each fault's end: its line accesses end `cost` before)
         timing.done = array("q")
-        cpu, ta = done & timing.mask, done >> timing.sh
         n = self.n
         alloc = int(self.alloc)  # pages each fault allocates (besides page tables)
         t1 = ta + self.cost
@@ -470,13 +474,11 @@ class _Timing:
         self.dram = costs.dram_ns
         # per CPU, a transfer's latency by the line's owner ([-1]: nobody's line, a DRAM miss),
         # as CacheModel.access_writes has it: the same socket's or the other's
-        sock = cm.socket
-        self.lat = [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(cm.ncpus)]
-                    + [self.dram] for c in range(cm.ncpus)]
+        self.lat = _latencies(costs, cm.socket)
         self.cost = sw.cost
-        # each fault as one int: the time its line accesses ended, shifted, and its CPU (one
-        # append a fault, and no tuple: the heap below holds such ints too, next start and CPU,
-        # ordered as (time, cpu) tuples would be)
+        # each fault as one int: the time it ended (its line accesses end `cost` before),
+        # shifted, and its CPU (one append a fault, and no tuple: the heap below holds the same
+        # ints, each CPU's next start and the CPU, ordered as (time, cpu) tuples would be)
         self.sh = max(1, cm.ncpus.bit_length())
         self.mask = (1 << self.sh) - 1
         self.done = array("q")
@@ -560,7 +562,7 @@ class _Timing:
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
         self.played[len(self.done)] = _Played(t + cost, tables, out)
         self.tables += len(tables)
-        self.done.append(t << self.sh | c)
+        self.done.append((t + self.cost) << self.sh | c)  # (as the loop notes them: see _round)
         self.pos[c] = i + 1
         heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
         self._drop_finished()
@@ -596,7 +598,7 @@ class _Timing:
                 self._in_full()
                 k -= 1
         if self.done:
-            self.latest = max(self.latest, (max(self.done[-CHUNK:]) >> self.sh) + self.cost)
+            self.latest = max(self.latest, max(self.done[-CHUNK:]) >> self.sh)
 
 
 # ------------------------------------------------------------------ the generated loop
@@ -628,9 +630,10 @@ def _round(self, k):
             break
         lat = lat_of[c]
 {body}
-        put(t << sh | c)
+        t = (t + cost) << sh | c  # the fault's end and CPU: noted, and the CPU's next start
+        put(t)
         pos[c] = i + 1
-        replace(heap, (t + cost) << sh | c)
+        replace(heap, t)
 {store}
     return len(self.done) - before
 """
@@ -708,6 +711,76 @@ def _loop(roles: tuple[str, ...]):
     return fn
 
 
+def _latencies(costs, sock: list[int]) -> list[list[int]]:
+    """Per CPU, a transfer's latency by the line's owner ([-1]: nobody's line, a DRAM miss)."""
+    n = len(sock)
+    return [[costs.same_socket_ns if sock[o] == sock[c] else costs.cross_socket_ns for o in range(n)]
+            + [costs.dram_ns] for c in range(n)]
+
+
+_AGREE: dict = {}
+
+
+def loop_agrees(roles: tuple[str, ...], costs, socket: list[int]) -> bool:
+    """Whether the loop generated for these roles times a fault as CacheModel.access does (the
+    general path's rule, which cache.writes_agree holds access_writes to): on cache.write_scenarios
+    without sharers (Sweep.plan refuses lines some CPU shares), one fault each, its lines in the
+    roles' order (a page allocation: the zone lock where the per-cpu list is empty, then a struct
+    page no cache holds), the time its accesses end and each line's owner and busy time after.
+    Found once per roles, costs, sockets and rule (the templates and access itself)."""
+    key = (roles, costs, tuple(socket), L.CacheModel.access, _WRITE, _PER_LINE, _PAGE, _HEAD)
+    ok = _AGREE.get(key)
+    if ok is None:
+        ok = all(_one_fault_agrees(roles, costs, socket, cpu, t0, lines)
+                 for cpu, t0, lines in L.write_scenarios(len(socket), shared=False))
+        _AGREE[key] = ok
+    return ok
+
+
+class _Scenario:
+    """A _Timing holding one fault's line states, for loop_agrees."""
+
+
+def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> bool:
+    n = len(socket)
+    states = {"ptl": lines[0], "pte": lines[-1], "lock": lines[1 % len(lines)], "mm": lines[2 % len(lines)],
+              "zone": lines[3 % len(lines)]}
+    ids = {"lock": L.mmap_lock_line(0), "mm": L.mm_counter_line(0), "zone": L.ZONE_LOCK,
+           "ptl": L.ptl_line_at(0, 0), "pte": L.pte_line_at(0, 0)}
+    refill = lines[0][3] == 0  # (an empty per-cpu list in some scenarios: the zone lock too)
+    page = L.struct_page_line(1 << 20)
+    order: list[int] = []
+    for r in roles:
+        if r == "page":
+            order += ([ids["zone"]] if refill else []) + [page]
+        else:
+            order.append(ids[r])
+    used = {r for r in roles if r != "page"} | ({"zone"} if "page" in roles else set())
+    model = L.scratch_model(n, socket, costs, [(ids[r],) + tuple(states[r][1:]) for r in used])
+    t = model.access(cpu, t0, [(line, True) for line in order], [])
+    f = _Scenario()
+    f.hit, f.hold, f.dram, f.lat = costs.hit_ns, costs.line_hold_ns, costs.dram_ns, _latencies(costs, socket)
+    f.fixed = {r: [states[r][1], states[r][3]] for r in ("lock", "mm", "zone")}
+    f.sh = max(1, n.bit_length())
+    f.mask = (1 << f.sh) - 1
+    f.heap = [t0 << f.sh | cpu]
+    f.pcp = [0 if refill else 5] * n
+    f.pi, f.ei = [[0]] * n, [[0]] * n
+    f.table, f.pos = [True], [0] * n
+    f.ptl_owner, f.ptl_busy = [states["ptl"][1]], [states["ptl"][3]]
+    f.pte_owner, f.pte_busy = [states["pte"][1]], [states["pte"][3]]
+    f.done = array("q")
+    f.cost = 0
+    f.sw = _Scenario()
+    f.sw.pcp_batch = 31
+    _loop(roles)(f, 1)
+    if len(f.done) != 1 or f.done[0] >> f.sh != t:
+        return False
+    after = {"ptl": (f.ptl_owner[0], f.ptl_busy[0]), "pte": (f.pte_owner[0], f.pte_busy[0])}
+    after |= {r: tuple(f.fixed[r]) for r in ("lock", "mm", "zone")}
+    return all(after[r] == (model.owner.get(ids[r], -1), model.busy.get(ids[r], 0)) for r in used)
+
+
 class _Records:
     """The records of a slice of faults, built with numpy from the loop's order and times."""
 
@@ -720,15 +793,77 @@ class _Records:
         self.frames, self.is_table, self.got = frames, is_table, got
         self.pte = pte
 
-    def counter_pairs(self, hit_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
         appends them (its lines in the order of the fault's roles, slots_of), then the fault's
-        cold misses (the 64 of clearing or copying a new page): keys, values, counts.
+        cold misses (the 64 of clearing or copying a new page): keys, values, counts; and with a
+        recorder each fault's pattern id (-1 for those played in full, left to the seal), for
+        Recorder.known_patterns, else None.
 
-        Laid out as one column per possible pair, each with a mask of the faults that have it,
-        then read row by row where the masks are set (a pair no fault here has gets no column).
-        The faults played in full bring their own lists, spliced in at their places."""
+        A fault's list is made of its CPU, each line's previous owner and its stall, and of
+        constants: one int packs those (`_inputs`), and the list is worked out (`_lists`) for one
+        fault of each distinct int only, then copied to the others (a few hundred lists for a
+        step of 262,144 faults), and registered as a pattern once a step (Sweep.pids), so the seal
+        need not hash them fault by fault. The faults played in full bring their own lists,
+        spliced in at their places."""
         cpu = self.cpu
+        n = len(cpu)
+        hits = np.zeros(n, np.int64)
+        for s in slots_of(self.sw.roles):
+            o = self.before[s]
+            hits += (o == cpu)  # (-2, not touched, is never a CPU)
+        stall = (self.ta - self.t0) - hits * hit_ns
+        full = sorted(self.played)
+        inputs = self._inputs(stall, full)
+        if inputs is None:  # (a stall too long to pack: every fault's own list)
+            keys, vals, counts = self._lists(np.arange(n), stall, full)
+            pids = None
+        else:
+            values, inv = np.unique(inputs, return_inverse=True)
+            inv = inv.reshape(-1)
+            rep = np.empty(len(values), np.int64)
+            rep[inv] = np.arange(n)  # a fault of each value (any: they have the same list)
+            if values[0] < 0:  # the faults played in full: no list here
+                rep[0] = -1
+            rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
+            starts = np.cumsum(rc) - rc
+            counts = rc[inv]
+            ends = np.cumsum(counts)
+            at = np.repeat(starts[inv] - (ends - counts), counts) + np.arange(int(ends[-1]) if n else 0)
+            keys, vals = rk[at], rv[at]
+            pids = None
+            if rec is not None:
+                known = self.sw.pids
+                ids = np.full(len(values), -1, np.int64)
+                for j, x in enumerate(values.tolist()):
+                    if x >= 0:
+                        i = known.get(x)
+                        if i is None:
+                            i = known[x] = rec.pattern_id(rk[starts[j]:starts[j] + rc[j]],
+                                                          rv[starts[j]:starts[j] + rc[j]])
+                        ids[j] = i
+                pids = ids[inv]
+        if not full:
+            return keys, vals, counts, pids
+        # splice: the regular faults' pairs up to each fault played in full, then its own
+        ends = np.cumsum(counts)
+        pk, pv, at = [], [], 0
+        for e in full:
+            cut = int(ends[e])
+            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
+            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
+            counts[e] = len(self.played[e]) // 2
+            at = cut
+        pk.append(keys[at:])
+        pv.append(vals[at:])
+        return np.concatenate(pk), np.concatenate(pv), counts, pids
+
+    def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
+        """The counter lists of the faults `which` (indexes into this slice; the positions `none`
+        of `which` get an empty list): keys, values, counts, laid out as one column per possible
+        pair, each with a mask of the faults that have it, then read row by row where the masks
+        are set (a pair no fault here has gets no column)."""
+        cpu = self.cpu[which]
         n = len(cpu)
         me = cpu * KEY_STRIDE
         cols: list[tuple] = []  # (keys, values, which faults have the pair)
@@ -736,7 +871,7 @@ class _Records:
         misses = np.full(n, int(self.sw.alloc), np.int64)  # a new frame's struct page
         transfers = np.zeros(n, np.int64)
         for s in slots_of(self.sw.roles):
-            o = self.before[s]
+            o = self.before[s][which]
             present = o != -2
             hits += present & (o == cpu)
             misses += present & (o == -1)
@@ -744,7 +879,7 @@ class _Records:
             if moved.any():
                 transfers += moved
                 cols += [(me + (C.C_BY_LINE + self.sw.kind[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
-        stall = (self.ta - self.t0) - hits * hit_ns
+        stall = stall[which]
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
             cols.append((me + key, value, value != 0))
@@ -757,24 +892,27 @@ class _Records:
         u = np.empty((len(cols), n), bool)
         for j, (key, value, has) in enumerate(cols):
             k[j], v[j], u[j] = key, value, has
-        full = sorted(self.played)
-        u[:, full] = False
-        counts = np.count_nonzero(u, axis=0)
-        keys, vals = k.T[u.T], v.T[u.T]
-        if not full:
-            return keys, vals, counts
-        # splice: the regular faults' pairs up to each fault played in full, then its own
-        ends = np.cumsum(counts)
-        pk, pv, at = [], [], 0
-        for e in full:
-            cut = int(ends[e])
-            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
-            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
-            counts[e] = len(self.played[e]) // 2
-            at = cut
-        pk.append(keys[at:])
-        pv.append(vals[at:])
-        return np.concatenate(pk), np.concatenate(pv), counts
+        u[:, none] = False
+        return k.T[u.T], v.T[u.T], np.count_nonzero(u, axis=0)
+
+    def _inputs(self, stall: np.ndarray, full: list[int]) -> np.ndarray | None:
+        """Per fault one int packing what its counter list is made of: its CPU, each line's
+        previous owner (-2: not touched, -1: nobody), its stall; -1 for the faults played in full.
+        None if a stall does not fit beside the rest."""
+        radix = self.sw.m.cache.ncpus + 2
+        packed = self.cpu.astype(np.int64)
+        span = radix
+        for s in slots_of(self.sw.roles):
+            packed *= radix
+            packed += self.before[s] + 2
+            span *= radix
+        room = 62 - span.bit_length()  # bits left for the stall
+        if room < 8 or (len(stall) and (int(stall.min()) < 0 or int(stall.max()) >> room)):
+            return None
+        packed <<= room
+        packed += stall
+        packed[full] = -1
+        return packed
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
@@ -799,7 +937,7 @@ class _Records:
         t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
         rec.evt.frombytes(raw_bytes(t.T))
         rec.n_events += n
-        keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
+        keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
         if not rec.keep_deltas:
             sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
@@ -819,6 +957,8 @@ class _Records:
         rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
         rec.cd[1].frombytes(raw_bytes(vals))
         rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
+        if pids is not None:  # (once the pairs are in: Recorder.known_patterns)
+            rec.known_patterns(rec.n_events - n, pids)
         sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
             sc[j] = x
