@@ -37,6 +37,33 @@ class GridAxis(pg.AxisItem):
         self._parts: tuple | None = None  # (axis-line picture, tick lines, labels picture)
         self._valid: QtGui.QPicture | None = None  # what self.picture holds while _parts is current
 
+    LABEL_GAP = 1.1  # from one y label to the next: its height and a tenth more
+    integer = False  # the axis counts things: no step below 1
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
+        """On a y axis, one level of ticks, no more of them than their labels fit one above another
+        (a nice step: 1, 2 or 5 times a power of ten). The plots of a 720p dock are 30-40 px tall, and
+        pyqtgraph's two levels put "0.4" and "0.6" on top of each other there (lesson 2)."""
+        if self.orientation not in ("left", "right") or maxVal <= minVal:
+            return pg.AxisItem.tickSpacing(self, minVal, maxVal, size)  # (not super(): tests borrow this)
+        font = self.style["tickFont"] or QtGui.QFont()
+        label_px = QtGui.QFontMetrics(font).height() * self.LABEL_GAP
+        fit = max(1.0, size / label_px)  # intervals that keep labels apart
+        span = maxVal - minVal
+        half = span * label_px / self.LABEL_GAP / 2 / max(size, 1.0)  # half a label, in the axis's units
+        room = span - half  # a label's half below the top (pyqtgraph hides one that crosses an end)
+        if room <= half or (self.integer and room < 1):
+            return [(span * 10, 0)]  # no label fits inside the plot (or no whole count does): none
+        lo = 1.0 if self.integer else 0.0
+        mag = 10.0 ** math.floor(math.log10(room))
+        nice = [k * mag * 10.0 ** e for e in range(-3, 1) for k in (1, 2, 5)
+                if max(lo, half) <= k * mag * 10.0 ** e <= room]
+        if not nice:
+            return [(span * 10, 0)]
+        # the finest step that keeps the labels apart, else the largest one that has a label at all
+        step = next((x for x in nice if span / x <= fit), nice[-1])
+        return [(step, 0)]
+
     def paint(self, p: QtGui.QPainter, opt=None, widget=None) -> None:
         engine = p.paintEngine()
         t = p.transform()
@@ -212,6 +239,8 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.zp = _bar_plot("")
         self.steps = _bar_plot("")
         self.mem = _bar_plot("")
+        for p in (self.access, self.lines, self.zp):  # counts: a "0.5" line transfers is no count
+            p.getAxis("left").integer = True
         self.addItem(self.access, row=0, col=0)
         self.addItem(self.lines, row=0, col=1)
         self.addItem(self.zp, row=1, col=0)
