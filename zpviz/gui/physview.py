@@ -52,8 +52,19 @@ class PhysView(pg.ViewBox):
         self._tiles = []
 
     def tile_rect(self, i: int, n: int) -> QtCore.QRectF:
-        w = self.layout.width if self.layout else 1
-        return QtCore.QRectF(i * w / n, -self._tile_rows - 1, w / n - (0.6 if n > 1 else 0), self._tile_rows)
+        x0, w = self._tile_span()
+        return QtCore.QRectF(x0 + i * w / n, -self._tile_rows - 1, w / n - (0.6 if n > 1 else 0), self._tile_rows)
+
+    def _tile_span(self) -> tuple[float, float]:
+        """Where the tiles lie across: over the frames' grid, or over all the view shows where that is
+        wider. A lesson with few frames draws a narrow, tall grid, and a tile as narrow as it had its
+        words at 9 px (lesson 9 at 720p, and predict mode's narrower view)."""
+        w = float(self.layout.width if self.layout else 1)
+        vr = self.viewRect()
+        if self.width() <= 0 or vr.width() <= w * 1.05:
+            return 0.0, w
+        margin = vr.width() * 0.02
+        return vr.left() + margin, vr.width() - 2 * margin
 
     def set_frame(self, codes: np.ndarray, tiles: tuple[ZeroTile, ...]) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
@@ -114,6 +125,11 @@ class PhysView(pg.ViewBox):
         smallest readable size would not fit the long one."""
         if not self._tiles or self.width() <= 0:
             return
+        for i, (_, rect, text) in enumerate(self._tiles):  # the tiles follow the view's width
+            r = self.tile_rect(i, len(self._tiles))
+            if rect.rect() != r:
+                rect.setRect(r)
+                text.setPos(r.center().x(), r.center().y())
         vr = self.viewRect()
         px_per_unit = self.width() / max(vr.width(), 1e-9)
         tile_px = self.tile_rect(0, len(self._tiles)).width() * px_per_unit
@@ -128,7 +144,7 @@ class PhysView(pg.ViewBox):
             return 100 * 0.9 * tile_px / max(widest, 1.0)
 
         size = fitting(False)
-        short = size < 9
+        short = size < 12  # below 12 px (about 9 pt) the long words are unreadable: the short ones
         if short:
             size = fitting(True)
         if short != self._short:
