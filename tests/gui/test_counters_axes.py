@@ -25,8 +25,8 @@ def _labelled_ticks(plot) -> tuple[list[float], float, float, float]:
 def test_counters_y_labels_never_overlap_at_720p(make_window, lesson, kernel, step):
     """Lesson 2 at 1280x720: the counters' plots are 30-60 px tall and pyqtgraph's two tick levels put
     "0.4" over "0.6" on the zero-page and memory plots. Every labelled tick is now at least a label's
-    height from the next, the counts (cache, line transfers) have whole steps, and a plot tall enough
-    for a label keeps at least one."""
+    height from the next, and the counts (cache, line transfers) have whole steps. Lesson 5's 16 CPUs
+    ran their names together under the bars ("91011121314"): they thin out to fit."""
     win = make_window(path=LESSONS / lesson, kernel=kernel, size=(1280, 720))
     win.set_step(step)
     win.docks["counters"].show()
@@ -40,6 +40,14 @@ def test_counters_y_labels_never_overlap_at_720p(make_window, lesson, kernel, st
         assert all(g >= label_px for g in gaps), (values, size)
         if plot in (c.access, c.lines, c.zp):
             assert all(float(v).is_integer() for v in values), values
+    for plot in (c.access, c.lines):  # the CPUs' names under the bars: side by side, apart
+        ax = plot.getAxis("bottom")
+        (ticks,) = ax._tickLevels
+        fm = QtGui.QFontMetrics(ax.style["tickFont"])
+        px_per_cpu = plot.getViewBox().width() / c._ncpus
+        for (a, name), (b, _) in zip(ticks, ticks[1:]):
+            assert (b - a) * px_per_cpu >= fm.horizontalAdvance(name) + 4, (name, ticks)
+        assert ticks[0] == (0, "CPU0" if c._ncpus <= 4 else "0")
 
 def test_a_short_y_axis_keeps_one_label_inside_it(qtbot):
     """30 px of 0..1.08 MiB (lesson 2's memory plot in a 720p dock): one label, "0.5", inside the plot;

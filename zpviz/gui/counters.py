@@ -241,6 +241,8 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.mem = _bar_plot("")
         for p in (self.access, self.lines, self.zp):  # counts: a "0.5" line transfers is no count
             p.getAxis("left").integer = True
+        for p in (self.access, self.lines):  # the CPUs' names thin out as the plot narrows
+            p.getViewBox().sigResized.connect(lambda _vb, p=p: self._cpu_ticks(p))
         self.addItem(self.access, row=0, col=0)
         self.addItem(self.lines, row=0, col=1)
         self.addItem(self.zp, row=1, col=0)
@@ -413,11 +415,30 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.inv_bars = pg.BarGraphItem(x=x + 0.3, height=z, width=0.25, brush=pg.mkBrush(None),
                                         pen=pg.mkPen(qcolor(th.fg), width=1.5))
         self.lines.addItem(self.inv_bars)
-        step = max(1, n // 16)
+        self._ncpus = n
         for p in (self.access, self.lines):
             p.setXRange(-0.6, n - 0.4, padding=0)
-            p.getAxis("bottom").setTicks([[(i, f"CPU{i}" if n <= 4 else str(i)) for i in range(0, n, step)]])
+            self._cpu_ticks(p)
         self._kinds = None
+
+    def _cpu_ticks(self, p: pg.PlotItem) -> None:
+        """Name every CPU under its bars where the names fit side by side, else every 2nd, 4th...:
+        lesson 5's 16 CPUs in a 720p dock ran together as "91011121314"."""
+        n = getattr(self, "_ncpus", 0)
+        if not n:
+            return
+        ax = p.getAxis("bottom")
+        names = [f"CPU{i}" if n <= 4 else str(i) for i in range(n)]
+        fm = QtGui.QFontMetrics(ax.style["tickFont"] or QtGui.QFont())
+        room = max(p.getViewBox().width(), 1.0) / n  # px per CPU
+        widest = max(fm.horizontalAdvance(x) for x in names) + fm.horizontalAdvance("  ")
+        step = 1
+        while step < n and step * room < widest:
+            step *= 2
+        ticks = [[(i, names[i]) for i in range(0, n, step)]]
+        if ticks != getattr(ax, "_cpu_ticks", None):
+            ax._cpu_ticks = ticks
+            ax.setTicks(ticks)
 
     def set_bars(self, b: CpuBars) -> None:
         """The per-CPU bars of a frame. Drawn now only if they can be seen and differ from what is
