@@ -45,3 +45,25 @@ def test_zero_page_tile_words_are_legible_in_a_narrow_view(make_window, lesson, 
         tile_px = phys.mapViewToDevice(rect.rect()).boundingRect().width()
         fm = QtGui.QFontMetrics(f)
         assert max(fm.horizontalAdvance(line) for line in text.textItem.toPlainText().split("\n")) <= tile_px
+
+
+def test_zero_page_tile_in_predict_mode_says_one_line_at_a_legible_size(make_window):
+    """Predict mode at 720p: the question panel leaves the memory view about 130 px tall, the tile
+    flat, and its three lines came out at 7 px. A flat tile says one line instead, at 12 px or more,
+    inside the tile."""
+    win = make_window(path=LESSONS / "09-mlock-readonly.toml", kernel="v5", size=(1280, 720))
+    win.set_predict_mode(True)
+    stop = sorted(win.lesson.questions)[0]
+    win.set_frame(stop)
+    win._ask(stop)
+    win.render_image((1280, 720))
+    assert win.predict.question is not None
+    phys = win.panes[0].view.phys
+    (_, rect, text), *_ = phys._tiles
+    shown = text.textItem.toPlainText()
+    f = text.textItem.font()
+    box = phys.mapViewToDevice(rect.rect()).boundingRect()
+    fm = QtGui.QFontMetrics(f)
+    assert f.pixelSize() >= 12 and shown.startswith("ZERO_PAGE")
+    assert max(fm.horizontalAdvance(x) for x in shown.split("\n")) <= box.width()
+    assert fm.lineSpacing() * (shown.count("\n") + 1) <= box.height() + 2
