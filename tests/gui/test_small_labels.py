@@ -67,3 +67,20 @@ def test_zero_page_tile_in_predict_mode_says_one_line_at_a_legible_size(make_win
     assert f.pixelSize() >= 12 and shown.startswith("ZERO_PAGE")
     assert max(fm.horizontalAdvance(x) for x in shown.split("\n")) <= box.width()
     assert fm.lineSpacing() * (shown.count("\n") + 1) <= box.height() + 2
+
+
+def test_predict_answers_are_whole_at_720p(make_window):
+    """The seven first-fault answers at 1280x720: two rows of 48 px buttons did not fit under the
+    question, so the column squeezed them to 30 px and cut their words through the middle. Each
+    button now gets the height it asks for, its words whole, at 14 pt."""
+    win = make_window(path=LESSONS / "09-mlock-readonly.toml", kernel="v5", size=(1280, 720))
+    win.set_predict_mode(True)
+    stop = sorted(win.lesson.questions)[0]
+    win.set_frame(stop)
+    win._ask(stop)
+    win.render_image((1280, 720))
+    buttons = win.predict.buttons
+    assert len(buttons) == 7
+    for b in buttons:
+        assert b.height() >= b.sizeHint().height(), (b.text(), b.height(), b.sizeHint().height())
+        assert b.font().pointSize() >= 14 and QtGui.QFontMetrics(b.font()).height() <= b.height() - 4
