@@ -177,3 +177,18 @@ def test_every_compare_row_shows_whole_on_a_720p_projector(make_window, lesson, 
             fm = QtGui.QFontMetrics(it.font())
             assert fm.horizontalAdvance(it.text()) <= t.columnWidth(c) - 4, it.text()  # whole, on one line
             assert fm.height() <= t.rowHeight(r) and it.font().pointSize() >= 8
+
+
+def test_compare_row_names_grow_where_the_values_keep_their_size(make_window):
+    """Five kernels at 1920x1080: the values have their full 12 pt and the dock room to spare, so the
+    wrapped row names are 11 pt, not the 9 pt a 720p dock needs."""
+    from zpviz.scenario.model import VARIANTS
+
+    lesson = Path(__file__).parents[2] / "scenarios" / "02-sparse-table.toml"
+    win = make_window(path=lesson, kernel="v5", size=(1920, 1080))
+    win.set_compare(tuple(v for v in VARIANTS if v != "v5"), sync=True)
+    win.set_step(2)
+    win.render_image((1920, 1080))
+    t = win.diff
+    assert t.item(0, 0).font().pointSize() == 12
+    assert int(re.search(r"font-size: (\d+)pt", t.verticalHeader().styleSheet()).group(1)) == 11

@@ -316,19 +316,52 @@ class DiffTable(QtWidgets.QTableWidget):
         if not n or not self._labels:
             return
         compact = self.width() - self._names_px < n * COLUMN_PX
-        if self._fitted == (compact, n):
+        name_pt = self._compact_name_pt(n) if compact else BASE_PT
+        if self._fitted == (compact, n, name_pt):
             return
-        self._fitted = (compact, n)
+        self._fitted = (compact, n, name_pt)
         self.setVerticalHeaderLabels([self._name(x, compact) for x in self._labels])
         for i, x in enumerate(self._labels):
             self.verticalHeaderItem(i).setToolTip(x)
         head_pt = self._head_pt = BASE_PT if not compact else 10 if n <= 4 else 8  # ("modern", whole in five)
         # (the theme's style sheet owns header fonts, so the size goes in one too)
         self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
-        self._name_pt = BASE_PT if not compact else BASE_PT - 2 if n <= 4 else BASE_PT - 3  # names give way
+        self._name_pt = name_pt
         self.verticalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {self._name_pt}pt; "
                                             "padding: 0px 3px; }")
         self._fit_rows()
+
+    def _compact_name_pt(self, n: int) -> int:
+        """The wrapped names' size: 9 pt, or up to 11 where the values keep their full size beside them
+        (the values are what the room reads) and, once the table is laid out, all the rows stay within
+        its height: a 1080p dock has room for 11 pt, five kernels' values in a 720p dock do not."""
+        names = [self._name(x, True) for x in self._labels]
+        values = [v for r in self._rows for v in r.values] or ["0"]
+        frame = 2 * self.frameWidth()
+
+        def name_w(pt: int) -> int:
+            fm = QtGui.QFontMetrics(font(pt, bold=True))
+            return max(fm.horizontalAdvance(line) for x in names for line in x.split("\n")) + 10
+
+        def value_pt(pt: int) -> int:  # the values' size beside names of size pt
+            col = (self.width() - frame - name_w(pt)) / n - 6
+            hi, lo = self.VALUE_PT
+            fits = (v for v in range(hi, lo - 1, -1)
+                    if max(QtGui.QFontMetrics(font(v, bold=True)).horizontalAdvance(x) for x in values) <= col)
+            return next(fits, lo)
+
+        least = BASE_PT - 3
+        want = self.VALUE_PT[0]  # the names grow only beside values at their full size
+        for pt in (BASE_PT - 1, BASE_PT - 2):
+            if value_pt(pt) < want:
+                continue
+            fm = QtGui.QFontMetrics(font(pt, bold=True))
+            head = QtGui.QFontMetrics(font(self._head_pt, bold=True)).height() + 10
+            value_px = QtGui.QFontMetrics(font(want, bold=True)).lineSpacing()
+            rows = sum(max((x.count("\n") + 1) * fm.lineSpacing(), value_px) + 4 for x in names)
+            if rows + head + frame <= self.height():
+                return pt
+        return least
 
     NARROW_CHARS = 14  # a compact row name's longest line ("zero-page line", "Bad page maps")
 
