@@ -210,6 +210,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self._fitted: tuple | None = None  # (compact, variants) the headers were last set for
         self._value_fit: tuple | None = None  # (widest values, column px) the value font was last set for
         self._value_pt = 12
+        self._least_h = 0  # all the rows' height with the header (minimumSizeHint)
         self._name_pt = self._head_pt = BASE_PT
         self._rows: list[Row] = []
 
@@ -242,6 +243,11 @@ class DiffTable(QtWidgets.QTableWidget):
                     it.setBackground(QtGui.QBrush(qcolor(self.theme.accent, 70 if r.best[j] else 25)))
                 else:
                     it.setBackground(QtGui.QBrush())
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        """No shorter than all its rows: the dock then gives it the room to show every row."""
+        s = super().minimumSizeHint()
+        return QtCore.QSize(s.width(), max(s.height(), self._least_h))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -298,7 +304,10 @@ class DiffTable(QtWidgets.QTableWidget):
         if self.horizontalHeader().height() != head:
             self.horizontalHeader().setFixedHeight(head)
         natural = sum(max(n * name_px, value_px) + 4 for n in lines)
-        self.setMinimumHeight(natural + head + 2 * self.frameWidth())
+        least = natural + head + 2 * self.frameWidth()
+        if least != self._least_h:  # (a hint, not setMinimumHeight: a HintHolder passes hints on)
+            self._least_h = least
+            self.updateGeometry()
         # the dock can still be a little shorter than that (the wrapped summary under the table takes
         # more than its layout asks): the rows give up their padding before any row is scrolled away
         room = self.height() - head - 2 * self.frameWidth()
