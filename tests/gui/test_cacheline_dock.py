@@ -117,3 +117,28 @@ def test_readable_on_a_720p_projector(make_window, tmp_path, ncpus, sockets):
     bottom = w.height() - w.legend_h()
     rects = [n.rect for n in g.nodes] + [r for _, r in g.brackets] + [r for s in g.strips for _, r in s.pieces]
     assert all(r.x >= 0 and r.right <= w.width() and r.y >= w.heading_h() - 1 and r.bottom <= bottom for r in rects)
+
+
+def test_heading_whole_in_the_full_720p_window(make_window):
+    """Lesson 5 as it opens (four kernels compared) at 1280x720: the dock is narrower than alone, and
+    the totals were cut ("4,095 transfers · 511 across sockets · 204.7…"). The heading breaks at its
+    " · " onto another line instead: every word shows, and the stage starts below it."""
+    from pathlib import Path
+
+    from PySide6 import QtGui
+
+    lesson = Path(__file__).parents[2] / "scenarios" / "05-cacheline-bounce.toml"
+    win = make_window(lesson, kernel=None, size=(1280, 720))
+    win.set_step(1)
+    win.docks["cacheline"].show()
+    win.docks["cacheline"].raise_()
+    win.render_image((1280, 720))
+    w = win.cacheline
+    w.grab()
+    lines = w._heading_lines(w.width())
+    shown = " \u00b7 ".join(text for text, _, _ in lines)
+    for text, f, _ in lines:
+        assert QtGui.QFontMetrics(f).horizontalAdvance(text) <= w.width() - 16, text
+    assert w.view.totals in shown and w.view.move.text in shown
+    assert len(lines) > 2  # (this window is narrow enough that the totals take two lines)
+    assert all(n.rect.y >= w.heading_h() - 1 for n in w.geometry_.nodes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,49 @@ def test_presenter_view_has_notes_next_step_and_clock(window, qtbot):
     assert "Ask: how much memory" not in texts and "Last step." not in texts
     window.toggle_presenter()
     assert not p.isVisible()
+
+
+@pytest.mark.parametrize("lesson,step", [("02-sparse-table.toml", 2), ("09-mlock-readonly.toml", 2)])
+def test_every_compare_row_shows_whole_on_a_720p_projector(make_window, lesson, step):
+    """Five kernels at 1280x720 (lessons 2 and 9, the room's view): every row of the compare table,
+    down to "time so far", shows without scrolling, and every value is one line that fits its column.
+    The review saw the last row behind a scroll bar and "474.7 µs" wrapped onto two lines."""
+    from zpviz.gui.theme import font
+    from zpviz.scenario.model import VARIANTS
+
+    path = Path(__file__).parents[2] / "scenarios" / lesson
+    win = make_window(path=path, kernel="v5", size=(1280, 720))
+    win.set_compare(tuple(v for v in VARIANTS if v != "v5"), sync=True)
+    win.set_step(step)
+    win.render_image((1280, 720))
+    t = win.diff
+    assert t.rowCount() == 7 and t.columnCount() == 5
+    last = t.rowCount() - 1
+    assert t.rowViewportPosition(0) == 0
+    assert t.rowViewportPosition(last) + t.rowHeight(last) <= t.viewport().height(), "the last row needs scrolling"
+    for r in range(t.rowCount()):
+        pt = int(re.search(r"font-size: (\d+)pt", t.verticalHeader().styleSheet()).group(1))  # what paints it
+        name_fm = QtGui.QFontMetrics(font(pt, bold=True))
+        lines = t.verticalHeaderItem(r).text().split("\n")
+        assert len(lines) * name_fm.height() <= t.rowHeight(r) + len(lines)  # the name's lines, not cut
+        assert all(name_fm.horizontalAdvance(x) <= t.verticalHeader().width() for x in lines)
+        for c in range(t.columnCount()):
+            it = t.item(r, c)
+            fm = QtGui.QFontMetrics(it.font())
+            assert fm.horizontalAdvance(it.text()) <= t.columnWidth(c) - 4, it.text()  # whole, on one line
+            assert fm.height() <= t.rowHeight(r) and it.font().pointSize() >= 8
+
+
+def test_compare_row_names_grow_where_the_values_keep_their_size(make_window):
+    """Five kernels at 1920x1080: the values have their full 12 pt and the dock room to spare, so the
+    wrapped row names are 11 pt, not the 9 pt a 720p dock needs."""
+    from zpviz.scenario.model import VARIANTS
+
+    lesson = Path(__file__).parents[2] / "scenarios" / "02-sparse-table.toml"
+    win = make_window(path=lesson, kernel="v5", size=(1920, 1080))
+    win.set_compare(tuple(v for v in VARIANTS if v != "v5"), sync=True)
+    win.set_step(2)
+    win.render_image((1920, 1080))
+    t = win.diff
+    assert t.item(0, 0).font().pointSize() == 12
+    assert int(re.search(r"font-size: (\d+)pt", t.verticalHeader().styleSheet()).group(1)) == 11

@@ -54,3 +54,10 @@ def test_parse_compare():
     assert CMP.parse_compare(",".join(VARIANTS)) == tuple(VARIANTS)  # all five: the most there are
     with pytest.raises(ValueError, match="unknown"):
         CMP.parse_compare("v5,2.6.99")
+
+
+def test_times_in_the_table_take_three_figures():
+    """Five of them side by side in a 720p dock: "474.7 µs" wrapped onto two lines."""
+    f = CMP.short_ns_text
+    assert [f(x) for x in (0, 999, 1_000, 9_994, 10_000, 474_700, 999_600, 1_234_000, 12_340_000, 2.5e9)] == [
+        "0 ns", "999 ns", "1.00 µs", "9.99 µs", "10.0 µs", "475 µs", "1.00 ms", "1.23 ms", "12.3 ms", "2.50 s"]

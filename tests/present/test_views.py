@@ -172,3 +172,19 @@ def test_decimate_keeps_peaks():
     assert np.all(np.diff(x) >= 0)
     x2, d2 = series.decimate(np.arange(10), 1000)
     assert np.array_equal(d2, np.arange(10)) and np.array_equal(x2, np.arange(10))
+
+
+def test_zero_page_tile_under_2624_says_anonymous_memory_never_uses_it(scenario):
+    """2.6.24 keeps its empty_zero_page, but no anonymous fault maps it: the tile said "0 PTEs map it",
+    as if the run had not got there yet. It now says why nothing maps it; the other kernels' tiles
+    keep their counts."""
+    from zpviz.present.session import build_lesson
+
+    lesson = build_lesson(scenario, "2.6.24", ("v5",))
+    f = lesson.traces[0].step_end_frame(1)
+    tile = picture_at(lesson, 0, f).tiles[0]
+    assert tile.ptes == 0
+    assert "not used for anonymous\nmemory since 2.6.24" in tile.text() and "PTEs" not in tile.text()
+    assert "anonymous memory" in tile.text(short=True) and "_count +0" in tile.text(short=True)
+    other = picture_at(lesson, 1, lesson.traces[1].step_end_frame(1)).tiles[0]
+    assert other.ptes > 0 and f"{other.ptes:,} PTEs map it" in other.text()

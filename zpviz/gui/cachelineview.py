@@ -84,8 +84,36 @@ class CacheLineWidget(QtWidgets.QWidget):
                      node_h=fn.height() + fl.height() + 8, edge_w=max(34.0, cost_w - node_w + 6),
                      cost_h=fb.height() + 4, bracket_h=fb.height() + 4, text_w=fm.horizontalAdvance)
 
-    def heading_h(self) -> float:
-        return QtGui.QFontMetricsF(self.bold).lineSpacing() + QtGui.QFontMetricsF(self.body).lineSpacing() + 10
+    def heading_h(self, w: float | None = None) -> float:
+        """The heading's height at width w (the dock's): one line each where they fit, more where not."""
+        lines = self._heading_lines(self.width() if w is None else w)
+        if not lines:
+            return QtGui.QFontMetricsF(self.bold).lineSpacing() + QtGui.QFontMetricsF(self.body).lineSpacing() + 10
+        return sum(QtGui.QFontMetricsF(f).lineSpacing() + 2 for _, f, _ in lines) + 6
+
+    def _heading_lines(self, w: float) -> list[tuple[str, QtGui.QFont, str]]:
+        """What moved last and the totals so far, each broken at its " · " onto more lines where the
+        dock is too narrow for one: in the full 720p window lesson 5's totals lost their cost
+        ("4,095 transfers · 511 across sockets · 204.7…"). A part too long even alone is elided."""
+        v = self.view
+        if v is None:
+            return []
+        line1 = v.move.text if v.move is not None else "No CPU has touched the line so far"
+        if v.move is not None and not v.move.current:
+            line1 = "Last: " + line1
+        th = self.theme
+        room = max(1.0, w - 16)
+        out = []
+        for text, f, colour in ((line1, self.bold, th.fg), (v.totals, self.body, th.muted)):
+            fm = QtGui.QFontMetricsF(f)
+            lines: list[str] = []
+            for part in text.split(" \u00b7 "):
+                if lines and fm.horizontalAdvance(lines[-1] + " \u00b7 " + part) <= room:
+                    lines[-1] += " \u00b7 " + part
+                else:
+                    lines.append(part)
+            out.extend((line, f, colour) for line in lines)
+        return out
 
     def legend_h(self) -> float:
         return QtGui.QFontMetricsF(self.body).height() + 8
@@ -103,7 +131,7 @@ class CacheLineWidget(QtWidgets.QWidget):
         return g
 
     def _fit(self, w: float, h: float) -> Geometry:
-        top = self.heading_h()
+        top = self.heading_h(w)
         want = min(CHAIN_MIN, len(chain(self.view)[0]))
         for pt in range(NODE_MAX_PT, NODE_PT - 1, -2):  # the biggest boxes that still show the last hops
             self.node_pt = pt
@@ -135,13 +163,9 @@ class CacheLineWidget(QtWidgets.QWidget):
 
     def _heading(self, p: QtGui.QPainter, v: CacheLineView, w: int) -> None:
         """What moved last, in words, and the totals so far."""
-        th = self.theme
-        line1 = v.move.text if v.move is not None else "No CPU has touched the line so far"
-        if v.move is not None and not v.move.current:
-            line1 = "Last: " + line1
         elide = QtCore.Qt.TextElideMode.ElideRight
         y = 4.0
-        for text, f, colour in ((line1, self.bold, th.fg), (v.totals, self.body, th.muted)):
+        for text, f, colour in self._heading_lines(w):
             fm = QtGui.QFontMetrics(f)
             p.setFont(f)
             p.setPen(qcolor(colour))

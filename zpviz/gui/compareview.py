@@ -193,7 +193,12 @@ class DiffTable(QtWidgets.QTableWidget):
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
-        self.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # rows as tall as their name's lines, no taller: ResizeToContents padded each to 30-66 px and a
+        # 720p dock showed five of seven rows ("time so far" needed scrolling, lessons 2 and 9)
+        self.verticalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setMinimumSectionSize(8)  # the style's least (22 px) padded one-line rows
+        self.setWordWrap(False)  # a value is one line: "474.7 µs" wrapped onto two in a 720p dock
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
         self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.setFont(font(12))
         self.verticalHeader().setFont(font(11, bold=True))
@@ -203,6 +208,11 @@ class DiffTable(QtWidgets.QTableWidget):
         self._labels: list[str] = []
         self._names_px = 0  # the row names' width on one line (measured when they change)
         self._fitted: tuple | None = None  # (compact, variants) the headers were last set for
+        self._value_fit: tuple | None = None  # (widest values, column px) the value font was last set for
+        self._value_pt = 12
+        self._least_h = 0  # all the rows' height with the header (minimumSizeHint)
+        self._name_pt = self._head_pt = BASE_PT
+        self._rows: list[Row] = []
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:
         self.setColumnCount(len(kernels))
@@ -216,8 +226,9 @@ class DiffTable(QtWidgets.QTableWidget):
             self._names_px = max((fm.horizontalAdvance(SHORT.get(x, x)) for x in labels), default=0) + 16
             self._labels, self._fitted = labels, None
         self._fit()
-        pt = 12 if len(kernels) <= 3 else 10 if len(kernels) == 4 else 9  # five variants must fit a 720p dock
-        bold, plain = font(pt, bold=True), font(pt)
+        self._rows = rows
+        self._fit_values()
+        bold, plain = font(self._value_pt, bold=True), font(self._value_pt)
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
                 it = self.item(i, j)
@@ -233,9 +244,78 @@ class DiffTable(QtWidgets.QTableWidget):
                 else:
                     it.setBackground(QtGui.QBrush())
 
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
+        """No shorter than all its rows: the dock then gives it the room to show every row."""
+        s = super().minimumSizeHint()
+        return QtCore.QSize(s.width(), max(s.height(), self._least_h))
+
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self._fit()
+        if self._fit_values():
+            self._set_value_fonts()
+        else:
+            self._fit_rows()  # a new height: the rows' padding may have to give way
+
+    VALUE_PT = (12, 8)  # the values' size where there is room, and the least a room can read
+
+    def _fit_values(self) -> bool:
+        """The largest size (VALUE_PT) at which every value fits its column on one line, bold (the
+        differing rows are bold). True when it changed."""
+        rows = self._rows
+        n = self.columnCount()
+        if not rows or not n:
+            return False
+        widest = tuple(sorted({v for r in rows for v in r.values}, key=len)[-3:])
+        col = min(self.columnWidth(c) for c in range(n)) - 6
+        if self._value_fit == (widest, col):
+            return False
+        self._value_fit = (widest, col)
+        hi, lo = self.VALUE_PT
+        pt = next((pt for pt in range(hi, lo - 1, -1)
+                   if max(QtGui.QFontMetrics(font(pt, bold=True)).horizontalAdvance(v) for v in widest) <= col), lo)
+        changed, self._value_pt = pt != self._value_pt, pt
+        self._fit_rows()
+        return changed
+
+    def _set_value_fonts(self) -> None:
+        bold, plain = font(self._value_pt, bold=True), font(self._value_pt)
+        for i, r in enumerate(self._rows):
+            for j in range(len(r.values)):
+                it = self.item(i, j)
+                if it is not None:
+                    it.setFont(bold if r.differs else plain)
+
+    def _fit_rows(self) -> None:
+        """Each row as tall as its name's lines (or one value line), and the table no shorter than all
+        its rows, so the dock gives it the room to show every row rather than a scroll bar."""
+        names = self.verticalHeader()
+        name_fm = QtGui.QFontMetrics(font(self._name_pt, bold=True))
+        name_px = name_fm.lineSpacing()
+        widest = max((name_fm.horizontalAdvance(line) for i in range(self.rowCount())
+                      if (it := self.verticalHeaderItem(i)) is not None for line in it.text().split("\n")), default=0)
+        if widest:  # measured at the size the style sheet sets: the header's own hint used the bigger font
+            names.setFixedWidth(widest + 10)
+        value_px = QtGui.QFontMetrics(font(self._value_pt, bold=True)).lineSpacing()
+        lines = [(it.text().count("\n") + 1 if (it := self.verticalHeaderItem(i)) is not None else 1)
+                 for i in range(self.rowCount())]
+        head_fm = QtGui.QFontMetrics(font(self._head_pt, bold=True))
+        head = head_fm.height() + 10  # its 4 px padding; fixed, so the least height counts it right
+        if self.horizontalHeader().height() != head:
+            self.horizontalHeader().setFixedHeight(head)
+        natural = sum(max(n * name_px, value_px) + 4 for n in lines)
+        least = natural + head + 2 * self.frameWidth()
+        if least != self._least_h:  # (a hint, not setMinimumHeight: a HintHolder passes hints on)
+            self._least_h = least
+            self.updateGeometry()
+        # the dock can still be a little shorter than that (the wrapped summary under the table takes
+        # more than its layout asks): the rows give up their padding before any row is scrolled away
+        room = self.height() - head - 2 * self.frameWidth()
+        pad = next((p for p in range(4, -1, -1) if sum(max(n * name_px, value_px) + p for n in lines) <= room), 0)
+        for i, n in enumerate(lines):
+            h = max(n * name_px, value_px) + pad
+            if names.sectionSize(i) != h:
+                names.resizeSection(i, h)
 
     def _fit(self) -> None:
         """Row names on one line and the kernel ids at full size where the dock is wide enough; where
@@ -245,19 +325,54 @@ class DiffTable(QtWidgets.QTableWidget):
         if not n or not self._labels:
             return
         compact = self.width() - self._names_px < n * COLUMN_PX
-        if self._fitted == (compact, n):
+        name_pt = self._compact_name_pt(n) if compact else BASE_PT
+        if self._fitted == (compact, n, name_pt):
             return
-        self._fitted = (compact, n)
+        self._fitted = (compact, n, name_pt)
         self.setVerticalHeaderLabels([self._name(x, compact) for x in self._labels])
         for i, x in enumerate(self._labels):
             self.verticalHeaderItem(i).setToolTip(x)
-        head_pt = BASE_PT if not compact else 10 if n <= 4 else 8  # ("modern", the widest id, whole in five)
+        head_pt = self._head_pt = BASE_PT if not compact else 10 if n <= 4 else 8  # ("modern", whole in five)
         # (the theme's style sheet owns header fonts, so the size goes in one too)
         self.horizontalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {head_pt}pt; padding: 4px 1px; }}")
-        name_pt = BASE_PT if not compact or n <= 4 else BASE_PT - 1  # the names give the values width
-        self.verticalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {name_pt}pt; }}")
+        self._name_pt = name_pt
+        self.verticalHeader().setStyleSheet(f"QHeaderView::section {{ font-size: {self._name_pt}pt; "
+                                            "padding: 0px 3px; }")
+        self._fit_rows()
 
-    NARROW_CHARS = 11  # a compact row name's longest line ("line moves", "maps so far")
+    def _compact_name_pt(self, n: int) -> int:
+        """The wrapped names' size: 9 pt, or up to 11 where the values keep their full size beside them
+        (the values are what the room reads) and, once the table is laid out, all the rows stay within
+        its height: a 1080p dock has room for 11 pt, five kernels' values in a 720p dock do not."""
+        names = [self._name(x, True) for x in self._labels]
+        values = [v for r in self._rows for v in r.values] or ["0"]
+        frame = 2 * self.frameWidth()
+
+        def name_w(pt: int) -> int:
+            fm = QtGui.QFontMetrics(font(pt, bold=True))
+            return max(fm.horizontalAdvance(line) for x in names for line in x.split("\n")) + 10
+
+        def value_pt(pt: int) -> int:  # the values' size beside names of size pt
+            col = (self.width() - frame - name_w(pt)) / n - 6
+            hi, lo = self.VALUE_PT
+            fits = (v for v in range(hi, lo - 1, -1)
+                    if max(QtGui.QFontMetrics(font(v, bold=True)).horizontalAdvance(x) for x in values) <= col)
+            return next(fits, lo)
+
+        least = BASE_PT - 3
+        want = self.VALUE_PT[0]  # the names grow only beside values at their full size
+        for pt in (BASE_PT - 1, BASE_PT - 2):
+            if value_pt(pt) < want:
+                continue
+            fm = QtGui.QFontMetrics(font(pt, bold=True))
+            head = QtGui.QFontMetrics(font(self._head_pt, bold=True)).height() + 10
+            value_px = QtGui.QFontMetrics(font(want, bold=True)).lineSpacing()
+            rows = sum(max((x.count("\n") + 1) * fm.lineSpacing(), value_px) + 4 for x in names)
+            if rows + head + frame <= self.height():
+                return pt
+        return least
+
+    NARROW_CHARS = 14  # a compact row name's longest line ("zero-page line", "Bad page maps")
 
     @staticmethod
     def _name(label: str, compact: bool) -> str:

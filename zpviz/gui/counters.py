@@ -37,6 +37,33 @@ class GridAxis(pg.AxisItem):
         self._parts: tuple | None = None  # (axis-line picture, tick lines, labels picture)
         self._valid: QtGui.QPicture | None = None  # what self.picture holds while _parts is current
 
+    LABEL_GAP = 1.1  # from one y label to the next: its height and a tenth more
+    integer = False  # the axis counts things: no step below 1
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
+        """On a y axis, one level of ticks, no more of them than their labels fit one above another
+        (a nice step: 1, 2 or 5 times a power of ten). The plots of a 720p dock are 30-40 px tall, and
+        pyqtgraph's two levels put "0.4" and "0.6" on top of each other there (lesson 2)."""
+        if self.orientation not in ("left", "right") or maxVal <= minVal:
+            return pg.AxisItem.tickSpacing(self, minVal, maxVal, size)  # (not super(): tests borrow this)
+        font = self.style["tickFont"] or QtGui.QFont()
+        label_px = QtGui.QFontMetrics(font).height() * self.LABEL_GAP
+        fit = max(1.0, size / label_px)  # intervals that keep labels apart
+        span = maxVal - minVal
+        half = span * label_px / self.LABEL_GAP / 2 / max(size, 1.0)  # half a label, in the axis's units
+        room = span - half  # a label's half below the top (pyqtgraph hides one that crosses an end)
+        if room <= half or (self.integer and room < 1):
+            return [(span * 10, 0)]  # no label fits inside the plot (or no whole count does): none
+        lo = 1.0 if self.integer else 0.0
+        mag = 10.0 ** math.floor(math.log10(room))
+        nice = [k * mag * 10.0 ** e for e in range(-3, 1) for k in (1, 2, 5)
+                if max(lo, half) <= k * mag * 10.0 ** e <= room]
+        if not nice:
+            return [(span * 10, 0)]
+        # the finest step that keeps the labels apart, else the largest one that has a label at all
+        step = next((x for x in nice if span / x <= fit), nice[-1])
+        return [(step, 0)]
+
     def paint(self, p: QtGui.QPainter, opt=None, widget=None) -> None:
         engine = p.paintEngine()
         t = p.transform()
@@ -212,6 +239,10 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.zp = _bar_plot("")
         self.steps = _bar_plot("")
         self.mem = _bar_plot("")
+        for p in (self.access, self.lines, self.zp):  # counts: a "0.5" line transfers is no count
+            p.getAxis("left").integer = True
+        for p in (self.access, self.lines):  # the CPUs' names thin out as the plot narrows
+            p.getViewBox().sigResized.connect(lambda _vb, p=p: self._cpu_ticks(p))
         self.addItem(self.access, row=0, col=0)
         self.addItem(self.lines, row=0, col=1)
         self.addItem(self.zp, row=1, col=0)
@@ -384,11 +415,30 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.inv_bars = pg.BarGraphItem(x=x + 0.3, height=z, width=0.25, brush=pg.mkBrush(None),
                                         pen=pg.mkPen(qcolor(th.fg), width=1.5))
         self.lines.addItem(self.inv_bars)
-        step = max(1, n // 16)
+        self._ncpus = n
         for p in (self.access, self.lines):
             p.setXRange(-0.6, n - 0.4, padding=0)
-            p.getAxis("bottom").setTicks([[(i, f"CPU{i}" if n <= 4 else str(i)) for i in range(0, n, step)]])
+            self._cpu_ticks(p)
         self._kinds = None
+
+    def _cpu_ticks(self, p: pg.PlotItem) -> None:
+        """Name every CPU under its bars where the names fit side by side, else every 2nd, 4th...:
+        lesson 5's 16 CPUs in a 720p dock ran together as "91011121314"."""
+        n = getattr(self, "_ncpus", 0)
+        if not n:
+            return
+        ax = p.getAxis("bottom")
+        names = [f"CPU{i}" if n <= 4 else str(i) for i in range(n)]
+        fm = QtGui.QFontMetrics(ax.style["tickFont"] or QtGui.QFont())
+        room = max(p.getViewBox().width(), 1.0) / n  # px per CPU
+        widest = max(fm.horizontalAdvance(x) for x in names) + fm.horizontalAdvance("  ")
+        step = 1
+        while step < n and step * room < widest:
+            step *= 2
+        ticks = [[(i, names[i]) for i in range(0, n, step)]]
+        if ticks != getattr(ax, "_cpu_ticks", None):
+            ax._cpu_ticks = ticks
+            ax.setTicks(ticks)
 
     def set_bars(self, b: CpuBars) -> None:
         """The per-CPU bars of a frame. Drawn now only if they can be seen and differ from what is

@@ -27,6 +27,9 @@ MAX_MARK_RUNS = 5000  # outlines drawn at most; a whole differing vma is one run
 MARK_DOT_PX = 12  # the square that marks a differing run when its cells are tinier than this / 2
 
 
+TITLE_MIN_PX = 12  # the least pixel size of a vma's title over its pages (about 9 pt: the room's minimum)
+
+
 class AddressAxis(pg.AxisItem):
     """Left axis: the virtual address of each row of pages (ticks at row centres)."""
 
@@ -376,7 +379,9 @@ class AddressSpacePlot(pg.PlotItem):
         vr = vb.viewRect()
         row_px = vb.height() / max(vr.height(), 1e-9) if vb.height() else 0.0
         size = int(min(15, row_px * 0.85))
-        roomy = size >= 9
+        # below TITLE_MIN_PX a title is unreadable on a projector (lessons 10 and 11 at 720p drew 9 px
+        # titles whose boxes spilled onto the row above): the address axis names the vmas instead
+        roomy = size >= TITLE_MIN_PX
         self.addr_axis.set_names(not roomy and len(self.grid.blocks) > 1)  # one vma: its title shows
         last_y = -1e9
         for i, (t, b) in enumerate(zip(self.headers, self.grid.blocks)):

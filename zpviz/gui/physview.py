@@ -28,7 +28,7 @@ class PhysView(pg.ViewBox):
         self.theme = theme
         self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
         self._tile_rows = 4
-        self._short = False
+        self._form = (False, False)  # (short, one_line): the words the tiles say now (ZeroTile.text)
         self._fitted: tuple[int, ...] = ()  # the text lengths the font size was last fitted to
         self.sigResized.connect(self._fit_text)
         # the page tables' block is labelled: at 720p it is a brown slab nothing else names
@@ -52,8 +52,19 @@ class PhysView(pg.ViewBox):
         self._tiles = []
 
     def tile_rect(self, i: int, n: int) -> QtCore.QRectF:
-        w = self.layout.width if self.layout else 1
-        return QtCore.QRectF(i * w / n, -self._tile_rows - 1, w / n - (0.6 if n > 1 else 0), self._tile_rows)
+        x0, w = self._tile_span()
+        return QtCore.QRectF(x0 + i * w / n, -self._tile_rows - 1, w / n - (0.6 if n > 1 else 0), self._tile_rows)
+
+    def _tile_span(self) -> tuple[float, float]:
+        """Where the tiles lie across: over the frames' grid, or over all the view shows where that is
+        wider. A lesson with few frames draws a narrow, tall grid, and a tile as narrow as it had its
+        words at 9 px (lesson 9 at 720p, and predict mode's narrower view)."""
+        w = float(self.layout.width if self.layout else 1)
+        vr = self.viewRect()
+        if self.width() <= 0 or vr.width() <= w * 1.05:
+            return 0.0, w
+        margin = vr.width() * 0.02
+        return vr.left() + margin, vr.width() - 2 * margin
 
     def set_frame(self, codes: np.ndarray, tiles: tuple[ZeroTile, ...]) -> None:
         self.image.setImage(codes, levels=(0, 255), autoLevels=False)
@@ -67,7 +78,7 @@ class PhysView(pg.ViewBox):
                 self.addItem(text)
                 self._tiles.append((t, rect, text))
             self._style_tiles()
-        words = [t.text(short=self._short) for t in tiles]
+        words = [t.text(*self._form) for t in tiles]
         for i, t in enumerate(tiles):
             _, rect, text = self._tiles[i]
             self._tiles[i] = (t, rect, text)
@@ -110,10 +121,15 @@ class PhysView(pg.ViewBox):
 
     def _fit_text(self, *args) -> None:
         """TextItems ignore zoom: pick a pixel size at which the tile's widest line fits the tile as
-        drawn now (the counts grow to 7 digits in a big lesson), and the short text when even the
-        smallest readable size would not fit the long one."""
+        drawn now (the counts grow to 7 digits in a big lesson), and the short text, or one line, when
+        the long one would come out below a readable size."""
         if not self._tiles or self.width() <= 0:
             return
+        for i, (_, rect, text) in enumerate(self._tiles):  # the tiles follow the view's width
+            r = self.tile_rect(i, len(self._tiles))
+            if rect.rect() != r:
+                rect.setRect(r)
+                text.setPos(r.center().x(), r.center().y())
         vr = self.viewRect()
         px_per_unit = self.width() / max(vr.width(), 1e-9)
         tile_px = self.tile_rect(0, len(self._tiles)).width() * px_per_unit
@@ -122,21 +138,23 @@ class PhysView(pg.ViewBox):
         probe.setPixelSize(100)
         metrics = QtGui.QFontMetricsF(probe)
 
-        def fitting(short: bool) -> float:  # the pixel size at which every line spans 90% of the tile
-            widest = max(metrics.horizontalAdvance(line) for t, _, _ in self._tiles
-                         for line in t.text(short=short).split("\n"))
-            return 100 * 0.9 * tile_px / max(widest, 1.0)
+        def fitting(form: tuple[bool, bool]) -> float:
+            """The pixel size at which every line spans 90% of the tile and all its lines fit its height."""
+            lines = [line for t, _, _ in self._tiles for line in t.text(*form).split("\n")]
+            widest = max(metrics.horizontalAdvance(line) for line in lines)
+            n = len(lines) // len(self._tiles)
+            return min(17.0, 100 * 0.9 * tile_px / max(widest, 1.0), tile_h / (1.4 * n))
 
-        size = fitting(False)
-        short = size < 9
-        if short:
-            size = fitting(True)
-        if short != self._short:
-            self._short = short
+        # the long words, else the short ones, else one line (a flat tile: predict mode at 720p), at the
+        # first form a room can read (12 px), or the form that comes out biggest
+        forms = ((False, False), (True, False), (False, True))
+        sizes = [fitting(f) for f in forms]
+        best = next((i for i, x in enumerate(sizes) if x >= 12), max(range(3), key=lambda i: sizes[i]))
+        self._form = forms[best]
         for t, _, text in self._tiles:
-            text.setText(t.text(short=short))
-        self._fitted = tuple(len(t.text(short=short)) for t, _, _ in self._tiles)
-        size = int(max(7, min(17, size, tile_h / 4.2)))
+            text.setText(t.text(*self._form))
+        self._fitted = tuple(len(t.text(*self._form)) for t, _, _ in self._tiles)
+        size = int(max(7, sizes[best]))
         for _, _, text in self._tiles:
             f = text.textItem.font()
             f.setPixelSize(size)

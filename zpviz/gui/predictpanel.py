@@ -40,14 +40,16 @@ class PredictPanel(QtWidgets.QFrame):
         super().__init__(parent)
         self.setObjectName("predict")
         lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(18, 10, 18, 12)
-        lay.setSpacing(6)
+        # tight margins: at 1280x720 the question, its seven answers, the caption and the memory view
+        # share some 660 px, and the answers were squeezed to 23 px, their words cut through
+        lay.setContentsMargins(16, 4, 16, 6)
+        lay.setSpacing(3)
         self.title = QtWidgets.QLabel("Predict")
-        self.title.setFont(font(13, bold=True))
+        self.title.setFont(font(12, bold=True))
         lay.addWidget(self.title)
         self.prompt = QtWidgets.QLabel()
         self.prompt.setWordWrap(True)
-        self.prompt.setFont(font(20, bold=True))
+        self.prompt.setFont(font(18, bold=True))
         lay.addWidget(self.prompt)
         self.row = QtWidgets.QHBoxLayout()
         lay.addLayout(self.row)
@@ -55,7 +57,7 @@ class PredictPanel(QtWidgets.QFrame):
         # window 1,469 px wide at "1280x720", cutting the picture on a projector
         self.choices = QtWidgets.QGridLayout()
         self.choices.setHorizontalSpacing(8)
-        self.choices.setVerticalSpacing(6)
+        self.choices.setVerticalSpacing(3)
         lay.addLayout(self.choices)
         self.guess = GuessEdit()
         self.guess.setFont(font(20, bold=True, mono=True))
@@ -106,7 +108,8 @@ class PredictPanel(QtWidgets.QFrame):
                 self.choices.addWidget(b, *divmod(i, CHOICE_COLUMNS))
                 self.buttons.append(b)
             keys = f"press 1-{len(q.options)}, or R to reveal"
-        self.row.addStretch(1)
+        if q.kind == "number":  # (an empty row costs the layout a spacing)
+            self.row.addStretch(1)
         self.title.setText(f"Predict \u2014 what happens next?   ({keys})")
         self.prompt.setText(q.prompt)
         self._fit_prompt()
@@ -118,11 +121,11 @@ class PredictPanel(QtWidgets.QFrame):
             self.guess.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def _fit_prompt(self) -> None:
-        """The whole question, at the biggest size (20 pt down to 14) that needs at most three lines:
+        """The whole question, at the biggest size (18 pt down to 14) that needs at most three lines:
         a long question on a 720p projector must not lose its end ("... afterwards?")."""
         width = max(200, (self.width() or 800) - 40)
         text = self.prompt.text()
-        for pt in (20, 18, 16, 14):
+        for pt in (18, 16, 14):
             fm = QtGui.QFontMetrics(font(pt, bold=True))
             rect = fm.boundingRect(QtCore.QRect(0, 0, width, 10000), QtCore.Qt.TextFlag.TextWordWrap, text)
             if rect.height() <= fm.lineSpacing() * 3 or pt == 14:

@@ -67,7 +67,7 @@ def stylesheet(t: Theme) -> str:
                    border-radius: 4px; background: {t.panel}; color: {t.fg}; min-width: 30px; }}
     QToolButton:hover {{ border-color: {t.accent}; }}
     QToolButton:checked {{ background: {t.accent}; color: {t.panel}; }}
-    QPushButton#answer {{ font-size: {BASE_PT + 6}pt; padding: 8px 18px; border: 2px solid {t.accent};
+    QPushButton#answer {{ font-size: {BASE_PT + 2}pt; padding: 0px 12px; border: 2px solid {t.accent};
                           border-radius: 6px; background: {t.panel}; color: {t.fg}; }}
     QPushButton#answer:checked {{ background: {t.accent}; color: {t.panel}; }}
     QTableWidget {{ gridline-color: {t.grid}; }}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zpviz.present.series import ns_text, pages_text
+from zpviz.present.series import pages_text
 from zpviz.scenario.model import KERNEL_IDS, variant_id
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 5
@@ -71,6 +71,16 @@ def _faults_this_step(t, f: int) -> int:
     return int(counts[f] - counts[_step_start(t, f)])
 
 
+def short_ns_text(ns: float) -> str:
+    """A time to three significant figures ("475 µs", "1.23 ms", "12.3 ms"): five of them side by side
+    in a 720p dock, "474.7 µs" wrapped onto two lines; the fourth figure told the room nothing."""
+    for div, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "\u00b5s")):
+        if ns >= div * 0.9995:
+            v = ns / div
+            return f"{v:.2f} {unit}" if v < 9.995 else f"{v:.1f} {unit}" if v < 99.95 else f"{v:.0f} {unit}"
+    return f"{ns:.0f} ns"
+
+
 # Quantities that only grow over a run say so ("so far"): a reader must not take them for the step's
 # own; the step's share of the faults stands beside their total. Bad page maps come before the long
 # rows: at 1280x720 the dock shows about six rows, and the last was cut off in lessons 9 and 24.
@@ -83,8 +93,10 @@ ROWS = (
     ("zero-page line transfers so far", lambda t, f: int(t.frame(f).scalars["zp_line_transfers"]
                                                          + t.frame(f).scalars["hzp_line_transfers"]),
      lambda v: f"{v:,}"),
-    ("time so far (the makespans of every step)", lambda t, f: int(t.frame(f).scalars["time_ns"]), ns_text),
+    ("time so far (the makespans of every step)", lambda t, f: int(t.frame(f).scalars["time_ns"]),
+     short_ns_text),
 )
+
 
 
 def diff_rows(traces, frames) -> list[Row]:

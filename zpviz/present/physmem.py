@@ -75,22 +75,37 @@ class ZeroTile:
     mapcount: int
     ptes: int  # present entries mapping it: PTEs, or for the huge zero page PMDs (see `unit`)
     unit: str = "PTE"  # "PMD" for the huge zero page: one PMD entry maps all 512 of its pages
+    anon_faults_map_it: bool = True  # False: 2.6.24-2.6.31, where no anonymous fault maps ZERO_PAGE
 
-    def text(self, short: bool = False) -> str:
-        """What the tile says; `short` for a narrow tile. Counts are changes since boot."""
+    def text(self, short: bool = False, one_line: bool = False) -> str:
+        """What the tile says; `short` for a narrow tile, `one_line` for a flat one (predict mode's
+        short memory view at 720p). Counts are changes since boot.
+
+        Under 2.6.24 (to 2.6.31) the kernel still has its empty_zero_page, but anonymous faults never
+        map it: "0 PTEs map it" read as if this run had merely not got there yet."""
+        if not self.anon_faults_map_it and self.ptes == 0:
+            if one_line:
+                return f"{self.name} \u00b7 not used for anonymous memory"
+            if short:
+                return f"{self.name} \u00b7 _count {self.refcount:+,}\nnot used for\nanonymous memory"
+            return (f"{self.name} \u00b7 pfn {self.pfn} \u00b7 _count {self.refcount:+,}\n"
+                    "not used for anonymous\nmemory since 2.6.24")
         units = f"{self.ptes:,} {self.unit}{'' if self.ptes == 1 else 's'}"
+        if one_line:
+            return f"{self.name} \u00b7 {units} \u00b7 _count {self.refcount:+,}"
         if short:
             return f"{self.name}\n{units}\n_count {self.refcount:+,}"
         return (f"{self.name} \u00b7 pfn {self.pfn}\n{units} map{'s' if self.ptes == 1 else ''} it\n"
                 f"_count {self.refcount:+,} \u00b7 _mapcount {self.mapcount:+,}")
 
 
-def zero_tiles(frame) -> tuple[ZeroTile, ...]:
-    """The zero page always; the huge zero page when this machine has one in use or ever used it."""
+def zero_tiles(frame, anon_faults_map_it: bool = True) -> tuple[ZeroTile, ...]:
+    """The zero page always; the huge zero page when this machine has one in use or ever used it.
+    anon_faults_map_it: False for a kernel whose anonymous faults never map the zero page (2.6.24)."""
     pfn = frame.pfn[frame.present]  # the frame's present mask is made once and shared with the grid
     s = frame.scalars
     tiles = [ZeroTile("ZERO_PAGE", ZERO_PFN, s.get("zp_refcount", 0), s.get("zp_mapcount", 0),
-                      int(np.count_nonzero(pfn == ZERO_PFN)))]
+                      int(np.count_nonzero(pfn == ZERO_PFN)), anon_faults_map_it=anon_faults_map_it)]
     hz = int(np.count_nonzero((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)))
     if hz or s.get("hzp_refcount", 0) or s.get("hzp_line_writes", 0):
         # only a PMD maps the huge zero page (a split leaves PTEs to the small one): count PMDs, not pages

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zpviz.engine import events as E
+from zpviz.engine.kernels.base import ReadFaultZero
 from zpviz.present import physmem
 from zpviz.present.grid import frame_image
 
@@ -99,4 +100,5 @@ def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (),
     else:
         sources, keys, bits = _touched(trace, frame)
     ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES, keys, bits)
-    return Picture(frame, codes, image, physmem.zero_tiles(fr), flash_slots, flash_pfns, alert, ls, lp)
+    tiles = physmem.zero_tiles(fr, trace.kernel.read_fault_zero is not ReadFaultZero.NEVER)
+    return Picture(frame, codes, image, tiles, flash_slots, flash_pfns, alert, ls, lp)
