@@ -117,6 +117,16 @@ CASES = {
 }
 
 
+def _same_as_the_general_path(case: str, before: dict, slow: dict, bulk, fast) -> None:
+    """The patched rule's records (`slow`: the general path's) are the bulk loop's and the bulk loop
+    with the sweep's, and they differ from the unpatched run's (`before`): the patch did something."""
+    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
+        got = snapshot(m)
+        for key in slow:
+            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
+    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_path_follows_one_change(monkeypatch, plans, case):
     kernel, patch, swept = CASES[case]
@@ -130,11 +140,7 @@ def test_every_path_follows_one_change(monkeypatch, plans, case):
     # the skips ran (with the sweep on, a step of reads that allocate on 4 CPUs is the sweep's)
     assert bulk.skipped_events > 0 and fast.skipped_events + fast.swept_events > 0, "the skips ran"
     slow = snapshot(general)
-    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
-        got = snapshot(m)
-        for key in slow:
-            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
-    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+    _same_as_the_general_path(case, before, slow, bulk, fast)
     assert sweep_plans == ([] if swept is None else [swept]), {True: "the sweep played the write step",
                                                                  False: "the sweep refused it",
                                                                  None: "the bulk loop refused it"}[swept]
@@ -194,11 +200,7 @@ def test_the_read_sweep_follows_one_change(monkeypatch, read_plans, case):
     answers = list(read_plans)
     bulk = play_reads(kernel, sweep_on=False)
     slow = snapshot(play_reads(kernel, general=True))
-    for name, m in (("bulk loop", bulk), ("bulk loop and sweep", fast)):
-        got = snapshot(m)
-        for key in slow:
-            assert got[key] == slow[key], f"{case}: {key} differs between the general path and the {name}"
-    assert before["evt"] != slow["evt"] or before["evi"] != slow["evi"], f"{case}: the patch changed nothing"
+    _same_as_the_general_path(case, before, slow, bulk, fast)
     assert answers == swept, f"{case}: the sweep answered {answers} for the read steps"
 
 

@@ -47,16 +47,22 @@ def test_zero_page_tile_words_are_legible_in_a_narrow_view(make_window, lesson, 
         assert max(fm.horizontalAdvance(line) for line in text.textItem.toPlainText().split("\n")) <= tile_px
 
 
-def test_zero_page_tile_in_predict_mode_says_one_line_at_a_legible_size(make_window):
-    """Predict mode at 720p: the question panel leaves the memory view about 130 px tall, the tile
-    flat, and its three lines came out at 7 px. A flat tile says one line instead, at 12 px or more,
-    inside the tile."""
+def _asking_at_720p(make_window):
+    """Lesson 9 under v5 at 1280x720 in predict mode, stopped at its first question."""
     win = make_window(path=LESSONS / "09-mlock-readonly.toml", kernel="v5", size=(1280, 720))
     win.set_predict_mode(True)
     stop = sorted(win.lesson.questions)[0]
     win.set_frame(stop)
     win._ask(stop)
     win.render_image((1280, 720))
+    return win
+
+
+def test_zero_page_tile_in_predict_mode_says_one_line_at_a_legible_size(make_window):
+    """Predict mode at 720p: the question panel leaves the memory view about 130 px tall, the tile
+    flat, and its three lines came out at 7 px. A flat tile says one line instead, at 12 px or more,
+    inside the tile."""
+    win = _asking_at_720p(make_window)
     assert win.predict.question is not None
     phys = win.panes[0].view.phys
     (_, rect, text), *_ = phys._tiles
@@ -73,12 +79,7 @@ def test_predict_answers_are_whole_at_720p(make_window):
     """The seven first-fault answers at 1280x720: two rows of 48 px buttons did not fit under the
     question, so the column squeezed them to 30 px and cut their words through the middle. Each
     button now gets the height it asks for, its words whole, at 14 pt."""
-    win = make_window(path=LESSONS / "09-mlock-readonly.toml", kernel="v5", size=(1280, 720))
-    win.set_predict_mode(True)
-    stop = sorted(win.lesson.questions)[0]
-    win.set_frame(stop)
-    win._ask(stop)
-    win.render_image((1280, 720))
+    win = _asking_at_720p(make_window)
     buttons = win.predict.buttons
     assert len(buttons) == 7
     for b in buttons:
