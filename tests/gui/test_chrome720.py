@@ -36,3 +36,31 @@ def test_every_dock_tab_reads_whole_at_720p_and_the_docks_name_their_kernel(make
         assert isinstance(bar, DockTitle) and bar.heading() == heading
         assert bar.label.isVisibleTo(win)
         assert QtGui.QFontMetrics(bar.label.font()).horizontalAdvance(heading) <= bar.label.width(), heading
+
+
+def test_the_caption_starts_whole_in_predict_mode_at_720p(make_window):
+    """Lesson 9's third question in the real window (menu and status bars) at 1280x720: the question
+    and its seven answers leave the caption 100 px for six lines, and the label centred them, cutting
+    the first line ("mlock(lookup). ...") through the middle at the top. The caption now shows whole
+    lines from its first word, smaller, and ends in an ellipsis when even that is too long."""
+    win = make_window(path=LESSONS / "09-mlock-readonly.toml", kernel="v5", size=(1280, 720))
+    win.show()
+    win.statusBar().showMessage("ready")
+    win.set_predict_mode(True)
+    stop = sorted(win.lesson.questions)[0]
+    win.set_frame(stop)
+    win._ask(stop)
+    win.render_image((1280, 720))
+    assert win.menuBar().isVisible() and win.predict.isVisible()
+    say = win.caption.say
+    text = say.text()
+    room = say.contentsRect().height()
+    assert say.heightForWidth(say.width()) > room, "(the case: the caption is squeezed)"
+    f, lines = say.shown()
+    fm = QtGui.QFontMetrics(f)
+    assert len(lines) * fm.lineSpacing() <= room  # whole lines only
+    assert lines[0] and text.startswith(lines[0])  # from the first word on
+    assert f.pointSize() >= say.MIN_PT
+    assert all(fm.horizontalAdvance(line) <= say.contentsRect().width() for line in lines)
+    assert lines[-1].endswith("\u2026") or " ".join(lines) == " ".join(text.split())
+    assert say.toolTip() == text
