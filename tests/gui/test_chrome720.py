@@ -64,3 +64,30 @@ def test_the_caption_starts_whole_in_predict_mode_at_720p(make_window):
     assert all(fm.horizontalAdvance(line) <= say.contentsRect().width() for line in lines)
     assert lines[-1].endswith("\u2026") or " ".join(lines) == " ".join(text.split())
     assert say.toolTip() == text
+
+
+def test_the_counters_plots_keep_a_usable_height_in_the_real_720p_window(make_window):
+    """Lesson 2 in the window a lecturer sees at 1280x720 (menu and status bars, the program over the
+    kernel path): the counters' three rows of plots were 9 px tall each. Where three rows leave less
+    than MIN_PLOT_PX the plots go into two, and the dock keeps room for those; the window stays 720 px."""
+    from zpviz.gui.counters import MIN_PLOT_PX
+
+    win = make_window(path=LESSONS / "02-sparse-table.toml", kernel="v5", size=(1280, 720))
+    win.show()
+    win.statusBar().showMessage("ready")
+    win.set_step(1)
+    win.render_image((1280, 720))
+    assert win.menuBar().isVisible() and win.docks["program"].isVisible()
+    assert win.height() == 720
+    c = win.counters
+    assert c.isVisible() and c._rows == 2  # (the case: three rows do not fit)
+    for p in (c.access, c.lines, c.zp, c.steps, c.mem):
+        assert p.getViewBox().height() >= MIN_PLOT_PX - 1, (p.titleLabel.text, p.getViewBox().height())
+    for p in (c.zp, c.steps, c.mem):  # the frame numbers under them stand apart
+        ax = p.getAxis("bottom")
+        lo, hi = p.getViewBox().viewRange()[0]
+        width = ax.geometry().width()
+        fm = QtGui.QFontMetrics(ax.style["tickFont"])
+        values = sorted(v for _, vs in ax.tickValues(lo, hi, width) for v in vs if lo <= v <= hi)
+        gaps = [(b - a) / (hi - lo) * width for a, b in zip(values, values[1:])]
+        assert all(g >= fm.horizontalAdvance(f"{max(abs(lo), abs(hi)):.0f}") for g in gaps), values
