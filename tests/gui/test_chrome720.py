@@ -91,3 +91,34 @@ def test_the_counters_plots_keep_a_usable_height_in_the_real_720p_window(make_wi
         values = sorted(v for _, vs in ax.tickValues(lo, hi, width) for v in vs if lo <= v <= hi)
         gaps = [(b - a) / (hi - lo) * width for a, b in zip(values, values[1:])]
         assert all(g >= fm.horizontalAdvance(f"{max(abs(lo), abs(hi)):.0f}") for g in gaps), values
+
+
+def _shown_labels(axis) -> list[str]:
+    """The labels pyqtgraph draws on `axis` (it drops one that does not fit inside the axis)."""
+    img = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
+    p = QtGui.QPainter(img)
+    try:
+        specs = axis.generateDrawSpecs(p)
+    finally:
+        p.end()
+    return [text for _, _, text in specs[2]] if specs else []
+
+
+def test_the_zero_page_plot_names_its_thousands_at_720p(make_window):
+    """Lesson 5 comparing four kernels at 1280x720: some 8,000 zero-page line transfers, and the y
+    axis's label "5000" was wider than the axis, so pyqtgraph drew none. Thousands read "5k" now."""
+    from zpviz.gui.counters import short_count
+
+    win = make_window(LESSONS / "05-cacheline-bounce.toml", kernel="2.6.23", compare=["2.6.24", "v5", "modern"])
+    win.set_step(3)
+    win.docks["counters"].show()
+    win.docks["counters"].raise_()
+    win.render_image((1280, 720))
+    c = win.counters
+    assert c.zp.getViewBox().viewRange()[1][1] > 2000  # (the case: four-digit counts)
+    for plot in (c.zp, c.access, c.steps):
+        labels = _shown_labels(plot.getAxis("left"))
+        assert labels and all(len(t) <= 4 for t in labels), labels
+    assert any(t.endswith("k") for t in _shown_labels(c.zp.getAxis("left")))
+    assert [short_count(v) for v in (999, 1000, 1500, 2000, 12500, 20000, 3e6)] == \
+        ["999", "1k", "1.5k", "2k", "12.5k", "20k", "3M"]

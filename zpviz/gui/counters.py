@@ -70,6 +70,14 @@ class GridAxis(pg.AxisItem):
                        if max(lo, half) <= k * mag * 10.0 ** e <= room)
         return [(step, 0)]
 
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        """Thousands as "2k", millions as "3M" on a y axis: its labels get some 30 px, and pyqtgraph
+        drops a label wider than its axis, so lesson 5's zero-page transfers ("2000") had none."""
+        strings = pg.AxisItem.tickStrings(self, values, scale, spacing)
+        if self.orientation not in ("left", "right"):
+            return strings
+        return [short_count(v * scale) if abs(v * scale) >= 1000 else s for v, s in zip(values, strings)]
+
     def paint(self, p: QtGui.QPainter, opt=None, widget=None) -> None:
         engine = p.paintEngine()
         t = p.transform()
@@ -124,6 +132,14 @@ class GridAxis(pg.AxisItem):
         q.drawLine(p1, p2)
         q.end()
         return line, [(QtGui.QPen(pen), QtCore.QPointF(a), QtCore.QPointF(b)) for pen, a, b in ticks], labels
+
+
+def short_count(v: float) -> str:
+    """1000 -> "1k", 1500 -> "1.5k", 20000 -> "20k", 3e6 -> "3M": at most three figures and a letter."""
+    for div, letter in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{round(v / div, 2 if abs(v) < 10 * div else 1 if abs(v) < 100 * div else 0):g}{letter}"
+    return f"{v:g}"
 
 
 def _x_spacing(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list:
