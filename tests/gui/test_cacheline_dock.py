@@ -23,7 +23,7 @@ def _letters(win) -> str:
 def test_the_dock_follows_playback_both_ways(make_window, watched_file):
     win = make_window(watched_file, kernel="2.6.23")
     dock = win.docks["cacheline"]
-    assert dock.isVisibleTo(win) and "2.6.23" in dock.windowTitle()
+    assert dock.isVisibleTo(win) and "2.6.23" in dock.titleBarWidget().heading()
     tr = win.lesson.lead
     tx = tr.line_transfers()
     frames = [int(tx.event[j]) + 1 for j in (5, 40, 90)]

@@ -475,10 +475,11 @@ def test_growing_line_draws_what_one_curve_up_to_the_playhead_drew(qapp, aa, mon
 
 
 class _PlainAxis(pg.AxisItem):
-    """pyqtgraph's own painting with GridAxis's choice of ticks (one level, labels kept apart)."""
+    """pyqtgraph's own painting with GridAxis's choice of ticks and labels (one level, kept apart)."""
 
     LABEL_GAP, integer = GridAxis.LABEL_GAP, GridAxis.integer
     tickSpacing = GridAxis.tickSpacing  # noqa: N815 (pyqtgraph's name)
+    tickStrings = GridAxis.tickStrings  # noqa: N815 (and its labels: "1k")
 
 
 @pytest.mark.parametrize("cached", [False, True])

@@ -4,10 +4,59 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui.panewords import wrap
 from zpviz.gui.steady import SteadyLabel
 from zpviz.gui.theme import CAPTION_PT, font
 from zpviz.present.captions import Caption
 from zpviz.present.palette import Theme
+
+
+class CaptionText(QtWidgets.QLabel):
+    """The caption's words, never cut through a line. Where the layout gives them less height than
+    they ask (predict mode at 1280x720: the question and its seven answers take the room), a QLabel
+    centres its lines and cuts the first and the last through the middle. They are drawn from the
+    top instead, a point smaller at a time down to MIN_PT until they fit, and past that cut after
+    the last whole line with an ellipsis; text() and the tooltip keep them whole."""
+
+    MIN_PT = 12
+
+    def squeezed(self) -> bool:
+        return bool(self.text()) and super().heightForWidth(self.contentsRect().width()) > self.contentsRect().height()
+
+    def shown(self) -> tuple[QtGui.QFont, list[str]]:
+        """The font and lines drawn when squeezed (the whole text, one line, when not)."""
+        rect = self.contentsRect()
+        width = max(40, rect.width())
+        f = QtGui.QFont(self.font())
+        while True:
+            fm = QtGui.QFontMetrics(f)
+            lines = wrap(self.text(), fm, width)
+            if len(lines) * fm.lineSpacing() <= rect.height() or f.pointSize() <= self.MIN_PT:
+                break
+            f.setPointSize(f.pointSize() - 1)
+        n = max(1, rect.height() // fm.lineSpacing())
+        if len(lines) > n:
+            lines = lines[:n - 1] + [fm.elidedText(" ".join(lines[n - 1:]), QtCore.Qt.TextElideMode.ElideRight, width)]
+        return f, lines
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        if not self.squeezed():
+            super().paintEvent(ev)  # room enough: drawn as a QLabel draws it
+            return
+        f, lines = self.shown()
+        rect = self.contentsRect()
+        p = QtGui.QPainter(self)
+        p.setFont(f)
+        p.setPen(self.palette().color(self.foregroundRole()))
+        step = QtGui.QFontMetrics(f).lineSpacing()
+        for i, line in enumerate(lines):
+            p.drawText(QtCore.QRect(rect.left(), rect.top() + i * step, rect.width(), step),
+                       int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter), line)
+        p.end()
 
 
 class CaptionBar(QtWidgets.QFrame):
@@ -27,7 +76,7 @@ class CaptionBar(QtWidgets.QFrame):
         top.addStretch(1)
         top.addWidget(self.kernel)
         lay.addLayout(top)
-        self.say = QtWidgets.QLabel()
+        self.say = CaptionText()
         self.say.setWordWrap(True)
         self.say.setFont(font(CAPTION_PT, bold=True))
         self.say.setMinimumHeight(48)

@@ -44,8 +44,10 @@ class GridAxis(pg.AxisItem):
         """On a y axis, one level of ticks, no more of them than their labels fit one above another
         (a nice step: 1, 2 or 5 times a power of ten). The plots of a 720p dock are 30-40 px tall, and
         pyqtgraph's two levels put "0.4" and "0.6" on top of each other there (lesson 2)."""
-        if self.orientation not in ("left", "right") or maxVal <= minVal:
+        if maxVal <= minVal:
             return pg.AxisItem.tickSpacing(self, minVal, maxVal, size)  # (not super(): tests borrow this)
+        if self.orientation not in ("left", "right"):
+            return _x_spacing(self, minVal, maxVal, size)
         font = self.style["tickFont"] or QtGui.QFont()
         label_px = QtGui.QFontMetrics(font).height() * self.LABEL_GAP
         fit = max(1.0, size / label_px)  # intervals that keep labels apart
@@ -60,9 +62,21 @@ class GridAxis(pg.AxisItem):
                 if max(lo, half) <= k * mag * 10.0 ** e <= room]
         if not nice:
             return [(span * 10, 0)]
-        # the finest step that keeps the labels apart, else the largest one that has a label at all
-        step = next((x for x in nice if span / x <= fit), nice[-1])
+        # the finest step that keeps the labels apart, else one label alone: the largest 1, 2, 3, 4 or 5
+        # times a power of ten inside the plot (0..600 in 38 px: "200" and "400" overlapped; now "400")
+        step = next((x for x in nice if span / x <= fit), None)
+        if step is None:
+            step = max(k * mag * 10.0 ** e for e in range(-3, 1) for k in (1, 2, 3, 4, 5)
+                       if max(lo, half) <= k * mag * 10.0 ** e <= room)
         return [(step, 0)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        """Thousands as "2k", millions as "3M" on a y axis: its labels get some 30 px, and pyqtgraph
+        drops a label wider than its axis, so lesson 5's zero-page transfers ("2000") had none."""
+        strings = pg.AxisItem.tickStrings(self, values, scale, spacing)
+        if self.orientation not in ("left", "right"):
+            return strings
+        return [short_count(v * scale) if abs(v * scale) >= 1000 else s for v, s in zip(values, strings)]
 
     def paint(self, p: QtGui.QPainter, opt=None, widget=None) -> None:
         engine = p.paintEngine()
@@ -120,6 +134,30 @@ class GridAxis(pg.AxisItem):
         return line, [(QtGui.QPen(pen), QtCore.QPointF(a), QtCore.QPointF(b)) for pen, a, b in ticks], labels
 
 
+def short_count(v: float) -> str:
+    """1000 -> "1k", 1500 -> "1.5k", 20000 -> "20k", 3e6 -> "3M": at most three figures and a letter."""
+    for div, letter in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{round(v / div, 2 if abs(v) < 10 * div else 1 if abs(v) < 100 * div else 0):g}{letter}"
+    return f"{v:g}"
+
+
+def _x_spacing(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list:
+    """On an x axis, one level of ticks whose labels stand apart: a 1-2-5 step at least as wide as
+    the widest label and a space. In a third of a 720p dock pyqtgraph's frame numbers ran
+    together ("200400600800")."""
+    font = axis.style["tickFont"] or QtGui.QFont()
+    fm = QtGui.QFontMetrics(font)
+    widest = fm.horizontalAdvance(f"{max(abs(lo), abs(hi)):.0f}") + fm.horizontalAdvance("  ")
+    least = (hi - lo) * widest / max(size, 1.0)  # in the axis's units
+    levels = pg.AxisItem.tickSpacing(axis, lo, hi, size)
+    fine = [lv for lv in levels if lv[0] >= least]
+    if fine:
+        return [fine[-1]]  # the finest level that stands apart
+    mag = 10.0 ** math.floor(math.log10(least))
+    return [(next(k * mag for k in (1, 2, 5, 10) if k * mag >= least), 0)]
+
+
 def _span_line(pen: QtGui.QPen, a: QtCore.QPointF, b: QtCore.QPointF) -> bool:
     """A line drawn exactly as a one-pixel-wide rectangle: horizontal or vertical, at least 2 px long,
     of a cosmetic solid pen one pixel wide (or zero: Qt's cosmetic default)."""
@@ -153,6 +191,9 @@ def _bar_plot(title: str) -> pg.PlotItem:
         label.setMinimumHeight(label.itemRect().height())
 
     label.updateMin = update_min
+    # over the y axis too, not the plot alone: in a third of a 720p dock "makespan □ stall" was cut
+    p.layout.removeItem(label)
+    p.layout.addItem(label, 0, 0, 1, 3)
     p.setMenuEnabled(False)
     p.hideButtons()
     p.getViewBox().setMouseEnabled(False, False)
@@ -163,6 +204,9 @@ def _bar_plot(title: str) -> pg.PlotItem:
     cache_drawing(label.item)
     return p
 
+
+MIN_PLOT_PX = 36  # a plot's least height: one y label inside it and the bars still read
+ROW_CHROME_PX = 52  # a row's two-line title and x axis at 9 pt
 
 HEAD_CHUNK = 256  # points: the cached head of a line grows in steps of this many
 
@@ -243,11 +287,10 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             p.getAxis("left").integer = True
         for p in (self.access, self.lines):  # the CPUs' names thin out as the plot narrows
             p.getViewBox().sigResized.connect(lambda _vb, p=p: self._cpu_ticks(p))
-        self.addItem(self.access, row=0, col=0)
-        self.addItem(self.lines, row=0, col=1)
-        self.addItem(self.zp, row=1, col=0)
-        self.addItem(self.steps, row=1, col=1)
-        self.addItem(self.mem, row=2, col=0, colspan=2)
+        self._rows = 0
+        self._place(3)
+        # never a sliver: the dock keeps room for two rows of plots MIN_PLOT_PX tall
+        self.setMinimumHeight(self.height_for_rows(2))
         self.cursors = []
         for p in (self.zp, self.steps, self.mem):
             c = pg.InfiniteLine(angle=90, movable=False)
@@ -261,6 +304,40 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self._bars: CpuBars | None = None
         self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
         self.set_theme(theme)
+
+    @staticmethod
+    def height_for_rows(rows: int) -> int:
+        """The view's least height for `rows` rows of plots, each MIN_PLOT_PX tall."""
+        return rows * (ROW_CHROME_PX + MIN_PLOT_PX) + (rows - 1) * 4 + 4
+
+    def _place(self, rows: int) -> None:
+        """The plots in three rows (cache | lines, zero page | per step, memory), or where that
+        leaves them less than MIN_PLOT_PX (lesson 2's counters under its program at 1280x720: 9 px)
+        in two: cache | zero page | per step, lines | memory."""
+        if rows == self._rows:
+            return
+        self._rows = rows
+        plots = (self.access, self.lines, self.zp, self.steps, self.mem)  # in the order of `places`
+        for p in plots:
+            if p in self.ci.items:
+                self.ci.removeItem(p)
+        # six columns: halves and thirds of the width
+        if rows >= 3:
+            places = ((0, 0, 3), (0, 3, 3), (1, 0, 3), (1, 3, 3), (2, 0, 6))
+        else:
+            # the plots with the longest keys (kinds of line, memory's three) get the halves
+            places = ((0, 0, 2), (1, 0, 3), (0, 2, 2), (0, 4, 2), (1, 3, 3))
+        for p, (r, c, span) in zip(plots, places):
+            self.addItem(p, row=r, col=c, colspan=span)
+        for c in range(6):  # in two rows the cache plot, with the shortest keys, is the narrowest
+            self.ci.layout.setColumnStretchFactor(c, 1 if rows >= 3 else 5 if c < 2 else 6)
+        if hasattr(self, "_bars"):  # (made after the first placing)
+            self._titles()  # the memory plot's keys go under its name in a third of the width
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        if getattr(self, "_rows", 0):  # (pyqtgraph calls this, with None, before __init__ has made the plots)
+            self._place(3 if self.height() >= self.height_for_rows(3) else 2)
+        super().resizeEvent(ev)
 
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         """The frame and bars waiting to be drawn first; VectorSafeCaches keeps an SVG's axes and
@@ -384,8 +461,8 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             self.zp: "Zero-page line transfers<br>" + key(th.series[0], "total, all CPUs"),
             self.steps: "Per step (\u00b5s)<br>" + "  ".join((key(th.series[0], "makespan"),
                                                              key(th.series[1], "stall", True))),
-            self.mem: "Memory (MiB): " + "  ".join(key(th.series[i], n) for i, n in
-                                                    enumerate(("used", "RSS", "page tables"))),
+            self.mem: ("Memory (MiB): " if self._rows >= 3 else "Memory (MiB)<br>")
+            + "  ".join(key(th.series[i], n) for i, n in enumerate(("used", "RSS", "page tables"))),
         }
         for p, text in titles.items():
             p.setTitle(text, size="9pt", color=th.fg)
@@ -428,9 +505,11 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         if not n:
             return
         ax = p.getAxis("bottom")
-        names = [f"CPU{i}" if n <= 4 else str(i) for i in range(n)]
         fm = QtGui.QFontMetrics(ax.style["tickFont"] or QtGui.QFont())
         room = max(p.getViewBox().width(), 1.0) / n  # px per CPU
+        names = [f"CPU{i}" for i in range(n)]
+        if n > 4 or fm.horizontalAdvance(f"CPU{n - 1}  ") > room:  # numbers alone where the names would thin out
+            names = [str(i) for i in range(n)]
         widest = max(fm.horizontalAdvance(x) for x in names) + fm.horizontalAdvance("  ")
         step = 1
         while step < n and step * room < widest:

@@ -22,6 +22,7 @@ from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
 from zpviz.gui.counters import CountersView
+from zpviz.gui.docktitle import set_heading
 from zpviz.gui.icons import app_icon
 from zpviz.gui.interact import Interaction
 from zpviz.gui.kernelview import KernelPathView
@@ -166,7 +167,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         cl.addWidget(self.diff_summary.holder(cmp))
         self._dock("compare", "Compare", cmp, right)
         self.counters = CountersView(self.theme)
-        self._dock("counters", "Per-CPU counters", self.counters, right)
+        self._dock("counters", "Counters", self.counters, right)
+        set_heading(self.docks["counters"], "Counters", "Per-CPU counters")
         self.inspector = InspectorView()
         self._dock("inspector", "Inspector", self.inspector, right)
         # one tabbed stack under the kernel path: the compare table, the counters, the inspector
@@ -177,6 +179,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         # the watched cache line, MESI style (docs/cacheline.md): only for lessons that watch one
         self.cacheline = CacheLineWidget(self.theme)
         self._dock("cacheline", "Cache line", self.cacheline, right)
+        set_heading(self.docks["cacheline"], "Cache line", "Cache line")
         self.tabifyDockWidget(self.docks["machine"], self.docks["cacheline"])
         self.docks["cacheline"].hide()
         self.docks["counters"].raise_()
@@ -221,16 +224,19 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         # which, as the cache-line dock does (a v5 Bad page map beside 2.6.32's quiet pane read as both)
         lead = " \u00b7 " + lesson.kernels[0] if comparing else ""
         self.docks["kernel"].setWindowTitle("Kernel path" + lead)
-        self.docks["counters"].setWindowTitle("Per-CPU counters" + lead)
+        # tabbed docks: a short tab, the kernel in the bar over the dock (gui.docktitle)
+        set_heading(self.docks["counters"], "Counters", "Per-CPU counters" + lead)
         prog = lesson.lead.scenario.program
         self.docks["program"].setVisible(prog is not None)
         self.docks["program"].setWindowTitle(f"Program \u00b7 {prog.name}" if prog is not None and prog.name
                                              else "Program")
         watching = bool(getattr(lesson.lead, "watched", ()))
         self.docks["cacheline"].setVisible(watching)
-        self.docks["cacheline"].setWindowTitle("Cache line \u00b7 " + lesson.kernels[0] if watching else "Cache line")
+        set_heading(self.docks["cacheline"], "Cache line",
+                    "Cache line \u00b7 " + lesson.kernels[0] if watching else "Cache line")
         front = "cacheline" if watching else "compare" if comparing else "counters"
-        self.docks[front].raise_()
+        self.layout().activate()  # the dock area makes the tabs of the docks just shown: then one can be raised
+        self._to_front(self.docks[front])
         self.welcome.hide()
         for kid, a in self.kernel_actions.items():
             a.setChecked(kid == lesson.kernels[0])
@@ -242,6 +248,13 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self._fit_docks()
         self.transport.set_lesson(lesson.plan, lesson.stops, 0 if frame is None else frame)
         self.lessonChanged.emit()
+
+    @staticmethod
+    def _to_front(dock: QtWidgets.QDockWidget) -> None:
+        """Its tab in front. Qt brings a tab forward on a change of z-order only: a dock already on
+        top of its siblings is lowered first, or the first tab of the stack stayed in front."""
+        dock.lower()
+        dock.raise_()
 
     def _check_compare_actions(self) -> None:
         L = self.lesson
