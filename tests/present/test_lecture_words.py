@@ -128,16 +128,13 @@ def test_score():
 def test_a_compare_caption_with_nothing_shared_says_the_step_in_words():
     """Where the variants share no words, the caption over the panes says what the program does in a
     sentence (lesson 9 step 3 said 'read lookup pages 40 · main — below, ...', the terse op line)."""
-    from pathlib import Path
-
-    from zpviz.scenario.load import load
-
-    sc = load(Path(__file__).resolve().parents[2] / "scenarios" / "09-mlock-readonly.toml")
-    k = next(i for i, st in enumerate(sc.steps) if st.do == "read" and st.pages is not None and st.pages.text == "40")
-    t = {v: simulate(sc, v) for v in ("v5", "2.6.32")}
-    ends = (t["v5"].step_end_frame(k), t["2.6.32"].step_end_frame(k))
-    shared = captions.shared_caption((t["v5"], t["2.6.32"]), ends, captions.caption_at(t["v5"], ends[0]))
-    assert shared.say == "Process main reads page 40 of lookup. Below, what each kernel did."
+    sc = loads(TEXT.replace('"*" = "SECRET: every read maps the zero page"', '"*" = "Every read maps the zero page."')
+               .replace('"2.6.24" = "SECRET: no zero page, 64 pages"', '"2.6.24" = "No zero page: 64 pages."'),
+               "w.toml")
+    t = {v: simulate(sc, v) for v in ("v5", "2.6.24")}
+    ends = (t["v5"].step_end_frame(0), t["2.6.24"].step_end_frame(0))
+    shared = captions.shared_caption((t["v5"], t["2.6.24"]), ends, captions.caption_at(t["v5"], ends[0]))
+    assert shared.say == "Process main reads every page of t. Below, what each kernel did."
     five = loads(
         '[scenario]\ntitle = "t"\ncpus = 2\n[[process]]\nname = "a"\ncount = 2\n'
         '[[vma]]\nname = "d"\nprocess = "a"\npages = 4\n'

@@ -48,7 +48,8 @@ def stylesheet(t: Theme) -> str:
     QMenuBar::item:selected, QMenu::item:selected {{ background: {t.accent}; color: {t.panel}; }}
     QMenu {{ background: {t.panel}; color: {t.fg}; border: 1px solid {t.grid}; }}
     QStatusBar {{ background: {t.bg}; color: {t.muted}; }}
-    QTabBar::tab {{ background: {t.bg}; color: {t.fg}; padding: 4px 12px; border: 1px solid {t.grid}; }}
+    QTabBar::tab {{ background: {t.bg}; color: {t.fg}; padding: 4px 6px; border: 1px solid {t.grid};
+                     font-size: {BASE_PT}pt; }}  /* set here: a tab bar made before the app font kept 9 pt */
     QTabBar::tab:selected {{ background: {t.panel}; font-weight: bold; }}
     QTextEdit, QPlainTextEdit, QListWidget, QTableWidget {{ background: {t.panel}; color: {t.fg}; }}
     QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox {{ background: {t.panel}; color: {t.fg};
