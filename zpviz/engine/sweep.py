@@ -162,18 +162,36 @@ class _Tails:
             self.all += self.sd + self.fd + [self.sd_n, self.fd_n, self.cd_n, self.scalars]
         self.cd: list[_Tail] = []
 
-    def pairs(self, keys: np.ndarray, vals: np.ndarray, faults: int) -> None:
-        """A slice's counter pairs, for `faults` faults of the step's n."""
+    def pairs(self, keys: list, vals: list, faults: int) -> None:
+        """A slice's counter pairs (in pieces), for `faults` faults of the step's n."""
         if not self.cd:
-            guess = len(keys) * self.n // max(faults, 1) + len(keys) // 64 + 64
+            got = sum(len(x) for x in keys)
+            guess = got * self.n // max(faults, 1) + got // 64 + 64
             self.cd = [_Tail(a, guess) for a in self.rec.cd]
             self.all += self.cd
-        self.cd[0].put(keys)
-        self.cd[1].put(vals)
+        for x, y in zip(keys, vals):
+            self.cd[0].put(x)
+            self.cd[1].put(y)
 
     def close(self) -> None:
         for t in self.all:
             t.close()
+
+
+def _gather(rk: np.ndarray, rv: np.ndarray, rc: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lists (keys rk, values rv, rc pairs each, one after another) of the faults whose list is
+    inv, one after another: each list a row of a table, its key and value side by side as one
+    int64, a row taken per fault and its unused places dropped (two row gathers and a mask, not
+    an index per pair)."""
+    width = int(rc.max()) if len(rc) else 0
+    if not width or not len(inv):
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    table = np.zeros((len(rc), width, 2), np.int32)
+    used = np.arange(width) < rc[:, None]
+    table[used] = np.stack([rk, rv], axis=1)  # (row by row, as the lists follow one another)
+    pairs = np.take(table.view(np.int64).reshape(len(rc), width), inv, axis=0)[np.take(used, inv, axis=0)]
+    kv = pairs.view(np.int32).reshape(-1, 2)
+    return kv[:, 0], kv[:, 1]
 
 
 class Sweep:
@@ -859,10 +877,11 @@ class _Records:
         self.frames, self.is_table, self.got = frames, is_table, got
         self.pte = pte
 
-    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[list, list, np.ndarray, np.ndarray | None]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
         appends them (its lines in the order of the fault's roles, slots_of), then the fault's
-        cold misses (the 64 of clearing or copying a new page): keys, values, counts; and with a
+        cold misses (the 64 of clearing or copying a new page): keys, values (each as pieces to
+        be taken one after another: no copy to join them), counts; and with a
         recorder each fault's pattern id (-1 for those played in full, left to the seal), for
         Recorder.known_patterns, else None.
 
@@ -894,9 +913,7 @@ class _Records:
             rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
             starts = np.cumsum(rc) - rc
             counts = rc[inv]
-            ends = np.cumsum(counts)
-            at = np.repeat(starts[inv] - (ends - counts), counts) + np.arange(int(ends[-1]) if n else 0)
-            keys, vals = rk[at], rv[at]
+            keys, vals = _gather(rk, rv, rc, inv)
             pids = None
             if rec is not None:
                 known = self.sw.pids
@@ -910,7 +927,7 @@ class _Records:
                         ids[j] = i
                 pids = ids[inv]
         if not full:
-            return keys, vals, counts, pids
+            return [keys], [vals], counts, pids
         # splice: the regular faults' pairs up to each fault played in full, then its own
         ends = np.cumsum(counts)
         pk, pv, at = [], [], 0
@@ -922,7 +939,7 @@ class _Records:
             at = cut
         pk.append(keys[at:])
         pv.append(vals[at:])
-        return np.concatenate(pk), np.concatenate(pv), counts, pids
+        return pk, pv, counts, pids
 
     def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
         """The counter lists of the faults `which` (indexes into this slice; the positions `none`
@@ -1005,6 +1022,7 @@ class _Records:
         rec.n_events += n
         keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
         if not rec.keep_deltas:
+            keys, vals = np.concatenate(keys), np.concatenate(vals)
             sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
                 m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
