@@ -46,7 +46,6 @@ from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
-from zpviz.engine.record import raw_bytes
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
@@ -112,6 +111,87 @@ def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray
     out = np.empty(len(idx), np.int64)
     out[order] = prev
     return out
+
+
+class _Tail:
+    """Room at the end of one of the recorder's append arrays, filled a slice of faults at a time
+    through a numpy view: the array grows once a step (or a few times, for a length only estimated)
+    rather than once a slice, and a table handed over transposed is copied straight into place.
+    (Appending with frombytes regrows the array by a sixteenth each time, and once the allocator
+    keeps blocks that big on its heap, each regrowth copies all before it: for a 1 GiB step's
+    counter pairs, 13 MB an array, most of the appends' time.) `close` gives back what is unused;
+    no view outlives it, so the array can grow again."""
+
+    def __init__(self, a: array, items: int):
+        self.a, self.start, self.at = a, len(a), 0
+        self.view: np.ndarray | None = None
+        self._grow(items)
+
+    def _grow(self, items: int) -> None:
+        self.view = None  # (an array with a view on it cannot be resized)
+        # (any bytes will do, every item is written before close keeps it: no zeros to make)
+        self.a.frombytes(memoryview(np.empty(items * self.a.itemsize, np.uint8)))
+        self.view = np.frombuffer(self.a, np.dtype(self.a.typecode))[self.start:]
+
+    def put(self, x: np.ndarray) -> None:
+        """x's values, row by row, after what is there."""
+        end = self.at + x.size
+        if end > len(self.view):
+            self._grow(max(end - len(self.view), len(self.view) // 2))
+        self.view[self.at:end].reshape(x.shape)[...] = x
+        self.at = end
+
+    def close(self) -> None:
+        self.view = None
+        del self.a[self.start + self.at:]
+
+
+class _Tails:
+    """The step's _Tail in each of the recorder's append arrays it writes: room for n faults'
+    records (allocs frames written), the counter pairs' estimated from the first slice's."""
+
+    def __init__(self, rec, n: int, allocs: int):
+        self.rec, self.n = rec, n
+        self.evi, self.evt = _Tail(rec.evi, n * N_INT), _Tail(rec.evt, n * len(TimeCol))
+        self.all = [self.evi, self.evt]
+        if rec.keep_deltas:
+            self.sd = [_Tail(a, n) for a in rec.sd]
+            self.fd = [_Tail(a, allocs) for a in rec.fd]
+            self.sd_n, self.fd_n, self.cd_n = (_Tail(a, n) for a in (rec.sd_n, rec.fd_n, rec.cd_n))
+            self.scalars = _Tail(rec.scalars, n * N_STORED)
+            self.all += self.sd + self.fd + [self.sd_n, self.fd_n, self.cd_n, self.scalars]
+        self.cd: list[_Tail] = []
+
+    def pairs(self, keys: list, vals: list, faults: int) -> None:
+        """A slice's counter pairs (in pieces), for `faults` faults of the step's n."""
+        if not self.cd:
+            got = sum(len(x) for x in keys)
+            guess = got * self.n // max(faults, 1) + got // 64 + 64
+            self.cd = [_Tail(a, guess) for a in self.rec.cd]
+            self.all += self.cd
+        for x, y in zip(keys, vals):
+            self.cd[0].put(x)
+            self.cd[1].put(y)
+
+    def close(self) -> None:
+        for t in self.all:
+            t.close()
+
+
+def _gather(rk: np.ndarray, rv: np.ndarray, rc: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lists (keys rk, values rv, rc pairs each, one after another) of the faults whose list is
+    inv, one after another: each list a row of a table, its key and value side by side as one
+    int64, a row taken per fault and its unused places dropped (two row gathers and a mask, not
+    an index per pair)."""
+    width = int(rc.max()) if len(rc) else 0
+    if not width or not len(inv):
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    table = np.zeros((len(rc), width, 2), np.int32)
+    used = np.arange(width) < rc[:, None]
+    table[used] = np.stack([rk, rv], axis=1)  # (row by row, as the lists follow one another)
+    pairs = np.take(table.view(np.int64).reshape(len(rc), width), inv, axis=0)[np.take(used, inv, axis=0)]
+    kv = pairs.view(np.int32).reshape(-1, 2)
+    return kv[:, 0], kv[:, 1]
 
 
 class Sweep:
@@ -395,14 +475,18 @@ class Sweep:
         now = m.scalar_values()[1:]  # (columns.Stored order)
         sc_fixed = {j: now[j] for j in Stored if j not in (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)}
         pt_after = pt0 + np.cumsum(ntab)
-        for a in range(0, n, BUILD):
-            b = min(n, a + BUILD)
-            fa, fb = int(after[a] - got[a]), int(after[b - 1])
-            _Records(self, a, b, cpu[a:b], slot[a:b], pfn[a:b], cow[a:b], pid[a:b], t0[a:b], t1[a:b], ta[a:b],
-                     {s: x[a:b] for s, x in before.items()},
-                     {e - a: r.out for e, r in timing.played.items() if a <= e < b},
-                     frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
-                     ).write(rec, m, used0 + a * alloc, rss0 + a * alloc, pt_after[a:b], sc_fixed)
+        tails = _Tails(rec, n, allocs)
+        try:
+            for a in range(0, n, BUILD):
+                b = min(n, a + BUILD)
+                fa, fb = int(after[a] - got[a]), int(after[b - 1])
+                _Records(self, a, b, cpu[a:b], slot[a:b], pfn[a:b], cow[a:b], pid[a:b], t0[a:b], t1[a:b],
+                         ta[a:b], {s: x[a:b] for s, x in before.items()},
+                         {e - a: r.out for e, r in timing.played.items() if a <= e < b},
+                         frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
+                         ).write(rec, m, used0 + a * alloc, rss0 + a * alloc, pt_after[a:b], sc_fixed, tails)
+        finally:
+            tails.close()
         end = max([m.clock[c] for c in self.cpus] + [self.start])
         m.now = max(m.now, int(t1.max()), end)
         cm.expire(m.now)
@@ -793,10 +877,11 @@ class _Records:
         self.frames, self.is_table, self.got = frames, is_table, got
         self.pte = pte
 
-    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[list, list, np.ndarray, np.ndarray | None]:
         """Each fault's (key, value) counter increments in the order CacheModel.access_writes
         appends them (its lines in the order of the fault's roles, slots_of), then the fault's
-        cold misses (the 64 of clearing or copying a new page): keys, values, counts; and with a
+        cold misses (the 64 of clearing or copying a new page): keys, values (each as pieces to
+        be taken one after another: no copy to join them), counts; and with a
         recorder each fault's pattern id (-1 for those played in full, left to the seal), for
         Recorder.known_patterns, else None.
 
@@ -828,9 +913,7 @@ class _Records:
             rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
             starts = np.cumsum(rc) - rc
             counts = rc[inv]
-            ends = np.cumsum(counts)
-            at = np.repeat(starts[inv] - (ends - counts), counts) + np.arange(int(ends[-1]) if n else 0)
-            keys, vals = rk[at], rv[at]
+            keys, vals = _gather(rk, rv, rc, inv)
             pids = None
             if rec is not None:
                 known = self.sw.pids
@@ -844,7 +927,7 @@ class _Records:
                         ids[j] = i
                 pids = ids[inv]
         if not full:
-            return keys, vals, counts, pids
+            return [keys], [vals], counts, pids
         # splice: the regular faults' pairs up to each fault played in full, then its own
         ends = np.cumsum(counts)
         pk, pv, at = [], [], 0
@@ -856,7 +939,7 @@ class _Records:
             at = cut
         pk.append(keys[at:])
         pv.append(vals[at:])
-        return np.concatenate(pk), np.concatenate(pv), counts, pids
+        return pk, pv, counts, pids
 
     def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
         """The counter lists of the faults `which` (indexes into this slice; the positions `none`
@@ -914,9 +997,9 @@ class _Records:
         packed[full] = -1
         return packed
 
-    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple) -> None:
+    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple, tails: _Tails) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
-        # (each table filled a row per column, then handed over transposed, as the recorder's rows:
+        # (each table filled a row per column, then copied transposed into the recorder's rows:
         # filling the columns of a row per event is several times slower)
         ev = np.empty((N_INT, n), np.int32)
         ev[Col.STEP] = m.step_index
@@ -932,31 +1015,30 @@ class _Records:
         ev[Col.SLOT] = self.slot
         ev[Col.PFN] = self.pfn
         ev[Col.FLAGS] = 0
-        rec.evi.frombytes(raw_bytes(ev.T))
+        tails.evi.put(ev.T)
         t = np.empty((len(TimeCol), n), np.int64)
         t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
-        rec.evt.frombytes(raw_bytes(t.T))
+        tails.evt.put(t.T)
         rec.n_events += n
         keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
         if not rec.keep_deltas:
+            keys, vals = np.concatenate(keys), np.concatenate(vals)
             sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
             for key in np.flatnonzero(sums).tolist():
                 m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
             return
-        ones = np.ones(n, np.int32)
         vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
-        for col, values in zip(rec.sd, (self.slot, self.pte, self.pfn, vmf)):  # columns.Sd
-            col.frombytes(raw_bytes(np.asarray(values, np.int32)))
-        rec.sd_n.frombytes(raw_bytes(ones))
+        for col, values in zip(tails.sd, (self.slot, self.pte, self.pfn, vmf)):  # columns.Sd
+            col.put(values)
+        tails.sd_n.put(np.ones(n, np.int32))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
-        for col, values in zip(rec.fd, (self.frames, np.ones(len(t)), ~t, np.where(t, 0, R.NEW_ANON_FLAGS),
-                                        np.where(t, C.FK_PT, C.FK_ANON))):  # columns.Fd
-            col.frombytes(raw_bytes(np.asarray(values, np.int32)))
-        rec.fd_n.frombytes(raw_bytes(self.got.astype(np.int32)))
-        rec.cd[0].frombytes(raw_bytes(keys))  # (int32 already: counter_pairs lays them out so)
-        rec.cd[1].frombytes(raw_bytes(vals))
-        rec.cd_n.frombytes(raw_bytes(counts.astype(np.int32)))
+        for col, values in zip(tails.fd, (self.frames, np.ones(len(t), np.int32), ~t,
+                                          np.where(t, 0, R.NEW_ANON_FLAGS), np.where(t, C.FK_PT, C.FK_ANON))):
+            col.put(values)  # columns.Fd
+        tails.fd_n.put(self.got)
+        tails.pairs(keys, vals, n)
+        tails.cd_n.put(counts)
         if pids is not None:  # (once the pairs are in: Recorder.known_patterns)
             rec.known_patterns(rec.n_events - n, pids)
         sc = np.empty((N_STORED, n), np.int32)
@@ -966,4 +1048,4 @@ class _Records:
         sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
         sc[Stored.PT_FRAMES] = pt_after
         sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
-        rec.scalars.frombytes(raw_bytes(sc.T))
+        tails.scalars.put(sc.T)
