@@ -18,7 +18,7 @@ import pytest
 from tests.engine.test_bulk import long_lesson, snapshot
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine import faults, rules, sweep
+from zpviz.engine import faults, rules, sweep, sweep_loop
 from zpviz.engine.costs import Costs
 from zpviz.engine.kernels import variants
 from zpviz.engine.machine import Machine
@@ -355,8 +355,8 @@ CACHE_CASES = {
     "CacheModel.access_writes": (lambda mp: mp.setattr(L.CacheModel, "access_writes",
                                                        _slower_transfers(L.CacheModel.access_writes)), False, False),
     # the sweep's own copy alone (its template for a line write): the sweep refuses
-    # (sweep.loop_agrees), the bulk loop and its skips play the steps
-    "the sweep's template": (lambda mp: mp.setattr(sweep, "_WRITE", sweep._WRITE.replace(
+    # (sweep_loop.loop_agrees), the bulk loop and its skips play the steps
+    "the sweep's template": (lambda mp: mp.setattr(sweep_loop, "_WRITE", sweep_loop._WRITE.replace(
         "t += lat[{o}]", "t += lat[{o}] + 3")), True, False),
 }
 
@@ -364,14 +364,14 @@ CACHE_CASES = {
 @pytest.mark.parametrize("case", list(CACHE_CASES))
 def test_the_cache_rule_is_followed_or_refused(monkeypatch, plans, case):
     """The MESI timing exists as CacheModel.access (the rule) and two faster copies; each copy is
-    used only where it answers as the rule does (cache.writes_agree, sweep.loop_agrees, once a
+    used only where it answers as the rule does (cache.writes_agree, sweep_loop.loop_agrees, once a
     run). Changing the rule or a copy in one place leaves every path agreeing with the general
     path: where a copy differs, the fast path using it refuses."""
     patch, bulk_plays, sweep_plays = CACHE_CASES[case]
-    monkeypatch.setattr(sweep, "_LOOPS", {})
+    monkeypatch.setattr(sweep_loop, "_LOOPS", {})
     before = snapshot(play("modern"))
     patch(monkeypatch)
-    monkeypatch.setattr(sweep, "_LOOPS", {})  # (as an edited sweep.py would be compiled afresh)
+    monkeypatch.setattr(sweep_loop, "_LOOPS", {})  # (as an edited sweep_loop.py would be compiled afresh)
     plans.clear()
     fast = play("modern")
     general = play("modern", general=True)

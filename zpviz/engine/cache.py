@@ -331,12 +331,12 @@ class CacheModel:
 # ------------------------------------------------------------------ one rule, its copies checked
 # The MESI timing rule is CacheModel.access (the general path's). Two copies stand in for it
 # where it is too slow: CacheModel.access_writes (write-only events: the bulk loop, the populate
-# runs, the sweep's faults played in full) and the sweep's generated loop (sweep._WRITE and
+# runs, the sweep's faults played in full) and the sweep's generated loop (sweep_loop._WRITE and
 # friends, for lines no other CPU shares). A call per line access would cost more than the access
 # itself, so they stay copies; but a fast path uses a copy only where it gives access's answer on
 # a fixed set of line states (each line owned by this CPU, another CPU of its socket or of the
 # other socket, or nobody, shared or not, busy in the past or ahead), found once per run and
-# costs: writes_agree here, sweep.loop_agrees for the loop. A rule changed in one of them and not
+# costs: writes_agree here, sweep_loop.loop_agrees for the loop. A rule changed in one of them and not
 # the others makes the fast paths refuse (the general path plays the step), not disagree.
 SCENARIOS = 48  # line states tried (seeded: the same every run)
 _AGREE: dict = {}

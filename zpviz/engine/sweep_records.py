@@ -1,0 +1,323 @@
+"""The sweep's records (sweep.py): a slice of faults' events, slot and frame records and counter
+increments built with numpy from the loop's order and times, written into room reserved once a
+step in the recorder's arrays."""
+
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zpviz.engine import constants as C
+from zpviz.engine import rules as R
+from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
+from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
+from zpviz.engine.sweep_loop import slots_of
+
+if TYPE_CHECKING:
+    from zpviz.engine.sweep import Sweep
+
+P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
+
+
+def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each fault's line number: an index into the distinct numbers, and those numbers."""
+    lo, hi = int(ids.min()), int(ids.max())
+    if hi - lo > 8 * len(ids) + 4096:  # sparse: sort
+        lines, idx = np.unique(ids, return_inverse=True)
+        return idx.reshape(-1), lines
+    touched = np.zeros(hi - lo + 1, bool)
+    touched[ids - lo] = True
+    at = np.cumsum(touched) - 1
+    return at[ids - lo], np.flatnonzero(touched) + lo
+
+
+def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
+    """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
+    sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
+    order = np.argsort(cpu.astype(np.int16), kind="stable")
+    ends = np.cumsum(np.bincount(cpu, minlength=max(cpus) + 1))
+    return [(c, order[ends[c] - n:ends[c]]) for c in cpus if (n := int(ends[c] - (ends[c - 1] if c else 0)))]
+
+
+def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
+    or the line's owner before the step for the first."""
+    small = len(first) <= 1 << 15  # (line numbers that fit 16 bits sort by radix, several times faster)
+    order = np.argsort(idx.astype(np.int16) if small else idx, kind="stable")
+    si = idx[order]
+    prev = np.empty(len(idx), np.int64)
+    prev[0] = first[si[0]]
+    same = si[1:] == si[:-1]
+    prev[1:] = np.where(same, cpu[order[:-1]], first[si[1:]])
+    out = np.empty(len(idx), np.int64)
+    out[order] = prev
+    return out
+
+
+class _Tail:
+    """Room at the end of one of the recorder's append arrays, filled a slice of faults at a time
+    through a numpy view: the array grows once a step (or a few times, for a length only estimated)
+    rather than once a slice, and a table handed over transposed is copied straight into place.
+    (Appending with frombytes regrows the array by a sixteenth each time, and once the allocator
+    keeps blocks that big on its heap, each regrowth copies all before it: for a 1 GiB step's
+    counter pairs, 13 MB an array, most of the appends' time.) `close` gives back what is unused;
+    no view outlives it, so the array can grow again."""
+
+    def __init__(self, a: array, items: int):
+        self.a, self.start, self.at = a, len(a), 0
+        self.view: np.ndarray | None = None
+        self._grow(items)
+
+    def _grow(self, items: int) -> None:
+        self.view = None  # (an array with a view on it cannot be resized)
+        # (any bytes will do, every item is written before close keeps it: no zeros to make)
+        self.a.frombytes(memoryview(np.empty(items * self.a.itemsize, np.uint8)))
+        self.view = np.frombuffer(self.a, np.dtype(self.a.typecode))[self.start:]
+
+    def put(self, x: np.ndarray) -> None:
+        """x's values, row by row, after what is there."""
+        end = self.at + x.size
+        if end > len(self.view):
+            self._grow(max(end - len(self.view), len(self.view) // 2))
+        self.view[self.at:end].reshape(x.shape)[...] = x
+        self.at = end
+
+    def close(self) -> None:
+        self.view = None
+        del self.a[self.start + self.at:]
+
+
+class _Tails:
+    """The step's _Tail in each of the recorder's append arrays it writes: room for n faults'
+    records (allocs frames written), the counter pairs' estimated from the first slice's."""
+
+    def __init__(self, rec, n: int, allocs: int):
+        self.rec, self.n = rec, n
+        self.evi, self.evt = _Tail(rec.evi, n * N_INT), _Tail(rec.evt, n * len(TimeCol))
+        self.all = [self.evi, self.evt]
+        if rec.keep_deltas:
+            self.sd = [_Tail(a, n) for a in rec.sd]
+            self.fd = [_Tail(a, allocs) for a in rec.fd]
+            self.sd_n, self.fd_n, self.cd_n = (_Tail(a, n) for a in (rec.sd_n, rec.fd_n, rec.cd_n))
+            self.scalars = _Tail(rec.scalars, n * N_STORED)
+            self.all += self.sd + self.fd + [self.sd_n, self.fd_n, self.cd_n, self.scalars]
+        self.cd: list[_Tail] = []
+
+    def pairs(self, keys: list, vals: list, faults: int) -> None:
+        """A slice's counter pairs (in pieces), for `faults` faults of the step's n."""
+        if not self.cd:
+            got = sum(len(x) for x in keys)
+            guess = got * self.n // max(faults, 1) + got // 64 + 64
+            self.cd = [_Tail(a, guess) for a in self.rec.cd]
+            self.all += self.cd
+        for x, y in zip(keys, vals):
+            self.cd[0].put(x)
+            self.cd[1].put(y)
+
+    def close(self) -> None:
+        for t in self.all:
+            t.close()
+
+
+def _gather(rk: np.ndarray, rv: np.ndarray, rc: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lists (keys rk, values rv, rc pairs each, one after another) of the faults whose list is
+    inv, one after another: each list a row of a table, its key and value side by side as one
+    int64, a row taken per fault and its unused places dropped (two row gathers and a mask, not
+    an index per pair)."""
+    width = int(rc.max()) if len(rc) else 0
+    if not width or not len(inv):
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    table = np.zeros((len(rc), width, 2), np.int32)
+    used = np.arange(width) < rc[:, None]
+    table[used] = np.stack([rk, rv], axis=1)  # (row by row, as the lists follow one another)
+    pairs = np.take(table.view(np.int64).reshape(len(rc), width), inv, axis=0)[np.take(used, inv, axis=0)]
+    kv = pairs.view(np.int32).reshape(-1, 2)
+    return kv[:, 0], kv[:, 1]
+
+
+class _Records:
+    """The records of a slice of faults, built with numpy from the loop's order and times."""
+
+    def __init__(self, sw: Sweep, a: int, b: int, cpu, slot, pfn, cow, pid, t0, t1, ta, before, played,
+                 frames, is_table, got, pte):
+        self.sw, self.a, self.b = sw, a, b
+        self.cpu, self.slot, self.pfn, self.cow, self.pid = cpu, slot, pfn, cow, pid
+        self.t0, self.t1, self.ta = t0, t1, ta
+        self.before, self.played = before, played
+        self.frames, self.is_table, self.got = frames, is_table, got
+        self.pte = pte
+
+    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[list, list, np.ndarray, np.ndarray | None]:
+        """Each fault's (key, value) counter increments in the order CacheModel.access_writes
+        appends them (its lines in the order of the fault's roles, slots_of), then the fault's
+        cold misses (the 64 of clearing or copying a new page): keys, values (each as pieces to
+        be taken one after another: no copy to join them), counts; and with a
+        recorder each fault's pattern id (-1 for those played in full, left to the seal), for
+        Recorder.known_patterns, else None.
+
+        A fault's list is made of its CPU, each line's previous owner and its stall, and of
+        constants: one int packs those (`_inputs`), and the list is worked out (`_lists`) for one
+        fault of each distinct int only, then copied to the others (a few hundred lists for a
+        step of 262,144 faults), and registered as a pattern once a step (Sweep.pids), so the seal
+        need not hash them fault by fault. The faults played in full bring their own lists,
+        spliced in at their places."""
+        cpu = self.cpu
+        n = len(cpu)
+        hits = np.zeros(n, np.int64)
+        for s in slots_of(self.sw.roles):
+            o = self.before[s]
+            hits += (o == cpu)  # (-2, not touched, is never a CPU)
+        stall = (self.ta - self.t0) - hits * hit_ns
+        full = sorted(self.played)
+        inputs = self._inputs(stall, full)
+        if inputs is None:  # (a stall too long to pack: every fault's own list)
+            keys, vals, counts = self._lists(np.arange(n), stall, full)
+            pids = None
+        else:
+            values, inv = np.unique(inputs, return_inverse=True)
+            inv = inv.reshape(-1)
+            rep = np.empty(len(values), np.int64)
+            rep[inv] = np.arange(n)  # a fault of each value (any: they have the same list)
+            if values[0] < 0:  # the faults played in full: no list here
+                rep[0] = -1
+            rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
+            starts = np.cumsum(rc) - rc
+            counts = rc[inv]
+            keys, vals = _gather(rk, rv, rc, inv)
+            pids = None
+            if rec is not None:
+                known = self.sw.pids
+                ids = np.full(len(values), -1, np.int64)
+                for j, x in enumerate(values.tolist()):
+                    if x >= 0:
+                        i = known.get(x)
+                        if i is None:
+                            i = known[x] = rec.pattern_id(rk[starts[j]:starts[j] + rc[j]],
+                                                          rv[starts[j]:starts[j] + rc[j]])
+                        ids[j] = i
+                pids = ids[inv]
+        if not full:
+            return [keys], [vals], counts, pids
+        # splice: the regular faults' pairs up to each fault played in full, then its own
+        ends = np.cumsum(counts)
+        pk, pv, at = [], [], 0
+        for e in full:
+            cut = int(ends[e])
+            pk += [keys[at:cut], np.asarray(self.played[e][0::2], np.int32)]
+            pv += [vals[at:cut], np.asarray(self.played[e][1::2], np.int32)]
+            counts[e] = len(self.played[e]) // 2
+            at = cut
+        pk.append(keys[at:])
+        pv.append(vals[at:])
+        return pk, pv, counts, pids
+
+    def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
+        """The counter lists of the faults `which` (indexes into this slice; the positions `none`
+        of `which` get an empty list): keys, values, counts, laid out as one column per possible
+        pair, each with a mask of the faults that have it, then read row by row where the masks
+        are set (a pair no fault here has gets no column)."""
+        cpu = self.cpu[which]
+        n = len(cpu)
+        me = cpu * KEY_STRIDE
+        cols: list[tuple] = []  # (keys, values, which faults have the pair)
+        hits = np.zeros(n, np.int64)
+        misses = np.full(n, int(self.sw.alloc), np.int64)  # a new frame's struct page
+        transfers = np.zeros(n, np.int64)
+        for s in slots_of(self.sw.roles):
+            o = self.before[s][which]
+            present = o != -2
+            hits += present & (o == cpu)
+            misses += present & (o == -1)
+            moved = present & (o >= 0) & (o != cpu)
+            if moved.any():
+                transfers += moved
+                cols += [(me + (C.C_BY_LINE + self.sw.kind[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
+        stall = stall[which]
+        for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
+                           (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
+            cols.append((me + key, value, value != 0))
+        if self.sw.misses:
+            cols.append((me + C.C_MISSES, self.sw.misses, True))
+        # (a row per pair, filled whole, read through the transpose: twice as fast as filling
+        # the columns of a row per fault)
+        k = np.empty((len(cols), n), np.int32)
+        v = np.empty((len(cols), n), np.int32)
+        u = np.empty((len(cols), n), bool)
+        for j, (key, value, has) in enumerate(cols):
+            k[j], v[j], u[j] = key, value, has
+        u[:, none] = False
+        return k.T[u.T], v.T[u.T], np.count_nonzero(u, axis=0)
+
+    def _inputs(self, stall: np.ndarray, full: list[int]) -> np.ndarray | None:
+        """Per fault one int packing what its counter list is made of: its CPU, each line's
+        previous owner (-2: not touched, -1: nobody), its stall; -1 for the faults played in full.
+        None if a stall does not fit beside the rest."""
+        radix = self.sw.m.cache.ncpus + 2
+        packed = self.cpu.astype(np.int64)
+        span = radix
+        for s in slots_of(self.sw.roles):
+            packed *= radix
+            packed += self.before[s] + 2
+            span *= radix
+        room = 62 - span.bit_length()  # bits left for the stall
+        if room < 8 or (len(stall) and (int(stall.min()) < 0 or int(stall.max()) >> room)):
+            return None
+        packed <<= room
+        packed += stall
+        packed[full] = -1
+        return packed
+
+    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple, tails: _Tails) -> None:
+        cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
+        # (each table filled a row per column, then copied transposed into the recorder's rows:
+        # filling the columns of a row per event is several times slower)
+        ev = np.empty((N_INT, n), np.int32)
+        ev[Col.STEP] = m.step_index
+        ev[Col.CPU] = cpu
+        if sw.write:
+            ev[Col.KIND] = np.where(cow, Kind.COW_ZERO, Kind.WRITE_ALLOC)
+            ev[Col.FAULT] = np.where(cow, FAULT_COW, FAULT_WRITE)
+        else:
+            ev[Col.KIND] = Kind.READ_ALLOC if sw.alloc else Kind.READ_ZERO
+            ev[Col.FAULT] = FAULT_READ
+        ev[Col.PATH] = self.pid
+        ev[Col.PROC] = self.sw.p.index
+        ev[Col.SLOT] = self.slot
+        ev[Col.PFN] = self.pfn
+        ev[Col.FLAGS] = 0
+        tails.evi.put(ev.T)
+        t = np.empty((len(TimeCol), n), np.int64)
+        t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
+        tails.evt.put(t.T)
+        rec.n_events += n
+        keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
+        if not rec.keep_deltas:
+            keys, vals = np.concatenate(keys), np.concatenate(vals)
+            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
+            for key in np.flatnonzero(sums).tolist():
+                m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
+            return
+        vmf = np.frombuffer(m.slots.vmf, np.uint16)[self.slot]
+        for col, values in zip(tails.sd, (self.slot, self.pte, self.pfn, vmf)):  # columns.Sd
+            col.put(values)
+        tails.sd_n.put(np.ones(n, np.int32))
+        # the frames each fault wrote: its tables', then its page's (the order they were taken)
+        t = self.is_table
+        for col, values in zip(tails.fd, (self.frames, np.ones(len(t), np.int32), ~t,
+                                          np.where(t, 0, R.NEW_ANON_FLAGS), np.where(t, C.FK_PT, C.FK_ANON))):
+            col.put(values)  # columns.Fd
+        tails.fd_n.put(self.got)
+        tails.pairs(keys, vals, n)
+        tails.cd_n.put(counts)
+        if pids is not None:  # (once the pairs are in: Recorder.known_patterns)
+            rec.known_patterns(rec.n_events - n, pids)
+        sc = np.empty((N_STORED, n), np.int32)
+        for j, x in sc_fixed.items():  # what no fault here changes
+            sc[j] = x
+        step = int(sw.alloc)  # the pages each fault adds (and to RSS)
+        sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
+        sc[Stored.PT_FRAMES] = pt_after
+        sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
+        tails.scalars.put(sc.T)
