@@ -21,6 +21,20 @@ def test_event_view_names_the_path_and_the_decision(traces):
     assert "CPU" in ev.headline() and " \u2192 " in ev.path_text()
 
 
+def test_a_cow_of_the_zero_page_reads_copy_on_write_as_in_the_predict_panel(traces):
+    """The kernel path said "outcome: copy" for a COW that clears a new page and copies nothing
+    (seen on lesson 5 under 2.6.23); it says what the predict panel's answer says."""
+    from zpviz.engine import events as E
+    from zpviz.present.predict import option_text
+
+    tr = traces["modern"]
+    cows = [i for i, k in enumerate(tr.events["kind"]) if E.outcome(int(k)) == "copy"]
+    assert cows, "the lesson has a COW fault"
+    ev = kpath.event_view(tr, cows[0] + 1)
+    assert ev.outcome == "copy-on-write" == option_text("copy")
+    assert kpath.outcome_text("zero page") == "zero page"
+
+
 def test_log_index_and_bad_page_maps(traces):
     tr = traces["v5"]
     logs = kpath.LogIndex(tr)

@@ -31,6 +31,20 @@ KIND_TEXT = {
 COW_KINDS = frozenset({E.Kind.COW_ZERO, E.Kind.COW_COPY, E.Kind.HUGE_COW_ZERO})
 
 
+
+# The words the room sees for an outcome (the report keeps the engine's names). "copy" is every
+# write fault that gives a page a private copy of its own (wp_page_copy), the zero page's too,
+# where the new page is only cleared: shown as "copy", it contradicted the lesson 4, 18 and 21
+# captions ("allocates a page and clears it instead of copying"). The predict panel's answers and
+# the kernel path dock say the same words.
+OUTCOME_WORDS = {"copy": "copy-on-write"}
+
+
+def outcome_text(outcome) -> str:
+    """An outcome (or a first-fault answer) as the room reads it."""
+    return OUTCOME_WORDS.get(outcome, outcome) if isinstance(outcome, str) else str(outcome)
+
+
 @dataclass(frozen=True)
 class EventView:
     event: int
@@ -38,7 +52,7 @@ class EventView:
     cpu: int
     kind: int
     what: str  # KIND_TEXT
-    outcome: str  # events.outcome: "zero page", "copy", ...
+    outcome: str  # events.outcome as the room reads it (outcome_text): "zero page", "copy-on-write", ...
     where: str  # "main · table page 12 (0x7f...)" or ""
     slot: int
     pfn: int
@@ -76,7 +90,7 @@ def event_view(trace, frame_index: int, grid=None) -> EventView | None:
     flags = int(ev["flags"][e])
     return EventView(
         event=e, step=int(ev["step"][e]), cpu=int(ev["cpu"][e]), kind=kind,
-        what=KIND_TEXT.get(E.Kind(kind), E.Kind(kind).name.lower()), outcome=E.outcome(kind), where=where,
+        what=KIND_TEXT.get(E.Kind(kind), E.Kind(kind).name.lower()), outcome=outcome_text(E.outcome(kind)), where=where,
         slot=slot, pfn=int(ev["pfn"][e]), functions=tuple(path.functions), decision=path.decision,
         log=tuple(trace.logs.get(e, ())), bad=bool(flags & E.EF_BAD_PAGE), segv=bool(flags & E.EF_SIGSEGV),
         t0=int(ev["t0"][e]), t1=int(ev["t1"][e]))

@@ -19,20 +19,14 @@ import numpy as np
 from zpviz.engine import events as E
 from zpviz.engine.report import state_dict, step_entry
 from zpviz.present.captions import op_sentence
+from zpviz.present.kpath import outcome_text
 from zpviz.scenario import lecture
 from zpviz.scenario.model import FIRST_FAULT, Ask
 
 OPTIONS = lecture.FIRST_FAULT_OPTIONS
-# The words the room sees for an option (the report keeps the engine's outcome names). "copy" is
-# every write fault that gives a page a private copy of its own (wp_page_copy), the zero page's too,
-# where the new page is only cleared: shown as "copy", it contradicted the lesson 4, 18 and 21
-# captions ("allocates a page and clears it instead of copying") at the reveal.
-OPTION_WORDS = {"copy": "copy-on-write"}
-
-
 def option_text(option) -> str:
-    """An option, or a first-fault answer, as the room reads it."""
-    return OPTION_WORDS.get(option, option) if isinstance(option, str) else str(option)
+    """An option, or a first-fault answer, as the room reads it (kpath.outcome_text)."""
+    return outcome_text(option)
 
 
 def number_text(value: float, unit: str = "") -> str:
