@@ -70,6 +70,7 @@ class Bulk(Forking):
     populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
     swept_events = 0  # faults the sweep played (for tests and benchmarks)
+    sweep_skipped = 0  # of those, faults its period skip wrote at once (sweep_period.py; a benchmark figure)
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
     _shapes: Shapes | None = None
     populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page

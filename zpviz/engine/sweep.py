@@ -46,6 +46,7 @@ from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
 from zpviz.engine.sweep_loop import _latencies, _loop, loop_agrees, loop_roles_ok
+from zpviz.engine.sweep_period import CHECK, Periods
 from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
@@ -57,6 +58,7 @@ BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporar
 ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
 ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
+PERIODS = True  # the loop skips the periods it finds (sweep_period.py); False: it plays every fault
 
 
 
@@ -68,6 +70,7 @@ class Sweep:
         self.work = work
         self.write = write
         self.pcp_batch = R.PCP_BATCH
+        self.periods = PERIODS  # whether the loop skips the periods it finds (sweep_period.py)
         self.pids: dict[int, int] = {}  # a fault's packed counter inputs -> its pattern id (_Records)
 
     # ------------------------------------------------------------------ worth it?
@@ -357,6 +360,8 @@ class Sweep:
         m.now = max(m.now, int(t1.max()), end)
         cm.expire(m.now)
         m.swept_events += n
+        if timing.periods is not None:
+            m.sweep_skipped += timing.periods.skipped
         return end - self.start
 
     def _new_ptes(self, slot: np.ndarray) -> np.ndarray:
@@ -460,6 +465,7 @@ class _Timing:
         self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
         self._in_full(prep=sw.prep)  # the first fault: the lock, and maybe the mm counter, meet their first CPU
         self.pending = 1  # faults played ahead of run()
+        self.periods = Periods(self) if sw.periods else None  # (sweep_period.py)
 
     def _in_full(self, prep: bool = False) -> None:
         """The next fault, by the cache model proper on a scratch copy of the lines it touches:
@@ -531,6 +537,8 @@ class _Timing:
 
     def _drop_finished(self) -> None:
         count, pos, mask = self.count, self.pos, self.mask
+        if all(pos[e & mask] < count[e & mask] for e in self.heap):
+            return  # (every CPU has faults left: the heap stays as it is)
         self.heap = [e for e in self.heap if pos[e & mask] < count[e & mask]]
         heapq.heapify(self.heap)
 
@@ -539,13 +547,19 @@ class _Timing:
         off where a fault needs a page table."""
         k, self.pending = k - self.pending, 0
         count, pos, mask = self.count, self.pos, self.mask
+        periods = self.periods
         while k > 0:
             want = min(k, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
+            if periods is not None:  # (a round ends at each checkpoint)
+                want = min(want, CHECK - len(self.done) % CHECK)
             done = self._round(want)
             k -= done
             self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
                 k -= 1
+            if periods is not None and k > 0 and len(self.done) % CHECK == 0:
+                k -= periods.note(k)
+                self._drop_finished()
         if self.done:
             self.latest = max(self.latest, max(self.done[-CHUNK:]) >> self.sh)
