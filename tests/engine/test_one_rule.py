@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+import numpy as np
 import pytest
 
 from tests.engine.test_bulk import long_lesson, snapshot
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine import faults, rules, sweep, sweep_loop
+from zpviz.engine import faults, rules, sweep, sweep_loop, sweep_records
+from zpviz.engine.columns import KEY_MASK, KEY_STRIDE
 from zpviz.engine.costs import Costs
 from zpviz.engine.kernels import variants
 from zpviz.engine.machine import Machine
@@ -385,3 +387,63 @@ def test_the_cache_rule_is_followed_or_refused(monkeypatch, plans, case):
     assert (fast.swept_events > 0) == sweep_plays
     if bulk_plays:
         assert plans == [False], "the sweep refused the write step"
+
+
+# ------------------------------------------------------------------ the counter rule (cache.py)
+def _transfers_count_as_misses(method):
+    """The counter rule edited as a maintainer would: an event that takes a line from another
+    CPU's cache also counts one miss (the same time: only the counters change)."""
+    def edited(self, cpu, t, lines, out):
+        owners = [self.owner.get(x if isinstance(x, int) else x[0], -1) for x in lines]
+        end = method(self, cpu, t, lines, out)
+        if any(o >= 0 and o != cpu for o in owners):
+            out += (cpu * KEY_STRIDE + C.C_MISSES, 1)
+        return end
+    return edited
+
+
+def _inv_sent_twice(lists):
+    """The sweep's own counter arithmetic edited alone: invalidations sent counted twice."""
+    def edited(self, *args):
+        k, v, counts = lists(self, *args)
+        return k, np.where((k & KEY_MASK) == C.C_INV_SENT, v * 2, v).astype(v.dtype), counts
+    return edited
+
+
+# case: (the patch, whether the bulk loop still plays the steps, whether the sweep still does)
+COUNTER_CASES = {
+    # the rule and the bulk loop's copy changed alike: the bulk loop follows (cache.writes_agree
+    # holds), the sweep, whose records work the counters out their own way, refuses
+    # (sweep_records.pairs_agree) and the bulk loop with its skips plays the write step
+    "CacheModel.access and access_writes": (
+        lambda mp: (mp.setattr(L.CacheModel, "access", _transfers_count_as_misses(L.CacheModel.access)),
+                    mp.setattr(L.CacheModel, "access_writes", _transfers_count_as_misses(L.CacheModel.access_writes))),
+        True, False),
+    # the sweep's copy alone: it refuses, the bulk loop and its skips play the step
+    "the sweep's records": (lambda mp: mp.setattr(sweep_records._Records, "_lists",
+                                                  _inv_sent_twice(sweep_records._Records._lists)), True, False),
+}
+
+
+@pytest.mark.parametrize("case", list(COUNTER_CASES))
+def test_the_counter_rule_is_followed_or_refused(monkeypatch, plans, case):
+    """A fault's counter increments are CacheModel.access's (and Core.emit's cold misses); the
+    bulk loop's copy (access_writes) and the sweep's (its records' numpy arithmetic) are used only
+    where they give the same pairs, checked once a run (cache.writes_agree,
+    sweep_records.pairs_agree). Changing the rule, or the sweep's copy alone, leaves every path
+    agreeing with the general path: the sweep refuses the write step it would now count wrong."""
+    patch, bulk_plays, sweep_plays = COUNTER_CASES[case]
+    before = snapshot(play("modern"))
+    assert before and plans == [True], "the sweep took the write step before the patch"
+    plans.clear()
+    patch(monkeypatch)
+    fast = play("modern")
+    slow = snapshot(play("modern", general=True))
+    got = snapshot(fast)
+    for key in slow:
+        assert got[key] == slow[key], f"{case}: {key} differs between the general path and the fast paths"
+    if case.startswith("CacheModel"):  # (the general path counts with access alone)
+        assert before["cd1"] != slow["cd1"] or before["cd0"] != slow["cd0"], f"{case}: the patch changed nothing"
+    assert (fast.skipped_events > 0) == bulk_plays
+    assert (fast.swept_events > 0) == sweep_plays
+    assert plans == [sweep_plays], "what the sweep answered for the write step"

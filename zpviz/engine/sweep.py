@@ -47,7 +47,7 @@ from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
 from zpviz.engine.sweep_loop import _latencies, _loop, loop_agrees, loop_roles_ok
 from zpviz.engine.sweep_period import CHECK, Periods
-from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails
+from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails, pairs_agree
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
@@ -98,8 +98,9 @@ class Sweep:
         rules.cow_zero), with one cost for all (clear, or copy for all); for a read step, what
         rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible checked they all
         decide alike): a new page (2.6.24) or the zero page unrefcounted; the lines written, by
-        role, ones the generated loop knows (loop_roles_ok); lines no CPU shares; frames no cache
-        holds. Anything else is refused."""
+        role, ones the generated loop knows (loop_roles_ok); the loop timing and the records
+        counting as the cache model does (sweep_loop.loop_agrees, sweep_records.pairs_agree);
+        lines no CPU shares; frames no cache holds. Anything else is refused."""
         m, p, v = self.m, self.p, self.v
         k, cm = m.k, m.cache
         if not all(getattr(k, f) in values for f, values in ALLOWED.items()):
@@ -177,6 +178,8 @@ class Sweep:
         self.pte_ids = L.pte_line_at(pidx, self.pte_no)
         self.kind = {r: L.line_kind(x) for r, x in self.fixed_lines.items()} | {
             "ptl": L.line_kind(int(self.ptl_ids[0])), "pte": L.line_kind(int(self.pte_ids[0]))}
+        if not pairs_agree(roles, m.costs, cm.socket, self.alloc, self.misses, self.kind):
+            return False  # the records' counters are not the general path's any more (cache.py's rule)
         # every shared line held by at most one CPU: a write never has sharers to invalidate (a
         # transfer costs what the two CPUs' sockets say, _Timing.lat)
         sharers = cm.sharers

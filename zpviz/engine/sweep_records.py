@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
@@ -321,3 +322,77 @@ class _Records:
         sc[Stored.PT_FRAMES] = pt_after
         sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
         tails.scalars.put(sc.T)
+
+
+# ------------------------------------------------------------------ checked against the rule
+class _Fake:
+    """The little of a Sweep and its machine that _Records.counter_pairs reads, for pairs_agree."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+_AGREE: dict = {}
+
+
+def pairs_agree(roles: tuple[str, ...], costs, socket: list[int], alloc: bool, misses: int,
+                kind: dict[str, int]) -> bool:
+    """Whether the records' counter arithmetic (_Records.counter_pairs: each swept fault's
+    counter increments worked out with numpy from its CPU, each line's previous owner and its
+    stall) gives what the general path records for that fault: CacheModel.access's pairs for its
+    lines, then Core.emit's pair for its cold misses. On cache.write_scenarios without sharers
+    (Sweep.plan refuses lines some CPU shares), one fault each, all of them one slice (so the
+    packing of a fault's inputs and the copying of one list to the faults that share it are
+    exercised too): the lines in the roles' order (a page allocation: the zone lock where the
+    per-cpu list is empty, then a struct page no cache holds), each of the kind the step's
+    line of that role has. The times are the rule's own (`access`'s end), as the loop's are
+    where sweep_loop.loop_agrees holds. Found once per roles, costs, sockets, kinds and code
+    (access, emit's misses pair by way of C.C_MISSES, and this module's functions)."""
+    key = (roles, costs, tuple(socket), alloc, misses, tuple(sorted(kind.items())), L.CacheModel.access,
+           _Records.counter_pairs, _Records._lists, _Records._inputs, _gather)
+    ok = _AGREE.get(key)
+    if ok is None:
+        ok = _pairs_agree(roles, costs, socket, alloc, misses, kind)
+        _AGREE[key] = ok
+    return ok
+
+
+def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
+    n = len(socket)
+    slots = slots_of(roles)
+    want: list[list[int]] = []
+    cpus, t0s, tas = [], [], []
+    before: dict[str, list[int]] = {s: [] for s in slots}
+    for cpu, t0, lines in L.write_scenarios(n, shared=False):
+        states = {"ptl": lines[0], "pte": lines[-1], "lock": lines[1 % len(lines)], "mm": lines[2 % len(lines)],
+                  "zone": lines[3 % len(lines)]}
+        refill = lines[0][3] == 0  # (an empty per-cpu list in some scenarios: the zone lock too)
+        ids = {r: L.line_id(kind[r], 1 + j) for j, r in enumerate(("lock", "mm", "zone", "ptl", "pte")) if r in kind}
+        order: list[int] = []
+        for r in roles:
+            if r == "page":
+                order += ([ids["zone"]] if refill else []) + [L.struct_page_line(1 << 20)]
+            else:
+                order.append(ids[r])
+        used = [r for r in slots if r != "zone" or refill]
+        model = L.scratch_model(n, socket, costs, [(ids[r],) + tuple(states[r][1:]) for r in used])
+        out: list[int] = []
+        t = model.access(cpu, t0, [(line, True) for line in order], out)
+        if misses:
+            out += (cpu * KEY_STRIDE + C.C_MISSES, misses)  # (as Core.emit records a fault's cold misses)
+        want.append(out)
+        cpus.append(cpu)
+        t0s.append(t0)
+        tas.append(t)
+        for s in slots:
+            before[s].append(states[s][1] if s != "zone" or refill else -2)
+    sw = _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)), pids={})
+    k = len(cpus)
+    cpu = np.asarray(cpus, np.int64)
+    r = _Records(sw, 0, k, cpu, None, None, None, None, np.asarray(t0s, np.int64), None, np.asarray(tas, np.int64),
+                 {s: np.asarray(x, np.int64) for s, x in before.items()}, {}, None, None, None, None)
+    keys, vals, counts, _ = r.counter_pairs(costs.hit_ns)
+    keys, vals = np.concatenate(keys), np.concatenate(vals)
+    ends = np.cumsum(counts)
+    got = [np.stack([keys[e - c:e], vals[e - c:e]], axis=1).reshape(-1).tolist() for e, c in zip(ends, counts)]
+    return got == want
