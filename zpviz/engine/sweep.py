@@ -385,9 +385,10 @@ class Sweep:
         key = cow.astype(np.int64) * 4 + (cow & special) * 2
         if self.prep:
             key[0] += 1
-        firsts = np.unique(key, return_index=True)[1]
+        # each key's first fault (eight keys at most: a count and a search each, not a sort of the step)
+        firsts = [int(np.argmax(key == k)) for k in np.flatnonzero(np.bincount(key, minlength=8)).tolist()]
         ids = np.empty(8, np.int64)
-        for j in sorted(firsts.tolist()):
+        for j in sorted(firsts):
             k = int(key[j])
             if not self.write:  # rules.read_anon's functions, then the new page's if it makes one
                 fn, decision = head + ("do_anonymous_page",) + self.read_rule.functions, self.read_rule.decision
