@@ -11,18 +11,20 @@ notes that state, relative: times less the earliest next start (a busy time befo
 repeats one taken p faults before (checkpoint A, then B), the loop from B does what it did from
 A, shifted by D ns and by a whole number of PTE tables and lines, for as long as the step's pages
 go on in the same pattern: each CPU's table and line numbers ahead are those from A shifted
-(`_repeats`), the lines and tables nobody has written yet in the step were as they are now at
+(`skip`), the lines and tables nobody has written yet in the step were as they are now at
 the step's start, shifted alike, and no upper page table is missing. Then K periods are written
 at once (`skip`): the faults' ints (sweep.py's `done`) plus K times D, the faults played in full
 (page-table allocations) with their tables shifted, and the state moved on as K periods would
 move it. The state compared is everything `_round` and `_Timing._in_full` read, so the faults
-written are the ones the loop would have played (tests/engine/test_sweep.py compares the two on
-steps long enough for periods to come round).
+written are the ones the loop would have played.
 
 In a 2.6.24 read on 4 CPUs (one socket) the machine repeats itself after 63,488 faults (124 PTE
 tables; the per-cpu lists' 31 pages and the tables' 512 pages must come round together), on two
-sockets after 31,744; on 16 CPUs over one socket not within a 1 GiB step (the CPU that takes each
-new table moves round), so there the note is all it costs (about 1 % of the step).
+sockets after 31,744, on 16 CPUs over two sockets after 111,104; on 16 CPUs over one socket the
+first repeat comes after 253,952 faults, too late in a 1 GiB step to skip anything, so there the
+notes are all it costs (some 7 ms, 2 % of the step). tests/engine/test_sweep.py checks the skip
+against the general path (a smaller per-cpu batch brings the period within a quick test's step)
+and, slow, against the loop on those 1 GiB steps.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 
 CHECK = 512  # faults between notes of the state (a period is a multiple of it: sweep.py's steps
 # take PTE tables of 512 pages whole)
+WIDE = 64  # PTE lines between the lowest a CPU writes next and the highest written, beyond which
+# no note is taken (speed only: CPUs that far apart have drifted, not locked into a rhythm, as in
+# the COW of the headline shape, where a note would hold hundreds of lines and none ever repeated)
 
 
 class Periods:
@@ -76,6 +81,8 @@ class Periods:
         ylo, xlo = min(ys), min(xs)
         yhi = max([ei[c][pos[c] - 1] for c in self.cpus if pos[c]] + [ylo])
         xhi = max([pi[c][pos[c] - 1] for c in self.cpus if pos[c]] + [xlo])
+        if yhi - ylo > WIDE:  # (CPUs spread far apart: no rhythm to find, and a long note to take)
+            return 0
         base = t0 << sh
         busy = tm.pte_busy[ylo:yhi + 1] + tm.ptl_busy[xlo:xhi + 1] + [b for _, b in tm.fixed.values()]
         # (one bytes object, which the garbage collector does not track: a tuple of tuples kept
