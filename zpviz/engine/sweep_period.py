@@ -59,8 +59,8 @@ class Periods:
         self.ptl0 = np.asarray(sw.ptl_owner, np.int64)
         self.pte0 = np.asarray(sw.pte_owner, np.int64)
         self.table0 = np.asarray(sw.has_table, bool)
-        busy = sw.m.cache.busy.get
-        self.ok = max([busy(x, 0) for x in sw.ptl_ids.tolist() + sw.pte_ids.tolist()] + [0]) <= sw.start and all(
+        late = {x for x, t in sw.m.cache.busy.items() if t > sw.start}  # (lines still busy: seldom any)
+        self.ok = (not late or late.isdisjoint(sw.ptl_ids.tolist() + sw.pte_ids.tolist())) and all(
             len(sw.pi[c]) < 2 or (np.diff(sw.pi[c]).min() >= 0 and np.diff(sw.ei[c]).min() >= 0) for c in self.cpus)
         # (each CPU's tables and lines in order: a line below every CPU's next is never written again)
 
