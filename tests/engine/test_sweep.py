@@ -373,3 +373,24 @@ def test_the_period_skip_on_the_bench_steps(monkeypatch, cpus, sockets):
     for key in b:
         assert a[key] == b[key], f"{key} differs with the period skip"
     assert slow.sweep_skipped == 0 < fast.sweep_skipped
+
+
+def test_the_period_skip_calls_progress_as_the_loop(monkeypatch):
+    """With a progress callback (as the app runs) the skip still writes whole periods, and
+    progress is called at every 4,096 faults it crossed, in order, as the loop would: the same
+    calls, the same records, the same place to cancel."""
+    monkeypatch.setattr(rules, "PCP_BATCH", 8)
+    text = long_lesson(32768, 4, ['do = "read"'], sockets=2)
+    got: dict[bool, tuple] = {}
+    for on in (True, False):
+        monkeypatch.setattr(sweep_module, "PERIODS", on)
+        calls: list[int] = []
+        m = played(text, "2.6.24", True, progress=calls.append)
+        got[on] = (snapshot(m), calls, m.sweep_skipped)
+        with pytest.raises(Cancelled, match="20,480"):
+            played(text, "2.6.24", True, progress=lambda n: n < 20000)
+    (fast, fast_calls, skipped), (slow, slow_calls, _) = got[True], got[False]
+    assert fast_calls == slow_calls == list(range(4096, 32769, 4096))
+    for key in slow:
+        assert fast[key] == slow[key], f"{key} differs with the period skip and a progress callback"
+    assert skipped >= 8192

@@ -221,12 +221,13 @@ class Sweep:
         done = 0
         while done < self.n:
             k = min(CHUNK - done % CHUNK, self.n - done) if progress is not None else self.n - done
-            timing.run(k)
-            done += k
-            if progress is not None and done % CHUNK == 0:
-                m.now = max(m.now, timing.latest)
-                if progress(n0 + done) is False:
-                    raise Cancelled(f"cancelled after {n0 + done:,} events")
+            got = timing.run(k, self.n - done)  # (k, or more where a period skip wrote whole periods)
+            if progress is not None:  # every CHUNK faults crossed, in order, as if played one by one
+                for at in range(done - done % CHUNK + CHUNK, done + got + 1, CHUNK):
+                    m.now = max(m.now, timing.latest)
+                    if progress(n0 + at) is False:
+                        raise Cancelled(f"cancelled after {n0 + at:,} events")
+            done += got
         return self._write(timing)
 
     # ------------------------------------------------------------------ write
@@ -470,6 +471,7 @@ class _Timing:
         self._in_full(prep=sw.prep)  # the first fault: the lock, and maybe the mm counter, meet their first CPU
         self.pending = 1  # faults played ahead of run()
         self.periods = Periods(self) if sw.periods else None  # (sweep_period.py)
+        self.noted = -1  # the fault count at the last checkpoint noted
 
     def _in_full(self, prep: bool = False) -> None:
         """The next fault, by the cache model proper on a scratch copy of the lines it touches:
@@ -546,24 +548,30 @@ class _Timing:
         self.heap = [e for e in self.heap if pos[e & mask] < count[e & mask]]
         heapq.heapify(self.heap)
 
-    def run(self, k: int) -> None:
+    def run(self, k: int, most: int | None = None) -> int:
         """Play the next k faults: in rounds that no CPU's list can run out within, each broken
-        off where a fault needs a page table."""
-        k, self.pending = k - self.pending, 0
+        off where a fault needs a page table; a period skip (sweep_period.py) may write more, up
+        to `most` (default k). Returns how many faults were timed."""
+        first = len(self.done) - self.pending  # (the faults played ahead, in __init__, count as this call's)
+        self.pending = 0
+        stop = first + k
+        end = first + (k if most is None else most)
         count, pos, mask = self.count, self.pos, self.mask
         periods = self.periods
-        while k > 0:
-            want = min(k, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
+        while len(self.done) < stop:
+            at = len(self.done)
+            if periods is not None and at % CHECK == 0 and at != self.noted:  # a checkpoint
+                self.noted = at
+                if periods.note(end - at):
+                    self._drop_finished()
+                    continue
+            want = min(stop - at, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
             if periods is not None:  # (a round ends at each checkpoint)
-                want = min(want, CHECK - len(self.done) % CHECK)
+                want = min(want, CHECK - at % CHECK)
             done = self._round(want)
-            k -= done
             self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
-                k -= 1
-            if periods is not None and k > 0 and len(self.done) % CHECK == 0:
-                k -= periods.note(k)
-                self._drop_finished()
         if self.done:
             self.latest = max(self.latest, max(self.done[-CHUNK:]) >> self.sh)
+        return len(self.done) - first
