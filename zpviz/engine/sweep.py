@@ -446,8 +446,9 @@ class _Timing:
         self.pcp = list(m.pcp)
         self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
         bg = cm.busy.get
-        self.ptl_busy = [bg(x, 0) for x in sw.ptl_ids.tolist()]
-        self.pte_busy = [bg(x, 0) for x in sw.pte_ids.tolist()]
+        # (the cache model keeps few busy times between steps, often none: then no look-up a line)
+        self.ptl_busy = [bg(x, 0) for x in sw.ptl_ids.tolist()] if cm.busy else [0] * len(sw.ptl_ids)
+        self.pte_busy = [bg(x, 0) for x in sw.pte_ids.tolist()] if cm.busy else [0] * len(sw.pte_ids)
         self.table = sw.has_table.tolist()
         self.upper = set(sw.p.upper_tables)
         width = max(sw.lists) + 1
