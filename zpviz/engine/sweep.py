@@ -28,6 +28,8 @@ line some CPU holds shared, a frame whose struct page some cache still holds, 2.
 refcounted zero page, a role the generator does not know, ...): the bulk loop takes the step
 then. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
 latency by the two CPUs' sockets. tests/engine/test_sweep.py holds the two to the same records.
+Where the loop's state comes round, shifted, whole periods of faults are written at once
+(sweep_period.py).
 """
 
 from __future__ import annotations
