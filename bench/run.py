@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     start = sysinfo.sample()
     if a.only:
         keys = [k.strip() for k in a.only.split(",") if k.strip()]
-        res = {"machine": sysinfo.machine_info()}
+        res = {"machine": {**sysinfo.machine_info(), "python_loop_m_per_s": sysinfo.python_loop_rate()}}
         headline = [k for k in keys if k in HEADLINE]
         if headline:  # the headline ratios: the kernel's rates and the engine's, as in a full run
             pages = 16384 if a.quick else 262144
@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         res["run"] = sysinfo.during(start, sysinfo.sample())
         return report(res, a.json)
     pages = 16384 if a.quick else 262144
-    res: dict[str, object] = {"machine": sysinfo.machine_info(), "pages": pages}
+    res: dict[str, object] = {"machine": {**sysinfo.machine_info(), "python_loop_m_per_s": sysinfo.python_loop_rate()},
+                              "pages": pages}
     kern = kernel_fault_rates(pages)
     res["kernel_mlock_pages_per_s"] = round(kern["mlock"]) if kern["mlock"] == kern["mlock"] else None
     for k in ("read", "write", "cow"):
