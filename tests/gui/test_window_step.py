@@ -112,3 +112,24 @@ def test_the_compare_table_sets_only_changed_cells_and_shows_what_a_new_table_sh
     assert _cells(table) == _cells(fresh)
     table.deleteLater()
     fresh.deleteLater()
+
+
+def test_a_shown_window_repaints_all_a_step_changes(make_window, qtbot):
+    """A shown window repaints only what each step made dirty (bench: window_step_shown_ms_median);
+    after every step what it shows is the picture a full repaint gives: nothing is left stale."""
+    from tests.gui.conftest import COMPARE
+
+    win = make_window(COMPARE, kernel=None, size=(1280, 720))
+    win.show()
+    qtbot.waitExposed(win)
+    app = QtWidgets.QApplication.instance()
+    n = win.frame_count()
+    assert n > 10
+    for f in list(range(1, 8)) + [n // 2, n // 2 + 1, n - 1]:
+        win.set_frame(f)
+        for _ in range(3):
+            app.processEvents()
+        shown = win.screen().grabWindow(win.winId()).toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+        full = win.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+        assert shown.size() == full.size()
+        assert shown == full, f
