@@ -97,10 +97,10 @@ class Bulk(Forking):
         return dict(read=recipe(shapes.read.roles, alloc_read), write=recipe(shapes.write.roles, True),
                     cow=recipe(shapes.cow.roles, True) if shapes.cow else None)
 
-    def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
+    def bulk_eligible(self, p: Proc, v: Vma, slots: list[int] | np.ndarray, write: bool) -> bool:
         """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
         allow-list. It touches no state."""
-        if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
+        if not len(slots) or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
         if not L.writes_agree(self.costs, self.cache.socket):
             return False  # CacheModel.access_writes, which the loop calls, is not access's rule any more

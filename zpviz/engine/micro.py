@@ -145,8 +145,11 @@ class MicroPeriods:
     def _runs(a: np.ndarray) -> list[int]:
         a = a.reshape(len(a), -1)
         change = np.zeros(len(a), np.int64)
-        if len(a) > 1:
-            change[1:] = np.any(a[1:] != a[:-1], axis=1)
+        if len(a) > 1:  # a row starts a run where any column changes (column by column: no row reduction)
+            diff = a[1:, 0] != a[:-1, 0]
+            for j in range(1, a.shape[1]):
+                diff |= a[1:, j] != a[:-1, j]
+            change[1:] = diff
         return np.cumsum(change).tolist()
 
     # ------------------------------------------------------------------ keys

@@ -100,8 +100,11 @@ class PeriodSkipper:
         self.hi = max(x[-1] for x in lists.values())
         sl = m.slots
         idx = slice(self.lo, self.hi + 1)
-        self.pre_slot = np.column_stack([np.frombuffer(sl.pte, np.uint8)[idx], np.frombuffer(sl.vmf, np.uint16)[idx],
-                                         np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN])  # a copy
+        # per page its PTE bits, vma flags and whether it maps the zero page, packed in one int32
+        # (8 + 16 + 1 bits: equal exactly when all three are), a new array
+        self.pre_slot = np.frombuffer(sl.pte, np.uint8)[idx].astype(np.int32)
+        self.pre_slot |= np.frombuffer(sl.vmf, np.uint16)[idx].astype(np.int32) << 8
+        self.pre_slot |= (np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN).astype(np.int32) << 24
         self.vp_lo = m.slot_vpage[self.lo]
         vp_hi = m.slot_vpage[self.hi]
         cm = m.cache
@@ -291,7 +294,12 @@ class PeriodSkipper:
         if end < hi:
             return 0
         a, b = arr[lo:end + 1], arr[lo + shift:end + 1 + shift]
-        bad = ~np.all(a == b, axis=1) if a.ndim == 2 else a != b
+        if a.ndim == 2:  # a row differs where any column does (column by column: no slow row reduction)
+            bad = a[:, 0] != b[:, 0]
+            for j in range(1, a.shape[1]):
+                bad |= a[:, j] != b[:, j]
+        else:
+            bad = a != b
         first = int(np.argmax(bad)) if bad.any() else None
         x = end + 1 if first is None else lo + first
         return min(kmax, max(0, -(-(x - hi) // shift)))

@@ -159,7 +159,8 @@ class RecordBatch:
 
 
 def _put(col: array, values: list[int]) -> None:
-    col.frombytes(np.array(values, _DTYPES[col.typecode]).tobytes())
+    # np.fromiter with the length given: some 3 times faster than np.array(list) on numpy 2
+    col.frombytes(np.fromiter(values, _DTYPES[col.typecode], len(values)).tobytes())
 
 
 class _Col:
@@ -277,6 +278,13 @@ class Recorder:
         rows = np.frombuffer(self.evi, INT_DTYPE).reshape(-1, N_INT)
         return rows[first - self.sealed:end - self.sealed].copy()  # a copy: the view must not outlive this
 
+    def recent_columns(self, first: int, end: int, *cols: int) -> list[np.ndarray]:
+        """Copies of the int columns `cols` (columns.Col) of events first..end-1, which must not be
+        sealed yet: recent_events for a few columns, without copying the others."""
+        assert first >= self.sealed, "those events are sealed already"
+        rows = np.frombuffer(self.evi, INT_DTYPE).reshape(-1, N_INT)[first - self.sealed:end - self.sealed]
+        return [rows[:, c].copy() for c in cols]
+
     def pattern_ids(self, first: int, end: int) -> np.ndarray:
         """The counter-increment pattern ids of events first..end-1, which must not be sealed yet
         (registering any pattern not seen before)."""
@@ -286,7 +294,19 @@ class Recorder:
         c = counts[first - self.sealed:end - self.sealed]
         hi = lo + int(c.sum())
         keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
-        return self._s._pattern_ids(c, keys, vals)
+        return self._s._pattern_ids(c, keys, vals, self._known(first, end))
+
+    def _known(self, first: int, end: int) -> np.ndarray | None:
+        """The pattern ids of events first..end-1 that writers gave (known_patterns), -1 where none
+        did; None if none did for any (a period copied again need not be hashed again)."""
+        known = None
+        for f, pids in self.known_pids:
+            lo, hi = max(f, first), min(f + len(pids), end)
+            if lo < hi:
+                if known is None:
+                    known = np.full(end - first, -1, np.int64)
+                known[lo - first:hi - first] = pids[lo - f:hi - f]
+        return known
 
     def pattern_id(self, keys: np.ndarray, vals: np.ndarray) -> int:
         """The pattern id of one event's counter increments (keys and values in order),
