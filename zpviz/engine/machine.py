@@ -68,6 +68,16 @@ def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]
 assert tuple(WATCHABLE) == WATCHABLE_LINES, "the lesson format's watchable lines are the engine's"
 
 
+def _as_sequence(idx: np.ndarray) -> range | list[int]:
+    """The slots as a range where they are evenly spaced (a whole vma, or every n-th page), else a
+    list: dealt round-robin or in blocks a range stays a range (slicing it costs nothing), and
+    the bulk path reads it as it reads a list, without a Python int per page made or freed."""
+    if len(idx) == 1 or (len(idx) > 1 and idx[1] > idx[0] and not (np.diff(idx) != idx[1] - idx[0]).any()):
+        step = int(idx[1] - idx[0]) if len(idx) > 1 else 1
+        return range(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx.tolist()
+
+
 class Machine(Bulk):
     def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None,
                  record_deltas: bool = True):
@@ -302,7 +312,7 @@ class Machine(Bulk):
         idx = self._slot_array(v, step)  # (bulk_eligible reads it with numpy: no list to convert back)
         if not self.bulk_eligible(p, v, idx, write):
             return None
-        return self.bulk_access(p, v, self.deal(idx.tolist(), cpus, step.deal), list(cpus), write)
+        return self.bulk_access(p, v, self.deal(_as_sequence(idx), cpus, step.deal), list(cpus), write)
 
     def _access(self, p: Proc, v: Vma, slots: list[int], write: bool, cpu: int) -> Iterator[None]:
         for s in slots:

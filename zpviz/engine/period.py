@@ -55,10 +55,12 @@ def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
     return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
 
 
-def _progression(lst: list[int]) -> tuple[int, int] | None:
+def _progression(lst: list[int] | range) -> tuple[int, int] | None:
     """(first, stride) when lst is an increasing arithmetic progression."""
     if len(lst) < 2:
         return None
+    if isinstance(lst, range):  # (Machine._run_bulk deals evenly spaced pages as ranges)
+        return (lst.start, lst.step) if lst.step > 0 else None
     a = np.asarray(lst, dtype=np.int64)
     d = np.diff(a)
     if d[0] <= 0 or (d != d[0]).any():
