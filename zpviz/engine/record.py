@@ -450,8 +450,10 @@ class _Sealed:
         k = len(ev)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
-        for j, col in enumerate(self.ev):
-            col.extend(ev[:, j])
+        # the rows transposed once, so each column below is read contiguously (a column of the
+        # row-major rows is a strided view: every reduction over it would walk all the rows again)
+        for col, x in zip(self.ev, np.ascontiguousarray(ev.T)):
+            col.extend(x)
         t0 = t[:, TimeCol.T0]
         step = np.empty(k, np.int64)
         step[0] = t0[0] - self.t0_last
@@ -464,14 +466,15 @@ class _Sealed:
         self.tck.extend(run[at].tolist())
         self.tmax = int(run[-1])
 
-        d = np.empty(v.shape, np.int64)
-        np.subtract(v[0], self.last, out=d[0], dtype=np.int64)
-        np.subtract(v[1:], v[:-1], out=d[1:], dtype=np.int64)
-        d[at] = 0
+        vt = np.ascontiguousarray(v.T)  # (the same, one scalar per row)
+        d = np.empty(vt.shape, np.int64)
+        np.subtract(vt[:, 0], self.last, out=d[:, 0], dtype=np.int64)
+        np.subtract(vt[:, 1:], vt[:, :-1], out=d[:, 1:], dtype=np.int64)
+        d[:, at] = 0
         self.sck.extend(v[at].astype(np.int64))
         self.last = v[-1].astype(np.int64)
-        for j, col in enumerate(self.sc):
-            col.extend(d[:, j])
+        for col, x in zip(self.sc, d):
+            col.extend(x)
 
         for p in ("sd", "fd"):
             c, arrays = recs[p]
