@@ -324,7 +324,10 @@ class MicroPeriods:
         cols = [ev, fresh[:, None]]  # EV_FRESH
         if self.keep:
             e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
-            cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
+            # (the counter increments through cd_pairs: events a period skip appended by pattern
+            # have none in the append arrays)
+            cd_n, cd_keys, cd_vals = rec.cd_pairs(a["e"], b["e"])
+            cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n)] + [cd_n[:, None]]
             sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
             cols.append(sc - a["scalars"][None, :].astype(np.int32))
         else:
@@ -346,8 +349,7 @@ class MicroPeriods:
             fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
             fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
             spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
-            spans["cd"] = P["cd"].add(np.column_stack([np.frombuffer(arr, INT_DTYPE)[a["cd"]:b["cd"]]
-                                                       for arr in rec.cd]))
+            spans["cd"] = P["cd"].add(np.column_stack([cd_keys, cd_vals]))  # (columns.Cd order)
         fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
         spans["fr"] = P["fr"].add(np.column_stack(
             [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (

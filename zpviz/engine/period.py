@@ -438,7 +438,7 @@ class PeriodSkipper:
                 for _ in range(k):
                     arr.frombytes(data)
 
-        for arr in (rec.sd_n, rec.fd_n, rec.cd_n):
+        for arr in (rec.sd_n, rec.fd_n):
             repeat_put(arr, e_a, e_b)
         sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]  # (columns.Sd order; Fd below)
         put(rec.sd[Sd.SLOT], sd[Sd.SLOT][None, :] + slot_moves)
@@ -455,13 +455,13 @@ class PeriodSkipper:
                  fmap[None, :] + zmap * zero, np.tile(fflags, k), np.tile(fkind, k))
         for arr, vals in zip(rec.fd, moved):
             put(arr, vals)
-        for arr in rec.cd:
-            repeat_put(arr, a["cd"], b["cd"])
         # the copies repeat the period's counter patterns: once hashed here, the seal need hash
-        # neither the period nor its copies again
+        # neither the period nor its copies again, and the copies are appended as those pattern
+        # ids alone, without their pairs (Recorder.append_by_pattern)
         pids = rec.pattern_ids(a["e"], b["e"])
         rec.known_patterns(a["e"], pids)
-        rec.known_patterns(rec.n_events - k * n_ab, np.tile(pids, k))
+        assert rec.n_events_appended() == rec.n_events - k * n_ab, "the counter records are behind"
+        rec.append_by_pattern(np.tile(pids, k))
         sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
         rows = sc[None, :, :] + moves.astype(np.int32)[:, None, :]

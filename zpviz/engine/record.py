@@ -104,6 +104,15 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inv.reshape(-1)
 
 
+def _ramp(n: np.ndarray) -> np.ndarray:
+    """0..n[0]-1, 0..n[1]-1, ... in one array."""
+    total = int(n.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    start = np.cumsum(n) - n
+    return np.arange(total, dtype=np.int64) - np.repeat(start, n)
+
+
 def _ints(a: array) -> np.ndarray:
     return np.frombuffer(a, np.int32) if len(a) else np.zeros(0, np.int32)
 
@@ -260,6 +269,10 @@ class Recorder:
         # runs of appended events whose counter-increment pattern ids are known already (first
         # event, ids): a writer that copies events says so, and the seal need not hash them again
         self.known_pids: list[tuple[int, np.ndarray]] = []
+        # runs of appended events (first, n) whose counter increments are given by their pattern id
+        # alone (append_by_pattern): their cd count is 0 in the append arrays and no pairs are
+        # there; cd_pairs gives them back whole
+        self.by_pattern: list[tuple[int, int]] = []
         self._closed = False
         self._s = _Sealed()
 
@@ -318,6 +331,59 @@ class Recorder:
         already: pids. The seal takes them instead of hashing those events again."""
         self.known_pids.append((first, pids))
 
+    def append_by_pattern(self, pids: np.ndarray) -> None:
+        """The counter increments of the events being appended now (the next len(pids), whose
+        other records their writer appends itself) as pattern ids of patterns already registered,
+        instead of pairs: a count of 0 each in cd_n and no pairs, the ids noted (known_patterns).
+        The seal needs nothing more, and cd_pairs gives the pairs back to a writer that reads
+        them (a copy of a copy). What a period skip writes k times over costs no pairs at all."""
+        first = self.n_events_appended()
+        pids = np.asarray(pids, np.int64)
+        if len(pids) and (pids.min() < 0 or pids.max() >= len(self._s.pat)):
+            raise ValueError("append_by_pattern: pattern ids not registered")
+        self.cd_n.frombytes(bytes(4 * len(pids)))
+        self.known_patterns(first, pids)
+        self.by_pattern.append((first, len(pids)))
+
+    def n_events_appended(self) -> int:
+        """The event the next cd_n entry belongs to (the cd records are appended per event)."""
+        return self.sealed + len(self.cd_n)
+
+    def cd_pairs(self, first: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per event first..end-1 (not sealed yet) its number of counter increments, then their
+        keys and values in event order (copies, int32): as appended, with the events appended
+        by pattern (append_by_pattern) given their pattern's pairs."""
+        assert first >= self.sealed, "those events are sealed already"
+        s0 = self.sealed
+        counts_all = np.frombuffer(self.cd_n, INT_DTYPE)
+        counts = counts_all[first - s0:end - s0].astype(np.int64)
+        lo = int(counts_all[:first - s0].sum(dtype=np.int64))
+        hi = lo + int(counts.sum())
+        keys, vals = (np.frombuffer(a, INT_DTYPE)[lo:hi].copy() for a in self.cd)
+        del counts_all
+        runs = [(max(f, first), min(f + n, end)) for f, n in self.by_pattern if f < end and f + n > first]
+        if not runs:
+            return counts.astype(INT_DTYPE), keys, vals
+        # the events by pattern: their pairs from the pattern table, the others' as appended
+        known = self._known(first, end)
+        by = np.zeros(end - first, bool)
+        for a, b in runs:
+            by[a - first:b - first] = True
+        pat_len, pat_start, pat_keys, pat_vals = self._s.pattern_table()
+        full = counts.copy()
+        full[by] = pat_len[known[by]]
+        out_start = np.cumsum(full) - full
+        n_out = int(full.sum())
+        out_k, out_v = np.empty(n_out, INT_DTYPE), np.empty(n_out, INT_DTYPE)
+        # the appended pairs, event by event in order, go to the places of the events not by pattern
+        mine = ~by
+        dst = np.repeat(out_start[mine], full[mine]) + _ramp(full[mine])
+        out_k[dst], out_v[dst] = keys, vals
+        src = np.repeat(pat_start[known[by]], full[by]) + _ramp(full[by])
+        dst = np.repeat(out_start[by], full[by]) + _ramp(full[by])
+        out_k[dst], out_v[dst] = pat_keys[src], pat_vals[src]
+        return full.astype(INT_DTYPE), out_k, out_v
+
     def recent_times(self, first: int, end: int) -> np.ndarray:
         """The same for the (t0, t1) of those events."""
         assert first >= self.sealed, "those events are sealed already"
@@ -375,6 +441,7 @@ class Recorder:
         for first, pids in self.known_pids:
             known[first - self.sealed:first - self.sealed + len(pids)] = pids
         self.known_pids = []
+        self.by_pattern = []
         self._s.add(self, self.sealed, k, known)  # its numpy views of the arrays are gone when it returns
         for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
             # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
@@ -512,6 +579,17 @@ class _Sealed:
             ids = np.array([self._id(row) for row in rows[first]], np.int64)
             pid[evs] = ids[inv]
         return pid
+
+    def pattern_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per registered pattern its number of pairs and where they start in the flat keys and
+        values that follow (rebuilt only when patterns were added)."""
+        t = getattr(self, "_table", None)
+        if t is None or len(t[0]) != len(self.pat):
+            lens = np.array([len(p) // 2 for p in self.pat], np.int64)
+            keys = np.concatenate([np.zeros(0, np.int32)] + [p[:len(p) // 2] for p in self.pat])
+            vals = np.concatenate([np.zeros(0, np.int32)] + [p[len(p) // 2:] for p in self.pat])
+            t = self._table = (lens, np.cumsum(lens) - lens, keys, vals)
+        return t
 
     def _id(self, row: np.ndarray) -> int:
         key = row.astype(np.int32).tobytes()
