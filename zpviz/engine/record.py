@@ -153,18 +153,25 @@ class RecordBatch:
         _put(rec.evi, self.evi)
         _put(rec.evt, self.evt)
         if rec.keep_deltas:  # numpy turns a list of ints into bytes faster than array.extend
-            for j, col in enumerate(rec.sd):
-                _put(col, self.sd[j::N_SD])
-            rec.sd_n.extend([1] * (len(self.sd) // N_SD))
-            for j, col in enumerate(rec.fd):
-                _put(col, self.fd[j::N_FD])
+            _put_fields(rec.sd, self.sd)
+            rec.sd_n.frombytes(np.ones(len(self.sd) // N_SD, INT_DTYPE).tobytes())
+            _put_fields(rec.fd, self.fd)
             _put(rec.fd_n, self.fdn)
-            _put(rec.cd[Cd.KEY], self.cd[Cd.KEY::N_CD])
-            _put(rec.cd[Cd.VALUE], self.cd[Cd.VALUE::N_CD])
+            _put_fields(rec.cd, self.cd)
             _put(rec.cd_n, self.cdn)
             _put(rec.scalars, self.sc)
         for b in self.lists():
             b.clear()
+
+
+def _put_fields(cols: tuple[array, ...], values: list[int]) -> None:
+    """Interleaved records (field 0, field 1, ... of each) into one array per field: read into
+    numpy once and transposed, rather than a list slice and a conversion per field."""
+    if not values:
+        return
+    rows = np.fromiter(values, INT_DTYPE, len(values)).reshape(-1, len(cols))
+    for col, x in zip(cols, np.ascontiguousarray(rows.T)):
+        col.frombytes(x.tobytes())
 
 
 def _put(col: array, values: list[int]) -> None:
