@@ -326,15 +326,18 @@ class Trace(Sequence[Frame]):
         state_bytes = sum(a.nbytes for a in init.values()) + 1
         n_kf = int(max(1, min(n_ev // 64 + 1, KEYFRAME_BUDGET_BYTES // state_bytes)))
         self._k = max(1, -(-n_ev // n_kf)) if n_ev else 1
-        cur = {k: v.copy() for k, v in init.items()}
-        cur["cpu"] = np.zeros((self.ncpus, C.N_CPU_COUNTERS), np.int64)
-        self._keys = [{k: v.copy() for k, v in cur.items()}]
-        for j in range(1, -(-n_ev // self._k) + 1 if n_ev else 1):
+        # keyframe 0 is init itself (the run hands it over), the last one the working copy: every
+        # keyframe between is a copy
+        self._keys = [dict(init, cpu=np.zeros((self.ncpus, C.N_CPU_COUNTERS), np.int64))]
+        cur = {k: v.copy() for k, v in self._keys[0].items()}
+        last = -(-n_ev // self._k) if n_ev else 0
+        for j in range(1, last + 1):
             changed = self._apply(cur, (j - 1) * self._k, j * self._k)
             # an array no event of the interval changed is the previous keyframe's: frame() copies
             # a keyframe before applying anything to it, so keyframes may share what is alike
             prev = self._keys[-1]
-            self._keys.append({k: v.copy() if k in changed else prev[k] for k, v in cur.items()})
+            self._keys.append({k: (v if j == last else v.copy()) if k in changed else prev[k]
+                               for k, v in cur.items()})
 
     def _apply(self, cur: dict[str, np.ndarray], a: int, b: int) -> set[str]:
         """Apply the deltas of events a..b-1 to cur in place; returns the names of the arrays whose
