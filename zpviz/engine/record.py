@@ -310,7 +310,7 @@ class Recorder:
         (registering any pattern not seen before)."""
         assert first >= self.sealed, "those events are sealed already"
         counts = np.frombuffer(self.cd_n, np.int32)
-        lo = len(self.cd[0]) - int(counts[first - self.sealed:].sum(dtype=np.int64))  # (counted from the end)
+        lo = int(counts[:first - self.sealed].sum(dtype=np.int64))
         c = counts[first - self.sealed:end - self.sealed]
         hi = lo + int(c.sum())
         keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
@@ -364,8 +364,7 @@ class Recorder:
         s0 = self.sealed
         counts_all = np.frombuffer(self.cd_n, INT_DTYPE)
         counts = counts_all[first - s0:end - s0].astype(np.int64)
-        # (the pairs before `first`, counted from the end: the ranges read are recent ones)
-        lo = len(self.cd[0]) - int(counts_all[first - s0:].sum(dtype=np.int64))
+        lo = int(counts_all[:first - s0].sum(dtype=np.int64))
         hi = lo + int(counts.sum())
         keys, vals = (np.frombuffer(a, INT_DTYPE)[lo:hi].copy() for a in self.cd)
         del counts_all
