@@ -541,9 +541,12 @@ class _Sealed:
         self.tmax = int(run[-1])
 
         vt = np.ascontiguousarray(v.T)  # (the same, one scalar per row)
-        d = np.empty(vt.shape, np.int64)
-        np.subtract(vt[:, 0], self.last, out=d[:, 0], dtype=np.int64)
-        np.subtract(vt[:, 1:], vt[:, :-1], out=d[:, 1:], dtype=np.int64)
+        # the changes in int32 where no value is negative (then no difference of two int32s
+        # overflows): half the memory of int64 to write and to read back
+        wide = np.int32 if vt.size and vt.min() >= 0 and self.last.min() >= 0 else np.int64
+        d = np.empty(vt.shape, wide)
+        np.subtract(vt[:, 0], self.last, out=d[:, 0], dtype=wide, casting="unsafe")
+        np.subtract(vt[:, 1:], vt[:, :-1], out=d[:, 1:], dtype=wide)
         d[:, at] = 0
         self.sck.extend(v[at].astype(np.int64))
         self.last = v[-1].astype(np.int64)
