@@ -328,7 +328,7 @@ class MicroPeriods:
             e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
             # (the counter increments through cd_pairs: events a period skip appended by pattern
             # have none in the append arrays)
-            cd_n, cd_keys, cd_vals = rec.cd_pairs(a["e"], b["e"])
+            cd_n, cd_keys, cd_vals = rec.cd_pairs(a["e"], b["e"], at=a["cd"])
             cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n)] + [cd_n[:, None]]
             sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
             cols.append(sc - a["scalars"][None, :].astype(np.int32))

@@ -356,16 +356,18 @@ class Recorder:
         """The event the next cd_n entry belongs to (the cd records are appended per event)."""
         return self.sealed + len(self.cd_n)
 
-    def cd_pairs(self, first: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def cd_pairs(self, first: int, end: int, at: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per event first..end-1 (not sealed yet) its number of counter increments, then their
         keys and values in event order (copies, int32): as appended, with the events appended
-        by pattern (append_by_pattern) given their pattern's pairs."""
+        by pattern (append_by_pattern) given their pattern's pairs. `at`, if the caller knows it:
+        where event first's pairs start in the append arrays (len(cd[0]) when it was next)."""
         assert first >= self.sealed, "those events are sealed already"
         s0 = self.sealed
         counts_all = np.frombuffer(self.cd_n, INT_DTYPE)
         counts = counts_all[first - s0:end - s0].astype(np.int64)
-        lo = int(counts_all[:first - s0].sum(dtype=np.int64))
+        lo = int(counts_all[:first - s0].sum(dtype=np.int64)) if at is None else at
         hi = lo + int(counts.sum())
+        assert hi <= len(self.cd[0]), "cd_pairs: `at` past the pairs appended"
         keys, vals = (np.frombuffer(a, INT_DTYPE)[lo:hi].copy() for a in self.cd)
         del counts_all
         runs = [(max(f, first), min(f + n, end)) for f, n in self.by_pattern if f < end and f + n > first]
