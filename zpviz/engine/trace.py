@@ -367,9 +367,12 @@ class Trace(Sequence[Frame]):
             last = lo + order[keep]
             for src, dst in fields:
                 new = cols[src][last]
-                if not np.array_equal(cur[dst][uniq], new):
-                    cur[dst][uniq] = new
-                    changed.add(dst)
+                arr = cur[dst]
+                # (a few first: where the field changes, as most do, that settles it cheaply)
+                if np.array_equal(arr[uniq[:16]], new[:16]) and np.array_equal(arr[uniq], new):
+                    continue
+                arr[uniq] = new
+                changed.add(dst)
         # key = columns.counter_key(cpu, counter); bincount is far faster than np.add.at
         width = self.ncpus * KEY_STRIDE
         sums = d.counter_sums(a, b, width)
