@@ -252,6 +252,10 @@ class Recorder:
     counter_key and an increment); scalars: one `Stored` row (the scalars but time_ns, which is
     the running maximum of t1).
 
+    An event's counter increments may instead be appended as the id of a pattern already
+    registered (`append_by_pattern`: a count of 0, no pairs); `cd_pairs` reads every event's
+    pairs back either way.
+
     These arrays hold the events appended since the last `seal` (all of them if nobody seals):
     event e is at position e - sealed. `seal` empties them in place, so the engine may keep their
     bound methods. Seal only between steps: inside one the engine reads back what it appended
