@@ -12,6 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(path: str) -> int:
+    from zpviz.present import prefetch
+
+    prefetch.start(path)  # as zpviz.cli does before Qt is imported: the lesson simulates meanwhile
     from zpviz.gui.app import _app, show_on_screen  # what run_app uses, minus the no-display check
 
     app = _app(False)

@@ -284,10 +284,19 @@ def cmd_app(argv: Sequence[str]) -> int:
             raise UsageError(f"zpviz: {e}") from None
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _prefetch(a.file, kernel, compare)
     from zpviz.gui.app import run_app
 
     return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, exporter=_exporter(), zoom=a.zoom,
                    chrome=a.chrome)
+
+
+def _prefetch(path: str | None, kernel, compare) -> None:
+    """Start simulating the lesson the window will open (the tour when path is None) in a second
+    process, before Qt is imported (present/prefetch.py, docs/startup.md)."""
+    from zpviz.present import prefetch
+
+    prefetch.start(path, kernel, compare)
 
 
 def _exporter():

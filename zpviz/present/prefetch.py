@@ -1,0 +1,205 @@
+"""Simulating the lesson the app opens in a second process while the app starts (docs/startup.md).
+
+A cold start spends about half a second importing Qt and pyqtgraph and building the window, and
+the tour's four variants take as long again to simulate; one after the other that is the start-up
+time. So before the window's imports, `start` forks a worker that simulates each variant the
+lesson will show, in the order the window shows them, and stores each trace in the trace cache
+(tracecache.py), where the window's loader picks it up (`take`, called by session.build_lesson).
+On two cores the simulation is done by the time the window is ready for it.
+
+The cache is the only way the trace comes back: the worker writes the entry whole or not at all
+(tracecache's atomic rename) and then says so on a pipe, one line per variant. Anything that goes
+wrong on that path (no fork on this platform, the cache switched off or unwritable, a lesson that
+does not load, a trace that cannot be cached, a worker that died) only means the window simulates
+that variant itself, as it would without a worker: the worker is a head start, never a
+dependency. The worker simulates the lesson the window will load from the same file, so a lesson
+with an error is left to the window, which reports it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import signal
+import sys
+import threading
+
+from zpviz.engine import Cancelled, simulate
+from zpviz.present.tracecache import TraceCache, entry_key
+
+ENV_OFF = "ZPVIZ_NO_PREFETCH"  # set and not empty: no worker, the window simulates (as before)
+_active: Prefetch | None = None
+_lock = threading.Lock()
+
+
+class Prefetch:
+    """A worker process simulating `variants` of one lesson into `cache`. `keys` maps each
+    cache key the worker will store to its variant."""
+
+    def __init__(self, pid: int, fd: int, keys: dict[str, str], cache: TraceCache) -> None:
+        self.pid = pid
+        self.keys = keys
+        self.cache = cache
+        self.state: dict[str, str] = {}  # variant -> "ok" (in the cache) or "no" (the window simulates it)
+        self.counts: dict[str, int] = {}  # variant -> events simulated so far (the worker's progress)
+        self._pipe = os.fdopen(fd, "rb", buffering=0)
+        self._buf = b""
+        self._eof = False
+
+    # ------------------------------------------------------------------ the window's side
+    def take(self, scenario, variant: str, tick=None):
+        """The trace of `scenario` under `variant` once the worker has stored it, or None when
+        the worker does not simulate exactly that (the caller simulates). Waits for the worker
+        meanwhile; tick(events), if given, is told the worker's progress, and returning False
+        stops the worker and raises engine.Cancelled, as the engine's progress callback does."""
+        key = entry_key(scenario, variant)
+        want = self.keys.get(key) if key is not None else None
+        if want is None:
+            return None
+        seen = 0
+        while want not in self.state and not self._eof:
+            self._read(0.1)
+            n = self.counts.get(want, 0)
+            if tick is not None and n != seen:
+                seen = n
+                if tick(n) is False:
+                    self.stop()
+                    raise Cancelled(f"simulating under {want}")
+        if self._eof or len(self.state) == len(self.keys):
+            self.finish()
+        if self.state.get(want) != "ok":
+            return None
+        return self.cache.get(scenario, variant)  # None if the entry went meanwhile: simulated again
+
+    def _read(self, timeout: float) -> None:
+        try:
+            ready, _, _ = select.select([self._pipe], [], [], timeout)
+            if not ready:
+                return
+            data = self._pipe.read(4096)
+        except (OSError, ValueError):  # closed by stop() in another thread, or an error: no more lines
+            data = b""
+        if not data:
+            self._eof = True
+            return
+        self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            what, _, rest = line.decode("ascii", "replace").partition(" ")
+            if what in ("ok", "no"):
+                self.state[rest] = what
+            elif what == "n":
+                variant, _, n = rest.partition(" ")
+                self.counts[variant] = int(n) if n.isdigit() else 0
+
+    def finish(self) -> None:
+        """Every variant is in: reap the worker (it is exiting)."""
+        self.stop(kill=False)
+
+    def stop(self, kill: bool = True) -> None:
+        """Stop the worker (if kill) and forget it; what it stored stays in the cache."""
+        global _active
+        if self.pid:
+            pid, self.pid = self.pid, 0
+            try:
+                if kill:
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:  # gone already (reaped, or never ours)
+                pass
+        self._eof = True
+        try:
+            self._pipe.close()
+        except OSError:
+            pass
+        if _active is self:
+            _active = None
+
+
+# ---------------------------------------------------------------------- starting and finding one
+def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch | None:
+    """Fork a worker that simulates the variants of the lesson at `path` (None: the built-in
+    tour, as gui.app.run_app opens it) that the app will show
+    (the same choice as session.kernels_for) and are not in the cache yet. None when there is
+    nothing to do or no way to do it (see the module's docstring): the window then simulates.
+    Call it before Qt is imported: a process with threads must not fork."""
+    global _active
+    if os.environ.get(ENV_OFF) or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return None
+    # fork copies only the calling thread: never once other threads (Python's or Qt's) may hold a lock
+    if threading.active_count() > 1 or "PySide6" in sys.modules:
+        return None
+    cache = TraceCache.default()
+    if cache.dir is None:
+        return None
+    try:
+        from zpviz.present.session import kernels_for
+        from zpviz.scenario import load
+        from zpviz.scenario.library import tour_path
+
+        scenario = load(str(tour_path()) if path is None else path)
+        ids = kernels_for(scenario, kernel, compare)
+        keys = {entry_key(scenario, k): k for k in ids}
+        cache.dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(cache.dir, os.W_OK):
+            return None
+    except Exception:  # noqa: BLE001 - the window loads the lesson itself and reports what is wrong
+        return None
+    keys = {key: k for key, k in keys.items() if key is not None and not cache.path_for(key).exists()}
+    if not keys:
+        return None
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if pid == 0:  # the worker: simulate, store, say so; never return into the app's code
+        code = 1
+        try:
+            os.close(r)
+            _work(scenario, list(keys.values()), cache, w)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    _active = Prefetch(pid, r, keys, cache)
+    atexit.register(_active.stop)
+    return _active
+
+
+def _work(scenario, variants: list[str], cache: TraceCache, fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal ends the worker too, quietly
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for std in (0, 1, 2):  # nothing of the worker's reaches the app's terminal or a caller's pipes
+        os.dup2(devnull, std)
+
+    def say(text: str) -> None:
+        os.write(fd, text.encode() + b"\n")  # a parent gone: BrokenPipeError ends the worker
+
+    for k in variants:
+        def tick(n: int, k=k) -> bool:
+            say(f"n {k} {n}")
+            return True
+
+        try:
+            trace = simulate(scenario, k, progress=tick)
+            stored = cache.put(trace, scenario, k)
+        except Exception:  # noqa: BLE001 - the window simulates it again and reports the error
+            stored = False
+        say(f"{'ok' if stored else 'no'} {k}")
+        if not stored:
+            return
+
+
+def take(scenario, variant: str, tick=None):
+    """The running worker's trace of `scenario` under `variant` (see Prefetch.take), or None."""
+    with _lock:
+        pf = _active
+        if pf is None:
+            return None
+        return pf.take(scenario, variant, tick)
