@@ -305,7 +305,11 @@ def _exporter():
 
     if find_spec("imageio") is None:  # the writers' dependency (found, not imported: start-up stays quick)
         return None
-    from zpviz.export import export_window
+
+    def export_window(window, path, **kw):
+        from zpviz.export import export_window  # on first use: the start does not import the exporter
+
+        return export_window(window, path, **kw)
 
     return export_window
 

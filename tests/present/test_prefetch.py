@@ -76,6 +76,7 @@ print(json.dumps({"started": started, "ids": list(ids), "kernels": list(lesson.k
 
 
 def test_no_worker_without_a_cache_or_when_switched_off_or_after_qt(tmp_path):
+    """The window simulates, as it did before there was a worker."""
     code = HEAD + """
 if os.environ.get("LOAD_QT"):
     import PySide6.QtCore
@@ -87,14 +88,17 @@ print(json.dumps({"started": prefetch.start(PATH) is not None}))
     assert not _run(code, tmp_path / "d", LOAD_QT="1")["started"]  # a process with Qt's threads never forks
 
 
-def test_nothing_to_do_when_the_cache_holds_the_lesson(tmp_path):
+def test_the_worker_leaves_what_the_cache_holds_to_the_window(tmp_path):
     r = _run(HEAD + """
 sc = load(PATH)
-for k in kernels_for(sc):
-    TraceCache.default().put(simulate(sc, k), sc, k)
-print(json.dumps({"started": prefetch.start(PATH) is not None}))
+ids = kernels_for(sc)
+TraceCache.default().put(simulate(sc, ids[0]), sc, ids[0])
+pf = prefetch.start(PATH)
+got = [prefetch.take(sc, k) is not None for k in ids]
+print(json.dumps({"got": got, "keys": sorted(pf.keys.values())}))
 """, tmp_path)
-    assert not r["started"]
+    assert r["got"] == [False, True]  # the first the window reads from the cache itself
+    assert len(r["keys"]) == 1
 
 
 def test_a_lesson_the_worker_does_not_simulate_is_simulated_here(tmp_path):
@@ -109,13 +113,16 @@ print(json.dumps({{"other": prefetch.take(other, "modern") is None,
     assert r == {"other": True, "variant": True}
 
 
-def test_a_lesson_that_does_not_load_starts_no_worker(tmp_path):
+def test_a_lesson_that_does_not_load_is_left_to_the_window(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[scenario]\ntitle = "x"\n[[vma]]\nname = 3\n')
-    r = _run(HEAD.replace(repr(str(LESSON)), repr(str(bad))) + """
-print(json.dumps({"started": prefetch.start(PATH) is not None}))
+    r = _run(HEAD.replace(repr(str(LESSON)), repr(str(bad))) + f"""
+pf = prefetch.start(PATH)
+good = load({str(LESSON)!r})
+took = prefetch.take(good, "modern")
+print(json.dumps({{"take": took is None, "keys": pf.keys, "active": prefetch._active is not None}}))
 """, tmp_path)
-    assert not r["started"]  # the window loads it and shows the file's problems
+    assert r == {"take": True, "keys": {}, "active": False}  # the window loads it and shows the file's problems
 
 
 def test_a_dead_worker_means_the_window_simulates(tmp_path):
@@ -158,12 +165,15 @@ def test_the_protocol_lines_are_read_in_pieces():
     from zpviz.present.prefetch import Prefetch
 
     r, w = os.pipe()
-    pf = Prefetch(0, r, {}, cache=None)
-    os.write(w, b"n v5 40")
+    pf = Prefetch(0, r, None)
+    os.write(w, b"k abc v5\nk def modern\nke")
+    pf._read(1.0)
+    assert pf.keys == {"abc": "v5", "def": "modern"} and not pf.keys_told
+    os.write(w, b"ys\nn v5 40")
     pf._read(1.0)
     os.write(w, b"96\nok v5\nno mod")
     pf._read(1.0)
-    assert pf.counts == {"v5": 4096} and pf.state == {"v5": "ok"}
+    assert pf.keys_told and pf.counts == {"v5": 4096} and pf.state == {"v5": "ok"}
     os.write(w, b"ern\n")
     os.close(w)
     pf._read(1.0)

@@ -34,13 +34,17 @@ _lock = threading.Lock()
 
 
 class Prefetch:
-    """A worker process simulating `variants` of one lesson into `cache`. `keys` maps each
-    cache key the worker will store to its variant."""
+    """A worker process simulating the variants of one lesson into `cache`.
 
-    def __init__(self, pid: int, fd: int, keys: dict[str, str], cache: TraceCache) -> None:
+    The worker speaks in lines: `k KEY VARIANT` for each trace it will provide (the cache key of
+    the lesson it loaded under that variant), then `keys`; then per variant `n VARIANT EVENTS`
+    as it simulates and `ok VARIANT` (stored) or `no VARIANT` (not: the window simulates it)."""
+
+    def __init__(self, pid: int, fd: int, cache: TraceCache | None) -> None:
         self.pid = pid
-        self.keys = keys
         self.cache = cache
+        self.keys: dict[str, str] = {}  # cache key -> variant, for the traces the worker provides
+        self.keys_told = False  # every key is in `keys`
         self.state: dict[str, str] = {}  # variant -> "ok" (in the cache) or "no" (the window simulates it)
         self.counts: dict[str, int] = {}  # variant -> events simulated so far (the worker's progress)
         self._pipe = os.fdopen(fd, "rb", buffering=0)
@@ -50,11 +54,17 @@ class Prefetch:
     # ------------------------------------------------------------------ the window's side
     def take(self, scenario, variant: str, tick=None):
         """The trace of `scenario` under `variant` once the worker has stored it, or None when
-        the worker does not simulate exactly that (the caller simulates). Waits for the worker
+        the worker does not provide exactly that (the caller simulates). Waits for the worker
         meanwhile; tick(events), if given, is told the worker's progress, and returning False
         stops the worker and raises engine.Cancelled, as the engine's progress callback does."""
         key = entry_key(scenario, variant)
-        want = self.keys.get(key) if key is not None else None
+        if key is None:
+            return None
+        while not self.keys_told and not self._eof:
+            self._read(0.1)
+        if not self.keys:  # nothing to simulate (all cached, or a lesson for the window to report)
+            self.finish()
+        want = self.keys.get(key)
         if want is None:
             return None
         seen = 0
@@ -70,7 +80,7 @@ class Prefetch:
             self.finish()
         if self.state.get(want) != "ok":
             return None
-        return self.cache.get(scenario, variant)  # None if the entry went meanwhile: simulated again
+        return self.cache.get(scenario, variant, key=key)  # None if the entry went meanwhile: simulated again
 
     def _read(self, timeout: float) -> None:
         try:
@@ -87,11 +97,15 @@ class Prefetch:
         *lines, self._buf = self._buf.split(b"\n")
         for line in lines:
             what, _, rest = line.decode("ascii", "replace").partition(" ")
+            first, _, second = rest.partition(" ")
             if what in ("ok", "no"):
                 self.state[rest] = what
             elif what == "n":
-                variant, _, n = rest.partition(" ")
-                self.counts[variant] = int(n) if n.isdigit() else 0
+                self.counts[first] = int(second) if second.isdigit() else 0
+            elif what == "k":
+                self.keys[first] = second
+            elif what == "keys":
+                self.keys_told = True
 
     def finish(self) -> None:
         """Every variant is in: reap the worker (it is exiting)."""
@@ -119,11 +133,11 @@ class Prefetch:
 
 # ---------------------------------------------------------------------- starting and finding one
 def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch | None:
-    """Fork a worker that simulates the variants of the lesson at `path` (None: the built-in
-    tour, as gui.app.run_app opens it) that the app will show
-    (the same choice as session.kernels_for) and are not in the cache yet. None when there is
-    nothing to do or no way to do it (see the module's docstring): the window then simulates.
-    Call it before Qt is imported: a process with threads must not fork."""
+    """Fork a worker that loads the lesson at `path` (None: the built-in tour, as gui.app.run_app
+    opens it) and simulates the variants the app will show (session.kernels_for) that the cache
+    does not hold yet. None when there is no way to (see the module's docstring): the window
+    then simulates. Call it before Qt is imported: a process with threads must not fork. The
+    worker, not this process, loads the lesson: the start of the window waits for nothing."""
     global _active
     if os.environ.get(ENV_OFF) or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
         return None
@@ -134,21 +148,13 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
     if cache.dir is None:
         return None
     try:
-        from zpviz.present.session import kernels_for
-        from zpviz.scenario import load
-        from zpviz.scenario.library import tour_path
-
-        scenario = load(str(tour_path()) if path is None else path)
-        ids = kernels_for(scenario, kernel, compare)
-        keys = {entry_key(scenario, k): k for k in ids}
         cache.dir.mkdir(parents=True, exist_ok=True)
         if not os.access(cache.dir, os.W_OK):
             return None
-    except Exception:  # noqa: BLE001 - the window loads the lesson itself and reports what is wrong
+    except OSError:
         return None
-    keys = {key: k for key, k in keys.items() if key is not None and not cache.path_for(key).exists()}
-    if not keys:
-        return None
+    if _active is not None:
+        _active.stop()
     r, w = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -162,17 +168,17 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
         code = 1
         try:
             os.close(r)
-            _work(scenario, list(keys.values()), cache, w)
+            _work(path, kernel, compare, cache, w)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
-    _active = Prefetch(pid, r, keys, cache)
+    _active = Prefetch(pid, r, cache)
     atexit.register(_active.stop)
     return _active
 
 
-def _work(scenario, variants: list[str], cache: TraceCache, fd: int) -> None:
+def _work(path: str | None, kernel, compare, cache: TraceCache, fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal ends the worker too, quietly
     devnull = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):  # nothing of the worker's reaches the app's terminal or a caller's pipes
@@ -181,7 +187,22 @@ def _work(scenario, variants: list[str], cache: TraceCache, fd: int) -> None:
     def say(text: str) -> None:
         os.write(fd, text.encode() + b"\n")  # a parent gone: BrokenPipeError ends the worker
 
-    for k in variants:
+    todo = []
+    try:
+        from zpviz.present.session import kernels_for
+        from zpviz.scenario import load
+        from zpviz.scenario.library import tour_path
+
+        scenario = load(str(tour_path()) if path is None else path)
+        for k in kernels_for(scenario, kernel, compare):
+            key = entry_key(scenario, k)
+            if key is not None and not cache.path_for(key).exists():  # what the cache holds, the window reads
+                todo.append(k)
+                say(f"k {key} {k}")
+    except Exception:  # noqa: BLE001 - the window loads the lesson itself and reports what is wrong
+        todo = []
+    say("keys")
+    for k in todo:
         def tick(n: int, k=k) -> bool:
             say(f"n {k} {n}")
             return True
