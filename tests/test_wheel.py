@@ -59,6 +59,8 @@ def _zpviz(venv: Path, *args: str, cwd: Path, code: str | None = None,
            cache: bool = False) -> subprocess.CompletedProcess:
     drop = ("PYTHONPATH", "PYTHONHOME") + (("ZPVIZ_NO_CACHE", "ZPVIZ_CACHE_DIR") if cache else ())
     env = {k: v for k, v in os.environ.items() if k not in drop}
+    if cache:
+        env["ZPVIZ_PREFETCH"] = "1"  # the start-up worker even on a busy machine
     env.update(QT_QPA_PLATFORM="offscreen", HOME=str(cwd), XDG_CACHE_HOME=str(cwd / "cache"))
     cmd = [str(venv / "bin" / "python"), "-c", code] if code else [str(venv / "bin" / "zpviz"), *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)

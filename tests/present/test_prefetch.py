@@ -23,9 +23,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 
 def _run(code: str, tmp_path: Path, **env) -> dict:
     """Run `code` in a fresh interpreter with a cache of its own; it prints one JSON line last."""
-    e = dict(os.environ, ZPVIZ_CACHE_DIR=str(tmp_path / "cache"), **env)
+    e = dict(os.environ, ZPVIZ_CACHE_DIR=str(tmp_path / "cache"), ZPVIZ_PREFETCH="1")  # even on a busy machine
     e.pop("ZPVIZ_NO_CACHE", None)
-    e.pop("ZPVIZ_NO_PREFETCH", None)
     e.update(env)
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=e, capture_output=True,
                          text=True, timeout=120)
@@ -84,7 +83,7 @@ print(json.dumps({"started": prefetch.start(PATH) is not None}))
 """
     assert _run(code, tmp_path)["started"]
     assert not _run(code, tmp_path / "b", ZPVIZ_NO_CACHE="1")["started"]
-    assert not _run(code, tmp_path / "c", ZPVIZ_NO_PREFETCH="1")["started"]
+    assert not _run(code, tmp_path / "c", ZPVIZ_PREFETCH="0")["started"]
     assert not _run(code, tmp_path / "d", LOAD_QT="1")["started"]  # a process with Qt's threads never forks
 
 
@@ -180,3 +179,14 @@ def test_the_protocol_lines_are_read_in_pieces():
     pf._read(1.0)
     assert pf.state == {"v5": "ok", "modern": "no"} and pf._eof
     pf.stop()
+
+
+def test_a_worker_only_where_a_cpu_is_free():
+    from zpviz.present.prefetch import spare_cpu
+
+    idle = "0.10 0.20 0.30 1/140 4242\n"  # the running count: this process alone
+    busy = "4.21 3.77 2.68 3/140 4590\n"
+    assert spare_cpu(idle, cpus=2) and spare_cpu("0 0 0 3/9 1", cpus=4)
+    assert not spare_cpu(busy, cpus=2)  # two others running: no core for a worker
+    assert not spare_cpu(idle, cpus=1)  # one CPU: a worker would only take turns with the window
+    assert not spare_cpu("garbage", cpus=2)

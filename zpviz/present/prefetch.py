@@ -28,7 +28,9 @@ import threading
 from zpviz.engine import Cancelled, simulate
 from zpviz.present.tracecache import TraceCache, entry_key
 
-ENV_OFF = "ZPVIZ_NO_PREFETCH"  # set and not empty: no worker, the window simulates (as before)
+# "0": never a worker (the window simulates, as before there was one); "1": a worker whenever the
+# platform can fork; unset (or "auto"): a worker when a CPU is free for it right now (spare_cpu).
+ENV = "ZPVIZ_PREFETCH"
 _active: Prefetch | None = None
 _lock = threading.Lock()
 
@@ -50,6 +52,7 @@ class Prefetch:
         self._pipe = os.fdopen(fd, "rb", buffering=0)
         self._buf = b""
         self._eof = False
+        self.killed = False  # stopped part-way: by a cancel, or by the app's exit (atexit)
 
     # ------------------------------------------------------------------ the window's side
     def take(self, scenario, variant: str, tick=None):
@@ -76,6 +79,8 @@ class Prefetch:
                 if tick(n) is False:
                     self.stop()
                     raise Cancelled(f"simulating under {want}")
+        if self.killed:  # the app is closing (or a cancel elsewhere): no simulation here either
+            raise Cancelled(f"simulating under {want}")
         if self._eof or len(self.state) == len(self.keys):
             self.finish()
         if self.state.get(want) != "ok":
@@ -116,6 +121,7 @@ class Prefetch:
         global _active
         if self.pid:
             pid, self.pid = self.pid, 0
+            self.killed = kill
             try:
                 if kill:
                     os.kill(pid, signal.SIGKILL)
@@ -139,7 +145,10 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
     then simulates. Call it before Qt is imported: a process with threads must not fork. The
     worker, not this process, loads the lesson: the start of the window waits for nothing."""
     global _active
-    if os.environ.get(ENV_OFF) or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+    mode = os.environ.get(ENV, "auto")
+    if mode == "0" or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return None
+    if mode != "1" and not spare_cpu():
         return None
     # fork copies only the calling thread: never once other threads (Python's or Qt's) may hold a lock
     if threading.active_count() > 1 or "PySide6" in sys.modules:
@@ -176,6 +185,26 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
     _active = Prefetch(pid, r, cache)
     atexit.register(_active.stop)
     return _active
+
+
+def spare_cpu(loadavg: str | None = None, cpus: int | None = None) -> bool:
+    """True when a CPU this process may use is idle now, for the worker to run on.
+
+    A worker on a busy machine takes its CPU time from the window's own start: with the kernel's
+    autogroup scheduling the two share one slice, and the first picture (which needs one variant)
+    came 0.5 s later on a two-core machine running four other jobs. So it runs only when the
+    machine's run queue (the running count of /proc/loadavg, this process included) leaves a CPU
+    free. A busy machine gets the start as before: one process, the first variant first."""
+    try:
+        if cpus is None:
+            cpus = len(os.sched_getaffinity(0))
+        if loadavg is None:
+            with open("/proc/loadavg") as f:
+                loadavg = f.read()
+        running = int(loadavg.split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError, AttributeError):
+        return False
+    return cpus >= 2 and running <= cpus - 1
 
 
 def _work(path: str | None, kernel, compare, cache: TraceCache, fd: int) -> None:
