@@ -190,3 +190,15 @@ def test_a_worker_only_where_a_cpu_is_free():
     assert not spare_cpu(busy, cpus=2)  # two others running: no core for a worker
     assert not spare_cpu(idle, cpus=1)  # one CPU: a worker would only take turns with the window
     assert not spare_cpu("garbage", cpus=2)
+
+
+def test_the_window_forks_before_numpy_is_imported(tmp_path):
+    """The fork comes first (few shared pages to copy); the worker imports what it needs itself."""
+    r = _run("""
+import json, sys
+from zpviz.cli import _prefetch
+_prefetch(None, None, None)
+started = sys.modules["zpviz.present.prefetch"]._active is not None
+print(json.dumps({"numpy": "numpy" in sys.modules, "started": started}))
+""", tmp_path)
+    assert r == {"numpy": False, "started": True}

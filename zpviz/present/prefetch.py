@@ -25,8 +25,9 @@ import signal
 import sys
 import threading
 
-from zpviz.engine import Cancelled, simulate
-from zpviz.present.tracecache import TraceCache, entry_key
+# Nothing heavy at the top: the app forks the worker before it imports numpy, the engine or Qt, so
+# the two processes share few pages (each page either writes to after a fork is copied, a cost
+# both would pay) and the worker's imports run beside the window's.
 
 # "0": never a worker (the window simulates, as before there was one); "1": a worker whenever the
 # platform can fork; unset (or "auto"): a worker when a CPU is free for it right now (spare_cpu).
@@ -36,13 +37,14 @@ _lock = threading.Lock()
 
 
 class Prefetch:
-    """A worker process simulating the variants of one lesson into `cache`.
+    """A worker process simulating the variants of one lesson into `cache` (a TraceCache; None:
+    the default one, the worker's too).
 
     The worker speaks in lines: `k KEY VARIANT` for each trace it will provide (the cache key of
     the lesson it loaded under that variant), then `keys`; then per variant `n VARIANT EVENTS`
     as it simulates and `ok VARIANT` (stored) or `no VARIANT` (not: the window simulates it)."""
 
-    def __init__(self, pid: int, fd: int, cache: TraceCache | None) -> None:
+    def __init__(self, pid: int, fd: int, cache=None) -> None:
         self.pid = pid
         self.cache = cache
         self.keys: dict[str, str] = {}  # cache key -> variant, for the traces the worker provides
@@ -60,6 +62,9 @@ class Prefetch:
         the worker does not provide exactly that (the caller simulates). Waits for the worker
         meanwhile; tick(events), if given, is told the worker's progress, and returning False
         stops the worker and raises engine.Cancelled, as the engine's progress callback does."""
+        from zpviz.engine import Cancelled
+        from zpviz.present.tracecache import TraceCache, entry_key
+
         key = entry_key(scenario, variant)
         if key is None:
             return None
@@ -85,7 +90,8 @@ class Prefetch:
             self.finish()
         if self.state.get(want) != "ok":
             return None
-        return self.cache.get(scenario, variant, key=key)  # None if the entry went meanwhile: simulated again
+        cache = self.cache if self.cache is not None else TraceCache.default()
+        return cache.get(scenario, variant, key=key)  # None if the entry went meanwhile: simulated again
 
     def _read(self, timeout: float) -> None:
         try:
@@ -153,14 +159,7 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
     # fork copies only the calling thread: never once other threads (Python's or Qt's) may hold a lock
     if threading.active_count() > 1 or "PySide6" in sys.modules:
         return None
-    cache = TraceCache.default()
-    if cache.dir is None:
-        return None
-    try:
-        cache.dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(cache.dir, os.W_OK):
-            return None
-    except OSError:
+    if os.environ.get("ZPVIZ_NO_CACHE"):  # tracecache.ENV_OFF: the worker's traces could not come back
         return None
     if _active is not None:
         _active.stop()
@@ -177,12 +176,12 @@ def start(path: str | None, kernel: str | None = None, compare=None) -> Prefetch
         code = 1
         try:
             os.close(r)
-            _work(path, kernel, compare, cache, w)
+            _work(path, kernel, compare, w)
             code = 0
         finally:
             os._exit(code)
     os.close(w)
-    _active = Prefetch(pid, r, cache)
+    _active = Prefetch(pid, r)
     atexit.register(_active.stop)
     return _active
 
@@ -207,7 +206,7 @@ def spare_cpu(loadavg: str | None = None, cpus: int | None = None) -> bool:
     return cpus >= 2 and running <= cpus - 1
 
 
-def _work(path: str | None, kernel, compare, cache: TraceCache, fd: int) -> None:
+def _work(path: str | None, kernel, compare, fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal ends the worker too, quietly
     devnull = os.open(os.devnull, os.O_RDWR)
     for std in (0, 1, 2):  # nothing of the worker's reaches the app's terminal or a caller's pipes
@@ -218,10 +217,16 @@ def _work(path: str | None, kernel, compare, cache: TraceCache, fd: int) -> None
 
     todo = []
     try:
+        from zpviz.engine import simulate
         from zpviz.present.session import kernels_for
+        from zpviz.present.tracecache import TraceCache, entry_key
         from zpviz.scenario import load
         from zpviz.scenario.library import tour_path
 
+        cache = TraceCache.default()
+        cache.dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(cache.dir, os.W_OK):
+            raise OSError(f"{cache.dir}: not writable")
         scenario = load(str(tour_path()) if path is None else path)
         for k in kernels_for(scenario, kernel, compare):
             key = entry_key(scenario, k)
