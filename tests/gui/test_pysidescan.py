@@ -35,3 +35,15 @@ def test_the_same_answer_as_pyside6():
     answers = {m.__name__: pysidescan._mod_uses_pyside(m) for m in modules}
     assert answers == {m.__name__: _pyside_answer(m) for m in modules}
     assert answers["zpviz.gui.mainwindow"] and not answers["zpviz.engine.core"] and not answers["sys"]
+
+
+def test_without_pyside6_it_steps_aside():
+    """No PySide6 (no gui extra): nothing installed and no crash; the import of PySide6 that
+    follows names the extra (tests/test_wheel.py)."""
+    import subprocess
+
+    code = ("import sys; sys.modules['PySide6'] = None; from zpviz.gui import pysidescan; "
+            "print(pysidescan.install(), 'shiboken6' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]

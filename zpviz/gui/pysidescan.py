@@ -14,6 +14,7 @@ private hook is not there (another PySide6), it does nothing and PySide6 asks as
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 
@@ -32,9 +33,13 @@ def _mod_uses_pyside(module) -> bool:
 
 def install() -> bool:
     """Put the quick check in PySide6's place; True if it was installed."""
+    # without PySide6 (no gui extra, or blocked) shiboken6's support code cannot load, and it may
+    # end the process rather than raise: then leave it to the import of PySide6, which names the extra
     try:
+        if importlib.util.find_spec("PySide6") is None:
+            return False
         import shiboken6  # noqa: F401 - loads shibokensupport, before PySide6 scans sys.modules
-    except ImportError:  # no gui extra: the import of PySide6 that follows says which to install
+    except (ImportError, ValueError):
         return False
     feature = sys.modules.get("shibokensupport.feature")
     if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
