@@ -9,6 +9,8 @@
                                    just those window figures (each with its CPU-time twin)
     python bench/run.py --only engine_read_ratio,engine_write_ratio,engine_cow_ratio
                                    just the headline ratios (all three are measured together)
+    python bench/run.py --only startup_s,startup_first_frame_s
+                                   just the cold starts (7 runs each: best, median, CPU time)
 
 Targets are printed beside each figure; where one is missed the table says so. Each kernel fault
 rate is measured in the same run as the engine's, so the ratio compares like with like. Every
@@ -211,12 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=None, metavar="KEYS",
                     help="comma-separated figures to measure alone: engine_read_ratio, engine_write_ratio, "
                          "engine_cow_ratio (the three together), render_grid_ms_median, "
-                         "window_step_ms_median, window_step_one_variant_ms_median, scrub_fps")
+                         "window_step_ms_median, window_step_one_variant_ms_median, scrub_fps, "
+                         "window_step_shown_ms_median, window_step_shown_one_variant_ms_median, startup_s, "
+                         "startup_first_frame_s (with their medians and CPU times)")
     a = ap.parse_args(argv)
     start = sysinfo.sample()
     if a.only:
         keys = [k.strip() for k in a.only.split(",") if k.strip()]
-        res = {"machine": sysinfo.machine_info()}
+        res = {"machine": {**sysinfo.machine_info(), "python_loop_m_per_s": sysinfo.python_loop_rate()}}
         headline = [k for k in keys if k in HEADLINE]
         if headline:  # the headline ratios: the kernel's rates and the engine's, as in a full run
             pages = 16384 if a.quick else 262144
@@ -237,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         res["run"] = sysinfo.during(start, sysinfo.sample())
         return report(res, a.json)
     pages = 16384 if a.quick else 262144
-    res: dict[str, object] = {"machine": sysinfo.machine_info(), "pages": pages}
+    res: dict[str, object] = {"machine": {**sysinfo.machine_info(), "python_loop_m_per_s": sysinfo.python_loop_rate()},
+                              "pages": pages}
     kern = kernel_fault_rates(pages)
     res["kernel_mlock_pages_per_s"] = round(kern["mlock"]) if kern["mlock"] == kern["mlock"] else None
     for k in ("read", "write", "cow"):
@@ -309,6 +314,15 @@ def report(res: dict, as_json: bool) -> int:
     for key in ("window_step_cpu_ms_median", "window_step_one_variant_cpu_ms_median", "scrub_cpu_fps"):
         if key in res:
             print(f"  {key:<24} {res[key]:>12}  (CPU time of this process)")
+    for key in ("window_step_shown_ms_median", "window_step_shown_one_variant_ms_median"):
+        if key in res:  # no target: what a shown window repaints (bench/app_bench.shown_step_times)
+            cpu = res[key.replace("_ms_median", "_cpu_ms_median")]
+            print(f"  {key:<24} {res[key]:>12}  (a shown window's dirty regions; CPU time {cpu})")
+    for key in ("startup_median_s", "startup_cpu_s_median", "startup_first_frame_median_s",
+                "startup_first_frame_cpu_s_median", "startup_first_frame_cached_s"):
+        if key in res:
+            what = "CPU time of the process and its worker" if "cpu" in key else "wall"
+            print(f"  {key:<34} {res[key]:>6}  ({what})")
     if "app_note" in res:
         print(f"  note: {res['app_note']}")
     return 0

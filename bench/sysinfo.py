@@ -48,6 +48,23 @@ def machine_info() -> dict:
             "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
+def python_loop_rate(n: int = 2_000_000, repeat: int = 5) -> float:
+    """Millions of iterations a second of a plain Python loop (`for i in range(n): x += i` in a
+    function), the best of `repeat` runs in CPU time: a yardstick for comparing the app's and the
+    engine's figures across machines. The kernel's fault rates and Python's speed do not scale
+    together from one CPU to another (the first-generation EPYC the issues name faults only about
+    1.1-1.3x slower than this project's family 26 VM, and its Python was reported 2-3x slower), so
+    a figure in milliseconds travels with this rate, and a ratio to the kernel with both."""
+    best = float("inf")
+    for _ in range(repeat):
+        x = 0
+        t = time.process_time()
+        for i in range(n):
+            x += i
+        best = min(best, time.process_time() - t)
+    return round(n / max(best, 1e-9) / 1e6, 1)
+
+
 def _proc_stat() -> dict[str, int] | None:
     try:
         with open("/proc/stat") as f:
@@ -94,7 +111,8 @@ def during(before: Sample, after: Sample) -> dict:
 def describe(info: dict, run: dict, label: str = "run") -> str:
     """One or two lines for the table."""
     cpu = f"{info.get('cpu')} (family {info.get('family')}, model {info.get('model')}, {info.get('mhz')} MHz)"
-    return (f"cpu: {cpu}, {info.get('cores')} cpus\n"
+    loop = f", plain Python loop {info['python_loop_m_per_s']} M/s" if info.get("python_loop_m_per_s") else ""
+    return (f"cpu: {cpu}, {info.get('cores')} cpus{loop}\n"
             f"{label}: load average {run['loadavg_before']} before, {run['loadavg_after']} after; "
             f"steal {run['steal_pct']}% of CPU time ({run['steal_s']} s), CPUs {run['busy_pct']}% busy "
             f"over {run['wall_s']} s")

@@ -29,3 +29,14 @@ def test_this_machine_is_described():
     assert info["cpu"] and info["cores"] >= 1
     line = sysinfo.describe(info, sysinfo.during(sysinfo.sample(), sysinfo.sample()))
     assert "load average" in line and "steal" in line and "family" in line
+
+
+def test_the_python_yardstick_is_measured_and_printed():
+    # figures in ms are compared across machines by this rate, printed with every run
+    rate = sysinfo.python_loop_rate(n=20_000, repeat=2)
+    assert 0.1 < rate < 10_000
+    info = {**sysinfo.machine_info(), "python_loop_m_per_s": rate}
+    line = sysinfo.describe(info, sysinfo.during(sysinfo.sample(), sysinfo.sample()))
+    assert f"plain Python loop {rate} M/s" in line
+    assert "plain Python loop" not in sysinfo.describe(sysinfo.machine_info(),
+                                                       sysinfo.during(sysinfo.sample(), sysinfo.sample()))

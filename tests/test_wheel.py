@@ -55,8 +55,12 @@ def installed(tmp_path_factory) -> Path:
     return venv
 
 
-def _zpviz(venv: Path, *args: str, cwd: Path, code: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+def _zpviz(venv: Path, *args: str, cwd: Path, code: str | None = None,
+           cache: bool = False) -> subprocess.CompletedProcess:
+    drop = ("PYTHONPATH", "PYTHONHOME") + (("ZPVIZ_NO_CACHE", "ZPVIZ_CACHE_DIR") if cache else ())
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    if cache:
+        env["ZPVIZ_PREFETCH"] = "1"  # the start-up worker even on a busy machine
     env.update(QT_QPA_PLATFORM="offscreen", HOME=str(cwd), XDG_CACHE_HOME=str(cwd / "cache"))
     cmd = [str(venv / "bin" / "python"), "-c", code] if code else [str(venv / "bin" / "zpviz"), *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
@@ -74,8 +78,18 @@ def test_the_wheel_carries_its_lessons_and_runs_away_from_the_checkout(installed
     assert lesson.startswith(str(installed)), lesson  # the packaged copy, not the checkout's
     checked = _zpviz(installed, "check", lesson, cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    shot = _zpviz(installed, "--screenshot", str(tmp_path / "tour.png"), "--size", "1280x720", cwd=tmp_path)
+    # a cold start as a user's: the trace cache on, so the start-up worker (present/prefetch.py)
+    # simulates the tour's four variants into it from the installed package
+    shot = _zpviz(installed, "--screenshot", str(tmp_path / "tour.png"), "--size", "1280x720", cwd=tmp_path,
+                  cache=True)
     assert shot.returncode == 0, shot.stderr
+    assert len(list((tmp_path / "cache" / "zpviz").glob("*.npz"))) == 4
+    (tmp_path / "w").mkdir()  # an empty cache of its own
+    worker = _zpviz(installed, cwd=tmp_path / "w", cache=True, code=(
+        "from zpviz.present import prefetch, session; from zpviz.scenario import load; "
+        "from zpviz.scenario.library import tour_path; pf = prefetch.start(None); sc = load(str(tour_path())); "
+        "print(sum(prefetch.take(sc, k) is not None for k in session.kernels_for(sc)))"))
+    assert worker.returncode == 0 and worker.stdout.split() == ["4"], worker.stdout + worker.stderr
     import numpy as np
     from PIL import Image
 

@@ -284,10 +284,19 @@ def cmd_app(argv: Sequence[str]) -> int:
             raise UsageError(f"zpviz: {e}") from None
     if a.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _prefetch(a.file, kernel, compare)
     from zpviz.gui.app import run_app
 
     return run_app(a.file, kernel, compare, a.step, a.screenshot, a.theme, size, exporter=_exporter(), zoom=a.zoom,
                    chrome=a.chrome)
+
+
+def _prefetch(path: str | None, kernel, compare) -> None:
+    """Start simulating the lesson the window will open (the tour when path is None) in a second
+    process, before Qt is imported (present/prefetch.py, docs/startup.md)."""
+    from zpviz.present import prefetch
+
+    prefetch.start(path, kernel, compare)
 
 
 def _exporter():
@@ -296,7 +305,11 @@ def _exporter():
 
     if find_spec("imageio") is None:  # the writers' dependency (found, not imported: start-up stays quick)
         return None
-    from zpviz.export import export_window
+
+    def export_window(window, path, **kw):
+        from zpviz.export import export_window  # on first use: the start does not import the exporter
+
+        return export_window(window, path, **kw)
 
     return export_window
 

@@ -30,10 +30,14 @@ def played(text: str, kernel: str, enabled: bool, deltas: bool = True) -> Machin
 def snapshot(m: Machine) -> dict:
     r = m.rec
     out = {name: bytes(a) for name, a in (("evi", r.evi), ("evt", r.evt), ("sd_n", r.sd_n), ("fd_n", r.fd_n),
-                                          ("cd_n", r.cd_n), ("scalars", r.scalars))}
-    for prefix, cols in (("sd", r.sd), ("fd", r.fd), ("cd", r.cd)):
+                                          ("scalars", r.scalars))}
+    for prefix, cols in (("sd", r.sd), ("fd", r.fd)):
         for j, col in enumerate(cols):
             out[f"{prefix}{j}"] = bytes(col)
+    # every event's counter increments, in order: a period skip appends its copies' as pattern ids
+    # (Recorder.append_by_pattern), which cd_pairs turns back into the pairs
+    for name, a in zip(("cd_n", "cd0", "cd1"), r.cd_pairs(r.sealed, r.n_events)):
+        out[name] = a.tobytes()
     out["paths"] = list(r.paths)
     out["logs"] = dict(r.logs)
     out["state"] = (bytes(m.slots.pte), bytes(m.slots.pfn), bytes(m.slots.vmf), bytes(m.frames.refcount),

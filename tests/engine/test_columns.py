@@ -41,6 +41,44 @@ def _one_event(rec: Recorder, sd: int = 1) -> None:
     rec.n_events += 1
 
 
+def _event_with_pairs(rec: Recorder, pairs: list[tuple[int, int]]) -> None:
+    _one_event(rec)
+    rec.cd_n[-1] = len(pairs)
+    for key, value in pairs:
+        rec.cd[K.Cd.KEY].append(key)
+        rec.cd[K.Cd.VALUE].append(value)
+
+
+def test_events_appended_by_pattern_read_back_and_seal_as_their_pairs():
+    """A writer may append an event's counter increments as the id of a pattern already
+    registered (Recorder.append_by_pattern): cd_pairs gives every event's pairs back in order,
+    those events' from their pattern between the others', and the seal keeps the same patterns."""
+    rec = Recorder()
+    a, b = [(3, 1), (7, 2)], [(5, 9)]
+    _event_with_pairs(rec, a)
+    _event_with_pairs(rec, [])
+    _event_with_pairs(rec, b)
+    pa, pb = rec.pattern_ids(0, 3)[[0, 2]].tolist()
+    for pid in (pb, pa):  # two events by pattern, their other records by hand
+        _one_event(rec)
+        rec.cd_n.pop()
+        rec.append_by_pattern(np.array([pid]))
+    _event_with_pairs(rec, a)
+    want = [a, [], b, b, a, a]
+    counts, keys, vals = rec.cd_pairs(0, rec.n_events)
+    assert counts.tolist() == [len(x) for x in want]
+    assert list(zip(keys.tolist(), vals.tolist())) == [kv for x in want for kv in x]
+    counts, keys, vals = rec.cd_pairs(3, 5)  # a range of by-pattern events only
+    assert counts.tolist() == [1, 2] and keys.tolist() == [5, 3, 7] and vals.tolist() == [9, 1, 2]
+    with pytest.raises(ValueError, match="not registered"):
+        rec.append_by_pattern(np.array([99]))
+    rec.seal()
+    _, _, deltas = rec.finish()
+    got = [list(zip(deltas.pat_key[deltas.pat_of == p].tolist(), deltas.pat_val[deltas.pat_of == p].tolist()))
+           for p in deltas.cd_pid.tolist()]
+    assert got == want
+
+
 def test_seal_takes_whole_events():
     rec = Recorder()
     _one_event(rec)

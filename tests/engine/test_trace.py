@@ -213,8 +213,7 @@ def test_sealing_and_checkpoints_change_nothing(monkeypatch):
             assert tr.scalars[i].tolist() == [int(np.maximum.accumulate(evt[:, 1])[i])] + sca[i].tolist()
         assert tr.step_results == whole.step_results
     # the counters of the last frame: every increment the machine recorded
-    keys = np.frombuffer(raw.rec.cd[0], np.int32)
-    vals = np.frombuffer(raw.rec.cd[1], np.int32)
+    _, keys, vals = raw.rec.cd_pairs(0, n)  # (those of events a period skip appended by pattern too)
     cpu = np.bincount(keys, weights=vals, minlength=3 * 64).reshape(3, 64)[:, : whole[n].cpu.shape[1]]
     assert np.array_equal(pieces[n].cpu, cpu.astype(np.int64))
     for i in range(0, len(whole), 37):
@@ -237,9 +236,10 @@ def test_copied_events_keep_their_counter_patterns(monkeypatch):
     tr = simulate(sc, "modern")
     assert sum(told) > 12000  # most of the read step was copied, or hashed before a copy
     raw = Machine(sc, "modern")
+    raw.period_skip = False  # every event's own pairs, none appended by pattern (the same records: test_bulk)
     list(raw.run_steps())
-    counts = np.frombuffer(raw.rec.cd_n, np.int32)
-    keys, vals = (np.frombuffer(a, np.int32) for a in raw.rec.cd)
+    counts, keys, vals = raw.rec.cd_pairs(0, raw.rec.n_events)
+    assert not raw.rec.by_pattern
     d = tr._d
     pattern = {p: (d.pat_key[d.pat_of == p].tolist(), d.pat_val[d.pat_of == p].tolist()) for p in range(d.n_patterns)}
     at = 0

@@ -55,6 +55,16 @@ def recipe(roles: tuple[str, ...], alloc: bool) -> tuple[str, ...] | None:
         return None
     return roles
 
+def _linear_move(move) -> int:
+    """The id move of one unit for a cache.py move function that is linear (move(n) == n * move(1)),
+    checked over the counts a step can reach; AssertionError otherwise (cache.py's ids changed
+    shape, and the loop's arithmetic must follow)."""
+    unit = move(1)
+    for n in (0, 2, 3, 511, 512, 1 << 20, (1 << 27) + 5):
+        assert move(n) == n * unit, f"{move.__name__} is not linear"
+    return unit
+
+
 # The policy values the loop spells out, each branch of it: a value outside these (a mechanism
 # added later) sends the step to the general path instead of into some `else`.
 ALLOWED = {
@@ -98,10 +108,10 @@ class Bulk(Forking):
         return dict(read=recipe(shapes.read.roles, alloc_read), write=recipe(shapes.write.roles, True),
                     cow=recipe(shapes.cow.roles, True) if shapes.cow else None)
 
-    def bulk_eligible(self, p: Proc, v: Vma, slots: list[int], write: bool) -> bool:
+    def bulk_eligible(self, p: Proc, v: Vma, slots: list[int] | np.ndarray, write: bool) -> bool:
         """Whether every page of the step takes a fault (or none) that the bulk loop covers: the
         allow-list. It touches no state."""
-        if not slots or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
+        if not len(slots) or not all(getattr(self.k, f) in values for f, values in ALLOWED.items()):
             return False
         if not L.writes_agree(self.costs, self.cache.socket):
             return False  # CacheModel.access_writes, which the loop calls, is not access's rule any more
@@ -168,8 +178,10 @@ class Bulk(Forking):
         read_plan, write_plan, cow_plan = plans.get("read"), plans.get("write"), plans.get("cow")
         mm_line = fixed["mm"] if any("mm" in roles for roles in recipes.values()) else None
         # the step's PTE lines and PTE-table locks: the process's first, moved (cache.py's ids)
-        pte_base, pte_move = L.pte_line_at(pidx, 0), L.pte_line_move
-        ptl_base, ptl_move = L.ptl_line_at(pidx, 0), L.ptl_line_move
+        pte_base, ptl_base = L.pte_line_at(pidx, 0), L.ptl_line_at(pidx, 0)
+        # the moves are linear in what they count (ids are bit fields): one unit each, times the
+        # count, spares two calls per fault; _linear_move checks that cache.py still makes them so
+        pte_unit, ptl_unit = _linear_move(L.pte_line_move), _linear_move(L.ptl_line_move)
         page_line = L.struct_page_line
         tables = p.pte_tables
         # the faults' decisions: rules.py's, a read's per vma flags (looked up once per distinct
@@ -272,8 +284,8 @@ class Bulk(Forking):
                 if allocs is not None:
                     allocs[c] += len(dirty)
             misses = 0
-            pl = ptl_base + ptl_move(vp >> 9)  # (vp >> 9, >> 3: vp // PTRS_PER_PTE, // PTES_PER_LINE)
-            el = pte_base + pte_move(vp >> 3)
+            pl = ptl_base + (vp >> 9) * ptl_unit  # (vp >> 9, >> 3: vp // PTRS_PER_PTE, // PTES_PER_LINE)
+            el = pte_base + (vp >> 3) * pte_unit
             new_page = False
             writable = True
             rule_no = 0

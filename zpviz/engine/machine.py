@@ -68,6 +68,16 @@ def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]
 assert tuple(WATCHABLE) == WATCHABLE_LINES, "the lesson format's watchable lines are the engine's"
 
 
+def _as_sequence(idx: np.ndarray) -> range | list[int]:
+    """The slots as a range where they are evenly spaced (a whole vma, or every n-th page), else a
+    list: dealt round-robin or in blocks a range stays a range (slicing it costs nothing), and
+    the bulk path reads it as it reads a list, without a Python int per page made or freed."""
+    if len(idx) == 1 or (len(idx) > 1 and idx[1] > idx[0] and not (np.diff(idx) != idx[1] - idx[0]).any()):
+        step = int(idx[1] - idx[0]) if len(idx) > 1 else 1
+        return range(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx.tolist()
+
+
 class Machine(Bulk):
     def __init__(self, scenario: Scenario, kernel: str | None = None, costs: Costs | None = None,
                  record_deltas: bool = True):
@@ -248,9 +258,8 @@ class Machine(Bulk):
                                        f'"{step.vma}"')])
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
-        rows = self.rec.recent_events(first, end)
-        fault = rows[:, Col.FAULT]
-        outcomes, first_outcome = _outcomes(rows[:, Col.KIND], fault)
+        kind, fault = self.rec.recent_columns(first, end, Col.KIND, Col.FAULT)
+        outcomes, first_outcome = _outcomes(kind, fault)
         counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())
@@ -266,8 +275,12 @@ class Machine(Bulk):
 
     # ------------------------------------------------------------------ per-op work
     def _slots(self, v: Vma, step: Step) -> list[int]:
+        return self._slot_array(v, step).tolist()
+
+    def _slot_array(self, v: Vma, step: Step) -> np.ndarray:
+        """The step's slots in this vma, in order, as int64."""
         pages = resolve(step.pages, v.npages) if step.pages is not None else np.arange(v.npages)
-        return (pages + v.base).tolist()
+        return np.asarray(pages, np.int64) + v.base
 
     def _span(self, v: Vma, step: Step) -> tuple[int, int] | None:
         slots = self._slots(v, step)
@@ -296,10 +309,10 @@ class Machine(Bulk):
         if v is None:
             return None  # _check_vma has reported it (a lesson error) before this is reached
         write = step.do == "write"
-        slots = self._slots(v, step)
-        if not self.bulk_eligible(p, v, slots, write):
+        idx = self._slot_array(v, step)  # (bulk_eligible reads it with numpy: no list to convert back)
+        if not self.bulk_eligible(p, v, idx, write):
             return None
-        return self.bulk_access(p, v, self.deal(slots, cpus, step.deal), list(cpus), write)
+        return self.bulk_access(p, v, self.deal(_as_sequence(idx), cpus, step.deal), list(cpus), write)
 
     def _access(self, p: Proc, v: Vma, slots: list[int], write: bool, cpu: int) -> Iterator[None]:
         for s in slots:

@@ -142,12 +142,15 @@ class MicroPeriods:
         self.upper_ok: set[int] = set()
 
     @staticmethod
-    def _runs(a: np.ndarray) -> list[int]:
+    def _runs(a: np.ndarray) -> np.ndarray:
         a = a.reshape(len(a), -1)
         change = np.zeros(len(a), np.int64)
-        if len(a) > 1:
-            change[1:] = np.any(a[1:] != a[:-1], axis=1)
-        return np.cumsum(change).tolist()
+        if len(a) > 1:  # a row starts a run where any column changes (column by column: no row reduction)
+            diff = a[1:, 0] != a[:-1, 0]
+            for j in range(1, a.shape[1]):
+                diff |= a[1:, j] != a[:-1, j]
+            change[1:] = diff
+        return np.cumsum(change)  # (numpy: _look reads a few of them, no list of every page's)
 
     # ------------------------------------------------------------------ keys
     def _look(self, lo: int, hi: int, ref: int) -> int | None:
@@ -169,8 +172,10 @@ class MicroPeriods:
         l0, l1 = (v_lo >> 3) - s.line0, (v_hi >> 3) - s.line0
         b0, b1 = (v_lo >> 9) - s.block0, b_hi - s.block0
         rs, rl, rp, rt = self.runs
-        if rs[i0] == rs[i1] and rl[l0] == rl[l1] and rp[b0] == rp[b1] and rt[b0] == rt[b1]:
-            key = (rs[i0], rl[l0], rp[b0], rt[b0], cross, upper, i1 - i0, l1 - l0, b1 - b0)
+        ends = (int(rs[i0]), int(rs[i1]), int(rl[l0]), int(rl[l1]), int(rp[b0]), int(rp[b1]), int(rt[b0]),
+                int(rt[b1]))
+        if ends[0] == ends[1] and ends[2] == ends[3] and ends[4] == ends[5] and ends[6] == ends[7]:
+            key = (ends[0], ends[2], ends[4], ends[6], cross, upper, i1 - i0, l1 - l0, b1 - b0)
         else:
             key = ("rows", s.pre_slot[i0:i1 + 1].tobytes(), s.pre_pte_line[l0:l1 + 1].tobytes(),
                    s.pre_ptl_line[b0:b1 + 1].tobytes(), s.pre_table[b0:b1 + 1].tobytes(), cross, upper)
@@ -321,7 +326,10 @@ class MicroPeriods:
         cols = [ev, fresh[:, None]]  # EV_FRESH
         if self.keep:
             e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed
-            cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n, rec.cd_n)]
+            # (the counter increments through cd_pairs: events a period skip appended by pattern
+            # have none in the append arrays)
+            cd_n, cd_keys, cd_vals = rec.cd_pairs(a["e"], b["e"], at=a["cd"])
+            cols += [np.frombuffer(arr, INT_DTYPE)[e_a:e_b, None] for arr in (rec.sd_n, rec.fd_n)] + [cd_n[:, None]]
             sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
             cols.append(sc - a["scalars"][None, :].astype(np.int32))
         else:
@@ -343,8 +351,7 @@ class MicroPeriods:
             fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
             fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
             spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
-            spans["cd"] = P["cd"].add(np.column_stack([np.frombuffer(arr, INT_DTYPE)[a["cd"]:b["cd"]]
-                                                       for arr in rec.cd]))
+            spans["cd"] = P["cd"].add(np.column_stack([cd_keys, cd_vals]))  # (columns.Cd order)
         fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
         spans["fr"] = P["fr"].add(np.column_stack(
             [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (

@@ -31,7 +31,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine.columns import INT_DTYPE, N_STORED, Col
+from zpviz.engine.columns import INT_DTYPE, N_INT, N_STORED, Col, Sd
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import OFF, MicroPeriods
 from zpviz.engine.record import raw_bytes
@@ -55,10 +55,12 @@ def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
     return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
 
 
-def _progression(lst: list[int]) -> tuple[int, int] | None:
+def _progression(lst: list[int] | range) -> tuple[int, int] | None:
     """(first, stride) when lst is an increasing arithmetic progression."""
     if len(lst) < 2:
         return None
+    if isinstance(lst, range):  # (Machine._run_bulk deals evenly spaced pages as ranges)
+        return (lst.start, lst.step) if lst.step > 0 else None
     a = np.asarray(lst, dtype=np.int64)
     d = np.diff(a)
     if d[0] <= 0 or (d != d[0]).any():
@@ -100,8 +102,11 @@ class PeriodSkipper:
         self.hi = max(x[-1] for x in lists.values())
         sl = m.slots
         idx = slice(self.lo, self.hi + 1)
-        self.pre_slot = np.column_stack([np.frombuffer(sl.pte, np.uint8)[idx], np.frombuffer(sl.vmf, np.uint16)[idx],
-                                         np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN])  # a copy
+        # per page its PTE bits, vma flags and whether it maps the zero page, packed in one int32
+        # (8 + 16 + 1 bits: equal exactly when all three are), a new array
+        self.pre_slot = np.frombuffer(sl.pte, np.uint8)[idx].astype(np.int32)
+        self.pre_slot |= np.frombuffer(sl.vmf, np.uint16)[idx].astype(np.int32) << 8
+        self.pre_slot |= (np.frombuffer(sl.pfn, np.int64)[idx] == ZERO_PFN).astype(np.int32) << 24
         self.vp_lo = m.slot_vpage[self.lo]
         vp_hi = m.slot_vpage[self.hi]
         cm = m.cache
@@ -291,7 +296,12 @@ class PeriodSkipper:
         if end < hi:
             return 0
         a, b = arr[lo:end + 1], arr[lo + shift:end + 1 + shift]
-        bad = ~np.all(a == b, axis=1) if a.ndim == 2 else a != b
+        if a.ndim == 2:  # a row differs where any column does (column by column: no slow row reduction)
+            bad = a[:, 0] != b[:, 0]
+            for j in range(1, a.shape[1]):
+                bad |= a[:, j] != b[:, j]
+        else:
+            bad = a != b
         first = int(np.argmax(bad)) if bad.any() else None
         x = end + 1 if first is None else lo + first
         return min(kmax, max(0, -(-(x - hi) // shift)))
@@ -386,21 +396,30 @@ class PeriodSkipper:
         return (c[key] - a[key]) + jm * (b[key] - a[key])
 
     def _write_events(self, a, b, c, ev, k, first, dslot) -> None:
+        """Append k copies of a..b's records, moved. Each is computed straight into its (k, n)
+        shape by broadcasting the period's records against the k moves (one pass over the output,
+        no repeated move arrays), and records that do not move are appended as the period's bytes
+        k times over."""
         rec = self.m.rec
         n_ab = len(ev)
         jm = np.arange(k, dtype=np.int64)
-        slot_move = np.repeat(first + jm * dslot, n_ab)
-        pfn_move = np.repeat(self._moves(a, b, c, "next_pfn", k), n_ab)
-        time_move = np.repeat((c["clock"][self.c0] - a["clock"][self.c0])
-                              + jm * (b["clock"][self.c0] - a["clock"][self.c0]), n_ab)
+        slot_moves = (first + jm * dslot).astype(np.int32)[:, None]
+        pfn_moves = self._moves(a, b, c, "next_pfn", k).astype(np.int32)[:, None]
+        time_moves = ((c["clock"][self.c0] - a["clock"][self.c0])
+                      + jm * (b["clock"][self.c0] - a["clock"][self.c0]))[:, None, None]
         new_pfn = a["next_pfn"]
-        rows = np.tile(ev, (k, 1))  # int32 throughout: slots and pfns fit, and a copy fewer
-        rows[:, Col.SLOT] += slot_move.astype(np.int32)
-        rows[:, Col.PFN] += (pfn_move * np.tile(ev[:, Col.PFN] >= new_pfn, k)).astype(np.int32)
+        # int32 throughout: slots and pfns fit, and a copy fewer
+        rows = np.empty((k, n_ab, N_INT), np.int32)
+        rows[:] = ev
+        rows[:, :, Col.SLOT] += slot_moves
+        fresh = ev[:, Col.PFN] >= new_pfn
+        if fresh.any():
+            rows[:, :, Col.PFN] += pfn_moves * fresh
         rec.evi.frombytes(raw_bytes(rows))
+        del rows
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
         t = rec.recent_times(a["e"], b["e"])
-        rec.evt.frombytes(raw_bytes(np.tile(t, (k, 1)) + time_move[:, None]))
+        rec.evt.frombytes(raw_bytes(t[None, :, :] + time_moves))
         rec.n_events += k * n_ab
         if not rec.keep_deltas:
             return
@@ -410,41 +429,43 @@ class PeriodSkipper:
             return np.frombuffer(arr, INT_DTYPE)[lo:hi].copy()
 
         def put(arr: array, values: np.ndarray) -> None:
-            arr.frombytes(raw_bytes(values))
+            if values.size:
+                arr.frombytes(raw_bytes(values))
 
-        def per_record(moves: np.ndarray, n: int) -> np.ndarray:
-            return np.repeat(moves.astype(np.int32), n)
+        def repeat_put(arr: array, lo: int, hi: int) -> None:  # arr[lo:hi] appended k times, as is
+            if hi > lo:
+                data = block(arr, lo, hi).tobytes()
+                for _ in range(k):
+                    arr.frombytes(data)
 
-        n_sd, n_fd, n_cd = (np.frombuffer(x, INT_DTYPE)[e_a:e_b].copy() for x in (rec.sd_n, rec.fd_n, rec.cd_n))
-        for counts, arr in ((n_sd, rec.sd_n), (n_fd, rec.fd_n), (n_cd, rec.cd_n)):
-            put(arr, np.tile(counts, k))
-        sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]
-        sd_slot, sd_pte, sd_pfn, sd_vmf = (np.tile(x, k) for x in sd)  # (columns.Sd order; Fd below)
-        n = len(sd[0])
-        sd_slot += per_record(first + jm * dslot, n)
-        sd_pfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (sd_pfn >= new_pfn).astype(np.int32)
-        for arr, vals in zip(rec.sd, (sd_slot, sd_pte, sd_pfn, sd_vmf)):
-            put(arr, vals)
+        for arr in (rec.sd_n, rec.fd_n):
+            repeat_put(arr, e_a, e_b)
+        sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]  # (columns.Sd order; Fd below)
+        put(rec.sd[Sd.SLOT], sd[Sd.SLOT][None, :] + slot_moves)
+        repeat_put(rec.sd[Sd.PTE], a["sd"], b["sd"])
+        sd_pfn = sd[Sd.PFN]
+        put(rec.sd[Sd.PFN], sd_pfn[None, :] + pfn_moves * (sd_pfn >= new_pfn))
+        repeat_put(rec.sd[Sd.VMF], a["sd"], b["sd"])
         fd = [block(x, a["fd"], b["fd"]) for x in rec.fd]
-        n = len(fd[0])
-        fpfn, fref, fmap, fflags, fkind = (np.tile(x, k) for x in fd)
+        fpfn, fref, fmap, fflags, fkind = fd
         zero = fpfn == ZERO_PFN
-        fref += per_record(self._moves(a, b, c, "zref", k), n) * zero.astype(np.int32)
-        fmap += per_record(self._moves(a, b, c, "zmap", k), n) * zero.astype(np.int32)
-        fpfn += per_record(self._moves(a, b, c, "next_pfn", k), n) * (fpfn >= new_pfn).astype(np.int32)
-        for arr, vals in zip(rec.fd, (fpfn, fref, fmap, fflags, fkind)):
+        zref = self._moves(a, b, c, "zref", k).astype(np.int32)[:, None]
+        zmap = self._moves(a, b, c, "zmap", k).astype(np.int32)[:, None]
+        moved = (fpfn[None, :] + pfn_moves * (fpfn >= new_pfn), fref[None, :] + zref * zero,
+                 fmap[None, :] + zmap * zero, np.tile(fflags, k), np.tile(fkind, k))
+        for arr, vals in zip(rec.fd, moved):
             put(arr, vals)
-        for arr in rec.cd:
-            put(arr, np.tile(block(arr, a["cd"], b["cd"]), k))
         # the copies repeat the period's counter patterns: once hashed here, the seal need hash
-        # neither the period nor its copies again
+        # neither the period nor its copies again, and the copies are appended as those pattern
+        # ids alone, without their pairs (Recorder.append_by_pattern)
         pids = rec.pattern_ids(a["e"], b["e"])
         rec.known_patterns(a["e"], pids)
-        rec.known_patterns(rec.n_events - k * n_ab, np.tile(pids, k))
-        sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b].copy()
+        assert rec.n_events_appended() == rec.n_events - k * n_ab, "the counter records are behind"
+        rec.append_by_pattern(np.tile(pids, k))
+        sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
         moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
-        rows = np.tile(sc, (k, 1))
-        rows += np.repeat(moves.astype(np.int32), n_ab, axis=0)
+        rows = sc[None, :, :] + moves.astype(np.int32)[:, None, :]
+        del sc  # (a view of rec.scalars: it must be gone before rec.scalars grows)
         put(rec.scalars, rows)
 
     def _write_state(self, a, b, c, ev, k, first, dslot, snap) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -104,6 +105,15 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inv.reshape(-1)
 
 
+def _ramp(n: np.ndarray) -> np.ndarray:
+    """0..n[0]-1, 0..n[1]-1, ... in one array."""
+    total = int(n.sum())
+    if not total:
+        return np.zeros(0, np.int64)
+    start = np.cumsum(n) - n
+    return np.arange(total, dtype=np.int64) - np.repeat(start, n)
+
+
 def _ints(a: array) -> np.ndarray:
     return np.frombuffer(a, np.int32) if len(a) else np.zeros(0, np.int32)
 
@@ -141,25 +151,40 @@ class RecordBatch:
         if not self.evt:
             return
         rec = self.rec
-        _put(rec.evi, self.evi)
         _put(rec.evt, self.evt)
-        if rec.keep_deltas:  # numpy turns a list of ints into bytes faster than array.extend
-            for j, col in enumerate(rec.sd):
-                _put(col, self.sd[j::N_SD])
-            rec.sd_n.extend([1] * (len(self.sd) // N_SD))
-            for j, col in enumerate(rec.fd):
-                _put(col, self.fd[j::N_FD])
-            _put(rec.fd_n, self.fdn)
-            _put(rec.cd[Cd.KEY], self.cd[Cd.KEY::N_CD])
-            _put(rec.cd[Cd.VALUE], self.cd[Cd.VALUE::N_CD])
-            _put(rec.cd_n, self.cdn)
-            _put(rec.scalars, self.sc)
+        if not rec.keep_deltas:
+            _put(rec.evi, self.evi)
+        else:
+            # every int32 list read into numpy at once (numpy turns a list of ints into bytes
+            # faster than array.extend, and one call costs less than nine), then cut
+            parts = (self.evi, self.sd, self.fd, self.fdn, self.cd, self.cdn, self.sc)
+            sizes = [len(x) for x in parts]
+            flat = np.fromiter(chain.from_iterable(parts), INT_DTYPE, sum(sizes))
+            evi, sd, fd, fdn, cd, cdn, sc = np.split(flat, np.cumsum(sizes[:-1]))
+            rec.evi.frombytes(evi.tobytes())
+            _put_fields(rec.sd, sd)
+            rec.sd_n.frombytes(np.ones(len(sd) // N_SD, INT_DTYPE).tobytes())
+            _put_fields(rec.fd, fd)
+            rec.fd_n.frombytes(fdn.tobytes())
+            _put_fields(rec.cd, cd)
+            rec.cd_n.frombytes(cdn.tobytes())
+            rec.scalars.frombytes(sc.tobytes())
         for b in self.lists():
             b.clear()
 
 
+def _put_fields(cols: tuple[array, ...], values: np.ndarray) -> None:
+    """Interleaved records (field 0, field 1, ... of each) into one array per field: transposed
+    once, rather than a list slice and a conversion per field."""
+    if not len(values):
+        return
+    for col, x in zip(cols, np.ascontiguousarray(values.reshape(-1, len(cols)).T)):
+        col.frombytes(x.tobytes())
+
+
 def _put(col: array, values: list[int]) -> None:
-    col.frombytes(np.array(values, _DTYPES[col.typecode]).tobytes())
+    # np.fromiter with the length given: some 3 times faster than np.array(list) on numpy 2
+    col.frombytes(np.fromiter(values, _DTYPES[col.typecode], len(values)).tobytes())
 
 
 class _Col:
@@ -227,6 +252,10 @@ class Recorder:
     counter_key and an increment); scalars: one `Stored` row (the scalars but time_ns, which is
     the running maximum of t1).
 
+    An event's counter increments may instead be appended as the id of a pattern already
+    registered (`append_by_pattern`: a count of 0, no pairs); `cd_pairs` reads every event's
+    pairs back either way.
+
     These arrays hold the events appended since the last `seal` (all of them if nobody seals):
     event e is at position e - sealed. `seal` empties them in place, so the engine may keep their
     bound methods. Seal only between steps: inside one the engine reads back what it appended
@@ -259,6 +288,10 @@ class Recorder:
         # runs of appended events whose counter-increment pattern ids are known already (first
         # event, ids): a writer that copies events says so, and the seal need not hash them again
         self.known_pids: list[tuple[int, np.ndarray]] = []
+        # runs of appended events (first, n) whose counter increments are given by their pattern id
+        # alone (append_by_pattern): their cd count is 0 in the append arrays and no pairs are
+        # there; cd_pairs gives them back whole
+        self.by_pattern: list[tuple[int, int]] = []
         self._closed = False
         self._s = _Sealed()
 
@@ -277,16 +310,35 @@ class Recorder:
         rows = np.frombuffer(self.evi, INT_DTYPE).reshape(-1, N_INT)
         return rows[first - self.sealed:end - self.sealed].copy()  # a copy: the view must not outlive this
 
+    def recent_columns(self, first: int, end: int, *cols: int) -> list[np.ndarray]:
+        """Copies of the int columns `cols` (columns.Col) of events first..end-1, which must not be
+        sealed yet: recent_events for a few columns, without copying the others."""
+        assert first >= self.sealed, "those events are sealed already"
+        rows = np.frombuffer(self.evi, INT_DTYPE).reshape(-1, N_INT)[first - self.sealed:end - self.sealed]
+        return [rows[:, c].copy() for c in cols]
+
     def pattern_ids(self, first: int, end: int) -> np.ndarray:
         """The counter-increment pattern ids of events first..end-1, which must not be sealed yet
         (registering any pattern not seen before)."""
         assert first >= self.sealed, "those events are sealed already"
         counts = np.frombuffer(self.cd_n, np.int32)
-        lo = int(counts[:first - self.sealed].sum())
+        lo = int(counts[:first - self.sealed].sum(dtype=np.int64))
         c = counts[first - self.sealed:end - self.sealed]
         hi = lo + int(c.sum())
         keys, vals = (np.frombuffer(a, np.int32)[lo:hi] for a in self.cd)
-        return self._s._pattern_ids(c, keys, vals)
+        return self._s._pattern_ids(c, keys, vals, self._known(first, end))
+
+    def _known(self, first: int, end: int) -> np.ndarray | None:
+        """The pattern ids of events first..end-1 that writers gave (known_patterns), -1 where none
+        did; None if none did for any (a period copied again need not be hashed again)."""
+        known = None
+        for f, pids in self.known_pids:
+            lo, hi = max(f, first), min(f + len(pids), end)
+            if lo < hi:
+                if known is None:
+                    known = np.full(end - first, -1, np.int64)
+                known[lo - first:hi - first] = pids[lo - f:hi - f]
+        return known
 
     def pattern_id(self, keys: np.ndarray, vals: np.ndarray) -> int:
         """The pattern id of one event's counter increments (keys and values in order),
@@ -297,6 +349,61 @@ class Recorder:
         """The counter-increment pattern ids of events first.. (appended, pairs and all) are known
         already: pids. The seal takes them instead of hashing those events again."""
         self.known_pids.append((first, pids))
+
+    def append_by_pattern(self, pids: np.ndarray) -> None:
+        """The counter increments of the events being appended now (the next len(pids), whose
+        other records their writer appends itself) as pattern ids of patterns already registered,
+        instead of pairs: a count of 0 each in cd_n and no pairs, the ids noted (known_patterns).
+        The seal needs nothing more, and cd_pairs gives the pairs back to a writer that reads
+        them (a copy of a copy). What a period skip writes k times over costs no pairs at all."""
+        first = self.n_events_appended()
+        pids = np.asarray(pids, np.int64)
+        if len(pids) and (pids.min() < 0 or pids.max() >= len(self._s.pat)):
+            raise ValueError("append_by_pattern: pattern ids not registered")
+        self.cd_n.frombytes(bytes(4 * len(pids)))
+        self.known_patterns(first, pids)
+        self.by_pattern.append((first, len(pids)))
+
+    def n_events_appended(self) -> int:
+        """The event the next cd_n entry belongs to (the cd records are appended per event)."""
+        return self.sealed + len(self.cd_n)
+
+    def cd_pairs(self, first: int, end: int, at: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per event first..end-1 (not sealed yet) its number of counter increments, then their
+        keys and values in event order (copies, int32): as appended, with the events appended
+        by pattern (append_by_pattern) given their pattern's pairs. `at`, if the caller knows it:
+        where event first's pairs start in the append arrays (len(cd[0]) when it was next)."""
+        assert first >= self.sealed, "those events are sealed already"
+        s0 = self.sealed
+        counts_all = np.frombuffer(self.cd_n, INT_DTYPE)
+        counts = counts_all[first - s0:end - s0].astype(np.int64)
+        lo = int(counts_all[:first - s0].sum(dtype=np.int64)) if at is None else at
+        hi = lo + int(counts.sum())
+        assert hi <= len(self.cd[0]), "cd_pairs: `at` past the pairs appended"
+        keys, vals = (np.frombuffer(a, INT_DTYPE)[lo:hi].copy() for a in self.cd)
+        del counts_all
+        runs = [(max(f, first), min(f + n, end)) for f, n in self.by_pattern if f < end and f + n > first]
+        if not runs:
+            return counts.astype(INT_DTYPE), keys, vals
+        # the events by pattern: their pairs from the pattern table, the others' as appended
+        known = self._known(first, end)
+        by = np.zeros(end - first, bool)
+        for a, b in runs:
+            by[a - first:b - first] = True
+        pat_len, pat_start, pat_keys, pat_vals = self._s.pattern_table()
+        full = counts.copy()
+        full[by] = pat_len[known[by]]
+        out_start = np.cumsum(full) - full
+        n_out = int(full.sum())
+        out_k, out_v = np.empty(n_out, INT_DTYPE), np.empty(n_out, INT_DTYPE)
+        # the appended pairs, event by event in order, go to the places of the events not by pattern
+        mine = ~by
+        dst = np.repeat(out_start[mine], full[mine]) + _ramp(full[mine])
+        out_k[dst], out_v[dst] = keys, vals
+        src = np.repeat(pat_start[known[by]], full[by]) + _ramp(full[by])
+        dst = np.repeat(out_start[by], full[by]) + _ramp(full[by])
+        out_k[dst], out_v[dst] = pat_keys[src], pat_vals[src]
+        return full.astype(INT_DTYPE), out_k, out_v
 
     def recent_times(self, first: int, end: int) -> np.ndarray:
         """The same for the (t0, t1) of those events."""
@@ -355,6 +462,7 @@ class Recorder:
         for first, pids in self.known_pids:
             known[first - self.sealed:first - self.sealed + len(pids)] = pids
         self.known_pids = []
+        self.by_pattern = []
         self._s.add(self, self.sealed, k, known)  # its numpy views of the arrays are gone when it returns
         for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
             # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
@@ -430,8 +538,10 @@ class _Sealed:
         k = len(ev)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
-        for j, col in enumerate(self.ev):
-            col.extend(ev[:, j])
+        # the rows transposed once, so each column below is read contiguously (a column of the
+        # row-major rows is a strided view: every reduction over it would walk all the rows again)
+        for col, x in zip(self.ev, np.ascontiguousarray(ev.T)):
+            col.extend(x)
         t0 = t[:, TimeCol.T0]
         step = np.empty(k, np.int64)
         step[0] = t0[0] - self.t0_last
@@ -444,14 +554,18 @@ class _Sealed:
         self.tck.extend(run[at].tolist())
         self.tmax = int(run[-1])
 
-        d = np.empty(v.shape, np.int64)
-        np.subtract(v[0], self.last, out=d[0], dtype=np.int64)
-        np.subtract(v[1:], v[:-1], out=d[1:], dtype=np.int64)
-        d[at] = 0
+        vt = np.ascontiguousarray(v.T)  # (the same, one scalar per row)
+        # the changes in int32 where no value is negative (then no difference of two int32s
+        # overflows): half the memory of int64 to write and to read back
+        wide = np.int32 if vt.size and vt.min() >= 0 and self.last.min() >= 0 else np.int64
+        d = np.empty(vt.shape, wide)
+        np.subtract(vt[:, 0], self.last, out=d[:, 0], dtype=wide, casting="unsafe")
+        np.subtract(vt[:, 1:], vt[:, :-1], out=d[:, 1:], dtype=wide)
+        d[:, at] = 0
         self.sck.extend(v[at].astype(np.int64))
         self.last = v[-1].astype(np.int64)
-        for j, col in enumerate(self.sc):
-            col.extend(d[:, j])
+        for col, x in zip(self.sc, d):
+            col.extend(x)
 
         for p in ("sd", "fd"):
             c, arrays = recs[p]
@@ -489,6 +603,17 @@ class _Sealed:
             ids = np.array([self._id(row) for row in rows[first]], np.int64)
             pid[evs] = ids[inv]
         return pid
+
+    def pattern_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per registered pattern its number of pairs and where they start in the flat keys and
+        values that follow (rebuilt only when patterns were added)."""
+        t = getattr(self, "_table", None)
+        if t is None or len(t[0]) != len(self.pat):
+            lens = np.array([len(p) // 2 for p in self.pat], np.int64)
+            keys = np.concatenate([np.zeros(0, np.int32)] + [p[:len(p) // 2] for p in self.pat])
+            vals = np.concatenate([np.zeros(0, np.int32)] + [p[len(p) // 2:] for p in self.pat])
+            t = self._table = (lens, np.cumsum(lens) - lens, keys, vals)
+        return t
 
     def _id(self, row: np.ndarray) -> int:
         key = row.astype(np.int32).tobytes()

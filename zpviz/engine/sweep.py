@@ -115,7 +115,8 @@ class Sweep:
         need = W if self.write else P
         lists: dict[int, np.ndarray] = {}
         for c in self.cpus:
-            s = np.asarray(self.work.get(c, ()), np.int64)
+            w = self.work.get(c, ())  # (a range where the step's pages are evenly spaced: Machine._run_bulk)
+            s = np.arange(w.start, w.stop, w.step, dtype=np.int64) if isinstance(w, range) else np.asarray(w, np.int64)
             if len(s):
                 faulting = s[pte[s] & need == 0]
                 if len(faulting):

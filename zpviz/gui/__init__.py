@@ -3,3 +3,7 @@
 Entry point: zpviz.gui.app.run_app. Views hold immutable trace frames and never the engine's
 live state; the only timers live in gui.transport.
 """
+
+from zpviz.gui import pysidescan
+
+pysidescan.install()  # before any module of the app imports PySide6: a quicker start (docs/startup.md)

@@ -213,8 +213,11 @@ class DiffTable(QtWidgets.QTableWidget):
         self._least_h = 0  # all the rows' height with the header (minimumSizeHint)
         self._name_pt = self._head_pt = BASE_PT
         self._rows: list[Row] = []
+        self._cells: dict[tuple[int, int], tuple] = {}  # (row, column) -> what set_rows last set there
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:
+        if (self.columnCount(), self.rowCount()) != (len(kernels), len(rows)):
+            self._cells = {}  # items go with the rows and columns dropped: set every cell anew
         self.setColumnCount(len(kernels))
         self.setRowCount(len(rows))
         if [self.horizontalHeaderItem(j).text() if self.horizontalHeaderItem(j) else None
@@ -229,13 +232,20 @@ class DiffTable(QtWidgets.QTableWidget):
         self._rows = rows
         self._fit_values()
         bold, plain = font(self._value_pt, bold=True), font(self._value_pt)
+        cells = self._cells
         for i, r in enumerate(rows):
             for j, v in enumerate(r.values):
+                # a cell set before with the same text, look and font is left alone: each setter
+                # tells the view its cell changed (a step changes a few of the 28 cells)
+                look = (v, r.differs, r.differs and bool(r.best[j]), self._value_pt, self.theme)
+                if cells.get((i, j)) == look:
+                    continue
                 it = self.item(i, j)
                 if it is None:
                     it = QtWidgets.QTableWidgetItem()
                     it.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
                     self.setItem(i, j, it)
+                cells[i, j] = look
                 it.setText(v)
                 it.setFont(bold if r.differs else plain)
                 if r.differs and self.theme is not None:
@@ -273,7 +283,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self._value_fit = (widest, col)
         hi, lo = self.VALUE_PT
         pt = next((pt for pt in range(hi, lo - 1, -1)
-                   if max(QtGui.QFontMetrics(font(pt, bold=True)).horizontalAdvance(v) for v in widest) <= col), lo)
+                   if max(map(QtGui.QFontMetrics(font(pt, bold=True)).horizontalAdvance, widest)) <= col), lo)
         changed, self._value_pt = pt != self._value_pt, pt
         self._fit_rows()
         return changed
@@ -345,19 +355,24 @@ class DiffTable(QtWidgets.QTableWidget):
         (the values are what the room reads) and, once the table is laid out, all the rows stay within
         its height: a 1080p dock has room for 11 pt, five kernels' values in a 720p dock do not."""
         names = [self._name(x, True) for x in self._labels]
-        values = [v for r in self._rows for v in r.values] or ["0"]
+        values = set(v for r in self._rows for v in r.values) or {"0"}
         frame = 2 * self.frameWidth()
+        widest: dict[int, int] = {}  # the widest value at each size, measured once a call (one font each)
 
         def name_w(pt: int) -> int:
             fm = QtGui.QFontMetrics(font(pt, bold=True))
             return max(fm.horizontalAdvance(line) for x in names for line in x.split("\n")) + 10
 
+        def widest_value(v: int) -> int:
+            if v not in widest:
+                fm = QtGui.QFontMetrics(font(v, bold=True))
+                widest[v] = max(fm.horizontalAdvance(x) for x in values)
+            return widest[v]
+
         def value_pt(pt: int) -> int:  # the values' size beside names of size pt
             col = (self.width() - frame - name_w(pt)) / n - 6
             hi, lo = self.VALUE_PT
-            fits = (v for v in range(hi, lo - 1, -1)
-                    if max(QtGui.QFontMetrics(font(v, bold=True)).horizontalAdvance(x) for x in values) <= col)
-            return next(fits, lo)
+            return next((v for v in range(hi, lo - 1, -1) if widest_value(v) <= col), lo)
 
         least = BASE_PT - 3
         want = self.VALUE_PT[0]  # the names grow only beside values at their full size

@@ -17,7 +17,7 @@ import time
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.engine import policy
-from zpviz.gui import actions
+from zpviz.gui import actions, iconstyle
 from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
@@ -59,6 +59,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
                  offscreen: bool = False):
         """offscreen: a window only rendered (screenshots, exports): it never restyles the
         application and never saves its layout over the user's."""
+        # Fusion with its dock icons made once (gui/iconstyle: the same look), before any widget is
+        # made: restyling the application later polishes every widget again
+        iconstyle.install()
         QtWidgets.QMainWindow.__init__(self)
         self.setWindowTitle("zpviz")
         self.setWindowIcon(app_icon())

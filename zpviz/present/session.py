@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from zpviz.engine import Cancelled
 from zpviz.present import compare as CMP
+from zpviz.present import prefetch
 from zpviz.present.grid import GridLayout, grid_layout
 from zpviz.present.kpath import LogIndex
 from zpviz.present.navigate import Stops, stops_for
@@ -118,7 +119,10 @@ def build_lesson(scenario, kernel: str | None = None, compare=None, progress=Non
         label = f"Simulating under {k}" + (f" ({i + 1} of {len(ids)})" if len(ids) > 1 else "")
         say(f"{label} ...")
         tick = None if progress is None else (lambda n, label=label: progress(f"{label}: {n:,} events"))
-        trace, hit = simulate_cached(scenario, k, progress=tick, cache=cache, store=False)
+        trace = prefetch.take(scenario, k, tick)  # a start-up worker's (prefetch.py), stored already
+        hit = trace is not None
+        if trace is None:
+            trace, hit = simulate_cached(scenario, k, progress=tick, cache=cache, store=False)
         if lesson is None:
             say("Preparing the views ...")
             lesson = _first(scenario, ids, trace)

@@ -143,9 +143,13 @@ class TraceCache:
         return self.dir / f"{key}{SUFFIX}" if self.dir is not None else None
 
     # ------------------------------------------------------------------ reading
-    def get(self, scenario, variant: str) -> Trace | None:
-        """The cached trace of `scenario` under `variant`, or None (absent, unreadable or corrupt)."""
-        key = entry_key(scenario, variant) if self.dir is not None else None
+    def get(self, scenario, variant: str, key: str | None = None) -> Trace | None:
+        """The cached trace of `scenario` under `variant`, or None (absent, unreadable or corrupt).
+        `key`: entry_key(scenario, variant), when the caller has it already."""
+        if self.dir is None:
+            return None
+        if key is None:
+            key = entry_key(scenario, variant)
         if key is None:
             return None
         path = self.path_for(key)
