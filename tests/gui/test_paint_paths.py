@@ -13,7 +13,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from zpviz.gui.codeimage import CodeImageItem
+from zpviz.gui.codeimage import CodeImageItem, Colouring, changed_rows
 from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
@@ -187,6 +187,8 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     ours = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
     plain = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
     plain.layer.paint = lambda *a: False  # the fill at every paint: what the layer replaced
+    for c in (plain._colouring, plain._pool_colouring):  # and each image coloured whole, as before Colouring
+        c.colour = lambda codes, table, key: np.ascontiguousarray(table[codes])
     lut = page_lut(LIGHT)
     s_ours, s_plain = image_scene(ours, codes, lut), image_scene(plain, codes, lut)
     for item in (ours, plain):
@@ -213,6 +215,32 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     assert ours.layer.patched >= 3 and ours.layer.rebuilt == 2  # the first paint and the new table
     ours.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(40.2, 3.9))
     assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
+
+
+@pytest.mark.parametrize("width", [128, 37])  # rows compared as uint64, and byte by byte
+def test_changed_rows_and_colouring_agree_with_the_whole_take(width):
+    """changed_rows finds the first and last rows that differ; Colouring gives table[codes] at
+    every image, whether it coloured a few rows again, or all after a new table or shape."""
+    rng = np.random.default_rng(11)
+    table = rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32)
+    codes = rng.integers(0, 256, (60, width)).astype(np.uint8)
+    assert changed_rows(codes, codes.copy()) is None
+    c = Colouring()
+    key = "a"
+    for k in range(12):
+        nxt = codes.copy()
+        rows = sorted(rng.choice(len(codes), size=1 + k % 3, replace=False))
+        for r in rows:
+            nxt[r, rng.integers(0, width)] ^= 0x5A
+        assert changed_rows(codes, nxt) == (rows[0], rows[-1] + 1)
+        if k == 5:
+            table, key = table[::-1].copy(), "b"  # a new theme's table
+        if k == 8:
+            nxt = nxt[:50]  # another grid
+        codes = nxt
+        pixels = c.colour(codes, table, key)
+        assert pixels.dtype == np.uint32 and pixels.flags.c_contiguous
+        assert np.array_equal(pixels, table[codes]), k
 
 
 def test_code_image_layer_stays_whole_through_paints_of_small_regions(qapp):
