@@ -542,3 +542,35 @@ def test_grid_axis_fills_the_pixels_its_lines_drew(qapp, cached):
         svg_of(views[1][0])
         assert axis.picture is not None and axis.picture is not axis._valid  # pyqtgraph's own lines drew it
         assert np.array_equal(pixels(views[1][0].grab().toImage()), want)  # and the spans again after
+
+
+@pytest.mark.parametrize("scale", [3.0, 4.9, 5.05, 5.3, 16.0])  # (the view maps 0.9875 px a unit)
+def test_glyph_item_skips_pixel_vectors_only_where_cell_px_says_nothing_is_drawn(qapp, scale, monkeypatch):
+    """GlyphItem.paint reads the cell size off the painter's scale when it is well under OUTLINE_PX
+    (nothing to draw, pyqtgraph's pixelVectors not asked); near the size or above, cell_px decides
+    as before. Painted through its view, the shortcut is taken only where cell_px says nothing is
+    drawn, and then the picture is the view's without the item."""
+    from zpviz.gui.glyphs import OUTLINE_PX, GlyphItem
+
+    asked = []
+    real = GlyphItem.cell_px
+    monkeypatch.setattr(GlyphItem, "cell_px", lambda self: (asked.append(1), real(self))[1])
+
+    def grab(with_item: bool) -> tuple[np.ndarray, float]:
+        view = pg.GraphicsView()
+        view.resize(320, 220)
+        view.setRange(QtCore.QRectF(0, 0, 320, 220), padding=0)
+        view.setBackground("k")  # (the gaps are the light theme's panel colour)
+        item = GlyphItem(LIGHT)
+        item.set_codes(np.arange(12 * 8, dtype=np.uint8).reshape(12, 8) % 7 + 1)
+        item.setTransform(QtGui.QTransform.fromScale(scale, scale))
+        item.setVisible(with_item)
+        view.scene().addItem(item)
+        asked.clear()
+        return pixels(view.grab().toImage()), real(item)
+
+    shown, cell_px = grab(True)
+    took_shortcut = len(asked) == 0
+    assert took_shortcut == (cell_px < OUTLINE_PX * 0.99)  # (so: only where cell_px says nothing is drawn)
+    empty, _ = grab(False)
+    assert np.array_equal(shown, empty) == (cell_px < OUTLINE_PX)  # outlines drawn from 5 px cells on
