@@ -18,10 +18,16 @@ def _image(icon: QtGui.QIcon, px: int) -> QtGui.QImage:
 
 @pytest.fixture
 def fusion(qapp):
-    """The application on plain Fusion for the test, and on the window's style after it."""
+    """The application on plain Fusion for the test, and on the window's style after it. An
+    application style sheet left by an earlier test's window is lifted meanwhile: under one, the
+    application's style is Qt's style-sheet style, which install() rightly leaves alone (the test
+    failed after tests/gui/test_paint_paths.py in one run)."""
+    sheet = qapp.styleSheet()
+    qapp.setStyleSheet("")
     qapp.setStyle(QtWidgets.QStyleFactory.create("Fusion"))
     yield qapp
     iconstyle.install()
+    qapp.setStyleSheet(sheet)
 
 
 def test_the_kept_icons_are_fusions_and_made_once(fusion):
