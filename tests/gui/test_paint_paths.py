@@ -574,3 +574,31 @@ def test_glyph_item_skips_pixel_vectors_only_where_cell_px_says_nothing_is_drawn
     assert took_shortcut == (cell_px < OUTLINE_PX * 0.99)  # (so: only where cell_px says nothing is drawn)
     empty, _ = grab(False)
     assert np.array_equal(shown, empty) == (cell_px < OUTLINE_PX)  # outlines drawn from 5 px cells on
+
+
+def test_offset_axis_cached_draws_what_it_drew_uncached(make_window, monkeypatch):
+    """The grids' top axes are kept as pixmaps (cache_drawing) inside bounds a pixel wider than
+    pyqtgraph's (the axis line ends a pixel outside them, which the cache cut: a missing pixel row
+    across the panes of a compare window): the same window picture as the axes painted at every
+    paint, and no paint of them at a grab after a step."""
+    from tests.gui.conftest import COMPARE
+    from zpviz.gui.gridview import OffsetAxis
+
+    win = make_window(COMPARE, kernel=None, size=(1920, 1080))
+    win.set_frame(win.frame_count() // 3)
+    axes = win.findChildren(QtWidgets.QGraphicsView)
+    axes = [i for v in axes if v.scene() is not None for i in v.scene().items() if isinstance(i, OffsetAxis)]
+    assert len(axes) >= 2 and all(a.cacheMode() == QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+                                  for a in axes)
+    win.grab()
+    painted = []
+    real = OffsetAxis.paint
+    monkeypatch.setattr(OffsetAxis, "paint", lambda self, *a: (painted.append(1), real(self, *a))[1])
+    win.set_frame(win.frame_count() // 3 + 1)
+    cached = pixels(win.grab().toImage())
+    assert not painted
+    for a in axes:
+        a.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+    plain = pixels(win.grab().toImage())
+    assert painted
+    assert np.array_equal(cached, plain)
