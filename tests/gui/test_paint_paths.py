@@ -13,7 +13,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from zpviz.gui.codeimage import CodeImageItem
+from zpviz.gui.codeimage import CodeImageItem, Colouring, changed_rows
 from zpviz.gui.counters import HEAD_CHUNK, CountersView, GridAxis, GrowingLine
 from zpviz.gui.fan import FanItem
 from zpviz.gui.ring import Ring
@@ -187,6 +187,8 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     ours = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
     plain = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
     plain.layer.paint = lambda *a: False  # the fill at every paint: what the layer replaced
+    for c in (plain._colouring, plain._pool_colouring):  # and each image coloured whole, as before Colouring
+        c.colour = lambda codes, table, key: np.ascontiguousarray(table[codes])
     lut = page_lut(LIGHT)
     s_ours, s_plain = image_scene(ours, codes, lut), image_scene(plain, codes, lut)
     for item in (ours, plain):
@@ -213,6 +215,32 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     assert ours.layer.patched >= 3 and ours.layer.rebuilt == 2  # the first paint and the new table
     ours.setTransform(QtGui.QTransform.fromScale(scale, scale) * QtGui.QTransform.fromTranslate(40.2, 3.9))
     assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
+
+
+@pytest.mark.parametrize("width", [128, 37])  # rows compared as uint64, and byte by byte
+def test_changed_rows_and_colouring_agree_with_the_whole_take(width):
+    """changed_rows finds the first and last rows that differ; Colouring gives table[codes] at
+    every image, whether it coloured a few rows again, or all after a new table or shape."""
+    rng = np.random.default_rng(11)
+    table = rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32)
+    codes = rng.integers(0, 256, (60, width)).astype(np.uint8)
+    assert changed_rows(codes, codes.copy()) is None
+    c = Colouring()
+    key = "a"
+    for k in range(12):
+        nxt = codes.copy()
+        rows = sorted(rng.choice(len(codes), size=1 + k % 3, replace=False))
+        for r in rows:
+            nxt[r, rng.integers(0, width)] ^= 0x5A
+        assert changed_rows(codes, nxt) == (rows[0], rows[-1] + 1)
+        if k == 5:
+            table, key = table[::-1].copy(), "b"  # a new theme's table
+        if k == 8:
+            nxt = nxt[:50]  # another grid
+        codes = nxt
+        pixels = c.colour(codes, table, key)
+        assert pixels.dtype == np.uint32 and pixels.flags.c_contiguous
+        assert np.array_equal(pixels, table[codes]), k
 
 
 def test_code_image_layer_stays_whole_through_paints_of_small_regions(qapp):
@@ -514,3 +542,63 @@ def test_grid_axis_fills_the_pixels_its_lines_drew(qapp, cached):
         svg_of(views[1][0])
         assert axis.picture is not None and axis.picture is not axis._valid  # pyqtgraph's own lines drew it
         assert np.array_equal(pixels(views[1][0].grab().toImage()), want)  # and the spans again after
+
+
+@pytest.mark.parametrize("scale", [3.0, 4.9, 5.05, 5.3, 16.0])  # (the view maps 0.9875 px a unit)
+def test_glyph_item_skips_pixel_vectors_only_where_cell_px_says_nothing_is_drawn(qapp, scale, monkeypatch):
+    """GlyphItem.paint reads the cell size off the painter's scale when it is well under OUTLINE_PX
+    (nothing to draw, pyqtgraph's pixelVectors not asked); near the size or above, cell_px decides
+    as before. Painted through its view, the shortcut is taken only where cell_px says nothing is
+    drawn, and then the picture is the view's without the item."""
+    from zpviz.gui.glyphs import OUTLINE_PX, GlyphItem
+
+    asked = []
+    real = GlyphItem.cell_px
+    monkeypatch.setattr(GlyphItem, "cell_px", lambda self: (asked.append(1), real(self))[1])
+
+    def grab(with_item: bool) -> tuple[np.ndarray, float]:
+        view = pg.GraphicsView()
+        view.resize(320, 220)
+        view.setRange(QtCore.QRectF(0, 0, 320, 220), padding=0)
+        view.setBackground("k")  # (the gaps are the light theme's panel colour)
+        item = GlyphItem(LIGHT)
+        item.set_codes(np.arange(12 * 8, dtype=np.uint8).reshape(12, 8) % 7 + 1)
+        item.setTransform(QtGui.QTransform.fromScale(scale, scale))
+        item.setVisible(with_item)
+        view.scene().addItem(item)
+        asked.clear()
+        return pixels(view.grab().toImage()), real(item)
+
+    shown, cell_px = grab(True)
+    took_shortcut = len(asked) == 0
+    assert took_shortcut == (cell_px < OUTLINE_PX * 0.99)  # (so: only where cell_px says nothing is drawn)
+    empty, _ = grab(False)
+    assert np.array_equal(shown, empty) == (cell_px < OUTLINE_PX)  # outlines drawn from 5 px cells on
+
+
+def test_offset_axis_cached_draws_what_it_drew_uncached(make_window, monkeypatch):
+    """The grids' top axes are kept as pixmaps (cache_drawing) inside bounds a pixel wider than
+    pyqtgraph's (the axis line ends a pixel outside them, which the cache cut: a missing pixel row
+    across the panes of a compare window): the same window picture as the axes painted at every
+    paint, and no paint of them at a grab after a step."""
+    from tests.gui.conftest import COMPARE
+    from zpviz.gui.gridview import OffsetAxis
+
+    win = make_window(COMPARE, kernel=None, size=(1920, 1080))
+    win.set_frame(win.frame_count() // 3)
+    axes = win.findChildren(QtWidgets.QGraphicsView)
+    axes = [i for v in axes if v.scene() is not None for i in v.scene().items() if isinstance(i, OffsetAxis)]
+    assert len(axes) >= 2 and all(a.cacheMode() == QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+                                  for a in axes)
+    win.grab()
+    painted = []
+    real = OffsetAxis.paint
+    monkeypatch.setattr(OffsetAxis, "paint", lambda self, *a: (painted.append(1), real(self, *a))[1])
+    win.set_frame(win.frame_count() // 3 + 1)
+    cached = pixels(win.grab().toImage())
+    assert not painted
+    for a in axes:
+        a.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+    plain = pixels(win.grab().toImage())
+    assert painted
+    assert np.array_equal(cached, plain)

@@ -18,10 +18,16 @@ def _image(icon: QtGui.QIcon, px: int) -> QtGui.QImage:
 
 @pytest.fixture
 def fusion(qapp):
-    """The application on plain Fusion for the test, and on the window's style after it."""
+    """The application on plain Fusion for the test, and on the window's style after it. An
+    application style sheet left by an earlier test's window is lifted meanwhile: under one, the
+    application's style is Qt's style-sheet style, which install() rightly leaves alone (the test
+    failed after tests/gui/test_paint_paths.py in one run)."""
+    sheet = qapp.styleSheet()
+    qapp.setStyleSheet("")
     qapp.setStyle(QtWidgets.QStyleFactory.create("Fusion"))
     yield qapp
     iconstyle.install()
+    qapp.setStyleSheet(sheet)
 
 
 def test_the_kept_icons_are_fusions_and_made_once(fusion):
@@ -133,3 +139,44 @@ def test_a_shown_window_repaints_all_a_step_changes(make_window, qtbot):
         full = win.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
         assert shown.size() == full.size()
         assert shown == full, f
+
+
+def test_a_shown_windows_step_is_one_repaint_pass(make_window, qtbot):
+    """gui/onepass: the memory views' scenes each sent the window's repaint at once, one pass per
+    view a step; with the filter, one pass takes all of the step's changes, and the screen shows
+    what a full repaint shows. Without it (the filter removed), the passes come back."""
+    from tests.gui.conftest import COMPARE
+
+    win = make_window(COMPARE, kernel=None, size=(1280, 720))
+    win.show()
+    qtbot.waitExposed(win)
+    app = QtWidgets.QApplication.instance()
+    passes = []
+
+    class Count(QtCore.QObject):  # installed last, so it sees each request before the one-pass filter
+        def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+            if obj is win and ev.type() == QtCore.QEvent.Type.UpdateRequest and not win.one_pass._flushing:
+                passes.append(1)
+            return False
+
+    count = Count(win)
+
+    def step_passes(f: int) -> int:
+        win.set_frame(f)
+        win.installEventFilter(count)
+        passes.clear()
+        for _ in range(4):
+            app.processEvents()
+        win.removeEventFilter(count)
+        return len(passes)
+
+    n = win.frame_count()
+    step_passes(n // 3)
+    assert len(win.findChildren(QtWidgets.QGraphicsView)) >= 3
+    merged = [step_passes(f) for f in range(n // 3 + 1, n // 3 + 6)]
+    assert max(merged) == 1
+    shown = win.screen().grabWindow(win.winId()).toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    assert shown == win.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    win.removeEventFilter(win.one_pass)
+    apart = [step_passes(f) for f in range(n // 3 + 6, n // 3 + 11)]
+    assert max(apart) >= 3  # one pass per memory view, as Qt does it

@@ -10,6 +10,28 @@ from zpviz.gui.theme import BASE_PT, font, qcolor
 from zpviz.present.compare import Row
 from zpviz.present.palette import Theme
 
+_WIDTHS: dict[str, tuple[QtGui.QFontMetrics, dict[str, int]]] = {}  # font key -> (metrics, text -> px)
+
+
+def text_width(f: QtGui.QFont, text: str) -> int:
+    """horizontalAdvance of text in f, measured once per font and text: the compare table's fit
+    measures every value at every candidate size at each step, where a step changes a few values
+    (~280 measures a step on the tour, ~8 us each). The font's key names family, size and weight;
+    the application font's family changing gives new keys."""
+    key = f.key()
+    per = _WIDTHS.get(key)
+    if per is None:
+        if len(_WIDTHS) >= 32:
+            _WIDTHS.clear()
+        per = _WIDTHS[key] = (QtGui.QFontMetrics(f), {})
+    fm, widths = per
+    w = widths.get(text)
+    if w is None:
+        if len(widths) >= 4096:
+            widths.clear()
+        w = widths[text] = fm.horizontalAdvance(text)
+    return w
+
 
 class FitLabel(QtWidgets.QLabel):
     """A title that shows all its words where it can. Too long for one line at `pt`, it is set
@@ -283,7 +305,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self._value_fit = (widest, col)
         hi, lo = self.VALUE_PT
         pt = next((pt for pt in range(hi, lo - 1, -1)
-                   if max(map(QtGui.QFontMetrics(font(pt, bold=True)).horizontalAdvance, widest)) <= col), lo)
+                   if max(text_width(font(pt, bold=True), v) for v in widest) <= col), lo)
         changed, self._value_pt = pt != self._value_pt, pt
         self._fit_rows()
         return changed
@@ -365,8 +387,8 @@ class DiffTable(QtWidgets.QTableWidget):
 
         def widest_value(v: int) -> int:
             if v not in widest:
-                fm = QtGui.QFontMetrics(font(v, bold=True))
-                widest[v] = max(fm.horizontalAdvance(x) for x in values)
+                f = font(v, bold=True)
+                widest[v] = max(text_width(f, x) for x in values)
             return widest[v]
 
         def value_pt(pt: int) -> int:  # the values' size beside names of size pt

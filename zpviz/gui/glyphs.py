@@ -60,6 +60,13 @@ class GlyphItem(pg.GraphicsObject):
         codes = self._codes
         if codes is None:
             return
+        t = p.transform()
+        if t.m12() == 0 and t.m21() == 0 and abs(t.m11()) < OUTLINE_PX * 0.99:
+            # cells well under the outline size: nothing to draw. The painter's scale is the view's
+            # (the window, its grabs and exports all paint the scene through its view at 1:1), so
+            # this is cell_px's answer without pyqtgraph's pixelVectors (~40 us a paint); near the
+            # size, or turned, cell_px decides
+            return
         px = self.cell_px()
         if px < OUTLINE_PX:
             return

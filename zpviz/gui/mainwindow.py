@@ -29,6 +29,7 @@ from zpviz.gui.kernelview import KernelPathView
 from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
 from zpviz.gui.machine import MachineOps
+from zpviz.gui.onepass import OnePassRepaints
 from zpviz.gui.panels import Banner, InspectorView, LegendBar
 from zpviz.gui.predictpanel import PredictPanel
 from zpviz.gui.programview import ProgramPanel
@@ -94,6 +95,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.bar.command.connect(self.command)
         self.bar.timeline.seekRequested.connect(self._seek)
         self.predict.answered.connect(self._revealed)
+        # a step's graphics views repainted in one pass of the window, not one each (gui/onepass)
+        self.one_pass = OnePassRepaints(self)
         self.resize(DEFAULT_SIZE)
         self.set_theme(self.theme.name)
         self._empty_state()

@@ -34,6 +34,7 @@ class PhysView(pg.ViewBox):
         # the page tables' block is labelled: at 720p it is a brown slab nothing else names
         self.pt_label = pg.TextItem("", anchor=(0, 0))
         self.pt_label.setZValue(10)
+        self._pt_html = ""  # what pt_label shows (setHtml of the same text redoes its layout)
         self.addItem(self.pt_label, ignoreBounds=True)
 
     def set_layout(self, pl: PhysLayout) -> None:
@@ -101,8 +102,11 @@ class PhysView(pg.ViewBox):
         # beside a big block of data frames, and without it read as that block's name (lesson 3 at
         # 720p: "page tables · 6 frames" over 8 MiB of anon frames)
         swatch = self.theme.frame_kinds[FRAME_KIND_NAMES.index("page table")]
-        self.pt_label.setHtml(f'<span style="color:{swatch}">\u25a0</span> page tables \u00b7 '
-                              f"{n:,} frame{'s' if n != 1 else ''}")
+        html = (f'<span style="color:{swatch}">\u25a0</span> page tables \u00b7 '
+                f"{n:,} frame{'s' if n != 1 else ''}")
+        if html != self._pt_html:  # the same words most steps: setHtml lays the document out again
+            self._pt_html = html
+            self.pt_label.setHtml(html)
         self.pt_label.setPos(float(c), float(r))
 
     def _style_tiles(self) -> None:
