@@ -42,6 +42,7 @@ MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # a period can hardly be found before some 30 PTE tables; where none does, within a few
 MICRO_AFTER = {True: 2, False: 8}
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
+PREFIX_TRIES = 8  # _prefix calls that write nothing before a step stops trying
 WIDE = 256  # pages between them beyond which a signature is taken only where the CPUs stood so before
 
 
@@ -97,6 +98,7 @@ class PeriodSkipper:
         self.marks: list[dict] = []  # every period checkpoint's mark, in order (for _prefix)
         self.first_exact: dict[tuple, dict] = {}  # (signature, per-cpu counts) -> the first mark with them
         self.prefix_events = 0  # of skipped_events, those written as a prefix of a known future (_prefix)
+        self.prefix_misses = 0  # _prefix calls that wrote nothing (each walks the marks: a few, then no more)
         self.allocs = dict.fromkeys(lists, 0)  # frames each CPU allocated this step (the loop counts)
         self.skipped_events = 0
         # what lies ahead, as it was when the step began: the skip may only repeat a period over
@@ -282,9 +284,10 @@ class PeriodSkipper:
                 skipped = self._skip(a, b, now, active, self._pcp_room(a, b, now, active), pos, snap)
         if not skipped:
             a = self.first_exact.get((sig, pcp))
-            if a is not None and a["e"] < now["e"]:
+            if a is not None and a["e"] < now["e"] and self.prefix_misses < PREFIX_TRIES:
                 skipped = self._prefix(a, now, active, pos)
                 self.prefix_events += skipped
+                self.prefix_misses += not skipped
         if skipped:  # the state moved on k periods: later checkpoints compare with that one, under its
             # own key (the per-cpu counts are not those of now any more, though the signature is)
             sig = self._signature(pos, heap)
