@@ -56,6 +56,19 @@ def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
     return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
 
 
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """np.unique of ints that span a range not much wider than their number (the lines or tables
+    of a period's pages), without sorting them: some 20 times faster on a long period's 60,000."""
+    if not len(x):
+        return x
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo > 4 * len(x) + 1024:
+        return np.unique(x)
+    seen = np.zeros(hi - lo + 1, bool)
+    seen[x - lo] = True
+    return np.flatnonzero(seen) + lo
+
+
 def _progression(lst: list[int] | range) -> tuple[int, int] | None:
     """(first, stride) when lst is an increasing arithmetic progression."""
     if len(lst) < 2:
@@ -385,8 +398,8 @@ class PeriodSkipper:
         cm, pidx = self.m.cache, self.p.index
         slots = self._events(a, b)[:, Col.SLOT].astype(np.int64)
         vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
-        ids = np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
-                              ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE)),
+        ids = np.concatenate([pte_line_ids(pidx, _distinct(vps // C.PTES_PER_LINE)),
+                              ptl_line_ids(pidx, _distinct(vps // C.PTRS_PER_PTE)),
                               L.struct_page_line(np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64))])
         keys = ids.tolist()
         if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
