@@ -343,6 +343,21 @@ def test_random_long_lessons_skip_exactly_long(case):
     assert_skip_exact(text, kernel)
 
 
+@pytest.mark.parametrize("pages,cpus,kernel,steps,deltas", [
+    (40000, 2, "modern", ['do = "read"'], True), (20480, 1, "2.6.23", ['do = "read"', 'do = "write"'], True),
+    (20480, 1, "2.6.23", ['do = "read"', 'do = "write"'], False)])
+def test_a_known_future_is_written_again_as_a_prefix(pages, cpus, kernel, steps, deltas):
+    """Where the state repeats an earlier checkpoint's but the whole period between them no longer
+    fits before the step ends, what followed the earlier checkpoint is written again as far as it
+    fits (period._prefix): a stretch whose end state differs from its start. Still exact."""
+    text = long_lesson(pages, cpus, steps)
+    m = Machine(loads(text, "period.toml"), kernel, record_deltas=deltas)
+    m.sweep_enabled = False
+    list(m.run_steps())
+    assert m.prefix_events > 0  # (the lesson does take that path)
+    assert_skip_exact(text, kernel, deltas)
+
+
 @pytest.mark.parametrize("pages,cpus,kernel", [(40000, 2, "modern"), (30000, 1, "2.6.23"), (30000, 1, "v5")])
 def test_a_template_carries_the_step_on_after_a_refill(monkeypatch, pages, cpus, kernel):
     """After a per-cpu refill breaks the loose matches, an earlier refill-free period of the same

@@ -79,6 +79,7 @@ class Bulk(Forking):
     sweep_enabled = True  # and this, to compare the sweep (sweep.py) against the bulk loop
     populate_enabled = True  # and this, to compare the lean populate walk (populate.py) against the general one
     skipped_events = 0  # events written by period skips (for tests and benchmarks)
+    prefix_events = 0  # of those, the ones written as a prefix of a known future (period._prefix)
     swept_events = 0  # faults the sweep played (for tests and benchmarks)
     sweep_skipped = 0  # of those, faults its period skip wrote at once (sweep_period.py; a benchmark figure)
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
@@ -426,6 +427,7 @@ class Bulk(Forking):
         self.now = now
         if skip:
             self.skipped_events += skip.skipped_events
+            self.prefix_events += skip.prefix_events
             skip.micro = None  # (it points back at the skipper: without this the pair, and the
             # step's copies of what lay ahead, would wait for the cycle collector)
         end = max([clock[c] for c in cpus] + [start])

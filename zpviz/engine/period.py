@@ -42,6 +42,7 @@ MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # a period can hardly be found before some 30 PTE tables; where none does, within a few
 MICRO_AFTER = {True: 2, False: 8}
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
+PREFIX_TRIES = 8  # _prefix calls that write nothing before a step stops trying
 WIDE = 256  # pages between them beyond which a signature is taken only where the CPUs stood so before
 
 
@@ -53,6 +54,19 @@ def pte_line_ids(proc: int, lines: np.ndarray) -> np.ndarray:
 def ptl_line_ids(proc: int, blocks: np.ndarray) -> np.ndarray:
     """cache.ptl_line_at for every PTE table index in `blocks` (vpage // 512), as int64."""
     return np.asarray(L.ptl_line_at(proc, np.asarray(blocks, np.int64)), np.int64)
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """np.unique of ints that span a range not much wider than their number (the lines or tables
+    of a period's pages), without sorting them: some 20 times faster on a long period's 60,000."""
+    if not len(x):
+        return x
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo > 4 * len(x) + 1024:
+        return np.unique(x)
+    seen = np.zeros(hi - lo + 1, bool)
+    seen[x - lo] = True
+    return np.flatnonzero(seen) + lo
 
 
 def _progression(lst: list[int] | range) -> tuple[int, int] | None:
@@ -94,6 +108,10 @@ class PeriodSkipper:
         self.exact: dict[tuple, dict] = {}
         self.loose: dict[tuple, dict] = {}
         self.templates: dict[tuple, tuple[dict, dict, dict]] = {}  # signature -> a refill-free period a..b
+        self.marks: list[dict] = []  # every period checkpoint's mark, in order (for _prefix)
+        self.first_exact: dict[tuple, dict] = {}  # (signature, per-cpu counts) -> the first mark with them
+        self.prefix_events = 0  # of skipped_events, those written as a prefix of a known future (_prefix)
+        self.prefix_misses = 0  # _prefix calls that wrote nothing (each walks the marks: a few, then no more)
         self.allocs = dict.fromkeys(lists, 0)  # frames each CPU allocated this step (the loop counts)
         self.skipped_events = 0
         # what lies ahead, as it was when the step began: the skip may only repeat a period over
@@ -145,6 +163,26 @@ class PeriodSkipper:
     def _next_slot(self, c: int, pos: int) -> int:
         return self.first[c] + self.stride * pos
 
+    def _window(self, pos: dict[int, int], active: list[int]) -> dict[int, tuple[int, int]] | None:
+        """The raw state (owner, busy time or DEAD) of the lines the CPUs may still write after this
+        point although pages before it wrote them too: the PTE lines and PTE-table locks between the
+        slowest CPU's next page and the fastest one's last (as _signature's window). A line of pages
+        all done here is written no more in this step, so this is what _prefix needs to know of the
+        lines a stretch ending here wrote, besides their state now. None where the CPUs stand far
+        apart (too many lines to note at every checkpoint)."""
+        m, pidx = self.m, self.p.index
+        nexts = [self._next_slot(c, pos[c]) for c in active]
+        done = [self._next_slot(c, pos[c] - 1) for c in self.lists if pos[c] > 0]
+        lo, hi = min(nexts), max(done, default=min(nexts) - 1)
+        if hi - lo > WIDE:
+            return None
+        vpage = m.slot_vpage
+        w_lo, w_hi = vpage[lo], vpage[min(max(hi, lo) + 8, self.hi)]
+        ids = [L.pte_line(pidx, i * 8) for i in range(w_lo // 8, w_hi // 8 + 1)]
+        ids += [L.ptl_line(pidx, b * 512) for b in range(w_lo // 512, w_hi // 512 + 1)]
+        own, busy = m.cache.owner, m.cache.busy
+        return {x: (own.get(x, -1), busy.get(x, L.DEAD)) for x in ids}
+
     def _signature(self, pos: dict[int, int], heap: list, window: int = MAX_WINDOW) -> tuple | None:
         m, p = self.m, self.p
         clock, cm = m.clock, m.cache
@@ -195,6 +233,7 @@ class PeriodSkipper:
             zp=(m.zp_ref, m.zp_map, m.rss_pages, fr.used, fr.pt),
             counters=[row[:] for row in m.counters],
             globals={g: (cm.owner.get(g, -1), cm.busy.get(g)) for g in self.globals},
+            upper=len(self.p.upper_tables), anon=self.v.anon_vma, free=bool(fr.free),
         )
 
     def checkpoint(self, pos: dict[int, int], heap: list) -> int:
@@ -236,6 +275,8 @@ class PeriodSkipper:
         m = self.m
         active = list(sig[0])
         pcp = tuple(m.pcp[c] for c in active)
+        now["window"] = self._window(pos, active)
+        self.marks.append(now)
         skipped = 0
         a = self.exact.get((sig, pcp))
         if a is not None and a["e"] < now["e"]:  # (right after a skip, the same checkpoint comes round again)
@@ -254,6 +295,12 @@ class PeriodSkipper:
             a, b, snap = self.templates[sig]
             if b["e"] < now["e"]:
                 skipped = self._skip(a, b, now, active, self._pcp_room(a, b, now, active), pos, snap)
+        if not skipped:
+            a = self.first_exact.get((sig, pcp))
+            if a is not None and a["e"] < now["e"] and self.prefix_misses < PREFIX_TRIES:
+                skipped = self._prefix(a, now, active, pos)
+                self.prefix_events += skipped
+                self.prefix_misses += not skipped
         if skipped:  # the state moved on k periods: later checkpoints compare with that one, under its
             # own key (the per-cpu counts are not those of now any more, though the signature is)
             sig = self._signature(pos, heap)
@@ -261,9 +308,35 @@ class PeriodSkipper:
                 return skipped
             now = self._mark(pos, active)
             pcp = tuple(m.pcp[c] for c in active)
+            now["window"] = self._window(pos, active)
+            self.marks.append(now)
         self.exact[(sig, pcp)] = now
+        self.first_exact.setdefault((sig, pcp), now)
         self.loose[sig] = now
         return skipped
+
+    def _prefix(self, a: dict, c: dict, active: list[int], pos: dict[int, int]) -> int:
+        """Where the state at this period checkpoint c is the one at an earlier checkpoint a (the
+        same signature and per-cpu counts) but a..c is too long to be written again before the
+        step ends, what followed a is still c's future as far as what lies ahead repeats: write
+        a..x again from c, x the latest later checkpoint whose stretch fits (every CPU within its
+        pages), as one period that need not end where it began. The step's tail after a long
+        period found late is thus written instead of played. Returns the events written."""
+        lists = self.lists
+        n_free = a["next_pfn"] - sum(a["allocs"].values())
+        for x in reversed(self.marks):
+            if x["e"] <= a["e"]:
+                return 0
+            if (x["window"] is None or x["active"] != a["active"] or x["upper"] != a["upper"]
+                    or x["anon"] != a["anon"] or x["free"] != a["free"] or x["free"]):
+                continue
+            if x["next_pfn"] - sum(x["allocs"].values()) != n_free:
+                continue  # a frame came off the free list, not a new one: it would not move
+            if any(x["pos"][y] != a["pos"][y] for y in lists if y not in active):
+                continue
+            if all(c["pos"][y] + x["pos"][y] - a["pos"][y] <= len(lists[y]) for y in active):
+                return self._skip(a, x, c, active, 1, pos, None, True)  # (prefix)
+        return 0
 
     @staticmethod
     def _no_refill(a: dict, b: dict, active: list[int]) -> bool:
@@ -325,8 +398,8 @@ class PeriodSkipper:
         cm, pidx = self.m.cache, self.p.index
         slots = self._events(a, b)[:, Col.SLOT].astype(np.int64)
         vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
-        ids = np.concatenate([pte_line_ids(pidx, np.unique(vps // C.PTES_PER_LINE)),
-                              ptl_line_ids(pidx, np.unique(vps // C.PTRS_PER_PTE)),
+        ids = np.concatenate([pte_line_ids(pidx, _distinct(vps // C.PTES_PER_LINE)),
+                              ptl_line_ids(pidx, _distinct(vps // C.PTRS_PER_PTE)),
                               L.struct_page_line(np.arange(a["next_pfn"], b["next_pfn"], dtype=np.int64))])
         keys = ids.tolist()
         if cm.sharers and not cm.sharers.keys().isdisjoint(keys):
@@ -339,8 +412,10 @@ class PeriodSkipper:
                     busy=np.fromiter(map(busy.get, keys, repeat(L.DEAD, n)), np.int64, n))
 
     def _skip(self, a: dict, b: dict, c: dict, active: list[int], limit: int | None, pos: dict[int, int],
-              snap: dict | None) -> int:
-        """Write k periods of a..b, the first one moved to start at c (c is b itself but for templates)."""
+              snap: dict | None, prefix: bool = False) -> int:
+        """Write k periods of a..b, the first one moved to start at c (c is b itself but for templates).
+        prefix: a..b is only what followed a state equal to c's, once (_prefix; its fit checked):
+        b's state need not be a's, so each CPU moves on by its own time and pages."""
         m, p = self.m, self.p
         c0 = self.c0
         dpos = b["pos"][c0] - a["pos"][c0]
@@ -349,7 +424,7 @@ class PeriodSkipper:
             return 0
         dslot = dpos * self.stride
         first = (c["pos"][c0] - a["pos"][c0]) * self.stride  # pages from a..b to the first period written
-        kmax = self._fits(a, b, c, active)
+        kmax = 1 if prefix else self._fits(a, b, c, active)
         if limit is not None:
             kmax = min(kmax, limit)
         if kmax <= 0:
@@ -381,11 +456,25 @@ class PeriodSkipper:
             snap = self._snapshot(a, b)
             if snap is None:
                 return 0
+            if prefix:  # the lines written on after b: as they were at b (the rest have not changed since)
+                win = b["window"]
+                at = [(i, win[x]) for i, x in enumerate(snap["ids"].tolist()) if x in win]
+                for i, (owner, busy) in at:
+                    snap["owners"][i], snap["busy"][i] = owner, busy
+        if prefix:
+            ends = {x: c["clock"][x] + b["clock"][x] - a["clock"][x] for x in active}
+            floor = min(ends.values())
+        else:
+            ends, floor = None, min(c["clock"][x] for x in c["active"]) + k * (b["clock"][c0] - a["clock"][c0])
         self._write_events(a, b, c, ev, k, first, dslot)
-        self._write_state(a, b, c, ev, k, first, dslot, snap)
+        self._write_state(a, b, c, ev, k, first, dslot, snap, floor)
         for x in active:  # every CPU k periods on
-            m.clock[x] = c["clock"][x] + k * (b["clock"][c0] - a["clock"][c0])
-            pos[x] = c["pos"][x] + k * dpos
+            if ends is not None:
+                m.clock[x] = ends[x]
+                pos[x] = c["pos"][x] + b["pos"][x] - a["pos"][x]
+            else:
+                m.clock[x] = c["clock"][x] + k * (b["clock"][c0] - a["clock"][c0])
+                pos[x] = c["pos"][x] + k * dpos
         self.skipped_events += k * n_ab
         return k * n_ab
 
@@ -468,7 +557,9 @@ class PeriodSkipper:
         del sc  # (a view of rec.scalars: it must be gone before rec.scalars grows)
         put(rec.scalars, rows)
 
-    def _write_state(self, a, b, c, ev, k, first, dslot, snap) -> None:
+    def _write_state(self, a, b, c, ev, k, first, dslot, snap, floor) -> None:
+        """The machine after the k copies; floor: the lowest CPU clock then (busy times at or
+        below it can never delay anyone)."""
         m, p, fr, cm = self.m, self.p, self.m.frames, self.m.cache
         new_pfn = a["next_pfn"]
         jm = np.arange(k, dtype=np.int64)
@@ -525,7 +616,7 @@ class PeriodSkipper:
         # busy times no CPU's clock will be below once the periods are written can never delay
         # anyone: left out (cache.expire drops them at the end of the step anyway)
         times = (snap["busy"][None, :] + t_moves[:, None]).ravel()
-        live = times > min(c["clock"][x] for x in c["active"]) + k * dT
+        live = times > floor
         busy.update(zip(new_ids[live].tolist(), times[live].tolist()))
         if sh:
             for x in sh.keys() & set(new_ids.tolist()):
