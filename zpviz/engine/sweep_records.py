@@ -23,7 +23,8 @@ P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 
 
 def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each fault's line number: an index into the distinct numbers, and those numbers."""
+    """For each of ids (a fault's line number, say): an index into the distinct numbers (sorted),
+    and those numbers: by a table over their range where it is small, else by sorting."""
     lo, hi = int(ids.min()), int(ids.max())
     if hi - lo > 8 * len(ids) + 4096:  # sparse: sort
         lines, idx = np.unique(ids, return_inverse=True)
@@ -146,14 +147,23 @@ class _Records:
         return (self.ta - self.t0) - hits * hit_ns
 
     def _distinct(self, stall: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The faults' distinct counter inputs (`_inputs`): their packed values (-1 first, for
-        the faults played in full, if any), which of them each fault has, and a fault of each
+        """The faults' distinct counter inputs (`_inputs`): their packed values (a negative one
+        first, for the faults played in full, if any), which of them each fault has, and a fault of each
         (any: they have the same list). None where a stall does not fit the packing."""
         inputs = self._inputs(stall, sorted(self.played))
         if inputs is None:
             return None
-        values, inv = np.unique(inputs, return_inverse=True)
-        inv = inv.reshape(-1)
+        packed, room = inputs
+        # (np.unique sorts the step's ints: the owners' part and the stall each take a few
+        # hundred values at most, so each is numbered through a table (_line_table), then the
+        # pairs of numbers: the same values, in the same order)
+        hi = packed >> room  # (-1 for the faults played in full)
+        lo = packed - (hi << room)
+        lo[hi < 0] = 0
+        hi_i, hi_v = _line_table(hi)
+        lo_i, lo_v = _line_table(lo)
+        inv, both = _line_table(hi_i * len(lo_v) + lo_i)
+        values = (hi_v[both // len(lo_v)] << room) + lo_v[both % len(lo_v)]
         rep = np.empty(len(values), np.int64)
         rep[inv] = np.arange(len(inv))
         return values, inv, rep
@@ -269,10 +279,10 @@ class _Records:
         u[:, none] = False
         return k.T[u.T], v.T[u.T], np.count_nonzero(u, axis=0)
 
-    def _inputs(self, stall: np.ndarray, full: list[int]) -> np.ndarray | None:
+    def _inputs(self, stall: np.ndarray, full: list[int]) -> tuple[np.ndarray, int] | None:
         """Per fault one int packing what its counter list is made of: its CPU, each line's
-        previous owner (-2: not touched, -1: nobody), its stall; -1 for the faults played in full.
-        None if a stall does not fit beside the rest."""
+        previous owner (-2: not touched, -1: nobody), its stall (the low `room` bits); -1 for the
+        faults played in full. None if a stall does not fit beside the rest."""
         radix = self.sw.m.cache.ncpus + 2
         packed = self.cpu.astype(np.int64)
         span = radix
@@ -286,7 +296,7 @@ class _Records:
         packed <<= room
         packed += stall
         packed[full] = -1
-        return packed
+        return packed, room
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple, tails: _Tails) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
