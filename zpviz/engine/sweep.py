@@ -16,7 +16,7 @@ accesses ended: the decisions of CacheModel.access_writes, in the same order. Wh
 fault writes, and in what order, is not spelled out here: it is the general path's own answer
 (probe.py's roles for the warm fault), and the loop is generated from it (`_loop_source`), as
 are the line lists of the faults played in full (`_Timing._in_full`) and the counters
-(`_Records.counter_pairs`). The rare fault that does more (the step's first, which may prepare
+(`_Records.pattern_ids`). The rare fault that does more (the step's first, which may prepare
 the anon_vma; one per new page table) leaves the loop and is played by the cache model proper.
 Everything else a fault does depends on that order and those times alone: which frames it gets
 (the allocator hands them out in order), the PTE and struct pages it writes, the counters it

@@ -214,11 +214,13 @@ class _Records:
         times = np.bincount(inv, minlength=len(values))
         real = values >= 0
         rk, rv, rc = self._lists(rep[real], stall, [])
-        sums = np.bincount(rk, weights=rv * np.repeat(times[real], rc), minlength=width)
+        sums = np.zeros(width, np.int64)
+        # (bincount's float sums are exact here; it answers ints for no input, hence the casts)
+        sums += np.bincount(rk, weights=rv * np.repeat(times[real], rc), minlength=width).astype(np.int64)
         for out in self.played.values():
             kv = np.asarray(out, np.int64)
-            sums += np.bincount(kv[0::2], weights=kv[1::2], minlength=width)
-        return sums.astype(np.int64)
+            sums += np.bincount(kv[0::2], weights=kv[1::2], minlength=width).astype(np.int64)
+        return sums
 
     def counter_pairs(self, hit_ns: int) -> tuple[list, list, np.ndarray]:
         """Each fault's (key, value) counter increments, in the order pattern_ids has them, its
