@@ -344,6 +344,25 @@ def test_the_sweeps_pattern_ids_are_the_seals(monkeypatch, kernel, cpus, sockets
                                                   vals[ends[e] - n:ends[e]].tolist()), e
 
 
+@pytest.mark.parametrize("deltas", [True, False])
+def test_each_faults_pairs_where_a_stall_does_not_fit(monkeypatch, plans, deltas):
+    """Where a stall does not fit the packing of a fault's counter inputs (_distinct answers
+    None), the records carry each fault's own pairs (counter_pairs), or their sums without
+    per-event records: the same records as the general path's. (pairs_agree's own faults are
+    left to the packing, so the sweep still plays the step.)"""
+    from zpviz.engine import sweep_records
+
+    real, pairs = sweep_records._Records._distinct, sweep_records._Records.counter_pairs
+    used = []
+    monkeypatch.setattr(sweep_records._Records, "_distinct",
+                        lambda self, stall: None if isinstance(self.sw, Sweep) else real(self, stall))
+    monkeypatch.setattr(sweep_records._Records, "counter_pairs",
+                        lambda self, hit_ns: (used.append(isinstance(self.sw, Sweep)), pairs(self, hit_ns))[1])
+    text = long_lesson(6000, 4, ['do = "read"', 'do = "write"'])
+    assert_same(text, "modern", deltas)
+    assert plans == [True] and any(used), "the sweep wrote the step, each fault's pairs worked out"
+
+
 @pytest.mark.parametrize("kernel,cpus,sockets,read_swept", [
     ("2.6.24", 2, 1, False), ("2.6.24", 4, 1, True), ("2.6.24", 4, 2, True),
     ("modern", 4, 2, False), ("modern", 16, 1, False), ("modern", 16, 2, True)])

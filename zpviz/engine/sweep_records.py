@@ -112,7 +112,7 @@ class _Tails:
     def pairs(self, keys: list, vals: list, counts: np.ndarray) -> None:
         """A slice's counter pairs (in pieces) and its faults' counts of them."""
         faults = len(counts)
-        self.rec.cd_n.frombytes(memoryview(np.ascontiguousarray(counts, np.int32)))
+        self.rec.cd_n.frombytes(np.ascontiguousarray(counts, np.int32).tobytes())
         if not self.cd:
             got = sum(len(x) for x in keys)
             guess = got * self.n // max(faults, 1) + got // 64 + 64
