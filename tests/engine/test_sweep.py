@@ -305,25 +305,62 @@ def test_random_read_sweep_lessons_same_records_long(case):
 
 @pytest.mark.parametrize("kernel,cpus,sockets", [("2.6.24", 4, 1), ("2.6.24", 16, 2), ("modern", 16, 2)])
 def test_the_sweeps_pattern_ids_are_the_seals(monkeypatch, kernel, cpus, sockets):
-    """The sweep works each counter list out once per distinct input and hands the seal the
-    pattern ids (Recorder.known_patterns): each must be the id the seal's own hashing gives that
-    event, and they must cover the swept faults (the change engaged), but those played in full."""
+    """The sweep works each counter list out once per distinct input and hands the recorder the
+    pattern ids instead of pairs (Recorder.append_by_pattern): they must cover every swept fault
+    (those played in full too), each standing for the pairs the general path records for that
+    fault, and the sealed trace must hold those pairs."""
     from zpviz.engine.record import Recorder
+    from zpviz.engine.run import simulate
 
     given = []
-    real = Recorder.known_patterns
+    real = Recorder.append_by_pattern
 
-    def check(rec, first, pids):
-        hashed = rec.pattern_ids(first, first + len(pids))
-        mine = pids >= 0
-        assert (pids[mine] == hashed[mine]).all(), "a pattern id the seal would not give"
-        given.append(int(mine.sum()))
-        real(rec, first, pids)
+    def note(rec, pids):
+        given.append((rec.n_events_appended(), np.asarray(pids).copy()))
+        real(rec, pids)
 
-    monkeypatch.setattr(Recorder, "known_patterns", check)
+    monkeypatch.setattr(Recorder, "append_by_pattern", note)
     text = long_lesson(5000, cpus, ['do = "read"', 'do = "write"'], sockets=sockets)
     m = played(text, kernel, True)
-    assert sum(given) >= m.swept_events - 64 > 0, (given, m.swept_events)
+    swept = [(first, pids) for first, pids in given if len(pids)]
+    assert sum(len(p) for _, p in swept) >= m.swept_events > 0, (len(given), m.swept_events)
+    # the pairs those ids stand for are the general path's, event by event
+    monkeypatch.setattr(Recorder, "append_by_pattern", real)
+    slow = played(text, kernel, False)
+    for first, pids in swept:
+        mine, general = m.rec.cd_pairs(first, first + len(pids)), slow.rec.cd_pairs(first, first + len(pids))
+        assert all((x == y).all() for x, y in zip(mine, general)), "a pattern that is not the fault's pairs"
+        assert (mine[0] > 0).all()
+    # and the sealed trace holds them
+    tr = simulate(loads(text, "sweep.toml"), kernel)
+    counts, keys, vals = slow.rec.cd_pairs(0, slow.rec.n_events)
+    d = tr._d
+    pattern = {p: (d.pat_key[d.pat_of == p].tolist(), d.pat_val[d.pat_of == p].tolist()) for p in range(d.n_patterns)}
+    ends = np.cumsum(counts)
+    for first, pids in swept:
+        for e in range(first, first + len(pids), 97):
+            n = int(counts[e])
+            assert pattern[int(d.cd_pid[e])] == (keys[ends[e] - n:ends[e]].tolist(),
+                                                  vals[ends[e] - n:ends[e]].tolist()), e
+
+
+@pytest.mark.parametrize("deltas", [True, False])
+def test_each_faults_pairs_where_a_stall_does_not_fit(monkeypatch, plans, deltas):
+    """Where a stall does not fit the packing of a fault's counter inputs (_distinct answers
+    None), the records carry each fault's own pairs (counter_pairs), or their sums without
+    per-event records: the same records as the general path's. (pairs_agree's own faults are
+    left to the packing, so the sweep still plays the step.)"""
+    from zpviz.engine import sweep_records
+
+    real, pairs = sweep_records._Records._distinct, sweep_records._Records.counter_pairs
+    used = []
+    monkeypatch.setattr(sweep_records._Records, "_distinct",
+                        lambda self, stall: None if isinstance(self.sw, Sweep) else real(self, stall))
+    monkeypatch.setattr(sweep_records._Records, "counter_pairs",
+                        lambda self, hit_ns: (used.append(isinstance(self.sw, Sweep)), pairs(self, hit_ns))[1])
+    text = long_lesson(6000, 4, ['do = "read"', 'do = "write"'])
+    assert_same(text, "modern", deltas)
+    assert plans == [True] and any(used), "the sweep wrote the step, each fault's pairs worked out"
 
 
 @pytest.mark.parametrize("kernel,cpus,sockets,read_swept", [

@@ -16,7 +16,7 @@ accesses ended: the decisions of CacheModel.access_writes, in the same order. Wh
 fault writes, and in what order, is not spelled out here: it is the general path's own answer
 (probe.py's roles for the warm fault), and the loop is generated from it (`_loop_source`), as
 are the line lists of the faults played in full (`_Timing._in_full`) and the counters
-(`_Records.counter_pairs`). The rare fault that does more (the step's first, which may prepare
+(`_Records.pattern_ids`). The rare fault that does more (the step's first, which may prepare
 the anon_vma; one per new page table) leaves the loop and is played by the cache model proper.
 Everything else a fault does depends on that order and those times alone: which frames it gets
 (the allocator hands them out in order), the PTE and struct pages it writes, the counters it
@@ -252,7 +252,8 @@ class Sweep:
         slot = np.empty(n, np.int64)
         pi = np.empty(n, np.int64)
         ei = np.empty(n, np.int64)
-        for c, at in _by_cpu(cpu, self.lists):
+        mine = _by_cpu(cpu, self.lists)  # each CPU's faults, in the order they ran
+        for c, at in mine:
             s = self.lists[c]
             slot[at] = s
             pi[at] = self.pi[c]
@@ -274,18 +275,16 @@ class Sweep:
         else:
             pfn = np.full(n, ZERO_PFN, np.int64)
         by = np.repeat(cpu, got)  # the CPU that took each frame
-        # the zone lock: taken by the allocation that finds its CPU's per-cpu list empty
+        # the zone lock: taken by the allocation that finds its CPU's per-cpu list empty: a CPU's
+        # allocations number pcp0, pcp0 + batch, ... among its own (each of its faults takes got)
         zone_faults = np.zeros(0, np.int64)
         if allocs:
-            k_local = np.empty(allocs, np.int64)  # each allocation's position among its CPU's
-            for _, at in _by_cpu(by, self.lists):
-                k_local[at] = np.arange(len(at))
-            first = np.zeros(max(self.lists) + 1, np.int64)
-            for c, x in self.pcp0.items():
-                first[c] = x
-            f = first[by]
-            refills = (k_local >= f) & ((k_local - f) % self.pcp_batch == 0)
-            zone_faults = np.unique(np.repeat(np.arange(n), got)[refills])  # faults that took it
+            refills = []
+            for c, at in mine:
+                taken = np.cumsum(got[at])  # the CPU's allocations up to each of its faults
+                k = np.arange(self.pcp0[c], int(taken[-1]), self.pcp_batch)
+                refills.append(at[np.searchsorted(taken, k, side="right")])
+            zone_faults = np.unique(np.concatenate(refills))  # faults that took it (once each)
             # state
             if int(frames.max()) >= len(fr.kind):
                 fr._grow(int(frames.max()) + 1)

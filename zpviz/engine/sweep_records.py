@@ -23,7 +23,8 @@ P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 
 
 def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each fault's line number: an index into the distinct numbers, and those numbers."""
+    """For each of ids (a fault's line number, say): an index into the distinct numbers (sorted),
+    and those numbers: by a table over their range where it is small, else by sorting."""
     lo, hi = int(ids.min()), int(ids.max())
     if hi - lo > 8 * len(ids) + 4096:  # sparse: sort
         lines, idx = np.unique(ids, return_inverse=True)
@@ -92,7 +93,9 @@ class _Tail:
 
 class _Tails:
     """The step's _Tail in each of the recorder's append arrays it writes: room for n faults'
-    records (allocs frames written), the counter pairs' estimated from the first slice's."""
+    records (allocs frames written), and, only for a slice whose faults' counters are written as
+    pairs (_Records.counter_pairs), the pairs' estimated from that slice's. The counts of counter
+    pairs (cd_n) get no tail: Recorder.append_by_pattern appends to them itself."""
 
     def __init__(self, rec, n: int, allocs: int):
         self.rec, self.n = rec, n
@@ -101,13 +104,15 @@ class _Tails:
         if rec.keep_deltas:
             self.sd = [_Tail(a, n) for a in rec.sd]
             self.fd = [_Tail(a, allocs) for a in rec.fd]
-            self.sd_n, self.fd_n, self.cd_n = (_Tail(a, n) for a in (rec.sd_n, rec.fd_n, rec.cd_n))
+            self.sd_n, self.fd_n = (_Tail(a, n) for a in (rec.sd_n, rec.fd_n))
             self.scalars = _Tail(rec.scalars, n * N_STORED)
-            self.all += self.sd + self.fd + [self.sd_n, self.fd_n, self.cd_n, self.scalars]
+            self.all += self.sd + self.fd + [self.sd_n, self.fd_n, self.scalars]
         self.cd: list[_Tail] = []
 
-    def pairs(self, keys: list, vals: list, faults: int) -> None:
-        """A slice's counter pairs (in pieces), for `faults` faults of the step's n."""
+    def pairs(self, keys: list, vals: list, counts: np.ndarray) -> None:
+        """A slice's counter pairs (in pieces) and its faults' counts of them."""
+        faults = len(counts)
+        self.rec.cd_n.frombytes(np.ascontiguousarray(counts, np.int32).tobytes())
         if not self.cd:
             got = sum(len(x) for x in keys)
             guess = got * self.n // max(faults, 1) + got // 64 + 64
@@ -122,22 +127,6 @@ class _Tails:
             t.close()
 
 
-def _gather(rk: np.ndarray, rv: np.ndarray, rc: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The lists (keys rk, values rv, rc pairs each, one after another) of the faults whose list is
-    inv, one after another: each list a row of a table, its key and value side by side as one
-    int64, a row taken per fault and its unused places dropped (two row gathers and a mask, not
-    an index per pair)."""
-    width = int(rc.max()) if len(rc) else 0
-    if not width or not len(inv):
-        return np.zeros(0, np.int32), np.zeros(0, np.int32)
-    table = np.zeros((len(rc), width, 2), np.int32)
-    used = np.arange(width) < rc[:, None]
-    table[used] = np.stack([rk, rv], axis=1)  # (row by row, as the lists follow one another)
-    pairs = np.take(table.view(np.int64).reshape(len(rc), width), inv, axis=0)[np.take(used, inv, axis=0)]
-    kv = pairs.view(np.int32).reshape(-1, 2)
-    return kv[:, 0], kv[:, 1]
-
-
 class _Records:
     """The records of a slice of faults, built with numpy from the loop's order and times."""
 
@@ -150,57 +139,98 @@ class _Records:
         self.frames, self.is_table, self.got = frames, is_table, got
         self.pte = pte
 
-    def counter_pairs(self, hit_ns: int, rec=None) -> tuple[list, list, np.ndarray, np.ndarray | None]:
-        """Each fault's (key, value) counter increments in the order CacheModel.access_writes
-        appends them (its lines in the order of the fault's roles, slots_of), then the fault's
-        cold misses (the 64 of clearing or copying a new page): keys, values (each as pieces to
-        be taken one after another: no copy to join them), counts; and with a
-        recorder each fault's pattern id (-1 for those played in full, left to the seal), for
-        Recorder.known_patterns, else None.
+    def _stall(self, hit_ns: int) -> np.ndarray:
+        """Each fault's stall: the time its line accesses took beyond a hit each."""
+        hits = np.zeros(len(self.cpu), np.int64)
+        for s in slots_of(self.sw.roles):
+            hits += (self.before[s] == self.cpu)  # (-2, not touched, is never a CPU)
+        return (self.ta - self.t0) - hits * hit_ns
+
+    def _distinct(self, stall: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The faults' distinct counter inputs (`_inputs`): their packed values (a negative one
+        first, for the faults played in full, if any), which of them each fault has, and a fault of each
+        (any: they have the same list). None where a stall does not fit the packing."""
+        inputs = self._inputs(stall, sorted(self.played))
+        if inputs is None:
+            return None
+        packed, room = inputs
+        # (np.unique sorts the step's ints: the owners' part and the stall each take a few
+        # hundred values at most, so each is numbered through a table (_line_table), then the
+        # pairs of numbers: the same values, in the same order)
+        hi = packed >> room  # (-1 for the faults played in full)
+        lo = packed - (hi << room)
+        lo[hi < 0] = 0
+        hi_i, hi_v = _line_table(hi)
+        lo_i, lo_v = _line_table(lo)
+        inv, both = _line_table(hi_i * len(lo_v) + lo_i)
+        values = (hi_v[both // len(lo_v)] << room) + lo_v[both % len(lo_v)]
+        rep = np.empty(len(values), np.int64)
+        rep[inv] = np.arange(len(inv))
+        return values, inv, rep
+
+    def pattern_ids(self, hit_ns: int, register) -> np.ndarray | None:
+        """Each fault's counter-increment pattern id: the list CacheModel.access_writes appends
+        for it (its lines in the order of the fault's roles, slots_of), then its cold misses (the
+        64 of clearing or copying a new page), registered by `register(keys, values) -> id`
+        (Recorder.pattern_id). None where a stall does not fit the packing (counter_pairs then).
 
         A fault's list is made of its CPU, each line's previous owner and its stall, and of
-        constants: one int packs those (`_inputs`), and the list is worked out (`_lists`) for one
-        fault of each distinct int only, then copied to the others (a few hundred lists for a
-        step of 262,144 faults), and registered as a pattern once a step (Sweep.pids), so the seal
-        need not hash them fault by fault. The faults played in full bring their own lists,
-        spliced in at their places."""
-        cpu = self.cpu
-        n = len(cpu)
-        hits = np.zeros(n, np.int64)
-        for s in slots_of(self.sw.roles):
-            o = self.before[s]
-            hits += (o == cpu)  # (-2, not touched, is never a CPU)
-        stall = (self.ta - self.t0) - hits * hit_ns
+        constants: one int packs those (`_inputs`), and the list is worked out (`_lists`) and
+        registered once a step for each distinct int (Sweep.pids keeps their ids: a few hundred
+        lists for a step of 262,144 faults), then each fault gets its int's id; the faults
+        played in full register their own lists. The recorder takes the ids instead of pairs
+        (Recorder.append_by_pattern): no pair is written, copied or hashed per fault."""
+        stall = self._stall(hit_ns)
+        d = self._distinct(stall)
+        if d is None:
+            return None
+        values, inv, rep = d
+        known = self.sw.pids
+        vs = values.tolist()
+        new = [j for j, x in enumerate(vs) if x >= 0 and x not in known]
+        if new:
+            rk, rv, rc = self._lists(rep[new], stall, [])
+            at = 0
+            for j, c in zip(new, rc.tolist()):
+                known[vs[j]] = register(rk[at:at + c], rv[at:at + c])
+                at += c
+        ids = np.array([known.get(x, -1) for x in vs], np.int64)
+        pids = ids[inv]
+        for e, out in self.played.items():
+            pids[e] = register(np.asarray(out[0::2], np.int32), np.asarray(out[1::2], np.int32))
+        return pids
+
+    def counter_sums(self, hit_ns: int, width: int) -> np.ndarray:
+        """The slice's counter increments summed by key (width keys): for a recorder that keeps
+        no per-event records. Each distinct list (pattern_ids) once, times the faults that have
+        it, and the lists of the faults played in full."""
+        stall = self._stall(hit_ns)
+        d = self._distinct(stall)
+        if d is None:
+            keys, vals, _ = self.counter_pairs(hit_ns)
+            keys, vals = np.concatenate(keys), np.concatenate(vals)
+            return np.bincount(keys, weights=vals, minlength=width).astype(np.int64)
+        values, inv, rep = d
+        times = np.bincount(inv, minlength=len(values))
+        real = values >= 0
+        rk, rv, rc = self._lists(rep[real], stall, [])
+        sums = np.zeros(width, np.int64)
+        # (bincount's float sums are exact here; it answers ints for no input, hence the casts)
+        sums += np.bincount(rk, weights=rv * np.repeat(times[real], rc), minlength=width).astype(np.int64)
+        for out in self.played.values():
+            kv = np.asarray(out, np.int64)
+            sums += np.bincount(kv[0::2], weights=kv[1::2], minlength=width).astype(np.int64)
+        return sums
+
+    def counter_pairs(self, hit_ns: int) -> tuple[list, list, np.ndarray]:
+        """Each fault's (key, value) counter increments, in the order pattern_ids has them, its
+        own list worked out for every fault: keys, values (each as pieces to be taken one after
+        another), counts. Only where a stall does not fit pattern_ids' packing."""
+        stall = self._stall(hit_ns)
         full = sorted(self.played)
-        inputs = self._inputs(stall, full)
-        if inputs is None:  # (a stall too long to pack: every fault's own list)
-            keys, vals, counts = self._lists(np.arange(n), stall, full)
-            pids = None
-        else:
-            values, inv = np.unique(inputs, return_inverse=True)
-            inv = inv.reshape(-1)
-            rep = np.empty(len(values), np.int64)
-            rep[inv] = np.arange(n)  # a fault of each value (any: they have the same list)
-            if values[0] < 0:  # the faults played in full: no list here
-                rep[0] = -1
-            rk, rv, rc = self._lists(rep, stall, [0] if values[0] < 0 else [])
-            starts = np.cumsum(rc) - rc
-            counts = rc[inv]
-            keys, vals = _gather(rk, rv, rc, inv)
-            pids = None
-            if rec is not None:
-                known = self.sw.pids
-                ids = np.full(len(values), -1, np.int64)
-                for j, x in enumerate(values.tolist()):
-                    if x >= 0:
-                        i = known.get(x)
-                        if i is None:
-                            i = known[x] = rec.pattern_id(rk[starts[j]:starts[j] + rc[j]],
-                                                          rv[starts[j]:starts[j] + rc[j]])
-                        ids[j] = i
-                pids = ids[inv]
+        keys, vals, counts = self._lists(np.arange(len(self.cpu)), stall, full)
         if not full:
-            return [keys], [vals], counts, pids
+            return [keys], [vals], counts
         # splice: the regular faults' pairs up to each fault played in full, then its own
         ends = np.cumsum(counts)
         pk, pv, at = [], [], 0
@@ -212,7 +242,7 @@ class _Records:
             at = cut
         pk.append(keys[at:])
         pv.append(vals[at:])
-        return pk, pv, counts, pids
+        return pk, pv, counts
 
     def _lists(self, which: np.ndarray, stall: np.ndarray, none: list[int]) -> tuple[np.ndarray, ...]:
         """The counter lists of the faults `which` (indexes into this slice; the positions `none`
@@ -251,10 +281,10 @@ class _Records:
         u[:, none] = False
         return k.T[u.T], v.T[u.T], np.count_nonzero(u, axis=0)
 
-    def _inputs(self, stall: np.ndarray, full: list[int]) -> np.ndarray | None:
+    def _inputs(self, stall: np.ndarray, full: list[int]) -> tuple[np.ndarray, int] | None:
         """Per fault one int packing what its counter list is made of: its CPU, each line's
-        previous owner (-2: not touched, -1: nobody), its stall; -1 for the faults played in full.
-        None if a stall does not fit beside the rest."""
+        previous owner (-2: not touched, -1: nobody), its stall (the low `room` bits); -1 for the
+        faults played in full. None if a stall does not fit beside the rest."""
         radix = self.sw.m.cache.ncpus + 2
         packed = self.cpu.astype(np.int64)
         span = radix
@@ -268,7 +298,7 @@ class _Records:
         packed <<= room
         packed += stall
         packed[full] = -1
-        return packed
+        return packed, room
 
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple, tails: _Tails) -> None:
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
@@ -293,10 +323,8 @@ class _Records:
         t[TimeCol.T0], t[TimeCol.T1] = self.t0, self.t1
         tails.evt.put(t.T)
         rec.n_events += n
-        keys, vals, counts, pids = self.counter_pairs(m.costs.hit_ns, rec if rec.keep_deltas else None)
         if not rec.keep_deltas:
-            keys, vals = np.concatenate(keys), np.concatenate(vals)
-            sums = np.bincount(keys, weights=vals, minlength=len(m.counters) * KEY_STRIDE).astype(np.int64)
+            sums = self.counter_sums(m.costs.hit_ns, len(m.counters) * KEY_STRIDE)
             for key in np.flatnonzero(sums).tolist():
                 m.counters[key >> KEY_SHIFT][key & KEY_MASK] += int(sums[key])
             return
@@ -310,10 +338,14 @@ class _Records:
                                           np.where(t, 0, R.NEW_ANON_FLAGS), np.where(t, C.FK_PT, C.FK_ANON))):
             col.put(values)  # columns.Fd
         tails.fd_n.put(self.got)
-        tails.pairs(keys, vals, n)
-        tails.cd_n.put(counts)
-        if pids is not None:  # (once the pairs are in: Recorder.known_patterns)
-            rec.known_patterns(rec.n_events - n, pids)
+        # the counter increments: each fault's pattern id (no pairs), or its pairs where the
+        # packing does not hold a stall
+        pids = self.pattern_ids(m.costs.hit_ns, rec.pattern_id)
+        if pids is not None:
+            rec.append_by_pattern(pids)
+        else:
+            keys, vals, counts = self.counter_pairs(m.costs.hit_ns)
+            tails.pairs(keys, vals, counts)
         sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
             sc[j] = x
@@ -349,7 +381,8 @@ def pairs_agree(roles: tuple[str, ...], costs, socket: list[int], alloc: bool, m
     where sweep_loop.loop_agrees holds. Found once per roles, costs, sockets, kinds and code
     (access, emit's misses pair by way of C.C_MISSES, and this module's functions)."""
     key = (roles, costs, tuple(socket), alloc, misses, tuple(sorted(kind.items())), L.CacheModel.access,
-           _Records.counter_pairs, _Records._lists, _Records._inputs, _gather)
+           _Records.pattern_ids, _Records.counter_sums, _Records.counter_pairs, _Records._lists, _Records._inputs,
+           _Records._distinct, _Records._stall)
     ok = _AGREE.get(key)
     if ok is None:
         ok = _pairs_agree(roles, costs, socket, alloc, misses, kind)
@@ -391,8 +424,26 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
     cpu = np.asarray(cpus, np.int64)
     r = _Records(sw, 0, k, cpu, None, None, None, None, np.asarray(t0s, np.int64), None, np.asarray(tas, np.int64),
                  {s: np.asarray(x, np.int64) for s, x in before.items()}, {}, None, None, None, None)
-    keys, vals, counts, _ = r.counter_pairs(costs.hit_ns)
+    # as the recorder gets them: pattern ids (the registry here a list of the lists registered)
+    patterns: list[list[int]] = []
+
+    def register(keys, vals) -> int:
+        patterns.append(np.stack([keys, vals], axis=1).reshape(-1).tolist())
+        return len(patterns) - 1
+
+    pids = r.pattern_ids(costs.hit_ns, register)
+    if pids is None or [patterns[i] for i in pids.tolist()] != want:
+        return False
+    # each fault's own list, where a stall does not fit the packing
+    keys, vals, counts = r.counter_pairs(costs.hit_ns)
     keys, vals = np.concatenate(keys), np.concatenate(vals)
     ends = np.cumsum(counts)
     got = [np.stack([keys[e - c:e], vals[e - c:e]], axis=1).reshape(-1).tolist() for e, c in zip(ends, counts)]
-    return got == want
+    if got != want:
+        return False
+    # summed, for a recorder without per-event records
+    width = (n + 1) * KEY_STRIDE
+    sums = np.zeros(width, np.int64)
+    for out in want:
+        np.add.at(sums, out[0::2], out[1::2])
+    return bool((r.counter_sums(costs.hit_ns, width) == sums).all())
