@@ -26,6 +26,7 @@ from zpviz.gui.docktitle import set_heading
 from zpviz.gui.icons import app_icon
 from zpviz.gui.interact import Interaction
 from zpviz.gui.kernelview import KernelPathView
+from zpviz.gui.lazycounters import LazyCounters
 from zpviz.gui.lessonio import LessonIO
 from zpviz.gui.loader import Loader
 from zpviz.gui.machine import MachineOps
@@ -172,8 +173,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.diff_summary.setFont(font(10))
         cl.addWidget(self.diff_summary.holder(cmp))
         self._dock("compare", "Compare", cmp, right)
-        self.counters = CountersView(self.theme)
-        self._dock("counters", "Counters", self.counters, right)
+        # made when first on screen (gui.lazycounters): the tour shows the Compare tab over it
+        self.counters_slot = LazyCounters(self.theme)
+        self._dock("counters", "Counters", self.counters_slot, right)
+        self.docks["counters"].visibilityChanged.connect(self._counters_seen)
         set_heading(self.docks["counters"], "Counters", "Per-CPU counters")
         self.inspector = InspectorView()
         self._dock("inspector", "Inspector", self.inspector, right)
@@ -192,6 +195,24 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.docks["compare"].hide()
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, right)
         self.setCorner(QtCore.Qt.Corner.TopRightCorner, right)
+
+    @property
+    def counters(self) -> CountersView:
+        """The Counters view, made now if it was not yet (an export, the presenter, a test)."""
+        return self.counters_slot.build()
+
+    def _counters_seen(self, visible: bool) -> None:
+        """The dock shown, floated or its tab raised: the view is made and shows the latest frame."""
+        if visible:
+            self.counters_slot.build()
+
+    def counters_if_on_screen(self) -> None:
+        """A hidden window about to be painted (a screenshot, an export): the view is made when the
+        picture would show the dock (not hidden, not tabbed away: Qt moves those outside the window)."""
+        d = self.docks["counters"]
+        if self.counters_slot.view is None and d.isVisibleTo(self) and (
+                d.isFloating() or self.rect().intersects(d.geometry())):
+            self.counters_slot.build()
 
     def _fit_docks(self, force: bool = False) -> None:
         """Default dock sizes for the window's size; a layout the user saved wins (unless forced)."""
@@ -222,7 +243,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self._keep_machine(lesson)
         self._arrangement = None
         self._arrange(show=False)
-        self.counters.set_series(lesson.series)
+        self.counters_slot.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)
         comparing = lesson.n_variants > 1
         self.docks["compare"].setVisible(comparing)
@@ -449,8 +470,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.kernel_view.set_event(ev, narr)
         self.kernel_view.set_log(L.logs[0].upto(frame), L.logs[0].count_upto(frame))
         self.program_panel.set_view(program_at(lead, frame))
-        self.counters.set_bars(series.cpu_bars(lead.frame(frame)))
-        self.counters.set_frame(frame)
+        self.counters_slot.set_bars(series.cpu_bars(lead.frame(frame)))
+        self.counters_slot.set_frame(frame)
         watched = getattr(lead, "watched", ())
         if watched:
             self.cacheline.set_view(line_view(lead, frame, watched[0]))

@@ -28,7 +28,7 @@ class ViewOps:
         self.bar.set_theme(self.theme)
         self.kernel_view.set_theme(self.theme)
         self.program_panel.set_theme(self.theme)
-        self.counters.set_theme(self.theme)
+        self.counters_slot.set_theme(self.theme)
         self.cacheline.set_theme(self.theme)
         self.diff.set_theme(self.theme)
         for p in self.all_panes():
@@ -173,6 +173,7 @@ class ViewOps:
                     lay.activate()
             if self.lesson is not None:
                 self._arrange(show=False)
+        self.counters_if_on_screen()  # made only when the picture shows it (gui.lazycounters)
         for _ in range(3):
             QtWidgets.QApplication.sendPostedEvents()
             QtWidgets.QApplication.processEvents()
