@@ -33,11 +33,13 @@ class LazyCounters(QtWidgets.QWidget):
         self.setSizePolicy(pol, pol)  # a QGraphicsView's
         self.setMinimumHeight(CountersView.height_for_rows(2))
 
+    # the view's own hints, before it is made and after (the layout would count a view made in a
+    # window not yet shown as empty until the window shows it)
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
-        return super().sizeHint() if self.view is not None else QtCore.QSize(VIEW_SIZE_HINT)
+        return self.view.sizeHint() if self.view is not None else QtCore.QSize(VIEW_SIZE_HINT)
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name)
-        return super().minimumSizeHint() if self.view is not None else QtCore.QSize(VIEW_MIN_SIZE_HINT)
+        return self.view.minimumSizeHint() if self.view is not None else QtCore.QSize(VIEW_MIN_SIZE_HINT)
 
     # what the window tells the counters: kept until there is a view, passed on once there is
     def set_theme(self, theme: Theme) -> None:
