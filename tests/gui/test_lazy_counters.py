@@ -83,3 +83,15 @@ def test_a_theme_chosen_before_the_view_is_made_applies(make_window):
     dark = palette.theme("dark")
     assert c.theme.name == "dark"
     assert c.backgroundBrush().color().name() == dark.bg.lower()
+
+
+def test_a_window_shown_with_counters_in_front_makes_and_shows_them(make_window, qtbot):
+    win = make_window(path=SMALL, kernel="v5")
+    win.set_frame(2)
+    assert win.counters_slot.view is None
+    win.show()
+    qtbot.waitExposed(win)
+    c = win.counters_slot.view
+    assert c is not None and c.isVisible() and c.geometry() == win.counters_slot.rect()
+    win.grab()
+    assert c._shown_upto == 2
