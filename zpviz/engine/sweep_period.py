@@ -123,7 +123,7 @@ class Periods:
         """Where note B repeats note A but no whole period is written (the step ends first): write
         the faults from A to the latest later note X that fits again from B, shifted, and leave the
         state as X's shifted. Returns the faults written."""
-        tm, sw = self.tm, self.tm.sw
+        tm = self.tm
         a, ta, ylo_a, xlo_a, yhi_a, xhi_a, tables_a, *pos_a = self.order[ia][0]
         b, tb, ylo_b, xlo_b, yhi_b, xhi_b, tables_b, *pos_b = b_note
         p, d, dy, dx = b - a, tb - ta, ylo_b - ylo_a, xlo_b - xlo_a
@@ -137,18 +137,20 @@ class Periods:
                 continue
             pos_x = here[7:]
             heap_x = raw[0]
-            mask = tm.mask
             # every CPU still at work at X is still at work after the prefix (the heap is X's)
             if any(pos_b[i] + pos_x[i] - pos_a[i] >= count[c] for i, c in enumerate(self.cpus)
                    if pos_x[i] < count[c]) or len(heap_x) != len(tm.heap):
                 continue
             if any(pos_x[i] == pos_a[i] and pos_b[i] < count[c] for i, c in enumerate(self.cpus)):
                 continue
-            if self._prefix_fits(a, b, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b):
-                return self._write_prefix(a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a)
+            fits = self._prefix_fits(a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b)
+            if fits is not None:
+                return self._write_prefix(a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, *fits)
         return 0
 
-    def _prefix_fits(self, a, b, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b) -> bool:
+    def _prefix_fits(self, a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b) -> tuple | None:
+        """The prefix's allow-list, checked before anything is written: (tables shift, faults
+        played in full in it) where it is exact, else None."""
         tm, sw = self.tm, self.tm.sw
         for i, c in enumerate(self.cpus):  # each CPU's tables and lines in the prefix: A's shifted
             n = pos_x[i] - pos_a[i]
@@ -156,33 +158,35 @@ class Periods:
                 continue
             for seq, shift in ((sw.pi[c], dx), (sw.ei[c], dy)):
                 if pos_b[i] + n > len(seq) or (seq[pos_b[i]:pos_b[i] + n] - seq[pos_a[i]:pos_x[i]] != shift).any():
-                    return False
+                    return None
         yhi_x, xhi_x = here[4], here[5]
         if yhi_x + dy < yhi_b or xhi_x + dx < xhi_b:
-            return False  # (lines B wrote beyond X's window shifted: the state would not be X's)
+            return None  # (lines B wrote beyond X's window shifted: the state would not be X's)
         yend, xend = yhi_x + dy + 1, xhi_x + dx + 1
         for arr, lo, end, shift in ((self.pte0, ylo_a, yend, dy), (self.ptl0, xlo_a, xend, dx),
                                     (self.table0, xlo_a, xend, dx)):
             if end > len(arr) or (arr[lo + shift:end] != arr[lo:end - shift]).any():
-                return False
+                return None
         ptl_no = sw.ptl_no
-        self._dtab = dtab = int(ptl_no[xlo_a + dx] - ptl_no[xlo_a])
+        dtab = int(ptl_no[xlo_a + dx] - ptl_no[xlo_a])
         seg = ptl_no[xlo_a:xend]
         if (seg[dx:] - seg[:len(seg) - dx] != dtab).any():
-            return False
+            return None
         x = here[0]
-        self._full = full = [(e, pl) for e, pl in tm.played.items() if a <= e < x]
+        full = [(e, pl) for e, pl in tm.played.items() if a <= e < x]
         if any(key[0] != "pte" for _, pl in full for key in pl.tables):
-            return False
-        return all((3, (key[1] + dtab) >> 18) in tm.upper and (2, (key[1] + dtab) >> 9) in tm.upper
-                   for _, pl in full for key in pl.tables)
+            return None  # an upper table in the prefix: not a shape to repeat
+        if all((3, (key[1] + dtab) >> 18) in tm.upper and (2, (key[1] + dtab) >> 9) in tm.upper
+               for _, pl in full for key in pl.tables):
+            return dtab, full
+        return None
 
-    def _write_prefix(self, a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a) -> int:
+    def _write_prefix(self, a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, dtab, full) -> int:
         tm = self.tm
         sh = tm.sh
-        p, dtab, full = b - a, self._dtab, self._full
+        p = b - a
         heap_x, fixed_x, pcp_x, pte_o, pte_b, ptl_o, ptl_b, latest_x = raw
-        ylo_x, xlo_x, yhi_x, xhi_x, tables_x = here[2], here[3], here[4], here[5], here[6]
+        ylo_x, xlo_x, yhi_x, xhi_x = here[2], here[3], here[4], here[5]
         part = np.frombuffer(tm.done, np.int64)[a:x].copy()  # (no view may outlive the append)
         tm.done.frombytes((part + (d << sh)).tobytes())
         for e, pl in full:
