@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 CHECK = 512  # faults between notes of the state (a period is a multiple of it: sweep.py's steps
 # take PTE tables of 512 pages whole)
 PREFIX = True  # a repeat with no whole period left writes a prefix of one (`Periods._prefix`)
+PREFIX_TRIES = 4  # full checks of candidate notes X per repeat, and repeats with no prefix a step
 WIDE = 64  # PTE lines between the lowest a CPU writes next and the highest written, beyond which
 # no note is taken (speed only: CPUs that far apart have drifted, not locked into a rhythm, as in
 # the COW of the headline shape, where a note would hold hundreds of lines and none ever repeated)
@@ -54,6 +55,7 @@ class Periods:
         self.notes: dict[bytes, int] = {}  # a note's key -> its place in `order`
         self.order: list[tuple[array, tuple]] = []  # every note since the last skip: (`here`, `_raw`)
         self.prefix = PREFIX  # whether a repeat with no whole period left may write a prefix of one
+        self.failed = 0  # repeats where no prefix fitted
         self.skipped = 0
         self.cpus = sorted(sw.lists)
         # what the step's lines and tables were before it (a line nobody has written yet in the
@@ -130,6 +132,7 @@ class Periods:
         if p <= 0 or d <= 0 or dy <= 0 or dx <= 0:
             return 0
         count = tm.count
+        tries = 0
         for ix in range(len(self.order) - 2, ia, -1):  # (the latest X first: the longest prefix)
             here, raw = self.order[ix]
             x = here[0]
@@ -146,6 +149,14 @@ class Periods:
             fits = self._prefix_fits(a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b)
             if fits is not None:
                 return self._write_prefix(a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, *fits)
+            tries += 1
+            if tries >= PREFIX_TRIES:
+                break
+        # (speed only: each full check costs some 30 numpy calls; a step whose prefixes keep
+        # failing stops trying, so that a long step's notes cannot cost their number squared)
+        self.failed += 1
+        if self.failed >= PREFIX_TRIES:
+            self.prefix = False
         return 0
 
     def _prefix_fits(self, a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b) -> tuple | None:
