@@ -21,8 +21,12 @@ written are the ones the loop would have played.
 In a 2.6.24 read on 4 CPUs (one socket) the machine repeats itself after 63,488 faults (124 PTE
 tables; the per-cpu lists' 31 pages and the tables' 512 pages must come round together), on two
 sockets after 31,744, on 16 CPUs over two sockets after 111,104; on 16 CPUs over one socket the
-first repeat comes after 253,952 faults, too late in a 1 GiB step to skip anything, so there the
-notes are all it costs (some 7 ms, 2 % of the step). tests/engine/test_sweep.py checks the skip
+first repeat comes after 253,952 faults: the CPUs take turns at the PTE tables (16 of them, so a
+rhythm of 16 tables), in which each CPU allocates 513 pages, 17 (mod 31) of the per-cpu batch, so
+the per-cpu counts come back only after 31 rhythms (docs/engine.md, "Why 16 CPUs on one socket
+repeat so late"). Where a repeat leaves no whole period in the step (there, or after the whole
+periods written), `_prefix` writes the faults from A to the latest later note X that fits, and
+the state becomes X's, shifted: each note keeps what that needs (`_raw`). tests/engine/test_sweep.py checks the skip
 against the general path (a smaller per-cpu batch brings the period within a quick test's step)
 and, slow, against the loop on those 1 GiB steps.
 """
