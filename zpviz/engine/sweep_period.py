@@ -21,8 +21,12 @@ written are the ones the loop would have played.
 In a 2.6.24 read on 4 CPUs (one socket) the machine repeats itself after 63,488 faults (124 PTE
 tables; the per-cpu lists' 31 pages and the tables' 512 pages must come round together), on two
 sockets after 31,744, on 16 CPUs over two sockets after 111,104; on 16 CPUs over one socket the
-first repeat comes after 253,952 faults, too late in a 1 GiB step to skip anything, so there the
-notes are all it costs (some 7 ms, 2 % of the step). tests/engine/test_sweep.py checks the skip
+first repeat comes after 253,952 faults: the CPUs take turns at the PTE tables (16 of them, so a
+rhythm of 16 tables), in which each CPU allocates 513 pages, 17 (mod 31) of the per-cpu batch, so
+the per-cpu counts come back only after 31 rhythms (docs/engine.md, "Why 16 CPUs on one socket
+repeat so late"). Where a repeat leaves no whole period in the step (there, or after the whole
+periods written), `_prefix` writes the faults from A to the latest later note X that fits, and
+the state becomes X's, shifted: each note keeps what that needs (`_raw`). tests/engine/test_sweep.py checks the skip
 against the general path (a smaller per-cpu batch brings the period within a quick test's step)
 and, slow, against the loop on those 1 GiB steps.
 """
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
 
 CHECK = 512  # faults between notes of the state (a period is a multiple of it: sweep.py's steps
 # take PTE tables of 512 pages whole)
+PREFIX = True  # a repeat with no whole period left writes a prefix of one (`Periods._prefix`)
+PREFIX_TRIES = 4  # full checks of candidate notes X per repeat, and repeats with no prefix a step
 WIDE = 64  # PTE lines between the lowest a CPU writes next and the highest written, beyond which
 # no note is taken (speed only: CPUs that far apart have drifted, not locked into a rhythm, as in
 # the COW of the headline shape, where a note would hold hundreds of lines and none ever repeated)
@@ -50,7 +56,10 @@ class Periods:
     def __init__(self, tm: _Timing):
         self.tm = tm
         sw = tm.sw
-        self.notes: dict[bytes, array] = {}
+        self.notes: dict[bytes, int] = {}  # a note's key -> its place in `order`
+        self.order: list[tuple[array, tuple]] = []  # every note since the last skip: (`here`, `_raw`)
+        self.prefix = PREFIX  # whether a repeat with no whole period left may write a prefix of one
+        self.failed = 0  # repeats where no prefix fitted
         self.skipped = 0
         self.cpus = sorted(sw.lists)
         # what the step's lines and tables were before it (a line nobody has written yet in the
@@ -93,10 +102,132 @@ class Periods:
                     + tm.pte_owner[ylo:yhi + 1] + tm.ptl_owner[xlo:xhi + 1] + tm.table[xlo:xhi + 1]).tobytes()
         here = array("q", [len(tm.done), t0, ylo, xlo, yhi, xhi, tm.tables] + [pos[c] for c in self.cpus])
         before = self.notes.get(key)
-        self.notes[key] = here
+        self.notes[key] = len(self.order)
+        self.order.append((here, self._raw(ylo, yhi, xlo, xhi) if self.prefix else ()))
         if before is None:
             return 0
-        return self.skip(before, here, k)
+        a_note = self.order[before][0]
+        n = self.skip(a_note, here, k)
+        if self.prefix:
+            # after K whole periods the state is B's again, shifted K times: what is left of the
+            # step may still hold a prefix of one more
+            kp = n // (here[0] - a_note[0]) if n else 0
+            shifted = array("q", [v + kp * (v - w) for v, w in zip(here, a_note)])
+            n += self._prefix(before, shifted, k - n)
+        if n:
+            self.notes.clear()  # (notes from before the skip name faults the skip has moved past)
+            self.order.clear()
+        return n
+
+    def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int) -> tuple:
+        """What a prefix ending at this note needs of the state as it is here (raw, not relative)."""
+        tm = self.tm
+        return (list(tm.heap), [list(v) for v in tm.fixed.values()], list(tm.pcp), tm.pte_owner[ylo:yhi + 1],
+                tm.pte_busy[ylo:yhi + 1], tm.ptl_owner[xlo:xhi + 1], tm.ptl_busy[xlo:xhi + 1], tm.latest)
+
+    def _prefix(self, ia: int, b_note: array, k: int) -> int:
+        """Where note B repeats note A but no whole period is written (the step ends first): write
+        the faults from A to the latest later note X that fits again from B, shifted, and leave the
+        state as X's shifted. Returns the faults written."""
+        tm = self.tm
+        a, ta, ylo_a, xlo_a, yhi_a, xhi_a, tables_a, *pos_a = self.order[ia][0]
+        b, tb, ylo_b, xlo_b, yhi_b, xhi_b, tables_b, *pos_b = b_note
+        p, d, dy, dx = b - a, tb - ta, ylo_b - ylo_a, xlo_b - xlo_a
+        if p <= 0 or d <= 0 or dy <= 0 or dx <= 0:
+            return 0
+        count = tm.count
+        tries = 0
+        for ix in range(len(self.order) - 2, ia, -1):  # (the latest X first: the longest prefix)
+            here, raw = self.order[ix]
+            x = here[0]
+            if x >= b or x - a > k:
+                continue
+            pos_x = here[7:]
+            heap_x = raw[0]
+            # every CPU still at work at X is still at work after the prefix (the heap is X's)
+            if any(pos_b[i] + pos_x[i] - pos_a[i] >= count[c] for i, c in enumerate(self.cpus)
+                   if pos_x[i] < count[c]) or len(heap_x) != len(tm.heap):
+                continue
+            if any(pos_x[i] == pos_a[i] and pos_b[i] < count[c] for i, c in enumerate(self.cpus)):
+                continue
+            fits = self._prefix_fits(a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b)
+            if fits is not None:
+                return self._write_prefix(a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, *fits)
+            tries += 1
+            if tries >= PREFIX_TRIES:
+                break
+        # (speed only: each full check costs some 30 numpy calls; a step whose prefixes keep
+        # failing stops trying, so that a long step's notes cannot cost their number squared)
+        self.failed += 1
+        if self.failed >= PREFIX_TRIES:
+            self.prefix = False
+        return 0
+
+    def _prefix_fits(self, a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b) -> tuple | None:
+        """The prefix's allow-list, checked before anything is written: (tables shift, faults
+        played in full in it) where it is exact, else None."""
+        tm, sw = self.tm, self.tm.sw
+        for i, c in enumerate(self.cpus):  # each CPU's tables and lines in the prefix: A's shifted
+            n = pos_x[i] - pos_a[i]
+            if not n:
+                continue
+            for seq, shift in ((sw.pi[c], dx), (sw.ei[c], dy)):
+                if pos_b[i] + n > len(seq) or (seq[pos_b[i]:pos_b[i] + n] - seq[pos_a[i]:pos_x[i]] != shift).any():
+                    return None
+        yhi_x, xhi_x = here[4], here[5]
+        if yhi_x + dy < yhi_b or xhi_x + dx < xhi_b:
+            return None  # (lines B wrote beyond X's window shifted: the state would not be X's)
+        yend, xend = yhi_x + dy + 1, xhi_x + dx + 1
+        for arr, lo, end, shift in ((self.pte0, ylo_a, yend, dy), (self.ptl0, xlo_a, xend, dx),
+                                    (self.table0, xlo_a, xend, dx)):
+            if end > len(arr) or (arr[lo + shift:end] != arr[lo:end - shift]).any():
+                return None
+        ptl_no = sw.ptl_no
+        dtab = int(ptl_no[xlo_a + dx] - ptl_no[xlo_a])
+        seg = ptl_no[xlo_a:xend]
+        if (seg[dx:] - seg[:len(seg) - dx] != dtab).any():
+            return None
+        x = here[0]
+        full = [(e, pl) for e, pl in tm.played.items() if a <= e < x]
+        if any(key[0] != "pte" for _, pl in full for key in pl.tables):
+            return None  # an upper table in the prefix: not a shape to repeat
+        if all((3, (key[1] + dtab) >> 18) in tm.upper and (2, (key[1] + dtab) >> 9) in tm.upper
+               for _, pl in full for key in pl.tables):
+            return dtab, full
+        return None
+
+    def _write_prefix(self, a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, dtab, full) -> int:
+        tm = self.tm
+        sh = tm.sh
+        p = b - a
+        heap_x, fixed_x, pcp_x, pte_o, pte_b, ptl_o, ptl_b, latest_x = raw
+        ylo_x, xlo_x, yhi_x, xhi_x = here[2], here[3], here[4], here[5]
+        part = np.frombuffer(tm.done, np.int64)[a:x].copy()  # (no view may outlive the append)
+        tm.done.frombytes((part + (d << sh)).tobytes())
+        for e, pl in full:
+            tabs = [(key[0], key[1] + dtab) for key in pl.tables]
+            tm.played[e + p] = type(pl)(pl.end + d, tabs, pl.out)
+            for key in tabs:
+                tm.upper.add(key)
+                tm.table[int(np.searchsorted(tm.sw.ptl_no, key[1]))] = True
+        tm.tables += sum(len(pl.tables) for _, pl in full)
+        for i, c in enumerate(self.cpus):
+            tm.pos[c] = pos_b[i] + here[7 + i] - pos_a[i]
+        tm.heap = [e + (d << sh) for e in heap_x]  # (X's heap, shifted: the same order)
+        for v, (o, bz) in zip(tm.fixed.values(), fixed_x):
+            v[0], v[1] = o, bz + d
+        tm.pcp[:] = pcp_x
+        for lo_a, lo_x, hi_x, step, own, busy, win_o, win_b in (
+                (ylo_a, ylo_x, yhi_x, dy, tm.pte_owner, tm.pte_busy, pte_o, pte_b),
+                (xlo_a, xlo_x, xhi_x, dx, tm.ptl_owner, tm.ptl_busy, ptl_o, ptl_b)):
+            # lines written for the last time between A and X: as they are now (nothing after X wrote them)
+            own[lo_a + step:lo_x + step] = own[lo_a:lo_x]
+            busy[lo_a + step:lo_x + step] = [t + d for t in busy[lo_a:lo_x]]
+            own[lo_x + step:hi_x + 1 + step] = win_o
+            busy[lo_x + step:hi_x + 1 + step] = [t + d for t in win_b]
+        self.skipped += x - a
+        tm.latest = max(tm.latest, latest_x + d, int((part.max() + (d << sh)) >> sh))
+        return x - a
 
     def skip(self, a_note: array, b_note: array, k: int) -> int:
         """Write K periods (the faults between notes A and B, repeated, shifted) where the step's
@@ -184,6 +315,5 @@ class Periods:
                 busy[lo_a + m * step:lo_b + m * step] = [x + m * d for x in done_b]
             own[lo_b + K * step:hi_b + 1 + K * step] = win_o
             busy[lo_b + K * step:hi_b + 1 + K * step] = [x + K * d for x in win_b]
-        self.skipped += K * p
-        self.notes.clear()  # (notes from before the skip name faults the skip has moved past)
+        self.skipped += K * p  # (notes from before the skip name faults the skip has moved past)
         tm.latest = max(tm.latest, int((period.max() + shifts[-1]) >> sh))
