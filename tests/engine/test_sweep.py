@@ -377,6 +377,19 @@ def test_which_read_steps_the_sweep_is_asked_for(sweep_plans, kernel, cpus, sock
 
 
 # ------------------------------------------------------------------ the period skip (sweep_period.py)
+def skipped_equals_general(text: str):
+    """Play `text` under 2.6.24 with the sweep and its period skip, and with the general path
+    alone; every record and the final state must agree. Returns the fast machine (its counts)."""
+    fast = played(text, "2.6.24", True)
+    general = Machine(loads(text, "sweep.toml"), "2.6.24")
+    general.bulk_enabled = False
+    list(general.run_steps())
+    a, b = snapshot(fast), snapshot(general)
+    for key in b:
+        assert a[key] == b[key], f"{key} differs between the sweep with its period skip and the general path"
+    return fast
+
+
 @pytest.mark.parametrize("sockets,batch", [(2, 8), pytest.param(1, 8, marks=pytest.mark.slow)])
 def test_the_period_skip_writes_what_the_general_path_plays(monkeypatch, sockets, batch):
     """2.6.24's reads on 4 CPUs: the sweep's loop state comes round (with a per-cpu batch of 8
@@ -387,13 +400,7 @@ def test_the_period_skip_writes_what_the_general_path_plays(monkeypatch, sockets
     monkeypatch.setattr(rules, "PCP_BATCH", batch)
     pages = 32768 if sockets == 2 else 40960
     text = long_lesson(pages, 4, ['do = "read"', 'do = "write"\npages = "0-99"'], sockets=sockets)
-    fast = played(text, "2.6.24", True)
-    general = Machine(loads(text, "sweep.toml"), "2.6.24")
-    general.bulk_enabled = False
-    list(general.run_steps())
-    a, b = snapshot(fast), snapshot(general)
-    for key in b:
-        assert a[key] == b[key], f"{key} differs between the sweep with its period skip and the general path"
+    fast = skipped_equals_general(text)
     assert fast.swept_events == pages and fast.sweep_skipped >= pages // 3, fast.sweep_skipped
 
 
@@ -407,13 +414,7 @@ def test_the_period_skip_on_16_cpus_one_socket(monkeypatch):
     monkeypatch.setattr(rules, "PCP_BATCH", 27)
     pages = 32768
     text = long_lesson(pages, 16, ['do = "read"', 'do = "write"\npages = "0-99"'])
-    fast = played(text, "2.6.24", True)
-    general = Machine(loads(text, "sweep.toml"), "2.6.24")
-    general.bulk_enabled = False
-    list(general.run_steps())
-    a, b = snapshot(fast), snapshot(general)
-    for key in b:
-        assert a[key] == b[key], f"{key} differs between the sweep with its period skip and the general path"
+    fast = skipped_equals_general(text)
     # two whole periods fit after the first (16,384 faults); a prefix of a third writes more
     # (sweep_period.Periods._prefix: 23,040 in all)
     assert fast.swept_events == pages and fast.sweep_skipped > 2 * 8192, fast.sweep_skipped
