@@ -166,7 +166,7 @@ class Periods:
     def _prefix_fits(self, a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b) -> tuple | None:
         """The prefix's allow-list, checked before anything is written: (tables shift, faults
         played in full in it) where it is exact, else None."""
-        tm, sw = self.tm, self.tm.sw
+        sw = self.tm.sw
         for i, c in enumerate(self.cpus):  # each CPU's tables and lines in the prefix: A's shifted
             n = pos_x[i] - pos_a[i]
             if not n:
@@ -187,14 +187,8 @@ class Periods:
         seg = ptl_no[xlo_a:xend]
         if (seg[dx:] - seg[:len(seg) - dx] != dtab).any():
             return None
-        x = here[0]
-        full = [(e, pl) for e, pl in tm.played.items() if a <= e < x]
-        if any(key[0] != "pte" for _, pl in full for key in pl.tables):
-            return None  # an upper table in the prefix: not a shape to repeat
-        if all((3, (key[1] + dtab) >> 18) in tm.upper and (2, (key[1] + dtab) >> 9) in tm.upper
-               for _, pl in full for key in pl.tables):
-            return dtab, full
-        return None
+        full = self._played_between(a, here[0], dtab, 1)
+        return None if full is None else (dtab, full)
 
     def _write_prefix(self, a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, dtab, full) -> int:
         tm = self.tm
@@ -204,13 +198,7 @@ class Periods:
         ylo_x, xlo_x, yhi_x, xhi_x = here[2], here[3], here[4], here[5]
         part = np.frombuffer(tm.done, np.int64)[a:x].copy()  # (no view may outlive the append)
         tm.done.frombytes((part + (d << sh)).tobytes())
-        for e, pl in full:
-            tabs = [(key[0], key[1] + dtab) for key in pl.tables]
-            tm.played[e + p] = type(pl)(pl.end + d, tabs, pl.out)
-            for key in tabs:
-                tm.upper.add(key)
-                tm.table[int(np.searchsorted(tm.sw.ptl_no, key[1]))] = True
-        tm.tables += sum(len(pl.tables) for _, pl in full)
+        self._copy_played(full, p, d, dtab, 1)
         for i, c in enumerate(self.cpus):
             tm.pos[c] = pos_b[i] + here[7 + i] - pos_a[i]
         tm.heap = [e + (d << sh) for e in heap_x]  # (X's heap, shifted: the same order)
@@ -228,6 +216,33 @@ class Periods:
         self.skipped += x - a
         tm.latest = max(tm.latest, latest_x + d, int((part.max() + (d << sh)) >> sh))
         return x - a
+
+    def _played_between(self, a: int, b: int, dtab: int, times: int) -> list | None:
+        """The faults played in full (page-table allocations) among faults a..b, where they may be
+        written again `times` times, each `dtab` tables further on: PTE tables only (an upper table
+        is not a shape to repeat), and no upper table missing for the tables the copies allocate.
+        None where not."""
+        tm = self.tm
+        full = [(e, pl) for e, pl in tm.played.items() if a <= e < b]
+        if any(key[0] != "pte" for _, pl in full for key in pl.tables):
+            return None
+        for t in (key[1] + m * dtab for _, pl in full for key in pl.tables for m in range(1, times + 1)):
+            if (3, t >> 18) not in tm.upper or (2, t >> 9) not in tm.upper:
+                return None
+        return full
+
+    def _copy_played(self, full: list, p: int, d: int, dtab: int, times: int) -> None:
+        """Note the faults played in full among those written again: `times` copies, the m-th p
+        faults, m*d ns and m*dtab tables on, with the tables they allocate."""
+        tm = self.tm
+        for e, pl in full:
+            for m in range(1, times + 1):
+                tabs = [(key[0], key[1] + m * dtab) for key in pl.tables]
+                tm.played[e + m * p] = type(pl)(pl.end + m * d, tabs, pl.out)
+                for key in tabs:
+                    tm.upper.add(key)
+                    tm.table[int(np.searchsorted(tm.sw.ptl_no, key[1]))] = True
+        tm.tables += times * sum(len(pl.tables) for _, pl in full)
 
     def skip(self, a_note: array, b_note: array, k: int) -> int:
         """Write K periods (the faults between notes A and B, repeated, shifted) where the step's
@@ -276,12 +291,8 @@ class Periods:
         seg = ptl_no[xlo_a:xend]
         if (seg[dx:] - seg[:len(seg) - dx] != dtab).any():
             return 0
-        full = [(e, pl) for e, pl in tm.played.items() if a <= e < b]
-        if any(key[0] != "pte" for _, pl in full for key in pl.tables):
-            return 0  # an upper table in the period: not a shape to repeat
-        # no upper table missing for the tables the skip allocates
-        new_tabs = [key[1] + m * dtab for _, pl in full for key in pl.tables for m in range(1, most + 1)]
-        if any((3, t >> 18) not in tm.upper or (2, t >> 9) not in tm.upper for t in new_tabs):
+        full = self._played_between(a, b, dtab, most)
+        if full is None:
             return 0
         self._write(a, b, p, d, dx, dy, dtab, most, full, j, (ylo_a, ylo_b, yhi_b), (xlo_a, xlo_b, xhi_b))
         return most * p
@@ -292,15 +303,7 @@ class Periods:
         period = np.frombuffer(tm.done, np.int64)[a:b].copy()  # (no view may outlive the append)
         shifts = (np.arange(1, K + 1, dtype=np.int64) * d) << sh
         tm.done.frombytes((period[None, :] + shifts[:, None]).tobytes())
-        for e, pl in full:
-            for m in range(1, K + 1):
-                tabs = [(key[0], key[1] + m * dtab) for key in pl.tables]
-                tm.played[e + m * p] = type(pl)(pl.end + m * d, tabs, pl.out)
-                for key in tabs:
-                    tm.upper.add(key)
-                    tm.table[int(np.searchsorted(tm.sw.ptl_no, key[1]))] = True
-        n_tabs = sum(len(pl.tables) for _, pl in full)
-        tm.tables += K * n_tabs
+        self._copy_played(full, p, d, dtab, K)
         for c in self.cpus:
             tm.pos[c] += K * j[c]
         tm.heap = [e + ((K * d) << sh) for e in tm.heap]  # (the same order)
