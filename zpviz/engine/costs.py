@@ -35,5 +35,3 @@ class Costs:
     huge_extra_ns: int = 2000  # PMD fault bookkeeping (deposit table etc.)
     clear_huge_ns: int = 180_000  # clear 2 MiB
 
-    def transfer_ns(self, same_socket: bool) -> int:
-        return self.same_socket_ns if same_socket else self.cross_socket_ns
