@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from zpviz.engine import constants as C
+from zpviz.engine.heap import collector_paused, keep_freed_memory
 from zpviz.engine.kernels.base import ZeroTest
 from zpviz.engine.machine import Machine
 from zpviz.engine.record import SCALARS
@@ -185,7 +186,9 @@ def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = N
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report without a trace: states are read off the live machine between steps."""
-    m = Machine(scenario, kernel, record_deltas=False)
-    return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
-                   lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
-                   lambda: m.rec.n_events, judge, lambda r: dict(zip(SCALARS, m.scalar_values())))
+    keep_freed_memory()  # (as run.run_machine: heap.py)
+    with collector_paused():
+        m = Machine(scenario, kernel, record_deltas=False)
+        return _report(scenario, m.k, m.run_steps(), lambda r: state_dict(m, m.rec.n_events),
+                       lambda: state_dict(m, m.rec.n_events), every_step, m.notes, m.kernel_log,
+                       lambda: m.rec.n_events, judge, lambda r: dict(zip(SCALARS, m.scalar_values())))

@@ -7,6 +7,7 @@ from array import array
 import numpy as np
 
 from zpviz.engine.costs import Costs
+from zpviz.engine.heap import collector_paused, keep_freed_memory
 from zpviz.engine.machine import Machine
 from zpviz.engine.record import SEAL_EVENTS
 from zpviz.engine.trace import Trace
@@ -43,6 +44,12 @@ def run_machine(scenario, kernel: str | None = None, costs: Costs | None = None,
     Without keep_machine the cache model's per-line state is dropped before the last seal and the
     keyframes: nobody will run the machine again, and a big lesson's lines would raise the peak.
     The recorder is finished either way: the machine can be inspected, not run on."""
+    keep_freed_memory()  # (once per process: what a run frees, the next step or run reuses; heap.py)
+    with collector_paused():  # (its passes find nothing to free in a run: heap.py)
+        return _run(scenario, kernel, costs, progress, keep_machine)
+
+
+def _run(scenario, kernel, costs, progress, keep_machine: bool) -> tuple[Machine, Trace]:
     m = Machine(scenario, kernel, costs)
     m.progress = progress
     rec = m.rec
