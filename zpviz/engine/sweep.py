@@ -47,7 +47,7 @@ from zpviz.engine.core import Cancelled
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
-from zpviz.engine.sweep_loop import _latencies, _loop, loop_agrees, loop_roles_ok
+from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of
 from zpviz.engine.sweep_period import CHECK, Periods
 from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails, pairs_agree
 
@@ -131,8 +131,10 @@ class Sweep:
         self.copy = False
         if self.write:
             cow = (pte[slots] & P) != 0
-            if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
-                return False  # 2.6.2x: every COW of the zero page also writes its struct page
+            if cow.any() and (pfn[slots[cow]] != ZERO_PFN).any():
+                return False  # (bulk_eligible let no other read-only page through)
+            if cow.any() and rule.drops_zero_page and not cow.all():
+                return False  # 2.6.23: a COW drops the zero page, a new page does not: two shapes
             played = [shapes.write] if not cow.all() else []
             if cow.any():
                 if shapes.cow is None:
@@ -142,12 +144,16 @@ class Sweep:
                 return False  # v5 copies on COW and clears on a new page: two paths, two costs
             self.copy = rule.copy and bool(cow.all())
             self.alloc = True
+            # 2.6.23: every fault puts the zero page (its refcount, mapcount and RSS drop by one,
+            # its struct page written: the probe's "zero" lines), as Faults.do_wp_page does
+            self.drops = rule.drops_zero_page and bool(cow.all())
         else:
             self.read_rule = read = R.read_anon(k, PROBE_VMF)
             if read.refcounted:
                 return False  # 2.6.23: every read writes the zero page's struct page, twice
             played = [shapes.read]
             self.alloc = read.zero_pte is None
+            self.drops = False
         # the faults as the general path plays them (probe.py): the lines it wrote, by role, are
         # what the loop is generated from; one cost and one count of cold misses for all
         roles = played[0].roles
@@ -155,6 +161,9 @@ class Sweep:
             return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
         if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
             return False  # a line the loop does not know, or an allocation where none is made
+        if ("zero" in roles) != self.drops or (self.drops and cm.watch >> C.LK_ZERO & 1):
+            return False  # the zero page's line written where the zero page is not put (or not
+            # written where it is), or watched (its transitions are recorded by the cache model)
         if not loop_agrees(roles, m.costs, cm.socket):
             return False  # the loop's timing is not the cache model's any more (cache.py's rule)
         self.roles = roles
@@ -169,7 +178,8 @@ class Sweep:
         self.zone = L.ZONE_LOCK
         self.mm = L.mm_counter_line(pidx)
         # role -> the one line of the step (the zone lock: where a page is allocated)
-        self.fixed_lines = {"lock": self.lock, "zone": self.zone} | {r: self.mm for r in roles if r == "mm"}
+        self.fixed_lines = {"lock": self.lock, "zone": self.zone} | {r: self.mm for r in roles if r == "mm"} | {
+            r: L.ZERO_LINE for r in roles if r == "zero"}
         fixed = list(self.fixed_lines.values())
         # the per-table and per-line ones, numbered in flat lists
         pi, self.ptl_no = _line_table(vp >> 9)
@@ -312,7 +322,8 @@ class Sweep:
         np.frombuffer(m.slots.pte, np.uint8)[slot] = new_pte
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
-        m.rss_pages += n * alloc
+        drops = int(self.drops)  # (the zero page put by each fault: 2.6.23's COW)
+        m.rss_pages += n * (alloc - drops)
         if alloc:
             v.anon_vma = True
         # each line's owner before each fault: the CPU of the fault that touched it last (every
@@ -324,6 +335,9 @@ class Sweep:
             if r in self.fixed_lines:
                 before[r] = prev.copy()
                 before[r][0] = self.first_owner[r]
+        for s in slots_of(self.roles):
+            if AGAIN in s:  # a fixed line written again within the fault: its own CPU holds it
+                before[s] = cpu
         z = np.full(n, -2, np.int64)  # -2: not touched
         if len(zone_faults):
             z[zone_faults[0]] = self.first_owner["zone"]
@@ -348,9 +362,27 @@ class Sweep:
         cow = (pte_before & P) != 0
         pid = self._paths(cow, (pte_before & S) != 0)
         now = m.scalar_values()[1:]  # (columns.Stored order)
-        sc_fixed = {j: now[j] for j in Stored if j not in (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)}
+        moving = (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)
+        sc_moving: dict[int, np.ndarray] = {}
+        zero = None
+        if drops:  # the zero page's counts and its line's writes and transfers, fault by fault
+            k = np.arange(1, n + 1, dtype=np.int64)
+            o = before["zero"]
+            sc_moving = {Stored.ZP_REFCOUNT: now[Stored.ZP_REFCOUNT] - k,
+                         Stored.ZP_MAPCOUNT: now[Stored.ZP_MAPCOUNT] - k,
+                         Stored.ZP_LINE_WRITES: now[Stored.ZP_LINE_WRITES] + self.roles.count("zero") * k,
+                         Stored.ZP_LINE_TRANSFERS: now[Stored.ZP_LINE_TRANSFERS] + np.cumsum((o >= 0) & (o != cpu))}
+            zero = (int(fr.refcount[ZERO_PFN]) - k, int(fr.mapcount[ZERO_PFN]) - k, int(fr.flags[ZERO_PFN]),
+                    int(fr.kind[ZERO_PFN]))  # (its struct page as each fault leaves it: Fd)
+            fr.refcount[ZERO_PFN] -= n
+            fr.mapcount[ZERO_PFN] -= n
+            m.zp_ref -= n
+            m.zp_map -= n
+            cm.zero_writes = int(sc_moving[Stored.ZP_LINE_WRITES][-1])
+            cm.zero_transfers = int(sc_moving[Stored.ZP_LINE_TRANSFERS][-1])
+        sc_fixed = {j: now[j] for j in Stored if j not in moving and j not in sc_moving}
         pt_after = pt0 + np.cumsum(ntab)
-        tails = _Tails(rec, n, allocs)
+        tails = _Tails(rec, n, allocs + n * drops)
         try:
             for a in range(0, n, BUILD):
                 b = min(n, a + BUILD)
@@ -359,7 +391,9 @@ class Sweep:
                          ta[a:b], {s: x[a:b] for s, x in before.items()},
                          {e - a: r.out for e, r in timing.played.items() if a <= e < b},
                          frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
-                         ).write(rec, m, used0 + a * alloc, rss0 + a * alloc, pt_after[a:b], sc_fixed, tails)
+                         ).write(rec, m, used0 + a * alloc, rss0 + a * (alloc - drops), pt_after[a:b], sc_fixed,
+                                 tails, {j: x[a:b] for j, x in sc_moving.items()},
+                                 None if zero is None else (zero[0][a:b], zero[1][a:b]) + zero[2:])
         finally:
             tails.close()
         end = max([m.clock[c] for c in self.cpus] + [self.start])
