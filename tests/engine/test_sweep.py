@@ -141,7 +141,7 @@ def test_steps_it_refuses_go_to_the_bulk_loop(plans, case, steps, kernel, socket
 
 # ------------------------------------------------------------------ read steps
 # The read sweep: 2.6.24's reads allocate a page each, as a write to empty PTEs does; the other
-# variants' map the zero page unrefcounted (2.6.23's refcounted zero page is refused).
+# variants' map the zero page, unrefcounted or (2.6.23) taking a reference on it.
 READ_SWEPT = ["2.6.24", "modern", "v5", "2.6.32"]
 
 
@@ -163,7 +163,7 @@ def test_reads_on_16_cpus(sweep_plans, kernel, sockets):
     assert fast.swept_events == (5000 if chosen else 0) + (0 if kernel == "2.6.24" else 5000)
 
 
-@pytest.mark.parametrize("kernel", READ_SWEPT)
+@pytest.mark.parametrize("kernel", READ_SWEPT + ["2.6.23"])
 @pytest.mark.parametrize("cpus,sockets,deal", [(1, 1, "round-robin"), (4, 2, "block"), (16, 1, "round-robin"),
                                                (16, 2, "block")])
 def test_every_read_step_swept_exactly(sweep_every_read, read_plans, kernel, cpus, sockets, deal):
@@ -178,10 +178,24 @@ def test_every_read_step_swept_exactly(sweep_every_read, read_plans, kernel, cpu
     assert read_plans == [True, True]
 
 
-def test_reads_it_refuses_go_to_the_bulk_loop(read_plans):
-    """2.6.23's read fault takes a reference on the zero page: its struct page, written twice by
-    every fault on every CPU, is a line the sweep does not keep."""
-    text = long_lesson(4000, 16, ['do = "read"', 'do = "write"'], sockets=2)
+@pytest.mark.parametrize("cpus,sockets", [(1, 1), (4, 1), (6, 1), (16, 1), (16, 2)])
+def test_refcounted_reads(sweep_every_read, read_plans, plans, cpus, sockets):
+    """2.6.23's read fault takes a reference on the zero page (its refcount, mapcount and RSS up
+    by one, its struct page's line written twice), and its COW puts it again: both swept, the
+    read sweep asked for every read step (Sweep.worth leaves some to the skips), records and
+    state those of the bulk loop. A strided read (a page table's first fault played in full
+    among others), the rest, then the write."""
+    text = long_lesson(4000, cpus, ['do = "read"\npages = "0-3999/3"', 'do = "read"', 'do = "write"'],
+                       sockets=sockets)
+    assert_same(text, "2.6.23")
+    assert read_plans == [True, True] and plans == [True]
+
+
+def test_refcounted_reads_watched_go_to_the_bulk_loop(read_plans):
+    """With the zero page's line watched (the cache model records each of its transitions) the
+    sweep refuses 2.6.23's reads, which write that line."""
+    text = long_lesson(4000, 4, ['do = "read"', 'do = "write"'])
+    text = text.replace("[[vma]]", 'watch = ["zero_page_line"]\n[[vma]]', 1)
     assert_same(text, "2.6.23")
     assert read_plans == [False]
 

@@ -60,6 +60,8 @@ BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporar
 ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
 ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
+REF_READ_RHYTHM = 16  # a refcounted one (2.6.23) is swept on 2 CPUs or more on one socket, but for
+# a multiple of this many (Sweep.worth)
 PERIODS = True  # the loop skips the periods it finds (sweep_period.py); False: it plays every fault
 
 
@@ -87,8 +89,15 @@ class Sweep:
         m = self.m
         if self.write:
             return True
-        if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
+        read = R.read_anon(m.k, PROBE_VMF)
+        if read.zero_pte is None:
             return len(self.cpus) >= ALLOC_READ_MIN_CPUS
+        if read.refcounted:  # (every fault writes the zero page's line twice. On one socket the
+            # skips' machine seldom repeats: 0.27 s a GiB on 4 CPUs, 0.6 on 6, 1.2 to 1.7 on 12, 14
+            # or 24, the sweep 0.12 to 0.27; but on 16 or 32 CPUs they find a rhythm and beat it,
+            # 0.20 against 0.25 s, 0.22 against 0.33, and on two sockets too. docs/engine.md)
+            n = len(self.cpus)
+            return n >= 2 and n % REF_READ_RHYTHM != 0 and len({m.cache.socket[c] for c in self.cpus}) == 1
         return len(self.cpus) >= READ_MIN_CPUS and len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
@@ -146,14 +155,14 @@ class Sweep:
             self.alloc = True
             # 2.6.23: every fault puts the zero page (its refcount, mapcount and RSS drop by one,
             # its struct page written: the probe's "zero" lines), as Faults.do_wp_page does
-            self.drops = rule.drops_zero_page and bool(cow.all())
+            self.zero_delta = -1 if rule.drops_zero_page and cow.all() else 0
         else:
             self.read_rule = read = R.read_anon(k, PROBE_VMF)
-            if read.refcounted:
-                return False  # 2.6.23: every read writes the zero page's struct page, twice
             played = [shapes.read]
             self.alloc = read.zero_pte is None
-            self.drops = False
+            # 2.6.23: every read takes a reference on the zero page (refcount, mapcount and RSS
+            # up by one, its struct page written twice: the probe's "zero" lines)
+            self.zero_delta = 1 if read.refcounted else 0
         # the faults as the general path plays them (probe.py): the lines it wrote, by role, are
         # what the loop is generated from; one cost and one count of cold misses for all
         roles = played[0].roles
@@ -161,9 +170,9 @@ class Sweep:
             return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
         if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
             return False  # a line the loop does not know, or an allocation where none is made
-        if ("zero" in roles) != self.drops or (self.drops and cm.watch >> C.LK_ZERO & 1):
-            return False  # the zero page's line written where the zero page is not put (or not
-            # written where it is), or watched (its transitions are recorded by the cache model)
+        if ("zero" in roles) != bool(self.zero_delta) or (self.zero_delta and cm.watch >> C.LK_ZERO & 1):
+            return False  # the zero page's line written where its counts do not move (or not
+            # written where they do), or watched (its transitions are recorded by the cache model)
         if not loop_agrees(roles, m.costs, cm.socket):
             return False  # the loop's timing is not the cache model's any more (cache.py's rule)
         self.roles = roles
@@ -310,7 +319,9 @@ class Sweep:
         pt0, used0 = fr.pt, fr.used
         fr.pt += allocs - n * alloc
         fr.used += n * alloc
-        for e, pl in timing.played.items():  # the tables' frames, now that they are known
+        # the tables' frames, now that they are known, in the order they were allocated (as the
+        # general path adds them; a period skip notes its copies of these faults out of order)
+        for e, pl in sorted(timing.played.items()):
             for j, key in enumerate(pl.tables):
                 pt_pfn = int(frames[after[e] - got[e] + j])
                 if key[0] == "pte":
@@ -322,8 +333,8 @@ class Sweep:
         np.frombuffer(m.slots.pte, np.uint8)[slot] = new_pte
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
-        drops = int(self.drops)  # (the zero page put by each fault: 2.6.23's COW)
-        m.rss_pages += n * (alloc - drops)
+        dz = self.zero_delta  # (the zero page's refcount, mapcount and RSS, each fault: 2.6.23)
+        m.rss_pages += n * (alloc + dz)
         if alloc:
             v.anon_vma = True
         # each line's owner before each fault: the CPU of the fault that touched it last (every
@@ -365,24 +376,24 @@ class Sweep:
         moving = (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)
         sc_moving: dict[int, np.ndarray] = {}
         zero = None
-        if drops:  # the zero page's counts and its line's writes and transfers, fault by fault
+        if dz:  # the zero page's counts and its line's writes and transfers, fault by fault
             k = np.arange(1, n + 1, dtype=np.int64)
             o = before["zero"]
-            sc_moving = {Stored.ZP_REFCOUNT: now[Stored.ZP_REFCOUNT] - k,
-                         Stored.ZP_MAPCOUNT: now[Stored.ZP_MAPCOUNT] - k,
+            sc_moving = {Stored.ZP_REFCOUNT: now[Stored.ZP_REFCOUNT] + dz * k,
+                         Stored.ZP_MAPCOUNT: now[Stored.ZP_MAPCOUNT] + dz * k,
                          Stored.ZP_LINE_WRITES: now[Stored.ZP_LINE_WRITES] + self.roles.count("zero") * k,
                          Stored.ZP_LINE_TRANSFERS: now[Stored.ZP_LINE_TRANSFERS] + np.cumsum((o >= 0) & (o != cpu))}
-            zero = (int(fr.refcount[ZERO_PFN]) - k, int(fr.mapcount[ZERO_PFN]) - k, int(fr.flags[ZERO_PFN]),
-                    int(fr.kind[ZERO_PFN]))  # (its struct page as each fault leaves it: Fd)
-            fr.refcount[ZERO_PFN] -= n
-            fr.mapcount[ZERO_PFN] -= n
-            m.zp_ref -= n
-            m.zp_map -= n
+            zero = (int(fr.refcount[ZERO_PFN]) + dz * k, int(fr.mapcount[ZERO_PFN]) + dz * k,
+                    int(fr.flags[ZERO_PFN]), int(fr.kind[ZERO_PFN]))  # (its struct page after each fault: Fd)
+            fr.refcount[ZERO_PFN] += dz * n
+            fr.mapcount[ZERO_PFN] += dz * n
+            m.zp_ref += dz * n
+            m.zp_map += dz * n
             cm.zero_writes = int(sc_moving[Stored.ZP_LINE_WRITES][-1])
             cm.zero_transfers = int(sc_moving[Stored.ZP_LINE_TRANSFERS][-1])
         sc_fixed = {j: now[j] for j in Stored if j not in moving and j not in sc_moving}
         pt_after = pt0 + np.cumsum(ntab)
-        tails = _Tails(rec, n, allocs + n * drops)
+        tails = _Tails(rec, n, allocs + n * (dz != 0))
         try:
             for a in range(0, n, BUILD):
                 b = min(n, a + BUILD)
@@ -391,7 +402,7 @@ class Sweep:
                          ta[a:b], {s: x[a:b] for s, x in before.items()},
                          {e - a: r.out for e, r in timing.played.items() if a <= e < b},
                          frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
-                         ).write(rec, m, used0 + a * alloc, rss0 + a * (alloc - drops), pt_after[a:b], sc_fixed,
+                         ).write(rec, m, used0 + a * alloc, rss0 + a * (alloc + dz), pt_after[a:b], sc_fixed,
                                  tails, {j: x[a:b] for j, x in sc_moving.items()},
                                  None if zero is None else (zero[0][a:b], zero[1][a:b]) + zero[2:])
         finally:

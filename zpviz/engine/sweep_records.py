@@ -305,8 +305,9 @@ class _Records:
     def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: dict, tails: _Tails,
               sc_moving: dict, zero: tuple | None) -> None:
         """Append the slice's records. sc_fixed: the scalars no fault here changes; sc_moving: the
-        zero page's, where each fault puts it (2.6.23's COW), fault by fault, as `zero` has its
-        struct page (refcount and mapcount arrays, flags, kind), written before each new page."""
+        zero page's, where each fault takes or puts it (2.6.23), fault by fault, as `zero` has
+        its struct page (refcount and mapcount arrays, flags, kind), a frame record of each fault
+        after its page tables' and before its new page's."""
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
         # (each table filled a row per column, then copied transposed into the recorder's rows:
         # filling the columns of a row per event is several times slower)
@@ -343,14 +344,15 @@ class _Records:
         fd = (self.frames, np.ones(len(t), np.int32), ~t, np.where(t, 0, R.NEW_ANON_FLAGS),
               np.where(t, C.FK_PT, C.FK_ANON))  # columns.Fd
         got = self.got
-        if zero is not None:  # the zero page's struct page right before each fault's new page
-            at = np.arange(len(t)) + np.repeat(np.arange(n), got) + ~t  # (each frame's row, one more per fault before)
-            rows = np.flatnonzero(~t) + np.arange(1, n + 1)  # (each new page's row: its fault's zero row before it)
+        if zero is not None:  # the zero page's struct page after each fault's tables, before its page
+            # (a frame's row moves on by one for each fault before it, and by one more for a new page)
+            at = np.arange(len(t)) + np.repeat(np.arange(n), got) + ~t
+            rows = np.cumsum(got) - int(sw.alloc) + np.arange(n)  # (each fault's zero page row)
             both = []
             for values, z in zip(fd, (ZERO_PFN,) + zero):
                 col = np.empty(len(t) + n, np.int64)
                 col[at] = values
-                col[rows - 1] = z
+                col[rows] = z
                 both.append(col)
             fd, got = both, got + 1
         for col, values in zip(tails.fd, fd):
@@ -372,7 +374,7 @@ class _Records:
         step = int(sw.alloc)  # the pages each fault adds
         sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
         sc[Stored.PT_FRAMES] = pt_after
-        step -= zero is not None  # (and to RSS: less the zero page each puts)
+        step += sw.zero_delta  # (and to RSS, with the zero page each takes or puts)
         sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
         tails.scalars.put(sc.T)
 
