@@ -24,9 +24,11 @@ bumps (a line's previous owner is the CPU of the fault that touched it before), 
 `Sweep._write` and `_Records` work all of that out afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
-line some CPU holds shared, a frame whose struct page some cache still holds, 2.6.23's
-refcounted zero page, a role the generator does not know, ...): the bulk loop takes the step
-then. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
+line some CPU holds shared, a frame whose struct page some cache still holds, the zero page's
+line watched, a role the generator does not know, ...): the bulk loop takes the step then.
+2.6.23's refcounted zero page is covered: each fault takes a reference on it (a read) or puts it
+(a COW), its struct page's line one more fixed line, written twice, its counts moving by one a
+fault in the records. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
 latency by the two CPUs' sockets. tests/engine/test_sweep.py holds the two to the same records.
 Where the loop's state comes round, shifted, whole periods of faults are written at once
 (sweep_period.py).
@@ -105,10 +107,12 @@ class Sweep:
         """Whether this module plays the step exactly; sets what it needs if so, and touches no
         machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
         step one the general path plays alike (probe.py): for a write step, one new anon page each
-        (an empty PTE, or a COW of the zero page that leaves the zero page's struct page alone,
-        rules.cow_zero), with one cost for all (clear, or copy for all); for a read step, what
-        rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible checked they all
-        decide alike): a new page (2.6.24) or the zero page unrefcounted; the lines written, by
+        (an empty PTE, or a COW of the zero page, rules.cow_zero: leaving the zero page alone, or
+        putting it in every fault, 2.6.23), with one cost for all (clear, or copy for all); for a
+        read step, what rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible
+        checked they all decide alike): a new page (2.6.24) or the zero page, unrefcounted or with
+        a reference each (2.6.23); the zero page's line written where, and only where, its counts
+        move, and not watched; the lines written, by
         role, ones the generated loop knows (loop_roles_ok); the loop timing and the records
         counting as the cache model does (sweep_loop.loop_agrees, sweep_records.pairs_agree);
         lines no CPU shares; frames no cache holds. Anything else is refused."""
