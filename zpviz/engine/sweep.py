@@ -24,9 +24,11 @@ bumps (a line's previous owner is the CPU of the fault that touched it before), 
 `Sweep._write` and `_Records` work all of that out afterwards with numpy.
 
 `Sweep.plan` says no, before anything is touched, where a step needs more than this covers (a
-line some CPU holds shared, a frame whose struct page some cache still holds, 2.6.23's
-refcounted zero page, a role the generator does not know, ...): the bulk loop takes the step
-then. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
+line some CPU holds shared, a frame whose struct page some cache still holds, the zero page's
+line watched, a role the generator does not know, ...): the bulk loop takes the step then.
+2.6.23's refcounted zero page is covered: each fault takes a reference on it (a read) or puts it
+(a COW), its struct page's line one more fixed line, written twice, its counts moving by one a
+fault in the records. CPUs on two sockets are covered: a transfer costs the same-socket or the cross-socket
 latency by the two CPUs' sockets. tests/engine/test_sweep.py holds the two to the same records.
 Where the loop's state comes round, shifted, whole periods of faults are written at once
 (sweep_period.py).
@@ -47,7 +49,7 @@ from zpviz.engine.core import Cancelled
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
-from zpviz.engine.sweep_loop import _latencies, _loop, loop_agrees, loop_roles_ok
+from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of
 from zpviz.engine.sweep_period import CHECK, Periods
 from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails, pairs_agree
 
@@ -60,6 +62,8 @@ BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporar
 ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
 ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
+REF_READ_RHYTHM = 16  # a refcounted one (2.6.23) is swept on 2 CPUs or more on one socket, but for
+# a multiple of this many (Sweep.worth)
 PERIODS = True  # the loop skips the periods it finds (sweep_period.py); False: it plays every fault
 
 
@@ -87,8 +91,15 @@ class Sweep:
         m = self.m
         if self.write:
             return True
-        if R.read_anon(m.k, PROBE_VMF).zero_pte is None:
+        read = R.read_anon(m.k, PROBE_VMF)
+        if read.zero_pte is None:
             return len(self.cpus) >= ALLOC_READ_MIN_CPUS
+        if read.refcounted:  # (every fault writes the zero page's line twice. On one socket the
+            # skips' machine seldom repeats: 0.27 s a GiB on 4 CPUs, 0.6 on 6, 1.2 to 1.7 on 12, 14
+            # or 24, the sweep 0.12 to 0.27; but on 16 or 32 CPUs they find a rhythm and beat it,
+            # 0.20 against 0.25 s, 0.22 against 0.33, and on two sockets too. docs/engine.md)
+            n = len(self.cpus)
+            return n >= 2 and n % REF_READ_RHYTHM != 0 and len({m.cache.socket[c] for c in self.cpus}) == 1
         return len(self.cpus) >= READ_MIN_CPUS and len({m.cache.socket[c] for c in self.cpus}) > 1
 
     # ------------------------------------------------------------------ plan
@@ -96,10 +107,12 @@ class Sweep:
         """Whether this module plays the step exactly; sets what it needs if so, and touches no
         machine state either way. The allow-list: the policy values in ALLOWED; every fault of the
         step one the general path plays alike (probe.py): for a write step, one new anon page each
-        (an empty PTE, or a COW of the zero page that leaves the zero page's struct page alone,
-        rules.cow_zero), with one cost for all (clear, or copy for all); for a read step, what
-        rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible checked they all
-        decide alike): a new page (2.6.24) or the zero page unrefcounted; the lines written, by
+        (an empty PTE, or a COW of the zero page, rules.cow_zero: leaving the zero page alone, or
+        putting it in every fault, 2.6.23), with one cost for all (clear, or copy for all); for a
+        read step, what rules.read_anon decides for the step's vma flags (Bulk.bulk_eligible
+        checked they all decide alike): a new page (2.6.24) or the zero page, unrefcounted or with
+        a reference each (2.6.23); the zero page's line written where, and only where, its counts
+        move, and not watched; the lines written, by
         role, ones the generated loop knows (loop_roles_ok); the loop timing and the records
         counting as the cache model does (sweep_loop.loop_agrees, sweep_records.pairs_agree);
         lines no CPU shares; frames no cache holds. Anything else is refused."""
@@ -131,8 +144,10 @@ class Sweep:
         self.copy = False
         if self.write:
             cow = (pte[slots] & P) != 0
-            if cow.any() and ((pfn[slots[cow]] != ZERO_PFN).any() or rule.drops_zero_page):
-                return False  # 2.6.2x: every COW of the zero page also writes its struct page
+            if cow.any() and (pfn[slots[cow]] != ZERO_PFN).any():
+                return False  # (bulk_eligible let no other read-only page through)
+            if cow.any() and rule.drops_zero_page and not cow.all():
+                return False  # 2.6.23: a COW drops the zero page, a new page does not: two shapes
             played = [shapes.write] if not cow.all() else []
             if cow.any():
                 if shapes.cow is None:
@@ -142,12 +157,16 @@ class Sweep:
                 return False  # v5 copies on COW and clears on a new page: two paths, two costs
             self.copy = rule.copy and bool(cow.all())
             self.alloc = True
+            # 2.6.23: every fault puts the zero page (its refcount, mapcount and RSS drop by one,
+            # its struct page written: the probe's "zero" lines), as Faults.do_wp_page does
+            self.zero_delta = -1 if rule.drops_zero_page and cow.all() else 0
         else:
             self.read_rule = read = R.read_anon(k, PROBE_VMF)
-            if read.refcounted:
-                return False  # 2.6.23: every read writes the zero page's struct page, twice
             played = [shapes.read]
             self.alloc = read.zero_pte is None
+            # 2.6.23: every read takes a reference on the zero page (refcount, mapcount and RSS
+            # up by one, its struct page written twice: the probe's "zero" lines)
+            self.zero_delta = 1 if read.refcounted else 0
         # the faults as the general path plays them (probe.py): the lines it wrote, by role, are
         # what the loop is generated from; one cost and one count of cold misses for all
         roles = played[0].roles
@@ -155,6 +174,9 @@ class Sweep:
             return False  # two shapes in one step (say, do_wp_page writes one more line), or two costs
         if not loop_roles_ok(roles) or ("page" in roles) != self.alloc:
             return False  # a line the loop does not know, or an allocation where none is made
+        if ("zero" in roles) != bool(self.zero_delta) or (self.zero_delta and cm.watch >> C.LK_ZERO & 1):
+            return False  # the zero page's line written where its counts do not move (or not
+            # written where they do), or watched (its transitions are recorded by the cache model)
         if not loop_agrees(roles, m.costs, cm.socket):
             return False  # the loop's timing is not the cache model's any more (cache.py's rule)
         self.roles = roles
@@ -169,7 +191,8 @@ class Sweep:
         self.zone = L.ZONE_LOCK
         self.mm = L.mm_counter_line(pidx)
         # role -> the one line of the step (the zone lock: where a page is allocated)
-        self.fixed_lines = {"lock": self.lock, "zone": self.zone} | {r: self.mm for r in roles if r == "mm"}
+        self.fixed_lines = {"lock": self.lock, "zone": self.zone} | {r: self.mm for r in roles if r == "mm"} | {
+            r: L.ZERO_LINE for r in roles if r == "zero"}
         fixed = list(self.fixed_lines.values())
         # the per-table and per-line ones, numbered in flat lists
         pi, self.ptl_no = _line_table(vp >> 9)
@@ -300,7 +323,9 @@ class Sweep:
         pt0, used0 = fr.pt, fr.used
         fr.pt += allocs - n * alloc
         fr.used += n * alloc
-        for e, pl in timing.played.items():  # the tables' frames, now that they are known
+        # the tables' frames, now that they are known, in the order they were allocated (as the
+        # general path adds them; a period skip notes its copies of these faults out of order)
+        for e, pl in sorted(timing.played.items()):
             for j, key in enumerate(pl.tables):
                 pt_pfn = int(frames[after[e] - got[e] + j])
                 if key[0] == "pte":
@@ -312,7 +337,8 @@ class Sweep:
         np.frombuffer(m.slots.pte, np.uint8)[slot] = new_pte
         np.frombuffer(m.slots.pfn, np.int64)[slot] = pfn
         rss0 = m.rss_pages
-        m.rss_pages += n * alloc
+        dz = self.zero_delta  # (the zero page's refcount, mapcount and RSS, each fault: 2.6.23)
+        m.rss_pages += n * (alloc + dz)
         if alloc:
             v.anon_vma = True
         # each line's owner before each fault: the CPU of the fault that touched it last (every
@@ -324,6 +350,9 @@ class Sweep:
             if r in self.fixed_lines:
                 before[r] = prev.copy()
                 before[r][0] = self.first_owner[r]
+        for s in slots_of(self.roles):
+            if AGAIN in s:  # a fixed line written again within the fault: its own CPU holds it
+                before[s] = cpu
         z = np.full(n, -2, np.int64)  # -2: not touched
         if len(zone_faults):
             z[zone_faults[0]] = self.first_owner["zone"]
@@ -348,9 +377,27 @@ class Sweep:
         cow = (pte_before & P) != 0
         pid = self._paths(cow, (pte_before & S) != 0)
         now = m.scalar_values()[1:]  # (columns.Stored order)
-        sc_fixed = {j: now[j] for j in Stored if j not in (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)}
+        moving = (Stored.FRAMES_USED, Stored.PT_FRAMES, Stored.RSS_PAGES)
+        sc_moving: dict[int, np.ndarray] = {}
+        zero = None
+        if dz:  # the zero page's counts and its line's writes and transfers, fault by fault
+            k = np.arange(1, n + 1, dtype=np.int64)
+            o = before["zero"]
+            sc_moving = {Stored.ZP_REFCOUNT: now[Stored.ZP_REFCOUNT] + dz * k,
+                         Stored.ZP_MAPCOUNT: now[Stored.ZP_MAPCOUNT] + dz * k,
+                         Stored.ZP_LINE_WRITES: now[Stored.ZP_LINE_WRITES] + self.roles.count("zero") * k,
+                         Stored.ZP_LINE_TRANSFERS: now[Stored.ZP_LINE_TRANSFERS] + np.cumsum((o >= 0) & (o != cpu))}
+            zero = (int(fr.refcount[ZERO_PFN]) + dz * k, int(fr.mapcount[ZERO_PFN]) + dz * k,
+                    int(fr.flags[ZERO_PFN]), int(fr.kind[ZERO_PFN]))  # (its struct page after each fault: Fd)
+            fr.refcount[ZERO_PFN] += dz * n
+            fr.mapcount[ZERO_PFN] += dz * n
+            m.zp_ref += dz * n
+            m.zp_map += dz * n
+            cm.zero_writes = int(sc_moving[Stored.ZP_LINE_WRITES][-1])
+            cm.zero_transfers = int(sc_moving[Stored.ZP_LINE_TRANSFERS][-1])
+        sc_fixed = {j: now[j] for j in Stored if j not in moving and j not in sc_moving}
         pt_after = pt0 + np.cumsum(ntab)
-        tails = _Tails(rec, n, allocs)
+        tails = _Tails(rec, n, allocs + n * (dz != 0))
         try:
             for a in range(0, n, BUILD):
                 b = min(n, a + BUILD)
@@ -359,7 +406,9 @@ class Sweep:
                          ta[a:b], {s: x[a:b] for s, x in before.items()},
                          {e - a: r.out for e, r in timing.played.items() if a <= e < b},
                          frames[fa:fb], is_table[fa:fb], got[a:b], new_pte[a:b]
-                         ).write(rec, m, used0 + a * alloc, rss0 + a * alloc, pt_after[a:b], sc_fixed, tails)
+                         ).write(rec, m, used0 + a * alloc, rss0 + a * (alloc + dz), pt_after[a:b], sc_fixed,
+                                 tails, {j: x[a:b] for j, x in sc_moving.items()},
+                                 None if zero is None else (zero[0][a:b], zero[1][a:b]) + zero[2:])
         finally:
             tails.close()
         end = max([m.clock[c] for c in self.cpus] + [self.start])

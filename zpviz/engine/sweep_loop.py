@@ -16,26 +16,41 @@ P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 
 
 # The roles (probe.py) of the lines the loop can write: "lock" first (the fault lock; a new page
-# table's lines come right after it, as in the bulk loop), then each of these at most once, in
-# the order the general path wrote them. "page" is a page allocation: the zone lock when the
-# per-cpu list is empty, then the new frame's struct page, a DRAM miss no CPU waits on. The
-# fixed lines are one line for the whole step; "ptl" and "pte" one per PTE table and PTE line.
-FIXED_ROLES = ("mm",)
+# table's lines come right after it, as in the bulk loop), then each of these in the order the
+# general path wrote them: "page", "ptl" and "pte" once each, a fixed role once or more (2.6.23's
+# COW of the zero page writes the zero page's struct page twice, put_page's, and the mm counter
+# twice). "page" is a page allocation: the zone lock when the per-cpu list is empty, then the new
+# frame's struct page, a DRAM miss no CPU waits on. The fixed lines are one line for the whole
+# step (the mm counter; the zero page's struct page); "ptl" and "pte" one per PTE table and PTE line.
+FIXED_ROLES = ("mm", "zero")
 LOOP_ROLES = ("page", "ptl", "pte") + FIXED_ROLES
+AGAIN = "+"  # slots_of's name for a fixed line written again within the fault ("zero+"): a hit
 
 
 def loop_roles_ok(roles: tuple[str, ...]) -> bool:
     """Whether the generated loop covers a fault writing these lines (probe.Shape.roles)."""
     rest = roles[1:]
-    return bool(roles) and roles[0] == "lock" and len(set(rest)) == len(rest) and all(
+    once = [r for r in rest if r not in FIXED_ROLES]
+    return bool(roles) and roles[0] == "lock" and len(set(once)) == len(once) and all(
         r in LOOP_ROLES for r in rest) and "ptl" in rest and "pte" in rest
 
 
 
 def slots_of(roles: tuple[str, ...]) -> tuple[str, ...]:
     """The lines whose transfers the records count, in the order a fault touches them: the roles,
-    a page allocation standing for the zone lock (its struct page is a DRAM miss: no transfer)."""
-    return tuple("zone" if r == "page" else r for r in roles)
+    a page allocation standing for the zone lock (its struct page is a DRAM miss: no transfer), a
+    fixed line written again in the same fault named with AGAIN (its previous owner is the
+    fault's own CPU)."""
+    out: list[str] = []
+    for r in roles:
+        s = "zone" if r == "page" else r
+        out.append(s + AGAIN if s in out else s)
+    return tuple(out)
+
+
+def role_of(slot: str) -> str:
+    """The role a slot (slots_of) names."""
+    return slot.rstrip(AGAIN)
 
 
 
@@ -115,7 +130,7 @@ _PAGE = """\
 
 def _loop_source(roles: tuple[str, ...]) -> str:
     """The source of _round for a fault writing these lines (loop_roles_ok)."""
-    fixed = ["lock"] + [r for r in roles if r in FIXED_ROLES] + (["zone"] if "page" in roles else [])
+    fixed = ["lock"] + list(dict.fromkeys(r for r in roles if r in FIXED_ROLES)) + (["zone"] if "page" in roles else [])
     load = "\n".join(f"    o_{r}, b_{r} = fixed[{r!r}]" for r in fixed)
     store = "\n".join(f"    fixed[{r!r}] = [o_{r}, b_{r}]" for r in fixed)
     body = []
@@ -182,9 +197,9 @@ class _Scenario:
 def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> bool:
     n = len(socket)
     states = {"ptl": lines[0], "pte": lines[-1], "lock": lines[1 % len(lines)], "mm": lines[2 % len(lines)],
-              "zone": lines[3 % len(lines)]}
+              "zone": lines[3 % len(lines)], "zero": lines[4 % len(lines)]}
     ids = {"lock": L.mmap_lock_line(0), "mm": L.mm_counter_line(0), "zone": L.ZONE_LOCK,
-           "ptl": L.ptl_line_at(0, 0), "pte": L.pte_line_at(0, 0)}
+           "ptl": L.ptl_line_at(0, 0), "pte": L.pte_line_at(0, 0), "zero": L.ZERO_LINE}
     refill = lines[0][3] == 0  # (an empty per-cpu list in some scenarios: the zone lock too)
     page = L.struct_page_line(1 << 20)
     order: list[int] = []
@@ -198,7 +213,7 @@ def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> b
     t = model.access(cpu, t0, [(line, True) for line in order], [])
     f = _Scenario()
     f.hit, f.hold, f.dram, f.lat = costs.hit_ns, costs.line_hold_ns, costs.dram_ns, _latencies(costs, socket)
-    f.fixed = {r: [states[r][1], states[r][3]] for r in ("lock", "mm", "zone")}
+    f.fixed = {r: [states[r][1], states[r][3]] for r in ("lock", "zone") + FIXED_ROLES}
     f.sh = max(1, n.bit_length())
     f.mask = (1 << f.sh) - 1
     f.heap = [t0 << f.sh | cpu]
@@ -215,5 +230,5 @@ def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> b
     if len(f.done) != 1 or f.done[0] >> f.sh != t:
         return False
     after = {"ptl": (f.ptl_owner[0], f.ptl_busy[0]), "pte": (f.pte_owner[0], f.pte_busy[0])}
-    after |= {r: tuple(f.fixed[r]) for r in ("lock", "mm", "zone")}
+    after |= {r: tuple(f.fixed[r]) for r in ("lock", "zone") + FIXED_ROLES}
     return all(after[r] == (model.owner.get(ids[r], -1), model.busy.get(ids[r], 0)) for r in used)

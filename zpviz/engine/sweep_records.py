@@ -14,7 +14,8 @@ from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT, N_STORED, Col, Stored, TimeCol
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
-from zpviz.engine.sweep_loop import slots_of
+from zpviz.engine.memory import ZERO_PFN
+from zpviz.engine.sweep_loop import AGAIN, role_of, slots_of
 
 if TYPE_CHECKING:
     from zpviz.engine.sweep import Sweep
@@ -264,7 +265,8 @@ class _Records:
             moved = present & (o >= 0) & (o != cpu)
             if moved.any():
                 transfers += moved
-                cols += [(me + (C.C_BY_LINE + self.sw.kind[s]), 1, moved), (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
+                cols += [(me + (C.C_BY_LINE + self.sw.kind[role_of(s)]), 1, moved),
+                         (o * KEY_STRIDE + C.C_INV_RECV, 1, moved)]
         stall = stall[which]
         for key, value in ((C.C_HITS, hits), (C.C_MISSES, misses), (C.C_TRANSFERS, transfers),
                            (C.C_INV_SENT, transfers), (C.C_STALL, stall)):
@@ -300,7 +302,12 @@ class _Records:
         packed[full] = -1
         return packed, room
 
-    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: tuple, tails: _Tails) -> None:
+    def write(self, rec, m, used0: int, rss0: int, pt_after: np.ndarray, sc_fixed: dict, tails: _Tails,
+              sc_moving: dict, zero: tuple | None) -> None:
+        """Append the slice's records. sc_fixed: the scalars no fault here changes; sc_moving: the
+        zero page's, where each fault takes or puts it (2.6.23), fault by fault, as `zero` has
+        its struct page (refcount and mapcount arrays, flags, kind), a frame record of each fault
+        after its page tables' and before its new page's."""
         cpu, n, cow, sw = self.cpu, len(self.cpu), self.cow, self.sw
         # (each table filled a row per column, then copied transposed into the recorder's rows:
         # filling the columns of a row per event is several times slower)
@@ -334,10 +341,23 @@ class _Records:
         tails.sd_n.put(np.ones(n, np.int32))
         # the frames each fault wrote: its tables', then its page's (the order they were taken)
         t = self.is_table
-        for col, values in zip(tails.fd, (self.frames, np.ones(len(t), np.int32), ~t,
-                                          np.where(t, 0, R.NEW_ANON_FLAGS), np.where(t, C.FK_PT, C.FK_ANON))):
-            col.put(values)  # columns.Fd
-        tails.fd_n.put(self.got)
+        fd = (self.frames, np.ones(len(t), np.int32), ~t, np.where(t, 0, R.NEW_ANON_FLAGS),
+              np.where(t, C.FK_PT, C.FK_ANON))  # columns.Fd
+        got = self.got
+        if zero is not None:  # the zero page's struct page after each fault's tables, before its page
+            # (a frame's row moves on by one for each fault before it, and by one more for a new page)
+            at = np.arange(len(t)) + np.repeat(np.arange(n), got) + ~t
+            rows = np.cumsum(got) - int(sw.alloc) + np.arange(n)  # (each fault's zero page row)
+            both = []
+            for values, z in zip(fd, (ZERO_PFN,) + zero):
+                col = np.empty(len(t) + n, np.int64)
+                col[at] = values
+                col[rows] = z
+                both.append(col)
+            fd, got = both, got + 1
+        for col, values in zip(tails.fd, fd):
+            col.put(values)
+        tails.fd_n.put(got)
         # the counter increments: each fault's pattern id (no pairs), or its pairs where the
         # packing does not hold a stall
         pids = self.pattern_ids(m.costs.hit_ns, rec.pattern_id)
@@ -349,9 +369,12 @@ class _Records:
         sc = np.empty((N_STORED, n), np.int32)
         for j, x in sc_fixed.items():  # what no fault here changes
             sc[j] = x
-        step = int(sw.alloc)  # the pages each fault adds (and to RSS)
+        for j, x in sc_moving.items():
+            sc[j] = x
+        step = int(sw.alloc)  # the pages each fault adds
         sc[Stored.FRAMES_USED] = np.arange(used0 + step, used0 + step * n + 1, step) if step else used0
         sc[Stored.PT_FRAMES] = pt_after
+        step += sw.zero_delta  # (and to RSS, with the zero page each takes or puts)
         sc[Stored.RSS_PAGES] = np.arange(rss0 + step, rss0 + step * n + 1, step) if step else rss0
         tails.scalars.put(sc.T)
 
@@ -398,16 +421,17 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
     before: dict[str, list[int]] = {s: [] for s in slots}
     for cpu, t0, lines in L.write_scenarios(n, shared=False):
         states = {"ptl": lines[0], "pte": lines[-1], "lock": lines[1 % len(lines)], "mm": lines[2 % len(lines)],
-                  "zone": lines[3 % len(lines)]}
+                  "zone": lines[3 % len(lines)], "zero": lines[4 % len(lines)]}
         refill = lines[0][3] == 0  # (an empty per-cpu list in some scenarios: the zone lock too)
-        ids = {r: L.line_id(kind[r], 1 + j) for j, r in enumerate(("lock", "mm", "zone", "ptl", "pte")) if r in kind}
+        ids = {r: L.ZERO_LINE if r == "zero" else L.line_id(kind[r], 1 + j)
+               for j, r in enumerate(("lock", "mm", "zone", "ptl", "pte", "zero")) if r in kind}
         order: list[int] = []
         for r in roles:
             if r == "page":
                 order += ([ids["zone"]] if refill else []) + [L.struct_page_line(1 << 20)]
             else:
                 order.append(ids[r])
-        used = [r for r in slots if r != "zone" or refill]
+        used = [r for r in slots if AGAIN not in r and (r != "zone" or refill)]
         model = L.scratch_model(n, socket, costs, [(ids[r],) + tuple(states[r][1:]) for r in used])
         out: list[int] = []
         t = model.access(cpu, t0, [(line, True) for line in order], out)
@@ -417,8 +441,8 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
         cpus.append(cpu)
         t0s.append(t0)
         tas.append(t)
-        for s in slots:
-            before[s].append(states[s][1] if s != "zone" or refill else -2)
+        for s in slots:  # (a line written again in the fault: the fault's own CPU holds it)
+            before[s].append(cpu if AGAIN in s else states[s][1] if s != "zone" or refill else -2)
     sw = _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)), pids={})
     k = len(cpus)
     cpu = np.asarray(cpus, np.int64)
