@@ -61,6 +61,9 @@ def _window(path: str, kernel: str | None = None, size=(1920, 1080)):
     from zpviz.gui.mainwindow import MainWindow
 
     QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    # MainWindow.grab creates the never-shown window: the offscreen platform then notes, at each
+    # change of its minimum size, that it cannot pass size hints on (left out, as zpviz's CLI does)
+    QtCore.qInstallMessageHandler(_offscreen_quiet)
     win = MainWindow(settings=QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"),
                                               QtCore.QSettings.Format.IniFormat), offscreen=True)
     win.resize(*size)

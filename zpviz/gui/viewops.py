@@ -138,6 +138,16 @@ class ViewOps:
         self.caption.set_scale(max(0.72, min(1.25, self.height() / 1080)), max_height=int(self.height() * 0.15))
 
     # ------------------------------------------------------------------ offscreen rendering
+    def grab(self, *args, **kwargs) -> QtGui.QPixmap:
+        """QWidget.grab, with a window never shown created first (not shown): see docs/speed.md,
+        "A grab of a window never shown". Qt's grab of a window whose native window was never
+        created sends the window and its hidden docks their pending Resize events again at every
+        grab (~30, with the dock layouts they set off); once created, a grab with nothing moved
+        sends none. Same pixels."""
+        if not self.isVisible() and not self.testAttribute(QtCore.Qt.WidgetAttribute.WA_WState_Created):
+            self.create()
+        return super().grab(*args, **kwargs)
+
     def render_image(self, size: QtCore.QSize | tuple[int, int] | None = None) -> QtGui.QImage:
         """The window as a QImage at `size`, without showing it (QT_QPA_PLATFORM=offscreen works).
 
