@@ -4,6 +4,8 @@ Entry point: zpviz.gui.app.run_app. Views hold immutable trace frames and never 
 live state; the only timers live in gui.transport.
 """
 
-from zpviz.gui import pysidescan
+from zpviz.gui import pgnames, pysidescan
 
-pysidescan.install()  # before any module of the app imports PySide6: a quicker start (docs/startup.md)
+# before any module of the app imports PySide6 and pyqtgraph: a quicker start (docs/startup.md)
+pysidescan.install()
+pgnames.install()
