@@ -17,7 +17,7 @@ import time
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.engine import policy
-from zpviz.gui import actions, iconstyle
+from zpviz.gui import actions, iconstyle, startgc
 from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
@@ -501,6 +501,10 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
             self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))
         self._refresh_inspector()
         self._refresh_presenter()
+        if startgc.holding() and not hasattr(self, "_gc_timer"):  # the start is over once this frame is painted
+            self._gc_timer = QtCore.QTimer(self, singleShot=True, interval=0)  # a timer: after the posted paints
+            self._gc_timer.timeout.connect(startgc.release)  # (QTimer.singleShot(0) would be a posted event)
+            self._gc_timer.start()
         self.frameShown.emit(frame)
 
     def _pane_words(self, pane, i: int, frame: int, ev, fr, say: str) -> None:
