@@ -10,7 +10,7 @@ from zpviz.gui.counters import CountersView
 from zpviz.gui.lazycounters import LazyCounters
 from zpviz.present import palette, series
 
-from .conftest import SMALL
+from .conftest import BROKEN, COMPARE, SMALL
 
 
 def _expected_bars(win):
@@ -95,3 +95,43 @@ def test_a_window_shown_with_counters_in_front_makes_and_shows_them(make_window,
     assert c is not None and c.isVisible() and c.geometry() == win.counters_slot.rect()
     win.grab()
     assert c._shown_upto == 2
+
+
+def _shown_while_opening(qtbot, settings, path, **kw):
+    """A window shown while its first lesson opens in the background, as `zpviz FILE` does."""
+    from zpviz.gui.mainwindow import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 720)
+    win.open_lesson(str(path), **kw)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_not_made_while_the_first_lesson_opens_behind_compare(qtbot, settings):
+    """Shown while the tour-like lesson opens, the Counters tab is in front of the empty window;
+    the lesson raises Compare over it, so the view is never made."""
+    win = _shown_while_opening(qtbot, settings, COMPARE, compare=["v5", "2.6.23"])
+    assert win.lesson is None and win.loader.busy  # still opening: (the view would have been made here)
+    assert win.counters_slot.view is None
+    qtbot.waitUntil(lambda: not win.loader.busy and win.lesson is not None and not win.lesson.pending, timeout=60000)
+    assert win.counters_slot.view is None
+    win.docks["counters"].raise_()  # and raised later, it is made as before
+    qtbot.waitUntil(lambda: win.counters_slot.view is not None)
+
+
+def test_made_once_the_first_lesson_opens_in_front_of_counters(qtbot, settings):
+    win = _shown_while_opening(qtbot, settings, SMALL, kernel="v5")  # one variant: Counters in front
+    qtbot.waitUntil(lambda: win.lesson is not None, timeout=60000)
+    c = win.counters_slot.view
+    assert c is not None and c.isVisible()
+    win.grab()
+    assert c._series is win.lesson.series and c._shown_upto == win.frame
+
+
+def test_made_when_the_first_lesson_fails_to_open(qtbot, settings):
+    win = _shown_while_opening(qtbot, settings, BROKEN)
+    qtbot.waitUntil(lambda: not win.loader.busy and bool(win.last_problems), timeout=60000)
+    assert win.lesson is None and win.counters_slot.view is not None  # the empty window, as before

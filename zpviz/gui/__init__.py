@@ -4,6 +4,9 @@ Entry point: zpviz.gui.app.run_app. Views hold immutable trace frames and never 
 live state; the only timers live in gui.transport.
 """
 
-from zpviz.gui import pysidescan
+from zpviz.gui import pgnames, pysidescan, startgc
 
-pysidescan.install()  # before any module of the app imports PySide6: a quicker start (docs/startup.md)
+# before any module of the app imports PySide6 and pyqtgraph: a quicker start (docs/startup.md)
+startgc.hold()  # until the first lesson frame is on screen (MainWindow)
+pysidescan.install()
+pgnames.install()
