@@ -20,6 +20,7 @@ from tests.engine.util import VARIANTS
 from zpviz.engine import constants as C
 from zpviz.engine import rules
 from zpviz.engine import sweep as sweep_module
+from zpviz.engine import sweep_records
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
 from zpviz.engine.sweep import Sweep
@@ -513,3 +514,17 @@ def test_a_last_step_whose_lines_are_dropped_records_the_same(sweep_plans, kerne
     _, c = _dropped(later, kernel, None)
     _, d = _dropped(later, kernel, 1)  # (wrongly: a step follows)
     assert c["evt"] != d["evt"] or c["cd1"] != d["cd1"], "the owners the sweep leaves out matter to a later step"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from([10, 1000, 18**6, 18**8, 2**40]), st.integers(1, 3000),
+       st.integers(1, 40000))
+def test_wide_tables_number_as_sorting_does(seed, span, distinct, n):
+    """sweep_records._wide_table (the counter inputs' owners, (ncpus + 2) ** lines values apart)
+    gives np.unique's distinct values and each id's index into them, -1 (a fault played in
+    full) among them: the pattern ids are registered in that order."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(rng.integers(-1, span, size=distinct), size=n).astype(np.int64)
+    idx, values = sweep_records._wide_table(ids)
+    want_values, want_idx = np.unique(ids, return_inverse=True)
+    assert values.tolist() == want_values.tolist() and idx.tolist() == want_idx.reshape(-1).tolist()
