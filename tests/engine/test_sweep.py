@@ -18,9 +18,8 @@ from tests.engine.test_bulk import long_lesson, long_lessons, snapshot
 from tests.engine.test_properties import SETTINGS, lessons
 from tests.engine.util import VARIANTS
 from zpviz.engine import constants as C
-from zpviz.engine import rules
+from zpviz.engine import rules, sweep_records
 from zpviz.engine import sweep as sweep_module
-from zpviz.engine import sweep_records
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
 from zpviz.engine.sweep import Sweep
