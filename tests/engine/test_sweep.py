@@ -7,6 +7,7 @@ sure the sweep really ran, or really refused, where it should.
 
 from __future__ import annotations
 
+import gc
 import os
 
 import numpy as np
@@ -527,3 +528,19 @@ def test_wide_tables_number_as_sorting_does(seed, span, distinct, n):
     idx, values = sweep_records._wide_table(ids)
     want_values, want_idx = np.unique(ids, return_inverse=True)
     assert values.tolist() == want_values.tolist() and idx.tolist() == want_idx.reshape(-1).tolist()
+
+
+def test_the_loop_is_freed_when_its_step_ends(plans):
+    """The sweep's loop state (its per-fault lists) goes with the step by reference counting: left
+    in a cycle, the cycle collector, paused during a run (heap.py), would walk it after the run."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        played(long_lesson(6000, 4, ['do = "write"']), "modern", True)
+        left = [o for o in gc.get_objects() if isinstance(o, (sweep_module._Timing, sweep_module.Periods))]
+    finally:
+        if was:
+            gc.enable()
+    assert plans == [True]
+    assert not left, "the loop's state outlived its step"
