@@ -7,6 +7,7 @@ sure the sweep really ran, or really refused, where it should.
 
 from __future__ import annotations
 
+import gc
 import os
 
 import numpy as np
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from tests.engine.test_bulk import long_lesson, long_lessons, snapshot
 from tests.engine.test_properties import SETTINGS, lessons
 from tests.engine.util import VARIANTS
-from zpviz.engine import rules
+from zpviz.engine import constants as C
+from zpviz.engine import rules, sweep_records
 from zpviz.engine import sweep as sweep_module
 from zpviz.engine.core import Cancelled
 from zpviz.engine.machine import Machine
@@ -473,3 +475,72 @@ def test_the_period_skip_calls_progress_as_the_loop(monkeypatch):
     for key in slow:
         assert fast[key] == slow[key], f"{key} differs with the period skip and a progress callback"
     assert skipped >= 8192
+
+
+def _dropped(text: str, kernel: str, after: int | None) -> tuple[Machine, dict]:
+    """The lesson played with the cache model's lines declared dropped after step `after` (as
+    run.py does for the last step without keep_machine): the machine and its snapshot without
+    the cache model's per-line dicts."""
+    m = Machine(loads(text, "sweep.toml"), kernel)
+    m.lines_dropped_after = after
+    list(m.run_steps())
+    snap = snapshot(m)
+    snap["machine"] = snap["machine"][:4] + snap["machine"][7:]  # (owner, sharers, busy left out)
+    return m, snap
+
+
+@pytest.mark.parametrize("kernel,cpus,sockets,steps", [
+    ("2.6.24", 4, 1, ['do = "read"\npages = "0-2999"', 'do = "read"']),  # (a read that allocates)
+    ("modern", 4, 2, ['do = "read"\npages = "0-2999"', 'do = "write"']),  # (COWs and new pages)
+    ("2.6.23", 3, 1, ['do = "read"', 'do = "write"'])])  # (COWs putting the zero page)
+def test_a_last_step_whose_lines_are_dropped_records_the_same(sweep_plans, kernel, cpus, sockets, steps):
+    """Where the run drops the cache model's per-line state after the last step (run.py without
+    keep_machine), that step's sweep leaves its lines' owners out: every record and the rest of
+    the machine as where they are kept. The kept machine has them (the sweep wrote them), and a
+    step after one that left them out would differ: a MADV_DONTNEED of the pages writes their
+    struct pages, each a transfer from the CPU that owns it (so the flag may name the last step only)."""
+    text = long_lesson(6000, cpus, steps, sockets=sockets)
+    kept, a = _dropped(text, kernel, None)
+    dropped, b = _dropped(text, kernel, 1)
+    last = "write" if "write" in steps[-1] else "read"
+    assert sweep_plans[last][-1] is True, "the sweep took the last step"
+    for key in a:
+        assert a[key] == b[key], key
+    new = np.flatnonzero(np.frombuffer(kept.frames.kind, np.uint8)[:kept.frames.next_pfn] == C.FK_ANON)
+    lines = set(sweep_module.L.struct_page_line(new).tolist())
+    assert lines <= kept.cache.owner.keys(), "the kept machine has every new page's owner"
+    assert not lines <= dropped.cache.owner.keys(), "the last step's owners were left out"
+    later = text + f'[[step]]\nvma = "r"\ncpus = {list(range(cpus))}\ndo = "madvise"\nadvice = "dontneed"\n'
+    _, c = _dropped(later, kernel, None)
+    _, d = _dropped(later, kernel, 1)  # (wrongly: a step follows)
+    assert c["evt"] != d["evt"] or c["cd1"] != d["cd1"], "the owners the sweep leaves out matter to a later step"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from([10, 1000, 18**6, 18**8, 2**40]), st.integers(1, 3000),
+       st.integers(1, 40000))
+def test_wide_tables_number_as_sorting_does(seed, span, distinct, n):
+    """sweep_records._wide_table (the counter inputs' owners, (ncpus + 2) ** lines values apart)
+    gives np.unique's distinct values and each id's index into them, -1 (a fault played in
+    full) among them: the pattern ids are registered in that order."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(rng.integers(-1, span, size=distinct), size=n).astype(np.int64)
+    idx, values = sweep_records._wide_table(ids)
+    want_values, want_idx = np.unique(ids, return_inverse=True)
+    assert values.tolist() == want_values.tolist() and idx.tolist() == want_idx.reshape(-1).tolist()
+
+
+def test_the_loop_is_freed_when_its_step_ends(plans):
+    """The sweep's loop state (its per-fault lists) goes with the step by reference counting: left
+    in a cycle, the cycle collector, paused during a run (heap.py), would walk it after the run."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        played(long_lesson(6000, 4, ['do = "write"']), "modern", True)
+        left = [o for o in gc.get_objects() if isinstance(o, (sweep_module._Timing, sweep_module.Periods))]
+    finally:
+        if was:
+            gc.enable()
+    assert plans == [True]
+    assert not left, "the loop's state outlived its step"

@@ -83,6 +83,10 @@ class Bulk(Forking):
     swept_events = 0  # faults the sweep played (for tests and benchmarks)
     sweep_skipped = 0  # of those, faults its period skip wrote at once (sweep_period.py; a benchmark figure)
     populated_pages = 0  # pages the lean populate walk played (for tests and benchmarks)
+    # The step after which the run drops the cache model's per-line state (run.py without
+    # keep_machine: its last step): the sweep of that step need not write its lines' owners,
+    # which nobody reads (Sweep._write). None: every step's state is kept.
+    lines_dropped_after: int | None = None
     _shapes: Shapes | None = None
     populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page
     batched_pages = 0  # of the pages the lean populate walk played, those its runs wrote at once (populate_runs.py)

@@ -58,6 +58,8 @@ def _run(scenario, kernel, costs, progress, keep_machine: bool) -> tuple[Machine
     init_frames = (_np(fr.refcount), _np(fr.mapcount), _np(fr.flags), _np(fr.kind))
     results = []
     last = len(scenario.steps) - 1
+    if not keep_machine:  # (its lines' state is dropped after the last step, below: Sweep._write)
+        m.lines_dropped_after = last
     for res in m.run_steps():
         results.append(res)
         if res.index != last and rec.n_events - rec.sealed >= SEAL_EVENTS:

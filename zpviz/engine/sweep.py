@@ -254,7 +254,10 @@ class Sweep:
                     if progress(n0 + at) is False:
                         raise Cancelled(f"cancelled after {n0 + at:,} events")
             done += got
-        return self._write(timing)
+        try:
+            return self._write(timing)
+        finally:
+            timing.close()
 
     # ------------------------------------------------------------------ write
     def _write(self, timing: _Timing) -> int:
@@ -360,18 +363,22 @@ class Sweep:
         before["zone"] = z
         before["ptl"] = _previous(pi, cpu, np.asarray(self.ptl_owner, np.int64))
         before["pte"] = _previous(ei, cpu, np.asarray(self.pte_owner, np.int64))
-        # the caches as the loop left them
-        owner = cm.owner
-        for r, x in self.fixed_lines.items():
-            if r != "zone":
-                owner[x] = int(cpu[-1])
-        if self.prep:
-            owner[self.mmap] = int(cpu[-1]) if self.mmap == self.lock else int(cpu[0])
-        if len(zone_faults):
-            owner[self.zone] = int(cpu[zone_faults[-1]])
-        owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
-        owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
-        owner.update(zip(L.struct_page_line(frames).tolist(), by.tolist()))
+        # the caches as the loop left them; not in the last step of a run that drops the cache
+        # model's per-line state after it (run.py without keep_machine): nothing after this
+        # step's sweep reads them there, and writing the owners of a GiB's new struct pages
+        # into the dict is some 16 ms (docs/engine.md)
+        if m.step_index != m.lines_dropped_after:
+            owner = cm.owner
+            for r, x in self.fixed_lines.items():
+                if r != "zone":
+                    owner[x] = int(cpu[-1])
+            if self.prep:
+                owner[self.mmap] = int(cpu[-1]) if self.mmap == self.lock else int(cpu[0])
+            if len(zone_faults):
+                owner[self.zone] = int(cpu[zone_faults[-1]])
+            owner.update(zip(self.ptl_ids.tolist(), timing.ptl_owner))
+            owner.update(zip(self.pte_ids.tolist(), timing.pte_owner))
+            owner.update(zip(L.struct_page_line(frames).tolist(), by.tolist()))
         # records, a slice of faults at a time
         rec = m.rec
         cow = (pte_before & P) != 0
@@ -581,6 +588,13 @@ class _Timing:
         heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
         self._drop_finished()
         self.latest = max(self.latest, t + cost)
+
+    def close(self) -> None:
+        """Break the loop's reference cycles (its bound `_round`, its period notes' `tm`), so that
+        its per-fault lists go when the step ends: left to the cycle collector (paused during a
+        run, heap.py), they made its first pass after the run walk them, some 4 ms a GiB."""
+        self._round = None
+        self.periods = None
 
     def _alloc(self, c: int, frame: int) -> list[int]:
         """The lines one page allocation writes: the zone lock if the per-cpu list is empty, then

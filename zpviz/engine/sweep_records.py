@@ -36,6 +36,24 @@ def _line_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return at[ids - lo], np.flatnonzero(touched) + lo
 
 
+def _wide_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_line_table's answer for ids whose range is too wide for one table (the packed owners of a
+    fault's lines: (ncpus + 2) ** lines values): each id taken apart as high * base + low
+    (floor division keeps the order, negative ids too), each part numbered through its own table,
+    then the pairs of numbers, where those ranges are small enough; else by sorting, as
+    _line_table does."""
+    lo, hi = int(ids.min()), int(ids.max())
+    if hi - lo <= 8 * len(ids) + 4096:
+        return _line_table(ids)
+    base = 1 << ((hi - lo).bit_length() + 1) // 2
+    top = ids // base
+    bottom = ids - top * base
+    ti, tv = _line_table(top)
+    bi, bv = _line_table(bottom)
+    inv, both = _line_table(ti * len(bv) + bi)
+    return inv, tv[both // len(bv)] * base + bv[both % len(bv)]
+
+
 def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
     """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
     sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
@@ -161,9 +179,9 @@ class _Records:
         hi = packed >> room  # (-1 for the faults played in full)
         lo = packed - (hi << room)
         lo[hi < 0] = 0
-        hi_i, hi_v = _line_table(hi)
-        lo_i, lo_v = _line_table(lo)
-        inv, both = _line_table(hi_i * len(lo_v) + lo_i)
+        hi_i, hi_v = _wide_table(hi)  # (the owners' part spans (ncpus + 2) ** lines values)
+        lo_i, lo_v = _wide_table(lo)
+        inv, both = _wide_table(hi_i * len(lo_v) + lo_i)
         values = (hi_v[both // len(lo_v)] << room) + lo_v[both % len(lo_v)]
         rep = np.empty(len(values), np.int64)
         rep[inv] = np.arange(len(inv))
