@@ -195,7 +195,7 @@ class Frame:
         PFN_MLOCKED (PG_mlocked) set only on present pages; page_states, page_huge and
         page_mlocked in one array."""
         mapped, present, pfn = self._present
-        bits = self._pfn_bits[pfn]
+        bits = self._pfn_bits.take(pfn)  # (a new array; take: ~9 us for 21,568 slots, indexing ~17)
         bits[~present] = C.ST_NONE
         bits[~mapped] = C.ST_UNMAPPED
         return _ro(bits)
