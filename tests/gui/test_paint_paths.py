@@ -602,3 +602,79 @@ def test_offset_axis_cached_draws_what_it_drew_uncached(make_window, monkeypatch
     plain = pixels(win.grab().toImage())
     assert painted
     assert np.array_equal(cached, plain)
+
+
+def test_ring_bounding_rect_kept_only_while_scatter_plot_items_would_be_the_same(qapp, monkeypatch):
+    """Ring.boundingRect keeps ScatterPlotItem's rectangle through moves of the ring, and works
+    it out again after a zoom, a resize of the view, new spot data and several spots."""
+    w = pg.GraphicsLayoutWidget()
+    w.resize(400, 300)
+    vb = w.addViewBox(invertY=True, lockAspect=True, enableMouse=False)
+    ring = Ring(26)
+    vb.addItem(ring, ignoreBounds=True)
+    vb.setRange(QtCore.QRectF(0, 0, 40, 30), padding=0)
+    w.grab()
+    worked_out = []
+    scatter_rect = pg.ScatterPlotItem.boundingRect
+    monkeypatch.setattr(pg.ScatterPlotItem, "boundingRect",
+                        lambda self: (worked_out.append(self), scatter_rect(self))[1])
+
+    def check(label):
+        ours = ring.boundingRect()
+        n = len(worked_out)
+        assert ours == scatter_rect(ring), label
+        del worked_out[n:]  # (the reference's own call)
+
+    ring.show_one(5.5, 3.5, "#151515", 26, 3.5)
+    check("first")
+    n = len(worked_out)
+    for x, y in ((17.5, 22.5), (30.5, 9.5), (-3.0, 2.0)):
+        ring.show_one(x, y, "#151515", 26, 3.5)
+        check((x, y))
+    assert len(worked_out) == n  # moves keep it
+    for label, change in (("zoom", lambda: vb.setRange(QtCore.QRectF(0, 0, 10, 7.5), padding=0)),
+                          ("resize", lambda: (w.resize(640, 480), w.grab())),
+                          ("size", lambda: ring.show_one(5.5, 3.5, "#D55E00", 18, 3.5)),
+                          ("many", lambda: ring.show_many([1.5, 9.5], [1.5, 4.5], "#151515", 18, 3.5))):
+        k = len(worked_out)
+        change()
+        w.grab()
+        check(label)
+        assert len(worked_out) > k, label  # worked out again
+
+
+def test_marks_keep_their_paths_while_the_flag_bits_stay(qapp):
+    """MarksItem.regions: a new image with the same MLOCKED and HUGE bits keeps the paths made;
+    other bits give new ones; every answer is what a fresh item makes of the image."""
+    from zpviz.gui.marks import MarksItem
+    from zpviz.present import codes as K
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(1, 7, (64, 32)).astype(np.uint8)
+    codes[3:9, 4:20] |= K.MLOCKED
+    codes[30:40, :] |= K.HUGE
+    image = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    marks = MarksItem(image, LIGHT)
+
+    def regions(item, f):
+        return {bit: QtGui.QPainterPath(path) for bit, path in item.regions(*f).items()}
+
+    def fresh(img, f):
+        other = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+        other.setImage(img, levels=(0, 255), autoLevels=False)
+        return regions(MarksItem(other, LIGHT), f)
+
+    for f in ((1, 1), (2, 2)):
+        image.setImage(codes, levels=(0, 255), autoLevels=False)
+        first = marks.regions(*f)
+        assert set(first) == {K.MLOCKED, K.HUGE} and regions(marks, f) == fresh(codes, f)
+        same_flags = codes ^ np.uint8(K.FLASH | K.SPECIAL)  # other bits, new array
+        image.setImage(same_flags, levels=(0, 255), autoLevels=False)
+        assert marks.regions(*f) is first and regions(marks, f) == fresh(same_flags, f)
+        other = same_flags.copy()
+        other[50, 3] |= K.MLOCKED
+        image.setImage(other, levels=(0, 255), autoLevels=False)
+        assert marks.regions(*f) is not first and regions(marks, f) == fresh(other, f)
+        none = other & np.uint8(~(K.MLOCKED | K.HUGE) & 0xFF)
+        image.setImage(none, levels=(0, 255), autoLevels=False)
+        assert marks.regions(*f) == {}

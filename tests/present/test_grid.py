@@ -49,6 +49,24 @@ def test_frame_image_scatters_codes_and_flash(traces):
     assert K.describe(int(img[r, c])) == "zero page, special PTE"
 
 
+@pytest.mark.parametrize("width", G.WIDTHS)
+def test_codes_copied_per_vma_are_the_scatter_through_slot_cell(traces, width):
+    """GridLayout.codes copies each vma's run of cells; the image is the scatter through slot_cell,
+    and a layout whose slot_cell is not those runs (or has too many) scatters."""
+    g = G.grid_layout(traces["v5"].layout, width)
+    sc = np.random.default_rng(width).integers(1, 256, g.n_slots).astype(np.uint8)
+    plain = np.zeros(g.height * g.width, np.uint8)
+    plain[g.slot_cell] = sc
+    assert g._runs is not None and len(g._runs) == len(g.blocks)
+    assert np.array_equal(g.codes(sc).reshape(-1), plain)
+    swapped = g.slot_cell.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]
+    other = G.GridLayout(g.width, g.height, g.blocks, g.cell_slot, swapped)
+    assert other._runs is None
+    plain[swapped] = sc
+    assert np.array_equal(other.codes(sc).reshape(-1), plain)
+
+
 def test_choose_width_and_arrangement(traces):
     layout = traces["v5"].layout
     assert G.choose_width(layout) in G.WIDTHS

@@ -111,6 +111,9 @@ class AddressSpacePlot(pg.PlotItem):
         self.addr_axis = AddressAxis("left")
         self.off_axis = OffsetAxis("top")
         super().__init__(axisItems={"left": self.addr_axis, "top": self.off_axis})
+        # a PlotItem draws nothing itself (QGraphicsWidget.paint is empty, no auto-filled background):
+        # said so, Qt no longer asks its Python boundingRect twice and calls its paint at every repaint
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.hideAxis("bottom")
         self.showAxis("top")
         cache_drawing(self.addr_axis)  # as a pixmap: replaying its labels cost ~0.15 ms a pane a frame

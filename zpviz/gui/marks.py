@@ -79,6 +79,7 @@ class MarksItem(pg.GraphicsObject):
     """Hatching over the image item's cells (or pooled blocks) that are mlocked or huge."""
 
     MARKS = ((K.MLOCKED, False), (K.HUGE, True))  # (bit, forward)
+    FLAG_BITS = K.MLOCKED | K.HUGE
 
     def __init__(self, image, theme: Theme):
         super().__init__()
@@ -86,6 +87,7 @@ class MarksItem(pg.GraphicsObject):
         self.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)
         self._brushes: dict[int, QtGui.QBrush] = {}
         self._cache: tuple | None = None  # (codes, fy, fx) -> {bit: QPainterPath}
+        self._flags: np.ndarray | None = None  # the flag bits those paths were made from (at the cache's fy, fx)
         self._paths: dict[int, QtGui.QPainterPath] = {}
         self.set_theme(theme)
 
@@ -113,15 +115,23 @@ class MarksItem(pg.GraphicsObject):
         if self._cache is not None and self._cache[0] is img and self._cache[1:] == key:
             return self._paths
         codes = img if (fy, fx) == (1, 1) else self.image.pooled(fy, fx)
+        # the regions depend on the flag bits alone, which a step seldom changes (its image is new
+        # at every frame): the paths are kept while those bits are the same
+        flags = codes & np.uint8(self.FLAG_BITS)
+        if (self._cache is not None and self._cache[1:] == key and self._flags is not None
+                and np.array_equal(self._flags, flags)):
+            self._cache = (img, *key)
+            return self._paths
         paths = {}
-        for bit, _ in self.MARKS:
-            rects = flag_rects(codes, bit)
-            if rects:
-                path = QtGui.QPainterPath()
-                for r, c, nr, nc in rects:
-                    path.addRect(QtCore.QRectF(c * fx, r * fy, nc * fx, nr * fy))
-                paths[bit] = path
-        self._cache, self._paths = (img, *key), paths
+        if flags.any():
+            for bit, _ in self.MARKS:
+                rects = flag_rects(flags, bit)
+                if rects:
+                    path = QtGui.QPainterPath()
+                    for r, c, nr, nc in rects:
+                        path.addRect(QtCore.QRectF(c * fx, r * fy, nc * fx, nr * fy))
+                    paths[bit] = path
+        self._cache, self._paths, self._flags = (img, *key), paths, flags
         return paths
 
     def paint(self, p: QtGui.QPainter, *args) -> None:

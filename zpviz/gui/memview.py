@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.fan import FanItem
 from zpviz.gui.gridview import AddressSpacePlot
@@ -47,6 +47,8 @@ class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.theme = theme
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys belong to the transport
         self.ci.setContentsMargins(4, 4, 4, 4)
+        self.ci.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)  # (the layout draws
+        # nothing; see AddressSpacePlot)
         self.ci.setSpacing(6)
         self.space = AddressSpacePlot(theme)
         self.title = TitleItem("Address space")

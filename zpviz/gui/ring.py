@@ -18,6 +18,8 @@ class Ring(pg.ScatterPlotItem):
     def __init__(self, size: int):
         super().__init__(pxMode=True, symbol="o", size=size)
         self._one: tuple | None = None  # (colour, size, width) of the single spot at the origin, if that is the data
+        self._bounds_key: tuple | None = None  # what the last boundingRect was worked out from
+        self._bounds = QtCore.QRectF()
 
     def show_one(self, x: float, y: float, colour: str, size: int, width: float) -> None:
         """One ring at (x, y), view coordinates."""
@@ -35,6 +37,23 @@ class Ring(pg.ScatterPlotItem):
             self.setData([], [])
             return
         self.setData(xs, ys, pen=pg.mkPen(qcolor(colour), width=width), brush=pg.mkBrush(None), size=size)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        """ScatterPlotItem's, kept while what it depends on stays: the data's bounds, the spots'
+        pixel padding and the linear part of the item's device transform (pixelVectors ignores
+        the translation; the ring moves by setPos). Qt asks twice a paint, and pyqtgraph's
+        pixelVectors cost ~20 us a call; a moved ring keeps its rectangle."""
+        view = self.getViewWidget()
+        if view is None:
+            return super().boundingRect()
+        st, vt = self.sceneTransform(), view.viewportTransform()
+        key = (st.m11(), st.m12(), st.m21(), st.m22(), vt.m11(), vt.m12(), vt.m21(), vt.m22(),
+               self.bounds[0], self.bounds[1], self._maxSpotPxWidth)
+        if key != self._bounds_key or None in key:
+            self._bounds = super().boundingRect()
+            # (bounds as they are after the call: dataBounds fills them in)
+            self._bounds_key = (*key[:8], self.bounds[0], self.bounds[1], self._maxSpotPxWidth)
+        return QtCore.QRectF(self._bounds)
 
     def paint(self, p, option, widget) -> None:
         """The one ring: the atlas fragment ScatterPlotItem.paint draws, culled and placed as it

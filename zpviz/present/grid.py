@@ -9,6 +9,7 @@ compare mode lines variants up cell for cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from zpviz.engine import constants as C
 from zpviz.present import codes as K
 
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
+MAX_RUNS = 64  # GridLayout.codes copies up to this many vma runs one by one, beyond it scatters
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,25 @@ class GridLayout:
     def codes(self, slot_codes: np.ndarray) -> np.ndarray:
         """Scatter per-slot codes into the (height, width) uint8 image; gaps stay GAP."""
         img = np.zeros(self.height * self.width, np.uint8)
-        img[self.slot_cell] = slot_codes
+        runs = self._runs
+        if runs is None:
+            img[self.slot_cell] = slot_codes
+        else:  # a vma's slots fill consecutive cells: a copy per vma (~5 us the tour's 19, a scatter ~16 us)
+            for cell, slot, n in runs:
+                img[cell:cell + n] = slot_codes[slot:slot + n]
         return img.reshape(self.height, self.width)
+
+    @cached_property
+    def _runs(self) -> tuple[tuple[int, int, int], ...] | None:
+        """(first cell, first slot, pages) per block, when slot_cell is exactly those runs and they
+        are few; None: codes() scatters through slot_cell."""
+        runs = tuple((b.row0 * self.width, b.base, b.npages) for b in self.blocks)
+        if len(runs) > MAX_RUNS or sum(n for _, _, n in runs) != self.n_slots:
+            return None
+        for cell, slot, n in runs:
+            if not np.array_equal(self.slot_cell[slot:slot + n], np.arange(cell, cell + n)):
+                return None
+        return runs
 
 
 def size_text(npages: int) -> str:
