@@ -24,6 +24,43 @@ BUTTONS = (  # (command, icon, tooltip)
 SPEED_BUTTONS = (("slower", "slower", "Slower (-)"), ("faster", "faster", "Faster (+)"))
 
 
+class FrameCounter(SteadyLabel):
+    """"frame / last frame", shortened rather than cut where the bar leaves it too little room.
+
+    The layout is always asked for the whole text ("1,025 / 1,043"), so it gets it wherever the bar
+    has the room. Squeezed below it (a zoomed window at 1280x720 gave it 104 of its 118 px; a 960 px
+    window 96), the label drops the spaces, then the thousands separators, so that no digit is ever
+    cut off at its left edge. (A fixed minimum of the whole text's width would instead make a
+    960 px window wider than the screen it was sized for.)"""
+
+    def __init__(self):
+        super().__init__()
+        self._value = (0, 0)
+
+    def _texts(self) -> tuple[str, str, str]:
+        frame, last = self._value
+        return f"{frame:,} / {last:,}", f"{frame:,}/{last:,}", f"{frame}/{last}"
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 (Qt's name) - the whole text's, whatever is shown
+        hint = super().sizeHint()
+        extra = hint.width() - self.fontMetrics().horizontalAdvance(self.text())
+        return QtCore.QSize(self.fontMetrics().horizontalAdvance(self._texts()[0]) + extra, hint.height())
+
+    def set_value(self, frame: int, last: int) -> None:
+        self._value = (frame, last)
+        self._fit()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = self.contentsRect().width() - 2 * self.margin()
+        fm = self.fontMetrics()
+        texts = self._texts()
+        self.setText(next((t for t in texts if fm.horizontalAdvance(t) <= room), texts[-1]))
+
+
 class TransportBar(QtWidgets.QFrame):
     command = QtCore.Signal(str)
 
@@ -44,7 +81,7 @@ class TransportBar(QtWidgets.QFrame):
         for cmd, _, tip in BUTTONS:
             lay.addWidget(self._button(cmd, tip))
         lay.addStretch(1)
-        self.position = SteadyLabel()  # a new text every frame: no relayout of the window for it
+        self.position = FrameCounter()  # a new text every frame: no relayout of the window for it
         self.position.setFont(font(11, mono=True))
         # (a small minimum and buttons that may narrow: the bar must never make a 960 px window wider)
         self.position.limit_width(96)
@@ -88,7 +125,7 @@ class TransportBar(QtWidgets.QFrame):
         self.speed.setText(f"{speed:g}\u00d7")
 
     def set_position(self, frame: int, n_frames: int) -> None:
-        self.position.setText(f"{frame:,} / {max(0, n_frames - 1):,}")
+        self.position.set_value(frame, max(0, n_frames - 1))
         self.timeline.set_frame(frame)
 
     def set_theme(self, theme: Theme) -> None:
