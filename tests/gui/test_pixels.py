@@ -170,9 +170,12 @@ def test_zoom_option_shows_one_cell_per_page_and_bad_values_exit_2(qtbot, settin
     accent = np.array([int(theme("light").accent[i:i + 2], 16) for i in (1, 3, 5)])
     near = rgb[corner.y() - 1:corner.y() + 2, corner.x() - 1:corner.x() + 2].reshape(-1, 3)
     assert (np.abs(near.astype(int) - accent).sum(axis=1) < 40).any(), "the outline is drawn in the accent colour"
+    # the vma's title makes room for the overview instead of running on under it
+    assert space.headers[0].textItem.toPlainText() == "scanner \u00b7 table"
     win.reset_zoom()
     win.render_image((1280, 720))
     assert not space.overview.zoomed()
+    assert space.headers[0].textItem.toPlainText() == "scanner \u00b7 table  (anon, 256 MiB)"
     out = tmp_path / "z.png"
     assert main([str(LESSON2), "--step", "1", "--size", "1280x720", "--zoom", "table:0-15",
                  "--screenshot", str(out)]) == 0 and out.exists()

@@ -405,6 +405,11 @@ class AddressSpacePlot(pg.PlotItem):
                 t.setFont(f)
                 x0 = max(0.0, vr.left())
                 room = (vr.right() - x0) * vb.width() / max(vr.width(), 1e-9) - 6  # px to the pane's edge
+                inset = self.overview.inset()  # (zoomed: the whole grid's picture in the top-right corner)
+                if not inset.isEmpty():  # (inset in the ViewBox's own pixels, as mapFromView gives)
+                    at = vb.mapFromView(QtCore.QPointF(x0, b.row0))
+                    if at.y() < inset.bottom() + 3:
+                        room = min(room, inset.left() - 6 - at.x())
                 text = self._title_within(b, f, room)
                 if text != t.textItem.toPlainText():  # (this runs on every pan and zoom)
                     t.setText(text)
