@@ -59,8 +59,18 @@ def test_last_frame_is_the_machines_state(k):
     assert not np.asarray(m.frames.refcount)[n:].any()
 
 
+def test_keyframes_of_a_small_trace_are_few():
+    """Keyframes are no closer than KEYFRAME_MIN_EVENTS events: a small lesson's trace (and its
+    entry in the trace cache) is not mostly copies of its state."""
+    tr = simulate(loads(TEXT, "t.toml"), "2.6.23")
+    assert tr.n_events > 64
+    assert tr._k >= min(tr.n_events, trace_mod.KEYFRAME_MIN_EVENTS)
+    assert len(tr._keys) == 1 + -(-tr.n_events // tr._k)
+
+
 def test_backwards_equals_forwards_and_random_access(monkeypatch):
-    monkeypatch.setattr(trace_mod, "KEYFRAME_BUDGET_BYTES", 1 << 30)  # a keyframe every 64 events
+    monkeypatch.setattr(trace_mod, "KEYFRAME_BUDGET_BYTES", 1 << 30)
+    monkeypatch.setattr(trace_mod, "KEYFRAME_MIN_EVENTS", 64)  # a keyframe every 64 events
     sc = loads(TEXT, "t.toml")
     tr = simulate(sc, "2.6.23")
     assert len(tr._keys) > 3

@@ -25,6 +25,7 @@ from zpviz.engine import populate as populate_lean
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE, N_INT
 from zpviz.engine.core import Cancelled, Proc, Vma
+from zpviz.engine.distinct import distinct
 from zpviz.engine.events import FAULT_COW, FAULT_READ, FAULT_WRITE, Kind
 from zpviz.engine.forking import Forking
 from zpviz.engine.kernels.base import CowFromZero, FaultLock, ReadFaultZero, RssCounter, ZeroTest
@@ -129,7 +130,7 @@ class Bulk(Forking):
             return False
         if p.huge_pmds:
             vp = np.frombuffer(self.slot_vpage, np.int64)[idx]
-            if not set(np.unique(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
+            if not set(distinct(vp // C.PTRS_PER_PTE).tolist()).isdisjoint(p.huge_pmds):
                 return False
         # the faults as the general path plays them (probe.py): lines the loop knows (recipe)
         recipes = self.loop_recipes()

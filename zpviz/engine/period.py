@@ -32,6 +32,7 @@ import numpy as np
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine.columns import INT_DTYPE, N_INT, N_STORED, Col, Sd
+from zpviz.engine.distinct import distinct
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import OFF, MicroPeriods
 from zpviz.engine.record import raw_bytes
@@ -63,7 +64,7 @@ def _distinct(x: np.ndarray) -> np.ndarray:
         return x
     lo, hi = int(x.min()), int(x.max())
     if hi - lo > 4 * len(x) + 1024:
-        return np.unique(x)
+        return distinct(x)
     seen = np.zeros(hi - lo + 1, bool)
     seen[x - lo] = True
     return np.flatnonzero(seen) + lo

@@ -38,6 +38,7 @@ from zpviz.engine.columns import (  # noqa: F401  (SCALARS and the field names a
     Stored,
     TimeCol,
 )
+from zpviz.engine.distinct import distinct
 
 CHECK_SHIFT = 10  # running record offsets and scalar values are kept every 1,024 events
 SEAL_EVENTS = 1 << 12  # the run seals the append arrays after a step that leaves this many
@@ -618,7 +619,7 @@ class _Sealed:
         if known is not None and (known >= 0).any():
             todo = known < 0
             pid[~todo] = known[~todo]
-        for n in np.unique(c if todo is None else c[todo]).tolist():
+        for n in distinct(c if todo is None else c[todo]).tolist():
             evs = np.flatnonzero(c == n) if todo is None else np.flatnonzero((c == n) & todo)
             if n == 0:
                 pid[evs] = self._id(np.zeros(0, np.int32))

@@ -46,6 +46,7 @@ from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_STRIDE, Stored
 from zpviz.engine.core import Cancelled
+from zpviz.engine.distinct import distinct
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
@@ -217,7 +218,7 @@ class Sweep:
         # the page tables to allocate, and the frames the step can take, in the order the
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
-        upper = {(lvl, int(x)) for lvl, sh in ((3, 18), (2, 9)) for x in np.unique(self.ptl_no >> sh).tolist()}
+        upper = {(lvl, int(x)) for lvl, sh in ((3, 18), (2, 9)) for x in distinct(self.ptl_no >> sh).tolist()}
         most = n * self.alloc + int((~self.has_table).sum()) + len(upper - p.upper_tables.keys())
         fr = m.frames
         take = min(most, len(fr.free))
@@ -310,7 +311,7 @@ class Sweep:
                 taken = np.cumsum(got[at])  # the CPU's allocations up to each of its faults
                 k = np.arange(self.pcp0[c], int(taken[-1]), self.pcp_batch)
                 refills.append(at[np.searchsorted(taken, k, side="right")])
-            zone_faults = np.unique(np.concatenate(refills))  # faults that took it (once each)
+            zone_faults = distinct(np.concatenate(refills))  # faults that took it (once each)
             # state
             if int(frames.max()) >= len(fr.kind):
                 fr._grow(int(frames.max()) + 1)

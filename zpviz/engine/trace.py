@@ -25,6 +25,12 @@ from zpviz.engine.lines import LineHistory, LineStates, LineTransfers
 from zpviz.engine.record import Deltas, KernelPath, ScalarTable
 
 KEYFRAME_BUDGET_BYTES = 24 << 20
+# Keyframes no closer than this many events: a frame costs a copy of the whole state plus the
+# deltas since its keyframe, and up to this many events' deltas cost about as much as the copy
+# (the tour: 0.05 ms a frame at 64 events, 0.06 ms at 1,024), while a small lesson's keyframes
+# were most of what its trace weighs (the tour's 146 were 16 MB a variant, written to and read
+# from the trace cache at every cold start; docs/startup.md)
+KEYFRAME_MIN_EVENTS = 1024
 
 # Frame.page_bits: a page's ST_* state in the low three bits, and two flags above them
 PFN_STATE = 0x07
@@ -324,7 +330,7 @@ class Trace(Sequence[Frame]):
     # ------------------------------------------------------------------ keyframes
     def _build_keyframes(self, init: dict[str, np.ndarray], n_ev: int) -> None:
         state_bytes = sum(a.nbytes for a in init.values()) + 1
-        n_kf = int(max(1, min(n_ev // 64 + 1, KEYFRAME_BUDGET_BYTES // state_bytes)))
+        n_kf = int(max(1, min(n_ev // KEYFRAME_MIN_EVENTS + 1, KEYFRAME_BUDGET_BYTES // state_bytes)))
         self._k = max(1, -(-n_ev // n_kf)) if n_ev else 1
         # keyframe 0 is init itself (the run hands it over), the last one the working copy: every
         # keyframe between is a copy
