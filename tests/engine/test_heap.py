@@ -5,15 +5,12 @@ import sys
 
 import pytest
 
+from tests.engine.util import lesson
 from zpviz.engine import heap
 from zpviz.engine.run import simulate
 from zpviz.scenario import loads
 
-LESSON = """
-[scenario]
-title = "heap"
-kernel = "modern"
-cpus = 2
+LESSON = lesson("""
 [[vma]]
 name = "t"
 pages = 8192
@@ -21,7 +18,7 @@ pages = 8192
 do = "read"
 vma = "t"
 cpus = [0, 1]
-"""
+""", cpus=2, extra='kernel = "modern"')
 
 
 def test_the_collector_is_paused_inside_and_on_again_after():
