@@ -63,8 +63,7 @@ BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporar
 ALLOWED = {"rss_counter": set(RssCounter), "fault_lock": set(FaultLock)}
 READ_MIN_CPUS = 5  # a zero-page read step on fewer CPUs is left to the skips (Sweep.worth)
 ALLOC_READ_MIN_CPUS = 3  # and an allocating one (2.6.24) on fewer CPUs than this
-REF_READ_RHYTHM = 16  # a refcounted one (2.6.23) is swept on 2 CPUs or more on one socket, but for
-# a multiple of this many (Sweep.worth)
+# (a refcounted one, 2.6.23, on 2 CPUs or more of one socket: Sweep.worth)
 PERIODS = True  # the loop skips the periods it finds (sweep_period.py); False: it plays every fault
 
 
@@ -83,12 +82,14 @@ class Sweep:
     # ------------------------------------------------------------------ worth it?
     def worth(self) -> bool:
         """Speed, not exactness (plan decides that): whether this sweep is likely faster than the
-        bulk loop with its period and stretch skips. A write step always is. A read step is where
-        the skips' machine seldom repeats itself: with faults that allocate (the period needs a
-        whole cycle of every per-cpu free list; rules.read_anon decides it, as for 2.6.24) on
-        ALLOC_READ_MIN_CPUS CPUs or more, or with the zero page on READ_MIN_CPUS CPUs or more
-        over more than one socket (their clocks drift apart). Elsewhere the skips write whole
-        periods at once, faster than the sweep's loop. docs/bench.md has the figures."""
+        bulk loop with its period and stretch skips. A write step always is. A read step: with
+        faults that allocate (rules.read_anon decides it, as for 2.6.24) on ALLOC_READ_MIN_CPUS
+        CPUs or more; with the zero page unrefcounted on READ_MIN_CPUS CPUs or more (one socket
+        or more: since the sweep's period skip leaves the per-cpu counts out of its key where the
+        faults allocate nothing, sweep_period.Periods.loose, it finds a period on these shapes
+        and beats the skips, 0.08 against 0.15 s a GiB on 16 CPUs); refcounted (2.6.23) on 2 CPUs
+        or more of one socket. Elsewhere the skips are as fast or faster. docs/engine.md has the
+        figures (its last section)."""
         m = self.m
         if self.write:
             return True
@@ -96,12 +97,10 @@ class Sweep:
         if read.zero_pte is None:
             return len(self.cpus) >= ALLOC_READ_MIN_CPUS
         if read.refcounted:  # (every fault writes the zero page's line twice. On one socket the
-            # skips' machine seldom repeats: 0.27 s a GiB on 4 CPUs, 0.6 on 6, 1.2 to 1.7 on 12, 14
-            # or 24, the sweep 0.12 to 0.27; but on 16 or 32 CPUs they find a rhythm and beat it,
-            # 0.20 against 0.25 s, 0.22 against 0.33, and on two sockets too. docs/engine.md)
-            n = len(self.cpus)
-            return n >= 2 and n % REF_READ_RHYTHM != 0 and len({m.cache.socket[c] for c in self.cpus}) == 1
-        return len(self.cpus) >= READ_MIN_CPUS and len({m.cache.socket[c] for c in self.cpus}) > 1
+            # skips' machine seldom repeats: 0.21 s a GiB on 4 CPUs, 0.16 on 16 or 32, the sweep
+            # 0.07 to 0.10; on two sockets the skips win on 4 CPUs, 0.05 against 0.29. docs/engine.md)
+            return len(self.cpus) >= 2 and len({m.cache.socket[c] for c in self.cpus}) == 1
+        return len(self.cpus) >= READ_MIN_CPUS
 
     # ------------------------------------------------------------------ plan
     def plan(self) -> bool:

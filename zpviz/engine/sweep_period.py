@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 CHECK = 512  # faults between notes of the state (a period is a multiple of it: sweep.py's steps
 # take PTE tables of 512 pages whole)
 PREFIX = True  # a repeat with no whole period left writes a prefix of one (`Periods._prefix`)
+LOOSE_PCP = True  # the per-cpu counts out of the key where the faults allocate nothing (`Periods.loose`)
 PREFIX_TRIES = 4  # full checks of candidate notes X per repeat, and repeats with no prefix a step
 WIDE = 64  # PTE lines between the lowest a CPU writes next and the highest written, beyond which
 # no note is taken (speed only: CPUs that far apart have drifted, not locked into a rhythm, as in
@@ -62,6 +63,13 @@ class Periods:
         self.failed = 0  # repeats where no prefix fitted
         self.skipped = 0
         self.cpus = sorted(sw.lists)
+        # Where the step's faults allocate no page (zero-page reads) the per-cpu counts move only
+        # with the page tables its faults played in full allocate: one a note, so they came round
+        # only after 31 rhythms (the batch; 16 CPUs over two sockets: never within 1 GiB). There
+        # they stay out of the key (`loose`), and a skip checks instead that no table allocation
+        # between the notes refilled a list and that none in the copies would (`_pcp_room`).
+        self.loose = LOOSE_PCP and not sw.alloc
+        self.pcps: list[list[int]] = []  # each note's per-cpu counts, as `order`
         # what the step's lines and tables were before it (a line nobody has written yet in the
         # step is still so); a busy time past the step's start would need comparing in time
         # (as the step found them: the loop's own lists have its first fault, played in full, in them)
@@ -98,16 +106,17 @@ class Periods:
         # per note made it run through the step's big lists several times a step)
         key = array("q", [e - base for e in heap] + [y - ylo for y in ys] + [x - xlo for x in xs]
                     + [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
-                    + [o for o, _ in tm.fixed.values()] + tm.pcp + [yhi - ylo, xhi - xlo]
+                    + [o for o, _ in tm.fixed.values()] + ([] if self.loose else tm.pcp) + [yhi - ylo, xhi - xlo]
                     + tm.pte_owner[ylo:yhi + 1] + tm.ptl_owner[xlo:xhi + 1] + tm.table[xlo:xhi + 1]).tobytes()
         here = array("q", [len(tm.done), t0, ylo, xlo, yhi, xhi, tm.tables] + [pos[c] for c in self.cpus])
         before = self.notes.get(key)
         self.notes[key] = len(self.order)
         self.order.append((here, self._raw(ylo, yhi, xlo, xhi) if self.prefix else ()))
+        self.pcps.append(list(tm.pcp))
         if before is None:
             return 0
         a_note = self.order[before][0]
-        n = self.skip(a_note, here, k)
+        n = self.skip(a_note, here, k, self.pcps[before])
         if self.prefix:
             # after K whole periods the state is B's again, shifted K times: what is left of the
             # step may still hold a prefix of one more
@@ -117,6 +126,7 @@ class Periods:
         if n:
             self.notes.clear()  # (notes from before the skip name faults the skip has moved past)
             self.order.clear()
+            self.pcps.clear()
         return n
 
     def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int) -> tuple:
@@ -151,6 +161,9 @@ class Periods:
             if any(pos_x[i] == pos_a[i] and pos_b[i] < count[c] for i, c in enumerate(self.cpus)):
                 continue
             fits = self._prefix_fits(a, pos_a, pos_b, pos_x, here, dy, dx, ylo_a, xlo_a, yhi_b, xhi_b)
+            if fits is not None and self.loose:  # (the counts from A to X, taken on from now)
+                room = self._pcp_room(fits[1], self.pcps[ia], self.pcps[ix], 1)
+                fits = None if room is None else fits
             if fits is not None:
                 return self._write_prefix(a, b, x, d, dx, dy, here, raw, pos_a, pos_b, ylo_a, xlo_a, *fits)
             tries += 1
@@ -204,7 +217,11 @@ class Periods:
         tm.heap = [e + (d << sh) for e in heap_x]  # (X's heap, shifted: the same order)
         for v, (o, bz) in zip(tm.fixed.values(), fixed_x):
             v[0], v[1] = o, bz + d
-        tm.pcp[:] = pcp_x
+        if self.loose:  # (no list refilled from A to X, none does in the prefix: _prefix)
+            for c, u in self._allocs(full).items():
+                tm.pcp[c] -= u
+        else:
+            tm.pcp[:] = pcp_x
         for lo_a, lo_x, hi_x, step, own, busy, win_o, win_b in (
                 (ylo_a, ylo_x, yhi_x, dy, tm.pte_owner, tm.pte_busy, pte_o, pte_b),
                 (xlo_a, xlo_x, xhi_x, dx, tm.ptl_owner, tm.ptl_busy, ptl_o, ptl_b)):
@@ -244,7 +261,30 @@ class Periods:
                     tm.table[int(np.searchsorted(tm.sw.ptl_no, key[1]))] = True
         tm.tables += times * sum(len(pl.tables) for _, pl in full)
 
-    def skip(self, a_note: array, b_note: array, k: int) -> int:
+    def _allocs(self, full: list) -> dict[int, int]:
+        """The frames each CPU's faults played in full among `full` allocate (their tables)."""
+        done, mask = self.tm.done, self.tm.mask
+        out: dict[int, int] = {}
+        for e, pl in full:
+            c = done[e] & mask
+            out[c] = out.get(c, 0) + len(pl.tables)
+        return out
+
+    def _pcp_room(self, full: list, pcp_a: list, pcp_b: list, most: int) -> int | None:
+        """For a `loose` key: how many copies (at most `most`) of the allocations in `full`, made
+        from the counts as they are now, find every CPU's per-cpu list non-empty, provided none
+        refilled between A and B (each count fell by exactly its CPU's allocations, which a refill
+        would have raised by the batch): then each copy takes the same lines and time. None where not."""
+        pcp = self.tm.pcp
+        al = self._allocs(full)
+        if any(pcp_a[c] - pcp_b[c] != al.get(c, 0) for c in range(len(pcp))):
+            return None
+        for c, u in al.items():
+            if u:
+                most = min(most, pcp[c] // u)
+        return most if most >= 1 else None
+
+    def skip(self, a_note: array, b_note: array, k: int, pcp_a: list | None = None) -> int:
         """Write K periods (the faults between notes A and B, repeated, shifted) where the step's
         pages allow, at most k faults."""
         tm, sw = self.tm, self.tm.sw
@@ -294,6 +334,13 @@ class Periods:
         full = self._played_between(a, b, dtab, most)
         if full is None:
             return 0
+        if self.loose:
+            room = self._pcp_room(full, pcp_a, self.tm.pcp, most)
+            if room is None:
+                return 0
+            most = room
+            for c, u in self._allocs(full).items():
+                self.tm.pcp[c] -= most * u
         self._write(a, b, p, d, dx, dy, dtab, most, full, j, (ylo_a, ylo_b, yhi_b), (xlo_a, xlo_b, xhi_b))
         return most * p
 
