@@ -302,6 +302,13 @@ class PeriodSkipper:
                 skipped = self._prefix(a, now, active, pos)
                 self.prefix_events += skipped
                 self.prefix_misses += not skipped
+        if not skipped and sig in self.templates and self.prefix_misses < PREFIX_TRIES:
+            # the step's tail, shorter than the template's period: a refill-free start of it
+            a, b, _ = self.templates[sig]
+            if b["e"] < now["e"]:
+                skipped = self._prefix(a, now, active, pos, within=b)
+                self.prefix_events += skipped
+                self.prefix_misses += not skipped
         if skipped:  # the state moved on k periods: later checkpoints compare with that one, under its
             # own key (the per-cpu counts are not those of now any more, though the signature is)
             sig = self._signature(pos, heap)
@@ -316,18 +323,23 @@ class PeriodSkipper:
         self.loose[sig] = now
         return skipped
 
-    def _prefix(self, a: dict, c: dict, active: list[int], pos: dict[int, int]) -> int:
+    def _prefix(self, a: dict, c: dict, active: list[int], pos: dict[int, int], within: dict | None = None) -> int:
         """Where the state at this period checkpoint c is the one at an earlier checkpoint a (the
         same signature and per-cpu counts) but a..c is too long to be written again before the
         step ends, what followed a is still c's future as far as what lies ahead repeats: write
         a..x again from c, x the latest later checkpoint whose stretch fits (every CPU within its
         pages), as one period that need not end where it began. The step's tail after a long
-        period found late is thus written instead of played. Returns the events written."""
+        period found late is thus written instead of played.
+        within: a template's end b (a..b refill-free, a's signature c's but its per-cpu counts
+        not): then x lies in a..b, and a..x is c's future as the template's periods are (_skip),
+        as long as no per-cpu list runs dry in it from c's counts. Returns the events written."""
         lists = self.lists
         n_free = a["next_pfn"] - sum(a["allocs"].values())
         for x in reversed(self.marks):
             if x["e"] <= a["e"]:
                 return 0
+            if within is not None and (x["e"] > within["e"] or self._pcp_room(a, x, c, active) < 1):
+                continue  # (a..x is refill-free, as a..b is: only c's counts can run dry)
             if (x["window"] is None or x["active"] != a["active"] or x["upper"] != a["upper"]
                     or x["anon"] != a["anon"] or x["free"] != a["free"] or x["free"]):
                 continue
@@ -336,7 +348,11 @@ class PeriodSkipper:
             if any(x["pos"][y] != a["pos"][y] for y in lists if y not in active):
                 continue
             if all(c["pos"][y] + x["pos"][y] - a["pos"][y] <= len(lists[y]) for y in active):
-                return self._skip(a, x, c, active, 1, pos, None, True)  # (prefix)
+                done = self._skip(a, x, c, active, 1, pos, None, True)  # (prefix)
+                if done or within is None:
+                    return done
+                # (moved to c, a..x reaches pages unlike those it read, e.g. a new PMD table's at the
+                # vma's end: a shorter start of the template may not, and there are few to try)
         return 0
 
     @staticmethod
