@@ -244,3 +244,19 @@ def test_bad_page_map_is_ratelimited():
     bad = [line for line in r["steps"][1]["log"] if line.startswith("BUG: Bad page map in process")]
     assert len(bad) == 60  # a burst of 60 a minute, then silence
     assert any("40 further" in n for n in r["notes"])
+
+
+def test_every_huge_zero_read_gets_the_folio_and_sets_the_pmd():
+    """6.18's do_huge_pmd_anonymous_page calls mm_get_huge_zero_folio at every huge zero read (it
+    takes a reference only for the mm's first, MMF_HUGE_ZERO_FOLIO) and set_huge_zero_folio to map
+    it: the second 2 MiB block's path names both, and its decision says no reference is taken."""
+    from zpviz.engine.run import simulate
+    from zpviz.scenario import loads
+
+    text = lesson(vma_toml(1024, thp=True) + steps('do = "read"\nvma = "r"\npages = 0',
+                                                   'do = "read"\nvma = "r"\npages = 700'))
+    trace = simulate(loads(text, "t.toml"), "modern")
+    first, second = (trace.path_of_event(trace.step_results[i].first_event) for i in (0, 1))
+    for path in (first, second):
+        assert path.functions[-2:] == ("mm_get_huge_zero_folio", "set_huge_zero_folio")
+    assert "one reference" in first.decision and "none taken" in second.decision

@@ -316,12 +316,17 @@ class Faults(Core):
         vmf = self.slots.vmf[slot]
         if not write and self.thp_use_zero_page:
             ev.decide("read fault, transparent_hugepage/use_zero_page=1: map the huge zero page")
+            # mm_get_huge_zero_folio runs at every such fault; it takes a reference only for the
+            # mm's first (MMF_HUGE_ZERO_FOLIO set), and set_huge_zero_folio installs the PMD
+            ev.call("mm_get_huge_zero_folio")
             if not p.hzp_ref:
-                ev.call("mm_get_huge_zero_folio")
                 ev.decide("first huge zero mapping in this mm: one reference (MMF_HUGE_ZERO_FOLIO, "
                           "called MMF_HUGE_ZERO_PAGE in older kernels)")
                 p.hzp_ref = True
                 self.get_page(HZERO_PFN)
+            else:
+                ev.decide("MMF_HUGE_ZERO_FOLIO already set: the mm holds its reference, none taken")
+            ev.call("set_huge_zero_folio")
             for i in range(C.HPAGE_PAGES):
                 self.set_slot(first + i, P | A | S | H, HZERO_PFN + i)
             p.huge_pmds[block] = HZERO_PFN
