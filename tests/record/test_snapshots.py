@@ -102,7 +102,11 @@ def test_snapshots_at_intervals_hold_exactly_the_faults_before_them(run_recorded
 
 
 def test_snapshots_every_k_faults(run_recorded):
-    rec, info = run_recorded(BUSY.replace("0.0015", "0.0002"), snapshot_faults=100)
+    # The whole busy loop (~0.9 s), not a shortened one: the first snapshots fall in the
+    # interpreter's own start-up faults, and each round is followed by a quiet time four times as
+    # long as it took (a fifth of the run at most); on a busy machine a round is slow, and a 0.12 s
+    # loop (0.2 ms a page) once passed whole inside that quiet time, with no snapshot of the region.
+    rec, info = run_recorded(BUSY, snapshot_faults=100)
     lo, hi = info["lo"], info["lo"] + info["n"] * P
     snaps = [s for s in _replay_snapshots(rec, info["pid"], lo, hi) if s[2] is not None]
     assert snaps and all(why == "faults" for _, why, _ in snaps)
