@@ -114,7 +114,8 @@ class Faults(Core):
             known = self._new_anon = {}
         how = known.get((prepare, copy))
         if how is None:
-            how = known[(prepare, copy)] = (R.new_anon_functions(prepare, copy), R.new_anon_page_ns(self.costs, copy))
+            how = known[(prepare, copy)] = (R.new_anon_functions(self.k.fn, prepare, copy),
+                                            R.new_anon_page_ns(self.costs, copy))
         functions, ns = how
         ev.call(*functions)
         if prepare:
@@ -207,13 +208,13 @@ class Faults(Core):
     # ------------------------------------------------------------------ write protect / COW
     def do_wp_page(self, p: Proc, v: Vma, slot: int, unshare: bool = False) -> None:
         ev = self.ev
-        ev.call("do_wp_page")
         ev.fault = self._fault_kind(FAULT_COW)
         pfn = self.slots.pfn[slot]
         pte = self.slots.pte[slot]
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
-            self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
+            ev.call(*R.wp_zero_functions(self.k.fn, bool(pte & S)))
+            self.vm_normal_page(p, slot, called=True)  # v5 may print Bad page map here; its answer is NULL anyway
             extra = R.WP_ZERO
             if extra.extra_ns or extra.extra_lines:
                 ev.cost += extra.extra_ns
@@ -232,6 +233,7 @@ class Faults(Core):
             self.map_new_anon(p, v, slot, writable=not unshare, copy=rule.copy)
             ev.kind = Kind.COW_ZERO
             return
+        ev.call("do_wp_page")
         fr = self.frames
         kind = fr.kind[pfn]
         if kind in (C.FK_FILE, C.FK_SHMEM) and vmf & C.VM_SHARED:
@@ -261,21 +263,23 @@ class Faults(Core):
             ev.decide("page already exclusive: nothing to unshare")
             ev.kind = Kind.GUP
             return
-        ev.call(self.k.fn.wp_copy)
+        ev.call(*self.k.fn.wp_copy)
         ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
         self.rss(-1)
         self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
         self.unmap_page(pfn)
         ev.kind = Kind.COW_COPY
 
-    def vm_normal_page(self, p: Proc, slot: int) -> int | None:
-        """The struct page behind a PTE, or None for special mappings; v5 complains about some."""
+    def vm_normal_page(self, p: Proc, slot: int, called: bool = False) -> int | None:
+        """The struct page behind a PTE, or None for special mappings; v5 complains about some.
+        called: the caller has already named vm_normal_page in the event's path."""
         pfn = self.slots.pfn[slot]
         pte = self.slots.pte[slot]
         ev = self.ev
         if not pte & S:
             return pfn
-        ev.call("vm_normal_page")
+        if not called:
+            ev.call("vm_normal_page")
         if self.k.zero_test is ZeroTest.SPECIAL_AND_VMA:
             why = use_zero_page_why(self.slots.vmf[slot])
             if why:
