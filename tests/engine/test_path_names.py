@@ -27,14 +27,15 @@ GUP = {
     "modern": ("get_user_pages", "__get_user_pages", "follow_page_mask", "follow_page_pte", "try_grab_folio"),
 }
 ANACHRONISMS = {  # names that variant's tree does not have
-    "2.6.23": {"__get_user_pages", "try_grab_folio", "wp_page_copy", "folio_add_new_anon_rmap"},
-    "modern": {"page_add_new_anon_rmap", "cow_user_page", "follow_page", "get_page", "clear_user_highpage"},
+    "2.6.23": {"__get_user_pages", "try_grab_folio", "wp_page_copy", "folio_add_new_anon_rmap", "reuse_swap_page"},
+    "modern": {"page_add_new_anon_rmap", "cow_user_page", "follow_page", "get_page", "clear_user_highpage",
+               "page_remove_rmap", "clear_huge_page", "do_linear_fault"},
 }
 
 
 def _paths(kernel: str, pages: int, cpus: int) -> dict[str, list[tuple[str, ...]]]:
-    """Each step's distinct paths, for a read, a write of what was read, a write of fresh pages
-    and a GUP (FOLL_GET) of read pages."""
+    """Each step's distinct paths, for a read, a write of what was read, a write of fresh pages,
+    a GUP (FOLL_GET) of read pages and a munmap of the written ones."""
     text = lesson(f"""
         [[vma]]
         name = "r"
@@ -62,10 +63,14 @@ def _paths(kernel: str, pages: int, cpus: int) -> dict[str, list[tuple[str, ...]
         do = "gup"
         vma = "r"
         pages = "{2 * pages}-{2 * pages + 7}"
+        [[step]]
+        do = "munmap"
+        vma = "r"
+        pages = "{pages}-{2 * pages - 1}"
         """, cpus=cpus)
     trace = simulate(loads(text, "t.toml"), kernel)
     out: dict[str, list[tuple[str, ...]]] = {}
-    for name, r in zip(("read", "cow", "write", "read8", "gup"), trace.step_results):
+    for name, r in zip(("read", "cow", "write", "read8", "gup", "munmap"), trace.step_results):
         ids = set(trace.events["path"][r.first_event:r.end_event].tolist())
         out[name] = sorted(tuple(trace.paths[i].functions) for i in ids)
     return out
@@ -82,6 +87,8 @@ def test_each_variant_names_its_own_functions(k):
         assert p[-2:] == new_page or k == "v5" and p[-2:] == ("cow_user_page", "page_add_new_anon_rmap"), p
         assert ("wp_page_copy" in p) == (k == "modern"), p
     assert any(p[-len(GUP[k]):] == GUP[k] for p in small["gup"]), small["gup"]
+    assert any(p and p[-1] == ("folio_remove_rmap_ptes" if k == "modern" else "page_remove_rmap")
+               for p in small["munmap"]), small["munmap"]
     used = {f for paths in small.values() for p in paths for f in p}
     assert not used & ANACHRONISMS.get(k, set())
 

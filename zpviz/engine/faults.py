@@ -146,13 +146,13 @@ class Faults(Core):
         fn = "shmem_fault" if v.file_key is None else "filemap_fault"
         ev.fault = self._fault_kind(FAULT_WRITE if write else FAULT_READ)
         if write and not shared:
-            ev.call("do_cow_fault", fn)
+            ev.call(*self.k.fn.file_cow, fn)
             self._cache_page(cache, page, v)  # the source of the copy must be in the page cache
             ev.decide("write fault on a private file mapping: copy the page-cache page")
             self.map_new_anon(p, v, slot, writable=True, copy=True)
             ev.kind = Kind.COW_COPY
             return
-        ev.call("do_shared_fault" if write else "do_read_fault", fn)
+        ev.call(*(self.k.fn.file_shared if write else self.k.fn.file_read), fn)
         if not write and self.k.fault_around_pages > 1:
             self.do_fault_around(p, v, slot, cache)
         pfn = self._cache_page(cache, page, v)
@@ -342,7 +342,7 @@ class Faults(Core):
 
     def _map_new_thp(self, p: Proc, v: Vma, first: int, block: int, vmf: int) -> None:
         ev = self.ev
-        ev.call("vma_alloc_anon_folio_pmd", "clear_huge_page", "folio_add_new_anon_rmap")
+        ev.call("vma_alloc_anon_folio_pmd", "folio_zero_user", "folio_add_new_anon_rmap")  # (6.18: no clear_huge_page)
         if not v.anon_vma:
             v.anon_vma = True
         head = self.alloc_huge()

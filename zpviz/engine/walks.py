@@ -343,7 +343,7 @@ class Walks(Faults):
                 if pte & H and self.vpage(slot) % C.HPAGE_PAGES:
                     continue  # smaps_pmd_entry counted the whole PMD at its first page
                 ev = self.begin(cpu, p.index, slot)
-                ev.call("show_smap", "walk_page_vma", "smaps_pmd_entry" if pte & H else "smaps_pte_range")
+                ev.call("show_smap", self.k.fn.smaps_walk, "smaps_pmd_entry" if pte & H else "smaps_pte_range")
                 ev.cost += self.costs.walk_page_ns
                 ev.kind = Kind.STAT
                 ev.read(self._pte_line(p, slot))

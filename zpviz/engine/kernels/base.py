@@ -121,11 +121,20 @@ class FunctionNames:
     # the page-table walk of one GUP page: follow_page() in 2.6.x; follow_page_mask() down to
     # follow_page_pte() in 6.18
     follow_page: tuple[str, ...] = ("follow_page",)
+    # a fault on a file or shmem page, before its ->fault (filemap_fault, shmem_fault): 2.6's
+    # do_linear_fault and __do_fault for any fault; 3.15 split it by kind (do_read_fault, ...)
+    file_read: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    file_cow: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    file_shared: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    # /proc/PID/smaps: show_smap's page-table walk
+    smaps_walk: str = "walk_page_range"
+    # zap_pte_range taking a page's mapping down: page_remove_rmap() until 6.8's folio_remove_rmap_ptes()
+    remove_rmap: str = "page_remove_rmap"
     # FOLL_GET's reference: follow_page's get_page() in 2.6.x; try_grab_folio() in 6.18
     gup_get: str = "get_page"
 
 
-NAMES_2623 = FunctionNames(gup=("get_user_pages",))
+NAMES_2623 = FunctionNames(gup=("get_user_pages",), wp_reuse="can_share_swap_page")  # (reuse_swap_page: 2.6.29)
 
 MODERN_NAMES = FunctionNames(
     fault_entry="do_user_addr_fault", mlock_new_page="mlock_new_folio", wp_reuse="wp_can_reuse_anon_folio",
@@ -133,7 +142,8 @@ MODERN_NAMES = FunctionNames(
     munlock_range="mlock_pte_range", anon_prepare=("vmf_anon_prepare", "__anon_vma_prepare"),
     new_page_clear="vma_alloc_zeroed_movable_folio", new_page_copy="__wp_page_copy_user",
     new_anon_rmap="folio_add_new_anon_rmap", follow_page=("follow_page_mask", "follow_page_pte"),
-    gup_get="try_grab_folio")
+    remove_rmap="folio_remove_rmap_ptes", gup_get="try_grab_folio", file_read=("do_read_fault", "__do_fault"),
+    file_cow=("do_cow_fault", "__do_fault"), file_shared=("do_shared_fault", "__do_fault"), smaps_walk="walk_page_vma")
 
 _ENUMS = {
     "read_fault_zero": ReadFaultZero, "zero_test": ZeroTest, "cow_from_zero": CowFromZero, "foll_anon": FollAnon,
