@@ -101,3 +101,23 @@ def test_the_fast_paths_name_what_the_general_path_names(k):
     small, big = _paths(k, 16, 1), _paths(k, 9000, 4)
     for step in ("read", "cow", "write"):
         assert set(big[step]) == set(small[step]), step
+
+
+@pytest.mark.parametrize("k", VARIANTS)
+def test_mlock_and_munlock_enter_as_the_variant_does(k):
+    """2.6's munlock() is do_mlock(start, len, 0); 6.18's goes to apply_vma_lock_flags directly."""
+    text = lesson("""
+        [[vma]]
+        name = "r"
+        pages = 8
+        [[step]]
+        do = "mlock"
+        vma = "r"
+        [[step]]
+        do = "munlock"
+        vma = "r"
+        """)
+    trace = simulate(loads(text, "t.toml"), k)
+    lock, unlock = (tuple(trace.path_of_event(trace.step_results[i].first_event).functions) for i in (0, 1))
+    assert lock[0] == "do_mlock" and lock[-1] == "mlock_fixup"
+    assert unlock == (("apply_vma_lock_flags", "mlock_fixup") if k == "modern" else ("do_mlock", "mlock_fixup"))

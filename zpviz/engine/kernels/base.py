@@ -121,6 +121,10 @@ class FunctionNames:
     # the page-table walk of one GUP page: follow_page() in 2.6.x; follow_page_mask() down to
     # follow_page_pte() in 6.18
     follow_page: tuple[str, ...] = ("follow_page",)
+    # mlock() and munlock() setting or clearing VM_LOCKED: 2.6's do_mlock(on) for both; 6.18's
+    # munlock goes to apply_vma_lock_flags directly
+    mlock_set: tuple[str, ...] = ("do_mlock", "mlock_fixup")
+    munlock_set: tuple[str, ...] = ("do_mlock", "mlock_fixup")
     # a fault on a file or shmem page, before its ->fault (filemap_fault, shmem_fault): 2.6's
     # do_linear_fault and __do_fault for any fault; 3.15 split it by kind (do_read_fault, ...)
     file_read: tuple[str, ...] = ("do_linear_fault", "__do_fault")
@@ -143,7 +147,8 @@ MODERN_NAMES = FunctionNames(
     new_page_clear="vma_alloc_zeroed_movable_folio", new_page_copy="__wp_page_copy_user",
     new_anon_rmap="folio_add_new_anon_rmap", follow_page=("follow_page_mask", "follow_page_pte"),
     remove_rmap="folio_remove_rmap_ptes", gup_get="try_grab_folio", file_read=("do_read_fault", "__do_fault"),
-    file_cow=("do_cow_fault", "__do_fault"), file_shared=("do_shared_fault", "__do_fault"), smaps_walk="walk_page_vma")
+    file_cow=("do_cow_fault", "__do_fault"), file_shared=("do_shared_fault", "__do_fault"), smaps_walk="walk_page_vma",
+    mlock_set=("do_mlock", "apply_vma_lock_flags", "mlock_fixup"), munlock_set=("apply_vma_lock_flags", "mlock_fixup"))
 
 _ENUMS = {
     "read_fault_zero": ReadFaultZero, "zero_test": ZeroTest, "cow_from_zero": CowFromZero, "foll_anon": FollAnon,
