@@ -111,7 +111,11 @@ class Runs:
     def _states(self, ids, t0: int) -> list[int]:
         """_state of each line in ids, the lines no cache knows of found at once (most are)."""
         cm = self.m.cache
-        odd = (cm.owner.keys() & ids) | (cm.sharers.keys() & ids) | (cm.busy.keys() & ids)
+        odd: set[int] = set()
+        for known in (cm.owner, cm.sharers, cm.busy):
+            # (through the smaller side: `keys() & ids` looks up every id, a dict of a few lines
+            # is quicker walked; ids is a range, so `in ids` is arithmetic)
+            odd |= known.keys() & ids if len(known) > len(ids) else {x for x in known if x in ids}
         if not odd:
             return [FRESH] * len(ids)
         return [self._state(x, t0) if x in odd else FRESH for x in ids]
