@@ -60,7 +60,7 @@ from zpviz.engine.core import Cancelled, upper_table_keys
 from zpviz.engine.record import raw_bytes
 
 MIN_RUN = 16  # pages: below this a run costs more to set up than the lean walk takes to play it
-MAX_RUN = 1 << 14  # pages written at once (bounds the temporaries)
+MAX_RUN = 1 << 15  # pages written at once (bounds the temporaries)
 MAX_PAUSE = 1024  # pages left to the lean walk after a run that came out short (doubling each time)
 
 # the lines whose first write in a run may be a miss, as bits of a page's shape
@@ -363,6 +363,7 @@ class Runs:
         first_event = rec.n_events
         m.populated_pages += n
         m.batched_pages += n
+        m.batched_tables += len(news)
         if not rec.keep_deltas:
             counters = m.counters
             uses = np.bincount(inv, minlength=len(shapes)).tolist()
@@ -409,9 +410,15 @@ class Runs:
         rec.cd[Cd.KEY].frombytes(raw_bytes(keys[inv][real]))
         rec.cd[Cd.VALUE].frombytes(raw_bytes(vals[inv][real]))
         rec.cd_n.frombytes(raw_bytes(per_page.astype(INT_DTYPE)))
-        sc = scal_before[None, :] + (k + 1)[:, None] * step[None, :] + tables_by[:, None] * per_table[None, :]
-        rec.scalars.frombytes(raw_bytes(sc.astype(INT_DTYPE)))
-        assert sc.shape[1] == N_STORED
+        # (stored as INT_DTYPE, in which the sums wrap as the int64 ones cast would; only the
+        # columns that move are summed)
+        sc = np.empty((n, N_STORED), INT_DTYPE)
+        sc[:] = scal_before.astype(INT_DTYPE)
+        for col in np.flatnonzero(step).tolist():
+            sc[:, col] += ((k + 1) * step[col]).astype(INT_DTYPE)
+        if news:
+            sc[:, Stored.PT_FRAMES] += tables_by.astype(INT_DTYPE)
+        rec.scalars.frombytes(raw_bytes(sc))
         rec.n_events = first_event + n
         # the pages' counter patterns are their shapes': found once each (on its first page), so the
         # seal need not hash every page again
