@@ -116,9 +116,10 @@ class Runs:
             # (through the smaller side: `keys() & ids` looks up every id, a dict of a few lines
             # is quicker walked; ids is a range, so `in ids` is arithmetic)
             odd |= known.keys() & ids if len(known) > len(ids) else {x for x in known if x in ids}
-        if not odd:
-            return [FRESH] * len(ids)
-        return [self._state(x, t0) if x in odd else FRESH for x in ids]
+        states = [FRESH] * len(ids)
+        for x in odd:  # (each in ids: its place there is arithmetic)
+            states[(x - ids.start) // ids.step] = self._state(x, t0)
+        return states
 
     # ------------------------------------------------------------------ the shapes
     def _lines(self, bits: int, pfn: int, vp: int) -> tuple[list[int], list[str]]:
