@@ -22,8 +22,12 @@ the fault mlocks the new page already (VM_LOCKED set), so the walk's mlock_page 
 Anything else (the table's first page, a present page, a hole, an error) is the general walk's.
 
 Where it runs alone on its CPU (no other CPU's work waiting), runs of such pages are written at
-once instead (populate_runs.py, switch `populate_runs`), from what this walk
-learned.
+once instead (populate_runs.py, switch `populate_runs`), from what this walk learned. For them
+it also learns the first page of a PTE table the general walk makes (`table_first`: a plain page
+but for its missing table, under existing upper tables, where no THP can be made): the same
+event but for the table's frame, allocated first, and its struct page, written before the
+page's. The runs then go on past a table's end, playing such pages themselves; this walk never
+does (they stay the general walk's here).
 
 tests/engine/test_fastpaths_direct.py compares it record for record with the general path
 (switch `populate_enabled`), and tests/engine/test_one_rule.py changes the rules under it.

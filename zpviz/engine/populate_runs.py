@@ -11,6 +11,12 @@ explicit:
 
 - the page, its vpage and the frame it gets (the next fresh frame: the free list must be empty);
 - where the per-cpu free list runs dry (every PCP_BATCH allocations: the zone lock is written too);
+- whether the page is the first of a PTE table the run makes (a run goes on past a table's end):
+  its event allocates the table's frame first (the next fresh frame, then the page's), writes the
+  table's struct page before the page's (a miss), and has the path, kind, cost and misses the
+  lean walk learned from the general walk's first such page (`how_first`, learned as `how` is,
+  with the extra frame and line checked by role); without that (the rule made it otherwise),
+  runs end before a missing table, whose first page the general walk plays;
 - for each line the event writes, whether this CPU holds it already (a hit) or no cache holds it
   and no busy time can delay it (a miss from memory). The lock, mm counter, zone lock, PTE-table
   lock and PTE line are hits after their first write in the run; the new frame's struct page is
@@ -18,19 +24,21 @@ explicit:
   shared, busy) ends the run before the page that would write it.
 
 So each page's event is one of a handful of shapes (which lines hit, whether the zone lock is
-written), and each shape's timing and counter increments are the cache model's own answer:
-`CacheModel.access_writes` is run once per shape on a scratch model holding the shape's hits,
-with the same costs and CPU. That is the one rule; nothing here times a line. Between events no
-busy time can delay a line this CPU wrote before: checked (a line's hold ends within the event's
-own kernel work, `line_hold_ns <= cost + hit_ns`), else nothing is written here.
+written and before which allocation, whether it makes a table), and each shape's timing and
+counter increments are the cache model's own answer: `CacheModel.access_writes` is run once per
+shape on a scratch model holding the shape's hits, with the same costs and CPU. That is the one
+rule; nothing here times a line. Between events no busy time can delay a line this CPU wrote
+before: checked (a line's hold ends within the event's own kernel work, `line_hold_ns <= cost +
+hit_ns`), else nothing is written here.
 
 The allow-list, all checked before anything is touched (a run ends before the first page that
 fails it; a run of fewer than MIN_RUN pages is left to the lean walk): nothing else can run
-(`units_waiting == 0`), consecutive slots of the walk's vma with its vma
-flags (those the lean walk learned), empty PTEs, PTE tables present and not huge, the vma's
-anon_vma there, the free list empty, and the lines as above. The records are the columns.py
-layout, the frames as Frames.alloc leaves them (Frames.alloc_run), the scalars as the state
-they follow moves. tests/engine/test_fastpaths_direct.py compares it record for record with the
+(`units_waiting == 0`), consecutive slots of the walk's vma with its vma flags (those the lean
+walk learned), empty PTEs, PTE tables present and not huge (or missing, not huge, under upper
+tables that exist, where `how_first` was learned), the vma's anon_vma there, the free list
+empty, and the lines as above. The records are the columns.py layout, the frames as Frames.alloc
+leaves them (Frames.alloc_run), the scalars as the state they follow moves (a table adds one
+page-table frame). tests/engine/test_fastpaths_direct.py compares it record for record with the
 general walk, and tests/engine/test_one_rule.py changes the rules under it.
 """
 
