@@ -91,6 +91,7 @@ class Bulk(Forking):
     _shapes: Shapes | None = None
     populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page
     batched_pages = 0  # of the pages the lean populate walk played, those its runs wrote at once (populate_runs.py)
+    batched_tables = 0  # the PTE tables those runs made (a table's first page played in a run)
 
     def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:
         """Walks.populate_walk; its fresh private anonymous pages lean (populate.py), where allowed."""
