@@ -6,6 +6,7 @@ counters) is rendered beside the plain pyqtgraph / Qt item it replaced, and the 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -376,6 +377,38 @@ def test_timeline_marker_moves_over_the_kept_track(qtbot, small_lesson):
     assert np.array_equal(grab_pixels(t), fresh(theme("dark"), 200))
     t.resize(500, 46)  # ... and so does a new width
     assert np.array_equal(grab_pixels(t), fresh(theme("dark"), 200, 500))
+
+
+def test_timeline_veil_keeps_its_marks_per_track_and_lesson(qtbot, small_lesson):
+    """The veil's step lines and flags past the playhead are worked out once per track and lesson:
+    other marks (set_marks) or another width draw what a widget drawing them anew draws."""
+    m = small_lesson.marks
+    n = m.n_frames
+    other = dataclasses.replace(m, step_ends=(n // 5, n // 2, n - 1), checkpoints=(n // 3, 2 * n // 3))
+    assert len(m.step_ends) > 1 and m.step_ends != other.step_ends
+
+    def fresh(marks, frame: int, width: int = 600) -> np.ndarray:
+        w = TimelineWidget(LIGHT)
+        qtbot.addWidget(w)
+        w.resize(width, 46)
+        w.set_marks(marks)
+        w.set_frame(frame)
+        return grab_pixels(w)
+
+    t = TimelineWidget(LIGHT)
+    qtbot.addWidget(t)
+    t.resize(600, 46)
+    t.set_marks(m)
+    for f in (0, n // 4, n - 1):
+        t.set_frame(f)
+        assert np.array_equal(grab_pixels(t), fresh(m, f))
+    t.set_marks(other)
+    for f in (0, n // 4):
+        t.set_frame(f)
+        assert np.array_equal(grab_pixels(t), fresh(other, f))
+    t.resize(450, 46)
+    assert np.array_equal(grab_pixels(t), fresh(other, n // 4, 450))
+    assert not np.array_equal(fresh(other, 0), fresh(m, 0))  # the marks are drawn: other ones differ
 
 
 def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, small_lesson):
