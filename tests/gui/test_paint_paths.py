@@ -433,6 +433,47 @@ def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, sm
     assert np.array_equal(grab_pixels(v), a)  # nothing stale left behind
 
 
+def test_counters_set_the_step_bars_only_when_a_step_ends(qtbot, small_lesson, monkeypatch):
+    """The per-step bars change where a step ends (or a seek goes back over an end), not at the frames
+    between: setOpts, which makes a bar item's picture and bounds anew, runs only then, and every
+    frame is the picture of a view that set them."""
+    import pyqtgraph as pg_
+
+    calls = []
+    set_opts = pg_.BarGraphItem.setOpts
+    monkeypatch.setattr(pg_.BarGraphItem, "setOpts", lambda item, **kw: (calls.append(kw), set_opts(item, **kw)))
+
+    def fresh(frame: int) -> np.ndarray:
+        w = CountersView(LIGHT)
+        qtbot.addWidget(w)
+        w.resize(500, 600)
+        w.set_series(small_lesson.series)
+        w.set_frame(frame)
+        return grab_pixels(w)
+
+    s = small_lesson.series
+    ends = [int(e) for e in s.step_end]
+    assert len(ends) >= 2 and ends[1] - ends[0] > 3
+    v = CountersView(LIGHT)
+    qtbot.addWidget(v)
+    v.resize(500, 600)
+    v.set_series(s)
+    v.set_frame(ends[0])
+    grab_pixels(v)
+    calls.clear()
+    for f in range(ends[0] + 1, ends[1]):  # inside the second step: no bar changes
+        v.set_frame(f)
+        grab_pixels(v)
+    assert calls == []
+    v.set_frame(ends[1])  # the second step ends: its bar shows
+    assert np.array_equal(grab_pixels(v), fresh(ends[1]))
+    assert calls
+    calls.clear()
+    v.set_frame(ends[0] + 1)  # back over the end: the bar goes again
+    assert np.array_equal(grab_pixels(v), fresh(ends[0] + 1))
+    assert calls
+
+
 def svg_of(widget: QtWidgets.QWidget, scene_only: bool = False) -> str:
     """The widget painted into an SVG as the exporter paints the window (QWidget.render: paint
     events), or with scene_only its scene alone (QGraphicsView.render)."""
