@@ -752,3 +752,40 @@ def test_marks_keep_their_paths_while_the_flag_bits_stay(qapp):
         none = other & np.uint8(~(K.MLOCKED | K.HUGE) & 0xFF)
         image.setImage(none, levels=(0, 255), autoLevels=False)
         assert marks.regions(*f) == {}
+
+
+def test_memory_view_sets_nothing_for_a_picture_it_shows_already(qtbot, small_lesson):
+    """A compared variant waiting at its step's end gets the same picture at every frame: the view's
+    items are not set again (the code image keeps its array; a shown window repainted the plot for
+    it), until the picture, the theme or the view's range changes; the pixels are a fresh view's."""
+    from zpviz.gui.memview import MemoryView
+    from zpviz.present.picture import picture_at
+
+    def view() -> MemoryView:
+        v = MemoryView(LIGHT)
+        qtbot.addWidget(v)
+        v.resize(900, 500)
+        v.set_layouts(small_lesson.grid, small_lesson.phys[0])
+        return v
+
+    f = small_lesson.lead.step_end_frame(1)
+    v = view()
+    for _ in range(2):  # (the first grab lays the view out: its transforms change once)
+        v.show_picture(picture_at(small_lesson, 0, f))
+        grab_pixels(v)
+    shown = v.space.image.image
+    again = picture_at(small_lesson, 0, f)  # another object, the same content
+    v.show_picture(again)
+    assert v.space.image.image is shown and v.picture is again
+    ref = view()
+    ref.show_picture(again)
+    assert np.array_equal(grab_pixels(v), grab_pixels(ref))
+    v.show_picture(picture_at(small_lesson, 0, f + 1))  # the next frame's picture is set
+    assert v.space.image.image is not shown
+    shown = v.space.image.image
+    v.set_theme(theme("dark"))  # a theme sets every item again
+    assert v.space.image.image is not shown
+    shown = v.space.image.image
+    v.zoom(0.5)  # a new range: the same picture is set again (its lines are drawn through the range)
+    v.show_picture(picture_at(small_lesson, 0, f + 1))
+    assert v.space.image.image is not shown
