@@ -12,6 +12,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(path: str) -> int:
+    try:  # what zpviz.cli.main sets before numpy is imported (a checkout from before it: nothing)
+        from zpviz.cli import BLAS_THREADS
+    except ImportError:
+        BLAS_THREADS = {}
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
     try:
         from zpviz.present import prefetch
     except ImportError:  # a checkout from before the start-up worker (docs/startup.md): timed the same

@@ -335,7 +335,17 @@ _EXTRA_OF = {"PySide6": "gui", "shiboken6": "gui", "pyqtgraph": "gui",
              "imageio": "export", "imageio_ffmpeg": "export", "PIL": "export"}
 
 
+# numpy's OpenBLAS starts a second thread when numpy is imported, and its start costs ~0.05 s of
+# CPU (as much as the rest of numpy's import; ~0.12-0.16 s on the slow laptop of issue 15): at every
+# start, in the app and in its start-up worker, taken from the window on a busy machine. zpviz does
+# no BLAS work (no dot, matmul, linalg or einsum anywhere): one thread changes no result. A value the
+# user set wins. Before numpy is imported (main() runs first), so OpenBLAS reads it (docs/startup.md).
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:

@@ -10,12 +10,16 @@ cannot run, or a failed run, is a banner: never a dialog in the middle of a lect
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.gui.compareview import VariantPane
 from zpviz.gui.theme import font, qcolor
-from zpviz.present import machine as M
 from zpviz.present.palette import Theme
+
+if TYPE_CHECKING:  # imported where a run is shown, not at every start (docs/startup.md)
+    from zpviz.present import machine as M
 
 
 class MachinePanel(QtWidgets.QWidget):
@@ -234,6 +238,8 @@ class MachineOps:
         pane, run, L = self.machine_pane, self.machine, self.lesson
         if pane is None or run is None or L is None:
             return
+        from zpviz.present import machine as M  # (imported by the run already: a dict lookup)
+
         k = run.step_at(L.lead, frame)
         step = run.steps[k] if k >= 0 else None
         pane.view.show_picture(M.machine_picture(L.grid, run, k, frame))
@@ -248,4 +254,6 @@ class MachineOps:
     def machine_hover_text(self, slot: int) -> str:
         if self.machine is None or self.lesson is None:
             return ""
+        from zpviz.present import machine as M
+
         return M.hover_text(self.machine, self.machine.step_at(self.lesson.lead, self.frame), slot)

@@ -23,10 +23,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
-from zpviz.gui.recorddialog import RecordDialog, RecordRequest
+if TYPE_CHECKING:  # the dialog and the recorder's modules are imported when first used, not at start
+    from zpviz.gui.recorddialog import RecordRequest
 
 PROGRESS = re.compile(r"zpviz record: progress (\d+) faults, (\d+) calls")
 GRACE_S = 5.0  # after Cancel, how long the recorder gets to let go before the group is killed
@@ -251,6 +253,8 @@ class RecordOps:
         cmd, cwd = self._record_last
         cmd = cmd or str(self.settings.value("record/command", ""))  # what this student recorded last time
         cwd = cwd or str(self.settings.value("record/cwd", ""))
+        from zpviz.gui.recorddialog import RecordDialog  # (not at start: docs/startup.md)
+
         dlg = RecordDialog(self, cwd=cwd if cwd and os.path.isdir(cwd) else None, command=cmd)
         self.record_dialog_open = dlg  # tests reach it; exec() below returns when it closes
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted and dlg.request is not None:
