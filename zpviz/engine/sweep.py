@@ -50,7 +50,7 @@ from zpviz.engine.distinct import distinct
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
-from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of
+from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of, uniform
 from zpviz.engine.sweep_period import CHECK, Periods
 from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails, pairs_agree
 
@@ -522,7 +522,7 @@ class _Timing:
             self.count[c] = len(sw.lists[c])
         og = cm.owner.get
         self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
-        self._round = _loop(sw.roles).__get__(self)
+        self._round = _loop(sw.roles, uniform(self.lat)).__get__(self)
         self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
