@@ -94,7 +94,6 @@ def _round(self, k):
         q = sorted(self.heap)  # (a sorted list is a heap)
         n0 = len(q)
         solo = 0 if n0 > 1 else k  # (one CPU: its previous fault is its own, never steady)
-        last = q[-1]
         add = q.append
         late = -1
         for j in range(k - total):
@@ -104,12 +103,7 @@ def _round(self, k):
             i = pos[c]
             x = pi[c][i]  # the PTE table
 {branch}
-            t = (t + cost) << sh | c  # the fault's end and CPU: noted, and the CPU's next start
             pos[c] = i + 1
-            if t < last:  # not the latest end: the queue ends here
-                late = t
-                break
-            last = t
             add(t)
         m = len(q) - n0
         self.done.fromlist(q[n0:])
@@ -132,6 +126,16 @@ def _round(self, k):
     ptl_b[xc] = b_ptl
 {store}
     return total
+"""
+_END = """\
+t = (t + cost) << sh | c  # the fault's end and CPU: noted, and the CPU's next start
+"""
+# (a steady fault ends after the previous one: its mm counter write waited for that fault's)
+_LATE = """\
+if t < q[-1]:  # not the latest end: the queue ends here
+    pos[c] = i + 1
+    late = t
+    break
 """
 _STEADY = """\
             if x == xc and j > solo:
@@ -226,11 +230,13 @@ def _loop_source(roles: tuple[str, ...], uniform: bool = False) -> str:
     # steady faults only where each of STEADY_ROLES is written once a fault, the mm counter last
     steady = uniform and roles[-1] == "mm" and all(roles.count(r) == 1 for r in STEADY_ROLES)
     if steady:
-        branch = _STEADY.format(steady=_indent(_body(roles, True), 8), owners=owners, switch=_SWITCH,
-                                general=_indent(_body(roles, False), 8))
+        steady_body = _indent(_body(roles, True), 8) + "\n" + _indent(_END, 16)
+        general = _indent(_body(roles, False), 8) + "\n" + _indent(_END + _LATE, 16)
+        branch = _STEADY.format(steady=steady_body, owners=owners, switch=_SWITCH, general=general)
     else:
-        branch = "\n".join(ln[4:] for ln in _SWITCH.split("\n")) + "\n" + _indent(
-            ("" if uniform else "        lat = lat_of[c]\n") + _body(roles, False), 4)
+        general = ("" if uniform else "        lat = lat_of[c]\n") + _body(roles, False)
+        branch = "\n".join(ln[4:] for ln in _SWITCH.split("\n")) + "\n" + _indent(general, 4) + "\n" + _indent(
+            _END + _LATE, 12)
     return _HEAD.format(load=load, store=store, branch=branch, owners=owners,
                         uniform="    lat = lat_of[0]\n    near = lat[0]" if uniform else "")
 
@@ -277,7 +283,8 @@ def loop_agrees(roles: tuple[str, ...], costs, socket: list[int]) -> bool:
     the queue ending and the steady faults of one socket), each fault's CPU and end, and every
     line's owner and busy time after. Found once per roles, costs, sockets and rule (the
     templates and access itself)."""
-    key = (roles, costs, tuple(socket), L.CacheModel.access, _WRITE, _PER_LINE, _PAGE, _HEAD, _STEADY, _TRANSFER)
+    key = (roles, costs, tuple(socket), L.CacheModel.access, _WRITE, _PER_LINE, _PAGE, _HEAD, _STEADY, _TRANSFER,
+           _END, _LATE)
     ok = _AGREE.get(key)
     if ok is None:
         ok = all(_one_fault_agrees(roles, costs, socket, cpu, t0, lines)
