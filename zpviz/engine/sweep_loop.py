@@ -78,6 +78,7 @@ def role_of(slot: str) -> str:
 # takes the general body, which checks each owner. loop_agrees holds both to the cache model.
 _HEAD = """\
 def _round(self, k):
+{solo}
     hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
     fixed = self.fixed
 {load}
@@ -88,12 +89,15 @@ def _round(self, k):
     batch = self.sw.pcp_batch
 {uniform}
     total = 0
-    xc = 0  # the PTE table of the previous fault: its lock's owner and busy time in locals
-    o_ptl, b_ptl = ptl_o[0], ptl_b[0]
+    xc = -1  # the PTE table of the previous fault: its lock's owner and busy time in locals
+    o_ptl, b_ptl = ptl_o[-1], ptl_b[-1]  # (-1: none yet, and what a switch writes back is unchanged)
     while total < k:
-        q = sorted(self.heap)  # (a sorted list is a heap)
+        ptl_o[xc] = o_ptl
+        ptl_b[xc] = b_ptl
+        xc = -1  # (a queue's first fault is no steady one)
+        o_ptl, b_ptl = ptl_o[-1], ptl_b[-1]
+        q = sorted(self.heap)  # the heap sorted, then each fault's end: fault j's start is q[j]
         n0 = len(q)
-        solo = 0 if n0 > 1 else k  # (one CPU: its previous fault is its own, never steady)
         add = q.append
         late = -1
         for j in range(k - total):
@@ -105,19 +109,21 @@ def _round(self, k):
 {branch}
             pos[c] = i + 1
             add(t)
-        m = len(q) - n0
+        else:
+            j = k - total
+        # (j faults done, and the late one if any)
         self.done.fromlist(q[n0:])
-        total += m
+        total += j
         if late >= 0:
             self.done.append(late)
             total += 1
             p = late & mask
-            h = q[m + 1:]
+            h = q[j + 1:]
             insort(h, late)
             self.heap = h
         else:
-            p = q[-1] & mask if m else -1
-            self.heap = q[m:]
+            p = q[-1] & mask if j else -1
+            self.heap = q[j:]
         if p >= 0:  # the last fault's CPU owns the lines a steady fault did not note
             {owners} = p
         if late < 0 and total < k:
@@ -138,11 +144,11 @@ if t < q[-1]:  # not the latest end: the queue ends here
     break
 """
 _STEADY = """\
-            if x == xc and j > solo:
+            if x == xc:
 {steady}
             else:
                 if j:  # the previous fault's CPU owns the lock, the mm counter and its table's lock
-                    {owners} = q[j - 1] & mask
+                    {owners} = q[-1] & mask
 {switch}
 {general}"""
 _SWITCH = """\
@@ -237,7 +243,9 @@ def _loop_source(roles: tuple[str, ...], uniform: bool = False) -> str:
         general = ("" if uniform else "        lat = lat_of[c]\n") + _body(roles, False)
         branch = "\n".join(ln[4:] for ln in _SWITCH.split("\n")) + "\n" + _indent(general, 4) + "\n" + _indent(
             _END + _LATE, 12)
-    return _HEAD.format(load=load, store=store, branch=branch, owners=owners,
+    solo = ("    if len(self.heap) < 2:  # (one CPU: its previous fault is its own, never steady)\n"
+            "        return plain(self, k)")
+    return _HEAD.format(load=load, store=store, branch=branch, owners=owners, solo=solo if steady else "",
                         uniform="    lat = lat_of[0]\n    near = lat[0]" if uniform else "")
 
 
@@ -250,7 +258,7 @@ def _loop(roles: tuple[str, ...], uniform: bool = False):
     if fn is None:
         if not loop_roles_ok(roles):  # the source is made of these names: only the checked ones
             raise ValueError(f"no sweep loop for the roles {roles!r}")
-        scope = {"insort": bisect.insort}
+        scope = {"insort": bisect.insort, "plain": _loop(roles) if uniform else None}
         # (the source is this module's templates and role names loop_roles_ok allowed, nothing else)
         code = compile(_loop_source(roles, uniform), f"<sweep loop {'/'.join(roles)}>", "exec")
         exec(code, scope)  # noqa: S102
