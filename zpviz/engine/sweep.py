@@ -197,6 +197,10 @@ class Sweep:
         # the per-table and per-line ones, numbered in flat lists
         pi, self.ptl_no = _line_table(vp >> 9)
         ei, self.pte_no = _line_table(vp >> 3)
+        # each PTE line's table (the loop finds a fault's table from its line: one look-up less)
+        self.table_of_line = np.searchsorted(self.ptl_no, self.pte_no >> 6)
+        if not (self.table_of_line[ei] == pi).all():
+            return False  # (a PTE line in two tables: not the page tables this loop knows)
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
@@ -520,6 +524,7 @@ class _Timing:
         for c in sw.lists:
             self.pi[c], self.ei[c] = tables[sw.pi[c]].tolist(), lines[sw.ei[c]].tolist()
             self.count[c] = len(sw.lists[c])
+        self.table_of_line = tables[sw.table_of_line].tolist()
         og = cm.owner.get
         self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
         self._round = _loop(sw.roles, uniform(self.lat)).__get__(self)
@@ -586,7 +591,8 @@ class _Timing:
         self.done.append((t + self.cost) << self.sh | c)  # (as the loop notes them: see _round)
         self.pos[c] = i + 1
         heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
-        self._drop_finished()
+        if i + 1 >= self.count[c]:  # (only this CPU can have run out)
+            self._drop_finished()
         self.latest = max(self.latest, t + cost)
 
     def close(self) -> None:
@@ -631,11 +637,13 @@ class _Timing:
                 if periods.note(end - at):
                     self._drop_finished()
                     continue
-            want = min(stop - at, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
+            fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])  # (the CPU with fewest left)
+            want = min(stop - at, fewest)
             if periods is not None:  # (a round ends at each checkpoint)
                 want = min(want, CHECK - at % CHECK)
             done = self._round(want)
-            self._drop_finished()
+            if done >= fewest:  # (a CPU can have run out only if the round took as many faults)
+                self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
         if self.done:

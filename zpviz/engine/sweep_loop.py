@@ -82,7 +82,7 @@ def _round(self, k):
     hit, hold, dram, lat_of = self.hit, self.hold, self.dram, self.lat
     fixed = self.fixed
 {load}
-    pcp, pi, ei, table, pos = self.pcp, self.pi, self.ei, self.table, self.pos
+    pcp, ei, tl, table, pos = self.pcp, self.ei, self.table_of_line, self.table, self.pos
     ptl_o, ptl_b, pte_o, pte_b = self.ptl_owner, self.ptl_busy, self.pte_owner, self.pte_busy
     sh, mask = self.sh, self.mask
     cost = self.cost
@@ -105,7 +105,8 @@ def _round(self, k):
             c = t & mask
             t >>= sh
             i = pos[c]
-            x = pi[c][i]  # the PTE table
+            y = ei[c][i]  # the PTE line
+            x = tl[y]  # and table
 {branch}
             pos[c] = i + 1
             add(t)
@@ -220,7 +221,7 @@ def _body(roles: tuple[str, ...], steady: bool) -> str:
         elif steady and r in STEADY_ROLES:
             body.append(_TRANSFER.format(b=f"b_{r}"))
         elif r == "pte":
-            body.append(_PER_LINE.format(y="y", index="ei[c][i]", name="pte"))
+            body.append(_PER_LINE.format(y="y", index="y", name="pte").split("\n", 1)[1])  # (y: the line)
         else:
             body.append(_WRITE.format(o=f"o_{r}", b=f"b_{r}"))
     return "".join(body)
@@ -322,6 +323,7 @@ def _faults_agree(roles, costs, socket, seed: int) -> bool:
     f.mask = (1 << f.sh) - 1
     pages = [[i * n + c for i in range(per)] for c in range(n)]
     f.pi = [[p // 64 for p in ps] for ps in pages]
+    f.table_of_line = [y // 8 for y in range((n * per) // 8 + 1)]
     f.ei = [[p // 8 for p in ps] for ps in pages]
     ntab, nline = (n * per) // 64 + 1, (n * per) // 8 + 1
     f.table, f.pos = [True] * ntab, [0] * n
@@ -428,6 +430,7 @@ def _one_fault_agrees(roles, costs, socket, cpu: int, t0: int, lines: list) -> b
     f.heap = [t0 << f.sh | cpu]
     f.pcp = [0 if refill else 5] * n
     f.pi, f.ei = [[0]] * n, [[0]] * n
+    f.table_of_line = [0]
     f.table, f.pos = [True], [0] * n
     f.ptl_owner, f.ptl_busy = [states["ptl"][1]], [states["ptl"][3]]
     f.pte_owner, f.pte_busy = [states["pte"][1]], [states["pte"][3]]
