@@ -514,7 +514,6 @@ class _Timing:
         self.table = sw.has_table.tolist()
         self.upper = set(sw.p.upper_tables)
         width = max(sw.lists) + 1
-        self.pi: list = [None] * width
         self.ei: list = [None] * width
         self.count = [0] * width
         self.pos = [0] * width  # each CPU's next fault
@@ -522,7 +521,7 @@ class _Timing:
         # references, not of a new int per fault, which a 1 GiB step would allocate by the million)
         tables, lines = np.arange(len(sw.ptl_no)).astype(object), np.arange(len(sw.pte_no)).astype(object)
         for c in sw.lists:
-            self.pi[c], self.ei[c] = tables[sw.pi[c]].tolist(), lines[sw.ei[c]].tolist()
+            self.ei[c] = lines[sw.ei[c]].tolist()  # (a fault's table: table_of_line[its line])
             self.count[c] = len(sw.lists[c])
         self.table_of_line = tables[sw.table_of_line].tolist()
         og = cm.owner.get
@@ -547,7 +546,8 @@ class _Timing:
         costs = sw.m.costs
         t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
         i = self.pos[c]
-        x, y = self.pi[c][i], self.ei[c][i]
+        y = self.ei[c][i]
+        x = self.table_of_line[y]
         vp = int(sw.vps[c][i])
         frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
