@@ -198,9 +198,12 @@ class Sweep:
         pi, self.ptl_no = _line_table(vp >> 9)
         ei, self.pte_no = _line_table(vp >> 3)
         # each PTE line's table (the loop finds a fault's table from its line: one look-up less)
+        # (each fault's table, then: ptl_no holds distinct tables, so ptl_no[table_of_line[ei]] =
+        # pte_no[ei] >> 6 = vp >> 9 = ptl_no[pi] makes table_of_line[ei] = pi; checked on the lines)
         self.table_of_line = np.searchsorted(self.ptl_no, self.pte_no >> 6)
-        if not (self.table_of_line[ei] == pi).all():
-            return False  # (a PTE line in two tables: not the page tables this loop knows)
+        if not (self.table_of_line < len(self.ptl_no)).all() or (
+                self.ptl_no[self.table_of_line] != self.pte_no >> 6).any():
+            return False  # (a PTE line in no table of the step: not the page tables this loop knows)
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
