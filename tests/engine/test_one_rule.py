@@ -19,7 +19,7 @@ import pytest
 from tests.engine.test_bulk import long_lesson, snapshot
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine import faults, rules, sweep, sweep_loop, sweep_records
+from zpviz.engine import core, faults, rules, sweep, sweep_loop, sweep_records
 from zpviz.engine.columns import KEY_MASK, KEY_STRIDE
 from zpviz.engine.costs import Costs
 from zpviz.engine.kernels import variants
@@ -318,6 +318,27 @@ POPULATE_CASES["lines held across events"] = ("2.6.24", lambda mp: mp.setattr(TH
 RUNS_REFUSE = {"lines held across events"}
 
 
+def edit_pte_alloc(mp, ns: int, line: bool) -> None:
+    """__pte_alloc edited (Core._alloc_pt, a page table's allocation): `ns` more, a line more."""
+    alloc_pt = core.Core._alloc_pt
+
+    def edited(self):
+        self.ev.cost += ns
+        if line:
+            self.ev.write(L.mm_counter_line(self.ev.proc))
+        return alloc_pt(self)
+
+    mp.setattr(core.Core, "_alloc_pt", edited)
+
+
+# a PTE table made in a run (populate_runs.py spans tables: a table's first page is learned from
+# the general walk too): 40 ns more is followed, a line more leaves every table's first page to
+# the general walk (the runs stop at each table again)
+POPULATE_CASES["__pte_alloc edited: 40 ns"] = ("modern", lambda mp: edit_pte_alloc(mp, 40, False), True)
+POPULATE_CASES["__pte_alloc edited: a line"] = ("v5", lambda mp: edit_pte_alloc(mp, 0, True), True)
+NO_TABLES_IN_RUNS = RUNS_REFUSE | {"__pte_alloc edited: a line"}
+
+
 @pytest.mark.parametrize("case", list(POPULATE_CASES))
 def test_the_populate_walk_follows_one_change(monkeypatch, case):
     """The lean populate walk learns each page's path, cost and lines from the general walk: a
@@ -330,6 +351,8 @@ def test_the_populate_walk_follows_one_change(monkeypatch, case):
     assert (fast.populated_pages > 5000) == lean, fast.populated_pages
     # most of them in runs written at once (populate_runs.py), where the walk is alone on its CPU
     assert (fast.batched_pages > 4000) == (lean and case not in RUNS_REFUSE), fast.batched_pages
+    # ... across PTE tables too (their first pages in the runs), unless the rule refuses it
+    assert (fast.batched_tables > 0) == (lean and case not in NO_TABLES_IN_RUNS), fast.batched_tables
     slow = snapshot(general)
     for name, m in (("lean populate walk", fast), ("lean populate walk page by page", paged)):
         got = snapshot(m)

@@ -6,6 +6,7 @@ counters) is rendered beside the plain pyqtgraph / Qt item it replaced, and the 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -378,6 +379,38 @@ def test_timeline_marker_moves_over_the_kept_track(qtbot, small_lesson):
     assert np.array_equal(grab_pixels(t), fresh(theme("dark"), 200, 500))
 
 
+def test_timeline_veil_keeps_its_marks_per_track_and_lesson(qtbot, small_lesson):
+    """The veil's step lines and flags past the playhead are worked out once per track and lesson:
+    other marks (set_marks) or another width draw what a widget drawing them anew draws."""
+    m = small_lesson.marks
+    n = m.n_frames
+    other = dataclasses.replace(m, step_ends=(n // 5, n // 2, n - 1), checkpoints=(n // 3, 2 * n // 3))
+    assert len(m.step_ends) > 1 and m.step_ends != other.step_ends
+
+    def fresh(marks, frame: int, width: int = 600) -> np.ndarray:
+        w = TimelineWidget(LIGHT)
+        qtbot.addWidget(w)
+        w.resize(width, 46)
+        w.set_marks(marks)
+        w.set_frame(frame)
+        return grab_pixels(w)
+
+    t = TimelineWidget(LIGHT)
+    qtbot.addWidget(t)
+    t.resize(600, 46)
+    t.set_marks(m)
+    for f in (0, n // 4, n - 1):
+        t.set_frame(f)
+        assert np.array_equal(grab_pixels(t), fresh(m, f))
+    t.set_marks(other)
+    for f in (0, n // 4):
+        t.set_frame(f)
+        assert np.array_equal(grab_pixels(t), fresh(other, f))
+    t.resize(450, 46)
+    assert np.array_equal(grab_pixels(t), fresh(other, n // 4, 450))
+    assert not np.array_equal(fresh(other, 0), fresh(m, 0))  # the marks are drawn: other ones differ
+
+
 def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, small_lesson):
     v = CountersView(LIGHT)
     qtbot.addWidget(v)
@@ -398,6 +431,47 @@ def test_counters_cache_the_static_drawing_and_still_follow_each_frame(qtbot, sm
     v.set_frame(10)
     v.set_bars(series.cpu_bars(tr.frame(10)))
     assert np.array_equal(grab_pixels(v), a)  # nothing stale left behind
+
+
+def test_counters_set_the_step_bars_only_when_a_step_ends(qtbot, small_lesson, monkeypatch):
+    """The per-step bars change where a step ends (or a seek goes back over an end), not at the frames
+    between: setOpts, which makes a bar item's picture and bounds anew, runs only then, and every
+    frame is the picture of a view that set them."""
+    import pyqtgraph as pg_
+
+    calls = []
+    set_opts = pg_.BarGraphItem.setOpts
+    monkeypatch.setattr(pg_.BarGraphItem, "setOpts", lambda item, **kw: (calls.append(kw), set_opts(item, **kw)))
+
+    def fresh(frame: int) -> np.ndarray:
+        w = CountersView(LIGHT)
+        qtbot.addWidget(w)
+        w.resize(500, 600)
+        w.set_series(small_lesson.series)
+        w.set_frame(frame)
+        return grab_pixels(w)
+
+    s = small_lesson.series
+    ends = [int(e) for e in s.step_end]
+    assert len(ends) >= 2 and ends[1] - ends[0] > 3
+    v = CountersView(LIGHT)
+    qtbot.addWidget(v)
+    v.resize(500, 600)
+    v.set_series(s)
+    v.set_frame(ends[0])
+    grab_pixels(v)
+    calls.clear()
+    for f in range(ends[0] + 1, ends[1]):  # inside the second step: no bar changes
+        v.set_frame(f)
+        grab_pixels(v)
+    assert calls == []
+    v.set_frame(ends[1])  # the second step ends: its bar shows
+    assert np.array_equal(grab_pixels(v), fresh(ends[1]))
+    assert calls
+    calls.clear()
+    v.set_frame(ends[0] + 1)  # back over the end: the bar goes again
+    assert np.array_equal(grab_pixels(v), fresh(ends[0] + 1))
+    assert calls
 
 
 def svg_of(widget: QtWidgets.QWidget, scene_only: bool = False) -> str:
@@ -678,3 +752,40 @@ def test_marks_keep_their_paths_while_the_flag_bits_stay(qapp):
         none = other & np.uint8(~(K.MLOCKED | K.HUGE) & 0xFF)
         image.setImage(none, levels=(0, 255), autoLevels=False)
         assert marks.regions(*f) == {}
+
+
+def test_memory_view_sets_nothing_for_a_picture_it_shows_already(qtbot, small_lesson):
+    """A compared variant waiting at its step's end gets the same picture at every frame: the view's
+    items are not set again (the code image keeps its array; a shown window repainted the plot for
+    it), until the picture, the theme or the view's range changes; the pixels are a fresh view's."""
+    from zpviz.gui.memview import MemoryView
+    from zpviz.present.picture import picture_at
+
+    def view() -> MemoryView:
+        v = MemoryView(LIGHT)
+        qtbot.addWidget(v)
+        v.resize(900, 500)
+        v.set_layouts(small_lesson.grid, small_lesson.phys[0])
+        return v
+
+    f = small_lesson.lead.step_end_frame(1)
+    v = view()
+    for _ in range(2):  # (the first grab lays the view out: its transforms change once)
+        v.show_picture(picture_at(small_lesson, 0, f))
+        grab_pixels(v)
+    shown = v.space.image.image
+    again = picture_at(small_lesson, 0, f)  # another object, the same content
+    v.show_picture(again)
+    assert v.space.image.image is shown and v.picture is again
+    ref = view()
+    ref.show_picture(again)
+    assert np.array_equal(grab_pixels(v), grab_pixels(ref))
+    v.show_picture(picture_at(small_lesson, 0, f + 1))  # the next frame's picture is set
+    assert v.space.image.image is not shown
+    shown = v.space.image.image
+    v.set_theme(theme("dark"))  # a theme sets every item again
+    assert v.space.image.image is not shown
+    shown = v.space.image.image
+    v.zoom(0.5)  # a new range: the same picture is set again (its lines are drawn through the range)
+    v.show_picture(picture_at(small_lesson, 0, f + 1))
+    assert v.space.image.image is not shown

@@ -75,3 +75,54 @@ def test_the_program_is_readable_beside_the_grid_at_1280x720(make_window):
     longest = max(len(line) for line in load(DOUBLE_FAULT).program.lines) + 5  # the gutter: "NN → "
     assert panel.viewport().width() >= panel.fontMetrics().horizontalAdvance("x" * longest)
     assert panel.font().pointSize() >= 12
+
+
+def test_a_frame_on_the_same_line_repaints_nothing_and_a_moved_view_is_centred_again(qtbot):
+    """set_view at every frame: on the line already highlighted, in a view that has not moved or
+    resized, nothing is set (setting the selections again repaints the dock for nothing); after a
+    resize or a scroll the line is centred again, as highlighting it anew does."""
+    from PySide6 import QtCore
+
+    from zpviz.gui.programview import ProgramPanel
+    from zpviz.present.palette import theme
+    from zpviz.present.program import ProgramView
+
+    view = ProgramView("loop.c \u00b7 C", "c", tuple(f"x[{i}] = {i};  // line {i}" for i in range(1, 81)), 40)
+
+    def panel() -> ProgramPanel:
+        p = ProgramPanel()
+        qtbot.addWidget(p)
+        p.set_theme(theme("light"))
+        p.resize(300, 160)
+        p.show()
+        qtbot.waitExposed(p)
+        return p
+
+    class Paints(QtCore.QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+            self.n += ev.type() == QtCore.QEvent.Type.Paint
+            return False
+
+    p, ref = panel(), panel()
+    for _ in range(2):  # the first shows the scroll bar, narrowing the view: the second centres again
+        for w in (p, ref):
+            w.set_view(view)
+        QtCore.QCoreApplication.processEvents()
+    paints = Paints(p)
+    p.viewport().installEventFilter(paints)
+    for _ in range(5):
+        p.set_view(view)
+        QtCore.QCoreApplication.processEvents()
+    assert paints.n == 0
+    for change in (lambda w: w.resize(300, 220), lambda w: w.verticalScrollBar().setValue(0)):
+        change(p)
+        change(ref)
+        QtCore.QCoreApplication.processEvents()
+        p.set_view(view)
+        ref._highlight_now(view.current)  # the line highlighted anew, whatever was set before
+        assert p.verticalScrollBar().value() == ref.verticalScrollBar().value() > 0
+        assert p.verticalScrollBar().value() != 0
+    p.set_view(ProgramView(view.title, view.language, view.lines, 41))  # a new line: the bar moves
+    assert tuple(sorted({s.cursor.blockNumber() + 1 for s in p.extraSelections()})) == (41,)

@@ -91,6 +91,7 @@ class Bulk(Forking):
     _shapes: Shapes | None = None
     populate_runs = True  # and this, to compare the populate runs (populate_runs.py) with the walk page by page
     batched_pages = 0  # of the pages the lean populate walk played, those its runs wrote at once (populate_runs.py)
+    batched_tables = 0  # the PTE tables those runs made (a table's first page played in a run)
 
     def populate_walk(self, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool) -> Iterator[None]:
         """Walks.populate_walk; its fresh private anonymous pages lean (populate.py), where allowed."""
@@ -208,7 +209,7 @@ class Bulk(Forking):
         free = fr.free
         head = (fault_fn, "handle_mm_fault", "handle_pte_fault")
         f_anon = head + ("do_anonymous_page",)
-        f_wp, f_wp_special = head + ("do_wp_page",), head + ("do_wp_page", "vm_normal_page")
+        f_wp, f_wp_special = head + R.wp_zero_functions(k.fn, False), head + R.wp_zero_functions(k.fn, True)
         paths: dict[int, int] = {}  # a small code for each path this step takes -> its id
 
         def path(key: int, functions: tuple[str, ...], decision: str) -> int:
@@ -385,7 +386,7 @@ class Bulk(Forking):
                 key = (kind << 8 | rule_no << 3) | prep << 2 | copy << 1 | (functions is f_wp_special)
                 pid = paths.get(key)
                 if pid is None:
-                    pid = path(key, functions + R.new_anon_functions(prep, copy), decision)
+                    pid = path(key, functions + R.new_anon_functions(k.fn, prep, copy), decision)
             else:
                 key = kind << 8 | rule_no << 3
                 pid = paths.get(key)

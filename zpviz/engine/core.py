@@ -46,6 +46,12 @@ def vm_flags_2631(vmf: int) -> int:
     return f
 
 
+def upper_table_keys(vpage: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The upper tables (level, index) above vpage's PTE table that __pte_alloc makes if missing
+    (Core.ensure_table; the populate runs make a PTE table only where both exist)."""
+    return (3, vpage >> 27), (2, vpage >> 18)
+
+
 @dataclass
 class Vma:
     index: int  # global, stable over the run
@@ -412,9 +418,9 @@ class Core:
         t = vpage // C.PTRS_PER_PTE
         if t in p.pte_tables:
             return
-        for level, idx in ((3, vpage >> 27), (2, vpage >> 18)):
-            if (level, idx) not in p.upper_tables:
-                p.upper_tables[(level, idx)] = self._alloc_pt()
+        for key in upper_table_keys(vpage):
+            if key not in p.upper_tables:
+                p.upper_tables[key] = self._alloc_pt()
         p.pte_tables[t] = self._alloc_pt()
 
     def _alloc_pt(self) -> int:

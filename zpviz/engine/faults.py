@@ -114,7 +114,8 @@ class Faults(Core):
             known = self._new_anon = {}
         how = known.get((prepare, copy))
         if how is None:
-            how = known[(prepare, copy)] = (R.new_anon_functions(prepare, copy), R.new_anon_page_ns(self.costs, copy))
+            how = known[(prepare, copy)] = (R.new_anon_functions(self.k.fn, prepare, copy),
+                                            R.new_anon_page_ns(self.costs, copy))
         functions, ns = how
         ev.call(*functions)
         if prepare:
@@ -145,13 +146,13 @@ class Faults(Core):
         fn = "shmem_fault" if v.file_key is None else "filemap_fault"
         ev.fault = self._fault_kind(FAULT_WRITE if write else FAULT_READ)
         if write and not shared:
-            ev.call("do_cow_fault", fn)
+            ev.call(*self.k.fn.file_cow, fn)
             self._cache_page(cache, page, v)  # the source of the copy must be in the page cache
             ev.decide("write fault on a private file mapping: copy the page-cache page")
             self.map_new_anon(p, v, slot, writable=True, copy=True)
             ev.kind = Kind.COW_COPY
             return
-        ev.call("do_shared_fault" if write else "do_read_fault", fn)
+        ev.call(*(self.k.fn.file_shared if write else self.k.fn.file_read), fn)
         if not write and self.k.fault_around_pages > 1:
             self.do_fault_around(p, v, slot, cache)
         pfn = self._cache_page(cache, page, v)
@@ -207,13 +208,13 @@ class Faults(Core):
     # ------------------------------------------------------------------ write protect / COW
     def do_wp_page(self, p: Proc, v: Vma, slot: int, unshare: bool = False) -> None:
         ev = self.ev
-        ev.call("do_wp_page")
         ev.fault = self._fault_kind(FAULT_COW)
         pfn = self.slots.pfn[slot]
         pte = self.slots.pte[slot]
         vmf = self.slots.vmf[slot]
         if pfn == ZERO_PFN:
-            self.vm_normal_page(p, slot)  # v5 may print Bad page map here; its answer is NULL anyway
+            ev.call(*R.wp_zero_functions(self.k.fn, bool(pte & S)))
+            self.vm_normal_page(p, slot, called=True)  # v5 may print Bad page map here; its answer is NULL anyway
             extra = R.WP_ZERO
             if extra.extra_ns or extra.extra_lines:
                 ev.cost += extra.extra_ns
@@ -232,6 +233,7 @@ class Faults(Core):
             self.map_new_anon(p, v, slot, writable=not unshare, copy=rule.copy)
             ev.kind = Kind.COW_ZERO
             return
+        ev.call("do_wp_page")
         fr = self.frames
         kind = fr.kind[pfn]
         if kind in (C.FK_FILE, C.FK_SHMEM) and vmf & C.VM_SHARED:
@@ -261,21 +263,23 @@ class Faults(Core):
             ev.decide("page already exclusive: nothing to unshare")
             ev.kind = Kind.GUP
             return
-        ev.call(self.k.fn.wp_copy)
+        ev.call(*self.k.fn.wp_copy)
         ev.decide(f"page mapped {fr.mapcount[pfn]} times" if kind == C.FK_ANON else "private copy of a file page")
         self.rss(-1)
         self.map_new_anon(p, v, slot, writable=not unshare, copy=True)
         self.unmap_page(pfn)
         ev.kind = Kind.COW_COPY
 
-    def vm_normal_page(self, p: Proc, slot: int) -> int | None:
-        """The struct page behind a PTE, or None for special mappings; v5 complains about some."""
+    def vm_normal_page(self, p: Proc, slot: int, called: bool = False) -> int | None:
+        """The struct page behind a PTE, or None for special mappings; v5 complains about some.
+        called: the caller has already named vm_normal_page in the event's path."""
         pfn = self.slots.pfn[slot]
         pte = self.slots.pte[slot]
         ev = self.ev
         if not pte & S:
             return pfn
-        ev.call("vm_normal_page")
+        if not called:
+            ev.call("vm_normal_page")
         if self.k.zero_test is ZeroTest.SPECIAL_AND_VMA:
             why = use_zero_page_why(self.slots.vmf[slot])
             if why:
@@ -338,7 +342,7 @@ class Faults(Core):
 
     def _map_new_thp(self, p: Proc, v: Vma, first: int, block: int, vmf: int) -> None:
         ev = self.ev
-        ev.call("vma_alloc_anon_folio_pmd", "clear_huge_page", "folio_add_new_anon_rmap")
+        ev.call("vma_alloc_anon_folio_pmd", "folio_zero_user", "folio_add_new_anon_rmap")  # (6.18: no clear_huge_page)
         if not v.anon_vma:
             v.anon_vma = True
         head = self.alloc_huge()

@@ -408,7 +408,7 @@ class Machine(Bulk):
 
     def _set_lock(self, p: Proc, v: Vma, lo: int, hi: int, cpu: int, lock: bool, onfault: bool) -> Iterator[None]:
         ev = self.begin(cpu, p.index, lo)
-        ev.call("do_mlock" if lock else "do_munlock", "mlock_fixup")
+        ev.call(*(self.k.fn.mlock_set if lock else self.k.fn.munlock_set))
         ev.kind = Kind.MLOCK if lock else Kind.MUNLOCK
         bits = C.VM_LOCKED | (C.VM_LOCKONFAULT if onfault else 0)
         ev.decide(("VM_LOCKED" + ("|VM_LOCKONFAULT" if onfault else "") + " set first, then the walk")

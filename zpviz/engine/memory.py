@@ -99,11 +99,11 @@ class Frames:
             self.used += 1
         return pfn
 
-    def alloc_run(self, kind: int, n: int) -> int:
-        """What n calls of alloc(kind) do while the free list is empty, at once (the populate
-        runs, populate_runs.py): frames next_pfn.. in order, each as alloc leaves it. Returns
-        the first."""
-        if self.free or kind == C.FK_PT or n <= 0:
+    def alloc_run(self, kind: int, n: int, pt_at: list[int] = ()) -> int:
+        """What n calls of alloc (of `kind`, but of FK_PT at the offsets pt_at: page tables
+        made among them) do while the free list is empty, at once (the populate runs,
+        populate_runs.py): frames next_pfn.. in order, each as alloc leaves it. Returns the first."""
+        if self.free or kind == C.FK_PT or n <= 0 or any(not 0 <= j < n for j in pt_at):
             raise ValueError("alloc_run: only fresh frames of user data, with the free list empty")
         first = self.next_pfn
         self.next_pfn += n
@@ -113,8 +113,12 @@ class Frames:
             view = np.frombuffer(arr, _DTYPE[arr.typecode, arr.itemsize])
             view[new] = value
             del view  # (an array exporting its buffer cannot grow)
-        self.kind[new] = bytes([kind]) * n
-        self.used += n
+        kinds = bytearray([kind]) * n
+        for j in pt_at:
+            kinds[j] = C.FK_PT
+        self.kind[new] = kinds
+        self.used += n - len(pt_at)
+        self.pt += len(pt_at)
         return first
 
     def alloc_huge(self) -> int:

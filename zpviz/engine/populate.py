@@ -22,8 +22,12 @@ the fault mlocks the new page already (VM_LOCKED set), so the walk's mlock_page 
 Anything else (the table's first page, a present page, a hole, an error) is the general walk's.
 
 Where it runs alone on its CPU (no other CPU's work waiting), runs of such pages are written at
-once instead (populate_runs.py, switch `populate_runs`), from what this walk
-learned.
+once instead (populate_runs.py, switch `populate_runs`), from what this walk learned. For them
+it also learns the first page of a PTE table the general walk makes (`table_first`: a plain page
+but for its missing table, under existing upper tables, where no THP can be made): the same
+event but for the table's frame, allocated first, and its struct page, written before the
+page's. The runs then go on past a table's end, playing such pages themselves; this walk never
+does (they stay the general walk's here).
 
 tests/engine/test_fastpaths_direct.py compares it record for record with the general path
 (switch `populate_enabled`), and tests/engine/test_one_rule.py changes the rules under it.
@@ -37,7 +41,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
-from zpviz.engine.core import Proc, Vma
+from zpviz.engine.core import Proc, Vma, upper_table_keys
 from zpviz.engine.events import Kind
 from zpviz.engine.kernels.base import FaultLock, MlockPopulate, PopulateWrite, RssCounter
 from zpviz.engine.populate_runs import Runs
@@ -90,6 +94,7 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
     access, zone_line = cm.access_writes, L.ZONE_LOCK
     miss_key = cpu * KEY_STRIDE + C.C_MISSES
     learned: dict[int, _Learned | None] = {}  # vma flags -> the general walk's page (None: not ours)
+    learned_first: dict[int, _Learned | None] = {}  # the same for a table_first page (for the runs)
 
     def plain_flags(vmf: int) -> bool:
         """The vma-flag part of the allow-list (see plain)."""
@@ -110,11 +115,30 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
         t = svpage[s] >> 9
         return t in tables and t not in huge
 
-    def learn(s: int, vmf: int) -> _Learned | None:
-        """What the general walk just did for page s, if it is what this loop spells out."""
+    def table_first(s: int, vmf: int) -> bool:
+        """Whether page s is the first of a PTE table that the runs may make (populate_runs.py):
+        a plain page but for its table, which is missing (and not huge) under existing upper
+        tables, where no THP can be made instead (touches nothing)."""
+        ok = flags_ok.get(vmf)
+        if ok is None:
+            ok = flags_ok[vmf] = plain_flags(vmf)
+        if not ok or spte[s] or not v.anon_vma or (k.has_thp and vmf & C.VM_HUGEPAGE):
+            return False
+        vp = svpage[s]
+        t = vp >> 9
+        return t not in tables and t not in huge and all(key in p.upper_tables for key in upper_table_keys(vp))
+
+    def learn(s: int, vmf: int, pt: int | None = None) -> _Learned | None:
+        """What the general walk just did for page s, if it is what this loop spells out; with pt
+        (the page-table frame of a table_first page, made by the same event) what the runs spell
+        out for such a page: the same but for the table's frame, allocated first, its struct page
+        written before the new page's (role "ptpage")."""
         ev = m.ev
         pfn = spfn[s]
-        if ev.slot != s or ev.log or ev.flags or ev.dirty_slots != [s] or set(ev.dirty_frames) != {pfn}:
+        frames = [pfn] if pt is None else [pt, pfn]
+        if ev.slot != s or ev.log or ev.flags or ev.dirty_slots != [s]:
+            return None
+        if list(dict.fromkeys(ev.dirty_frames)) != frames:
             return None
         if not all(written for _, written in ev.lines):
             return None
@@ -123,7 +147,14 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
                  pte_base + pte_move(vp >> 3): "pte"}
         if mm_line is not None:
             names[mm_line] = "mm"
-        if tuple(names.get(line, "other") for line, _ in ev.lines) != roles:
+        want_roles = roles
+        if pt is not None:
+            names[page_line(pt)] = "ptpage"
+            at = roles.index("page")
+            want_roles = roles[:at] + ("ptpage",) + roles[at:]
+            if (fr.refcount[pt], fr.mapcount[pt], fr.flags[pt], fr.kind[pt]) != (1, 0, 0, C.FK_PT):
+                return None
+        if tuple(names.get(line, "other") for line, _ in ev.lines) != want_roles:
             return None
         want = anon_flags | (locked_flags if vmf & C.VM_LOCKED and k.fault_mlocks_new_pages else 0)
         if (spte[s], fr.refcount[pfn], fr.mapcount[pfn], fr.flags[pfn], fr.kind[pfn]) != (new_pte, 1, 1, want, fk_anon):
@@ -156,7 +187,7 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
             how = learned.get(vmf) if plain(s, vmf) else None
             if how is not None and runs is not None and runs.ready():
                 flush()  # (the buffered records first: the run appends to the recorder directly)
-                done = runs.play(slots, i - 1, how, vmf, new_flags(vmf), new_pte)
+                done = runs.play(slots, i - 1, how, vmf, new_flags(vmf), new_pte, learned_first.get(vmf))
                 if done:
                     i += done - 1
                     if m.progress is not None:
@@ -167,6 +198,10 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
                 # zone lock) is learned from
                 flush()
                 study = vmf not in learned and plain(s, vmf) and pcp[cpu] > 0
+                # (and a table's first page, for the runs: two allocations, neither refilling)
+                study_first = (runs is not None and not study and vmf not in learned_first and pcp[cpu] > 1
+                               and table_first(s, vmf))
+                uppers = len(p.upper_tables)
                 played = None
                 for _ in general(p, v, [s], cpu, mlock):
                     # its one event is emitted: read it now, before the yield lets other CPUs
@@ -174,6 +209,10 @@ def lean_walk(m, p: Proc, v: Vma, slots: list[int], cpu: int, mlock: bool,
                     played = m.ev
                     if study:
                         learned[vmf] = learn(s, vmf)
+                    elif study_first:
+                        made = tables.get(svpage[s] >> 9)
+                        ok = made is not None and len(p.upper_tables) == uppers
+                        learned_first[vmf] = learn(s, vmf, made) if ok else None
                     yield
                 if played is None:
                     continue  # (a hole: no event)

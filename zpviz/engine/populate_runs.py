@@ -11,6 +11,12 @@ explicit:
 
 - the page, its vpage and the frame it gets (the next fresh frame: the free list must be empty);
 - where the per-cpu free list runs dry (every PCP_BATCH allocations: the zone lock is written too);
+- whether the page is the first of a PTE table the run makes (a run goes on past a table's end):
+  its event allocates the table's frame first (the next fresh frame, then the page's), writes the
+  table's struct page before the page's (a miss), and has the path, kind, cost and misses the
+  lean walk learned from the general walk's first such page (`how_first`, learned as `how` is,
+  with the extra frame and line checked by role); without that (the rule made it otherwise),
+  runs end before a missing table, whose first page the general walk plays;
 - for each line the event writes, whether this CPU holds it already (a hit) or no cache holds it
   and no busy time can delay it (a miss from memory). The lock, mm counter, zone lock, PTE-table
   lock and PTE line are hits after their first write in the run; the new frame's struct page is
@@ -18,19 +24,21 @@ explicit:
   shared, busy) ends the run before the page that would write it.
 
 So each page's event is one of a handful of shapes (which lines hit, whether the zone lock is
-written), and each shape's timing and counter increments are the cache model's own answer:
-`CacheModel.access_writes` is run once per shape on a scratch model holding the shape's hits,
-with the same costs and CPU. That is the one rule; nothing here times a line. Between events no
-busy time can delay a line this CPU wrote before: checked (a line's hold ends within the event's
-own kernel work, `line_hold_ns <= cost + hit_ns`), else nothing is written here.
+written and before which allocation, whether it makes a table), and each shape's timing and
+counter increments are the cache model's own answer: `CacheModel.access_writes` is run once per
+shape on a scratch model holding the shape's hits, with the same costs and CPU. That is the one
+rule; nothing here times a line. Between events no busy time can delay a line this CPU wrote
+before: checked (a line's hold ends within the event's own kernel work, `line_hold_ns <= cost +
+hit_ns`), else nothing is written here.
 
 The allow-list, all checked before anything is touched (a run ends before the first page that
 fails it; a run of fewer than MIN_RUN pages is left to the lean walk): nothing else can run
-(`units_waiting == 0`), consecutive slots of the walk's vma with its vma
-flags (those the lean walk learned), empty PTEs, PTE tables present and not huge, the vma's
-anon_vma there, the free list empty, and the lines as above. The records are the columns.py
-layout, the frames as Frames.alloc leaves them (Frames.alloc_run), the scalars as the state
-they follow moves. tests/engine/test_fastpaths_direct.py compares it record for record with the
+(`units_waiting == 0`), consecutive slots of the walk's vma with its vma flags (those the lean
+walk learned), empty PTEs, PTE tables present and not huge (or missing, not huge, under upper
+tables that exist, where `how_first` was learned), the vma's anon_vma there, the free list
+empty, and the lines as above. The records are the columns.py layout, the frames as Frames.alloc
+leaves them (Frames.alloc_run), the scalars as the state they follow moves (a table adds one
+page-table frame). tests/engine/test_fastpaths_direct.py compares it record for record with the
 general walk, and tests/engine/test_one_rule.py changes the rules under it.
 """
 
@@ -54,17 +62,20 @@ from zpviz.engine.columns import (
     Col,
     Fd,
     Sd,
+    Stored,
 )
-from zpviz.engine.core import Cancelled
+from zpviz.engine.core import Cancelled, upper_table_keys
 from zpviz.engine.record import raw_bytes
 
 MIN_RUN = 16  # pages: below this a run costs more to set up than the lean walk takes to play it
-MAX_RUN = 1 << 14  # pages written at once (bounds the temporaries)
+MAX_RUN = 1 << 15  # pages written at once (bounds the temporaries)
 MAX_PAUSE = 1024  # pages left to the lean walk after a run that came out short (doubling each time)
 
 # the lines whose first write in a run may be a miss, as bits of a page's shape
 _MISS = {"lock": 1, "ptl": 2, "pte": 4, "mm": 8, "zone": 16}
 _REFILL = 32  # the page's allocation refills the per-cpu list (the zone lock is written)
+_FIRST = 64  # the first page of a PTE table the run makes: the table's frame is allocated first
+_REFILL_PT = 128  # that table's allocation refills the per-cpu list (the zone lock before its struct page)
 FRESH, OWN, OTHER = 0, 1, 2  # a line's state before the run: no cache, this CPU's, anything else
 
 
@@ -108,19 +119,27 @@ class Runs:
     def _states(self, ids, t0: int) -> list[int]:
         """_state of each line in ids, the lines no cache knows of found at once (most are)."""
         cm = self.m.cache
-        odd = (cm.owner.keys() & ids) | (cm.sharers.keys() & ids) | (cm.busy.keys() & ids)
-        if not odd:
-            return [FRESH] * len(ids)
-        return [self._state(x, t0) if x in odd else FRESH for x in ids]
+        odd: set[int] = set()
+        for known in (cm.owner, cm.sharers, cm.busy):
+            # (through the smaller side: `keys() & ids` looks up every id, a dict of a few lines
+            # is quicker walked; ids is a range, so `in ids` is arithmetic)
+            odd |= known.keys() & ids if len(known) > len(ids) else {x for x in known if x in ids}
+        states = [FRESH] * len(ids)
+        for x in odd:  # (each in ids: its place there is arithmetic)
+            states[(x - ids.start) // ids.step] = self._state(x, t0)
+        return states
 
     # ------------------------------------------------------------------ the shapes
     def _lines(self, bits: int, pfn: int, vp: int) -> tuple[list[int], list[str]]:
-        """The lines one page's event writes, in order, and their roles."""
+        """The lines one page's event writes, in order, and their roles (a table's first page:
+        the table's struct page, frame pfn - 1, before the page's, as the lean walk learned)."""
         ids = {"lock": self.lock_line, "page": L.struct_page_line(pfn), "ptl": L.ptl_line_at(self.p.index, vp >> 9),
-               "pte": L.pte_line_at(self.p.index, vp >> 3), "mm": self.mm_line, "zone": L.ZONE_LOCK}
+               "pte": L.pte_line_at(self.p.index, vp >> 3), "mm": self.mm_line, "zone": L.ZONE_LOCK,
+               "ptpage": L.struct_page_line(pfn - 1)}
         roles = list(self.roles)
-        if bits & _REFILL:
-            roles.insert(roles.index("page"), "zone")
+        at = roles.index("page")  # the allocations come before it, each after its refill
+        roles[at:at] = (["zone"] if bits & _REFILL_PT else []) + (["ptpage"] if bits & _FIRST else []) + (
+            ["zone"] if bits & _REFILL else [])
         return [ids[r] for r in roles], roles
 
     def _shape(self, bits: int, pfn: int, vp: int, how) -> tuple:
@@ -134,7 +153,7 @@ class Runs:
         lines, roles = self._lines(bits, pfn, vp)
         scratch = CacheModel(m.ncpus, m.cache.socket, m.costs)
         for line, role in zip(lines, roles):
-            if role != "page" and not bits & _MISS[role]:
+            if role not in ("page", "ptpage") and not bits & _MISS[role]:
                 scratch.owner[line] = cpu
         out: list[int] = []
         t = scratch.access_writes(cpu, 0, lines, out) + how.cost
@@ -145,12 +164,14 @@ class Runs:
         return got
 
     # ------------------------------------------------------------------ a run
-    def play(self, slots: list[int], i: int, how, vmf: int, page_flags: int, new_pte: int) -> int:
+    def play(self, slots: list[int], i: int, how, vmf: int, page_flags: int, new_pte: int, how_first=None) -> int:
         """Write the run of pages slots[i:] that the allow-list lets through, as the lean walk
-        would play them; returns how many (0: none, the lean walk plays slots[i])."""
+        would play them; returns how many (0: none, the lean walk plays slots[i]). how_first: what
+        the general walk did for the first page of a PTE table it made (the lean walk's
+        `learn`), or None: then the run ends before the first missing table."""
         if i < self.pause_until:
             return 0
-        n = self._run(slots, i, how, vmf)
+        n = self._run(slots, i, how, vmf, how_first)
         if n < MIN_RUN:
             # short runs here (the lines or pages in the way): leave some pages to the lean walk
             self.pause_until = i + self.pause
@@ -177,26 +198,35 @@ class Runs:
                 raise Cancelled(f"cancelled after {first + step - tick:,} events")
         m.units_tick = tick + n - 1
 
-    def _run(self, slots: list[int], i: int, how, vmf: int) -> int:
-        """How many pages from slots[i] on the allow-list lets through (it touches nothing)."""
+    def _run(self, slots: list[int], i: int, how, vmf: int, first) -> int:
+        """How many pages from slots[i] on the allow-list lets through (it touches nothing). Notes
+        for _write the lines' states before the run (pre), the PTE tables it makes (news: the
+        offsets of their first pages) and what it knows of such a page (first, or None)."""
         m, p = self.m, self.p
         costs = m.costs
         if costs.line_hold_ns > how.cost + costs.hit_ns:
             return 0  # a line's hold could outlast the event: the next one's timing would depend on it
+        if first is not None and costs.line_hold_ns > first.cost + costs.hit_ns:
+            first = None
         s0 = slots[i]
         n = min(len(slots) - i, MAX_RUN, len(m.slots) - s0)
         if n < MIN_RUN:
             return 0
-        # PTE tables (page j's vpage is vp0 + j: checked below): present, not huge, their locks
-        # fresh or this CPU's. First, as most runs end at a table the general walk makes
+        # PTE tables (page j's vpage is vp0 + j: checked below): present and not huge, or missing
+        # where the lean walk learned a table's first page (first) and the upper tables are there
+        # (the event makes the PTE table only). First, as most runs end at a table
         vp0 = m.slot_vpage[s0]
         t0 = m.clock[self.cpu]
-        tables, huge = p.pte_tables, p.huge_pmds
-        b0 = vp0 >> 9
-        for b in range(b0, ((vp0 + n - 1) >> 9) + 1):
-            if b not in tables or b in huge:
-                n = min(n, (b << 9) - vp0)
+        tables, huge, upper = p.pte_tables, p.huge_pmds, p.upper_tables
+        news: list[int] = []
+        for b in range(vp0 >> 9, ((vp0 + n - 1) >> 9) + 1):
+            if b in tables and b not in huge:
+                continue
+            j = (b << 9) - vp0
+            if first is None or b in huge or j <= 0 or not all(key in upper for key in upper_table_keys(b << 9)):
+                n = min(n, max(j, 0))
                 break
+            news.append(j)
         if n < MIN_RUN:
             return 0
         # consecutive slots of one vma (so consecutive vpages), with empty PTEs and the flags learned
@@ -209,6 +239,13 @@ class Runs:
             n = int(np.argmin(ok))
         if n < MIN_RUN:
             return 0
+
+        def allocs(n: int) -> int:  # the allocations of the run's first n pages
+            return n + sum(1 for j in news if j < n)
+
+        def page_of(a: int) -> int:  # the page whose event makes the run's a-th allocation
+            return a - sum(1 for x, j in enumerate(news) if j + x < a)
+
         # the lock, the mm counter: their first write is the first page's; the zone lock's, the
         # first refill's
         pre = {role: self._state(line, t0) for role, line in (
@@ -216,8 +253,8 @@ class Runs:
         if pre["lock"] == OTHER or pre.get("mm") == OTHER:
             return 0
         pcp0 = m.pcp[self.cpu]
-        if pcp0 < n and pre["zone"] == OTHER:
-            n = pcp0
+        if pcp0 < allocs(n) and pre["zone"] == OTHER:
+            n = page_of(pcp0)
         # the PTE-table locks and PTE lines: a page's is first written by the first of its pages
         for role, shift, line_at, move in (("ptl", 9, L.ptl_line_at, L.ptl_line_move(1)),
                                            ("pte", 3, L.pte_line_at, L.pte_line_move(1))):
@@ -229,40 +266,57 @@ class Runs:
             pre[role] = states
         if n < MIN_RUN:
             return 0
-        # the new frames' struct pages: no cache may have them (so every one is a miss)
-        first = m.frames.next_pfn
-        ids = range(L.struct_page_line(first), L.struct_page_line(first + n), L.struct_page_move(1))
+        # the new frames' struct pages (the pages' and the tables'): no cache may have them (so
+        # every one is a miss)
+        at = m.frames.next_pfn
+        ids = range(L.struct_page_line(at), L.struct_page_line(at + allocs(n)), L.struct_page_move(1))
         states = self._states(ids, t0)
         if any(states):
-            n = min(n, next(j for j, x in enumerate(states) if x != FRESH))
+            n = min(n, page_of(next(j for j, x in enumerate(states) if x != FRESH)))
         self.pre = pre  # for _write
+        self.news = [j for j in news if j < n]
+        self.how_first = first
         return n
 
     def _write(self, s0: int, n: int, how, vmf: int, page_flags: int, new_pte: int) -> None:
         m, p, cpu = self.m, self.p, self.cpu
+        first = self.how_first
         rec, fr = m.rec, m.frames
         t0 = m.clock[cpu]
         scal_before = np.array(m.scalar_values()[1:], np.int64)
         vp0 = m.slot_vpage[s0]
         k = np.arange(n, dtype=np.int64)
+        news = self.news  # the pages that make their PTE table (first): two allocations, the table's first
+        new_table = np.zeros(n, bool)
+        new_table[news] = True
+        tables_by = np.cumsum(new_table)  # the tables made by each page's event and those before
+        n_alloc = n + len(news)
+        page_at = k + tables_by  # each page's allocation (its frame's offset in the run)
+        pt_at = page_at[news] - 1  # each new table's
         # ---- each page's shape
         batch = R.PCP_BATCH
         pcp0 = m.pcp[cpu]
-        refill = (k >= pcp0) & ((k - pcp0) % batch == 0)
-        bits = np.where(refill, _REFILL, 0)
+        a = np.arange(n_alloc, dtype=np.int64)
+        refills = a[(a >= pcp0) & ((a - pcp0) % batch == 0)]  # the allocations that refill
+        is_pt = np.zeros(n_alloc, bool)
+        is_pt[pt_at] = True
+        owner_page = a - (np.cumsum(is_pt) - is_pt)  # the page whose event makes each allocation
+        bits = np.where(new_table, _FIRST, 0)
+        bits[owner_page[refills[~is_pt[refills]]]] |= _REFILL
+        bits[owner_page[refills[is_pt[refills]]]] |= _REFILL_PT
         pre = self.pre
         if pre["lock"] == FRESH:
             bits[0] |= _MISS["lock"]
         if pre.get("mm") == FRESH:
             bits[0] |= _MISS["mm"]
-        if pcp0 < n and pre["zone"] == FRESH:
-            bits[pcp0] |= _MISS["zone"]
+        if len(refills) and pre["zone"] == FRESH:
+            bits[owner_page[refills[0]]] |= _MISS["zone"]
         for role, shift in (("ptl", 9), ("pte", 3)):
             q0 = vp0 >> shift
             nq = ((vp0 + n - 1) >> shift) - q0 + 1
             first_page = np.maximum(((q0 + np.arange(nq)) << shift) - vp0, 0)  # of each line, in the run
             bits[first_page[np.array(pre[role][:nq]) == FRESH]] |= _MISS[role]
-        first_pfn = fr.next_pfn
+        pfn0 = fr.next_pfn
         counts = np.bincount(bits)
         uniq = np.flatnonzero(counts)
         lut = np.zeros(len(counts), np.int64)
@@ -272,39 +326,45 @@ class Runs:
         for b in uniq.tolist():
             j = int(np.argmax(bits == b))  # the first page of this shape
             reps.append(j)
-            shapes.append(self._shape(b, first_pfn + j, vp0 + j, how))
+            shapes.append(self._shape(b, pfn0 + int(page_at[j]), vp0 + j, first if b & _FIRST else how))
         # ---- times
         dur = np.array([s[0] for s in shapes], np.int64)[inv]
         t1 = t0 + np.cumsum(dur)
         starts_t = t1 - dur
         t_end = int(t1[-1])
-        # ---- state: frames, pages, allocator, caches, clock
-        pfn0 = fr.alloc_run(C.FK_ANON, n)
-        pfns = pfn0 + k
+        # ---- state: frames, pages, tables, allocator, caches, clock
+        if fr.alloc_run(C.FK_ANON, n_alloc, pt_at.tolist()) != pfn0:
+            raise RuntimeError("populate run: the frames are not the next fresh ones")
+        pfns = pfn0 + page_at
         flags = _frame_view(fr.flags)
-        flags[pfn0:pfn0 + n] |= page_flags
+        flags[pfns] |= page_flags
         del flags
         mapc = _frame_view(fr.mapcount)
-        mapc[pfn0:pfn0 + n] = 1
+        mapc[pfns] = 1
         del mapc
+        for j, pt in zip(news, (pfn0 + pt_at).tolist()):
+            p.pte_tables[(vp0 + j) >> 9] = pt  # (in the order the general walk makes them)
         pte = np.frombuffer(m.slots.pte, np.uint8)
         pte[s0:s0 + n] = new_pte
         del pte
         pfn_view = np.frombuffer(m.slots.pfn, np.int64)
         pfn_view[s0:s0 + n] = pfns
         del pfn_view
-        n_refills = int(refill.sum())
-        m.pcp[cpu] = pcp0 + n_refills * batch - n
+        m.pcp[cpu] = pcp0 + len(refills) * batch - n_alloc
         m.rss_pages += n
         m.clock[cpu] = t_end
         if t_end > m.now:
             m.now = t_end
-        self._lines_after(n, vp0, pfn0, refill, inv, shapes, starts_t, t_end)
+        last_refill = int(owner_page[refills[-1]]) if len(refills) else None
+        self._lines_after(n, n_alloc, vp0, pfn0, page_at, news, pt_at, last_refill, inv, shapes, starts_t, t_end)
         # ---- records (columns.py layout)
         rows = np.empty((n, N_INT), INT_DTYPE)
-        for col, value in ((Col.STEP, m.step_index), (Col.CPU, cpu), (Col.KIND, how.kind), (Col.PATH, how.path),
-                           (Col.PROC, p.index), (Col.FAULT, how.fault), (Col.FLAGS, 0)):
+        for col, value in ((Col.STEP, m.step_index), (Col.CPU, cpu), (Col.PROC, p.index), (Col.FLAGS, 0)):
             rows[:, col] = value
+        for col, field in ((Col.KIND, "kind"), (Col.PATH, "path"), (Col.FAULT, "fault")):
+            rows[:, col] = getattr(how, field)
+            if news:
+                rows[news, col] = getattr(first, field)
         rows[:, Col.SLOT] = s0 + k
         rows[:, Col.PFN] = pfns
         rec.evi.frombytes(raw_bytes(rows))
@@ -312,6 +372,7 @@ class Runs:
         first_event = rec.n_events
         m.populated_pages += n
         m.batched_pages += n
+        m.batched_tables += len(news)
         if not rec.keep_deltas:
             counters = m.counters
             uses = np.bincount(inv, minlength=len(shapes)).tolist()
@@ -320,8 +381,11 @@ class Runs:
                     counters[key >> KEY_SHIFT][key & KEY_MASK] += value * u
             rec.n_events = first_event + n
             return
+        # the scalars: each page moves them alike, but for the PTE table a table's first page makes
         scal_after = np.array(m.scalar_values()[1:], np.int64)
-        step, rest = np.divmod(scal_after - scal_before, n)
+        per_table = np.zeros(N_STORED, np.int64)
+        per_table[Stored.PT_FRAMES] = 1
+        step, rest = np.divmod(scal_after - scal_before - len(news) * per_table, n)
         if rest.any():
             raise RuntimeError("populate run: a scalar moved unevenly")
         ones = np.ones(n, INT_DTYPE)
@@ -329,18 +393,19 @@ class Runs:
                               (Sd.PFN, rows[:, Col.PFN]), (Sd.VMF, np.full(n, vmf, INT_DTYPE))):
             rec.sd[field].frombytes(raw_bytes(values))
         rec.sd_n.frombytes(raw_bytes(ones))
+        # the frame records: every frame the run allocated, in order (a table's before its first page's)
         fviews = {Fd.REF: fr.refcount, Fd.MAP: fr.mapcount, Fd.FLAGS: fr.flags}
         for field in Fd:
             if field == Fd.PFN:
-                values = rows[:, Col.PFN]
+                values = np.arange(pfn0, pfn0 + n_alloc, dtype=INT_DTYPE)
             elif field == Fd.KIND:
-                values = np.frombuffer(fr.kind, np.uint8)[pfn0:pfn0 + n].astype(INT_DTYPE)
+                values = np.frombuffer(fr.kind, np.uint8)[pfn0:pfn0 + n_alloc].astype(INT_DTYPE)
             else:
                 view = _frame_view(fviews[field])
-                values = view[pfn0:pfn0 + n].astype(INT_DTYPE)
+                values = view[pfn0:pfn0 + n_alloc].astype(INT_DTYPE)
                 del view
             rec.fd[field].frombytes(raw_bytes(values))
-        rec.fd_n.frombytes(raw_bytes(ones))
+        rec.fd_n.frombytes(raw_bytes((ones + new_table).astype(INT_DTYPE)))
         # counter increments: each page's shape's pairs (padded per shape, the pads masked out)
         lens = np.array([len(x[1]) for x in shapes], np.int64)
         width = max(1, int(lens.max()))
@@ -354,9 +419,15 @@ class Runs:
         rec.cd[Cd.KEY].frombytes(raw_bytes(keys[inv][real]))
         rec.cd[Cd.VALUE].frombytes(raw_bytes(vals[inv][real]))
         rec.cd_n.frombytes(raw_bytes(per_page.astype(INT_DTYPE)))
-        sc = scal_before[None, :] + (k + 1)[:, None] * step[None, :]
-        rec.scalars.frombytes(raw_bytes(sc.astype(INT_DTYPE)))
-        assert sc.shape[1] == N_STORED
+        # (stored as INT_DTYPE, in which the sums wrap as the int64 ones cast would; only the
+        # columns that move are summed)
+        sc = np.empty((n, N_STORED), INT_DTYPE)
+        sc[:] = scal_before.astype(INT_DTYPE)
+        for col in np.flatnonzero(step).tolist():
+            sc[:, col] += ((k + 1) * step[col]).astype(INT_DTYPE)
+        if news:
+            sc[:, Stored.PT_FRAMES] += tables_by.astype(INT_DTYPE)
+        rec.scalars.frombytes(raw_bytes(sc))
         rec.n_events = first_event + n
         # the pages' counter patterns are their shapes': found once each (on its first page), so the
         # seal need not hash every page again
@@ -366,7 +437,8 @@ class Runs:
                 pids[x[4]] = int(rec.pattern_ids(first_event + j, first_event + j + 1)[0])
         rec.known_patterns(first_event, np.array([pids[x[4]] for x in shapes], np.int64)[inv])
 
-    def _lines_after(self, n, vp0, pfn0, refill, inv, shapes, starts_t, t_end) -> None:
+    def _lines_after(self, n, n_alloc, vp0, pfn0, page_at, news, pt_at, last_refill, inv, shapes, starts_t,
+                     t_end) -> None:
         """Every line the run wrote is this CPU's, busy as its last write left it (a busy time no
         later than the run's end can delay no one: only this CPU runs until the step ends, and
         cache.expire drops it then; the lean walk's would be dropped alike)."""
@@ -381,16 +453,20 @@ class Runs:
             for j in np.flatnonzero(times > t_end).tolist():
                 busy[ids[j]] = int(times[j])
 
-        written(range(L.struct_page_line(pfn0), L.struct_page_line(pfn0 + n), L.struct_page_move(1)),
-                starts_t + offsets("page")[inv])
+        frame_times = np.empty(n_alloc, np.int64)  # each new frame's struct page, by allocation
+        frame_times[page_at] = starts_t + offsets("page")[inv]
+        if news:  # a table's, before its first page's
+            frame_times[pt_at] = starts_t[news] + offsets("ptpage")[inv[news]]
+        written(range(L.struct_page_line(pfn0), L.struct_page_line(pfn0 + n_alloc), L.struct_page_move(1)),
+                frame_times)
         for role, shift, line_at, move in (("ptl", 9, L.ptl_line_at, L.ptl_line_move(1)),
                                            ("pte", 3, L.pte_line_at, L.pte_line_move(1))):
             q0, q1 = vp0 >> shift, (vp0 + n - 1) >> shift
             last = np.minimum(((np.arange(q0, q1 + 1) + 1) << shift) - 1 - vp0, n - 1)  # each line's last page
             written(range(line_at(pidx, q0), line_at(pidx, q1) + 1, move), starts_t[last] + offsets(role)[inv[last]])
         singles = [("lock", self.lock_line, n - 1), ("mm", self.mm_line, n - 1)]
-        if refill.any():
-            singles.append(("zone", L.ZONE_LOCK, int(np.flatnonzero(refill)[-1])))
+        if last_refill is not None:
+            singles.append(("zone", L.ZONE_LOCK, int(last_refill)))
         for role, line, j in singles:
             if line is not None:
                 written(range(line, line + 1), np.array([starts_t[j] + shapes[inv[j]][3][role]]))

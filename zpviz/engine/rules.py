@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from zpviz.engine import constants as C
 from zpviz.engine.costs import Costs
-from zpviz.engine.kernels.base import CowFromZero, KernelPolicy, ReadFaultZero, ZeroTest
+from zpviz.engine.kernels.base import CowFromZero, FunctionNames, KernelPolicy, ReadFaultZero, ZeroTest
 
 # The page allocator's per-cpu lists (rmqueue_pcplist / free_unref_page): an empty list takes
 # PCP_BATCH pages from the zone under the zone lock; a free that leaves PCP_HIGH pages on the
@@ -65,10 +65,16 @@ def new_anon_page_ns(costs: Costs, copy: bool) -> int:
     return costs.alloc_page_ns + (costs.copy_page_ns if copy else costs.clear_page_ns) + costs.rmap_ns
 
 
-def new_anon_functions(prepare: bool, copy: bool) -> tuple[str, ...]:
+def new_anon_functions(names: FunctionNames, prepare: bool, copy: bool) -> tuple[str, ...]:
     """The kernel functions that make it (prepare: the vma's first anon page, anon_vma_prepare)."""
-    return (("anon_vma_prepare",) if prepare else ()) + (
-        "cow_user_page" if copy else "clear_user_highpage", "page_add_new_anon_rmap")
+    return (names.anon_prepare if prepare else ()) + (
+        names.new_page_copy if copy else names.new_page_clear, names.new_anon_rmap)
+
+
+def wp_zero_functions(names: FunctionNames, special: bool) -> tuple[str, ...]:
+    """What do_wp_page calls on a zero-page PTE before the new page (new_anon_functions): a
+    special PTE asks vm_normal_page first, which gives NULL."""
+    return ("do_wp_page",) + (("vm_normal_page",) if special else ()) + names.wp_copy
 
 
 def page_table_ns(costs: Costs) -> int:

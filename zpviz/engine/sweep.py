@@ -448,6 +448,7 @@ class Sweep:
         """Each fault's kernel path id, registered in the order the bulk loop meets them."""
         m = self.m
         head = (m.fault_fn, "handle_mm_fault", "handle_pte_fault")
+        names = m.k.fn
         key = cow.astype(np.int64) * 4 + (cow & special) * 2
         if self.prep:
             key[0] += 1
@@ -459,15 +460,15 @@ class Sweep:
             if not self.write:  # rules.read_anon's functions, then the new page's if it makes one
                 fn, decision = head + ("do_anonymous_page",) + self.read_rule.functions, self.read_rule.decision
                 if self.alloc:
-                    fn += R.new_anon_functions(bool(k & 1), False)
+                    fn += R.new_anon_functions(names, bool(k & 1), False)
                 ids[k] = m.rec.path_id(fn, decision)
                 continue
             if k & 4:
-                fn = head + ("do_wp_page",) + (("vm_normal_page",) if k & 2 else ())
+                fn = head + R.wp_zero_functions(names, bool(k & 2))
                 decision = self.cow_rule.decision
             else:
                 fn, decision = head + ("do_anonymous_page",), R.WRITE_EMPTY
-            fn += R.new_anon_functions(bool(k & 1), self.copy)
+            fn += R.new_anon_functions(names, bool(k & 1), self.copy)
             ids[k] = m.rec.path_id(fn, decision)
         return ids[key]
 

@@ -62,7 +62,7 @@ class Teardown(Walks):
         if HZERO_PFN <= pfn < HZERO_PFN + C.HPAGE_PAGES:
             ev.decide("a PTE of a split huge zero page: just cleared")
             return
-        ev.call("page_remove_rmap")
+        ev.call(self.k.fn.remove_rmap)
         self.rss(-1)
         self.unmap_page(pfn)
 

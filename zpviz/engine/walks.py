@@ -61,7 +61,7 @@ class Walks(Faults):
                     nozero: bool = False, anon: bool = False) -> int | str | None:
         """A pfn, None (fault it in first), or EFAULT (the bad_page exit)."""
         ev = self.ev
-        ev.call("follow_page")
+        ev.call(*self.k.fn.follow_page)
         pte = self.slots.pte[slot]
         vmf = self.slots.vmf[slot]
         vp = v.vpage0 + slot - v.base
@@ -140,7 +140,7 @@ class Walks(Faults):
         real_pin = pin and k.has_pin
         for n, slot in enumerate(slots):
             ev = self.begin(cpu, p.index, slot)
-            ev.call("pin_user_pages" if real_pin else "get_user_pages", "__get_user_pages")
+            ev.call("pin_user_pages", "__get_user_pages") if real_pin else ev.call(*k.fn.gup)
             ev.cost += self.costs.gup_page_ns
             bad = self.check_vma_flags(self.slots.vmf[slot], write, force)
             if bad:
@@ -163,7 +163,7 @@ class Walks(Faults):
             if real_pin and k.pin_skips_zero_refcount and (res == ZERO_PFN or self.frames.is_huge_zero(res)):
                 ev.decide("FOLL_PIN on the zero page: no refcount taken (6.5+)")
             else:
-                ev.call("try_grab_folio")
+                ev.call(k.fn.gup_get)
                 ev.decide(("FOLL_PIN" if real_pin else "FOLL_GET") + ": the page's refcount goes up")
                 self.get_page(res, 1024 if real_pin and res != ZERO_PFN else 1)
                 (p.pins if real_pin else p.gup_refs).append(res)
@@ -343,7 +343,7 @@ class Walks(Faults):
                 if pte & H and self.vpage(slot) % C.HPAGE_PAGES:
                     continue  # smaps_pmd_entry counted the whole PMD at its first page
                 ev = self.begin(cpu, p.index, slot)
-                ev.call("show_smap", "walk_page_vma", "smaps_pmd_entry" if pte & H else "smaps_pte_range")
+                ev.call("show_smap", self.k.fn.smaps_walk, "smaps_pmd_entry" if pte & H else "smaps_pte_range")
                 ev.cost += self.costs.walk_page_ns
                 ev.kind = Kind.STAT
                 ev.read(self._pte_line(p, slot))

@@ -308,6 +308,7 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self._frame = 0
         self._curves: list = []
         self._step_bars: list = []
+        self._bars_shown: list | None = None
         self._shown_upto: int | None = None
         self._bars: CpuBars | None = None
         self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
@@ -401,6 +402,7 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             lines.append(_line(self.mem, arr * mib, th.series[i]))
         self._curves = [(line, (line.x, line.y)) for line in lines]
         self._step_bars = []
+        self._bars_shown = None  # which step bars _flush_frame last showed
         w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0
         if len(s.step_end):
             bars = [(pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
@@ -439,8 +441,14 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         mib = 4.0 / 1024.0
         for item, (x, _y) in self._curves:
             item.show_upto(int(np.searchsorted(x, frame, side="right")))
-        for item, at, height in self._step_bars:
-            item.setOpts(height=np.where(at <= frame, height, 0.0))
+        shown = [at <= frame for _item, at, _height in self._step_bars]
+        before_all = self._bars_shown or [None] * len(shown)
+        for (item, _at, height), now, before in zip(self._step_bars, shown, before_all, strict=True):
+            # the steps ended by this frame: bars set only when that changes (a step's end, a seek back),
+            # not at every frame, where setOpts made the item's picture and its bounds anew for nothing
+            if before is None or not np.array_equal(now, before):
+                item.setOpts(height=np.where(now, height, 0.0))
+        self._bars_shown = shown
         done = s.step_end <= frame
         zp_top, mem_top = self._prefix_max
         tops = (float(zp_top.upto(frame + 1)),

@@ -46,6 +46,7 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
         self.theme: Theme | None = None
         self.view: ProgramView | None = None
         self._text_key: tuple = ()
+        self._lit: tuple | None = None  # _highlight's line and where the view stood after it
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -53,6 +54,7 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
                            f"border: 1px solid {theme.grid}; }}")
         self._comments.fmt.setForeground(qcolor(theme.muted))
         self._text_key = ()
+        self._lit = None
         if self.view is not None:
             self.set_view(self.view)
 
@@ -64,6 +66,7 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
                 self.setPlainText("")
                 self.setExtraSelections([])
                 self._text_key = _CLEARED
+                self._lit = None
             return
         width = len(str(len(view.lines)))
         key = (view.lines, view.current, view.language)
@@ -73,12 +76,28 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
                              for i, line in enumerate(view.lines, 1))
             self.setPlainText(text)
             self._text_key = key
+            self._lit = None
         self._highlight(view.current)
 
     def current_line(self) -> int | None:
         return self.view.current if self.view is not None else None
 
     def _highlight(self, line: int | None) -> None:
+        # the same line of the same text in a view that has not moved or resized since: the bar, the
+        # cursor and the scroll would be set to what they are (a step of a loop's lines, every frame
+        # between them), and setting the selections again repaints the dock for nothing
+        if self._lit is not None and self._lit == self._place(line):
+            return
+        self._lit = None
+        self._highlight_now(line)
+        self._lit = self._place(line)
+
+    def _place(self, line: int | None) -> tuple:
+        v, h = self.verticalScrollBar(), self.horizontalScrollBar()
+        return (line, self.blockCount(), self.viewport().size().toTuple(), v.value(), v.maximum(), h.value(),
+                h.maximum())
+
+    def _highlight_now(self, line: int | None) -> None:
         t = self.theme
         if line is None or t is None or not 1 <= line <= self.blockCount():
             self.setExtraSelections([])

@@ -99,20 +99,56 @@ class FaultLock(StrEnum):
 @dataclass(frozen=True)
 class FunctionNames:
     """Kernel functions whose name changed over the years while they did the same work (only
-    what the app shows as the event's path)."""
+    what the app shows as the event's path). The defaults are the 2.6.31 tree's."""
 
     fault_entry: str = "do_page_fault"
     mlock_new_page: str = "is_mlocked_vma"  # a new anon page in a VM_LOCKED vma gets PG_mlocked
     wp_reuse: str = "reuse_swap_page"  # do_wp_page's test that the page is mapped once
-    wp_copy: str = "cow_user_page"  # do_wp_page copying a page mapped elsewhere
+    # what do_wp_page calls to make the new page: 2.6.x does it in its own body ("gotten:"),
+    # 4.1 moved that into wp_page_copy() (also taken for the zero page)
+    wp_copy: tuple[str, ...] = ()
     fork_copy: str = "copy_one_pte"
     mlock_page: str = "mlock_vma_page"
     munlock_range: str = "munlock_vma_pages_range"
+    # a new anonymous page: the vma's first one prepares its anon_vma; the page is cleared (or,
+    # for a COW, copied from the old page), then added to the rmap
+    anon_prepare: tuple[str, ...] = ("anon_vma_prepare",)
+    new_page_clear: str = "clear_user_highpage"
+    new_page_copy: str = "cow_user_page"
+    new_anon_rmap: str = "page_add_new_anon_rmap"
+    # get_user_pages' loop: its own body until 2.6.28 moved it into __get_user_pages
+    gup: tuple[str, ...] = ("get_user_pages", "__get_user_pages")
+    # the page-table walk of one GUP page: follow_page() in 2.6.x; follow_page_mask() down to
+    # follow_page_pte() in 6.18
+    follow_page: tuple[str, ...] = ("follow_page",)
+    # mlock() and munlock() setting or clearing VM_LOCKED: 2.6's do_mlock(on) for both; 6.18's
+    # munlock goes to apply_vma_lock_flags directly
+    mlock_set: tuple[str, ...] = ("do_mlock", "mlock_fixup")
+    munlock_set: tuple[str, ...] = ("do_mlock", "mlock_fixup")
+    # a fault on a file or shmem page, before its ->fault (filemap_fault, shmem_fault): 2.6's
+    # do_linear_fault and __do_fault for any fault; 3.15 split it by kind (do_read_fault, ...)
+    file_read: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    file_cow: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    file_shared: tuple[str, ...] = ("do_linear_fault", "__do_fault")
+    # /proc/PID/smaps: show_smap's page-table walk
+    smaps_walk: str = "walk_page_range"
+    # zap_pte_range taking a page's mapping down: page_remove_rmap() until 6.8's folio_remove_rmap_ptes()
+    remove_rmap: str = "page_remove_rmap"
+    # FOLL_GET's reference: follow_page's get_page() in 2.6.x; try_grab_folio() in 6.18
+    gup_get: str = "get_page"
 
+
+NAMES_2623 = FunctionNames(gup=("get_user_pages",), wp_reuse="can_share_swap_page")  # (reuse_swap_page: 2.6.29)
 
 MODERN_NAMES = FunctionNames(
     fault_entry="do_user_addr_fault", mlock_new_page="mlock_new_folio", wp_reuse="wp_can_reuse_anon_folio",
-    wp_copy="wp_page_copy", fork_copy="copy_present_pte", mlock_page="mlock_folio", munlock_range="mlock_pte_range")
+    wp_copy=("wp_page_copy",), fork_copy="copy_present_pte", mlock_page="mlock_folio",
+    munlock_range="mlock_pte_range", anon_prepare=("vmf_anon_prepare", "__anon_vma_prepare"),
+    new_page_clear="vma_alloc_zeroed_movable_folio", new_page_copy="__wp_page_copy_user",
+    new_anon_rmap="folio_add_new_anon_rmap", follow_page=("follow_page_mask", "follow_page_pte"),
+    remove_rmap="folio_remove_rmap_ptes", gup_get="try_grab_folio", file_read=("do_read_fault", "__do_fault"),
+    file_cow=("do_cow_fault", "__do_fault"), file_shared=("do_shared_fault", "__do_fault"), smaps_walk="walk_page_vma",
+    mlock_set=("do_mlock", "apply_vma_lock_flags", "mlock_fixup"), munlock_set=("apply_vma_lock_flags", "mlock_fixup"))
 
 _ENUMS = {
     "read_fault_zero": ReadFaultZero, "zero_test": ZeroTest, "cow_from_zero": CowFromZero, "foll_anon": FollAnon,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zpviz.engine.kernels.base import MODERN_NAMES, KernelPolicy
+from zpviz.engine.kernels.base import MODERN_NAMES, NAMES_2623, KernelPolicy
 from zpviz.scenario.model import VARIANTS as IDS
 from zpviz.scenario.model import variant_id
 
@@ -18,7 +18,7 @@ V2623 = KernelPolicy(
     blurb="Read faults map ZERO_PAGE and take a reference: every CPU writes its struct page.",
     read_fault_zero="refcounted", zero_test="page", cow_from_zero="zeroed", pg_mlocked=False,
     foll_anon="pmd_none", mlock_ignore_zero=False, munlock_walk="none", munmap_munlocks_first=False,
-    move_pages_zero="reserved", dump="foll_anon", **_OLD,
+    move_pages_zero="reserved", dump="foll_anon", fn=NAMES_2623, **_OLD,
 )
 
 V2624 = KernelPolicy(
