@@ -565,3 +565,47 @@ def test_the_loop_is_freed_when_its_step_ends(plans):
             gc.enable()
     assert plans == [True]
     assert not left, "the loop's state outlived its step"
+
+
+# ------------------------------------------------------------------ the loop's queue and steady faults
+# Each an edit of the generated loop as a maintainer might make it by mistake: the queue's order
+# check gone, the owners a steady fault leaves unnoted never set (at the queue's end, or before a
+# fault that checks them), the heap left unsorted after a fault that ends a queue, a steady
+# transfer costing more, the table in locals kept across queues. loop_agrees must see each.
+LOOP_EDITS = {
+    "no order check": lambda sl: {"_LATE": sl._LATE.replace("if t < q[-1]:", "if t < q[-1] - 10 ** 9:")},
+    "owners not set at the end": lambda sl: {"_HEAD": sl._HEAD.replace("{owners} = p", "pass")},
+    "owners not set before a checked fault": lambda sl: {
+        "_STEADY": sl._STEADY.replace("{owners} = q[-1] & mask", "pass")},
+    "heap left unsorted": lambda sl: {"_HEAD": sl._HEAD.replace("insort(h, late)", "h.append(late)")},
+    "steady transfer 3 ns dearer": lambda sl: {"_TRANSFER": sl._TRANSFER.replace("t += near", "t += near + 3")},
+    "table kept across queues": lambda sl: {
+        "_HEAD": sl._HEAD.replace("        xc = -1  # (a queue", "        pass  # (")},
+}
+
+
+@pytest.mark.parametrize("edit", list(LOOP_EDITS))
+@pytest.mark.parametrize("cpus", [4, 16])
+def test_the_loop_check_sees_an_edited_queue_or_steady_fault(monkeypatch, edit, cpus):
+    """loop_agrees plays many-fault steps against the cache model (the queue, its ends, steady
+    faults on one socket): unedited the loop agrees, each edit above makes it disagree."""
+    from zpviz.engine import sweep_loop as sl
+    from zpviz.engine.costs import Costs
+
+    roles, socket = ("lock", "page", "ptl", "pte", "mm"), [0] * cpus
+    monkeypatch.setattr(sl, "_LOOPS", {})
+    monkeypatch.setattr(sl, "_AGREE", {})
+    assert sl.loop_agrees(roles, Costs(), socket)
+    for name, text in LOOP_EDITS[edit](sl).items():
+        assert text != getattr(sl, name), f"{edit}: the edit found nothing to change"
+        monkeypatch.setattr(sl, name, text)
+    monkeypatch.setattr(sl, "_LOOPS", {})
+    assert not sl.loop_agrees(roles, Costs(), socket)
+
+
+def test_a_fault_that_ends_after_a_slower_cpu_ends_the_queue():
+    """On 16 CPUs of one socket the sweep's loop is a queue (each fault ends after every next start
+    the heap holds) but for the faults around a page-table allocation, whose CPU starts later: a
+    2.6.24 read of 4 tables then, against the general path, every record and the final state."""
+    text = long_lesson(2048, 16, ['do = "read"', 'do = "write"\npages = "0-2047/5"'])
+    assert_same(text, "2.6.24")

@@ -50,7 +50,7 @@ from zpviz.engine.distinct import distinct
 from zpviz.engine.kernels.base import FaultLock, RssCounter
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.probe import PROBE_VMF
-from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of
+from zpviz.engine.sweep_loop import AGAIN, _latencies, _loop, loop_agrees, loop_roles_ok, slots_of, uniform
 from zpviz.engine.sweep_period import CHECK, Periods
 from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records, _Tails, pairs_agree
 
@@ -197,6 +197,13 @@ class Sweep:
         # the per-table and per-line ones, numbered in flat lists
         pi, self.ptl_no = _line_table(vp >> 9)
         ei, self.pte_no = _line_table(vp >> 3)
+        # each PTE line's table (the loop finds a fault's table from its line: one look-up less)
+        # (each fault's table, then: ptl_no holds distinct tables, so ptl_no[table_of_line[ei]] =
+        # pte_no[ei] >> 6 = vp >> 9 = ptl_no[pi] makes table_of_line[ei] = pi; checked on the lines)
+        self.table_of_line = np.searchsorted(self.ptl_no, self.pte_no >> 6)
+        if not (self.table_of_line < len(self.ptl_no)).all() or (
+                self.ptl_no[self.table_of_line] != self.pte_no >> 6).any():
+            return False  # (a PTE line in no table of the step: not the page tables this loop knows)
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
@@ -511,7 +518,6 @@ class _Timing:
         self.table = sw.has_table.tolist()
         self.upper = set(sw.p.upper_tables)
         width = max(sw.lists) + 1
-        self.pi: list = [None] * width
         self.ei: list = [None] * width
         self.count = [0] * width
         self.pos = [0] * width  # each CPU's next fault
@@ -519,11 +525,12 @@ class _Timing:
         # references, not of a new int per fault, which a 1 GiB step would allocate by the million)
         tables, lines = np.arange(len(sw.ptl_no)).astype(object), np.arange(len(sw.pte_no)).astype(object)
         for c in sw.lists:
-            self.pi[c], self.ei[c] = tables[sw.pi[c]].tolist(), lines[sw.ei[c]].tolist()
+            self.ei[c] = lines[sw.ei[c]].tolist()  # (a fault's table: table_of_line[its line])
             self.count[c] = len(sw.lists[c])
+        self.table_of_line = tables[sw.table_of_line].tolist()
         og = cm.owner.get
         self.fixed = {r: [og(x, -1), bg(x, 0)] for r, x in sw.fixed_lines.items()}  # role -> [owner, busy]
-        self._round = _loop(sw.roles).__get__(self)
+        self._round = _loop(sw.roles, uniform(self.lat)).__get__(self)
         self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
@@ -543,7 +550,8 @@ class _Timing:
         costs = sw.m.costs
         t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
         i = self.pos[c]
-        x, y = self.pi[c][i], self.ei[c][i]
+        y = self.ei[c][i]
+        x = self.table_of_line[y]
         vp = int(sw.vps[c][i])
         frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
@@ -587,7 +595,8 @@ class _Timing:
         self.done.append((t + self.cost) << self.sh | c)  # (as the loop notes them: see _round)
         self.pos[c] = i + 1
         heapq.heapreplace(self.heap, (t + cost) << self.sh | c)
-        self._drop_finished()
+        if i + 1 >= self.count[c]:  # (only this CPU can have run out)
+            self._drop_finished()
         self.latest = max(self.latest, t + cost)
 
     def close(self) -> None:
@@ -632,11 +641,13 @@ class _Timing:
                 if periods.note(end - at):
                     self._drop_finished()
                     continue
-            want = min(stop - at, min(count[e & mask] - pos[e & mask] for e in self.heap))  # (the CPU with fewest left)
+            fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])  # (the CPU with fewest left)
+            want = min(stop - at, fewest)
             if periods is not None:  # (a round ends at each checkpoint)
                 want = min(want, CHECK - at % CHECK)
             done = self._round(want)
-            self._drop_finished()
+            if done >= fewest:  # (a CPU can have run out only if the round took as many faults)
+                self._drop_finished()
             if done < want:  # stopped before a fault that needs a page table
                 self._in_full()
         if self.done:

@@ -92,12 +92,12 @@ class Periods:
         if not heap:
             return 0
         t0 = heap[0] >> sh
-        pos, pi, ei = tm.pos, tm.pi, tm.ei
+        pos, tl, ei = tm.pos, tm.table_of_line, tm.ei
         ys = [ei[e & mask][pos[e & mask]] for e in heap]  # each CPU's next line and table, heap order
-        xs = [pi[e & mask][pos[e & mask]] for e in heap]
+        xs = [tl[y] for y in ys]
         ylo, xlo = min(ys), min(xs)
         yhi = max([ei[c][pos[c] - 1] for c in self.cpus if pos[c]] + [ylo])
-        xhi = max([pi[c][pos[c] - 1] for c in self.cpus if pos[c]] + [xlo])
+        xhi = max([tl[ei[c][pos[c] - 1]] for c in self.cpus if pos[c]] + [xlo])
         if yhi - ylo > WIDE:  # (CPUs spread far apart: no rhythm to find, and a long note to take)
             return 0
         base = t0 << sh
