@@ -38,10 +38,7 @@ def install() -> bool:
     try:
         if importlib.util.find_spec("PySide6") is None:
             return False
-        from zpviz.gui import supportcode
-
-        with supportcode.compiling():  # its support modules' code kept, not compiled at every start
-            import shiboken6  # noqa: F401 - loads shibokensupport, before PySide6 scans sys.modules
+        import shiboken6  # noqa: F401 - loads shibokensupport, before PySide6 scans sys.modules
     except (ImportError, ValueError):
         return False
     feature = sys.modules.get("shibokensupport.feature")
