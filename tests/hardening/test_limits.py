@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from zpviz import cli
-from zpviz.engine import report
+from zpviz.engine import machine
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def nothing_runs(monkeypatch):
     """The engine and the TOML parser fail the test if reached."""
     def reached(*_a, **_k):
         raise AssertionError("reached the engine or the parser: the refusal was not up front")
-    monkeypatch.setattr(report, "Machine", reached)
+    monkeypatch.setattr(machine, "Machine", reached)  # (engine.report imports it from there when it runs)
     return monkeypatch
 
 BASE = '[scenario]\ntitle = "big"\n{top}\n[[process]]\nname = "p"\n{proc}\n[[vma]]\nname = "r"\npages = {pages}\n' \

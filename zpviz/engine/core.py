@@ -18,6 +18,7 @@ from zpviz.engine import cache as L
 from zpviz.engine import constants as C
 from zpviz.engine import rules as R
 from zpviz.engine.cache import CacheModel
+from zpviz.engine.cancel import Cancelled  # noqa: F401 - raised here, and imported from here by the paths
 from zpviz.engine.columns import KEY_MASK, KEY_SHIFT, KEY_STRIDE
 from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_NONE, Kind
@@ -120,10 +121,6 @@ class Ev:
 
     def read(self, line: int) -> None:
         self.lines.append((line, False))
-
-
-class Cancelled(Exception):
-    """The progress callback asked the run to stop (the app's Cancel button)."""
 
 
 class Core:

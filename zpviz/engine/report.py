@@ -15,7 +15,6 @@ import numpy as np
 from zpviz.engine import constants as C
 from zpviz.engine.heap import collector_paused, keep_freed_memory
 from zpviz.engine.kernels.base import ZeroTest
-from zpviz.engine.machine import Machine
 from zpviz.engine.record import SCALARS
 from zpviz.engine.trace import Frame, Trace
 
@@ -186,6 +185,8 @@ def build_report(trace: Trace, every_step: bool = False, judge: Judge | None = N
 
 def run_report(scenario, kernel: str | None = None, every_step: bool = False, judge: Judge | None = None) -> dict:
     """The report without a trace: states are read off the live machine between steps."""
+    from zpviz.engine.machine import Machine  # (here: the window reads step entries and states, never runs)
+
     keep_freed_memory()  # (as run.run_machine: heap.py)
     with collector_paused():
         m = Machine(scenario, kernel, record_deltas=False)

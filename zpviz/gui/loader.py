@@ -18,7 +18,7 @@ import traceback
 
 from PySide6 import QtCore
 
-from zpviz.engine import Cancelled
+from zpviz.engine.cancel import Cancelled
 from zpviz.errors import LessonError, Problem
 from zpviz.present.session import Lesson, build_lesson
 from zpviz.scenario import load

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from zpviz.engine import Cancelled
+from zpviz.engine.cancel import Cancelled
 from zpviz.present import compare as CMP
 from zpviz.present import prefetch
 from zpviz.present.grid import GridLayout, grid_layout

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zpviz.engine import policy, simulate
+from zpviz.engine.kernels import policy
 from zpviz.engine.trace import Trace
 from zpviz.present.tracecodec import CorruptEntry, Uncacheable, decode, dumps_tree, encode, loads_tree
 from zpviz.scenario.model import variant_id
@@ -246,6 +246,14 @@ class TraceCache:
                 break
             _remove(p)
             total -= size
+
+
+def simulate(scenario, variant: str, progress=None):
+    """engine.run.simulate, imported at its first use: a window that reads its traces from the
+    cache never runs the engine's paths, and need not import them (docs/startup.md)."""
+    from zpviz.engine.run import simulate as run
+
+    return run(scenario, variant, progress=progress)
 
 
 def simulate_cached(scenario, variant: str, progress=None, cache: TraceCache | None = None,
