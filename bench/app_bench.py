@@ -66,8 +66,13 @@ def _window(path: str, kernel: str | None = None, size=(1920, 1080)):
     QtCore.qInstallMessageHandler(_offscreen_quiet)
     win = MainWindow(settings=QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"),
                                               QtCore.QSettings.Format.IniFormat), offscreen=True)
-    win.resize(*size)
+    # Built in the order of zpviz's CLI (gui/app._render, a screenshot's window with --chrome): the
+    # lesson opened at the window's first size, then render_image's resize to `size`, the docks fitted
+    # to it, the layouts settled and a first grab. A window resized before the lesson opens gives
+    # the docks other widths (the compare dock 564x539 px at 1920x1080 where the CLI's is 468x523)
+    # and the compare table's values another fit: not the picture the room and the exports see.
     win.open_lesson(path, kernel, None, sync=True)
+    win.render_image(size)
     return win
 
 

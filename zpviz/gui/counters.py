@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from zpviz.gui.bars import Bars
 from zpviz.gui.itemcache import VectorSafeCaches, cache_drawing
 from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme
@@ -405,10 +406,10 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self._bars_shown = None  # which step bars _flush_frame last showed
         w = max(1.0, s.n_frames / max(len(s.step_end), 1) * 0.35) if len(s.step_end) else 0.0
         if len(s.step_end):
-            bars = [(pg.BarGraphItem(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
+            bars = [(Bars(x=s.step_end - w / 2, height=s.makespan_ns / 1e3, width=w,
                                      brush=qcolor(th.series[0]), pen=pg.mkPen(None)), s.step_end, s.makespan_ns / 1e3)]
             if len(s.stall_x):
-                bars.append((pg.BarGraphItem(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
+                bars.append((Bars(x=s.stall_x + w / 2, height=s.stall_ns / 1e3, width=w,
                                              brush=pg.mkBrush(None), pen=pg.mkPen(qcolor(th.series[1]), width=2)),
                              s.stall_x, s.stall_ns / 1e3))
             for b, _, _ in bars:
@@ -494,18 +495,18 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.lines.clear()
         x = np.arange(n, dtype=np.float64)
         z = np.zeros(n)
-        self.hit_bars = pg.BarGraphItem(x=x - 0.2, height=z, width=0.38, brush=qcolor(th.series[2]), pen=pg.mkPen(None))
-        self.miss_bars = pg.BarGraphItem(x=x + 0.2, height=z, width=0.38, brush=qcolor(th.series[1]),
+        self.hit_bars = Bars(x=x - 0.2, height=z, width=0.38, brush=qcolor(th.series[2]), pen=pg.mkPen(None))
+        self.miss_bars = Bars(x=x + 0.2, height=z, width=0.38, brush=qcolor(th.series[1]),
                                          pen=pg.mkPen(None))
         self.access.addItem(self.hit_bars)
         self.access.addItem(self.miss_bars)
         self.line_bars = []
         for j in range(len(LINE_LABELS)):
-            item = pg.BarGraphItem(x=x - 0.15, y0=z, height=z, width=0.55, brush=qcolor(th.line_kinds[j]),
+            item = Bars(x=x - 0.15, y0=z, height=z, width=0.55, brush=qcolor(th.line_kinds[j]),
                                    pen=pg.mkPen(None))
             self.lines.addItem(item)
             self.line_bars.append(item)
-        self.inv_bars = pg.BarGraphItem(x=x + 0.3, height=z, width=0.25, brush=pg.mkBrush(None),
+        self.inv_bars = Bars(x=x + 0.3, height=z, width=0.25, brush=pg.mkBrush(None),
                                         pen=pg.mkPen(qcolor(th.fg), width=1.5))
         self.lines.addItem(self.inv_bars)
         self._ncpus = n
