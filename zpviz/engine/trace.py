@@ -256,8 +256,11 @@ class Frame:
                 changed = None
             if changed is not None and len(changed) <= _PATCH_PFNS:
                 s = near.slots
-                if len(changed):
-                    s = np.union1d(s, np.flatnonzero(np.isin(pfn, changed)))
+                if len(changed):  # the slots mapping a pfn whose bits changed (np.isin, for a few)
+                    mapping = pfn == changed[0]
+                    for q in changed[1:]:
+                        mapping |= pfn == q
+                    s = np.union1d(s, np.flatnonzero(mapping))
                 if not len(s):
                     return near.page_bits
                 if len(s) <= len(pfn) // _PATCH_FRACTION:

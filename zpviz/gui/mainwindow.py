@@ -498,7 +498,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
             self.diff_holder.check()
             self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels)
                                       if not L.pending else f"{', '.join(L.pending)}: still simulating")
-            self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))
+            tip = compare.summary_text(rows, L.kernels)
+            if tip != self.diff_summary.toolTip():  # (each set sends the label an event)
+                self.diff_summary.setToolTip(tip)
         self._refresh_inspector()
         self._refresh_presenter()
         if startgc.holding() and not hasattr(self, "_gc_timer"):  # the start is over once this frame is painted
