@@ -213,6 +213,19 @@ class Frame:
             if not len(p) or (np.array_equal(self.fkind[p], near.fkind[p]) and np.array_equal(
                     self.pflags[p], near.pflags[p]) and np.array_equal(self.mapcount[p], near.mapcount[p])):
                 return near.pfn_bits
+            compound = C.PG_HEAD | C.PG_TAIL
+            if (len(p) <= _PATCH_PFNS and not ((self.pflags[p] | near.pflags[p]) & compound).any()
+                    and (p % C.HPAGE_PAGES).all()):
+                # pages outside THPs, before and after, none where a THP's head would be: a page's
+                # bits are its own fields', and no other pfn's bits are taken from these pages'
+                # fields (a tail's are its head's, at a multiple of HPAGE_PAGES)
+                bits = near.pfn_bits.copy()
+                kind, mapcount = self.fkind[p], self.mapcount[p]
+                b = _KIND_BITS[kind]
+                b[(kind == C.FK_ANON) & (mapcount > 1)] = C.ST_SHARED
+                b |= ((self.pflags[p] & C.PG_MLOCKED) != 0).view(np.uint8) * np.uint8(PFN_MLOCKED)
+                bits[p] = b
+                return _ro(bits)
         n = len(self.fkind)
         kind, pflags, mapcount = self.fkind, self.pflags, self.mapcount
         bits = _KIND_BITS[kind]  # a new array
