@@ -151,3 +151,46 @@ def test_a_frame_made_from_a_nearer_frame_is_the_keyframes_frame():
     for i, f in made.items():
         tr._cache.clear()  # from its keyframe alone
         _same(f, tr.frame(int(i)))
+
+
+def test_a_frame_one_event_on_patches_the_nearer_frames_lookups_to_the_same_values(lesson_traces):
+    """A frame made from the frame before it takes that frame's page look-ups where the events
+    between them wrote nothing (shared) and patches them where they did: the same arrays as made
+    whole, through faults, zero-page mappings (refcount only), THPs, mlock, forks and exits."""
+    patched = shared = 0
+    for tr in lesson_traces:
+        n = len(tr)
+        stops = sorted({1, n - 1, *(tr.step_end_frame(k) for k in range(len(tr.step_results)))})
+        # walk a stretch after each step's end, and back over it, asking every frame's page bits
+        order = [i for e in stops for i in range(max(1, e - 3), min(n, e + 40))]
+        order += order[::-1][:200]
+        tr._cache.clear()
+        made = []
+        for i in order:
+            f = tr.frame(i)
+            near = f.__dict__.get("_near")
+            bits = f.page_bits
+            if near is not None and near.page_bits is not None:
+                patched += 1
+                shared += f._pfn_bits is near.pfn_bits
+            made.append((f, bits.copy(), f._present, f._pfn_bits))
+        for f, bits, present, pfn_bits in made:
+            whole = dataclasses.replace(f)  # the same arrays, none of the look-ups made
+            assert "_near" not in whole.__dict__
+            assert np.array_equal(bits, whole.page_bits) and not f.page_bits.flags.writeable
+            for a, b in zip(present, whole._present, strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b) and not a.flags.writeable
+            assert pfn_bits.dtype == whole._pfn_bits.dtype and np.array_equal(pfn_bits, whole._pfn_bits)
+    assert patched > 100 and 0 < shared  # the patch taken, and the per-pfn bits shared
+
+
+def test_frames_made_one_event_on_share_no_array_that_was_written():
+    tr = simulate(load(SCENARIOS / "tour.toml"), kernel="2.6.24")
+    fs = [tr.frame(i) for i in range(tr.step_end_frame(1), tr.step_end_frame(1) + 30)]
+    for f in fs:
+        for name in ("pte", "pfn", "vmf", "refcount", "mapcount", "pflags", "fkind", "cpu"):
+            assert not getattr(f, name).flags.writeable
+    tr._cache.clear()
+    for f in fs:
+        _same(f, tr.frame(f.index))  # the cached frames' arrays unchanged by the frames made after them
+        tr._cache.clear()

@@ -120,6 +120,30 @@ class EventView:
 assert tuple(f for f in EventView.__dataclass_fields__ if f != "first") == EVENT_COLUMNS
 
 
+# A frame made one event on from a frame already made (a step of the window) patches that frame's
+# per-slot and per-pfn look-ups where the events since it wrote, when they wrote to at most
+# 1/_PATCH_FRACTION of the slots and the pfns whose bits changed are at most _PATCH_PFNS
+_PATCH_FRACTION = 8
+_PATCH_PFNS = 16
+_NO_INDEX = _ro(np.zeros(0, np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class _Near:
+    """What a frame made from a nearer frame may take of that frame's look-ups: the slots and pfns
+    the events between them wrote (sorted, unique; a write may leave a value as it was), the nearer
+    frame's _present, _pfn_bits and page_bits where it had made them, and its per-pfn fields."""
+
+    slots: np.ndarray
+    pfns: np.ndarray
+    present: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    pfn_bits: np.ndarray | None
+    page_bits: np.ndarray | None
+    fkind: np.ndarray
+    pflags: np.ndarray
+    mapcount: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class Frame:
     """The whole machine after `index` events. Arrays are read-only views owned by this frame."""
@@ -162,6 +186,17 @@ class Frame:
     @cached_property
     def _present(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mapped, present) per slot, and the pfn of each present slot (0 elsewhere)."""
+        near = self.__dict__.get("_near")
+        if near is not None and near.present is not None:
+            s = near.slots  # only these slots' pte, pfn and vmf may differ from the nearer frame's
+            if not len(s):
+                return near.present
+            if len(s) <= len(self.pte) // _PATCH_FRACTION:
+                mapped, present, pfn = (a.copy() for a in near.present)
+                ms = (self.vmf[s] & C.VM_MAPPED) != 0
+                ps = ms & ((self.pte[s] & C.PTE_P) != 0)
+                mapped[s], present[s], pfn[s] = ms, ps, np.where(ps, self.pfn[s], 0)
+                return _ro(mapped), _ro(present), _ro(pfn)
         mapped = (self.vmf & C.VM_MAPPED) != 0
         present = mapped & ((self.pte & C.PTE_P) != 0)
         return _ro(mapped), _ro(present), _ro(np.where(present, self.pfn, 0))
@@ -171,6 +206,26 @@ class Frame:
         """Per pfn (uint8): PFN_STATE, the ST_* state of a present page mapping this frame; PFN_HUGE,
         part of a THP or the huge zero page; PFN_MLOCKED, PG_mlocked on its head page (itself
         outside a THP)."""
+        near = self.__dict__.get("_near")
+        if near is not None and near.pfn_bits is not None:
+            p = near.pfns  # only these pfns' fields may differ from the nearer frame's (refcount
+            # alone, as a zero-page mapping changes, leaves every bit as it was)
+            if not len(p) or (np.array_equal(self.fkind[p], near.fkind[p]) and np.array_equal(
+                    self.pflags[p], near.pflags[p]) and np.array_equal(self.mapcount[p], near.mapcount[p])):
+                return near.pfn_bits
+            compound = C.PG_HEAD | C.PG_TAIL
+            if (len(p) <= _PATCH_PFNS and not ((self.pflags[p] | near.pflags[p]) & compound).any()
+                    and (p % C.HPAGE_PAGES).all()):
+                # pages outside THPs, before and after, none where a THP's head would be: a page's
+                # bits are its own fields', and no other pfn's bits are taken from these pages'
+                # fields (a tail's are its head's, at a multiple of HPAGE_PAGES)
+                bits = near.pfn_bits.copy()
+                kind, mapcount = self.fkind[p], self.mapcount[p]
+                b = _KIND_BITS[kind]
+                b[(kind == C.FK_ANON) & (mapcount > 1)] = C.ST_SHARED
+                b |= ((self.pflags[p] & C.PG_MLOCKED) != 0).view(np.uint8) * np.uint8(PFN_MLOCKED)
+                bits[p] = b
+                return _ro(bits)
         n = len(self.fkind)
         kind, pflags, mapcount = self.fkind, self.pflags, self.mapcount
         bits = _KIND_BITS[kind]  # a new array
@@ -201,7 +256,34 @@ class Frame:
         PFN_MLOCKED (PG_mlocked) set only on present pages; page_states, page_huge and
         page_mlocked in one array."""
         mapped, present, pfn = self._present
-        bits = self._pfn_bits.take(pfn)  # (a new array; take: ~9 us for 21,568 slots, indexing ~17)
+        pfn_bits = self._pfn_bits
+        near = self.__dict__.pop("_near", None)  # (its last use: the nearer frame's arrays go with it)
+        if near is not None and near.page_bits is not None:
+            # a slot's bits depend on its mapped, present and pfn, and its pfn's bits: patch the
+            # nearer frame's where one of those may have changed (the same values as made whole)
+            if pfn_bits is near.pfn_bits:
+                changed = np.zeros(0, np.intp)
+            elif len(near.pfns) <= _PATCH_PFNS and pfn_bits.shape == near.pfn_bits.shape:
+                changed = np.flatnonzero(pfn_bits != near.pfn_bits)
+            else:
+                changed = None
+            if changed is not None and len(changed) <= _PATCH_PFNS:
+                s = near.slots
+                if len(changed):  # the slots mapping a pfn whose bits changed (np.isin, for a few)
+                    mapping = pfn == changed[0]
+                    for q in changed[1:]:
+                        mapping |= pfn == q
+                    s = np.union1d(s, np.flatnonzero(mapping))
+                if not len(s):
+                    return near.page_bits
+                if len(s) <= len(pfn) // _PATCH_FRACTION:
+                    bits = near.page_bits.copy()
+                    b = pfn_bits.take(pfn[s])
+                    b[~present[s]] = C.ST_NONE
+                    b[~mapped[s]] = C.ST_UNMAPPED
+                    bits[s] = b
+                    return _ro(bits)
+        bits = pfn_bits.take(pfn)  # (a new array; take: ~9 us for 21,568 slots, indexing ~17)
         bits[~present] = C.ST_NONE
         bits[~mapped] = C.ST_UNMAPPED
         return _ro(bits)
@@ -345,10 +427,13 @@ class Trace(Sequence[Frame]):
             self._keys.append({k: (v if j == last else v.copy()) if k in changed else prev[k]
                                for k, v in cur.items()})
 
-    def _apply(self, cur: dict[str, np.ndarray], a: int, b: int, track: bool = True) -> set[str]:
+    def _apply(self, cur: dict[str, np.ndarray], a: int, b: int, track: bool = True,
+               touched: dict[str, np.ndarray] | None = None) -> set[str]:
         """Apply the deltas of events a..b-1 to cur in place; returns the names of the arrays whose
         values changed (track=False: every array written is named, unchecked; frame() uses none
-        of them, and comparing 7 arrays was about half of making a frame one event on)."""
+        of them, and comparing 7 arrays was about half of making a frame one event on). A read-only
+        array in cur (a frame's, shared) is copied before it is written, and its copy put in cur.
+        touched: gets the indices written, by "sd" (slots) and "fd" (pfns), sorted and unique."""
         d = self._d
         b = min(b, self.n_events)
         changed: set[str] = set()
@@ -372,12 +457,16 @@ class Trace(Sequence[Frame]):
             np.not_equal(ordered[1:], ordered[:-1], out=keep[:-1])
             uniq = ordered[keep]
             last = lo + order[keep]
+            if touched is not None:
+                touched[prefix] = uniq
             for src, dst in fields:
                 new = cols[src][last]
                 arr = cur[dst]
                 # (a few first: where the field changes, as most do, that settles it cheaply)
                 if track and np.array_equal(arr[uniq[:16]], new[:16]) and np.array_equal(arr[uniq], new):
                     continue
+                if not arr.flags.writeable:
+                    arr = cur[dst] = arr.copy()
                 arr[uniq] = new
                 changed.add(dst)
         # key = columns.counter_key(cpu, counter); bincount is far faster than np.add.at
@@ -385,7 +474,10 @@ class Trace(Sequence[Frame]):
         sums = d.counter_sums(a, b, width)
         add = sums[:width].reshape(self.ncpus, KEY_STRIDE)[:, : C.N_CPU_COUNTERS].astype(np.int64)
         if add.any():
-            cur["cpu"] += add
+            if cur["cpu"].flags.writeable:
+                cur["cpu"] += add
+            else:
+                cur["cpu"] = cur["cpu"] + add
             changed.add("cpu")
         return changed
 
@@ -401,18 +493,30 @@ class Trace(Sequence[Frame]):
             return f
         kf = i // self._k
         start, base = kf * self._k, self._keys[kf]
+        near = None
         for j, g in self._cache.items():
             # a frame already made after the keyframe is nearer: apply only the events since it (a
             # drag of the timeline asks for frames a few thousand events apart, a keyframe
             # interval can hold hundreds of thousands)
             if start < j < i:
-                start, base = j, g._state
-        cur = {k: v.copy() for k, v in base.items()}
-        self._apply(cur, start, i, track=False)
+                start, base, near = j, g._state, g
+        touched: dict[str, np.ndarray] = {}
+        if near is None:
+            cur = {k: v.copy() for k, v in base.items()}
+        else:  # a frame's arrays are read-only: _apply copies those it writes, the others are shared
+            cur = dict(base)
+        self._apply(cur, start, i, track=False, touched=touched)
         sc = dict(zip(SCALARS, self.scalars.row(i - 1))) if i else dict.fromkeys(SCALARS, 0)
         f = Frame(index=i, step=self.step_of_frame(i), event=i - 1, pte=_ro(cur["pte"]), pfn=_ro(cur["pfn"]),
                   vmf=_ro(cur["vmf"]), refcount=_ro(cur["refcount"]), mapcount=_ro(cur["mapcount"]),
                   pflags=_ro(cur["pflags"]), fkind=_ro(cur["fkind"]), cpu=_ro(cur["cpu"]), scalars=sc)
+        if near is not None:
+            made = near.__dict__  # the look-ups the nearer frame has made (cached_property keeps them there)
+            if "_present" in made or "_pfn_bits" in made:
+                object.__setattr__(f, "_near", _Near(
+                    slots=touched.get("sd", _NO_INDEX), pfns=touched.get("fd", _NO_INDEX),
+                    present=made.get("_present"), pfn_bits=made.get("_pfn_bits"), page_bits=made.get("page_bits"),
+                    fkind=near.fkind, pflags=near.pflags, mapcount=near.mapcount))
         self._cache[i] = f
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -41,7 +41,8 @@ class CaptionText(QtWidgets.QLabel):
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         super().setText(text)
-        self.setToolTip(text)
+        if self.toolTip() != text:  # (each set sends the label an event; most frames set the same text)
+            self.setToolTip(text)
 
     def paintEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
         if not self.squeezed():

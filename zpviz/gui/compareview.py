@@ -18,19 +18,29 @@ def text_width(f: QtGui.QFont, text: str) -> int:
     measures every value at every candidate size at each step, where a step changes a few values
     (~280 measures a step on the tour, ~8 us each). The font's key names family, size and weight;
     the application font's family changing gives new keys."""
-    key = f.key()
-    per = _WIDTHS.get(key)
-    if per is None:
-        if len(_WIDTHS) >= 32:
-            _WIDTHS.clear()
-        per = _WIDTHS[key] = (QtGui.QFontMetrics(f), {})
-    fm, widths = per
+    fm, widths = _measures(f)
     w = widths.get(text)
     if w is None:
         if len(widths) >= 4096:
             widths.clear()
         w = widths[text] = fm.horizontalAdvance(text)
     return w
+
+
+def _measures(f: QtGui.QFont) -> tuple[QtGui.QFontMetrics, dict[str, int]]:
+    key = f.key()
+    per = _WIDTHS.get(key)
+    if per is None:
+        if len(_WIDTHS) >= 32:
+            _WIDTHS.clear()
+        per = _WIDTHS[key] = (QtGui.QFontMetrics(f), {})
+    return per
+
+
+def metrics(f: QtGui.QFont) -> QtGui.QFontMetrics:
+    """QFontMetrics(f), made once per font key (see text_width): the compare table's fit asks for
+    the same few fonts' metrics at every step."""
+    return _measures(f)[0]
 
 
 class FitLabel(QtWidgets.QLabel):
@@ -236,6 +246,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self._name_pt = self._head_pt = BASE_PT
         self._rows: list[Row] = []
         self._cells: dict[tuple[int, int], tuple] = {}  # (row, column) -> what set_rows last set there
+        self._compact: tuple | None = None  # (what _compact_name_pt depends on, its answer) last asked
 
     def set_rows(self, kernels: tuple[str, ...], rows: list[Row]) -> None:
         if (self.columnCount(), self.rowCount()) != (len(kernels), len(rows)):
@@ -379,11 +390,22 @@ class DiffTable(QtWidgets.QTableWidget):
         names = [self._name(x, True) for x in self._labels]
         values = set(v for r in self._rows for v in r.values) or {"0"}
         frame = 2 * self.frameWidth()
+        # asked at every step: the answer depends on these alone (QFont() stands for the application
+        # font the theme's fonts start from); a step of the tour often changes none of them
+        key = (tuple(names), frozenset(values), self.width(), self.height(), frame, self._head_pt, n,
+               QtGui.QFont().key())
+        if self._compact is not None and self._compact[0] == key:
+            return self._compact[1]
+        pt = self._compact_name_pt_for(n, names, values, frame)
+        self._compact = (key, pt)
+        return pt
+
+    def _compact_name_pt_for(self, n: int, names: list[str], values: set[str], frame: int) -> int:
         widest: dict[int, int] = {}  # the widest value at each size, measured once a call (one font each)
 
         def name_w(pt: int) -> int:
-            fm = QtGui.QFontMetrics(font(pt, bold=True))
-            return max(fm.horizontalAdvance(line) for x in names for line in x.split("\n")) + 10
+            f = font(pt, bold=True)
+            return max(text_width(f, line) for x in names for line in x.split("\n")) + 10
 
         def widest_value(v: int) -> int:
             if v not in widest:
@@ -401,9 +423,9 @@ class DiffTable(QtWidgets.QTableWidget):
         for pt in (BASE_PT - 1, BASE_PT - 2):
             if value_pt(pt) < want:
                 continue
-            fm = QtGui.QFontMetrics(font(pt, bold=True))
-            head = QtGui.QFontMetrics(font(self._head_pt, bold=True)).height() + 10
-            value_px = QtGui.QFontMetrics(font(want, bold=True)).lineSpacing()
+            fm = metrics(font(pt, bold=True))
+            head = metrics(font(self._head_pt, bold=True)).height() + 10
+            value_px = metrics(font(want, bold=True)).lineSpacing()
             rows = sum(max((x.count("\n") + 1) * fm.lineSpacing(), value_px) + 4 for x in names)
             if rows + head + frame <= self.height():
                 return pt

@@ -58,6 +58,7 @@ class KernelPathView(QtWidgets.QWidget):
         self._names: tuple[str, ...] = ()  # the calls shown, "name()", for fitting the font
         self._tail = ""  # the why and outcome lines under the calls, for fitting the font too
         self._built_room = 0  # the line width the path's text was last built for
+        self._built: tuple | None = None  # what the path's text of calls was last built from
         self._fitted: dict[tuple, int] = {}  # (calls, room, height) -> the size they fit at
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt's name)
@@ -156,11 +157,13 @@ class KernelPathView(QtWidgets.QWidget):
         accent = t.accent if t else "#0072B2"
         alert = t.alert if t else "#D55E00"
         if ev is None:
+            self._built = None
             self.head.setText("Before the first event")
             self.path.setText(f"<i>{html.escape(narration) or 'Press Space to play, Right to step.'}</i>")
             return
         self.head.setText(ev.headline())
         if not ev.functions:  # narration (its text is the caption) or a step with nothing to do
+            self._built = None
             self.path.setText("" if ev.kind == 0 else f"<i>{html.escape(ev.decision)}</i>")
             return
         # one wrapping line of calls, not one row each: the why below must fit a 720p dock too. An
@@ -171,8 +174,14 @@ class KernelPathView(QtWidgets.QWidget):
         self._names = tuple(f"{fn}()" for fn in ev.functions)
         self._tail = (f"why: {ev.decision}\n" if ev.decision else "") + f"outcome: {ev.outcome}"
         self._fit_path(rebuild=False)
-        room, fm = self._path_width(), QtGui.QFontMetrics(font(self.path_pt(), mono=True))
+        room, pt = self._path_width(), self.path_pt()
         self._built_room = room
+        # the text depends on these alone; successive events of a step often have the same (a step of
+        # read faults): the same text again, without building it (QLabel.setText returns at once)
+        built = (ev.functions, ev.decision, ev.outcome, bool(ev.bad or ev.segv), accent, alert, room, pt)
+        if built == self._built:
+            return
+        fm = QtGui.QFontMetrics(font(pt, mono=True))
         for i, fn in enumerate(ev.functions):
             style = f"color:{accent}; font-weight:bold" if i == n - 1 else ""
             name = html.escape(fn)
@@ -186,6 +195,7 @@ class KernelPathView(QtWidgets.QWidget):
                f"<b>why:</b> {html.escape(ev.decision) or '-'}</div>") if ev.decision else ""
         out = f"<div style='margin-top:4px'><b>outcome:</b> {html.escape(ev.outcome)}</div>"
         self.path.setText("".join(rows) + why + out)
+        self._built = built
 
     def set_log(self, lines: list[LogLine], total: int) -> None:
         key = (len(lines), total, lines[-1].event if lines else -1)

@@ -463,6 +463,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         lead = L.lead
         side_by_side = L.n_variants > 1 or self.machine is not None
         own = captions.compare_words(L.traces, frames)[1] if L.compare else []  # each pane's own words
+        lead_ev = None
         for i, pane in enumerate(self.panes[:len(L.traces)]):  # the panes still waiting have no trace
             pic = picture_at(L, i, frames[i], self.selection, phys=pane.view.phys is not None)
             pane.view.show_picture(pic)
@@ -472,6 +473,8 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
                                  f"Physical memory \u00b7 {series.pages_text(used)} used")
             if side_by_side:
                 ev = kpath.event_view(L.traces[i], frames[i], L.grid)
+                if i == 0:
+                    lead_ev = ev  # the lead's, at `frame` (frames[0]): the kernel path dock's too
                 self._pane_words(pane, i, frames[i], ev, fr, own[i] if i < len(own) else "")
         self._show_machine(frame)
         cap = captions.caption_at(lead, frame)
@@ -481,7 +484,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
             names = L.kernels + L.pending + ((self.machine.kernel,) if self.machine is not None else ())
             cap = dataclasses.replace(cap, kernel="comparing " + " \u00b7 ".join(names))
         self.caption.set_caption(cap)
-        ev = kpath.event_view(lead, frame, L.grid)
+        ev = lead_ev if lead_ev is not None and frames[0] == frame else kpath.event_view(lead, frame, L.grid)
         narr = lead.scenario.summary_for(str(lead.kernel.id)) if frame == 0 else ""
         self.kernel_view.set_event(ev, narr)
         self.kernel_view.set_log(L.logs[0].upto(frame), L.logs[0].count_upto(frame))
@@ -498,7 +501,9 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
             self.diff_holder.check()
             self.diff_summary.setText(compare.summary_text([r for r in rows if r.differs][:2], L.kernels)
                                       if not L.pending else f"{', '.join(L.pending)}: still simulating")
-            self.diff_summary.setToolTip(compare.summary_text(rows, L.kernels))
+            tip = compare.summary_text(rows, L.kernels)
+            if tip != self.diff_summary.toolTip():  # (each set sends the label an event)
+                self.diff_summary.setToolTip(tip)
         self._refresh_inspector()
         self._refresh_presenter()
         if startgc.holding() and not hasattr(self, "_gc_timer"):  # the start is over once this frame is painted

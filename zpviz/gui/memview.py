@@ -98,11 +98,12 @@ class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         compared variant waiting at the end of its step while the leader steps on), in a view whose
         grid, layouts, range and transforms have not changed, sets nothing: the items would repaint
         the same pixels (in a shown window, the whole plot at every step)."""
-        if self._drawn is not None and self._drawn[1] == self._context() and same_picture(pic, self._drawn[0]):
+        context = self._context()  # (once: ~20 us a view, and _show changes none of it)
+        if self._drawn is not None and self._drawn[1] == context and same_picture(pic, self._drawn[0]):
             self.picture = pic
             return
         self._show(pic)
-        self._drawn = (pic, self._context())
+        self._drawn = (pic, context)
 
     def _context(self) -> tuple:
         """What besides the picture decides what the items show: the layouts, the theme, the view's

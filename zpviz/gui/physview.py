@@ -27,6 +27,7 @@ class PhysView(pg.ViewBox):
         self.layout: PhysLayout | None = None
         self.theme = theme
         self._tiles: list[tuple[ZeroTile, QtWidgets.QGraphicsRectItem, pg.TextItem]] = []
+        self._tile_pens: dict[tuple[str, int], QtGui.QPen] = {}  # (colour, width) -> the tiles' border pen
         self._tile_rows = 4
         self._form = (False, False)  # (short, one_line): the words the tiles say now (ZeroTile.text)
         self._fitted: tuple[int, ...] = ()  # the text lengths the font size was last fitted to
@@ -181,7 +182,7 @@ class PhysView(pg.ViewBox):
         th = self.theme
         for t, rect, _ in self._tiles:
             hit = any((is_zero_pfn(p) if t.name == "ZERO_PAGE" else is_huge_zero_pfn(p)) for p in pfns)
-            rect.setPen(pg.mkPen(qcolor((th.alert if alert else th.flash) if hit else th.grid), width=5 if hit else 2))
+            rect.setPen(self._tile_pen((th.alert if alert else th.flash) if hit else th.grid, 5 if hit else 2))
         pfns = tuple(p for p in pfns if self.layout and self.layout.cell_of(p) is not None)
         pts = [self.point_of(p) for p in pfns]
         pts = [p for p in pts if p is not None]
@@ -190,6 +191,17 @@ class PhysView(pg.ViewBox):
             self.ring.show_one(pts[0].x(), pts[0].y(), colour, 20, 3)
         else:
             self.ring.show_many([p.x() for p in pts], [p.y() for p in pts], colour, 20, 3)
+
+    def _tile_pen(self, colour: str, width: int) -> QtGui.QPen:
+        """pg.mkPen(qcolor(colour), width=width), made once: every frame sets each tile's border
+        (setPen of an equal pen changes nothing; making it was most of the cost)."""
+        key = (colour, width)
+        pen = self._tile_pens.get(key)
+        if pen is None:
+            if len(self._tile_pens) > 16:
+                self._tile_pens.clear()
+            pen = self._tile_pens[key] = pg.mkPen(qcolor(colour), width=width)
+        return pen
 
     def point_of(self, pfn: int) -> QtCore.QPointF | None:
         """Where a frame is drawn, in this view's coordinates: a tile for the zero pages."""

@@ -31,6 +31,8 @@ class Ring(pg.ScatterPlotItem):
 
     def show_many(self, xs: list[float], ys: list[float], colour: str, size: int, width: float) -> None:
         """A ring at each (x, y); none for empty lists."""
+        if not xs and self._one is None and not len(self.data) and self.pos().isNull():
+            return  # no ring already (most frames of a physical view: a zero-page tile flashes, not a cell)
         self._one = None
         self.setPos(0, 0)
         if not xs:

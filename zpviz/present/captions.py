@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 
@@ -87,9 +88,8 @@ def caption_at(trace, frame: int) -> Caption:
     n = len(sc.steps)
     k = trace.step_of_frame(frame)
     kernel = kernel_title(trace.kernel)
-    kid = str(trace.kernel.id)
+    say = _say(trace, k)
     if k < 0:
-        say = sc.summary_for(kid) or sc.title
         detail = "before the first step" if frame == 0 else "set-up: MAP_POPULATE / MAP_LOCKED"
         return Caption(-1, n, say, f"{n} steps", detail, kernel, sc.title)
     step = sc.steps[k]
@@ -101,8 +101,17 @@ def caption_at(trace, frame: int) -> Caption:
         detail += f" \u00b7 event {done:,} of {total:,}"
     if r.faults and frame == r.end_event:
         detail += f" \u00b7 {r.faults:,} fault{'s' if r.faults != 1 else ''}"
-    say = step.say_for(kid) or (f"{step.do} {step.vma or ''}".strip() if not step.is_narration else "")
     return Caption(k, n, say, f"Step {k + 1} of {n}", detail, kernel, sc.title, step.checkpoint)
+
+
+def _say(trace, k: int) -> str:
+    """caption_at's big line for step k (-1: before the steps) of the variant the trace ran."""
+    sc = trace.scenario
+    kid = str(trace.kernel.id)
+    if k < 0:
+        return sc.summary_for(kid) or sc.title
+    step = sc.steps[k]
+    return step.say_for(kid) or (f"{step.do} {step.vma or ''}".strip() if not step.is_narration else "")
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z0-9\"'(_])")
@@ -181,12 +190,18 @@ def compare_words(traces, frames: tuple[int, ...]) -> tuple[str | None, list[str
     """For a compare view at the aligned `frames`: the caption over all panes (None: each variant's
     text is the same, show it as usual) and each pane's own words. Where the variants' texts differ,
     the sentences they share go over the panes and each pane gets the rest of its own text."""
-    texts = [caption_at(t, f).say for t, f in zip(traces, frames)]
-    steps = {t.step_of_frame(f) for t, f in zip(traces, frames)}
-    if len(set(texts)) <= 1 or len(steps) != 1:
+    steps = [t.step_of_frame(f) for t, f in zip(traces, frames)]
+    texts = [_say(t, k) for t, k in zip(traces, steps)]  # caption_at's say, without the rest of a caption
+    if len(set(texts)) <= 1 or len(set(steps)) != 1:
         return None, ["" if len(set(texts)) <= 1 else x for x in texts]
-    common, rests = split_common(texts)
-    return common, rests
+    common, rests = _split_common(tuple(texts))  # (asked twice a step with the same texts)
+    return common, list(rests)
+
+
+@functools.lru_cache(maxsize=32)
+def _split_common(texts: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    common, rests = split_common(list(texts))
+    return common, tuple(rests)
 
 
 def shared_caption(traces, frame_of: tuple[int, ...], cap: Caption) -> Caption:
