@@ -43,3 +43,23 @@ def test_the_engine_names_still_resolve():
     assert set(engine.__all__) <= set(dir(engine))
     with pytest.raises(AttributeError):
         engine.no_such_name  # noqa: B018
+
+
+def test_a_cached_trace_reads_back_without_the_engine_paths(tmp_path):
+    """The window's side of the start-up worker: a trace stored in the cache decodes in a process
+    that imported only what the window imports (the decoder resolves classes only from modules
+    already imported: StepResult's module must be among them)."""
+    from zpviz.engine.run import simulate
+    from zpviz.present.tracecache import TraceCache
+    from zpviz.scenario import load
+    from zpviz.scenario.library import tour_path
+
+    sc = load(str(tour_path()))
+    assert TraceCache(tmp_path).put(simulate(sc, "modern"), sc, "modern")
+    code = (f"import zpviz.gui.mainwindow, zpviz.gui.loader, zpviz.present.session\n"
+            f"from pathlib import Path\nfrom zpviz.present.tracecache import TraceCache\n"
+            f"from zpviz.scenario import load\nfrom zpviz.scenario.library import tour_path\n"
+            f"t = TraceCache(Path({str(tmp_path)!r})).get(load(str(tour_path())), 'modern')\n"
+            f"assert t is not None and t.step_results, 'not read back'\n")
+    loaded = _engine_modules_after(code)
+    assert not loaded & set(PATHS), sorted(loaded & set(PATHS))

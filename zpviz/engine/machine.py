@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from zpviz.engine.costs import Costs
 from zpviz.engine.events import FAULT_KEYS, OUTCOME, Kind
 from zpviz.engine.kernels import policy
 from zpviz.engine.kernels.base import MlockPopulate
+from zpviz.engine.results import StepResult
 from zpviz.engine.trace import Frame, Layout, ProcLayout, VmaLayout
 from zpviz.errors import LessonError, Problem
 from zpviz.scenario.model import WATCHABLE_LINES, Scenario, Step
@@ -27,28 +27,6 @@ from zpviz.scenario.selectors import resolve
 
 _OUTCOME_OF_KIND = np.array([OUTCOME.get(k, "") for k in Kind], dtype=object)
 _ERROR_KINDS = np.array([int(k) for k, o in OUTCOME.items() if o == "error"])
-
-
-@dataclass(frozen=True)
-class StepResult:
-    index: int
-    do: str
-    processes: tuple[str, ...]
-    vma: str | None
-    first_event: int
-    end_event: int  # exclusive
-    faults: int
-    fault_kinds: dict[str, int]
-    errno: str | None
-    status: tuple[str, ...] | None
-    signal_pages: tuple[int, ...]
-    makespan_ns: int
-    log: tuple[str, ...]
-    dump: tuple[int, int] | None  # (pages written, holes) of a core dump
-    # For the lecture's words (scenario/lecture.py): how many events had each events.OUTCOME
-    # ("zero page": 1024, ...), and what the first event that faulted or failed did ("no fault" if none).
-    outcomes: dict[str, int] = field(default_factory=dict)
-    first_outcome: str = "no fault"
 
 
 def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]:

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+# (the modules of every class a stored trace holds: the decoder resolves classes only from modules
+# already imported, and a window reading the cache need not have imported the machine)
+from zpviz.engine import lines, record, results  # noqa: F401
 from zpviz.engine.kernels import policy
 from zpviz.engine.trace import Trace
 from zpviz.present.tracecodec import CorruptEntry, Uncacheable, decode, dumps_tree, encode, loads_tree
