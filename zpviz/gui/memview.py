@@ -24,10 +24,12 @@ from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme
 from zpviz.present.picture import Picture
 
-# The physical view's title as wide as it is for the amounts most lessons show ("256 KiB": digits
-# are all as wide as "0"); this width, not the title's own, shares the pane between the two views.
-# A longer amount ("1023.9 MiB", 32 px wider) still fits the column at 1280x720.
-PHYS_TITLE_WIDEST = "Physical memory \u00b7 000 KiB used"
+# The width that shares the pane between the two views, in place of the physical title's own, which
+# followed the memory used ("0 KiB" to "256 KiB" moved the split). The shortest amount: the address
+# space keeps the most room it had (a 720p lesson 2 needs it for "scanner · table  (anon, 256 MiB)");
+# the title at 1280x720 has some 312 px, enough up to "1000 KiB" and "4.0 MiB", and a longer amount
+# ("1023.9 MiB", 328 px) runs a few pixels into the margins.
+PHYS_TITLE_SHARE = "Physical memory \u00b7 0 KiB used"
 MAX_LINES = 256  # mapping lines drawn at most (a stable sample beyond): more only thickens the fan
 
 
@@ -36,15 +38,15 @@ class TitleItem(pg.LabelItem):
     minimum, so a long title (or a hidden one, in compare mode) pushed the physical view out past the
     pane's edge. This one is clipped instead."""
 
-    widest: str | None = None  # a text whose width is the preferred one, whatever the text shown
+    share_text: str | None = None  # a text whose width is the preferred one, whatever the text shown
 
     def updateMin(self) -> None:
         super().updateMin()
         self.setMinimumWidth(0)
         hints = self._sizeHint
         hints[QtCore.Qt.SizeHint.MinimumSize] = (0, hints[QtCore.Qt.SizeHint.MinimumSize][1])
-        if self.widest is not None:  # the layout shares its row's width by the preferred ones
-            hints[QtCore.Qt.SizeHint.PreferredSize] = (self._width_of(self.widest),
+        if self.share_text is not None:  # the layout shares its row's width by the preferred ones
+            hints[QtCore.Qt.SizeHint.PreferredSize] = (self._width_of(self.share_text),
                                                        hints[QtCore.Qt.SizeHint.PreferredSize][1])
         self.updateGeometry()
 
@@ -81,7 +83,7 @@ class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             self.phys_title = TitleItem("Physical memory")
             # its width does not follow the memory used: "0 KiB" and "256 KiB" shared the pane's width
             # between the two views differently, and the split moved between steps (the tour, modern)
-            self.phys_title.widest = PHYS_TITLE_WIDEST
+            self.phys_title.share_text = PHYS_TITLE_SHARE
             self.addItem(self.phys_title, row=0, col=1)
             self.phys = PhysView(theme)
             self.addItem(self.phys, row=1, col=1)
