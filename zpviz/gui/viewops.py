@@ -190,4 +190,10 @@ class ViewOps:
         if self.lesson is not None:
             self.show_frame(self.frame)  # recompute lines and glyphs for the final geometry
             QtWidgets.QApplication.processEvents()
+        if not self.isVisible():
+            # A scroll area shows or hides its bar when its widget asks for a new layout or it is
+            # resized; in a window never shown Qt posts neither (the resize waits for the grab):
+            # the kernel path kept the bar a taller path had needed in a shorter dock the step before
+            for area in self.findChildren(QtWidgets.QScrollArea):
+                QtCore.QCoreApplication.sendEvent(area, QtCore.QEvent(QtCore.QEvent.Type.LayoutRequest))
 
