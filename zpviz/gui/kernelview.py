@@ -167,6 +167,13 @@ class KernelPathView(QtWidgets.QWidget):
         t = self.theme
         accent = t.accent if t else "#0072B2"
         alert = t.alert if t else "#D55E00"
+        if ev is None or not ev.functions:
+            # a narration or a step with nothing to do: the full size, not the size the last path
+            # was fitted at (its size had depended on the event shown before: a stepped window and
+            # a screenshot of the same frame showed "no fault" at 11 and 14 pt)
+            self._names = ()
+            if self.path_pt() != PATH_PT:
+                self.path.setFont(font(PATH_PT))
         if ev is None:
             self._built = None
             self.head.setText("Before the first event")
