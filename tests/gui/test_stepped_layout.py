@@ -85,3 +85,25 @@ def test_the_memory_split_stays_as_the_memory_in_its_title_grows(qapp):
             widths.add((round(view.space.geometry().width(), 1), round(view.phys.geometry().width(), 1)))
         assert len(widths) == 1, (pane_px, widths)
     view.deleteLater()
+
+
+def test_a_narration_after_a_long_path_is_shown_at_the_full_size(qtbot, small_lesson):
+    """The kernel path shrinks a long path to fit its dock; a narration or a step with nothing to
+    do that follows kept that smaller size (lesson 2 under v5 at 1280x720: "no fault" at 11 pt when
+    stepped there, 14 pt in a screenshot of the same frame)."""
+    from zpviz.gui.kernelview import PATH_PT, KernelPathView
+    from zpviz.present import kpath
+    from zpviz.present.palette import THEMES
+
+    v = KernelPathView()
+    qtbot.addWidget(v)
+    v.set_theme(THEMES["light"])
+    v.resize(300, 160)  # a short, narrow dock: a long path cannot keep the full size
+    v.show()
+    qtbot.waitExposed(v)
+    tr = small_lesson.lead
+    views = [ev for ev in (kpath.event_view(tr, f, small_lesson.grid) for f in range(1, len(tr))) if ev is not None]
+    v.set_event(max(views, key=lambda ev: len(ev.functions)))
+    assert v.path_pt() < PATH_PT
+    v.set_event(None, "a narration")
+    assert v.path_pt() == PATH_PT
