@@ -183,6 +183,12 @@ class ViewOps:
                     lay.activate()
             if self.lesson is not None:
                 self._arrange(show=False)
+            # Its widgets get their Resize events (and the docks lay out their contents) only when
+            # painted: the program scrolled to its line for the 98x68 px it had before the window's
+            # layout, and a screenshot showed it scrolled otherwise than the room's window. A paint
+            # of one pixel delivers them now, before show_frame fits the texts to the final sizes.
+            self.render(QtGui.QImage(1, 1, QtGui.QImage.Format.Format_RGB32), QtCore.QPoint(0, 0),
+                        QtGui.QRegion(0, 0, 1, 1))
         self.counters_if_on_screen()  # made only when the picture shows it (gui.lazycounters)
         for _ in range(3):
             QtWidgets.QApplication.sendPostedEvents()
