@@ -10,6 +10,7 @@ import pytest
 from PySide6 import QtCore, QtGui
 
 TOUR = Path(__file__).parents[2] / "scenarios" / "tour.toml"
+LESSON2 = Path(__file__).parents[2] / "scenarios" / "02-sparse-table.toml"
 FRAME = 3133  # the tour under modern, inside step 5: the Counters' axes had widened by then
 
 
@@ -42,20 +43,22 @@ def _differ(a: QtGui.QImage, b: QtGui.QImage) -> QtCore.QRect | None:
     return box
 
 
-@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
-def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does(qapp, size):
-    """The export's window (zpviz.export) stepped from the first frame through the tour under
-    modern, grabbed at each stop, against a window made at each stop. The Counters' y axes were as
-    wide as the widest labels drawn so far, set while painting (the next picture's layout), so the
-    charts stood a few pixels apart (at 1920x1080 at every step); at 1280x720 the kernel path kept
-    the scroll bar of an earlier step's long path."""
+@pytest.mark.parametrize("path,kernel,size", [(TOUR, "modern", (1280, 720)), (TOUR, "modern", (1920, 1080)),
+                                               (LESSON2, "2.6.24", (1920, 1080))])
+def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does(qapp, path, kernel, size):
+    """The export's window (zpviz.export) stepped from the first frame through a lesson, grabbed at
+    each stop, against a window made at each stop. The tour under modern: the Counters' y axes were
+    as wide as the widest labels drawn so far, set while painting (the next picture's layout), so
+    the charts stood a few pixels apart (at 1920x1080 at every step); at 1280x720 the kernel path
+    kept the scroll bar of an earlier step's long path. Lesson 2: the program, scrolled to its line
+    as Qt scrolls a hidden text view, stood a line lower than in a screenshot."""
     from zpviz.export.window import dispose_window, make_export_window
     from zpviz.present.session import build_lesson
     from zpviz.scenario import load
 
-    lesson = build_lesson(load(TOUR), "modern")
+    lesson = build_lesson(load(path), kernel)
     ends = [lesson.lead.step_end_frame(s) for s in range(len(lesson.lead.step_results))]
-    stops = sorted({ends[1], ends[3], FRAME, ends[4]})
+    stops = sorted({ends[1], ends[3], ends[-1]} | ({FRAME, ends[4]} if path == TOUR else set()))
     win = make_export_window(lesson, "light", size)
     try:
         win.render_image(size)  # the first frame, as an export's first picture
@@ -66,7 +69,7 @@ def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does
     finally:
         dispose_window(win)
     for frame in stops:
-        assert _differ(stepped[frame], _fresh(TOUR, "modern", frame, size)) is None, frame
+        assert _differ(stepped[frame], _fresh(path, kernel, frame, size)) is None, frame
 
 
 def test_the_memory_split_stays_as_the_memory_in_its_title_grows(qapp):
