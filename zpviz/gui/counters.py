@@ -143,6 +143,22 @@ def short_count(v: float) -> str:
     return f"{v:g}"
 
 
+# The widest label a y axis can show: short_count gives at most three figures, a point and a letter
+# ("12.5k", "1.25k"); below 1000 pyqtgraph's own strings are narrower ("0.05", "250").
+Y_LABEL_WIDEST = "00.0k"
+
+
+def y_axis_px(axis: pg.AxisItem) -> int:
+    """A y axis's width for its widest possible label, whatever the values shown now. pyqtgraph
+    widens an axis to the labels it has drawn so far, while it paints (too late for that picture:
+    the layout follows at the next pass) and never back by less than 10 px, so a chart's place in
+    the dock depended on the frames shown before: a window stepped to a frame and a screenshot made
+    at it placed the charts a few pixels apart, and a shown window's charts moved as counts grew."""
+    font = axis.style["tickFont"] or QtGui.QFont()
+    text = math.ceil(QtGui.QFontMetricsF(font).horizontalAdvance(Y_LABEL_WIDEST))
+    return text + 1 + int(axis.style["tickTextOffset"][0]) + max(0, int(axis.style["tickLength"]))
+
+
 def _x_spacing(axis: pg.AxisItem, lo: float, hi: float, size: float) -> list:
     """On an x axis, one level of ticks whose labels stand apart: a 1-2-5 step at least as wide as
     the widest label and a space. In a third of a 720p dock pyqtgraph's frame numbers ran
@@ -374,6 +390,7 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
                 ax.setPen(pg.mkPen(qcolor(theme.grid)))
                 ax.setTextPen(pg.mkPen(qcolor(theme.muted)))
                 ax.setStyle(tickFont=small)
+            p.getAxis("left").setWidth(y_axis_px(p.getAxis("left")))  # one width at every frame (y_axis_px)
         for c in self.cursors:  # a playhead, not a data spike: dashed, muted, with a marker at the top
             c.setPen(pg.mkPen(qcolor(theme.muted), width=1.5, style=QtCore.Qt.PenStyle.DashLine))
             c.clearMarkers()

@@ -80,8 +80,11 @@ class KernelPathView(QtWidgets.QWidget):
         return False
 
     def _path_width(self) -> int:
-        """Pixels a line of the path has: the scroll area's width, or its share of the dock before layout."""
-        w = self.scroll.viewport().width()
+        """Pixels a line of the path has: the scroll area's width, or its share of the dock before layout.
+        The area's whole width, whether its scroll bar shows or not: the size the path is fitted at
+        then depends on the dock alone, not on whether the previous step's path needed the bar (a
+        window stepped to a frame kept the bar and a smaller size where a screenshot of it had none)."""
+        w = self.scroll.contentsRect().width()
         if w <= 50:
             m = self.layout().contentsMargins()
             w = self.width() - m.left() - m.right()
@@ -122,6 +125,14 @@ class KernelPathView(QtWidgets.QWidget):
             self.path.setFont(font(pt))
         if rebuild and (changed or room != self._built_room) and self.event is not None and self.event.functions:
             self.set_event(self.event)  # which names need break hints depends on the size and the room
+        elif changed:
+            self._update_scroll_bar()
+
+    def _update_scroll_bar(self) -> None:
+        """The scroll bar shown or hidden for the path now in the label. A QScrollArea decides on a
+        LayoutRequest from its widget, which Qt posts only while the widget is visible: a window
+        never shown (a screenshot, an export) kept the bar of the previous step's path."""
+        QtCore.QCoreApplication.sendEvent(self.scroll, QtCore.QEvent(QtCore.QEvent.Type.LayoutRequest))
 
     def _calls_height(self, pt: int, width: int) -> float:
         """Pixels the calls take, wrapped to `width` at `pt` (arrows kept with the next name)."""
@@ -156,15 +167,24 @@ class KernelPathView(QtWidgets.QWidget):
         t = self.theme
         accent = t.accent if t else "#0072B2"
         alert = t.alert if t else "#D55E00"
+        if ev is None or not ev.functions:
+            # a narration or a step with nothing to do: the full size, not the size the last path
+            # was fitted at (its size had depended on the event shown before: a stepped window and
+            # a screenshot of the same frame showed "no fault" at 11 and 14 pt)
+            self._names = ()
+            if self.path_pt() != PATH_PT:
+                self.path.setFont(font(PATH_PT))
         if ev is None:
             self._built = None
             self.head.setText("Before the first event")
             self.path.setText(f"<i>{html.escape(narration) or 'Press Space to play, Right to step.'}</i>")
+            self._update_scroll_bar()
             return
         self.head.setText(ev.headline())
         if not ev.functions:  # narration (its text is the caption) or a step with nothing to do
             self._built = None
             self.path.setText("" if ev.kind == 0 else f"<i>{html.escape(ev.decision)}</i>")
+            self._update_scroll_bar()
             return
         # one wrapping line of calls, not one row each: the why below must fit a 720p dock too. An
         # arrow stays with the call after it (a no-break space), so no line is a lone arrow; a
@@ -196,6 +216,7 @@ class KernelPathView(QtWidgets.QWidget):
         out = f"<div style='margin-top:4px'><b>outcome:</b> {html.escape(ev.outcome)}</div>"
         self.path.setText("".join(rows) + why + out)
         self._built = built
+        self._update_scroll_bar()
 
     def set_log(self, lines: list[LogLine], total: int) -> None:
         key = (len(lines), total, lines[-1].event if lines else -1)

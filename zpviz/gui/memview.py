@@ -8,6 +8,8 @@ are recomputed whenever either view pans, zooms or resizes.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,6 +24,12 @@ from zpviz.present.grid import GridLayout
 from zpviz.present.palette import Theme
 from zpviz.present.picture import Picture
 
+# The width that shares the pane between the two views, in place of the physical title's own, which
+# followed the memory used ("0 KiB" to "256 KiB" moved the split). The shortest amount: the address
+# space keeps the most room it had (a 720p lesson 2 needs it for "scanner · table  (anon, 256 MiB)");
+# the title at 1280x720 has some 312 px, enough up to "1000 KiB" and "4.0 MiB", and a longer amount
+# ("1023.9 MiB", 328 px) runs a few pixels into the margins.
+PHYS_TITLE_SHARE = "Physical memory \u00b7 0 KiB used"
 MAX_LINES = 256  # mapping lines drawn at most (a stable sample beyond): more only thickens the fan
 
 
@@ -30,11 +38,26 @@ class TitleItem(pg.LabelItem):
     minimum, so a long title (or a hidden one, in compare mode) pushed the physical view out past the
     pane's edge. This one is clipped instead."""
 
+    share_text: str | None = None  # a text whose width is the preferred one, whatever the text shown
+
     def updateMin(self) -> None:
         super().updateMin()
         self.setMinimumWidth(0)
-        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, self._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1])
+        hints = self._sizeHint
+        hints[QtCore.Qt.SizeHint.MinimumSize] = (0, hints[QtCore.Qt.SizeHint.MinimumSize][1])
+        if self.share_text is not None:  # the layout shares its row's width by the preferred ones
+            hints[QtCore.Qt.SizeHint.PreferredSize] = (self._width_of(self.share_text),
+                                                       hints[QtCore.Qt.SizeHint.PreferredSize][1])
         self.updateGeometry()
+
+    def _width_of(self, text: str) -> float:
+        """The width `text` takes in this label's style (its HTML with `text` in place of its own)."""
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(self.item.font())
+        doc.setDocumentMargin(self.item.document().documentMargin())
+        doc.setHtml(self.item.toHtml().replace(html.escape(self.text, quote=False), html.escape(text, quote=False), 1)
+                    if self.text else text)
+        return doc.size().width()
 
 
 class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
@@ -58,6 +81,9 @@ class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.phys_title = None
         if show_phys:
             self.phys_title = TitleItem("Physical memory")
+            # its width does not follow the memory used: "0 KiB" and "256 KiB" shared the pane's width
+            # between the two views differently, and the split moved between steps (the tour, modern)
+            self.phys_title.share_text = PHYS_TITLE_SHARE
             self.addItem(self.phys_title, row=0, col=1)
             self.phys = PhysView(theme)
             self.addItem(self.phys, row=1, col=1)

@@ -101,6 +101,8 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
         t = self.theme
         if line is None or t is None or not 1 <= line <= self.blockCount():
             self.setExtraSelections([])
+            if not self.isVisible():
+                self._bar_as_shown()
             return
         block = self.document().findBlockByNumber(line - 1)
         bar = QtWidgets.QTextEdit.ExtraSelection()  # the bar, across the whole width
@@ -116,3 +118,24 @@ class ProgramPanel(QtWidgets.QPlainTextEdit):
         self.setExtraSelections([bar, text])
         self.setTextCursor(QtGui.QTextCursor(block))  # no visible selection: only to scroll it into view
         self.centerCursor()
+        if not self.isVisible():
+            self._bar_as_shown()
+
+    def _bar_as_shown(self) -> None:
+        """The scroll range a shown panel has. Qt sets a hidden text view's as if its last line could
+        scroll to the middle (0-9 for lesson 2's ten lines, where a shown panel has 0-1), so a window
+        never shown (an export stepping through a lesson) centred the current line further down
+        than the room's window and a screenshot of the same frame showed it. As Qt does for a shown
+        view: the lines that fit above the bottom of the view, counted from the last one."""
+        room = self.viewport().rect().height() - self.document().documentMargin() - 1
+        layout = self.document().documentLayout()
+        block, y, from_bottom = self.document().lastBlock(), 0.0, 0
+        while block.isValid():
+            y += layout.blockBoundingRect(block).height()
+            if y > room:
+                break
+            from_bottom += block.lineCount()
+            block = block.previous()
+        bar = self.verticalScrollBar()
+        bar.setRange(0, max(0, self.document().lineCount() - max(from_bottom, 1)))
+        bar.setPageStep(max(from_bottom, 1))

@@ -183,6 +183,12 @@ class ViewOps:
                     lay.activate()
             if self.lesson is not None:
                 self._arrange(show=False)
+            # Its widgets get their Resize events (and the docks lay out their contents) only when
+            # painted: the program scrolled to its line for the 98x68 px it had before the window's
+            # layout, and a screenshot showed it scrolled otherwise than the room's window. A paint
+            # of one pixel delivers them now, before show_frame fits the texts to the final sizes.
+            self.render(QtGui.QImage(1, 1, QtGui.QImage.Format.Format_RGB32), QtCore.QPoint(0, 0),
+                        QtGui.QRegion(0, 0, 1, 1))
         self.counters_if_on_screen()  # made only when the picture shows it (gui.lazycounters)
         for _ in range(3):
             QtWidgets.QApplication.sendPostedEvents()
@@ -190,4 +196,10 @@ class ViewOps:
         if self.lesson is not None:
             self.show_frame(self.frame)  # recompute lines and glyphs for the final geometry
             QtWidgets.QApplication.processEvents()
+        if not self.isVisible():
+            # A scroll area shows or hides its bar when its widget asks for a new layout or it is
+            # resized; in a window never shown Qt posts neither (the resize waits for the grab):
+            # the kernel path kept the bar a taller path had needed in a shorter dock the step before
+            for area in self.findChildren(QtWidgets.QScrollArea):
+                QtCore.QCoreApplication.sendEvent(area, QtCore.QEvent(QtCore.QEvent.Type.LayoutRequest))
 
