@@ -26,6 +26,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from zpviz.gui import metapath
+
 _PG = "pyqtgraph"
 _WIDGETS = "pyqtgraph.widgets"
 # module -> the names pyqtgraph's __init__ takes from it (its __all__, or the one name it imports)
@@ -160,16 +162,11 @@ _finder = _Finder()
 
 def install() -> bool:
     """Put the finder in place before pyqtgraph is imported; False (nothing done) if it already is."""
-    if _PG in sys.modules:
-        return False
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
-    return True
+    return metapath.install(_finder, _PG)
 
 
 def uninstall() -> None:
-    if _finder in sys.meta_path:
-        sys.meta_path.remove(_finder)
+    metapath.uninstall(_finder)
 
 
 def deferring(pg) -> bool:

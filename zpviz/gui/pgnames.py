@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import sys
 
+from zpviz.gui import metapath
+
 _QT = "pyqtgraph.Qt"
 _FIRST = "pyqtgraph.Qt.QtCore"  # imported by pyqtgraph.Qt between defining _copy_attrs and calling it
 
@@ -66,16 +68,11 @@ _finder = _Finder()
 
 def install() -> bool:
     """Put the finder in place before pyqtgraph is imported; False (nothing done) if it already is."""
-    if _QT in sys.modules:
-        return False
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
-    return True
+    return metapath.install(_finder, _QT)
 
 
 def uninstall() -> None:
-    if _finder in sys.meta_path:
-        sys.meta_path.remove(_finder)
+    metapath.uninstall(_finder)
 
 
 def forwarding(module) -> bool:
