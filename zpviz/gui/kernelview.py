@@ -131,10 +131,8 @@ class KernelPathView(QtWidgets.QWidget):
     def _update_scroll_bar(self) -> None:
         """The scroll bar shown or hidden for the path now in the label. A QScrollArea decides on a
         LayoutRequest from its widget, which Qt posts only while the widget is visible: a window
-        never shown (a screenshot, an export) kept the bar of the previous step's path. A visible
-        one gets Qt's own request: nothing to send at each step of the room's window."""
-        if not self.scroll.isVisible():
-            QtCore.QCoreApplication.sendEvent(self.scroll, QtCore.QEvent(QtCore.QEvent.Type.LayoutRequest))
+        never shown (a screenshot, an export) kept the bar of the previous step's path."""
+        QtCore.QCoreApplication.sendEvent(self.scroll, QtCore.QEvent(QtCore.QEvent.Type.LayoutRequest))
 
     def _calls_height(self, pt: int, width: int) -> float:
         """Pixels the calls take, wrapped to `width` at `pt` (arrows kept with the next name)."""
