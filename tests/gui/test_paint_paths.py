@@ -352,6 +352,31 @@ def test_ring_paints_its_one_spot_as_scatter_plot_item_paint_did(qapp, monkeypat
     assert not slow  # every paint of the one ring took the short cut
 
 
+def test_a_ring_without_spots_paints_nothing_without_scatter_plot_item_paint(qapp, monkeypatch):
+    """A physical view's ring has no spot at most frames (the zero-page tile flashes, not a cell):
+    ScatterPlotItem.paint culled, mapped and drew zero fragments there (~0.15 ms a step). The same
+    picture as ScatterPlotItem's, without calling it; with spots again it draws them as before."""
+    ring, plain = Ring(26), PyqtgraphRing(26)
+    ours, ref = ring_scene(ring), ring_scene(plain)
+    slow = []
+    scatter_paint = pg.ScatterPlotItem.paint
+    monkeypatch.setattr(pg.ScatterPlotItem, "paint",
+                        lambda self, *a: (slow.append(self) if self is ring else None, scatter_paint(self, *a))[1])
+    for item in (ring, plain):
+        item.show_many([3.5, 12.5], [4.5, 8.5], "#D55E00", 18, 3.5)
+    assert np.array_equal(render(ours, (400, 300)), render(ref, (400, 300)))
+    assert (render(ours, (400, 300)) != WHITE).any() and slow  # several spots: ScatterPlotItem's paint
+    for item in (ring, plain):
+        item.show_many([], [], "#D55E00", 18, 3.5)
+    slow.clear()
+    expected = render(ref, (400, 300))
+    assert np.array_equal(render(ours, (400, 300)), expected) and (expected == WHITE).all()
+    assert not slow
+    ring.opts["pxMode"] = False  # another mode: left to ScatterPlotItem
+    render(ours, (400, 300))
+    assert slow
+
+
 def grab_pixels(w: QtWidgets.QWidget) -> np.ndarray:
     return pixels(w.grab().toImage())
 
