@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui
 
 from zpviz.gui.bars import Bars
 from zpviz.gui.itemcache import VectorSafeCaches, cache_drawing
+from zpviz.gui.playhead import Playhead
 from zpviz.gui.theme import qcolor
 from zpviz.present.palette import Theme
 from zpviz.present.series import CpuBars, Series, decimate
@@ -318,7 +319,7 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self.setMinimumHeight(self.height_for_rows(2))
         self.cursors = []
         for p in (self.zp, self.steps, self.mem):
-            c = pg.InfiniteLine(angle=90, movable=False)
+            c = Playhead(angle=90, movable=False)
             p.addItem(c, ignoreBounds=True)
             self.cursors.append(c)
         self._series: Series | None = None
