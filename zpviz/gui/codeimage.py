@@ -237,9 +237,12 @@ class DeviceLayer:
         self.origin = QtCore.QPoint()  # the layer's top left, device pixels from the transform's whole offset
         self.rebuilt = 0  # (for tests) layers made from scratch
         self.patched = 0  # (for tests) partial fills
+        self._geometry: tuple | None = None  # what _place was worked out from
+        self._place: tuple | None = None  # (ox, oy, rect, layer transform): see _placed
 
     def clear(self) -> None:
         self.key = self.image = self.codes = None
+        self._geometry = self._place = None
 
     def paint(self, p: QtGui.QPainter, codes: np.ndarray, texture: QtGui.QImage, tw: int, th: int, fx: int, fy: int,
               table_key, bounds: QtCore.QRectF | None = None) -> bool:
@@ -251,46 +254,61 @@ class DeviceLayer:
         if (t.type().value > QtGui.QTransform.TransformationType.TxScale.value or dev is None
                 or dev.devicePixelRatioF() != 1 or p.compositionMode() != SOURCE_OVER or p.opacity() != 1.0):
             return False
-        ox, oy = math.floor(t.dx()), math.floor(t.dy())
-        whole = QtCore.QRect(0, 0, dev.width(), dev.height())
-        if bounds is not None:
-            whole = whole.intersected(t.mapRect(bounds).toAlignedRect())
-        elif p.hasClipping():
-            whole = whole.intersected(t.mapRect(p.clipBoundingRect()).toAlignedRect())
-        rect = t.mapRect(QtCore.QRectF(0, 0, tw * fx, th * fy)).toAlignedRect().intersected(whole)
-        if rect.isEmpty():
+        # the layer's place from the transform's scale and offset, the device's size and the bounds (or the
+        # clip): worked out again only when one of those floats differs (a step keeps them all; the
+        # rectangles' own == is fuzzy, so they are compared as numbers)
+        area = bounds if bounds is not None else p.clipBoundingRect() if p.hasClipping() else None
+        geometry = (t.m11(), t.m22(), t.dx(), t.dy(), dev.width(), dev.height(),
+                    None if area is None else area.getRect(), bounds is None, tw, th, fx, fy)
+        if geometry != self._geometry:
+            self._geometry, self._place = geometry, self._placed(t, dev, area, tw, th, fx, fy)
+        ox, oy, rect, lt = self._place
+        if rect is None:
             return True
-        rect.translate(-ox, -oy)
-        key = (t.m11(), t.m22(), t.dx() - ox, t.dy() - oy, rect.getRect(), tw, th, fx, fy, table_key,
+        key = (*geometry[:2], t.dx() - ox, t.dy() - oy, rect.getRect(), tw, th, fx, fy, table_key,
                int(p.renderHints().value))
         if key != self.key or self.codes is None or self.codes.shape != codes.shape:
-            self._build(p, key, rect, codes, texture, tw, th, fx, fy, None)
+            self._build(p, key, rect, codes, texture, tw, th, fx, fy, None, lt)
             self.rebuilt += 1
         else:
             changed = changed_rows(self.codes, codes)
             if changed is not None:
                 r0, r1 = changed
-                lt = self._layer_transform(p, rect)
                 band = lt.mapRect(QtCore.QRectF(0, r0 * fy, 1, (r1 - r0) * fy)).toAlignedRect()
                 # whole rows of the layer: Qt steps the texture along a span from where the span
                 # starts, so a span started elsewhere can pick the other texel where a pixel's
                 # centre falls on a cell's edge; rows are computed each on its own
                 dirty = QtCore.QRect(0, band.top() - 1, self.image.width(), band.height() + 2).intersected(
                     self.image.rect())
-                self._build(p, key, rect, codes, texture, tw, th, fx, fy, dirty)
+                self._build(p, key, rect, codes, texture, tw, th, fx, fy, dirty, lt)
                 self.patched += 1
         p.resetTransform()  # (only the transform changes: put back, without a save of the whole state)
         p.drawImage(QtCore.QPoint(rect.x() + ox, rect.y() + oy), self.image)
         p.setTransform(t)
         return True
 
+    @classmethod
+    def _placed(cls, t: QtGui.QTransform, dev, area: QtCore.QRectF | None, tw: int, th: int, fx: int,
+                fy: int) -> tuple:
+        """(ox, oy, the layer's rectangle in device pixels from (ox, oy), the layer's transform); the
+        rectangle None when no part of the image can show."""
+        ox, oy = math.floor(t.dx()), math.floor(t.dy())
+        whole = QtCore.QRect(0, 0, dev.width(), dev.height())
+        if area is not None:
+            whole = whole.intersected(t.mapRect(area).toAlignedRect())
+        rect = t.mapRect(QtCore.QRectF(0, 0, tw * fx, th * fy)).toAlignedRect().intersected(whole)
+        if rect.isEmpty():
+            return ox, oy, None, None
+        rect.translate(-ox, -oy)
+        return ox, oy, rect, cls._layer_transform(t, rect)
+
     @staticmethod
-    def _layer_transform(p: QtGui.QPainter, rect: QtCore.QRect) -> QtGui.QTransform:
-        t = p.transform()
+    def _layer_transform(t: QtGui.QTransform, rect: QtCore.QRect) -> QtGui.QTransform:
         ox, oy = math.floor(t.dx()), math.floor(t.dy())
         return QtGui.QTransform(t.m11(), 0, 0, t.m22(), t.dx() - ox - rect.x(), t.dy() - oy - rect.y())
 
-    def _build(self, p, key, rect, codes, texture, tw, th, fx, fy, dirty: QtCore.QRect | None) -> None:
+    def _build(self, p, key, rect, codes, texture, tw, th, fx, fy, dirty: QtCore.QRect | None,
+               lt: QtGui.QTransform) -> None:
         if dirty is None:
             self.image = QtGui.QImage(rect.width(), rect.height(), ARGB32_PM)
             self.image.fill(0)
@@ -301,7 +319,7 @@ class DeviceLayer:
             lp.fillRect(dirty, QtCore.Qt.GlobalColor.transparent)
             lp.setCompositionMode(SOURCE_OVER)
             lp.setClipRect(dirty)  # (device pixels: the layer painter has no transform yet)
-        lp.setTransform(self._layer_transform(p, rect))
+        lp.setTransform(lt)
         fill_texture(lp, texture, tw, th, fx, fy)
         lp.end()
         self.key, self.codes = key, codes.copy()  # (a copy: an array changed in place must still differ)
