@@ -218,6 +218,62 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
 
 
+def test_code_image_layer_works_its_place_out_again_only_when_the_geometry_moves(qapp, monkeypatch):
+    """The layer's offset, rectangle and transform are kept while the painter's scale and offset,
+    the device's size and the view's bounds are the same floats; a sub-pixel shift of the view, a
+    zoom or another device size places it again, and every picture is the plain fill's."""
+    from zpviz.gui.codeimage import DeviceLayer
+
+    def scene_of(item):
+        vb = pg.ViewBox(invertY=True, lockAspect=True, enableMouse=False)
+        vb.setGeometry(QtCore.QRectF(0, 0, 400, 300))
+        vb.addItem(item)
+        vb.setRange(QtCore.QRectF(0, 0, 128, 96), padding=0)
+        vb.updateMatrix()
+        scene = QtWidgets.QGraphicsScene(0, 0, 400, 300)
+        scene.addItem(vb)
+        return scene, vb
+
+    def shot(scene, size, dx):  # the scene drawn dx device pixels to the right, on a device of `size`
+        img = QtGui.QImage(*size, QtGui.QImage.Format.Format_RGB32)
+        img.fill(QtGui.QColor("#FFFFFF"))
+        p = QtGui.QPainter(img)
+        scene.render(p, QtCore.QRectF(dx, 0, 400, 300), QtCore.QRectF(0, 0, 400, 300))
+        p.end()
+        return pixels(img)
+
+    rng = np.random.default_rng(13)
+    codes = rng.integers(0, 256, (96, 128)).astype(np.uint8)
+    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
+    plain.layer.paint = lambda *a: False
+    for item in (ours, plain):
+        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    (s_ours, vb_ours), (s_plain, vb_plain) = scene_of(ours), scene_of(plain)
+    placed = []
+    real = DeviceLayer._placed
+    monkeypatch.setattr(DeviceLayer, "_placed", classmethod(lambda cls, *a: (placed.append(1), real(*a))[1]))
+    # (device size, shift, view range) at each frame, and how many times the place was worked out by then
+    frames = [((420, 300), 0.0, None, 1), ((420, 300), 0.0, None, 1), ((420, 300), 0.4, None, 2),
+              ((420, 300), 0.4, None, 2), ((420, 300), 0.4, (0, 0, 100, 75), 3), ((300, 200), 0.4, None, 4),
+              ((420, 300), 0.4, None, 5), ((420, 300), 10.4, None, 6), ((420, 300), 10.4, "taller", 7)]
+    for k, (size, dx, view, places) in enumerate(frames):
+        codes = codes.copy()
+        codes[rng.integers(0, 96, 3), rng.integers(0, 128, 3)] = rng.integers(0, 256, 3)
+        for item, vb in ((ours, vb_ours), (plain, vb_plain)):
+            item.setImage(codes, levels=(0, 255), autoLevels=False)
+            if view == "taller":  # the view resized (and back): placed again
+                vb.setGeometry(QtCore.QRectF(0, 0, 400, 290))
+                vb.setRange(QtCore.QRectF(0, 0, 128, 96), padding=0)
+                vb.updateMatrix()
+                vb.setGeometry(QtCore.QRectF(0, 0, 400, 300))
+            elif view is not None:
+                vb.setRange(QtCore.QRectF(*view), padding=0)
+                vb.updateMatrix()
+        assert np.array_equal(shot(s_ours, size, dx), shot(s_plain, size, dx)), k
+        assert len(placed) == places, k
+    assert ours.layer.patched >= 2  # (frames 1 and 3: a shift or a new size makes the layer anew)
+
+
 @pytest.mark.parametrize("width", [128, 37])  # rows compared as uint64, and byte by byte
 def test_changed_rows_and_colouring_agree_with_the_whole_take(width):
     """changed_rows finds the first and last rows that differ; Colouring gives table[codes] at
