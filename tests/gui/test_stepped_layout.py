@@ -14,14 +14,14 @@ LESSON2 = Path(__file__).parents[2] / "scenarios" / "02-sparse-table.toml"
 FRAME = 3133  # the tour under modern, inside step 5: the Counters' axes had widened by then
 
 
-def _fresh(lesson_path, kernel: str, frame: int, size: tuple[int, int]) -> QtGui.QImage:
+def _fresh(lesson_path, kernel: str | None, frame: int, size: tuple[int, int], compare=None) -> QtGui.QImage:
     """The picture `zpviz --screenshot` makes: a window opened on the lesson, put at `frame`, rendered."""
     from zpviz.gui.mainwindow import MainWindow
     from zpviz.gui.settings import MemorySettings
 
     win = MainWindow(theme="light", settings=MemorySettings(), offscreen=True)
     try:
-        win.open_lesson(str(lesson_path), kernel, None, sync=True)
+        win.open_lesson(str(lesson_path), kernel, compare, sync=True)
         win.set_frame(frame)
         win.set_chrome(False)
         return win.render_image(size)
@@ -43,22 +43,26 @@ def _differ(a: QtGui.QImage, b: QtGui.QImage) -> QtCore.QRect | None:
     return box
 
 
-@pytest.mark.parametrize("path,kernel,size", [(TOUR, "modern", (1280, 720)), (TOUR, "modern", (1920, 1080)),
-                                               (LESSON2, "2.6.24", (1920, 1080))])
-def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does(qapp, path, kernel, size):
+@pytest.mark.parametrize("path,kernel,size,compare", [
+    (TOUR, "modern", (1280, 720), None), (TOUR, "modern", (1920, 1080), None), (LESSON2, "2.6.24", (1920, 1080), None),
+    (TOUR, None, (1280, 720), None),  # the tour as it opens: its four variants compared, at 720p
+    (TOUR, None, (1280, 720), ("modern",)),  # compare mode with one pane (counters, physical memory, fan)
+])
+def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does(qapp, path, kernel, size, compare):
     """The export's window (zpviz.export) stepped from the first frame through a lesson, grabbed at
     each stop, against a window made at each stop. The tour under modern: the Counters' y axes were
     as wide as the widest labels drawn so far, set while painting (the next picture's layout), so
     the charts stood a few pixels apart (at 1920x1080 at every step); at 1280x720 the kernel path
     kept the scroll bar of an earlier step's long path. Lesson 2: the program, scrolled to its line
-    as Qt scrolls a hidden text view, stood a line lower than in a screenshot."""
+    as Qt scrolls a hidden text view, stood a line lower than in a screenshot. Compare mode at
+    1280x720 (four panes, and one): a change once altered the 720p compare screenshot unseen."""
     from zpviz.export.window import dispose_window, make_export_window
     from zpviz.present.session import build_lesson
     from zpviz.scenario import load
 
-    lesson = build_lesson(load(path), kernel)
+    lesson = build_lesson(load(path), kernel, compare)
     ends = [lesson.lead.step_end_frame(s) for s in range(len(lesson.lead.step_results))]
-    stops = sorted({ends[1], ends[3], ends[-1]} | ({FRAME, ends[4]} if path == TOUR else set()))
+    stops = sorted({ends[1], ends[3], ends[-1]} | ({FRAME, ends[4]} if path == TOUR and kernel else set()))
     win = make_export_window(lesson, "light", size)
     try:
         win.render_image(size)  # the first frame, as an export's first picture
@@ -69,7 +73,7 @@ def test_an_export_window_stepped_to_a_frame_paints_what_a_screenshot_of_it_does
     finally:
         dispose_window(win)
     for frame in stops:
-        assert _differ(stepped[frame], _fresh(path, kernel, frame, size)) is None, frame
+        assert _differ(stepped[frame], _fresh(path, kernel, frame, size, compare)) is None, frame
 
 
 def test_the_memory_split_stays_as_the_memory_in_its_title_grows(qapp):
