@@ -180,3 +180,19 @@ def test_a_shown_windows_step_is_one_repaint_pass(make_window, qtbot):
     win.removeEventFilter(win.one_pass)
     apart = [step_passes(f) for f in range(n // 3 + 6, n // 3 + 11)]
     assert max(apart) >= 3  # one pass per memory view, as Qt does it
+
+
+def test_the_widest_text_is_the_widest_of_the_widths_measured_one_by_one(qapp):
+    """compareview.widest_text, the fit's one key look-up per font, gives what the widest of
+    text_width over the texts gave, for new texts and measured ones, at several sizes."""
+    from zpviz.gui.compareview import text_width, widest_text
+    from zpviz.gui.theme import font
+
+    texts = ["0", "21,568", "1.25k", "zero-page line", "Bad page maps", "W", "iiii", "960 PTEs"]
+    for pt in (8, 11, 12):
+        for bold in (False, True):
+            f = font(pt, bold=bold)
+            for some in (texts, texts[:3], texts[3:], ["W" * 9]):
+                assert widest_text(f, some) == max(text_width(f, t) for t in some) > 0, (pt, bold, some)
+    wide, narrow = font(12, bold=True), font(8)
+    assert widest_text(wide, texts) > widest_text(narrow, texts)

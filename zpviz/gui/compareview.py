@@ -27,6 +27,21 @@ def text_width(f: QtGui.QFont, text: str) -> int:
     return w
 
 
+def widest_text(f: QtGui.QFont, texts) -> int:
+    """max(text_width(f, t) for t in texts), with the font's key worked out once, not per text
+    (QFont.key() builds a string: ~26 keys a step of the tour's compare table for nothing)."""
+    fm, widths = _measures(f)
+    best = 0
+    for text in texts:
+        w = widths.get(text)
+        if w is None:
+            if len(widths) >= 4096:
+                widths.clear()
+            w = widths[text] = fm.horizontalAdvance(text)
+        best = max(best, w)
+    return best
+
+
 def _measures(f: QtGui.QFont) -> tuple[QtGui.QFontMetrics, dict[str, int]]:
     key = f.key()
     per = _WIDTHS.get(key)
@@ -316,7 +331,7 @@ class DiffTable(QtWidgets.QTableWidget):
         self._value_fit = (widest, col)
         hi, lo = self.VALUE_PT
         pt = next((pt for pt in range(hi, lo - 1, -1)
-                   if max(text_width(font(pt, bold=True), v) for v in widest) <= col), lo)
+                   if widest_text(font(pt, bold=True), widest) <= col), lo)
         changed, self._value_pt = pt != self._value_pt, pt
         self._fit_rows()
         return changed
@@ -405,12 +420,12 @@ class DiffTable(QtWidgets.QTableWidget):
 
         def name_w(pt: int) -> int:
             f = font(pt, bold=True)
-            return max(text_width(f, line) for x in names for line in x.split("\n")) + 10
+            return widest_text(f, [line for x in names for line in x.split("\n")]) + 10
 
         def widest_value(v: int) -> int:
             if v not in widest:
                 f = font(v, bold=True)
-                widest[v] = max(text_width(f, x) for x in values)
+                widest[v] = widest_text(f, values)
             return widest[v]
 
         def value_pt(pt: int) -> int:  # the values' size beside names of size pt
