@@ -1,0 +1,75 @@
+"""What a scrub's seek makes again only in part is what the whole would be (docs/speed.md, "eleventh session")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zpviz.gui.codeimage import CodeImageItem
+from zpviz.present import codes as K
+from zpviz.present import pool
+
+
+def _whole(pooling: pool.Pooling, image: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    return pooling.pool(image, fy, fx) & np.uint8(~(K.FLASH | K.ALERT) & 0xFF)
+
+
+@pytest.mark.parametrize("pooling", [pool.PAGES, pool.FRAMES])
+def test_pooled_codes_made_in_part_equal_the_whole(qapp, pooling):
+    """Images changed in a band of rows (at the edges, across a block, in most of it), unchanged, changed
+    in place, reshaped and pooled at other factors: each pooling equals one of the whole image. It fails
+    with the band's blocks worked out a block short, or with the last image kept without a copy."""
+    rng = np.random.default_rng(7)
+    item = CodeImageItem(axisOrder="row-major", pooling=pooling)
+    image = rng.integers(0, 256, (61, 45), dtype=np.uint8)  # neither side a multiple of the factors
+    bands = [(0, 1), (60, 61), (7, 8), (5, 14), (0, 61), (30, 31), None, (2, 50), (59, 61)]
+    for fy, fx in ((3, 2), (3, 2), (2, 4), (1, 3)):
+        for band in bands:
+            if band is not None:
+                image = image.copy()
+                r0, r1 = band
+                image[r0:r1] = rng.integers(0, 256, (r1 - r0, image.shape[1]), dtype=np.uint8)
+            item.image = image
+            assert np.array_equal(item.pooled(fy, fx), _whole(pooling, image, fy, fx)), (fy, fx, band)
+    item.image = image
+    before = item.pooled(3, 2).copy()
+    image[9:12] = image[9:12] ^ np.uint8(0x0F)  # changed in place (the same array): the kept copy still differs
+    item.image = image.copy()
+    assert np.array_equal(item.pooled(3, 2), _whole(pooling, image, 3, 2))
+    assert not np.array_equal(item.pooled(3, 2), before)
+    for shape in ((20, 45), (20, 44)):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        item.image = image
+        assert np.array_equal(item.pooled(3, 2), _whole(pooling, image, 3, 2)), shape
+
+
+def test_pooled_codes_are_a_new_array_each_image(qapp):
+    """The last pooled array may be held by a colouring or a layer: a new image never changes it."""
+    item = CodeImageItem(axisOrder="row-major", pooling=pool.PAGES)
+    a = np.full((16, 16), 3, np.uint8)
+    item.image = a
+    first = item.pooled(2, 2)
+    kept = first.copy()
+    b = a.copy()
+    b[4:6] = 7
+    item.image = b
+    second = item.pooled(2, 2)
+    assert second is not first and np.array_equal(first, kept)
+    assert not np.array_equal(second, first)
+
+
+def test_title_share_width_is_measured_for_its_style(qapp):
+    """The physical title's share (its preferred width) is the share text's width in the title's style,
+    whatever text it shows, and follows a new size or weight."""
+    from zpviz.gui.memview import PHYS_TITLE_SHARE, TitleItem
+
+    t = TitleItem("Physical memory")
+    t.share_text = PHYS_TITLE_SHARE
+    widths = []
+    for used in ("0 KiB", "955.7 MiB", "1023.9 MiB"):
+        t.setText(f"Physical memory \u00b7 {used} used", size="12pt", bold=True, color="#000000")
+        widths.append(t._width_of(PHYS_TITLE_SHARE))
+        assert widths[-1] == t._measure(PHYS_TITLE_SHARE)
+    assert len(set(widths)) == 1
+    t.setText("Physical memory \u00b7 1 KiB used", size="9pt", bold=False, color="#000000")
+    assert t._width_of(PHYS_TITLE_SHARE) == t._measure(PHYS_TITLE_SHARE) < widths[0]
