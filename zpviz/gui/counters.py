@@ -474,9 +474,11 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
                     float(s.stall_ns[s.stall_x <= frame].max(initial=0)) if len(s.stall_x) else 0.0) / 1e3,
                 float(mem_top.upto(frame + 1)) * mib)
         if tops != self._tops:
+            before = self._tops or (None, None, None)
             self._tops = tops
-            for p, top in zip((self.zp, self.steps, self.mem), tops):
-                p.setYRange(0, max(top, 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
+            for p, top, was in zip((self.zp, self.steps, self.mem), tops, before):
+                if top != was:  # only the plots whose top moved (a scrub's seek moves one or two)
+                    p.setYRange(0, max(top, 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
 
     def _titles(self, bars: CpuBars | None = None) -> None:
         """Titles double as legends (coloured keys), so no legend box hides a bar."""
@@ -605,5 +607,8 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             self._titles(b)
         top_access = max(1.0, float(max(b.hits.max(initial=0), b.misses.max(initial=0))))
         top_lines = max(1.0, float(bottom.max(initial=0)), float(inv.max(initial=0)))
-        self.access.setYRange(0, nice_top(top_access * 1.15), padding=0)
-        self.lines.setYRange(0, nice_top(top_lines * 1.15), padding=0)
+        tops = (nice_top(top_access * 1.15), nice_top(top_lines * 1.15))
+        if tops != getattr(self, "_bar_tops", None):  # (nice tops: they seldom move, and each set lays out again)
+            self._bar_tops = tops
+            self.access.setYRange(0, tops[0], padding=0)
+            self.lines.setYRange(0, tops[1], padding=0)
