@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zpviz.gui.codeimage import CodeImageItem
 from zpviz.present import codes as K
@@ -73,3 +74,47 @@ def test_title_share_width_is_measured_for_its_style(qapp):
     assert len(set(widths)) == 1
     t.setText("Physical memory \u00b7 1 KiB used", size="9pt", bold=False, color="#000000")
     assert t._width_of(PHYS_TITLE_SHARE) == t._measure(PHYS_TITLE_SHARE) < widths[0]
+
+
+def test_a_seek_paints_the_counters_once_and_shows_a_full_repaint(make_window, qtbot, tmp_path):
+    """A seek that moves the counters' y ranges (the memory used grows) repaints a shown window's
+    counters once: pyqtgraph applied a new range at the start of the view's paint, and the scene,
+    taking that as its items moving, asked for a second paint of the plots. The screen is what a
+    full repaint shows. It fails with the transforms left to the paint (CountersView._transforms_now)."""
+    from bench.run import million_event_lesson
+    from zpviz.gui.counters import CountersView
+
+    path = tmp_path / "m.toml"
+    path.write_text(million_event_lesson(1024))
+    win = make_window(path, kernel="modern", size=(1280, 720))
+    win.show()
+    qtbot.waitExposed(win)
+    app = QtWidgets.QApplication.instance()
+    counters = win.findChildren(CountersView)[0]
+    paints = []
+
+    class Count(QtCore.QObject):
+        def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+            if ev.type() == QtCore.QEvent.Type.Paint:
+                paints.append(1)
+            return False
+
+    count = Count(counters.viewport())
+    n = win.frame_count()
+    win.set_frame(n * 10 // 40)
+    for _ in range(4):
+        app.processEvents()
+    counters.viewport().installEventFilter(count)
+    seen = []
+    for k in range(11, 19):  # the lesson's second step writes every page: the memory used grows at every seek
+        tops = counters._tops
+        paints.clear()
+        win.set_frame(n * k // 40)
+        for _ in range(4):
+            app.processEvents()
+        assert counters._tops != tops, k  # (the y range moved)
+        seen.append(len(paints))
+    counters.viewport().removeEventFilter(count)
+    assert seen == [1] * len(seen)
+    shown = win.screen().grabWindow(win.winId()).toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    assert shown == win.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)

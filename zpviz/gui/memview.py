@@ -14,6 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zpviz.gui import onepass
 from zpviz.gui.fan import FanItem
 from zpviz.gui.gridview import AddressSpacePlot
 from zpviz.gui.itemcache import VectorSafeCaches
@@ -111,6 +112,7 @@ class MemoryView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self._drawn: tuple | None = None  # (picture, _context()) the items were last set from
         self.selected: tuple[int, ...] = ()
         self._titles: tuple | None = None
+        onepass.register(self)  # its scene's changes join the window's one repaint
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         vb = self.space.getViewBox()
