@@ -102,11 +102,18 @@ class ZeroTile:
 def zero_tiles(frame, anon_faults_map_it: bool = True) -> tuple[ZeroTile, ...]:
     """The zero page always; the huge zero page when this machine has one in use or ever used it.
     anon_faults_map_it: False for a kernel whose anonymous faults never map the zero page (2.6.24)."""
-    pfn = frame.pfn[frame.present]  # the frame's present mask is made once and shared with the grid
+    # the present slots' pfns counted through masks, not gathered first (a copy of up to every slot's
+    # pfn at every frame); the frame's present mask is made once and shared with the grid
+    pfn, present = frame.pfn, frame.present
+    zero = pfn == ZERO_PFN
+    zero &= present
+    huge = pfn >= HZERO_PFN
+    huge &= pfn < HZERO_PFN + C.HPAGE_PAGES
+    huge &= present
     s = frame.scalars
     tiles = [ZeroTile("ZERO_PAGE", ZERO_PFN, s.get("zp_refcount", 0), s.get("zp_mapcount", 0),
-                      int(np.count_nonzero(pfn == ZERO_PFN)), anon_faults_map_it=anon_faults_map_it)]
-    hz = int(np.count_nonzero((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)))
+                      int(np.count_nonzero(zero)), anon_faults_map_it=anon_faults_map_it)]
+    hz = int(np.count_nonzero(huge))
     if hz or s.get("hzp_refcount", 0) or s.get("hzp_line_writes", 0):
         # only a PMD maps the huge zero page (a split leaves PTEs to the small one): count PMDs, not pages
         tiles.append(ZeroTile("huge zero page", HZERO_PFN, s.get("hzp_refcount", 0), 0,

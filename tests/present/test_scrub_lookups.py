@@ -1,5 +1,5 @@
-"""physmem.sampled_pairs: the mapping lines of a long step's prefix, found by key level, are
-mapping_pairs' (docs/speed.md, "eleventh session")."""
+"""What a scrub's seek looks up more cheaply is what the plain formulas give: physmem.sampled_pairs (the mapping
+lines of a long step's prefix, by key level), frame_codes and zero_tiles (docs/speed.md, "eleventh session")."""
 
 from __future__ import annotations
 
@@ -50,3 +50,33 @@ def test_sampled_pairs_when_even_the_shortest_keys_overflow():
     want = physmem.mapping_pairs(fr, slots, 100, keys, bits)
     got = physmem.sampled_pairs(fr, slots, 3000, physmem.KeyLevels(bits), 100)
     assert len(want[0]) > 100 and got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
+@pytest.mark.parametrize("lesson", ["17-huge-zero-page.toml", "08-mlock-writable.toml", "11-fork.toml"])
+def test_frame_codes_and_zero_tiles_are_the_plain_formulas(lesson):
+    """frame_codes' flags from byte masks and zero_tiles' counts through masks are the plain per-frame
+    formulas (np.where, the present pfns gathered) at frames over the lesson, under every variant:
+    the huge zero page, mlock, shared pages."""
+    from pathlib import Path
+
+    from zpviz.engine.memory import HZERO_PFN, ZERO_PFN
+    from zpviz.engine.run import simulate
+    from zpviz.present import codes as K
+    from zpviz.scenario import load
+    from zpviz.scenario.model import VARIANTS
+
+    sc = load(Path(__file__).resolve().parents[2] / "scenarios" / lesson)
+    for variant in VARIANTS:
+        tr = simulate(sc, variant)
+        for i in sorted({*range(0, len(tr), max(1, len(tr) // 25)), len(tr) - 1}):
+            fr = tr.frame(i)
+            want = (fr.fkind.astype(np.uint8) + np.uint8(1)) & K.F_KIND_MASK
+            want |= np.where((fr.pflags & C.PG_MLOCKED) != 0, K.F_MLOCKED, 0).astype(np.uint8)
+            want |= np.where(fr.mapcount > 1, K.F_SHARED, 0).astype(np.uint8)
+            got = K.frame_codes(fr)
+            assert got.dtype == np.uint8 and got.tolist() == want.tolist(), (variant, i)
+            pfn = fr.pfn[fr.present]
+            tiles = physmem.zero_tiles(fr)
+            assert tiles[0].ptes == int(np.count_nonzero(pfn == ZERO_PFN)), (variant, i)
+            hz = int(np.count_nonzero((pfn >= HZERO_PFN) & (pfn < HZERO_PFN + C.HPAGE_PAGES)))
+            assert (len(tiles) > 1 and tiles[1].ptes == -(-hz // C.HPAGE_PAGES)) or (len(tiles) == 1 and hz == 0)
