@@ -118,3 +118,38 @@ def test_a_seek_paints_the_counters_once_and_shows_a_full_repaint(make_window, q
     assert seen == [1] * len(seen)
     shown = win.screen().grabWindow(win.winId()).toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
     assert shown == win.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+
+
+@pytest.mark.parametrize("aa", [False, True])
+def test_fan_layer_grown_with_its_curves_has_a_fresh_layers_pixels(qapp, aa, monkeypatch):
+    """A seek down the grid adds curves whose sources lie past the fan's old bounds: the layer grows
+    (its pixels copied where they were, the new curves drawn on) and the picture is a fresh layer's.
+    Only the first layer is drawn afresh; a curve removed draws afresh again. It fails with the kept
+    pixels copied a pixel off or not at all."""
+    from tests.gui.test_paint_paths import fan_pen, render
+    from zpviz.gui.fan import FanItem
+
+    rng = np.random.default_rng(5)
+    ends = [(float(x), float(y), 640.25, 83.5) for x, y in zip(rng.uniform(10, 300, 90), np.linspace(200, 480, 90))]
+    ends[:10] = [(float(x), 150.0 + 3 * i, 640.25, 83.5) for i, x in enumerate(rng.uniform(10, 300, 10))]
+    states = [ends[:10], ends[:30], ends[:31], ends[:60], ends[:90], ends[5:90]]  # bounds grow down; then one goes
+    fan = FanItem()
+    fan.setPen(fan_pen(90))
+    scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+    scene.addItem(fan)
+    fresh = []
+    real = FanItem._render_layer
+    monkeypatch.setattr(FanItem, "_render_layer", lambda self, *a: fresh.append(1) or real(self, *a))
+    for state in states:
+        fan.set_curves(state)
+        ours = render(scene, aa=aa)
+        n = len(fresh)
+        ref = FanItem()
+        ref.setPen(fan_pen(90))
+        ref.set_curves(state)
+        ref_scene = QtWidgets.QGraphicsScene(0, 0, 700, 500)
+        ref_scene.addItem(ref)
+        expected = render(ref_scene, aa=aa)
+        del fresh[n:]  # the reference's own layer does not count
+        assert np.array_equal(ours, expected), len(state)
+    assert len(fresh) == 2  # the first layer and the removal's; the four growths were drawn onto it
