@@ -187,7 +187,9 @@ class KeyLevels:
     `sampled_pairs` finds the slots a prefix's stable sample can keep without looking at the others."""
 
     def __init__(self, bits: np.ndarray):
-        order = np.argsort(bits, kind="stable")  # positions by bit length; in each group, ascending
+        # positions by bit length, ascending in each group (the lengths, 0..32, as bytes: numpy's stable
+        # sort of bytes is a radix sort, twice as fast as of intp)
+        order = np.argsort(np.asarray(bits).astype(np.uint8), kind="stable")
         self.pos = order
         self.starts = np.searchsorted(np.asarray(bits)[order], np.arange(34))  # bits == b: starts[b]:starts[b + 1]
 
