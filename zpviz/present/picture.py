@@ -36,7 +36,8 @@ _lock = threading.Lock()
 
 def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
     """The slots step k's events touch, in order of first touch, the event index of each first
-    touch (ascending), and the slots' line keys and their bit lengths (physmem.line_keys, key_bits).
+    touch (ascending), the slots' line keys and their bit lengths (physmem.line_keys, key_bits), and
+    a dict for what is made from those once per step when needed (`_lines`' physmem.KeyLevels).
     Made once per step and kept: every frame of the step is a prefix of it, where sorting and
     hashing the step's events again at every frame cost ~10 ms a frame of a 262,144-page step."""
     with _lock:
