@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import statistics
@@ -207,7 +208,7 @@ def scrub_times(pages: int, n: int = 60) -> tuple[float, float, int]:
 
 ONLY = ("render_grid_ms_median", "window_step_ms_median", "window_step_one_variant_ms_median",
         "window_step_shown_ms_median", "window_step_shown_one_variant_ms_median", "scrub_fps",
-        "startup_s", "startup_first_frame_s")
+        "startup_s", "startup_first_frame_s", "scrub_drag_fps")
 SHOWN = {"window_step_shown_ms_median": None, "window_step_shown_one_variant_ms_median": "modern"}
 STARTUP_RUNS = 7  # --only startup_s / startup_first_frame_s: a start is noisy on a shared machine
 
@@ -227,6 +228,11 @@ def measure_only(keys: list[str], quick: bool = False) -> dict:
             res[key], res[key.replace("_ms_median", "_cpu_ms_median")] = shown_step_times(n, SHOWN[key])
         elif key == "scrub_fps":
             res[key], res["scrub_cpu_fps"], res["scrub_trace_events"] = scrub_times(16384 if quick else 262144)
+        elif key == "scrub_drag_fps":  # a lecturer's drag in a shown window: a process of its own (bench/scrub_drag.py)
+            out = subprocess.run([sys.executable, str(Path(__file__).with_name("scrub_drag.py")),
+                                  "--pages", str(16384 if quick else 262144), "--rounds", "1" if quick else "3"],
+                                 cwd=ROOT, check=True, capture_output=True, text=True)
+            res.update(json.loads(out.stdout.strip().splitlines()[-1]))
         elif key == "startup_s":  # best of the runs, as in a full run; with the median and the CPU time
             walls, cpus = startup_times(1 if quick else STARTUP_RUNS)
             res[key], res["startup_median_s"] = round(min(walls), 2), round(statistics.median(walls), 2)

@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                          "engine_cow_ratio (the three together), render_grid_ms_median, "
                          "window_step_ms_median, window_step_one_variant_ms_median, scrub_fps, "
                          "window_step_shown_ms_median, window_step_shown_one_variant_ms_median, startup_s, "
-                         "startup_first_frame_s (with their medians and CPU times)")
+                         "startup_first_frame_s (with their medians and CPU times), scrub_drag_fps (a "
+                         "lecturer's drag of the timeline in a shown window: bench/scrub_drag.py)")
     a = ap.parse_args(argv)
     start = sysinfo.sample()
     if a.only:

@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from zpviz.gui import onepass
 from zpviz.gui.bars import Bars
 from zpviz.gui.itemcache import VectorSafeCaches, cache_drawing
 from zpviz.gui.playhead import Playhead
@@ -330,6 +331,7 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
         self._shown_upto: int | None = None
         self._bars: CpuBars | None = None
         self._bars_drawn: tuple | None = None  # (theme, the values) the bar items show now
+        onepass.register(self)  # its scene's changes join the window's one repaint
         self.set_theme(theme)
 
     @staticmethod
@@ -475,9 +477,12 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
                     float(s.stall_ns[s.stall_x <= frame].max(initial=0)) if len(s.stall_x) else 0.0) / 1e3,
                 float(mem_top.upto(frame + 1)) * mib)
         if tops != self._tops:
+            before = self._tops or (None, None, None)
             self._tops = tops
-            for p, top in zip((self.zp, self.steps, self.mem), tops):
-                p.setYRange(0, max(top, 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
+            for p, top, was in zip((self.zp, self.steps, self.mem), tops, before):
+                if top != was:  # only the plots whose top moved (a scrub's seek moves one or two)
+                    p.setYRange(0, max(top, 1.0) * 1.08, padding=0)  # counts start at 0; an all-zero series too
+            self._transforms_now()
 
     def _titles(self, bars: CpuBars | None = None) -> None:
         """Titles double as legends (coloured keys), so no legend box hides a bar."""
@@ -606,5 +611,19 @@ class CountersView(VectorSafeCaches, pg.GraphicsLayoutWidget):
             self._titles(b)
         top_access = max(1.0, float(max(b.hits.max(initial=0), b.misses.max(initial=0))))
         top_lines = max(1.0, float(bottom.max(initial=0)), float(inv.max(initial=0)))
-        self.access.setYRange(0, nice_top(top_access * 1.15), padding=0)
-        self.lines.setYRange(0, nice_top(top_lines * 1.15), padding=0)
+        tops = (nice_top(top_access * 1.15), nice_top(top_lines * 1.15))
+        if tops != getattr(self, "_bar_tops", None):  # (nice tops: they seldom move, and each set lays out again)
+            self._bar_tops = tops
+            self.access.setYRange(0, tops[0], padding=0)
+            self.lines.setYRange(0, tops[1], padding=0)
+            self._transforms_now()
+
+    def _transforms_now(self) -> None:
+        """The view boxes' new transforms for the ranges just set, now rather than when the view paints.
+        pyqtgraph applies a new range to a ViewBox's child transform at the start of the next paint
+        (GraphicsView.paintEvent: scene.prepareForPaint); the scene takes that change as its items
+        moving during the paint and, once it is over, asks for the plots to be painted again: a shown
+        window painted the plots whose range moved twice a frame (a scrub: a second pass over the
+        lower half of the view at nearly every seek). Applied here, before the window's repaint, the
+        change is part of that one repaint. The paint still asks again (nothing left to do then)."""
+        self.scene().prepareForPaint()

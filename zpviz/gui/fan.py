@@ -147,11 +147,16 @@ class FanItem(QtWidgets.QGraphicsItem):
         key = (self._version,) + place
         if key != self._layer_key:
             kept = self._layer_key is not None and self._layer_key[1:] == place
-            if kept and self._added is not None and (self._added_in_order or not aa):
+            adds = self._added is not None and (self._added_in_order or not aa)
+            if kept and adds:
+                self._draw_curves(self._layer, t, box, aa, self._added)
+            elif adds and self._grows(t, box, dpr, aa):
+                self._layer = self._grown_layer(box, w, h, dpr)
                 self._draw_curves(self._layer, t, box, aa, self._added)
             else:
                 self._layer = self._render_layer(t, box, w, h, dpr, aa)
             self._layer_key = key
+            self._layer_at = (t.m11(), t.m22(), t.dx(), t.dy(), dpr, aa, box)
             self._added, self._added_in_order = [], True
         p.save()
         p.resetTransform()
@@ -159,6 +164,28 @@ class FanItem(QtWidgets.QGraphicsItem):
             p.setOpacity(p.opacity() * self._pen.color().alphaF())
         p.drawImage(QtCore.QPointF(box.x(), box.y()), self._layer)
         p.restore()
+
+    def _grows(self, t: QtGui.QTransform, box: QtCore.QRect, dpr: float, aa: bool) -> bool:
+        """Whether the kept layer, drawn through this very transform, lies inside the new box: the
+        curves added since reached out past its edges (a seek down the grid maps pages further on,
+        and a new fault's line can too), so the box grew where nothing of the layer moved."""
+        at = getattr(self, "_layer_at", None)
+        return (self._layer is not None and dpr == 1.0 and at is not None
+                and at[:6] == (t.m11(), t.m22(), t.dx(), t.dy(), dpr, aa) and box.contains(at[6]))
+
+    def _grown_layer(self, box: QtCore.QRect, w: int, h: int, dpr: float) -> QtGui.QImage:
+        """A layer for the larger box holding the kept layer's pixels where they were on the device
+        (copied as they are: CompositionMode_Source), transparent elsewhere: what a fresh layer of
+        the same curves holds there. The curves added are then drawn onto it, as onto a kept layer."""
+        old, at = self._layer, self._layer_at[6]
+        layer = QtGui.QImage(w, h, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        layer.setDevicePixelRatio(dpr)
+        layer.fill(0)
+        q = QtGui.QPainter(layer)
+        q.setCompositionMode(QtGui.QPainter.CompositionMode.CompositionMode_Source)
+        q.drawImage(QtCore.QPoint(at.x() - box.x(), at.y() - box.y()), old)
+        q.end()
+        return layer
 
     def _render_layer(self, t: QtGui.QTransform, box: QtCore.QRect, w: int, h: int, dpr: float,
                       aa: bool) -> QtGui.QImage:

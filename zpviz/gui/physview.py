@@ -94,7 +94,7 @@ class PhysView(pg.ViewBox):
         """'page tables · N' at the first page-table frame (the grid's frames are in pfn order, so the
         page tables the lesson allocates form one block), hidden when there are none."""
         pt = (codes & F_KIND_MASK) == 1 + FRAME_KIND_NAMES.index("page table")
-        n = int(pt.sum())
+        n = int(np.count_nonzero(pt))  # (a bool array's sum() counts through int64: ~12x slower)
         self.pt_label.setVisible(n > 0)
         if not n:
             return

@@ -64,8 +64,10 @@ def frame_codes(frame, lo: int = 0, hi: int | None = None) -> np.ndarray:
     """One code per physical frame lo..hi-1 (uint8): kind + 1, mlocked, shared; free frames are 1."""
     kind = frame.fkind[lo:hi]
     codes = (kind.astype(np.uint8) + np.uint8(1)) & F_KIND_MASK
-    codes |= np.where((frame.pflags[lo:hi] & C.PG_MLOCKED) != 0, F_MLOCKED, 0).astype(np.uint8)
-    codes |= np.where(frame.mapcount[lo:hi] > 1, F_SHARED, 0).astype(np.uint8)
+    # each flag from its boolean mask as bytes (np.where made int64 arrays to cast back: ~0.4 ms a
+    # frame of the million-event lesson's 263,683 frames, at every seek of a scrub)
+    codes |= ((frame.pflags[lo:hi] & C.PG_MLOCKED) != 0).view(np.uint8) * np.uint8(F_MLOCKED)
+    codes |= (frame.mapcount[lo:hi] > 1).view(np.uint8) * np.uint8(F_SHARED)
     return codes
 
 

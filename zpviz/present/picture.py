@@ -34,9 +34,10 @@ _first_touches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # trace
 _lock = threading.Lock()
 
 
-def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
     """The slots step k's events touch, in order of first touch, the event index of each first
-    touch (ascending), and the slots' line keys and their bit lengths (physmem.line_keys, key_bits).
+    touch (ascending), the slots' line keys and their bit lengths (physmem.line_keys, key_bits), and
+    a dict for what is made from those once per step when needed (`_lines`' physmem.KeyLevels).
     Made once per step and kept: every frame of the step is a prefix of it, where sorting and
     hashing the step's events again at every frame cost ~10 ms a frame of a 262,144-page step."""
     with _lock:
@@ -49,7 +50,7 @@ def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         order = np.argsort(first, kind="stable")
         slots = u[order]
         keys = physmem.line_keys(slots)
-        hit = (slots, where[first[order]] + r.first_event, keys, physmem.key_bits(keys))
+        hit = (slots, where[first[order]] + r.first_event, keys, physmem.key_bits(keys), {})  # ({}: its KeyLevels)
     with _lock:  # (only the window's thread draws pictures today; the lock keeps it right if not)
         per = _first_touches.setdefault(trace, {})
         per.pop(k, None)
@@ -63,9 +64,27 @@ def _touched(trace, frame: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarr
     k = trace.step_of_frame(frame)
     if k < 0:
         return np.zeros(0, np.int64), None, None
-    slots, at, keys, bits = step_touches(trace, k)
+    slots, at, keys, bits, _ = step_touches(trace, k)
     n = int(np.searchsorted(at, frame))  # first touched by an event before `frame`
     return slots[:n], keys[:n], bits[:n]
+
+
+LEVELS_FROM = 4 * MAX_LINES  # touched slots from which the lines are sampled by key level (physmem.sampled_pairs)
+
+
+def _lines(trace, frame: int, fr) -> tuple[np.ndarray, np.ndarray]:
+    """The mapping lines of the current step's touched slots up to `frame`: physmem.mapping_pairs
+    of them, through physmem.sampled_pairs where the step's prefix is long (the same pairs)."""
+    k = trace.step_of_frame(frame)
+    if k < 0:
+        return physmem.mapping_pairs(fr, np.zeros(0, np.int64), MAX_LINES)
+    slots, at, keys, bits, kept = step_touches(trace, k)
+    n = int(np.searchsorted(at, frame))
+    if n < LEVELS_FROM:
+        return physmem.mapping_pairs(fr, slots[:n], MAX_LINES, keys[:n], bits[:n])
+    if "levels" not in kept:  # once per step (an argsort of its touched slots' key lengths)
+        kept["levels"] = physmem.KeyLevels(bits)
+    return physmem.sampled_pairs(fr, slots, n, kept["levels"], MAX_LINES)
 
 
 def touched_slots(trace, frame: int) -> np.ndarray:
@@ -96,9 +115,8 @@ def picture_at(lesson, variant: int, frame: int, selected: tuple[int, ...] = (),
     pl = lesson.phys[variant]
     image = physmem.phys_image(fr, pl, flash_pfns, alert)
     if selected:
-        sources, keys, bits = np.asarray(selected, np.int64), None, None
+        ls, lp = physmem.mapping_pairs(fr, np.asarray(selected, np.int64), MAX_LINES)
     else:
-        sources, keys, bits = _touched(trace, frame)
-    ls, lp = physmem.mapping_pairs(fr, sources, MAX_LINES, keys, bits)
+        ls, lp = _lines(trace, frame, fr)
     tiles = physmem.zero_tiles(fr, trace.kernel.read_fault_zero is not ReadFaultZero.NEVER)
     return Picture(frame, codes, image, tiles, flash_slots, flash_pfns, alert, ls, lp)
