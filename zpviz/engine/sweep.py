@@ -78,6 +78,7 @@ class Sweep:
         self.pcp_batch = R.PCP_BATCH
         self.periods = PERIODS  # whether the loop skips the periods it finds (sweep_period.py)
         self.pids: dict[int, int] = {}  # a fault's packed counter inputs -> its pattern id (_Records)
+        self.played_pids: dict[tuple, int] = {}  # a fault played in full: its counter pairs -> pattern id
 
     # ------------------------------------------------------------------ worth it?
     def worth(self) -> bool:
@@ -218,9 +219,9 @@ class Sweep:
         sharers = cm.sharers
         if sharers and not sharers.keys().isdisjoint(fixed + self.ptl_ids.tolist() + self.pte_ids.tolist()):
             return False
-        og = cm.owner.get
-        self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()]
-        self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()]
+        og = cm.owner.get  # (no look-up a line where no line has an owner: fresh memory, a lesson's first step)
+        self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()] if cm.owner else [-1] * len(self.ptl_ids)
+        self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()] if cm.owner else [-1] * len(self.pte_ids)
         # the page tables to allocate, and the frames the step can take, in the order the
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
@@ -534,6 +535,9 @@ class _Timing:
         self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
+        self.scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)  # (_in_full's)
+        self.table_ns = R.page_table_ns(costs)
+        self.ptl_line = sw.ptl_ids.tolist()
         self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
         self._in_full(prep=sw.prep)  # the first fault: the lock, and maybe the mm counter, meet their first CPU
         self.pending = 1  # faults played ahead of run()
@@ -546,48 +550,56 @@ class _Timing:
         anon_vma under mmap_lock, which is the fault lock itself on 2.6.x) and any that
         allocates page tables, in the order the bulk loop and __pte_alloc touch them: the fault
         lock, the tables, then the fault's other roles, the anon_vma's mmap_lock before a page."""
-        sw, cm = self.sw, self.sw.m.cache
-        costs = sw.m.costs
-        t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
+        sw = self.sw
+        first = self.heap[0]
+        t0, c = first >> self.sh, first & self.mask
         i = self.pos[c]
         y = self.ei[c][i]
         x = self.table_of_line[y]
-        vp = int(sw.vps[c][i])
         frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
         cost = self.cost
         tables: list = []
         if not self.table[x]:  # __pte_alloc: the upper levels first, as ensure_table does
-            tables = [key for key in ((3, vp >> 27), (2, vp >> 18)) if key not in self.upper] + [("pte", vp >> 9)]
+            vp = int(sw.vps[c][i])
+            upper = self.upper
+            tables = [key for key in ((3, vp >> 27), (2, vp >> 18)) if key not in upper] + [("pte", vp >> 9)]
             for key in tables:
                 lines += self._alloc(c, frame)
                 frame += 1
-                cost += R.page_table_ns(costs)
-                self.upper.add(key)
+                cost += self.table_ns
+                upper.add(key)
             self.table[x] = True
-        ptl, pte = int(sw.ptl_ids[x]), int(sw.pte_ids[y])
+        ptl, pte = self.ptl_line[x], int(sw.pte_ids[y])
+        fixed_lines = sw.fixed_lines
         for r in sw.roles[1:]:
             if r == "page":
                 if prep:
                     lines.append(sw.mmap)
                 lines += self._alloc(c, frame)
             else:
-                lines.append(ptl if r == "ptl" else pte if r == "pte" else sw.fixed_lines[r])
-        scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)
-        state = [(sw.fixed_lines[r], o, b) for r, (o, b) in self.fixed.items()]
+                lines.append(ptl if r == "ptl" else pte if r == "pte" else fixed_lines[r])
+        # the lines it touches, as the loop has them, in a scratch model (one a step, emptied
+        # for each fault: it holds nothing else, no sharer, no watched line)
+        scratch = self.scratch
+        owner, busy = scratch.owner, scratch.busy
+        owner.clear()
+        busy.clear()
+        state = [(fixed_lines[r], o, b) for r, (o, b) in self.fixed.items()]
         state += [(ptl, self.ptl_owner[x], self.ptl_busy[x]), (pte, self.pte_owner[y], self.pte_busy[y])]
         if prep and sw.mmap != sw.lock:
+            cm = sw.m.cache
             state.append((sw.mmap, cm.owner.get(sw.mmap, -1), cm.busy.get(sw.mmap, 0)))
         for line, o, b in state:
             if o >= 0:
-                scratch.owner[line] = o
-            scratch.busy[line] = b
+                owner[line] = o
+            busy[line] = b
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
         if sw.misses:
             out += (c * KEY_STRIDE + C.C_MISSES, sw.misses)
-        og, bg = scratch.owner.get, scratch.busy.get
-        self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in sw.fixed_lines.items()}
+        og, bg = owner.get, busy.get
+        self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in fixed_lines.items()}
         self.ptl_owner[x], self.ptl_busy[x] = c, bg(ptl, 0)
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
         self.played[len(self.done)] = _Played(t + cost, tables, out)

@@ -78,8 +78,10 @@ class Periods:
         self.table0 = np.asarray(sw.has_table, bool)
         late = {x for x, t in sw.m.cache.busy.items() if t > sw.start}  # (lines still busy: seldom any)
         self.ok = (not late or late.isdisjoint(sw.ptl_ids.tolist() + sw.pte_ids.tolist())) and all(
-            len(sw.pi[c]) < 2 or (np.diff(sw.pi[c]).min() >= 0 and np.diff(sw.ei[c]).min() >= 0) for c in self.cpus)
-        # (each CPU's tables and lines in order: a line below every CPU's next is never written again)
+            len(sw.pi[c]) < 2 or (np.diff(sw.pi[c]).min() >= 0 and np.diff(sw.ei[c]).min() >= 0) for c in self.cpus
+        ) and bool((np.diff(sw.table_of_line) >= 0).all())
+        # (each CPU's tables and lines in order: a line below every CPU's next is never written
+        # again; and a line's table never lower than a lower line's, which `note` reads)
 
     def note(self, k: int) -> int:
         """At a checkpoint: note the state; if it repeats an earlier note, skip whole periods,
@@ -93,26 +95,40 @@ class Periods:
             return 0
         t0 = heap[0] >> sh
         pos, tl, ei = tm.pos, tm.table_of_line, tm.ei
-        ys = [ei[e & mask][pos[e & mask]] for e in heap]  # each CPU's next line and table, heap order
-        xs = [tl[y] for y in ys]
-        ylo, xlo = min(ys), min(xs)
+        ys = [ei[e & mask][pos[e & mask]] for e in heap]  # each CPU's next line, heap order
+        ylo = min(ys)
         yhi = max([ei[c][pos[c] - 1] for c in self.cpus if pos[c]] + [ylo])
-        xhi = max([tl[ei[c][pos[c] - 1]] for c in self.cpus if pos[c]] + [xlo])
         if yhi - ylo > WIDE:  # (CPUs spread far apart: no rhythm to find, and a long note to take)
             return 0
+        # (a line's table never decreases with the line, table_of_line being numbered in order
+        # (`ok`): the lowest next table is the lowest next line's, the highest written the
+        # highest written line's)
+        xlo, xhi = tl[ylo], tl[yhi]
         base = t0 << sh
-        busy = tm.pte_busy[ylo:yhi + 1] + tm.ptl_busy[xlo:xhi + 1] + [b for _, b in tm.fixed.values()]
+        fixed = tm.fixed.values()
         # (one bytes object, which the garbage collector does not track: a tuple of tuples kept
         # per note made it run through the step's big lists several times a step)
-        key = array("q", [e - base for e in heap] + [y - ylo for y in ys] + [x - xlo for x in xs]
-                    + [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
-                    + [o for o, _ in tm.fixed.values()] + ([] if self.loose else tm.pcp) + [yhi - ylo, xhi - xlo]
-                    + tm.pte_owner[ylo:yhi + 1] + tm.ptl_owner[xlo:xhi + 1] + tm.table[xlo:xhi + 1]).tobytes()
+        key = [e - base for e in heap]
+        key += [y - ylo for y in ys]
+        key += [tl[y] - xlo for y in ys]  # each CPU's next table
+        busy = tm.pte_busy[ylo:yhi + 1]
+        busy += tm.ptl_busy[xlo:xhi + 1]
+        busy += [b for _, b in fixed]
+        key += [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
+        key += [o for o, _ in fixed]
+        pcp = list(tm.pcp)
+        if not self.loose:
+            key += pcp
+        key += (yhi - ylo, xhi - xlo)
+        key += tm.pte_owner[ylo:yhi + 1]
+        key += tm.ptl_owner[xlo:xhi + 1]
+        key += tm.table[xlo:xhi + 1]
+        key = array("q", key).tobytes()
         here = array("q", [len(tm.done), t0, ylo, xlo, yhi, xhi, tm.tables] + [pos[c] for c in self.cpus])
         before = self.notes.get(key)
         self.notes[key] = len(self.order)
-        self.order.append((here, self._raw(ylo, yhi, xlo, xhi) if self.prefix else ()))
-        self.pcps.append(list(tm.pcp))
+        self.order.append((here, self._raw(ylo, yhi, xlo, xhi, pcp) if self.prefix else ()))
+        self.pcps.append(pcp)  # (read only, as _raw's: one copy for both)
         if before is None:
             return 0
         a_note = self.order[before][0]
@@ -129,10 +145,11 @@ class Periods:
             self.pcps.clear()
         return n
 
-    def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int) -> tuple:
-        """What a prefix ending at this note needs of the state as it is here (raw, not relative)."""
+    def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int, pcp: list[int]) -> tuple:
+        """What a prefix ending at this note needs of the state as it is here (raw, not relative);
+        pcp: a copy of the per-cpu counts."""
         tm = self.tm
-        return (list(tm.heap), [list(v) for v in tm.fixed.values()], list(tm.pcp), tm.pte_owner[ylo:yhi + 1],
+        return (list(tm.heap), [list(v) for v in tm.fixed.values()], pcp, tm.pte_owner[ylo:yhi + 1],
                 tm.pte_busy[ylo:yhi + 1], tm.ptl_owner[xlo:xhi + 1], tm.ptl_busy[xlo:xhi + 1], tm.latest)
 
     def _prefix(self, ia: int, b_note: array, k: int) -> int:

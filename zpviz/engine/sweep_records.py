@@ -215,8 +215,15 @@ class _Records:
                 at += c
         ids = np.array([known.get(x, -1) for x in vs], np.int64)
         pids = ids[inv]
+        # (the faults played in full: a few dozen distinct lists among some 500 a GiB, each
+        # registered once a step, looked up by its pairs after that; the same ids either way)
+        played = self.sw.played_pids
         for e, out in self.played.items():
-            pids[e] = register(np.asarray(out[0::2], np.int32), np.asarray(out[1::2], np.int32))
+            key = tuple(out)
+            pid = played.get(key)
+            if pid is None:
+                pid = played[key] = register(np.asarray(out[0::2], np.int32), np.asarray(out[1::2], np.int32))
+            pids[e] = pid
         return pids
 
     def counter_sums(self, hit_ns: int, width: int) -> np.ndarray:
@@ -461,7 +468,8 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
         tas.append(t)
         for s in slots:  # (a line written again in the fault: the fault's own CPU holds it)
             before[s].append(cpu if AGAIN in s else states[s][1] if s != "zone" or refill else -2)
-    sw = _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)), pids={})
+    sw = _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)), pids={},
+               played_pids={})
     k = len(cpus)
     cpu = np.asarray(cpus, np.int64)
     r = _Records(sw, 0, k, cpu, None, None, None, None, np.asarray(t0s, np.int64), None, np.asarray(tas, np.int64),
