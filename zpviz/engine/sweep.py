@@ -56,7 +56,8 @@ from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
-BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
+BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries; and the
+# order counter patterns are first met in, hence their ids: a change of it renumbers them)
 # The policy values the loop and the records spell out (a COW step also needs rules.cow_zero to
 # leave the zero page's struct page alone, a read step rules.read_anon not to refcount it).
 # Anything else is refused.
@@ -645,6 +646,7 @@ class _Timing:
         stop = first + k
         end = first + (k if most is None else most)
         count, pos, mask = self.count, self.pos, self.mask
+        least = min(count[c] for c in self.sw.lists)
         periods = self.periods
         while len(self.done) < stop:
             at = len(self.done)
@@ -653,10 +655,15 @@ class _Timing:
                 if periods.note(end - at):
                     self._drop_finished()
                     continue
-            fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])  # (the CPU with fewest left)
-            want = min(stop - at, fewest)
+            want = stop - at
             if periods is not None:  # (a round ends at each checkpoint)
                 want = min(want, CHECK - at % CHECK)
+            # the CPU with fewest faults left; not counted where no CPU can have fewer than want
+            # (every CPU's list is at least `least` long, and none is further on than max(pos))
+            fewest = least - max(pos)
+            if fewest <= want:
+                fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])
+                want = min(want, fewest)
             done = self._round(want)
             if done >= fewest:  # (a CPU can have run out only if the round took as many faults)
                 self._drop_finished()
