@@ -209,6 +209,9 @@ class Sweep:
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
+        # (the same, each CPU's after the other's in increasing CPU order, for _write: kept whole
+        # where the lists are in that order already, as a step's CPUs usually are)
+        self.by_cpu = (slots, pi, ei) if order == sorted(order) else None
         self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
         self.pte_ids = L.pte_line_at(pidx, self.pte_no)
         self.kind = {r: L.line_kind(x) for r, x in self.fixed_lines.items()} | {
@@ -283,19 +286,23 @@ class Sweep:
         for e, pl in timing.played.items():
             t1[e] = pl.end
             ntab[e] = len(pl.tables)
-        t0 = np.empty(n, np.int64)
-        slot = np.empty(n, np.int64)
-        pi = np.empty(n, np.int64)
-        ei = np.empty(n, np.int64)
-        mine = _by_cpu(cpu, self.lists)  # each CPU's faults, in the order they ran
-        for c, at in mine:
-            s = self.lists[c]
-            slot[at] = s
-            pi[at] = self.pi[c]
-            ei[at] = self.ei[c]
-            t0[at[0]] = self.start
-            t0[at[1:]] = t1[at[:-1]]
-            m.clock[c] = int(t1[at[-1]])
+        # each CPU's faults, in the order they ran: `order` lists the faults CPU by CPU (in
+        # increasing CPU order), each CPU's in the order it ran them, `first` where each CPU's start
+        order, first = _by_cpu(cpu, self.lists)
+        cpus = sorted(self.lists)
+        slots, pis, eis = self.by_cpu or (np.concatenate([x[c] for c in cpus]) for x in (self.lists, self.pi, self.ei))
+        slot, pi, ei, t0 = (np.empty(n, np.int64) for _ in range(4))
+        slot[order] = slots  # (each CPU's pages, lines and tables in the order its faults took them)
+        pi[order] = pis
+        ei[order] = eis
+        t1o = t1[order]
+        t0o = np.empty(n, np.int64)
+        t0o[1:] = t1o[:-1]  # (a fault starts where its CPU's previous one ended)
+        t0o[first] = self.start
+        t0[order] = t0o
+        last = np.append(first[1:], n) - 1
+        for c, e in zip(cpus, t1o[last].tolist()):
+            m.clock[c] = e
             m.pcp[c] = timing.pcp[c]
         # the frames, in the order they were handed out: each fault's tables, then its page
         got = ntab + alloc
@@ -314,12 +321,15 @@ class Sweep:
         # allocations number pcp0, pcp0 + batch, ... among its own (each of its faults takes got)
         zone_faults = np.zeros(0, np.int64)
         if allocs:
+            # (all CPUs at once: the allocations counted along `order`, CPU after CPU, so a CPU's
+            # own count is the running count less `before`, what the CPUs before it took)
+            taken = np.cumsum(got[order])
+            ends = taken[last].tolist()
             refills = []
-            for c, at in mine:
-                taken = np.cumsum(got[at])  # the CPU's allocations up to each of its faults
-                k = np.arange(self.pcp0[c], int(taken[-1]), self.pcp_batch)
-                refills.append(at[np.searchsorted(taken, k, side="right")])
-            zone_faults = distinct(np.concatenate(refills))  # faults that took it (once each)
+            for c, lo, hi in zip(cpus, [0] + ends[:-1], ends):
+                refills.append(np.arange(lo + self.pcp0[c], hi, self.pcp_batch))
+            at = np.searchsorted(taken, np.concatenate(refills), side="right")
+            zone_faults = distinct(order[at])  # faults that took it (once each)
             # state
             if int(frames.max()) >= len(fr.kind):
                 fr._grow(int(frames.max()) + 1)

@@ -54,12 +54,14 @@ def _wide_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inv, tv[both // len(bv)] * base + bv[both % len(bv)]
 
 
-def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
-    """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
-    sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
+def _by_cpu(cpu: np.ndarray, cpus) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in `cpu` CPU by CPU, in increasing CPU order, each CPU's in order (one
+    stable sort of small ints, a radix sort, rather than a pass over the whole array per CPU),
+    and where each of `cpus` starts among them (in increasing order; each must have entries)."""
     order = np.argsort(cpu.astype(np.int16), kind="stable")
-    ends = np.cumsum(np.bincount(cpu, minlength=max(cpus) + 1))
-    return [(c, order[ends[c] - n:ends[c]]) for c in cpus if (n := int(ends[c] - (ends[c - 1] if c else 0)))]
+    counts = np.bincount(cpu, minlength=max(cpus) + 1)
+    start = np.cumsum(counts) - counts
+    return order, start[sorted(cpus)]
 
 
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
