@@ -223,9 +223,12 @@ class Sweep:
         sharers = cm.sharers
         if sharers and not sharers.keys().isdisjoint(fixed + self.ptl_ids.tolist() + self.pte_ids.tolist()):
             return False
-        og = cm.owner.get  # (no look-up a line where no line has an owner: fresh memory, a lesson's first step)
-        self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()] if cm.owner else [-1] * len(self.ptl_ids)
-        self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()] if cm.owner else [-1] * len(self.pte_ids)
+        # each PTE-table lock's and PTE line's owner before the step (-1: none), as int64 arrays
+        # (no look-up a line where no line has an owner: fresh memory, a lesson's first step)
+        og = cm.owner.get
+        self.ptl_owner, self.pte_owner = (
+            np.array([og(x, -1) for x in ids.tolist()], np.int64) if cm.owner else np.full(len(ids), -1, np.int64)
+            for ids in (self.ptl_ids, self.pte_ids))
         # the page tables to allocate, and the frames the step can take, in the order the
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
@@ -380,8 +383,8 @@ class Sweep:
             z[zone_faults[0]] = self.first_owner["zone"]
             z[zone_faults[1:]] = cpu[zone_faults[:-1]]
         before["zone"] = z
-        before["ptl"] = _previous(pi, cpu, np.asarray(self.ptl_owner, np.int64))
-        before["pte"] = _previous(ei, cpu, np.asarray(self.pte_owner, np.int64))
+        before["ptl"] = _previous(pi, cpu, self.ptl_owner)
+        before["pte"] = _previous(ei, cpu, self.pte_owner)
         # the caches as the loop left them; not in the last step of a run that drops the cache
         # model's per-line state after it (run.py without keep_machine): nothing after this
         # step's sweep reads them there, and writing the owners of a GiB's new struct pages
@@ -522,7 +525,7 @@ class _Timing:
         self.done = array("q")
         self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
-        self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
+        self.ptl_owner, self.pte_owner = sw.ptl_owner.tolist(), sw.pte_owner.tolist()
         bg = cm.busy.get
         # (the cache model keeps few busy times between steps, often none: then no look-up a line)
         self.ptl_busy = [bg(x, 0) for x in sw.ptl_ids.tolist()] if cm.busy else [0] * len(sw.ptl_ids)

@@ -73,8 +73,8 @@ class Periods:
         # what the step's lines and tables were before it (a line nobody has written yet in the
         # step is still so); a busy time past the step's start would need comparing in time
         # (as the step found them: the loop's own lists have its first fault, played in full, in them)
-        self.ptl0 = np.asarray(sw.ptl_owner, np.int64)
-        self.pte0 = np.asarray(sw.pte_owner, np.int64)
+        self.ptl0 = sw.ptl_owner  # (int64 arrays, Sweep.plan's: read only)
+        self.pte0 = sw.pte_owner
         self.table0 = np.asarray(sw.has_table, bool)
         late = {x for x, t in sw.m.cache.busy.items() if t > sw.start}  # (lines still busy: seldom any)
         self.ok = (not late or late.isdisjoint(sw.ptl_ids.tolist() + sw.pte_ids.tolist())) and all(
