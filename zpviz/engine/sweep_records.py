@@ -67,7 +67,11 @@ def _by_cpu(cpu: np.ndarray, cpus) -> tuple[np.ndarray, np.ndarray]:
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
     or the line's owner before the step for the first."""
-    small = len(first) <= 1 << 15  # (line numbers that fit 16 bits sort by radix, several times faster)
+    # (one stable sort, whichever way: the same order. Line numbers that fit 16 bits sort by
+    # radix, several times faster than a merge sort of scattered numbers; but where the faults
+    # meet the lines nearly in order, as the CPUs' convoy does (a 2.6.24 read on 16 CPUs: one
+    # descent every 17 faults), the merge sort's runs make it 4 times faster than the radix)
+    small = len(first) <= 1 << 15 and np.count_nonzero(idx[1:] < idx[:-1]) * 8 > len(idx)
     order = np.argsort(idx.astype(np.int16) if small else idx, kind="stable")
     si = idx[order]
     prev = np.empty(len(idx), np.int64)
