@@ -58,6 +58,9 @@ class Periods:
         self.tm = tm
         sw = tm.sw
         self.notes: dict[bytes, int] = {}  # a note's key -> its place in `order`
+        # per-cpu counts -> the one note with them whose key is not built yet (its place and
+        # `_key`'s parts), None once a second note had them (then both keys are in `notes`)
+        self.first: dict[tuple, tuple | None] = {}
         self.order: list[tuple[array, tuple]] = []  # every note since the last skip: (`here`, `_raw`)
         self.prefix = PREFIX  # whether a repeat with no whole period left may write a prefix of one
         self.failed = 0  # repeats where no prefix fitted
@@ -104,29 +107,36 @@ class Periods:
         # (`ok`): the lowest next table is the lowest next line's, the highest written the
         # highest written line's)
         xlo, xhi = tl[ylo], tl[yhi]
-        base = t0 << sh
         fixed = tm.fixed.values()
-        # (one bytes object, which the garbage collector does not track: a tuple of tuples kept
-        # per note made it run through the step's big lists several times a step)
-        key = [e - base for e in heap]
-        key += [y - ylo for y in ys]
-        key += [tl[y] - xlo for y in ys]  # each CPU's next table
         busy = tm.pte_busy[ylo:yhi + 1]
         busy += tm.ptl_busy[xlo:xhi + 1]
         busy += [b for _, b in fixed]
-        key += [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
-        key += [o for o, _ in fixed]
         pcp = list(tm.pcp)
-        if not self.loose:
-            key += pcp
-        key += (yhi - ylo, xhi - xlo)
-        key += tm.pte_owner[ylo:yhi + 1]
-        key += tm.ptl_owner[xlo:xhi + 1]
-        key += tm.table[xlo:xhi + 1]
-        key = array("q", key).tobytes()
+        # what the key is made of, copied now (`_key`)
+        parts = (heap, ys, busy, [o for o, _ in fixed], pcp, t0, ylo, yhi, xlo, xhi,
+                 tm.pte_owner[ylo:yhi + 1], tm.ptl_owner[xlo:xhi + 1], tm.table[xlo:xhi + 1])
         here = array("q", [len(tm.done), t0, ylo, xlo, yhi, xhi, tm.tables] + [pos[c] for c in self.cpus])
-        before = self.notes.get(key)
-        self.notes[key] = len(self.order)
+        at = len(self.order)
+        if self.loose:
+            key = self._key(parts)
+        else:
+            # the per-cpu counts are in the key, so a note can repeat only one with the same
+            # counts: its key is built only where an earlier note has them (the first such note's
+            # then too, before this one's is looked up: `notes` keeps the latest of equal keys)
+            counts = tuple(pcp)
+            first = self.first.get(counts, 0)  # (0: no note with these counts yet)
+            if first == 0:
+                self.first[counts] = (at, parts)
+                key = None
+            else:
+                if first is not None:
+                    self.notes[self._key(first[1])] = first[0]
+                    self.first[counts] = None
+                key = self._key(parts)
+        before = None
+        if key is not None:
+            before = self.notes.get(key)
+            self.notes[key] = at
         self.order.append((here, self._raw(ylo, yhi, xlo, xhi, pcp) if self.prefix else ()))
         self.pcps.append(pcp)  # (read only, as _raw's: one copy for both)
         if before is None:
@@ -141,9 +151,29 @@ class Periods:
             n += self._prefix(before, shifted, k - n)
         if n:
             self.notes.clear()  # (notes from before the skip name faults the skip has moved past)
+            self.first.clear()
             self.order.clear()
             self.pcps.clear()
         return n
+
+    def _key(self, parts: tuple) -> bytes:
+        """A note's key: its state relative to its earliest next start and its lowest lines
+        (one bytes object, which the garbage collector does not track: a tuple of tuples kept
+        per note made it run through the step's big lists several times a step)."""
+        heap, ys, busy, owners, pcp, t0, ylo, yhi, xlo, xhi, pte_o, ptl_o, table = parts
+        tl, base = self.tm.table_of_line, t0 << self.tm.sh
+        key = [e - base for e in heap]
+        key += [y - ylo for y in ys]
+        key += [tl[y] - xlo for y in ys]  # each CPU's next table
+        key += [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
+        key += owners
+        if not self.loose:
+            key += pcp
+        key += (yhi - ylo, xhi - xlo)
+        key += pte_o
+        key += ptl_o
+        key += table
+        return array("q", key).tobytes()
 
     def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int, pcp: list[int]) -> tuple:
         """What a prefix ending at this note needs of the state as it is here (raw, not relative);
