@@ -373,6 +373,15 @@ def _slower_transfers(method):
     return edited
 
 
+def _one_late(known_ids):
+    """The sweep's look-up of known counter inputs edited alone: each fault given the id of the
+    fault before it."""
+    def edited(self, *args):
+        pids = known_ids(self, *args)
+        return None if pids is None else np.concatenate([pids[:1], pids[:-1]])
+    return edited
+
+
 # case: (the patch, whether the bulk loop still plays the steps, whether the sweep still does)
 CACHE_CASES = {
     # the general path's rule: the copies (access_writes, the sweep's loop) no longer give its
@@ -436,6 +445,15 @@ def _inv_sent_twice(lists):
     return edited
 
 
+def _one_late(known_ids):
+    """The sweep's look-up of known counter inputs edited alone: each fault given the id of the
+    fault before it."""
+    def edited(self, *args):
+        pids = known_ids(self, *args)
+        return None if pids is None else np.concatenate([pids[:1], pids[:-1]])
+    return edited
+
+
 # case: (the patch, whether the bulk loop still plays the steps, whether the sweep still does)
 COUNTER_CASES = {
     # the rule and the bulk loop's copy changed alike: the bulk loop follows (cache.writes_agree
@@ -448,6 +466,10 @@ COUNTER_CASES = {
     # the sweep's copy alone: it refuses, the bulk loop and its skips play the step
     "the sweep's records": (lambda mp: mp.setattr(sweep_records._Records, "_lists",
                                                   _inv_sent_twice(sweep_records._Records._lists)), True, False),
+    # the look-up of a later slice's inputs among those an earlier slice registered, edited
+    # alone (the ids taken one fault late): checked too, so the sweep refuses
+    "the sweep's later slices": (lambda mp: mp.setattr(sweep_records._Records, "_known_ids",
+                                                       _one_late(sweep_records._Records._known_ids)), True, False),
 }
 
 

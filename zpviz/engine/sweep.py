@@ -56,7 +56,8 @@ from zpviz.engine.sweep_records import _by_cpu, _line_table, _previous, _Records
 
 P, W, D, A, S = C.PTE_P, C.PTE_W, C.PTE_D, C.PTE_A, C.PTE_S
 CHUNK = 4096  # faults between progress calls, as in the bulk loop
-BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries)
+BUILD = 1 << 15  # faults whose records are built at a time (bounds the temporaries; and the
+# order counter patterns are first met in, hence their ids: a change of it renumbers them)
 # The policy values the loop and the records spell out (a COW step also needs rules.cow_zero to
 # leave the zero page's struct page alone, a read step rules.read_anon not to refcount it).
 # Anything else is refused.
@@ -78,6 +79,7 @@ class Sweep:
         self.pcp_batch = R.PCP_BATCH
         self.periods = PERIODS  # whether the loop skips the periods it finds (sweep_period.py)
         self.pids: dict[int, int] = {}  # a fault's packed counter inputs -> its pattern id (_Records)
+        self.played_pids: dict[tuple, int] = {}  # a fault played in full: its counter pairs -> pattern id
 
     # ------------------------------------------------------------------ worth it?
     def worth(self) -> bool:
@@ -207,6 +209,9 @@ class Sweep:
         self.pi = dict(zip(order, np.split(pi, cut)))
         self.ei = dict(zip(order, np.split(ei, cut)))
         self.vps = dict(zip(order, np.split(vp, cut)))
+        # (the same, each CPU's after the other's in increasing CPU order, for _write: kept whole
+        # where the lists are in that order already, as a step's CPUs usually are)
+        self.by_cpu = (slots, pi, ei) if order == sorted(order) else None
         self.ptl_ids = L.ptl_line_at(pidx, self.ptl_no)
         self.pte_ids = L.pte_line_at(pidx, self.pte_no)
         self.kind = {r: L.line_kind(x) for r, x in self.fixed_lines.items()} | {
@@ -218,9 +223,12 @@ class Sweep:
         sharers = cm.sharers
         if sharers and not sharers.keys().isdisjoint(fixed + self.ptl_ids.tolist() + self.pte_ids.tolist()):
             return False
+        # each PTE-table lock's and PTE line's owner before the step (-1: none), as int64 arrays
+        # (no look-up a line where no line has an owner: fresh memory, a lesson's first step)
         og = cm.owner.get
-        self.ptl_owner = [og(x, -1) for x in self.ptl_ids.tolist()]
-        self.pte_owner = [og(x, -1) for x in self.pte_ids.tolist()]
+        self.ptl_owner, self.pte_owner = (
+            np.array([og(x, -1) for x in ids.tolist()], np.int64) if cm.owner else np.full(len(ids), -1, np.int64)
+            for ids in (self.ptl_ids, self.pte_ids))
         # the page tables to allocate, and the frames the step can take, in the order the
         # allocator hands them out: the free list from its end, then new pfns
         self.has_table = np.isin(self.ptl_no, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
@@ -281,19 +289,23 @@ class Sweep:
         for e, pl in timing.played.items():
             t1[e] = pl.end
             ntab[e] = len(pl.tables)
-        t0 = np.empty(n, np.int64)
-        slot = np.empty(n, np.int64)
-        pi = np.empty(n, np.int64)
-        ei = np.empty(n, np.int64)
-        mine = _by_cpu(cpu, self.lists)  # each CPU's faults, in the order they ran
-        for c, at in mine:
-            s = self.lists[c]
-            slot[at] = s
-            pi[at] = self.pi[c]
-            ei[at] = self.ei[c]
-            t0[at[0]] = self.start
-            t0[at[1:]] = t1[at[:-1]]
-            m.clock[c] = int(t1[at[-1]])
+        # each CPU's faults, in the order they ran: `order` lists the faults CPU by CPU (in
+        # increasing CPU order), each CPU's in the order it ran them, `first` where each CPU's start
+        order, first = _by_cpu(cpu, self.lists)
+        cpus = sorted(self.lists)
+        slots, pis, eis = self.by_cpu or (np.concatenate([x[c] for c in cpus]) for x in (self.lists, self.pi, self.ei))
+        slot, pi, ei, t0 = (np.empty(n, np.int64) for _ in range(4))
+        slot[order] = slots  # (each CPU's pages, lines and tables in the order its faults took them)
+        pi[order] = pis
+        ei[order] = eis
+        t1o = t1[order]
+        t0o = np.empty(n, np.int64)
+        t0o[1:] = t1o[:-1]  # (a fault starts where its CPU's previous one ended)
+        t0o[first] = self.start
+        t0[order] = t0o
+        last = np.append(first[1:], n) - 1
+        for c, e in zip(cpus, t1o[last].tolist()):
+            m.clock[c] = e
             m.pcp[c] = timing.pcp[c]
         # the frames, in the order they were handed out: each fault's tables, then its page
         got = ntab + alloc
@@ -312,12 +324,15 @@ class Sweep:
         # allocations number pcp0, pcp0 + batch, ... among its own (each of its faults takes got)
         zone_faults = np.zeros(0, np.int64)
         if allocs:
+            # (all CPUs at once: the allocations counted along `order`, CPU after CPU, so a CPU's
+            # own count is the running count less `before`, what the CPUs before it took)
+            taken = np.cumsum(got[order])
+            ends = taken[last].tolist()
             refills = []
-            for c, at in mine:
-                taken = np.cumsum(got[at])  # the CPU's allocations up to each of its faults
-                k = np.arange(self.pcp0[c], int(taken[-1]), self.pcp_batch)
-                refills.append(at[np.searchsorted(taken, k, side="right")])
-            zone_faults = distinct(np.concatenate(refills))  # faults that took it (once each)
+            for c, lo, hi in zip(cpus, [0] + ends[:-1], ends):
+                refills.append(np.arange(lo + self.pcp0[c], hi, self.pcp_batch))
+            at = np.searchsorted(taken, np.concatenate(refills), side="right")
+            zone_faults = distinct(order[at])  # faults that took it (once each)
             # state
             if int(frames.max()) >= len(fr.kind):
                 fr._grow(int(frames.max()) + 1)
@@ -368,8 +383,8 @@ class Sweep:
             z[zone_faults[0]] = self.first_owner["zone"]
             z[zone_faults[1:]] = cpu[zone_faults[:-1]]
         before["zone"] = z
-        before["ptl"] = _previous(pi, cpu, np.asarray(self.ptl_owner, np.int64))
-        before["pte"] = _previous(ei, cpu, np.asarray(self.pte_owner, np.int64))
+        before["ptl"] = _previous(pi, cpu, self.ptl_owner)
+        before["pte"] = _previous(ei, cpu, self.pte_owner)
         # the caches as the loop left them; not in the last step of a run that drops the cache
         # model's per-line state after it (run.py without keep_machine): nothing after this
         # step's sweep reads them there, and writing the owners of a GiB's new struct pages
@@ -510,7 +525,7 @@ class _Timing:
         self.done = array("q")
         self.played: dict[int, _Played] = {}
         self.pcp = list(m.pcp)
-        self.ptl_owner, self.pte_owner = list(sw.ptl_owner), list(sw.pte_owner)
+        self.ptl_owner, self.pte_owner = sw.ptl_owner.tolist(), sw.pte_owner.tolist()
         bg = cm.busy.get
         # (the cache model keeps few busy times between steps, often none: then no look-up a line)
         self.ptl_busy = [bg(x, 0) for x in sw.ptl_ids.tolist()] if cm.busy else [0] * len(sw.ptl_ids)
@@ -534,6 +549,9 @@ class _Timing:
         self.heap = [sw.start << self.sh | c for c in sw.lists]
         heapq.heapify(self.heap)
         self.tables = 0  # page tables allocated so far (frames are handed out in order)
+        self.scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)  # (_in_full's)
+        self.table_ns = R.page_table_ns(costs)
+        self.ptl_line = sw.ptl_ids.tolist()
         self.latest = sw.start  # the end of the latest fault so far (the progress call's clock)
         self._in_full(prep=sw.prep)  # the first fault: the lock, and maybe the mm counter, meet their first CPU
         self.pending = 1  # faults played ahead of run()
@@ -546,48 +564,56 @@ class _Timing:
         anon_vma under mmap_lock, which is the fault lock itself on 2.6.x) and any that
         allocates page tables, in the order the bulk loop and __pte_alloc touch them: the fault
         lock, the tables, then the fault's other roles, the anon_vma's mmap_lock before a page."""
-        sw, cm = self.sw, self.sw.m.cache
-        costs = sw.m.costs
-        t0, c = self.heap[0] >> self.sh, self.heap[0] & self.mask
+        sw = self.sw
+        first = self.heap[0]
+        t0, c = first >> self.sh, first & self.mask
         i = self.pos[c]
         y = self.ei[c][i]
         x = self.table_of_line[y]
-        vp = int(sw.vps[c][i])
         frame = len(self.done) * sw.alloc + self.tables  # the next frame the allocator hands out
         lines = [sw.lock]
         cost = self.cost
         tables: list = []
         if not self.table[x]:  # __pte_alloc: the upper levels first, as ensure_table does
-            tables = [key for key in ((3, vp >> 27), (2, vp >> 18)) if key not in self.upper] + [("pte", vp >> 9)]
+            vp = int(sw.vps[c][i])
+            upper = self.upper
+            tables = [key for key in ((3, vp >> 27), (2, vp >> 18)) if key not in upper] + [("pte", vp >> 9)]
             for key in tables:
                 lines += self._alloc(c, frame)
                 frame += 1
-                cost += R.page_table_ns(costs)
-                self.upper.add(key)
+                cost += self.table_ns
+                upper.add(key)
             self.table[x] = True
-        ptl, pte = int(sw.ptl_ids[x]), int(sw.pte_ids[y])
+        ptl, pte = self.ptl_line[x], int(sw.pte_ids[y])
+        fixed_lines = sw.fixed_lines
         for r in sw.roles[1:]:
             if r == "page":
                 if prep:
                     lines.append(sw.mmap)
                 lines += self._alloc(c, frame)
             else:
-                lines.append(ptl if r == "ptl" else pte if r == "pte" else sw.fixed_lines[r])
-        scratch = L.CacheModel(cm.ncpus, cm.socket, cm.costs)
-        state = [(sw.fixed_lines[r], o, b) for r, (o, b) in self.fixed.items()]
+                lines.append(ptl if r == "ptl" else pte if r == "pte" else fixed_lines[r])
+        # the lines it touches, as the loop has them, in a scratch model (one a step, emptied
+        # for each fault: it holds nothing else, no sharer, no watched line)
+        scratch = self.scratch
+        owner, busy = scratch.owner, scratch.busy
+        owner.clear()
+        busy.clear()
+        state = [(fixed_lines[r], o, b) for r, (o, b) in self.fixed.items()]
         state += [(ptl, self.ptl_owner[x], self.ptl_busy[x]), (pte, self.pte_owner[y], self.pte_busy[y])]
         if prep and sw.mmap != sw.lock:
+            cm = sw.m.cache
             state.append((sw.mmap, cm.owner.get(sw.mmap, -1), cm.busy.get(sw.mmap, 0)))
         for line, o, b in state:
             if o >= 0:
-                scratch.owner[line] = o
-            scratch.busy[line] = b
+                owner[line] = o
+            busy[line] = b
         out: list[int] = []
         t = scratch.access_writes(c, t0, lines, out)
         if sw.misses:
             out += (c * KEY_STRIDE + C.C_MISSES, sw.misses)
-        og, bg = scratch.owner.get, scratch.busy.get
-        self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in sw.fixed_lines.items()}
+        og, bg = owner.get, busy.get
+        self.fixed = {r: [og(line, -1), bg(line, 0)] for r, line in fixed_lines.items()}
         self.ptl_owner[x], self.ptl_busy[x] = c, bg(ptl, 0)
         self.pte_owner[y], self.pte_busy[y] = c, bg(pte, 0)
         self.played[len(self.done)] = _Played(t + cost, tables, out)
@@ -633,6 +659,7 @@ class _Timing:
         stop = first + k
         end = first + (k if most is None else most)
         count, pos, mask = self.count, self.pos, self.mask
+        least = min(count[c] for c in self.sw.lists)
         periods = self.periods
         while len(self.done) < stop:
             at = len(self.done)
@@ -641,10 +668,15 @@ class _Timing:
                 if periods.note(end - at):
                     self._drop_finished()
                     continue
-            fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])  # (the CPU with fewest left)
-            want = min(stop - at, fewest)
+            want = stop - at
             if periods is not None:  # (a round ends at each checkpoint)
                 want = min(want, CHECK - at % CHECK)
+            # the CPU with fewest faults left; not counted where no CPU can have fewer than want
+            # (every CPU's list is at least `least` long, and none is further on than max(pos))
+            fewest = least - max(pos)
+            if fewest <= want:
+                fewest = min([count[e & mask] - pos[e & mask] for e in self.heap])
+                want = min(want, fewest)
             done = self._round(want)
             if done >= fewest:  # (a CPU can have run out only if the round took as many faults)
                 self._drop_finished()

@@ -58,6 +58,9 @@ class Periods:
         self.tm = tm
         sw = tm.sw
         self.notes: dict[bytes, int] = {}  # a note's key -> its place in `order`
+        # per-cpu counts -> the one note with them whose key is not built yet (its place and
+        # `_key`'s parts), None once a second note had them (then both keys are in `notes`)
+        self.first: dict[tuple, tuple | None] = {}
         self.order: list[tuple[array, tuple]] = []  # every note since the last skip: (`here`, `_raw`)
         self.prefix = PREFIX  # whether a repeat with no whole period left may write a prefix of one
         self.failed = 0  # repeats where no prefix fitted
@@ -73,13 +76,15 @@ class Periods:
         # what the step's lines and tables were before it (a line nobody has written yet in the
         # step is still so); a busy time past the step's start would need comparing in time
         # (as the step found them: the loop's own lists have its first fault, played in full, in them)
-        self.ptl0 = np.asarray(sw.ptl_owner, np.int64)
-        self.pte0 = np.asarray(sw.pte_owner, np.int64)
+        self.ptl0 = sw.ptl_owner  # (int64 arrays, Sweep.plan's: read only)
+        self.pte0 = sw.pte_owner
         self.table0 = np.asarray(sw.has_table, bool)
         late = {x for x, t in sw.m.cache.busy.items() if t > sw.start}  # (lines still busy: seldom any)
         self.ok = (not late or late.isdisjoint(sw.ptl_ids.tolist() + sw.pte_ids.tolist())) and all(
-            len(sw.pi[c]) < 2 or (np.diff(sw.pi[c]).min() >= 0 and np.diff(sw.ei[c]).min() >= 0) for c in self.cpus)
-        # (each CPU's tables and lines in order: a line below every CPU's next is never written again)
+            len(sw.pi[c]) < 2 or (np.diff(sw.pi[c]).min() >= 0 and np.diff(sw.ei[c]).min() >= 0) for c in self.cpus
+        ) and bool((np.diff(sw.table_of_line) >= 0).all())
+        # (each CPU's tables and lines in order: a line below every CPU's next is never written
+        # again; and a line's table never lower than a lower line's, which `note` reads)
 
     def note(self, k: int) -> int:
         """At a checkpoint: note the state; if it repeats an earlier note, skip whole periods,
@@ -93,26 +98,47 @@ class Periods:
             return 0
         t0 = heap[0] >> sh
         pos, tl, ei = tm.pos, tm.table_of_line, tm.ei
-        ys = [ei[e & mask][pos[e & mask]] for e in heap]  # each CPU's next line and table, heap order
-        xs = [tl[y] for y in ys]
-        ylo, xlo = min(ys), min(xs)
+        ys = [ei[e & mask][pos[e & mask]] for e in heap]  # each CPU's next line, heap order
+        ylo = min(ys)
         yhi = max([ei[c][pos[c] - 1] for c in self.cpus if pos[c]] + [ylo])
-        xhi = max([tl[ei[c][pos[c] - 1]] for c in self.cpus if pos[c]] + [xlo])
         if yhi - ylo > WIDE:  # (CPUs spread far apart: no rhythm to find, and a long note to take)
             return 0
-        base = t0 << sh
-        busy = tm.pte_busy[ylo:yhi + 1] + tm.ptl_busy[xlo:xhi + 1] + [b for _, b in tm.fixed.values()]
-        # (one bytes object, which the garbage collector does not track: a tuple of tuples kept
-        # per note made it run through the step's big lists several times a step)
-        key = array("q", [e - base for e in heap] + [y - ylo for y in ys] + [x - xlo for x in xs]
-                    + [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
-                    + [o for o, _ in tm.fixed.values()] + ([] if self.loose else tm.pcp) + [yhi - ylo, xhi - xlo]
-                    + tm.pte_owner[ylo:yhi + 1] + tm.ptl_owner[xlo:xhi + 1] + tm.table[xlo:xhi + 1]).tobytes()
+        # (a line's table never decreases with the line, table_of_line being numbered in order
+        # (`ok`): the lowest next table is the lowest next line's, the highest written the
+        # highest written line's)
+        xlo, xhi = tl[ylo], tl[yhi]
+        fixed = tm.fixed.values()
+        busy = tm.pte_busy[ylo:yhi + 1]
+        busy += tm.ptl_busy[xlo:xhi + 1]
+        busy += [b for _, b in fixed]
+        pcp = list(tm.pcp)
+        # what the key is made of, copied now (`_key`)
+        parts = (heap, ys, busy, [o for o, _ in fixed], pcp, t0, ylo, yhi, xlo, xhi,
+                 tm.pte_owner[ylo:yhi + 1], tm.ptl_owner[xlo:xhi + 1], tm.table[xlo:xhi + 1])
         here = array("q", [len(tm.done), t0, ylo, xlo, yhi, xhi, tm.tables] + [pos[c] for c in self.cpus])
-        before = self.notes.get(key)
-        self.notes[key] = len(self.order)
-        self.order.append((here, self._raw(ylo, yhi, xlo, xhi) if self.prefix else ()))
-        self.pcps.append(list(tm.pcp))
+        at = len(self.order)
+        if self.loose:
+            key = self._key(parts)
+        else:
+            # the per-cpu counts are in the key, so a note can repeat only one with the same
+            # counts: its key is built only where an earlier note has them (the first such note's
+            # then too, before this one's is looked up: `notes` keeps the latest of equal keys)
+            counts = tuple(pcp)
+            first = self.first.get(counts, 0)  # (0: no note with these counts yet)
+            if first == 0:
+                self.first[counts] = (at, parts)
+                key = None
+            else:
+                if first is not None:
+                    self.notes[self._key(first[1])] = first[0]
+                    self.first[counts] = None
+                key = self._key(parts)
+        before = None
+        if key is not None:
+            before = self.notes.get(key)
+            self.notes[key] = at
+        self.order.append((here, self._raw(ylo, yhi, xlo, xhi, pcp) if self.prefix else ()))
+        self.pcps.append(pcp)  # (read only, as _raw's: one copy for both)
         if before is None:
             return 0
         a_note = self.order[before][0]
@@ -125,14 +151,35 @@ class Periods:
             n += self._prefix(before, shifted, k - n)
         if n:
             self.notes.clear()  # (notes from before the skip name faults the skip has moved past)
+            self.first.clear()
             self.order.clear()
             self.pcps.clear()
         return n
 
-    def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int) -> tuple:
-        """What a prefix ending at this note needs of the state as it is here (raw, not relative)."""
+    def _key(self, parts: tuple) -> bytes:
+        """A note's key: its state relative to its earliest next start and its lowest lines
+        (one bytes object, which the garbage collector does not track: a tuple of tuples kept
+        per note made it run through the step's big lists several times a step)."""
+        heap, ys, busy, owners, pcp, t0, ylo, yhi, xlo, xhi, pte_o, ptl_o, table = parts
+        tl, base = self.tm.table_of_line, t0 << self.tm.sh
+        key = [e - base for e in heap]
+        key += [y - ylo for y in ys]
+        key += [tl[y] - xlo for y in ys]  # each CPU's next table
+        key += [b - t0 if b > t0 else 0 for b in busy]  # (0: in the past, no fault waits for it)
+        key += owners
+        if not self.loose:
+            key += pcp
+        key += (yhi - ylo, xhi - xlo)
+        key += pte_o
+        key += ptl_o
+        key += table
+        return array("q", key).tobytes()
+
+    def _raw(self, ylo: int, yhi: int, xlo: int, xhi: int, pcp: list[int]) -> tuple:
+        """What a prefix ending at this note needs of the state as it is here (raw, not relative);
+        pcp: a copy of the per-cpu counts."""
         tm = self.tm
-        return (list(tm.heap), [list(v) for v in tm.fixed.values()], list(tm.pcp), tm.pte_owner[ylo:yhi + 1],
+        return (list(tm.heap), [list(v) for v in tm.fixed.values()], pcp, tm.pte_owner[ylo:yhi + 1],
                 tm.pte_busy[ylo:yhi + 1], tm.ptl_owner[xlo:xhi + 1], tm.ptl_busy[xlo:xhi + 1], tm.latest)
 
     def _prefix(self, ia: int, b_note: array, k: int) -> int:

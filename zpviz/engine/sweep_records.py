@@ -54,18 +54,24 @@ def _wide_table(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inv, tv[both // len(bv)] * base + bv[both % len(bv)]
 
 
-def _by_cpu(cpu: np.ndarray, cpus) -> list[tuple[int, np.ndarray]]:
-    """For each CPU that has any, the positions of its entries in `cpu`, in order (one stable
-    sort of small ints, a radix sort, rather than a pass over the whole array per CPU)."""
+def _by_cpu(cpu: np.ndarray, cpus) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in `cpu` CPU by CPU, in increasing CPU order, each CPU's in order (one
+    stable sort of small ints, a radix sort, rather than a pass over the whole array per CPU),
+    and where each of `cpus` starts among them (in increasing order; each must have entries)."""
     order = np.argsort(cpu.astype(np.int16), kind="stable")
-    ends = np.cumsum(np.bincount(cpu, minlength=max(cpus) + 1))
-    return [(c, order[ends[c] - n:ends[c]]) for c in cpus if (n := int(ends[c] - (ends[c - 1] if c else 0)))]
+    counts = np.bincount(cpu, minlength=max(cpus) + 1)
+    start = np.cumsum(counts) - counts
+    return order, start[sorted(cpus)]
 
 
 def _previous(idx: np.ndarray, cpu: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each fault, the CPU of the fault before it on the same line (in the order faults ran),
     or the line's owner before the step for the first."""
-    small = len(first) <= 1 << 15  # (line numbers that fit 16 bits sort by radix, several times faster)
+    # (one stable sort, whichever way: the same order. Line numbers that fit 16 bits sort by
+    # radix, several times faster than a merge sort of scattered numbers; but where the faults
+    # meet the lines nearly in order, as the CPUs' convoy does (a 2.6.24 read on 16 CPUs: one
+    # descent every 17 faults), the merge sort's runs make it 4 times faster than the radix)
+    small = len(first) <= 1 << 15 and np.count_nonzero(idx[1:] < idx[:-1]) * 8 > len(idx)
     order = np.argsort(idx.astype(np.int16) if small else idx, kind="stable")
     si = idx[order]
     prev = np.empty(len(idx), np.int64)
@@ -200,11 +206,13 @@ class _Records:
         played in full register their own lists. The recorder takes the ids instead of pairs
         (Recorder.append_by_pattern): no pair is written, copied or hashed per fault."""
         stall = self._stall(hit_ns)
+        known = self.sw.pids
+        if known:  # (a slice after the step's first: most inputs seen already)
+            return self._known_ids(stall, register)
         d = self._distinct(stall)
         if d is None:
             return None
         values, inv, rep = d
-        known = self.sw.pids
         vs = values.tolist()
         new = [j for j, x in enumerate(vs) if x >= 0 and x not in known]
         if new:
@@ -214,9 +222,48 @@ class _Records:
                 known[vs[j]] = register(rk[at:at + c], rv[at:at + c])
                 at += c
         ids = np.array([known.get(x, -1) for x in vs], np.int64)
-        pids = ids[inv]
+        return self._played_ids(ids[inv], register)
+
+    def _known_ids(self, stall: np.ndarray, register) -> np.ndarray | None:
+        """pattern_ids where some inputs have ids already (Sweep.pids): each fault's packed
+        inputs looked up among those (a search in their sorted values, a few hundred), and only
+        the ones not found numbered and registered, in increasing order as pattern_ids does for
+        a whole slice: the same ids, without numbering the slice's 32,768 values again."""
+        inputs = self._inputs(stall, sorted(self.played))
+        if inputs is None:
+            return None
+        packed, _ = inputs
+        known = self.sw.pids
+        keys = np.fromiter(known.keys(), np.int64, len(known))
+        ids = np.fromiter(known.values(), np.int64, len(known))
+        order = np.argsort(keys)
+        keys, ids = keys[order], ids[order]
+        at = np.searchsorted(keys, packed)
+        np.minimum(at, len(keys) - 1, out=at)
+        pids = ids[at]
+        new = (keys[at] != packed) & (packed >= 0)  # (-1: a fault played in full)
+        if new.any():
+            which = np.flatnonzero(new)
+            values, first, inv = np.unique(packed[which], return_index=True, return_inverse=True)
+            rk, rv, rc = self._lists(which[first], stall, [])
+            got = np.empty(len(values), np.int64)
+            ends = np.cumsum(rc)
+            for j, (x, end, c) in enumerate(zip(values.tolist(), ends.tolist(), rc.tolist())):
+                got[j] = known[x] = register(rk[end - c:end], rv[end - c:end])
+            pids[which] = got[inv.reshape(-1)]
+        return self._played_ids(pids, register)
+
+    def _played_ids(self, pids: np.ndarray, register) -> np.ndarray:
+        """pids with the faults played in full given their own lists' ids."""
+        # (the faults played in full: a few dozen distinct lists among some 500 a GiB, each
+        # registered once a step, looked up by its pairs after that; the same ids either way)
+        played = self.sw.played_pids
         for e, out in self.played.items():
-            pids[e] = register(np.asarray(out[0::2], np.int32), np.asarray(out[1::2], np.int32))
+            key = tuple(out)
+            pid = played.get(key)
+            if pid is None:
+                pid = played[key] = register(np.asarray(out[0::2], np.int32), np.asarray(out[1::2], np.int32))
+            pids[e] = pid
         return pids
 
     def counter_sums(self, hit_ns: int, width: int) -> np.ndarray:
@@ -423,7 +470,7 @@ def pairs_agree(roles: tuple[str, ...], costs, socket: list[int], alloc: bool, m
     (access, emit's misses pair by way of C.C_MISSES, and this module's functions)."""
     key = (roles, costs, tuple(socket), alloc, misses, tuple(sorted(kind.items())), L.CacheModel.access,
            _Records.pattern_ids, _Records.counter_sums, _Records.counter_pairs, _Records._lists, _Records._inputs,
-           _Records._distinct, _Records._stall)
+           _Records._distinct, _Records._stall, _Records._known_ids, _Records._played_ids)
     ok = _AGREE.get(key)
     if ok is None:
         ok = _pairs_agree(roles, costs, socket, alloc, misses, kind)
@@ -461,11 +508,18 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
         tas.append(t)
         for s in slots:  # (a line written again in the fault: the fault's own CPU holds it)
             before[s].append(cpu if AGAIN in s else states[s][1] if s != "zone" or refill else -2)
-    sw = _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)), pids={})
     k = len(cpus)
     cpu = np.asarray(cpus, np.int64)
-    r = _Records(sw, 0, k, cpu, None, None, None, None, np.asarray(t0s, np.int64), None, np.asarray(tas, np.int64),
-                 {s: np.asarray(x, np.int64) for s, x in before.items()}, {}, None, None, None, None)
+    t0s, tas = np.asarray(t0s, np.int64), np.asarray(tas, np.int64)
+    before = {s: np.asarray(x, np.int64) for s, x in before.items()}
+
+    def records(end: int, sw=None) -> _Records:  # (the first `end` faults, as one slice of a step)
+        sw = sw or _Fake(roles=roles, alloc=alloc, misses=misses, kind=kind, m=_Fake(cache=_Fake(ncpus=n)),
+                         pids={}, played_pids={})
+        return _Records(sw, 0, end, cpu[:end], None, None, None, None, t0s[:end], None, tas[:end],
+                        {s: x[:end] for s, x in before.items()}, {}, None, None, None, None)
+
+    r = records(k)
     # as the recorder gets them: pattern ids (the registry here a list of the lists registered)
     patterns: list[list[int]] = []
 
@@ -475,6 +529,12 @@ def _pairs_agree(roles, costs, socket, alloc, misses, kind) -> bool:
 
     pids = r.pattern_ids(costs.hit_ns, register)
     if pids is None or [patterns[i] for i in pids.tolist()] != want:
+        return False
+    # a later slice of a step, some of its inputs known from an earlier one (_known_ids)
+    half = records(k // 2)
+    first = half.pattern_ids(costs.hit_ns, register)
+    later = records(k, half.sw).pattern_ids(costs.hit_ns, register)
+    if first is None or later is None or [patterns[i] for i in first.tolist() + later.tolist()] != want[:k // 2] + want:
         return False
     # each fault's own list, where a stall does not fit the packing
     keys, vals, counts = r.counter_pairs(costs.hit_ns)
