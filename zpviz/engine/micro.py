@@ -37,7 +37,11 @@ from zpviz.engine.memory import ZERO_PFN
 
 STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
 JUDGE_EVERY = 16  # stretches played between two looks at whether the stretches pay here
-PAYS = 4  # they do where they write this many times the events the loop plays (a played one costs more)
+# they do where they write this many times the events the loop plays (a played one costs more);
+# by whether the step's faults allocate. Where none does (zero-page reads), a PTE table's first
+# stretches are new (its own transient) and the rest repeat them: about three times what is
+# played is written, while the period skip has not found the period yet
+PAYS = {True: 4, False: 1}
 MIN_PAUSE, MAX_PAUSE = 8, 1024  # stretches without checkpoints where they do not: doubling each time
 OFF = 1 << 62
 MAX_CHAIN = 1024  # stretches written at once: bounds the temporaries (and the time between progress calls)
@@ -126,6 +130,13 @@ class MicroPeriods:
         self.pending: tuple | None = None  # (key, mark) of the stretch the loop is playing now
         self.played = self.written = 0  # stretches the loop played, events written, since the last look
         self.pause = MIN_PAUSE
+        self.pays = PAYS[skipper.allocating]
+        # A chain of stretches stops at the period skip's checkpoints (a new PTE table of the first
+        # CPU), so that it sees the state there: a chain that wrote past one would leave the skip
+        # without the marks it compares (where none allocates, a period is found at the fourth
+        # table or so, from marks a few tables apart). Where every fault allocates the stretches
+        # go on across them, as the period is found only some 30 tables on (0: no stop).
+        self.stop_every = 0 if skipper.allocating else skipper.every
         # the first CPU's position from which checkpoints are taken: none until the period skip has
         # failed a few times (where whole periods repeat, they are cheaper to write than stretches)
         self.resume_at = OFF
@@ -245,7 +256,7 @@ class MicroPeriods:
         self.played += 1
         if self.played < JUDGE_EVERY:
             return
-        if self.written < PAYS * self.played * self.every * len(self.s.lists):
+        if self.written < self.pays * self.played * self.every * len(self.s.lists):
             self.resume_at = pos[self.s.c0] + self.pause * self.every
             self.pause = min(2 * self.pause, MAX_PAUSE)
             self.pending = None
@@ -409,7 +420,7 @@ class MicroPeriods:
             if any(q0 + r >= e for r, e in zip(x.end_dpos, ends)):
                 break  # a CPU would reach its last page: the loop plays the end
             chain.append(i)
-            if len(chain) == MAX_CHAIN:
+            if len(chain) == MAX_CHAIN or (self.stop_every and not q0 % self.stop_every):
                 break
             p0 = q0
             ref += step
