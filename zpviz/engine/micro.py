@@ -354,21 +354,29 @@ class MicroPeriods:
         # (columns.Sd order, then PG_FRESH)
         P["pg"].add(np.column_stack([slots - ref, np.frombuffer(m.slots.pte, np.uint8)[slots], pfn - n0 * f,
                                      np.frombuffer(m.slots.vmf, np.uint16)[slots], f]))
+        # (a stretch of zero-page reads has no frame records and, but at a page table, no new
+        # frames: those pools get no rows, without the numpy calls of adding none)
         if self.keep:
-            fd = [np.frombuffer(arr, INT_DTYPE)[a["fd"]:b["fd"]] for arr in rec.fd]
-            f = (fd[Fd.PFN] >= n0).astype(np.int32)
-            z = (fd[Fd.PFN] == ZERO_PFN).astype(np.int32)
-            fd[Fd.PFN] = fd[Fd.PFN] - n0 * f
-            fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
-            fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
-            spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
+            if b["fd"] > a["fd"]:
+                fd = [np.frombuffer(arr, INT_DTYPE)[a["fd"]:b["fd"]] for arr in rec.fd]
+                f = (fd[Fd.PFN] >= n0).astype(np.int32)
+                z = (fd[Fd.PFN] == ZERO_PFN).astype(np.int32)
+                fd[Fd.PFN] = fd[Fd.PFN] - n0 * f
+                fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
+                fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
+                spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
+            else:
+                spans["fd"] = (P["fd"].n, 0)
             spans["cd"] = P["cd"].add(np.column_stack([cd_keys, cd_vals]))  # (columns.Cd order)
-        fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
-        spans["fr"] = P["fr"].add(np.column_stack(
-            [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (
-                (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
-                (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
-                (fr.flags, np.uint16), (fr.kind, np.uint8))]))
+        if b["next_pfn"] > n0:
+            fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
+            spans["fr"] = P["fr"].add(np.column_stack(
+                [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (
+                    (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                    (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                    (fr.flags, np.uint16), (fr.kind, np.uint8))]))
+        else:
+            spans["fr"] = (P["fr"].n, 0)
         spans["ln"] = P["ln"].add(np.array(lines, np.int64))
         row = self.meta.data[i]
         for name, (start, k) in spans.items():
