@@ -483,15 +483,16 @@ class MicroPeriods:
             sd = {Sd.SLOT: slots, Sd.PTE: pg[:, Sd.PTE], Sd.PFN: pfns, Sd.VMF: pg[:, Sd.VMF]}
             for field, arr in zip(Sd, rec.sd):
                 arr.frombytes(sd[field].tobytes())
-            zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
-            zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
-            idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
-            fd = self.pools["fd"].data[idx]
-            fd[:, Fd.PFN] += nxt.astype(np.int32)[w] * fd[:, FD_FRESH]
-            fd[:, Fd.REF] += zref[w] * fd[:, FD_ZERO]
-            fd[:, Fd.MAP] += zmap[w] * fd[:, FD_ZERO]
-            for field, arr in zip(Fd, rec.fd):
-                arr.frombytes(fd[:, field].tobytes())
+            if meta[:, SPAN["fd"] + 1].any():  # (zero-page reads have no frame records)
+                zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
+                zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
+                idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
+                fd = self.pools["fd"].data[idx]
+                fd[:, Fd.PFN] += nxt.astype(np.int32)[w] * fd[:, FD_FRESH]
+                fd[:, Fd.REF] += zref[w] * fd[:, FD_ZERO]
+                fd[:, Fd.MAP] += zmap[w] * fd[:, FD_ZERO]
+                for field, arr in zip(Fd, rec.fd):
+                    arr.frombytes(fd[:, field].tobytes())
             idx, _ = rows_of(meta[:, SPAN["cd"]], meta[:, SPAN["cd"] + 1])
             cd = self.pools["cd"].data[idx]
             for j, arr in enumerate(rec.cd):  # (columns.Cd order)
@@ -505,15 +506,16 @@ class MicroPeriods:
         del view
         end_pfn = int(nxt[-1] + meta[-1, DNEXT])
         fr._grow(end_pfn)
-        idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
-        frs = self.pools["fr"].data[idx]
-        pfns = frs[:, FR_PFN] + nxt[w]
-        for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
-                                       (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
-                                       (fr.flags, np.uint16), (fr.kind, np.uint8))):
-            view = np.frombuffer(arr, dt)
-            view[pfns] = frs[:, FR_PFN + 1 + j]
-            del view
+        if meta[:, SPAN["fr"] + 1].any():  # (zero-page reads make no frames but page tables)
+            idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
+            frs = self.pools["fr"].data[idx]
+            pfns = frs[:, FR_PFN] + nxt[w]
+            for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                                           (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                                           (fr.flags, np.uint16), (fr.kind, np.uint8))):
+                view = np.frombuffer(arr, dt)
+                view[pfns] = frs[:, FR_PFN + 1 + j]
+                del view
         fr.next_pfn = end_pfn
         sums = meta.sum(axis=0).tolist()
         fr.refcount[ZERO_PFN] += sums[DZREF]
