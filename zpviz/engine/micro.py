@@ -137,6 +137,17 @@ class MicroPeriods:
         # table or so, from marks a few tables apart). Where every fault allocates the stretches
         # go on across them, as the period is found only some 30 tables on (0: no stop).
         self.stop_every = 0 if skipper.allocating else skipper.every
+        # There a new PTE table's first stretches are each new (the table's own transient), and
+        # only from some offset on does a stretch repeat the one before it, which is when a chain
+        # starts. Checkpoints in the transient keep stretches that are never written again, at
+        # some 90 µs each (a checkpoint's signature, mark and flush, and the stretch kept) against
+        # 75 µs to play its 16 faults: so after a period checkpoint the next micro checkpoint is
+        # `lead` positions on, where the last table's first chain began, less one stretch (its
+        # repeated stretch must be kept first). It follows each table (a later start moves it on,
+        # an earlier one back): checkpoints are only chances to write, so any lead is exact.
+        self.lead = 0
+        self.block_at = -1  # the last period checkpoint (c0's position), and whether a chain
+        self.chained = True  # began after it
         # the first CPU's position from which checkpoints are taken: none until the period skip has
         # failed a few times (where whole periods repeat, they are cheaper to write than stretches)
         self.resume_at = OFF
@@ -245,10 +256,26 @@ class MicroPeriods:
         written = self._follow(key, mark, pos)
         if written:
             self.written += written
+            if self.stop_every and not self.chained:  # the first chain since the period checkpoint
+                self.chained = True
+                start = mark["pos"][self.s.c0] - self.block_at
+                # (at the first checkpoint after the lead it might have begun sooner: from the period
+                # checkpoint on, next table)
+                self.lead = 0 if start <= self.lead else start - self.every
             return written
         self.pending = (key, mark)
         self._played(pos)
         return 0
+
+    def at_period_checkpoint(self, p0: int, wrote: bool) -> None:
+        """After a period checkpoint at c0's position p0 (wrote: a skip or a chain from there):
+        where stretches stop at them, the next micro checkpoint is `lead` positions on."""
+        if not self.stop_every:
+            return
+        self.block_at, self.chained = p0, wrote
+        if not wrote and self.lead and self.resume_at <= p0:  # (not paused by the judge: _played)
+            self.resume_at = p0 + self.lead
+            self.pending = None  # (p0..p0+lead is no stretch)
 
     def _played(self, pos: dict[int, int]) -> None:
         """The loop plays the next stretch. Every JUDGE_EVERY of them, look whether the stretches

@@ -264,6 +264,8 @@ class PeriodSkipper:
         if micro is not None and not skipped:
             skipped = micro.follow(key, now, pos)
             self.skipped_events += skipped
+        if block and self.micro is not None:
+            self.micro.at_period_checkpoint(p0, bool(skipped))
         return skipped
 
     def _periods(self, sig: tuple, now: dict, pos: dict[int, int], heap: list) -> int:
