@@ -260,8 +260,9 @@ class MicroPeriods:
                 self.chained = True
                 start = mark["pos"][self.s.c0] - self.block_at
                 # (at the first checkpoint after the lead it might have begun sooner: from the period
-                # checkpoint on, next table)
-                self.lead = 0 if start <= self.lead else start - self.every
+                # checkpoint on, next table; and a period checkpoint without a signature leaves
+                # block_at behind: no lead of a table or more)
+                self.lead = 0 if start <= self.lead or start >= self.stop_every else start - self.every
             return written
         self.pending = (key, mark)
         self._played(pos)
