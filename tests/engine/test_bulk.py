@@ -401,3 +401,32 @@ def test_a_template_carries_the_step_on_after_a_refill(monkeypatch, pages, cpus,
     monkeypatch.setattr(period.PeriodSkipper, "_skip", noting)
     assert_skip_exact(long_lesson(pages, cpus, ['do = "read"']), kernel)
     assert moved
+
+
+@pytest.mark.parametrize("kernel,sockets", [("modern", 1), ("v5", 1), ("2.6.32", 1)])
+def test_zero_page_reads_write_the_warm_up_tables_as_stretches(monkeypatch, kernel, sockets):
+    """Where no fault allocates, stretches start at the second period checkpoint, a chain of them
+    stops at each period checkpoint (so the period skip still sees the state there) and a table's
+    transient is played without micro checkpoints (MicroPeriods.lead): still exact."""
+    from zpviz.engine import micro
+
+    leads, chain_ends = [], []
+    real_at, real_write = micro.MicroPeriods.at_period_checkpoint, micro.MicroPeriods._write
+
+    def at(self, p0, wrote):
+        before = self.resume_at
+        real_at(self, p0, wrote)
+        if self.resume_at != before:
+            leads.append(self.resume_at - p0)
+
+    def write(self, chain, c, pos):
+        done = real_write(self, chain, c, pos)
+        chain_ends.append((pos[self.s.c0], self.s.every))
+        return done
+
+    monkeypatch.setattr(micro.MicroPeriods, "at_period_checkpoint", at)
+    monkeypatch.setattr(micro.MicroPeriods, "_write", write)
+    text = long_lesson(24576, 4, ['do = "read"'], sockets=sockets)
+    assert assert_skip_exact(text, kernel) > 12000
+    assert leads and all(0 < d < 128 for d in leads)  # (128: CPU 0's positions between period checkpoints)
+    assert any(end % every == 0 for end, every in chain_ends)

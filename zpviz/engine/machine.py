@@ -29,18 +29,36 @@ _OUTCOME_OF_KIND = np.array([OUTCOME.get(k, "") for k in Kind], dtype=object)
 _ERROR_KINDS = np.array([int(k) for k, o in OUTCOME.items() if o == "error"])
 
 
-def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str]:
-    """Events per outcome, and the outcome of the first event that faulted or failed (as predict
-    mode asks: a SIGSEGV or a walk stopped by -EFAULT is an answer too)."""
-    counts = np.bincount(kind, minlength=len(Kind)) if len(kind) else np.zeros(len(Kind), np.int64)
+def _outcomes(kind: np.ndarray, fault: np.ndarray) -> tuple[dict[str, int], str, list[int]]:
+    """Events per outcome, the outcome of the first event that faulted or failed (as predict
+    mode asks: a SIGSEGV or a walk stopped by -EFAULT is an answer too), and the events per
+    fault kind (events.FAULT_*: 0 none, then FAULT_KEYS')."""
+    n_fault = len(FAULT_KEYS) + 1
+    if len(fault) and int(fault.max()) < n_fault:
+        # both counts from one bincount of (kind, fault) pairs: a big step's events are counted
+        # in one pass instead of two (a 1 GiB read: 262,144 events)
+        pairs = np.bincount(kind.astype(np.int64) * n_fault + fault, minlength=len(Kind) * n_fault)
+        pairs = pairs.reshape(-1, n_fault)
+        counts, by_fault = pairs.sum(axis=1), pairs.sum(axis=0).tolist()
+    else:
+        counts = np.bincount(kind, minlength=len(Kind)) if len(kind) else np.zeros(len(Kind), np.int64)
+        by_fault = np.bincount(fault, minlength=n_fault).tolist()
     out: dict[str, int] = {}
     for k in np.flatnonzero(counts).tolist():
         name = _OUTCOME_OF_KIND[k]
         if name:
             out[name] = out.get(name, 0) + int(counts[k])
-    hits = np.flatnonzero((fault != 0) | np.isin(kind, _ERROR_KINDS))
-    first = OUTCOME.get(Kind(int(kind[hits[0]])), "no fault") if len(hits) else "no fault"
-    return out, first
+    # the first event that faulted, or failed before it (an error kind, looked for only if the
+    # step has one, and only before that fault)
+    end = int(np.argmax(fault != 0)) if len(fault) else 0
+    if not len(fault) or fault[end] == 0:
+        end = len(fault)
+    first = end
+    if counts[_ERROR_KINDS].any():
+        errors = np.flatnonzero(np.isin(kind[:end], _ERROR_KINDS))
+        if len(errors):
+            first = int(errors[0])
+    return out, OUTCOME.get(Kind(int(kind[first])), "no fault") if first < len(kind) else "no fault", by_fault
 
 
 assert tuple(WATCHABLE) == WATCHABLE_LINES, "the lesson format's watchable lines are the engine's"
@@ -237,8 +255,7 @@ class Machine(Bulk):
 
     def _result(self, step: Step, procs: list[Proc], first: int, end: int, makespan: int) -> StepResult:
         kind, fault = self.rec.recent_columns(first, end, Col.KIND, Col.FAULT)
-        outcomes, first_outcome = _outcomes(kind, fault)
-        counts = np.bincount(fault, minlength=len(FAULT_KEYS) + 1).tolist()
+        outcomes, first_outcome, counts = _outcomes(kind, fault)
         kinds = {key: counts[i + 1] for i, key in enumerate(FAULT_KEYS)}
         faults = sum(kinds.values())
         log = self.kernel_log[self._log_mark:]  # emit appends each event's lines there, in order

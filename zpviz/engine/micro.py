@@ -37,7 +37,11 @@ from zpviz.engine.memory import ZERO_PFN
 
 STRETCH_PAGES = 16  # a stretch is a whole number of these: two PTE lines of the first CPU's pages
 JUDGE_EVERY = 16  # stretches played between two looks at whether the stretches pay here
-PAYS = 4  # they do where they write this many times the events the loop plays (a played one costs more)
+# they do where they write this many times the events the loop plays (a played one costs more);
+# by whether the step's faults allocate. Where none does (zero-page reads), a PTE table's first
+# stretches are new (its own transient) and the rest repeat them: about three times what is
+# played is written, while the period skip has not found the period yet
+PAYS = {True: 4, False: 1}
 MIN_PAUSE, MAX_PAUSE = 8, 1024  # stretches without checkpoints where they do not: doubling each time
 OFF = 1 << 62
 MAX_CHAIN = 1024  # stretches written at once: bounds the temporaries (and the time between progress calls)
@@ -126,6 +130,24 @@ class MicroPeriods:
         self.pending: tuple | None = None  # (key, mark) of the stretch the loop is playing now
         self.played = self.written = 0  # stretches the loop played, events written, since the last look
         self.pause = MIN_PAUSE
+        self.pays = PAYS[skipper.allocating]
+        # A chain of stretches stops at the period skip's checkpoints (a new PTE table of the first
+        # CPU), so that it sees the state there: a chain that wrote past one would leave the skip
+        # without the marks it compares (where none allocates, a period is found at the fourth
+        # table or so, from marks a few tables apart). Where every fault allocates the stretches
+        # go on across them, as the period is found only some 30 tables on (0: no stop).
+        self.stop_every = 0 if skipper.allocating else skipper.every
+        # There a new PTE table's first stretches are each new (the table's own transient), and
+        # only from some offset on does a stretch repeat the one before it, which is when a chain
+        # starts. Checkpoints in the transient keep stretches that are never written again, at
+        # some 90 µs each (a checkpoint's signature, mark and flush, and the stretch kept) against
+        # 75 µs to play its 16 faults: so after a period checkpoint the next micro checkpoint is
+        # `lead` positions on, where the last table's first chain began, less one stretch (its
+        # repeated stretch must be kept first). It follows each table (a later start moves it on,
+        # an earlier one back): checkpoints are only chances to write, so any lead is exact.
+        self.lead = 0
+        self.block_at = -1  # the last period checkpoint (c0's position), and whether a chain
+        self.chained = True  # began after it
         # the first CPU's position from which checkpoints are taken: none until the period skip has
         # failed a few times (where whole periods repeat, they are cheaper to write than stretches)
         self.resume_at = OFF
@@ -234,10 +256,27 @@ class MicroPeriods:
         written = self._follow(key, mark, pos)
         if written:
             self.written += written
+            if self.stop_every and not self.chained:  # the first chain since the period checkpoint
+                self.chained = True
+                start = mark["pos"][self.s.c0] - self.block_at
+                # (at the first checkpoint after the lead it might have begun sooner: from the period
+                # checkpoint on, next table; and a period checkpoint without a signature leaves
+                # block_at behind: no lead of a table or more)
+                self.lead = 0 if start <= self.lead or start >= self.stop_every else start - self.every
             return written
         self.pending = (key, mark)
         self._played(pos)
         return 0
+
+    def at_period_checkpoint(self, p0: int, wrote: bool) -> None:
+        """After a period checkpoint at c0's position p0 (wrote: a skip or a chain from there):
+        where stretches stop at them, the next micro checkpoint is `lead` positions on."""
+        if not self.stop_every:
+            return
+        self.block_at, self.chained = p0, wrote
+        if not wrote and self.lead and self.resume_at <= p0:  # (not paused by the judge: _played)
+            self.resume_at = p0 + self.lead
+            self.pending = None  # (p0..p0+lead is no stretch)
 
     def _played(self, pos: dict[int, int]) -> None:
         """The loop plays the next stretch. Every JUDGE_EVERY of them, look whether the stretches
@@ -245,7 +284,7 @@ class MicroPeriods:
         self.played += 1
         if self.played < JUDGE_EVERY:
             return
-        if self.written < PAYS * self.played * self.every * len(self.s.lists):
+        if self.written < self.pays * self.played * self.every * len(self.s.lists):
             self.resume_at = pos[self.s.c0] + self.pause * self.every
             self.pause = min(2 * self.pause, MAX_PAUSE)
             self.pending = None
@@ -343,21 +382,29 @@ class MicroPeriods:
         # (columns.Sd order, then PG_FRESH)
         P["pg"].add(np.column_stack([slots - ref, np.frombuffer(m.slots.pte, np.uint8)[slots], pfn - n0 * f,
                                      np.frombuffer(m.slots.vmf, np.uint16)[slots], f]))
+        # (a stretch of zero-page reads has no frame records and, but at a page table, no new
+        # frames: those pools get no rows, without the numpy calls of adding none)
         if self.keep:
-            fd = [np.frombuffer(arr, INT_DTYPE)[a["fd"]:b["fd"]] for arr in rec.fd]
-            f = (fd[Fd.PFN] >= n0).astype(np.int32)
-            z = (fd[Fd.PFN] == ZERO_PFN).astype(np.int32)
-            fd[Fd.PFN] = fd[Fd.PFN] - n0 * f
-            fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
-            fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
-            spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
+            if b["fd"] > a["fd"]:
+                fd = [np.frombuffer(arr, INT_DTYPE)[a["fd"]:b["fd"]] for arr in rec.fd]
+                f = (fd[Fd.PFN] >= n0).astype(np.int32)
+                z = (fd[Fd.PFN] == ZERO_PFN).astype(np.int32)
+                fd[Fd.PFN] = fd[Fd.PFN] - n0 * f
+                fd[Fd.REF] = fd[Fd.REF] - a["zref"] * z
+                fd[Fd.MAP] = fd[Fd.MAP] - a["zmap"] * z
+                spans["fd"] = P["fd"].add(np.column_stack(fd + [f, z]))  # FD_FRESH, FD_ZERO
+            else:
+                spans["fd"] = (P["fd"].n, 0)
             spans["cd"] = P["cd"].add(np.column_stack([cd_keys, cd_vals]))  # (columns.Cd order)
-        fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
-        spans["fr"] = P["fr"].add(np.column_stack(
-            [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (
-                (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
-                (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
-                (fr.flags, np.uint16), (fr.kind, np.uint8))]))
+        if b["next_pfn"] > n0:
+            fresh_pfns = np.arange(n0, b["next_pfn"], dtype=np.int64)
+            spans["fr"] = P["fr"].add(np.column_stack(
+                [fresh_pfns - n0] + [np.frombuffer(arr, dt)[fresh_pfns] for arr, dt in (
+                    (fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                    (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                    (fr.flags, np.uint16), (fr.kind, np.uint8))]))
+        else:
+            spans["fr"] = (P["fr"].n, 0)
         spans["ln"] = P["ln"].add(np.array(lines, np.int64))
         row = self.meta.data[i]
         for name, (start, k) in spans.items():
@@ -409,7 +456,7 @@ class MicroPeriods:
             if any(q0 + r >= e for r, e in zip(x.end_dpos, ends)):
                 break  # a CPU would reach its last page: the loop plays the end
             chain.append(i)
-            if len(chain) == MAX_CHAIN:
+            if len(chain) == MAX_CHAIN or (self.stop_every and not q0 % self.stop_every):
                 break
             p0 = q0
             ref += step
@@ -464,15 +511,16 @@ class MicroPeriods:
             sd = {Sd.SLOT: slots, Sd.PTE: pg[:, Sd.PTE], Sd.PFN: pfns, Sd.VMF: pg[:, Sd.VMF]}
             for field, arr in zip(Sd, rec.sd):
                 arr.frombytes(sd[field].tobytes())
-            zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
-            zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
-            idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
-            fd = self.pools["fd"].data[idx]
-            fd[:, Fd.PFN] += nxt.astype(np.int32)[w] * fd[:, FD_FRESH]
-            fd[:, Fd.REF] += zref[w] * fd[:, FD_ZERO]
-            fd[:, Fd.MAP] += zmap[w] * fd[:, FD_ZERO]
-            for field, arr in zip(Fd, rec.fd):
-                arr.frombytes(fd[:, field].tobytes())
+            if meta[:, SPAN["fd"] + 1].any():  # (zero-page reads have no frame records)
+                zref = starts(meta[:, DZREF], c["zref"]).astype(np.int32)
+                zmap = starts(meta[:, DZMAP], c["zmap"]).astype(np.int32)
+                idx, w = rows_of(meta[:, SPAN["fd"]], meta[:, SPAN["fd"] + 1])
+                fd = self.pools["fd"].data[idx]
+                fd[:, Fd.PFN] += nxt.astype(np.int32)[w] * fd[:, FD_FRESH]
+                fd[:, Fd.REF] += zref[w] * fd[:, FD_ZERO]
+                fd[:, Fd.MAP] += zmap[w] * fd[:, FD_ZERO]
+                for field, arr in zip(Fd, rec.fd):
+                    arr.frombytes(fd[:, field].tobytes())
             idx, _ = rows_of(meta[:, SPAN["cd"]], meta[:, SPAN["cd"] + 1])
             cd = self.pools["cd"].data[idx]
             for j, arr in enumerate(rec.cd):  # (columns.Cd order)
@@ -486,15 +534,16 @@ class MicroPeriods:
         del view
         end_pfn = int(nxt[-1] + meta[-1, DNEXT])
         fr._grow(end_pfn)
-        idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
-        frs = self.pools["fr"].data[idx]
-        pfns = frs[:, FR_PFN] + nxt[w]
-        for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
-                                       (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
-                                       (fr.flags, np.uint16), (fr.kind, np.uint8))):
-            view = np.frombuffer(arr, dt)
-            view[pfns] = frs[:, FR_PFN + 1 + j]
-            del view
+        if meta[:, SPAN["fr"] + 1].any():  # (zero-page reads make no frames but page tables)
+            idx, w = rows_of(meta[:, SPAN["fr"]], meta[:, SPAN["fr"] + 1])
+            frs = self.pools["fr"].data[idx]
+            pfns = frs[:, FR_PFN] + nxt[w]
+            for j, (arr, dt) in enumerate(((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                                           (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                                           (fr.flags, np.uint16), (fr.kind, np.uint8))):
+                view = np.frombuffer(arr, dt)
+                view[pfns] = frs[:, FR_PFN + 1 + j]
+                del view
         fr.next_pfn = end_pfn
         sums = meta.sum(axis=0).tolist()
         fr.refcount[ZERO_PFN] += sums[DZREF]

@@ -40,8 +40,10 @@ from zpviz.engine.record import raw_bytes
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
 # period checkpoints in a row with no skip before the stretches are tried (micro.py): where every
 # fault allocates, the whole state repeats only once every per-cpu free list has come round, so
-# a period can hardly be found before some 30 PTE tables; where none does, within a few
-MICRO_AFTER = {True: 2, False: 8}
+# a period can hardly be found before some 30 PTE tables; where none does, within a few (the
+# headline read: at 1,024 of CPU 0's pages, four tables), and until then the stretches write
+# most of each table after its first few (they stop at the period checkpoints: micro.py)
+MICRO_AFTER = {True: 2, False: 2}
 MAX_WINDOW = 8192  # pages between the slowest and the fastest CPU; beyond it (block dealing) no checkpoints
 PREFIX_TRIES = 8  # _prefix calls that write nothing before a step stops trying
 WIDE = 256  # pages between them beyond which a signature is taken only where the CPUs stood so before
@@ -135,6 +137,7 @@ class PeriodSkipper:
         self.pre_pte_line = self._line_states(cm, pte_line_ids(p.index, lines))
         self.pre_ptl_line = self._line_states(cm, ptl_line_ids(p.index, blocks))
         self.pre_table = np.isin(blocks, np.fromiter(p.pte_tables, np.int64, len(p.pte_tables)))
+        self.allocating = allocating
         # short stretches, memoised (micro.py): checkpoints every `checkpoint_every` positions of c0
         self.micro = MicroPeriods(self) if m.micro_skip and MicroPeriods.usable(self) else None
         self.checkpoint_every = self.micro.every if self.micro else self.every
@@ -261,6 +264,8 @@ class PeriodSkipper:
         if micro is not None and not skipped:
             skipped = micro.follow(key, now, pos)
             self.skipped_events += skipped
+        if block and self.micro is not None:
+            self.micro.at_period_checkpoint(p0, bool(skipped))
         return skipped
 
     def _periods(self, sig: tuple, now: dict, pos: dict[int, int], heap: list) -> int:

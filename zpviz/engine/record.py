@@ -615,12 +615,15 @@ class _Sealed:
         start = np.cumsum(c, dtype=np.int64)
         start -= c
         pid = np.empty(len(c), np.int64)
-        todo = None
+        todo = None  # the events to hash by index, where writers knew some (a period skip: most)
         if known is not None and (known >= 0).any():
-            todo = known < 0
-            pid[~todo] = known[~todo]
-        for n in distinct(c if todo is None else c[todo]).tolist():
-            evs = np.flatnonzero(c == n) if todo is None else np.flatnonzero((c == n) & todo)
+            todo = np.flatnonzero(known < 0)
+            pid[:] = known  # (the unknown ones are set below)
+        ct = c if todo is None else c[todo]
+        for n in distinct(ct).tolist():
+            evs = np.flatnonzero(ct == n)
+            if todo is not None:
+                evs = todo[evs]
             if n == 0:
                 pid[evs] = self._id(np.zeros(0, np.int32))
                 continue
