@@ -31,7 +31,7 @@ import numpy as np
 
 from zpviz.engine import cache as L
 from zpviz.engine import constants as C
-from zpviz.engine.columns import INT_DTYPE, N_INT, N_STORED, Col, Sd
+from zpviz.engine.columns import INT_DTYPE, N_INT, N_STORED, Col, Fd, Sd
 from zpviz.engine.distinct import distinct
 from zpviz.engine.memory import ZERO_PFN
 from zpviz.engine.micro import OFF, MicroPeriods
@@ -85,6 +85,26 @@ def _progression(lst: list[int] | range) -> tuple[int, int] | None:
     return int(a[0]), int(d[0])
 
 
+def _append_copies(arr: array, block: np.ndarray, k: int) -> int:
+    """Append the block's items to arr k times over, each copy straight from the block (no k-fold
+    temporary); returns the index in arr of the first copy's first item."""
+    at = len(arr)
+    if block.size:
+        data = raw_bytes(block)
+        for _ in range(k):
+            arr.frombytes(data)
+    return at
+
+
+def _add_moves(arr: array, at: int, k: int, width: int, field: int, moves: np.ndarray) -> None:
+    """Add to field `field` of the k copies of rows of `width` items appended to arr from `at`
+    (_append_copies) their moves: row i of copy j gets moves[j, i] (moves of shape (k, 1) or (k, n)),
+    in arr's own type (int32 wraps as the recorder's int32 arrays do; times are int64)."""
+    rows = np.frombuffer(arr, arr.typecode)[at:].reshape(k, -1, width)
+    rows[:, :, field] += moves
+    del rows  # (a view of arr: it must be gone before arr grows again)
+
+
 class PeriodSkipper:
     """Checkpoints of one bulk step, and the skip once two of them match."""
 
@@ -117,6 +137,7 @@ class PeriodSkipper:
         self.prefix_misses = 0  # _prefix calls that wrote nothing (each walks the marks: a few, then no more)
         self.allocs = dict.fromkeys(lists, 0)  # frames each CPU allocated this step (the loop counts)
         self.skipped_events = 0
+        self._pids: dict[int, np.ndarray] = {}  # first event -> counter pattern ids from it (_pattern_ids)
         # what lies ahead, as it was when the step began: the skip may only repeat a period over
         # pages, lines and tables that looked alike before anything touched them
         self.lo = min(x[0] for x in lists.values())
@@ -507,77 +528,74 @@ class PeriodSkipper:
         return (c[key] - a[key]) + jm * (b[key] - a[key])
 
     def _write_events(self, a, b, c, ev, k, first, dslot) -> None:
-        """Append k copies of a..b's records, moved. Each is computed straight into its (k, n)
-        shape by broadcasting the period's records against the k moves (one pass over the output,
-        no repeated move arrays), and records that do not move are appended as the period's bytes
-        k times over."""
+        """Append k copies of a..b's records, moved. Each record array gets one copy of the period's
+        records appended k times over (no k-fold temporary), and only the fields that move are then
+        changed, in place, by each copy's move (_add_moves): fields that do not move (most of the
+        scalars, the PTE bits, flags) cost a copy of their bytes and nothing more."""
         rec = self.m.rec
         n_ab = len(ev)
         jm = np.arange(k, dtype=np.int64)
+        # int32 throughout, as the recorder stores them (slots, pfns and every move fit), times int64
         slot_moves = (first + jm * dslot).astype(np.int32)[:, None]
         pfn_moves = self._moves(a, b, c, "next_pfn", k).astype(np.int32)[:, None]
-        time_moves = ((c["clock"][self.c0] - a["clock"][self.c0])
-                      + jm * (b["clock"][self.c0] - a["clock"][self.c0]))[:, None, None]
         new_pfn = a["next_pfn"]
-        # int32 throughout: slots and pfns fit, and a copy fewer
-        rows = np.empty((k, n_ab, N_INT), np.int32)
-        rows[:] = ev
-        rows[:, :, Col.SLOT] += slot_moves
+        at = _append_copies(rec.evi, ev, k)
+        _add_moves(rec.evi, at, k, N_INT, Col.SLOT, slot_moves)
         fresh = ev[:, Col.PFN] >= new_pfn
         if fresh.any():
-            rows[:, :, Col.PFN] += pfn_moves * fresh
-        rec.evi.frombytes(raw_bytes(rows))
-        del rows
+            _add_moves(rec.evi, at, k, N_INT, Col.PFN, pfn_moves * fresh)
         e_a, e_b = a["e"] - rec.sealed, b["e"] - rec.sealed  # positions in the append arrays
-        t = rec.recent_times(a["e"], b["e"])
-        rec.evt.frombytes(raw_bytes(t[None, :, :] + time_moves))
+        at = _append_copies(rec.evt, rec.recent_times(a["e"], b["e"]), k)
+        dT = b["clock"][self.c0] - a["clock"][self.c0]
+        _add_moves(rec.evt, at, k, 1, 0, (c["clock"][self.c0] - a["clock"][self.c0]) + jm[:, None] * dT)
         rec.n_events += k * n_ab
         if not rec.keep_deltas:
             return
 
-        # the recorder's int32 throughout (every value and every move fits): no widened copies
-        def block(arr: array, lo: int, hi: int) -> np.ndarray:
+        def block(arr: array, lo: int, hi: int) -> np.ndarray:  # the recorder's int32: no widened copies
             return np.frombuffer(arr, INT_DTYPE)[lo:hi].copy()
 
-        def put(arr: array, values: np.ndarray) -> None:
-            if values.size:
-                arr.frombytes(raw_bytes(values))
-
-        def repeat_put(arr: array, lo: int, hi: int) -> None:  # arr[lo:hi] appended k times, as is
-            if hi > lo:
-                data = block(arr, lo, hi).tobytes()
-                for _ in range(k):
-                    arr.frombytes(data)
-
         for arr in (rec.sd_n, rec.fd_n):
-            repeat_put(arr, e_a, e_b)
-        sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]  # (columns.Sd order; Fd below)
-        put(rec.sd[Sd.SLOT], sd[Sd.SLOT][None, :] + slot_moves)
-        repeat_put(rec.sd[Sd.PTE], a["sd"], b["sd"])
-        sd_pfn = sd[Sd.PFN]
-        put(rec.sd[Sd.PFN], sd_pfn[None, :] + pfn_moves * (sd_pfn >= new_pfn))
-        repeat_put(rec.sd[Sd.VMF], a["sd"], b["sd"])
+            _append_copies(arr, block(arr, e_a, e_b), k)
+        # (columns.Sd order; Fd below) every field appended as is, then the moving ones moved
+        sd = [block(x, a["sd"], b["sd"]) for x in rec.sd]
+        at = [_append_copies(arr, x, k) for arr, x in zip(rec.sd, sd)]
+        if len(sd[Sd.SLOT]):
+            _add_moves(rec.sd[Sd.SLOT], at[Sd.SLOT], k, 1, 0, slot_moves)
+        fresh = sd[Sd.PFN] >= new_pfn
+        if fresh.any():
+            _add_moves(rec.sd[Sd.PFN], at[Sd.PFN], k, 1, 0, pfn_moves * fresh)
         fd = [block(x, a["fd"], b["fd"]) for x in rec.fd]
-        fpfn, fref, fmap, fflags, fkind = fd
-        zero = fpfn == ZERO_PFN
-        zref = self._moves(a, b, c, "zref", k).astype(np.int32)[:, None]
-        zmap = self._moves(a, b, c, "zmap", k).astype(np.int32)[:, None]
-        moved = (fpfn[None, :] + pfn_moves * (fpfn >= new_pfn), fref[None, :] + zref * zero,
-                 fmap[None, :] + zmap * zero, np.tile(fflags, k), np.tile(fkind, k))
-        for arr, vals in zip(rec.fd, moved):
-            put(arr, vals)
+        at = [_append_copies(arr, x, k) for arr, x in zip(rec.fd, fd)]
+        fresh, zero = fd[Fd.PFN] >= new_pfn, fd[Fd.PFN] == ZERO_PFN
+        if fresh.any():
+            _add_moves(rec.fd[Fd.PFN], at[Fd.PFN], k, 1, 0, pfn_moves * fresh)
+        if zero.any():
+            for f, key in ((Fd.REF, "zref"), (Fd.MAP, "zmap")):
+                _add_moves(rec.fd[f], at[f], k, 1, 0, self._moves(a, b, c, key, k).astype(np.int32)[:, None] * zero)
         # the copies repeat the period's counter patterns: once hashed here, the seal need hash
         # neither the period nor its copies again, and the copies are appended as those pattern
         # ids alone, without their pairs (Recorder.append_by_pattern)
-        pids = rec.pattern_ids(a["e"], b["e"])
-        rec.known_patterns(a["e"], pids)
+        pids = self._pattern_ids(a["e"], b["e"])
         assert rec.n_events_appended() == rec.n_events - k * n_ab, "the counter records are behind"
         rec.append_by_pattern(np.tile(pids, k))
-        sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b]
-        moves = (c["scalars"] - a["scalars"])[None, :] + jm[:, None] * (b["scalars"] - a["scalars"])[None, :]
-        rows = sc[None, :, :] + moves.astype(np.int32)[:, None, :]
-        del sc  # (a view of rec.scalars: it must be gone before rec.scalars grows)
-        put(rec.scalars, rows)
+        sc = np.frombuffer(rec.scalars, INT_DTYPE).reshape(-1, N_STORED)[e_a:e_b].copy()
+        at = _append_copies(rec.scalars, sc, k)
+        d_c, d_ab = c["scalars"] - a["scalars"], b["scalars"] - a["scalars"]
+        for j in np.flatnonzero((d_c != 0) | (d_ab != 0)).tolist():  # the scalars that move (few)
+            _add_moves(rec.scalars, at, k, N_STORED, j, (d_c[j] + jm * d_ab[j]).astype(np.int32)[:, None])
+
+    def _pattern_ids(self, first: int, end: int) -> np.ndarray:
+        """rec.pattern_ids(first, end), noted for the seal (known_patterns), once per start: a later
+        period from the same checkpoint (a template written again, a start of it) takes the ids of
+        its events from the first one's (the ids are the patterns' own: registered once, and the
+        events of a step are not changed before its end)."""
+        rec = self.m.rec
+        pids = self._pids.get(first)
+        if pids is None or len(pids) < end - first:
+            pids = self._pids[first] = rec.pattern_ids(first, end)
+            rec.known_patterns(first, pids)
+        return pids[:end - first]
 
     def _write_state(self, a, b, c, ev, k, first, dslot, snap, floor) -> None:
         """The machine after the k copies; floor: the lowest CPU clock then (busy times at or
