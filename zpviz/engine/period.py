@@ -24,7 +24,7 @@ without skipping and compares every record and the final machine state.
 from __future__ import annotations
 
 from array import array
-from itertools import repeat
+from itertools import islice, repeat
 from math import gcd
 
 import numpy as np
@@ -38,6 +38,7 @@ from zpviz.engine.micro import OFF, MicroPeriods
 from zpviz.engine.record import raw_bytes
 
 MIN_PAGES = 4096  # smaller steps finish before a period could pay off
+MIN_RUN = 32  # mean pages a run of consecutive slots below which a skip's pages are written by one scatter
 # period checkpoints in a row with no skip before the stretches are tried (micro.py): where every
 # fault allocates, the whole state repeats only once every per-cpu free list has come round, so
 # a period can hardly be found before some 30 PTE tables; where none does, within a few (the
@@ -83,6 +84,26 @@ def _progression(lst: list[int] | range) -> tuple[int, int] | None:
     if d[0] <= 0 or (d != d[0]).any():
         return None
     return int(a[0]), int(d[0])
+
+
+def _runs(x: np.ndarray, shift: int, k: int) -> list[tuple[int, int]] | None:
+    """The runs [start, end) of consecutive values the ints x cover, in increasing order, where no
+    value comes twice in x nor in x moved by j * shift (0 < j < k); else None (also where they span
+    far more than their number)."""
+    if not len(x):
+        return None
+    lo, hi = int(x.min()), int(x.max())
+    if hi - lo > 4 * len(x) + 1024:
+        return None
+    seen = np.zeros(hi - lo + 3, bool)  # (a zero either side: every run has both edges)
+    seen[x - lo + 1] = True
+    if int(np.count_nonzero(seen)) != len(x):
+        return None
+    for d in range(shift, min(hi - lo + 1, (k - 1) * shift + 1), shift):  # (copies whose spans meet)
+        if (seen[d:] & seen[:-d]).any():
+            return None
+    edges = (np.flatnonzero(seen[1:] != seen[:-1]) + lo).tolist()
+    return list(zip(edges[0::2], edges[1::2]))
 
 
 def _append_copies(arr: array, block: np.ndarray, k: int) -> int:
@@ -608,27 +629,35 @@ class PeriodSkipper:
         dpfn = b["next_pfn"] - a["next_pfn"]
         # pages: each page a..b faulted ends as it did, moved
         slots = ev[:, Col.SLOT].astype(np.int64)
-        pte = np.frombuffer(m.slots.pte, np.uint8)[slots].copy()
-        pfn = np.frombuffer(m.slots.pfn, np.int64)[slots].copy()
-        tgt = (slots[None, :] + slot_moves[:, None]).ravel()
-        pfns = (pfn[None, :] + pfn_moves[:, None] * (pfn >= new_pfn)[None, :]).ravel()
-        view = np.frombuffer(m.slots.pte, np.uint8)
-        view[tgt] = np.tile(pte, k)
-        del view
-        view = np.frombuffer(m.slots.pfn, np.int64)
-        view[tgt] = pfns
-        del view
-        # frames: the ones a..b allocated, again in each period
-        fresh = np.arange(new_pfn, b["next_pfn"], dtype=np.int64)
+        pte_v, pfn_v = np.frombuffer(m.slots.pte, np.uint8), np.frombuffer(m.slots.pfn, np.int64)
+        runs = _runs(slots, dslot, k)
+        if runs is not None and len(runs) * MIN_RUN <= len(slots):
+            # the pages lie in a few runs of consecutive slots, and no two copies write one page:
+            # each run is copied as a slice, copy by copy (what the scatter below writes, without
+            # its k-fold index); every run is read before any is written, as the scatter does
+            src = [(lo, hi, pte_v[lo:hi].copy(), pfn_v[lo:hi].copy()) for lo, hi in runs]
+            for lo, hi, pte, pfn in src:
+                fresh = pfn >= new_pfn
+                moved = bool(fresh.any())
+                for ds, dp in zip(slot_moves.tolist(), pfn_moves.tolist()):
+                    pte_v[lo + ds:hi + ds] = pte
+                    pfn_v[lo + ds:hi + ds] = pfn + dp * fresh if moved else pfn
+        else:
+            pte, pfn = pte_v[slots], pfn_v[slots]
+            tgt = (slots[None, :] + slot_moves[:, None]).ravel()
+            pte_v[tgt] = np.tile(pte, k)
+            pfn_v[tgt] = (pfn[None, :] + pfn_moves[:, None] * (pfn >= new_pfn)[None, :]).ravel()
+        del pte_v, pfn_v
+        # frames: the ones a..b allocated, again in each period (copy j at c's next frame + j * dpfn)
         end = c["next_pfn"] + k * dpfn
         fr._grow(end)
-        ftgt = (fresh[None, :] + pfn_moves[:, None]).ravel()
-        for arr, dt in ((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
-                        (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
-                        (fr.flags, np.uint16), (fr.kind, np.uint8)):
-            view = np.frombuffer(arr, dt)
-            view[ftgt] = np.tile(view[fresh], k)
-            del view
+        if dpfn:
+            for arr, dt in ((fr.refcount, np.int64 if fr.refcount.itemsize == 8 else np.int32),
+                            (fr.mapcount, np.int64 if fr.mapcount.itemsize == 8 else np.int32),
+                            (fr.flags, np.uint16), (fr.kind, np.uint8)):
+                view = np.frombuffer(arr, dt)
+                view[c["next_pfn"]:end].reshape(k, dpfn)[:] = view[new_pfn:b["next_pfn"]]
+                del view
         fr.next_pfn = end
         fr.refcount[ZERO_PFN] += k * (b["zref"] - a["zref"])
         fr.mapcount[ZERO_PFN] += k * (b["zmap"] - a["zmap"])
@@ -637,10 +666,10 @@ class PeriodSkipper:
         cm.zero_writes, cm.zero_transfers, cm.hzero_writes, cm.hzero_transfers = (
             x + k * (y - z) for x, y, z in zip(c["cm"], b["cm"], a["cm"]))
         # page tables a..b allocated, for the blocks ahead, in allocation order
-        added = list(p.pte_tables.items())[a["tables"]:b["tables"]]
-        for j in range(k):
-            for blk, pf in added:
-                p.pte_tables[blk + int(slot_moves[j]) // C.PTRS_PER_PTE] = pf + int(pfn_moves[j])
+        added = np.array(list(islice(p.pte_tables.items(), a["tables"], b["tables"])), np.int64).reshape(-1, 2)
+        if len(added):  # (copy by copy, each in a..b's order: the loop's order of insertion)
+            blk = added[None, :, 0] + (slot_moves // C.PTRS_PER_PTE)[:, None]
+            p.pte_tables.update(zip(blk.ravel().tolist(), (added[None, :, 1] + pfn_moves[:, None]).ravel().tolist()))
         # cache lines: each line a..b wrote is written again in each period (ids move with what they
         # name: pages by the period's pages, frames by its frames), ending as it did at b, later
         own, busy, sh = cm.owner, cm.busy, cm.sharers
@@ -652,7 +681,7 @@ class PeriodSkipper:
                         np.where(kinds == C.LK_LOCK, L.ptl_line_move(slot_moves[:, None] // C.PTRS_PER_PTE),
                                  L.struct_page_move(pfn_moves[:, None])))
         new_ids = (ids[None, :] + move).ravel()
-        own.update(zip(new_ids.tolist(), np.tile(snap["owners"], k).tolist()))
+        own.update(zip(new_ids.tolist(), snap["owners"].tolist() * k))
         # busy times no CPU's clock will be below once the periods are written can never delay
         # anyone: left out (cache.expire drops them at the end of the step anyway)
         times = (snap["busy"][None, :] + t_moves[:, None]).ravel()
