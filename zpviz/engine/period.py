@@ -460,7 +460,7 @@ class PeriodSkipper:
         """The lines a..b wrote, as they are at b: page-table entries and locks of its pages, its new
         frames' struct pages. None if one is shared (a..b only writes, so that means a bug)."""
         cm, pidx = self.m.cache, self.p.index
-        slots = self._events(a, b)[:, Col.SLOT].astype(np.int64)
+        slots = self.m.rec.recent_columns(a["e"], b["e"], Col.SLOT)[0].astype(np.int64)
         vps = np.frombuffer(self.m.slot_vpage, np.int64)[slots]
         ids = np.concatenate([pte_line_ids(pidx, _distinct(vps // C.PTES_PER_LINE)),
                               ptl_line_ids(pidx, _distinct(vps // C.PTRS_PER_PTE)),
@@ -531,7 +531,7 @@ class PeriodSkipper:
         else:
             ends, floor = None, min(c["clock"][x] for x in c["active"]) + k * (b["clock"][c0] - a["clock"][c0])
         self._write_events(a, b, c, ev, k, first, dslot)
-        self._write_state(a, b, c, ev, k, first, dslot, snap, floor)
+        self._write_state(a, b, c, slots, k, first, dslot, snap, floor)
         for x in active:  # every CPU k periods on
             if ends is not None:
                 m.clock[x] = ends[x]
@@ -618,9 +618,9 @@ class PeriodSkipper:
             rec.known_patterns(first, pids)
         return pids[:end - first]
 
-    def _write_state(self, a, b, c, ev, k, first, dslot, snap, floor) -> None:
-        """The machine after the k copies; floor: the lowest CPU clock then (busy times at or
-        below it can never delay anyone)."""
+    def _write_state(self, a, b, c, slots, k, first, dslot, snap, floor) -> None:
+        """The machine after the k copies; slots: the pages a..b faulted, as int64; floor: the lowest
+        CPU clock then (busy times at or below it can never delay anyone)."""
         m, p, fr, cm = self.m, self.p, self.m.frames, self.m.cache
         new_pfn = a["next_pfn"]
         jm = np.arange(k, dtype=np.int64)
@@ -628,7 +628,6 @@ class PeriodSkipper:
         pfn_moves = self._moves(a, b, c, "next_pfn", k)
         dpfn = b["next_pfn"] - a["next_pfn"]
         # pages: each page a..b faulted ends as it did, moved
-        slots = ev[:, Col.SLOT].astype(np.int64)
         pte_v, pfn_v = np.frombuffer(m.slots.pte, np.uint8), np.frombuffer(m.slots.pfn, np.int64)
         runs = _runs(slots, dslot, k)
         if runs is not None and len(runs) * MIN_RUN <= len(slots):
