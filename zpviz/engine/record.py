@@ -259,12 +259,6 @@ class _Col:
             return np.zeros(self.zeros, dt)
         return np.frombuffer(self.a, dt)
 
-    def widen(self, dtype) -> np.ndarray:
-        """The column as a new array of dtype, emptying this one."""
-        out = np.zeros(len(self), dtype) if self.a is None else self.numpy().astype(dtype)
-        self.a, self.zeros = None, 0
-        return out
-
     @property
     def all_zero(self) -> bool:
         return self.a is None
@@ -517,8 +511,9 @@ class Recorder:
 class _Sealed:
     """The compact columns `Recorder.seal` fills.
 
-    Per event: the int columns, t0 as the step from the event before's and t1 - t0 (widened to
-    the trace's int32 and int64 only when the run is over); the record counts of sd and fd; a
+    Per event: the int columns and t0, t1, already in the trace's int32 and int64 (the trace holds
+    them so: compact columns widened at the end cost two more passes over each and save no memory
+    at the end); the record counts of sd and fd; a
     pattern id for the counter increments (a run has a few hundred distinct per-event lists of
     (key, value) pairs, stored once each); and the change of each scalar since the event before,
     or zero at a checkpoint. Every 2**shift events: the records before it and the scalars at it.
@@ -526,9 +521,9 @@ class _Sealed:
 
     def __init__(self) -> None:
         self.shift = CHECK_SHIFT
-        self.ev = [_Col() for _ in INT_COLUMNS]
-        self.t0_step, self.dur = _Col(), _Col()  # t0 minus the event before's t0; t1 - t0
-        self.t0_last = 0
+        # per seal, its events' int columns (N_INT, k) and times (N_TIME, k): the rows transposed
+        self.ev: list[np.ndarray] = []
+        self.t: list[np.ndarray] = []
         self.tmax = 0  # running maximum of t1
         self.tck: list[int] = []  # time_ns at each checkpoint
         self.sc = [_Col() for _ in SCALARS[1:]]
@@ -548,6 +543,9 @@ class _Sealed:
         pattern id where its writer knew it, else -1."""
         ev = np.frombuffer(r.evi, INT_DTYPE).reshape(k, N_INT)
         t = np.frombuffer(r.evt, TIME_DTYPE).reshape(k, N_TIME)
+        evs, ts = np.empty((N_INT, k), INT_DTYPE), np.empty((N_TIME, k), TIME_DTYPE)
+        self.ev.append(evs)
+        self.t.append(ts)
         sc = np.frombuffer(r.scalars, INT_DTYPE).reshape(k, N_STORED)
         groups = [(p, np.frombuffer(counts, INT_DTYPE), [_ints(a) for a in arrays])
                   for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n), ("cd", r.cd, r.cd_n))]
@@ -560,29 +558,24 @@ class _Sealed:
                 end = first[p] + int(c.sum())
                 recs[p] = (c, [a[first[p]:end] for a in arrays])
                 first[p] = end
-            self._add(s + i, ev[i:j], t[i:j], sc[i:j], recs, known[i:j])
+            # the rows transposed a slice at a time (a slice's rows stay in the cache while its
+            # columns are written), straight into the columns the trace will hold
+            np.copyto(evs[:, i:j], ev[i:j].T)
+            np.copyto(ts[:, i:j], t[i:j].T)
+            self._add(s + i, ts[TimeCol.T1, i:j], sc[i:j], recs, known[i:j])
 
-    def _add(self, s: int, ev: np.ndarray, t: np.ndarray, v: np.ndarray, recs: dict, known: np.ndarray) -> None:
-        k = len(ev)
+    def _add(self, s: int, t1: np.ndarray, v: np.ndarray, recs: dict, known: np.ndarray) -> None:
+        k = len(t1)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
-        # the rows transposed once, so each column below is read contiguously (a column of the
-        # row-major rows is a strided view: every reduction over it would walk all the rows again)
-        for col, x in zip(self.ev, np.ascontiguousarray(ev.T)):
-            col.extend(x)
-        t0 = t[:, TimeCol.T0]
-        step = np.empty(k, np.int64)
-        step[0] = t0[0] - self.t0_last
-        np.subtract(t0[1:], t0[:-1], out=step[1:])
-        self.t0_step.extend(step)
-        self.t0_last = int(t0[-1])
-        self.dur.extend(t[:, TimeCol.T1] - t0)
-        run = np.maximum.accumulate(t[:, TimeCol.T1])
+        run = np.maximum.accumulate(t1)
         np.maximum(run, self.tmax, out=run)
         self.tck.extend(run[at].tolist())
         self.tmax = int(run[-1])
 
-        vt = np.ascontiguousarray(v.T)  # (the same, one scalar per row)
+        # the rows transposed once, so each column below is read contiguously (a column of the
+        # row-major rows is a strided view: every reduction over it would walk all the rows again)
+        vt = np.ascontiguousarray(v.T)
         # the changes in int32 where no value is negative (then no difference of two int32s
         # overflows): half the memory of int64 to write and to read back
         wide = np.int32 if vt.size and vt.min() >= 0 and self.last.min() >= 0 else np.int64
@@ -655,15 +648,12 @@ class _Sealed:
         return i
 
     def finish(self, n: int) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
-        # the event columns in the types the trace shows, one at a time, each compact column
-        # dropped as soon as it is widened
-        events = {name: col.widen(INT_DTYPE) for name, col in zip(INT_COLUMNS, self.ev)}
-        t0 = self.t0_step.widen(TIME_DTYPE)
-        np.cumsum(t0, out=t0)
-        events["t0"] = t0
-        t1 = self.dur.widen(TIME_DTYPE)
-        t1 += t0
-        events["t1"] = t1
+        # the event columns: views of the one seal's (a lesson of one big step), else joined
+        ev, t = (_joined(blocks, rows, dt) for blocks, rows, dt in
+                 ((self.ev, N_INT, INT_DTYPE), (self.t, N_TIME, TIME_DTYPE)))
+        self.ev, self.t = [], []
+        events = dict(zip(INT_COLUMNS, ev))
+        events["t0"], events["t1"] = t[TimeCol.T0], t[TimeCol.T1]
         events = {k: events[k] for k in EVENT_COLUMNS}
         scalars = ScalarTable(
             n, self.shift, events["t1"], np.array(self.tck, np.int64),
@@ -686,6 +676,16 @@ class _Sealed:
             cd_pid=self.pid.numpy(), pat_key=pat_key.astype(np.int64), pat_val=pat_val.astype(np.int64),
             pat_of=np.repeat(np.arange(len(halves)), halves), n_patterns=len(halves))
         return events, scalars, deltas
+
+
+def _joined(blocks: list[np.ndarray], rows: int, dtype) -> np.ndarray:
+    """Column blocks (rows, k_i) side by side as one (rows, sum k_i) array; the block itself if
+    there is one."""
+    if len(blocks) == 1:
+        return blocks[0]
+    if not blocks:
+        return np.zeros((rows, 0), dtype)
+    return np.concatenate(blocks, axis=1)
 
 
 # ------------------------------------------------------------------------------ what a trace reads
