@@ -234,6 +234,9 @@ class _Col:
     def extend(self, x: np.ndarray) -> None:
         if not len(x):
             return
+        if self.code == "i" and x.dtype == np.int32 and self.a is not None:  # (as wide as it gets)
+            self.a.frombytes(raw_bytes(x))
+            return
         lo, hi = int(x.min()), int(x.max())
         if lo < self.lo or hi > self.hi:
             self.lo, self.hi = min(lo, self.lo), max(hi, self.hi)
@@ -568,10 +571,14 @@ class _Sealed:
         k = len(t1)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
-        run = np.maximum.accumulate(t1)
-        np.maximum(run, self.tmax, out=run)
-        self.tck.extend(run[at].tolist())
-        self.tmax = int(run[-1])
+        if len(at):  # time_ns at the checkpoints: the running maximum of t1 there, from the
+            # maxima between them (a reduction per stretch is some 5 times faster than the
+            # running maximum of every event)
+            run = np.maximum.reduceat(t1[:at[-1] + 1], np.concatenate(([0], at[:-1] + 1)))
+            np.maximum.accumulate(run, out=run)
+            np.maximum(run, self.tmax, out=run)
+            self.tck.extend(run.tolist())
+        self.tmax = max(self.tmax, int(t1.max()))
 
         # the rows transposed once, so each column below is read contiguously (a column of the
         # row-major rows is a strided view: every reduction over it would walk all the rows again)
