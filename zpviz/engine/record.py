@@ -199,19 +199,18 @@ class RecordBatch:
         costs less than numpy's fixed overhead per call there (a record kind's fields taken apart
         by slices of it). The same bytes as flush's numpy path."""
         rec = self.rec
-        rec.evt += array(TIME_CODE, self.evt)
-        rec.evi += array(INT_CODE, self.evi)
+        rec.evt.fromlist(self.evt)  # (straight into the recorder's arrays: no array in between)
+        rec.evi.fromlist(self.evi)
         if rec.keep_deltas:
             for values, cols in ((self.sd, rec.sd), (self.fd, rec.fd), (self.cd, rec.cd)):
                 if values:
-                    a = array(INT_CODE, values)
                     n = len(cols)
                     for j, col in enumerate(cols):
-                        col += a[j::n]
+                        col.fromlist(values[j::n])
             rec.sd_n += array(INT_CODE, [1]) * (len(self.sd) // N_SD)
-            rec.fd_n += array(INT_CODE, self.fdn)
-            rec.cd_n += array(INT_CODE, self.cdn)
-            rec.scalars += array(INT_CODE, self.sc)
+            rec.fd_n.fromlist(self.fdn)
+            rec.cd_n.fromlist(self.cdn)
+            rec.scalars.fromlist(self.sc)
         for b in self.lists():
             b.clear()
 
