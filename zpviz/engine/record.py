@@ -571,24 +571,34 @@ class _Sealed:
         self.ev.append(evs)
         self.t.append(ts)
         sc = np.frombuffer(r.scalars, INT_DTYPE).reshape(k, N_STORED)
-        groups = [(p, np.frombuffer(counts, INT_DTYPE), [_ints(a) for a in arrays])
-                  for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n), ("cd", r.cd, r.cd_n))]
-        first = {p: 0 for p, _, _ in groups}  # the first record of the slice
+        # the slot and frame records in one piece (nothing of theirs depends on the slices: a
+        # column widened part way holds what it would have held made at once)
+        every = 1 << self.shift
+        at = np.arange((-s) % every, k, every)  # the checkpoint events
+        for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n)):
+            c = np.frombuffer(counts, INT_DTYPE)
+            self.n[p].extend(c)
+            before = np.cumsum(c, dtype=np.int64)  # (to the event, then less its own below)
+            self.off[p].extend((before[at] - c[at] + self.total[p]).tolist())
+            self.total[p] += int(before[-1])
+            for a, col in zip(arrays, self.rec[p]):
+                col.extend(_ints(a))
+        del c, before
+        cd_n, (keys, vals) = np.frombuffer(r.cd_n, INT_DTYPE), [_ints(a) for a in r.cd]
+        first = 0  # the first pair of the slice
         for i in range(0, k, BATCH):
             j = min(k, i + BATCH)
-            recs = {}
-            for p, counts, arrays in groups:
-                c = counts[i:j]
-                end = first[p] + int(c.sum())
-                recs[p] = (c, [a[first[p]:end] for a in arrays])
-                first[p] = end
+            c = cd_n[i:j]
+            end = first + int(c.sum())
+            recs = (c, keys[first:end], vals[first:end])
+            first = end
             # the rows transposed a slice at a time (a slice's rows stay in the cache while its
             # columns are written), straight into the columns the trace will hold
             np.copyto(evs[:, i:j], ev[i:j].T)
             np.copyto(ts[:, i:j], t[i:j].T)
             self._add(s + i, ts[TimeCol.T1, i:j], sc[i:j], recs, known[i:j])
 
-    def _add(self, s: int, t1: np.ndarray, v: np.ndarray, recs: dict, known: np.ndarray) -> None:
+    def _add(self, s: int, t1: np.ndarray, v: np.ndarray, recs: tuple, known: np.ndarray) -> None:
         k = len(t1)
         every = 1 << self.shift
         at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
@@ -618,18 +628,7 @@ class _Sealed:
             else:
                 col.extend_zeros(k)
 
-        for p in ("sd", "fd"):
-            c, arrays = recs[p]
-            self.n[p].extend(c)
-            before = np.cumsum(c, dtype=np.int64)
-            before -= c
-            before += self.total[p]
-            self.off[p].extend(before[at].tolist())
-            self.total[p] += int(c.sum())
-            for a, col in zip(arrays, self.rec[p]):
-                col.extend(a)
-        c, (keys, vals) = recs["cd"]
-        self.pid.extend(self._pattern_ids(c, keys, vals, known))
+        self.pid.extend(self._pattern_ids(*recs, known))
 
     def _pattern_ids(self, c: np.ndarray, keys: np.ndarray, vals: np.ndarray,
                      known: np.ndarray | None = None) -> np.ndarray:
