@@ -134,6 +134,8 @@ def _once_each(idx: np.ndarray, size: int) -> bool:
         return True
     if len(idx) > size:
         return False
+    if (idx[1:] > idx[:-1]).all():  # (increasing, as new frames are handed out: no scatter)
+        return True
     seen = np.zeros(size, bool)
     seen[idx] = True
     return np.count_nonzero(seen) == len(idx)
@@ -458,7 +460,7 @@ class Trace(Sequence[Frame]):
                 continue
             cols = d.sd if prefix == "sd" else d.fd
             idx = cols[ids][lo:hi]
-            if touched is None and _once_each(idx, len(cur[fields[0][1]])):
+            if touched is None and _once_each(idx := idx.astype(np.intp, copy=False), len(cur[fields[0][1]])):
                 # every index written once (a keyframe's interval of faults on distinct pages, as
                 # most are): the records apply as they are, in any order, with no sort and no
                 # gathers (the order matters only for touched, which wants them sorted)
@@ -477,6 +479,7 @@ class Trace(Sequence[Frame]):
                 last = lo + order[keep]
             if touched is not None:
                 touched[prefix] = uniq
+            uniq = uniq.astype(np.intp, copy=False)  # (once: numpy converts an int32 index at each use)
             for src, dst in fields:
                 new = cols[src][last]
                 arr = cur[dst]
