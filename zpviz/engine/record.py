@@ -634,13 +634,19 @@ class _Sealed:
                      known: np.ndarray | None = None) -> np.ndarray:
         """Per event, the id of its list of counter increments (keys and values in order); where
         `known` gives one (>= 0), that one."""
-        start = np.cumsum(c, dtype=np.int64)
-        start -= c
         pid = np.empty(len(c), np.int64)
         todo = None  # the events to hash by index, where writers knew some (a period skip: most)
-        if known is not None and (known >= 0).any():
+        if known is not None:
             todo = np.flatnonzero(known < 0)
-            pid[:] = known  # (the unknown ones are set below)
+            if not len(todo):  # (the sweep's, and a period skip's copies: nothing to hash)
+                pid[:] = known
+                return pid
+            if len(todo) == len(c):
+                todo = None
+            else:
+                pid[:] = known  # (the unknown ones are set below)
+        start = np.cumsum(c, dtype=np.int64)
+        start -= c
         ct = c if todo is None else c[todo]
         for n in distinct(ct).tolist():
             evs = np.flatnonzero(ct == n)
