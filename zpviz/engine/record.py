@@ -269,6 +269,12 @@ class _Col:
             self.zeros = 0
         self.a.frombytes(raw_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
 
+    def widen(self, dtype) -> np.ndarray:
+        """The column as a new array of dtype, emptying this one."""
+        out = np.zeros(len(self), dtype) if self.a is None else self.numpy().astype(dtype)
+        self.a, self.zeros = None, 0
+        return out
+
     def extend_zeros(self, n: int) -> None:
         """extend(np.zeros(n)), without the array."""
         if self.a is None:
@@ -496,10 +502,12 @@ class Recorder:
             return np.zeros((0, N_LD), INT_DTYPE)
         return np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD).copy()
 
-    def seal(self) -> None:
+    def seal(self, last: bool = False) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays
         (in place). Only between steps; RuntimeError if the arrays do not hold whole events in
-        the layout of columns.py (a writer that broke it, or a seal inside an event)."""
+        the layout of columns.py (a writer that broke it, or a seal inside an event). last: the
+        seal of `finish`, after which nothing is appended (its event columns go straight into
+        the trace's types)."""
         k = self.n_events - self.sealed
         if k <= 0 or self._closed or not self.keep_deltas:
             return
@@ -509,7 +517,7 @@ class Recorder:
             known[first - self.sealed:first - self.sealed + len(pids)] = pids
         self.known_pids = []
         self.by_pattern = []
-        self._s.add(self, self.sealed, k, known)  # its numpy views of the arrays are gone when it returns
+        self._s.add(self, self.sealed, k, known, last)  # its numpy views of the arrays are gone when it returns
         for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
             # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
             # (del a[:] alone would free it, and glibc would answer by raising its mmap threshold
@@ -524,7 +532,7 @@ class Recorder:
         recorder's own memory. Nothing may be appended afterwards."""
         if not self.keep_deltas:
             raise RuntimeError("a recorder without deltas cannot make a trace")
-        self.seal()
+        self.seal(last=True)
         if self.sealed != self.n_events:
             raise RuntimeError("finish() inside an event")
         self._closed = True
@@ -535,9 +543,11 @@ class Recorder:
 class _Sealed:
     """The compact columns `Recorder.seal` fills.
 
-    Per event: the int columns and t0, t1, already in the trace's int32 and int64 (the trace holds
-    them so: compact columns widened at the end cost two more passes over each and save no memory
-    at the end); the record counts of sd and fd; a
+    Per event: the int columns, t0 as the step from the event before's and t1 - t0 (widened to
+    the trace's int32 and int64 only when the run is over), but for the last seal's events (a
+    lesson of one big step: all of them), which go straight into the trace's types (compacting
+    them would cost two passes more over each column and save no memory: the trace holds them
+    wide); the record counts of sd and fd; a
     pattern id for the counter increments (a run has a few hundred distinct per-event lists of
     (key, value) pairs, stored once each); and the change of each scalar since the event before,
     or zero at a checkpoint. Every 2**shift events: the records before it and the scalars at it.
@@ -545,9 +555,11 @@ class _Sealed:
 
     def __init__(self) -> None:
         self.shift = CHECK_SHIFT
-        # per seal, its events' int columns (N_INT, k) and times (N_TIME, k): the rows transposed
-        self.ev: list[np.ndarray] = []
-        self.t: list[np.ndarray] = []
+        self.ev = [_Col() for _ in INT_COLUMNS]
+        self.t0_step, self.dur = _Col(), _Col()  # t0 minus the event before's t0; t1 - t0
+        self.t0_last = 0
+        # the last seal's event columns and times, in the trace's types (None before it)
+        self.tail: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self.tmax = 0  # running maximum of t1
         self.tck: list[int] = []  # time_ns at each checkpoint
         self.sc = [_Col() for _ in SCALARS[1:]]
@@ -561,15 +573,15 @@ class _Sealed:
         self.patterns: dict[bytes, int] = {}  # count, keys, values (int32 bytes) -> pattern id
         self.pat: list[np.ndarray] = []  # per pattern: keys then values
 
-    def add(self, r: Recorder, s: int, k: int, known: np.ndarray) -> None:
+    def add(self, r: Recorder, s: int, k: int, known: np.ndarray, last: bool = False) -> None:
         """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
         slice of BATCH events at a time, so the temporaries stay small. known: each event's
         pattern id where its writer knew it, else -1."""
         ev = np.frombuffer(r.evi, INT_DTYPE).reshape(k, N_INT)
         t = np.frombuffer(r.evt, TIME_DTYPE).reshape(k, N_TIME)
-        evs, ts = np.empty((N_INT, k), INT_DTYPE), np.empty((N_TIME, k), TIME_DTYPE)
-        self.ev.append(evs)
-        self.t.append(ts)
+        if last:
+            evs, ts = [np.empty(k, INT_DTYPE) for _ in INT_COLUMNS], [np.empty(k, TIME_DTYPE) for _ in range(N_TIME)]
+            self.tail = evs, ts
         sc = np.frombuffer(r.scalars, INT_DTYPE).reshape(k, N_STORED)
         # the slot and frame records in one piece (nothing of theirs depends on the slices: a
         # column widened part way holds what it would have held made at once)
@@ -593,10 +605,29 @@ class _Sealed:
             recs = (c, keys[first:end], vals[first:end])
             first = end
             # the rows transposed a slice at a time (a slice's rows stay in the cache while its
-            # columns are written), straight into the columns the trace will hold
-            np.copyto(evs[:, i:j], ev[i:j].T)
-            np.copyto(ts[:, i:j], t[i:j].T)
-            self._add(s + i, ts[TimeCol.T1, i:j], sc[i:j], recs, known[i:j])
+            # columns are written)
+            if last:  # straight into the columns the trace will hold
+                for c, col in enumerate(evs):
+                    np.copyto(col[i:j], ev[i:j, c])
+                for c, col in enumerate(ts):
+                    np.copyto(col[i:j], t[i:j, c])
+                t1 = ts[TimeCol.T1][i:j]
+            else:
+                t1 = self._compact(ev[i:j], t[i:j])
+            self._add(s + i, t1, sc[i:j], recs, known[i:j])
+
+    def _compact(self, ev: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """A slice of event rows and times into the compact columns; its t1, contiguous."""
+        for col, x in zip(self.ev, np.ascontiguousarray(ev.T)):
+            col.extend(x)
+        t0, t1 = np.ascontiguousarray(t.T)
+        step = np.empty(len(t0), np.int64)
+        step[0] = t0[0] - self.t0_last
+        np.subtract(t0[1:], t0[:-1], out=step[1:])
+        self.t0_step.extend(step)
+        self.t0_last = int(t0[-1])
+        self.dur.extend(t1 - t0)
+        return t1
 
     def _add(self, s: int, t1: np.ndarray, v: np.ndarray, recs: tuple, known: np.ndarray) -> None:
         k = len(t1)
@@ -683,12 +714,20 @@ class _Sealed:
         return i
 
     def finish(self, n: int) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
-        # the event columns: views of the one seal's (a lesson of one big step), else joined
-        ev, t = (_joined(blocks, rows, dt) for blocks, rows, dt in
-                 ((self.ev, N_INT, INT_DTYPE), (self.t, N_TIME, TIME_DTYPE)))
-        self.ev, self.t = [], []
-        events = dict(zip(INT_COLUMNS, ev))
-        events["t0"], events["t1"] = t[TimeCol.T0], t[TimeCol.T1]
+        # the event columns in the types the trace shows, one at a time, each compact column
+        # dropped as soon as it is widened, and the last seal's joined to them (or taken as they
+        # are where there is nothing before them: a lesson of one big step)
+        tail_ev, tail_t = self.tail if self.tail is not None else ([None] * N_INT, [None] * N_TIME)
+        self.tail = None
+        events = {name: _joined(col, tail_ev, j, INT_DTYPE) for j, (name, col) in enumerate(zip(INT_COLUMNS, self.ev))}
+        t0 = self.t0_step.widen(TIME_DTYPE)
+        np.cumsum(t0, out=t0)
+        t1 = self.dur.widen(TIME_DTYPE)
+        t1 += t0
+        events["t0"] = _joined(t0, tail_t, TimeCol.T0, TIME_DTYPE)
+        del t0
+        events["t1"] = _joined(t1, tail_t, TimeCol.T1, TIME_DTYPE)
+        del t1
         events = {k: events[k] for k in EVENT_COLUMNS}
         scalars = ScalarTable(
             n, self.shift, events["t1"], np.array(self.tck, np.int64),
@@ -713,14 +752,21 @@ class _Sealed:
         return events, scalars, deltas
 
 
-def _joined(blocks: list[np.ndarray], rows: int, dtype) -> np.ndarray:
-    """Column blocks (rows, k_i) side by side as one (rows, sum k_i) array; the block itself if
-    there is one."""
-    if len(blocks) == 1:
-        return blocks[0]
-    if not blocks:
-        return np.zeros((rows, 0), dtype)
-    return np.concatenate(blocks, axis=1)
+def _joined(head: _Col | np.ndarray, tail: list[np.ndarray | None], j: int, dtype) -> np.ndarray:
+    """Column j in dtype: head's values (a compact column, emptied; or an array), then tail[j]'s
+    (the last seal's column, dropped from tail), which is taken as it is where head is empty."""
+    last, tail[j] = tail[j], None
+    if last is None:
+        return head.widen(dtype) if isinstance(head, _Col) else head
+    if not len(head):
+        return last
+    out = np.empty(len(head) + len(last), dtype)
+    m = len(head)
+    out[:m] = head.numpy() if isinstance(head, _Col) else head
+    out[m:] = last
+    if isinstance(head, _Col):
+        head.a, head.zeros = None, 0  # (dropped)
+    return out
 
 
 # ------------------------------------------------------------------------------ what a trace reads
