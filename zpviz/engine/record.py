@@ -576,7 +576,8 @@ class _Sealed:
     def add(self, r: Recorder, s: int, k: int, known: np.ndarray, last: bool = False) -> None:
         """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
         slice of BATCH events at a time, so the temporaries stay small. known: each event's
-        pattern id where its writer knew it, else -1."""
+        pattern id where its writer knew it, else -1. last: finish's seal (the event columns
+        into `tail`, in the trace's types)."""
         ev = np.frombuffer(r.evi, INT_DTYPE).reshape(k, N_INT)
         t = np.frombuffer(r.evt, TIME_DTYPE).reshape(k, N_TIME)
         if last:
@@ -607,10 +608,10 @@ class _Sealed:
             # the rows transposed a slice at a time (a slice's rows stay in the cache while its
             # columns are written)
             if last:  # straight into the columns the trace will hold
-                for c, col in enumerate(evs):
-                    np.copyto(col[i:j], ev[i:j, c])
-                for c, col in enumerate(ts):
-                    np.copyto(col[i:j], t[i:j, c])
+                for q, col in enumerate(evs):
+                    np.copyto(col[i:j], ev[i:j, q])
+                for q, col in enumerate(ts):
+                    np.copyto(col[i:j], t[i:j, q])
                 t1 = ts[TimeCol.T1][i:j]
             else:
                 t1 = self._compact(ev[i:j], t[i:j])
