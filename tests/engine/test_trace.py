@@ -257,3 +257,47 @@ def test_copied_events_keep_their_counter_patterns(monkeypatch):
     for e, n in enumerate(counts.tolist()):
         assert pattern[int(d.cd_pid[e])] == (keys[at:at + n].tolist(), vals[at:at + n].tolist()), e
         at += n
+
+
+def test_keyframes_applied_unsorted_are_the_sorted_ones(monkeypatch):
+    """A keyframe interval whose records write each slot and frame once is applied as it stands
+    (trace._once_each); every keyframe, and the arrays named changed, must be what the sorted
+    last-write-wins path makes. BIG_TEXT's intervals of 64 events include both kinds (a fork and
+    a madvise write slots again; a read of distinct pages does not)."""
+    monkeypatch.setattr(trace_mod, "KEYFRAME_BUDGET_BYTES", 1 << 30)
+    monkeypatch.setattr(trace_mod, "KEYFRAME_MIN_EVENTS", 64)
+    sc = loads(BIG_TEXT, "t.toml")
+    seen = []
+    once = trace_mod._once_each
+    monkeypatch.setattr(trace_mod, "_once_each", lambda idx, size: seen.append(once(idx, size)) or seen[-1])
+    fast = simulate(sc, "2.6.23")
+    assert True in seen and False in seen
+    monkeypatch.setattr(trace_mod, "_once_each", lambda idx, size: False)
+    slow = simulate(sc, "2.6.23")
+    assert len(fast._keys) == len(slow._keys) > 10
+    for a, b in zip(fast._keys, slow._keys):
+        assert a.keys() == b.keys()
+        for name in a:
+            assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+        # (an array no event changed is the previous keyframe's, in both)
+    for j in range(1, len(fast._keys)):
+        shared = {k for k in fast._keys[j] if fast._keys[j][k] is fast._keys[j - 1][k]}
+        assert shared == {k for k in slow._keys[j] if slow._keys[j][k] is slow._keys[j - 1][k]}
+
+
+@pytest.mark.parametrize("n", [1, 5, 63, 64, 65, 200, 1000])
+def test_a_seals_unchanged_scalars_are_found_by_their_rows(n):
+    """record._nonzero_columns, which lets the seal skip the scalars no event changed, against a
+    plain per-column test: values anywhere in the rows (the folded part and the rest), negative too."""
+    from zpviz.engine import record
+    rng = np.random.default_rng(n)
+    for trial in range(30):
+        rows = np.zeros((n, 11), np.int32 if trial % 2 else np.int64)
+        for _ in range(trial % 4):
+            rows[rng.integers(n), rng.integers(11)] = rng.choice([-3, 1, 1 << 20])
+        assert record._nonzero_columns(rows) == (rows != 0).any(axis=0).tolist()
+    col = record._Col()
+    col.extend_zeros(3)
+    col.extend(np.array([0, 300, -2], np.int32))
+    col.extend_zeros(2)
+    assert col.numpy().tolist() == [0, 0, 0, 0, 300, -2, 0, 0]

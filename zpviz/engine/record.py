@@ -106,6 +106,21 @@ def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inv.reshape(-1)
 
 
+def _nonzero_columns(rows: np.ndarray, fold: int = 64) -> list[bool]:
+    """For a 2-d int array, whether each column has a value other than 0. The rows are OR-ed
+    `fold` at a time as one long row first: a reduction over axis 0 of a narrow array costs a
+    ufunc call per row (~0.3 ms for 32,768 rows of 11), of a wide one a few per thousand values."""
+    n, w = rows.shape
+    whole = n - n % fold
+    acc = np.zeros(w, rows.dtype)
+    if whole:
+        wide = np.bitwise_or.reduce(rows[:whole].reshape(-1, fold * w), axis=0)
+        acc |= np.bitwise_or.reduce(wide.reshape(fold, w), axis=0)
+    if whole < n:
+        acc |= np.bitwise_or.reduce(rows[whole:], axis=0)
+    return (acc != 0).tolist()
+
+
 def _ramp(n: np.ndarray) -> np.ndarray:
     """0..n[0]-1, 0..n[1]-1, ... in one array."""
     total = int(n.sum())
@@ -184,19 +199,18 @@ class RecordBatch:
         costs less than numpy's fixed overhead per call there (a record kind's fields taken apart
         by slices of it). The same bytes as flush's numpy path."""
         rec = self.rec
-        rec.evt += array(TIME_CODE, self.evt)
-        rec.evi += array(INT_CODE, self.evi)
+        rec.evt.fromlist(self.evt)  # (straight into the recorder's arrays: no array in between)
+        rec.evi.fromlist(self.evi)
         if rec.keep_deltas:
             for values, cols in ((self.sd, rec.sd), (self.fd, rec.fd), (self.cd, rec.cd)):
                 if values:
-                    a = array(INT_CODE, values)
                     n = len(cols)
                     for j, col in enumerate(cols):
-                        col += a[j::n]
+                        col.fromlist(values[j::n])
             rec.sd_n += array(INT_CODE, [1]) * (len(self.sd) // N_SD)
-            rec.fd_n += array(INT_CODE, self.fdn)
-            rec.cd_n += array(INT_CODE, self.cdn)
-            rec.scalars += array(INT_CODE, self.sc)
+            rec.fd_n.fromlist(self.fdn)
+            rec.cd_n.fromlist(self.cdn)
+            rec.scalars.fromlist(self.sc)
         for b in self.lists():
             b.clear()
 
@@ -234,6 +248,9 @@ class _Col:
     def extend(self, x: np.ndarray) -> None:
         if not len(x):
             return
+        if self.code == "i" and x.dtype == np.int32 and self.a is not None:  # (as wide as it gets)
+            self.a.frombytes(raw_bytes(x))
+            return
         lo, hi = int(x.min()), int(x.max())
         if lo < self.lo or hi > self.hi:
             self.lo, self.hi = min(lo, self.lo), max(hi, self.hi)
@@ -252,18 +269,25 @@ class _Col:
             self.zeros = 0
         self.a.frombytes(raw_bytes(np.ascontiguousarray(x, _DTYPES[self.code])))
 
+    def widen(self, dtype) -> np.ndarray:
+        """The column as a new array of dtype, emptying this one."""
+        out = np.zeros(len(self), dtype) if self.a is None else self.numpy().astype(dtype)
+        self.a, self.zeros = None, 0
+        return out
+
+    def extend_zeros(self, n: int) -> None:
+        """extend(np.zeros(n)), without the array."""
+        if self.a is None:
+            self.zeros += n
+        else:
+            self.a.frombytes(bytes(n * self.a.itemsize))
+
     def numpy(self) -> np.ndarray:
         """The column as a numpy array over the same memory (no copy)."""
         dt = _DTYPES[self.code]
         if self.a is None or not len(self.a):
             return np.zeros(self.zeros, dt)
         return np.frombuffer(self.a, dt)
-
-    def widen(self, dtype) -> np.ndarray:
-        """The column as a new array of dtype, emptying this one."""
-        out = np.zeros(len(self), dtype) if self.a is None else self.numpy().astype(dtype)
-        self.a, self.zeros = None, 0
-        return out
 
     @property
     def all_zero(self) -> bool:
@@ -478,10 +502,12 @@ class Recorder:
             return np.zeros((0, N_LD), INT_DTYPE)
         return np.frombuffer(self.ld, INT_DTYPE).reshape(-1, N_LD).copy()
 
-    def seal(self) -> None:
+    def seal(self, last: bool = False) -> None:
         """Move the events appended so far into the compact columns and empty the append arrays
         (in place). Only between steps; RuntimeError if the arrays do not hold whole events in
-        the layout of columns.py (a writer that broke it, or a seal inside an event)."""
+        the layout of columns.py (a writer that broke it, or a seal inside an event). last: the
+        seal of `finish`, after which nothing is appended (its event columns go straight into
+        the trace's types)."""
         k = self.n_events - self.sealed
         if k <= 0 or self._closed or not self.keep_deltas:
             return
@@ -491,7 +517,7 @@ class Recorder:
             known[first - self.sealed:first - self.sealed + len(pids)] = pids
         self.known_pids = []
         self.by_pattern = []
-        self._s.add(self, self.sealed, k, known)  # its numpy views of the arrays are gone when it returns
+        self._s.add(self, self.sealed, k, known, last)  # its numpy views of the arrays are gone when it returns
         for a in (self.evi, self.evt, self.sd_n, self.fd_n, self.cd_n, self.scalars, *self.sd, *self.fd, *self.cd):
             # shrink, then empty: a big buffer is an mmap'd block, which realloc shrinks in place
             # (del a[:] alone would free it, and glibc would answer by raising its mmap threshold
@@ -506,7 +532,7 @@ class Recorder:
         recorder's own memory. Nothing may be appended afterwards."""
         if not self.keep_deltas:
             raise RuntimeError("a recorder without deltas cannot make a trace")
-        self.seal()
+        self.seal(last=True)
         if self.sealed != self.n_events:
             raise RuntimeError("finish() inside an event")
         self._closed = True
@@ -518,7 +544,10 @@ class _Sealed:
     """The compact columns `Recorder.seal` fills.
 
     Per event: the int columns, t0 as the step from the event before's and t1 - t0 (widened to
-    the trace's int32 and int64 only when the run is over); the record counts of sd and fd; a
+    the trace's int32 and int64 only when the run is over), but for the last seal's events (a
+    lesson of one big step: all of them), which go straight into the trace's types (compacting
+    them would cost two passes more over each column and save no memory: the trace holds them
+    wide); the record counts of sd and fd; a
     pattern id for the counter increments (a run has a few hundred distinct per-event lists of
     (key, value) pairs, stored once each); and the change of each scalar since the event before,
     or zero at a checkpoint. Every 2**shift events: the records before it and the scalars at it.
@@ -529,6 +558,8 @@ class _Sealed:
         self.ev = [_Col() for _ in INT_COLUMNS]
         self.t0_step, self.dur = _Col(), _Col()  # t0 minus the event before's t0; t1 - t0
         self.t0_last = 0
+        # the last seal's event columns and times, in the trace's types (None before it)
+        self.tail: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self.tmax = 0  # running maximum of t1
         self.tck: list[int] = []  # time_ns at each checkpoint
         self.sc = [_Col() for _ in SCALARS[1:]]
@@ -542,83 +573,112 @@ class _Sealed:
         self.patterns: dict[bytes, int] = {}  # count, keys, values (int32 bytes) -> pattern id
         self.pat: list[np.ndarray] = []  # per pattern: keys then values
 
-    def add(self, r: Recorder, s: int, k: int, known: np.ndarray) -> None:
+    def add(self, r: Recorder, s: int, k: int, known: np.ndarray, last: bool = False) -> None:
         """Take events s..s+k-1 from the recorder's append arrays (which hold exactly those), a
         slice of BATCH events at a time, so the temporaries stay small. known: each event's
-        pattern id where its writer knew it, else -1."""
+        pattern id where its writer knew it, else -1. last: finish's seal (the event columns
+        into `tail`, in the trace's types)."""
         ev = np.frombuffer(r.evi, INT_DTYPE).reshape(k, N_INT)
         t = np.frombuffer(r.evt, TIME_DTYPE).reshape(k, N_TIME)
+        if last:
+            evs, ts = [np.empty(k, INT_DTYPE) for _ in INT_COLUMNS], [np.empty(k, TIME_DTYPE) for _ in range(N_TIME)]
+            self.tail = evs, ts
         sc = np.frombuffer(r.scalars, INT_DTYPE).reshape(k, N_STORED)
-        groups = [(p, np.frombuffer(counts, INT_DTYPE), [_ints(a) for a in arrays])
-                  for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n), ("cd", r.cd, r.cd_n))]
-        first = {p: 0 for p, _, _ in groups}  # the first record of the slice
+        # the slot and frame records in one piece (nothing of theirs depends on the slices: a
+        # column widened part way holds what it would have held made at once)
+        every = 1 << self.shift
+        at = np.arange((-s) % every, k, every)  # the checkpoint events
+        for p, arrays, counts in (("sd", r.sd, r.sd_n), ("fd", r.fd, r.fd_n)):
+            c = np.frombuffer(counts, INT_DTYPE)
+            self.n[p].extend(c)
+            before = np.cumsum(c, dtype=np.int64)  # (to the event, then less its own below)
+            self.off[p].extend((before[at] - c[at] + self.total[p]).tolist())
+            self.total[p] += int(before[-1])
+            for a, col in zip(arrays, self.rec[p]):
+                col.extend(_ints(a))
+        del c, before
+        cd_n, (keys, vals) = np.frombuffer(r.cd_n, INT_DTYPE), [_ints(a) for a in r.cd]
+        first = 0  # the first pair of the slice
         for i in range(0, k, BATCH):
             j = min(k, i + BATCH)
-            recs = {}
-            for p, counts, arrays in groups:
-                c = counts[i:j]
-                end = first[p] + int(c.sum())
-                recs[p] = (c, [a[first[p]:end] for a in arrays])
-                first[p] = end
-            self._add(s + i, ev[i:j], t[i:j], sc[i:j], recs, known[i:j])
+            c = cd_n[i:j]
+            end = first + int(c.sum())
+            recs = (c, keys[first:end], vals[first:end])
+            first = end
+            # the rows transposed a slice at a time (a slice's rows stay in the cache while its
+            # columns are written)
+            if last:  # straight into the columns the trace will hold
+                for q, col in enumerate(evs):
+                    np.copyto(col[i:j], ev[i:j, q])
+                for q, col in enumerate(ts):
+                    np.copyto(col[i:j], t[i:j, q])
+                t1 = ts[TimeCol.T1][i:j]
+            else:
+                t1 = self._compact(ev[i:j], t[i:j])
+            self._add(s + i, t1, sc[i:j], recs, known[i:j])
 
-    def _add(self, s: int, ev: np.ndarray, t: np.ndarray, v: np.ndarray, recs: dict, known: np.ndarray) -> None:
-        k = len(ev)
-        every = 1 << self.shift
-        at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
-        # the rows transposed once, so each column below is read contiguously (a column of the
-        # row-major rows is a strided view: every reduction over it would walk all the rows again)
+    def _compact(self, ev: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """A slice of event rows and times into the compact columns; its t1, contiguous."""
         for col, x in zip(self.ev, np.ascontiguousarray(ev.T)):
             col.extend(x)
-        t0 = t[:, TimeCol.T0]
-        step = np.empty(k, np.int64)
+        t0, t1 = np.ascontiguousarray(t.T)
+        step = np.empty(len(t0), np.int64)
         step[0] = t0[0] - self.t0_last
         np.subtract(t0[1:], t0[:-1], out=step[1:])
         self.t0_step.extend(step)
         self.t0_last = int(t0[-1])
-        self.dur.extend(t[:, TimeCol.T1] - t0)
-        run = np.maximum.accumulate(t[:, TimeCol.T1])
-        np.maximum(run, self.tmax, out=run)
-        self.tck.extend(run[at].tolist())
-        self.tmax = int(run[-1])
+        self.dur.extend(t1 - t0)
+        return t1
 
-        vt = np.ascontiguousarray(v.T)  # (the same, one scalar per row)
+    def _add(self, s: int, t1: np.ndarray, v: np.ndarray, recs: tuple, known: np.ndarray) -> None:
+        k = len(t1)
+        every = 1 << self.shift
+        at = np.arange((-s) % every, k, every)  # the checkpoint events in this slice
+        if len(at):  # time_ns at the checkpoints: the running maximum of t1 there, from the
+            # maxima between them (a reduction per stretch is some 5 times faster than the
+            # running maximum of every event)
+            run = np.maximum.reduceat(t1[:at[-1] + 1], np.concatenate(([0], at[:-1] + 1)))
+            np.maximum.accumulate(run, out=run)
+            np.maximum(run, self.tmax, out=run)
+            self.tck.extend(run.tolist())
+        self.tmax = max(self.tmax, int(t1.max()))
+
         # the changes in int32 where no value is negative (then no difference of two int32s
-        # overflows): half the memory of int64 to write and to read back
-        wide = np.int32 if vt.size and vt.min() >= 0 and self.last.min() >= 0 else np.int64
-        d = np.empty(vt.shape, wide)
-        np.subtract(vt[:, 0], self.last, out=d[:, 0], dtype=wide, casting="unsafe")
-        np.subtract(vt[:, 1:], vt[:, :-1], out=d[:, 1:], dtype=wide)
-        d[:, at] = 0
+        # overflows): half the memory of int64 to write and to read back. Taken row by row (the
+        # rows are contiguous), and only the scalars that changed at all are taken out as columns
+        # (most scalars of most steps never change: a zero-page read changes none but pt_frames)
+        wide = np.int32 if v.size and v.min() >= 0 and self.last.min() >= 0 else np.int64
+        d = np.empty(v.shape, wide)
+        np.subtract(v[0], self.last, out=d[0], dtype=wide, casting="unsafe")
+        np.subtract(v[1:], v[:-1], out=d[1:], dtype=wide)
+        d[at] = 0
         self.sck.extend(v[at].astype(np.int64))
         self.last = v[-1].astype(np.int64)
-        for col, x in zip(self.sc, d):
-            col.extend(x)
+        for col, changed, x in zip(self.sc, _nonzero_columns(d), d.T):
+            if changed:
+                col.extend(np.ascontiguousarray(x))
+            else:
+                col.extend_zeros(k)
 
-        for p in ("sd", "fd"):
-            c, arrays = recs[p]
-            self.n[p].extend(c)
-            before = np.cumsum(c, dtype=np.int64)
-            before -= c
-            before += self.total[p]
-            self.off[p].extend(before[at].tolist())
-            self.total[p] += int(c.sum())
-            for a, col in zip(arrays, self.rec[p]):
-                col.extend(a)
-        c, (keys, vals) = recs["cd"]
-        self.pid.extend(self._pattern_ids(c, keys, vals, known))
+        self.pid.extend(self._pattern_ids(*recs, known))
 
     def _pattern_ids(self, c: np.ndarray, keys: np.ndarray, vals: np.ndarray,
                      known: np.ndarray | None = None) -> np.ndarray:
         """Per event, the id of its list of counter increments (keys and values in order); where
         `known` gives one (>= 0), that one."""
-        start = np.cumsum(c, dtype=np.int64)
-        start -= c
         pid = np.empty(len(c), np.int64)
         todo = None  # the events to hash by index, where writers knew some (a period skip: most)
-        if known is not None and (known >= 0).any():
+        if known is not None:
             todo = np.flatnonzero(known < 0)
-            pid[:] = known  # (the unknown ones are set below)
+            if not len(todo):  # (the sweep's, and a period skip's copies: nothing to hash)
+                pid[:] = known
+                return pid
+            if len(todo) == len(c):
+                todo = None
+            else:
+                pid[:] = known  # (the unknown ones are set below)
+        start = np.cumsum(c, dtype=np.int64)
+        start -= c
         ct = c if todo is None else c[todo]
         for n in distinct(ct).tolist():
             evs = np.flatnonzero(ct == n)
@@ -656,14 +716,19 @@ class _Sealed:
 
     def finish(self, n: int) -> tuple[dict[str, np.ndarray], ScalarTable, Deltas]:
         # the event columns in the types the trace shows, one at a time, each compact column
-        # dropped as soon as it is widened
-        events = {name: col.widen(INT_DTYPE) for name, col in zip(INT_COLUMNS, self.ev)}
+        # dropped as soon as it is widened, and the last seal's joined to them (or taken as they
+        # are where there is nothing before them: a lesson of one big step)
+        tail_ev, tail_t = self.tail if self.tail is not None else ([None] * N_INT, [None] * N_TIME)
+        self.tail = None
+        events = {name: _joined(col, tail_ev, j, INT_DTYPE) for j, (name, col) in enumerate(zip(INT_COLUMNS, self.ev))}
         t0 = self.t0_step.widen(TIME_DTYPE)
         np.cumsum(t0, out=t0)
-        events["t0"] = t0
         t1 = self.dur.widen(TIME_DTYPE)
         t1 += t0
-        events["t1"] = t1
+        events["t0"] = _joined(t0, tail_t, TimeCol.T0, TIME_DTYPE)
+        del t0
+        events["t1"] = _joined(t1, tail_t, TimeCol.T1, TIME_DTYPE)
+        del t1
         events = {k: events[k] for k in EVENT_COLUMNS}
         scalars = ScalarTable(
             n, self.shift, events["t1"], np.array(self.tck, np.int64),
@@ -686,6 +751,23 @@ class _Sealed:
             cd_pid=self.pid.numpy(), pat_key=pat_key.astype(np.int64), pat_val=pat_val.astype(np.int64),
             pat_of=np.repeat(np.arange(len(halves)), halves), n_patterns=len(halves))
         return events, scalars, deltas
+
+
+def _joined(head: _Col | np.ndarray, tail: list[np.ndarray | None], j: int, dtype) -> np.ndarray:
+    """Column j in dtype: head's values (a compact column, emptied; or an array), then tail[j]'s
+    (the last seal's column, dropped from tail), which is taken as it is where head is empty."""
+    last, tail[j] = tail[j], None
+    if last is None:
+        return head.widen(dtype) if isinstance(head, _Col) else head
+    if not len(head):
+        return last
+    out = np.empty(len(head) + len(last), dtype)
+    m = len(head)
+    out[:m] = head.numpy() if isinstance(head, _Col) else head
+    out[m:] = last
+    if isinstance(head, _Col):
+        head.a, head.zeros = None, 0  # (dropped)
+    return out
 
 
 # ------------------------------------------------------------------------------ what a trace reads

@@ -128,6 +128,19 @@ _PATCH_PFNS = 16
 _NO_INDEX = _ro(np.zeros(0, np.int64))
 
 
+def _once_each(idx: np.ndarray, size: int) -> bool:
+    """Whether no index in idx (each in 0..size-1) comes twice."""
+    if len(idx) < 2:
+        return True
+    if len(idx) > size:
+        return False
+    if (idx[1:] > idx[:-1]).all():  # (increasing, as new frames are handed out: no scatter)
+        return True
+    seen = np.zeros(size, bool)
+    seen[idx] = True
+    return np.count_nonzero(seen) == len(idx)
+
+
 @dataclass(frozen=True, eq=False)
 class _Near:
     """What a frame made from a nearer frame may take of that frame's look-ups: the slots and pfns
@@ -447,18 +460,26 @@ class Trace(Sequence[Frame]):
                 continue
             cols = d.sd if prefix == "sd" else d.fd
             idx = cols[ids][lo:hi]
-            # last write wins: keep the final delta of each index within the range (a stable sort
-            # keeps each index's deltas in event order, so the last of each run is the final one;
-            # some 4 times faster than np.unique of the reversed indices with return_index)
-            order = np.argsort(idx, kind="stable")
-            ordered = idx[order]
-            keep = np.empty(len(ordered), bool)
-            keep[-1] = True
-            np.not_equal(ordered[1:], ordered[:-1], out=keep[:-1])
-            uniq = ordered[keep]
-            last = lo + order[keep]
+            if touched is None and _once_each(idx := idx.astype(np.intp, copy=False), len(cur[fields[0][1]])):
+                # every index written once (a keyframe's interval of faults on distinct pages, as
+                # most are): the records apply as they are, in any order, with no sort and no
+                # gathers (the order matters only for touched, which wants them sorted)
+                uniq, last = idx, slice(lo, hi)
+            else:
+                # last write wins: keep the final delta of each index within the range (a stable
+                # sort keeps each index's deltas in event order, so the last of each run is the
+                # final one; some 4 times faster than np.unique of the reversed indices with
+                # return_index)
+                order = np.argsort(idx, kind="stable")
+                ordered = idx[order]
+                keep = np.empty(len(ordered), bool)
+                keep[-1] = True
+                np.not_equal(ordered[1:], ordered[:-1], out=keep[:-1])
+                uniq = ordered[keep]
+                last = lo + order[keep]
             if touched is not None:
                 touched[prefix] = uniq
+            uniq = uniq.astype(np.intp, copy=False)  # (once: numpy converts an int32 index at each use)
             for src, dst in fields:
                 new = cols[src][last]
                 arr = cur[dst]
