@@ -261,11 +261,6 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         self.selection = ()
         self._keep_machine(lesson)
         self._arrangement = None
-        if not self.isVisible():
-            # a hidden window (a screenshot, an export) is laid out only when painted: arranged now,
-            # the panes were filled for the area of a window never laid out (64 cells a row for the
-            # tour), and _settle filled them again for the real one (~40 ms at 1920x1080: 4 panes)
-            self._lay_out_top_down()
         self._arrange(show=False)
         self.counters_slot.set_series(lesson.series)
         self.bar.timeline.set_marks(lesson.marks)

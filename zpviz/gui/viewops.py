@@ -170,14 +170,6 @@ class ViewOps:
                                  QtCore.Qt.TransformationMode.SmoothTransformation)
         return img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
 
-    def _lay_out_top_down(self) -> None:
-        """Activate every layout of the window, outermost first: what a hidden window's widgets
-        would otherwise get only when it is painted (see _settle)."""
-        for w in [self, *self.findChildren(QtWidgets.QWidget)]:
-            lay = w.layout()
-            if lay is not None:
-                lay.activate()
-
     def _settle(self) -> None:
         """Let layouts and pyqtgraph's deferred range updates happen before grabbing."""
         if not self.isVisible():  # grab() paints a hidden window; it is never shown for it
@@ -185,7 +177,10 @@ class ViewOps:
             # A hidden window's children get their resize events only inside grab(), too late for the
             # compare area to re-arrange: panes it makes then are not painted (a 1280x720 compare
             # screenshot showed none). Lay the window out top-down now and arrange for the final size.
-            self._lay_out_top_down()
+            for w in [self, *self.findChildren(QtWidgets.QWidget)]:
+                lay = w.layout()
+                if lay is not None:
+                    lay.activate()
             if self.lesson is not None:
                 self._arrange(show=False)
             # Its widgets get their Resize events (and the docks lay out their contents) only when
