@@ -4,18 +4,24 @@ Its five pyqtgraph plots cost 0.05-0.07 s of the window's start (docs/startup.md
 shows the Compare tab over them. Until the dock can be seen this light widget stands in its place
 with the view's size hints and least height, so the window's layout, and every picture of it, is
 the same; it keeps the latest series, bars, frame and theme and hands them to the view it makes.
+The view's module (with its plot and axis classes, ~5 ms of CPU) is imported then too.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6 import QtCore, QtWidgets
 
-from zpviz.gui.counters import CountersView
 from zpviz.present.palette import Theme
+
+if TYPE_CHECKING:
+    from zpviz.gui.counters import CountersView
 
 # CountersView's own hints (a QGraphicsView's: tests/gui/test_lazy_counters.py checks they match)
 VIEW_SIZE_HINT = QtCore.QSize(600, 480)
 VIEW_MIN_SIZE_HINT = QtCore.QSize(68, 68)
+VIEW_MIN_HEIGHT = 184  # CountersView.height_for_rows(2): two rows of plots (the same test checks it)
 
 
 class LazyCounters(QtWidgets.QWidget):
@@ -31,7 +37,7 @@ class LazyCounters(QtWidgets.QWidget):
         lay.setSpacing(0)
         pol = QtWidgets.QSizePolicy.Policy.Expanding
         self.setSizePolicy(pol, pol)  # a QGraphicsView's
-        self.setMinimumHeight(CountersView.height_for_rows(2))
+        self.setMinimumHeight(VIEW_MIN_HEIGHT)
 
     # the view's own hints, before it is made and after (the layout would count a view made in a
     # window not yet shown as empty until the window shows it)
@@ -65,6 +71,8 @@ class LazyCounters(QtWidgets.QWidget):
     def build(self) -> CountersView:
         """The view, made now if it was not yet, with everything the window has told the counters."""
         if self.view is None:
+            from zpviz.gui.counters import CountersView
+
             v = CountersView(self._theme, self)
             self.view = v
             self.layout().addWidget(v)

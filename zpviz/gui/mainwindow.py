@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
@@ -21,7 +22,6 @@ from zpviz.gui import actions, iconstyle, startgc
 from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
-from zpviz.gui.counters import CountersView
 from zpviz.gui.docktitle import set_heading
 from zpviz.gui.icons import app_icon
 from zpviz.gui.interact import Interaction
@@ -48,6 +48,9 @@ from zpviz.present.picture import picture_at
 from zpviz.present.pool import MIN_CELL_PX
 from zpviz.present.program import program_at
 from zpviz.present.session import Lesson
+
+if TYPE_CHECKING:  # made, and imported, when first on screen (gui/lazycounters.py)
+    from zpviz.gui.counters import CountersView
 
 DEFAULT_SIZE = QtCore.QSize(1600, 900)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -24,6 +23,17 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+# SHA-256 from CPython's own module (3.11: _sha256, 3.12 on: _sha2): the digests hashlib's would
+# give, without hashlib's load of OpenSSL's libcrypto first (2-6 ms of CPU at every start that uses
+# the cache, the window's and the start-up worker's; docs/startup.md)
+try:
+    from _sha256 import sha256
+except ImportError:
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        from hashlib import sha256
 
 # (the modules of every class a stored trace holds: the decoder resolves classes only from modules
 # already imported, and a window reading the cache need not have imported the machine)
@@ -78,7 +88,7 @@ def engine_version() -> str:
 
 def source_hash(root: Path, names: tuple[str, ...] = VERSION_SOURCES) -> str:
     """A hash of the .py files under root/name for each name (a directory or one file)."""
-    h = hashlib.sha256(f"format {FORMAT} numpy {np.__version__}\n".encode())
+    h = sha256(f"format {FORMAT} numpy {np.__version__}\n".encode())
     for name in names:
         base = root / name
         files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
@@ -121,7 +131,7 @@ def entry_key(scenario, variant: str) -> str | None:
         lesson = json.dumps(_canon(scenario), separators=(",", ":"))
     except (Uncacheable, RecursionError, ValueError):
         return None
-    h = hashlib.sha256(f"{engine_version()}\n{variant_id(variant)}\n".encode())
+    h = sha256(f"{engine_version()}\n{variant_id(variant)}\n".encode())
     h.update(lesson.encode())
     return h.hexdigest()[:40]
 
