@@ -7,6 +7,9 @@ cache's own tests point ZPVIZ_CACHE_DIR at their tmp_path and clear ZPVIZ_NO_CAC
 
 from __future__ import annotations
 
+import gc
+import sys
+
 import pytest
 
 
@@ -14,3 +17,15 @@ import pytest
 def _no_trace_cache(monkeypatch):
     monkeypatch.setenv("ZPVIZ_NO_CACHE", "1")  # subprocesses (the CLI tests) inherit it too
     monkeypatch.delenv("ZPVIZ_CACHE_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _collect_from_the_test(request):
+    """A window turns automatic garbage collection off for the event loop's collector
+    (zpviz/gui/safegc.py). After each test that did, its garbage is collected here, outside any
+    Qt call, and automatic collection comes back for the tests that follow (most run no event loop)."""
+    yield
+    safegc = sys.modules.get("zpviz.gui.safegc")
+    if safegc is not None and safegc.installed():
+        gc.collect()
+        safegc.uninstall()

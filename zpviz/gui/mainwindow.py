@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore, QtWidgets
 
 from zpviz.engine import policy
-from zpviz.gui import actions, iconstyle, startgc
+from zpviz.gui import actions, iconstyle, safegc, startgc
 from zpviz.gui.cachelineview import CacheLineWidget
 from zpviz.gui.caption import CaptionBar
 from zpviz.gui.compareview import DiffTable, VariantPane
@@ -67,6 +67,7 @@ class MainWindow(LessonIO, Interaction, ViewOps, MachineOps, RecordOps, QtWidget
         # Fusion with its dock icons made once (gui/iconstyle: the same look), before any widget is
         # made: restyling the application later polishes every widget again
         iconstyle.install()
+        safegc.install()  # cycles collected from the event loop, never inside a Qt call (gui/safegc.py)
         QtWidgets.QMainWindow.__init__(self)
         self.setWindowTitle("zpviz")
         self.setWindowIcon(app_icon())
