@@ -21,9 +21,15 @@ def _no_trace_cache(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _collect_from_the_test(request):
-    """A window turns automatic garbage collection off for the event loop's collector
-    (zpviz/gui/safegc.py). After each test that did, its garbage is collected here, outside any
-    Qt call, and automatic collection comes back for the tests that follow (most run no event loop)."""
+    """A test with Qt collects cycles from the event loop as the app does (zpviz/gui/safegc.py;
+    a window turns it on too): a widget-only test's garbage is then never freed inside a Qt call
+    either. After each such test its garbage is collected here, outside any Qt call, and
+    automatic collection comes back for the tests that follow (most run no event loop)."""
+    if {"qtbot", "qapp"} & set(request.fixturenames):
+        request.getfixturevalue("qapp")
+        from zpviz.gui import safegc
+
+        safegc.install()
     yield
     safegc = sys.modules.get("zpviz.gui.safegc")
     if safegc is not None and safegc.installed():

@@ -49,6 +49,9 @@ def _app(screenshot: bool):
         QtCore.qInstallMessageHandler(_message_filter)
         app = QtWidgets.QApplication(sys.argv[:1])
         app.setDesktopFileName("zpviz")
+    from zpviz.gui import safegc
+
+    safegc.install()  # cycles collected from the event loop, never inside a Qt call (gui/safegc.py)
     return app
 
 
