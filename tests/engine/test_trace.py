@@ -285,6 +285,34 @@ def test_keyframes_applied_unsorted_are_the_sorted_ones(monkeypatch):
         assert shared == {k for k in slow._keys[j] if slow._keys[j][k] is slow._keys[j - 1][k]}
 
 
+def test_a_cold_frame_applied_unsorted_is_the_sorted_one(monkeypatch):
+    """A frame made from its keyframe (no nearer frame) needs no written indices, so its records
+    may apply unsorted (trace._once_each); every such frame must be the one the sorted
+    last-write-wins path makes, including frames whose events write a slot twice (a fork, a
+    madvise) and frames where they do not."""
+    monkeypatch.setattr(trace_mod, "KEYFRAME_BUDGET_BYTES", 1 << 30)
+    monkeypatch.setattr(trace_mod, "KEYFRAME_MIN_EVENTS", 64)
+    sc = loads(BIG_TEXT, "t.toml")
+    fast, slow = simulate(sc, "2.6.23"), simulate(sc, "2.6.23")
+    once = trace_mod._once_each
+    seen = []
+    frames = range(1, len(fast), 7)
+    monkeypatch.setattr(trace_mod, "_once_each", lambda idx, size: seen.append(once(idx, size)) or seen[-1])
+    made = []
+    for i in frames:
+        fast._cache.clear()
+        made.append(fast.frame(i))
+    assert True in seen and False in seen
+    monkeypatch.setattr(trace_mod, "_once_each", lambda idx, size: False)
+    for i, a in zip(frames, made):
+        slow._cache.clear()
+        b = slow.frame(i)
+        for name in ("pte", "pfn", "vmf", "refcount", "mapcount", "pflags", "fkind", "cpu"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype and np.array_equal(x, y), (i, name)
+        assert a.scalars == b.scalars
+
+
 @pytest.mark.parametrize("n", [1, 5, 63, 64, 65, 200, 1000])
 def test_a_seals_unchanged_scalars_are_found_by_their_rows(n):
     """record._nonzero_columns, which lets the seal skip the scalars no event changed, against a

@@ -521,7 +521,9 @@ class Trace(Sequence[Frame]):
             # interval can hold hundreds of thousands)
             if start < j < i:
                 start, base, near = j, g._state, g
-        touched: dict[str, np.ndarray] = {}
+        # the indices written are wanted only to patch a nearer frame's look-ups; from a keyframe
+        # none are kept, and without them _apply may take its unsorted path (no sort, no gathers)
+        touched: dict[str, np.ndarray] | None = None if near is None else {}
         if near is None:
             cur = {k: v.copy() for k, v in base.items()}
         else:  # a frame's arrays are read-only: _apply copies those it writes, the others are shared
