@@ -122,20 +122,12 @@ def shown_step_times(n: int = 60, kernel: str | None = None) -> tuple[float, flo
     screen costs per step; the grab figures stay the ones with targets (export and screenshots grab)."""
     from PySide6 import QtCore, QtWidgets
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])  # noqa: F841 (held: it must outlive the window)
     quiet = QtCore.qInstallMessageHandler(_offscreen_quiet)  # shown on the offscreen platform: its notes
     win = _window(str(TOUR), kernel)
     try:
         win.show()
-        repaints = _Repaints(win)
-
-        def settle() -> None:
-            for _ in range(10):  # a pass can post another (a view's scene after the window's)
-                repaints.asked = False
-                app.processEvents()
-                if not repaints.asked:
-                    return
-
+        settle = _Repaints(win).settle
         settle()
         start = win.frame_count() // 3
         win.set_frame(start)
@@ -168,6 +160,18 @@ class _Repaints:
         self.asked = False
         self._filter = Filter(win)
         win.installEventFilter(self._filter)
+
+    def settle(self) -> None:
+        """Process events until a pass asks for no repaint (a pass can post another: a view's
+        scene after the window's), ten passes at most."""
+        from PySide6 import QtWidgets
+
+        app = QtWidgets.QApplication.instance()
+        for _ in range(10):
+            self.asked = False
+            app.processEvents()
+            if not self.asked:
+                return
 
 
 def _offscreen_quiet(mode, context, message) -> None:

@@ -73,14 +73,7 @@ def census(path: str, kernel: str | None, steps: int, size: tuple[int, int], sho
     try:
         if shown:
             win.show()
-            repaints = app_bench._Repaints(win)
-
-            def settle() -> None:
-                for _ in range(10):
-                    repaints.asked = False
-                    app.processEvents()
-                    if not repaints.asked:
-                        return
+            settle = app_bench._Repaints(win).settle
         else:
             def settle() -> None:
                 win.grab()

@@ -35,7 +35,7 @@ def drag_times(pages: int = 262144, n: int = 60, rounds: int = 3, kernel: str = 
     from bench.run import million_event_lesson
     from zpviz.gui.mainwindow import MainWindow
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])  # noqa: F841 (held: it must outlive the window)
     QtCore.qInstallMessageHandler(_offscreen_quiet)
     d = Path(tempfile.mkdtemp())
     lesson = d / "million.toml"
@@ -44,15 +44,7 @@ def drag_times(pages: int = 262144, n: int = 60, rounds: int = 3, kernel: str = 
     win.open_lesson(str(lesson), kernel, None, sync=True)
     win.resize(*size)
     win.show()
-    repaints = _Repaints(win)
-
-    def settle() -> None:
-        for _ in range(10):
-            repaints.asked = False
-            app.processEvents()
-            if not repaints.asked:
-                return
-
+    settle = _Repaints(win).settle
     settle()
     tl = win.bar.timeline
     left = QtCore.Qt.MouseButton.LeftButton

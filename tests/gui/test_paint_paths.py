@@ -218,6 +218,16 @@ def test_code_image_layer_keeps_each_frames_pixels_as_cells_change(qapp, aa, sca
     assert np.array_equal(render(s_ours, aa=aa), (plain.setTransform(ours.transform()), render(s_plain, aa=aa))[1])
 
 
+def _layered_and_plain(codes):
+    """Two code images of the same codes: ours, and one whose layer never paints (the plain fill
+    at every paint: what the layer replaced)."""
+    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
+    plain.layer.paint = lambda *a: False
+    for item in (ours, plain):
+        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    return ours, plain
+
+
 def test_code_image_layer_works_its_place_out_again_only_when_the_geometry_moves(qapp, monkeypatch):
     """The layer's offset, rectangle and transform are kept while the painter's scale and offset,
     the device's size and the view's bounds are the same floats; a sub-pixel shift of the view, a
@@ -244,10 +254,7 @@ def test_code_image_layer_works_its_place_out_again_only_when_the_geometry_moves
 
     rng = np.random.default_rng(13)
     codes = rng.integers(0, 256, (96, 128)).astype(np.uint8)
-    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
-    plain.layer.paint = lambda *a: False
-    for item in (ours, plain):
-        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    ours, plain = _layered_and_plain(codes)
     (s_ours, vb_ours), (s_plain, vb_plain) = scene_of(ours), scene_of(plain)
     placed = []
     real = DeviceLayer._placed
@@ -324,10 +331,7 @@ def test_code_image_layer_stays_whole_through_paints_of_small_regions(qapp):
 
     rng = np.random.default_rng(9)
     codes = rng.integers(0, 256, (96, 128)).astype(np.uint8)
-    ours, plain = CodeImageItem(axisOrder="row-major"), CodeImageItem(axisOrder="row-major")
-    plain.layer.paint = lambda *a: False
-    for item in (ours, plain):
-        item.setImage(codes, levels=(0, 255), lut=page_lut(LIGHT), autoLevels=False)
+    ours, plain = _layered_and_plain(codes)
     s_ours, s_plain = scene_of(ours), scene_of(plain)
     assert np.array_equal(render(s_ours, (400, 300)), render(s_plain, (400, 300)))
     for k, region in enumerate((QtCore.QRect(40, 30, 25, 20), QtCore.QRect(300, 200, 60, 70))):
