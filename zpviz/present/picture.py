@@ -60,13 +60,26 @@ def step_touches(trace, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return hit
 
 
-def _touched(trace, frame: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _prefix(trace, frame: int) -> tuple[tuple | None, int]:
+    """The current step's touches (step_touches; None before the first step) and how many of them
+    an event before `frame` made."""
     k = trace.step_of_frame(frame)
     if k < 0:
+        return None, 0
+    touches = step_touches(trace, k)
+    return touches, int(np.searchsorted(touches[1], frame))
+
+
+def _cut(touches: tuple | None, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The first n touched slots, their keys and key bit lengths (none before the first step)."""
+    if touches is None:
         return np.zeros(0, np.int64), None, None
-    slots, at, keys, bits, _ = step_touches(trace, k)
-    n = int(np.searchsorted(at, frame))  # first touched by an event before `frame`
+    slots, _, keys, bits, _ = touches
     return slots[:n], keys[:n], bits[:n]
+
+
+def _touched(trace, frame: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    return _cut(*_prefix(trace, frame))
 
 
 LEVELS_FROM = 4 * MAX_LINES  # touched slots from which the lines are sampled by key level (physmem.sampled_pairs)
@@ -75,13 +88,11 @@ LEVELS_FROM = 4 * MAX_LINES  # touched slots from which the lines are sampled by
 def _lines(trace, frame: int, fr) -> tuple[np.ndarray, np.ndarray]:
     """The mapping lines of the current step's touched slots up to `frame`: physmem.mapping_pairs
     of them, through physmem.sampled_pairs where the step's prefix is long (the same pairs)."""
-    k = trace.step_of_frame(frame)
-    if k < 0:
-        return physmem.mapping_pairs(fr, np.zeros(0, np.int64), MAX_LINES)
-    slots, at, keys, bits, kept = step_touches(trace, k)
-    n = int(np.searchsorted(at, frame))
+    touches, n = _prefix(trace, frame)
     if n < LEVELS_FROM:
-        return physmem.mapping_pairs(fr, slots[:n], MAX_LINES, keys[:n], bits[:n])
+        slots, keys, bits = _cut(touches, n)
+        return physmem.mapping_pairs(fr, slots, MAX_LINES, keys, bits)
+    slots, _, _, bits, kept = touches
     if "levels" not in kept:  # once per step (an argsort of its touched slots' key lengths)
         kept["levels"] = physmem.KeyLevels(bits)
     return physmem.sampled_pairs(fr, slots, n, kept["levels"], MAX_LINES)
